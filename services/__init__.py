@@ -1,0 +1,1 @@
+"""The four spotcheck services and the kit they run on."""

@@ -1,0 +1,1 @@
+"""Pure domain logic of the draw service: no I/O here."""

@@ -1,0 +1,1 @@
+"""What every service runs on: settings, bus, database, audit, HTTP app, auth."""

@@ -1,0 +1,1 @@
+"""Pure domain logic of the planner service: no I/O here."""

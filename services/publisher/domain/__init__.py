@@ -1,0 +1,1 @@
+"""Pure domain logic of the publisher service: no I/O here."""

@@ -1,0 +1,1 @@
+"""Pure domain logic of the registry service: no I/O here."""

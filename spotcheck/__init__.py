@@ -1,0 +1,1 @@
+"""The spotcheck command line and the local stack."""

@@ -1,0 +1,1 @@
+"""Sub-commands of the spotcheck command line, one module per area."""
