@@ -1,0 +1,55 @@
+"""Types every service uses: roles, the one error shape, ping."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from contracts.base import Contract
+
+
+class Role(StrEnum):
+    """Roles carried in bearer tokens (DESIGN §8)."""
+
+    POLICY = "policy"
+    PLANNER = "planner"
+    DRAW_OFFICER = "draw_officer"
+    INSPECTOR = "inspector"
+    AUDITOR = "auditor"
+    REGISTRY_OWNER = "registry_owner"
+
+
+class ErrorDetail(Contract):
+    """One reason a request was refused; `loc` points at the field (and line) at fault."""
+
+    loc: list[str | int] = []
+    msg: str
+    type: str = "invalid"
+    msg_zh: str | None = None
+
+
+class ErrorInfo(Contract):
+    """What failed, in one sentence, plus every detailed reason."""
+
+    code: str
+    message: str
+    details: list[dict[str, Any]] = []
+    request_id: str | None = None
+
+
+class ErrorBody(Contract):
+    """The one JSON error shape of every HTTP endpoint and every failed NATS request."""
+
+    error: ErrorInfo
+
+
+class PingRequest(Contract):
+    """Asks a service whether it is alive."""
+
+
+class PingReply(Contract):
+    """A service's answer to `rpc.ping`."""
+
+    service: str
+    version: str
+    instance: str

@@ -1,0 +1,170 @@
+"""Registry contracts: the two directories, statistics, frozen candidate lists, risk classes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import Contract
+
+# Ascii-only ids so that they are safe in file names, URLs and the ticket input (DESIGN §6).
+STRATUM_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
+
+
+class EntityRecord(Contract):
+    """A market entity (检查对象) as the registry holds it."""
+
+    uscc: str = Field(min_length=18, max_length=18)
+    name: str
+    entity_type: str
+    region_code: str = Field(pattern=r"^\d{6}$")
+    industry_code: str
+    status: str = "存续"
+    abnormal: bool = False
+    risk_class: str | None = None
+    risk_class_date: date | None = None
+    tags: list[str] = []
+    key_supervision: list[str] = []
+    address: str = ""
+    established: date | None = None
+
+
+class InspectorRecord(Contract):
+    """An enforcement inspector (执法检查人员)."""
+
+    inspector_id: str
+    name: str
+    department: str
+    region_codes: list[str]
+    certificate_no: str
+    certificate_expiry: date
+    expertise: list[str] = []
+    status: Literal["active", "on_leave", "retired"] = "active"
+    capacity: int = Field(default=50, ge=0)
+    recusal_usccs: list[str] = []
+
+
+class EntityFilter(Contract):
+    """Which entities belong to a stratum. Empty lists mean "no restriction"."""
+
+    region_prefixes: list[str] = []
+    industry_prefixes: list[str] = []
+    entity_types: list[str] = []
+    risk_classes: list[str] = []
+    tags_any: list[str] = []
+    statuses: list[str] = ["存续"]
+    exclude_abnormal: bool = False
+    exclude_key_supervision: bool = True
+
+
+class StratumSpec(Contract):
+    """One stratum to freeze: its id, its filter and the USCCs to leave out."""
+
+    stratum_id: str = Field(pattern=STRATUM_ID_PATTERN)
+    filter: EntityFilter
+    exclude_usccs: list[str] = []
+
+
+class FreezeRequest(Contract):
+    """`spotcheck.v1.registry.rpc.freeze`: freeze candidate lists for these strata.
+
+    `request_id` makes the call idempotent: the same id returns the same snapshot.
+    """
+
+    request_id: str
+    strata: list[StratumSpec]
+    as_of: datetime | None = None
+
+
+class FrozenStratum(Contract):
+    """A frozen candidate list: n USCCs sorted by UTF-8 bytes, and their SHA-256 (DESIGN §6)."""
+
+    stratum_id: str
+    n: int
+    candidates_sha256: str
+    object_name: str
+
+
+class FreezeReply(Contract):
+    """The snapshot: immutable, public; lists in object store bucket `SNAPSHOTS_BUCKET`."""
+
+    snapshot_id: str
+    as_of: datetime
+    strata: list[FrozenStratum]
+
+
+StatsField = Literal["region", "industry", "risk_class", "entity_type", "tag", "status"]
+
+
+class StatsRequest(Contract):
+    """`spotcheck.v1.registry.rpc.stats`: counts of entities grouped by some fields."""
+
+    group_by: list[StatsField] = []
+    filter: EntityFilter = EntityFilter()
+    industry_prefix_len: int = 3
+
+
+class StatsGroup(Contract):
+    """One group of a statistics reply."""
+
+    key: dict[str, str]
+    count: int
+
+
+class StatsReply(Contract):
+    """Counts per group plus the total."""
+
+    total: int
+    groups: list[StatsGroup]
+
+
+class EntitiesRequest(Contract):
+    """`spotcheck.v1.registry.rpc.entities`: look entities up by USCC (at most 1,000)."""
+
+    usccs: list[str] = Field(max_length=1000)
+    as_of: datetime | None = None
+
+
+class EntitiesReply(Contract):
+    """The entities found; unknown USCCs are listed in `missing`."""
+
+    entities: list[EntityRecord]
+    missing: list[str] = []
+
+
+class InspectorsRequest(Contract):
+    """`spotcheck.v1.registry.rpc.inspectors`: a page of the roster."""
+
+    departments: list[str] = []
+    offset: int = 0
+    limit: int = Field(default=500, le=1000)
+
+
+class InspectorsReply(Contract):
+    """A page of inspectors; `next_offset` is null on the last page."""
+
+    inspectors: list[InspectorRecord]
+    next_offset: int | None = None
+
+
+class RiskClassUpdated(Contract):
+    """`credit.v1.risk_class.updated`: the credit-risk system reclassified one entity."""
+
+    uscc: str
+    risk_class: str
+    effective_date: date
+
+
+class RiskClassFullPush(Contract):
+    """`credit.v1.risk_class.full`: one chunk of a full push (全量推送).
+
+    The registry applies a push atomically once all `total_chunks` chunks have arrived.
+    """
+
+    push_id: str
+    chunk: int = Field(ge=0)
+    total_chunks: int = Field(ge=1)
+    effective_date: date
+    items: list[RiskClassUpdated]
