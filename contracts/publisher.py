@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -10,11 +11,17 @@ from contracts.base import Contract
 
 
 class ItemResult(Contract):
-    """The outcome for one item of a task, in a category of the national disclosure system."""
+    """The outcome for one item of a task, in a category of the national disclosure system.
+
+    `category` is the category's code (e.g. "1" 未发现问题) or its Chinese name; the publisher
+    stores and publishes the code. `rooted_at_approval` marks a problem whose cause lies in
+    registration or approval: it is fed back to licensing (准入审批环节反馈).
+    """
 
     item_code: str
     category: str
     problems: str = ""
+    rooted_at_approval: bool = False
 
 
 class Confirmation(Contract):
@@ -25,16 +32,26 @@ class Confirmation(Contract):
 
 
 class Attachment(Contract):
-    """Evidence stored in the object store bucket `EVIDENCE_BUCKET` under its SHA-256."""
+    """Evidence stored in the object store bucket `EVIDENCE_BUCKET` under its SHA-256.
+
+    Either uploaded first (`POST /attachments`, which answers with sha256 and size) and
+    referenced here, or given inline as `content_base64` (batch files); inline content must
+    hash to `sha256`.
+    """
 
     name: str
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0)
     content_type: str = "application/octet-stream"
+    content_base64: str | None = None
 
 
 class ResultSubmission(Contract):
-    """What inspectors submit for a task (检查结果)."""
+    """What inspectors submit for a task (检查结果).
+
+    A correction names the version it corrects (`corrects_version`, which must be the latest)
+    and gives a reason; it becomes a new version, the old one stays.
+    """
 
     task_id: str
     check_date: date
@@ -43,13 +60,50 @@ class ResultSubmission(Contract):
     confirmations: list[Confirmation]
     attachments: list[Attachment] = []
     corrects_version: int | None = None
+    correction_reason: str | None = None
 
 
-class ResultPublished(Contract):
-    """`spotcheck.v1.publisher.result.published.<region>.<dept>`: a public result (结果公告)."""
+class ResultAccepted(Contract):
+    """Reply to a submission, and event `spotcheck.v1.publisher.result.accepted`."""
 
     result_id: str
     version: int
+    task_id: str
+    check_date: date
+    due_date: date
+    destinations: list[str]
+    accepted_at: datetime
+
+
+class SubmissionOutcome(Contract):
+    """One line of a batch submission's report: accepted, or refused with every reason."""
+
+    index: int
+    task_id: str | None = None
+    accepted: ResultAccepted | None = None
+    error: dict[str, object] | None = None
+
+
+class PublishedItem(Contract):
+    """A published item result, with the category's name for readers."""
+
+    item_code: str
+    category: str
+    category_name: str
+    problems: str = ""
+
+
+class ResultPublished(Contract):
+    """`spotcheck.v1.publisher.result.published.<region>.<dept>`: a public result (结果公告).
+
+    A correction is published as a new message with a higher `version` and `supersedes` set
+    to the version it replaces; readers keep the highest version per `result_id`.
+    """
+
+    result_id: str
+    version: int
+    supersedes: int | None = None
+    correction_reason: str | None = None
     task_id: str
     draw_id: str
     plan_id: str
@@ -57,7 +111,8 @@ class ResultPublished(Contract):
     entity_name: str
     region_code: str
     departments: list[str]
-    items: list[ItemResult]
+    items: list[PublishedItem]
+    method: str = ""
     check_date: date
     published_at: datetime
     violation: bool
@@ -79,8 +134,57 @@ class ReferralCreated(Contract):
 
     referral_id: str
     result_id: str
+    version: int = 1
     uscc: str
     entity_name: str
     departments: list[str]
     items: list[ItemResult]
     check_date: date
+
+
+class LicensingFeedback(Contract):
+    """`spotcheck.v1.publisher.licensing.feedback`: problems rooted at registration/approval."""
+
+    result_id: str
+    version: int
+    uscc: str
+    entity_name: str
+    departments: list[str]
+    items: list[ItemResult]
+    check_date: date
+
+
+class DeliveryState(StrEnum):
+    """States of one outbox delivery."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+class Delivery(Contract):
+    """One result version's delivery to one destination, as operators see it."""
+
+    id: int
+    result_id: str
+    version: int
+    destination: str
+    idempotency_key: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
+class DeadlineEntry(Contract):
+    """A result not yet public that is at risk or overdue (`spotcheck publisher overdue`)."""
+
+    result_id: str
+    version: int
+    task_id: str
+    uscc: str
+    check_date: date
+    due_date: date
+    state: str
+    working_days_left: int

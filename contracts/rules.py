@@ -1,0 +1,312 @@
+"""Rule files (policy staff's YAML in `rules/`): the models and their JSON Schema source.
+
+A rule set is a directory of YAML files. Every file has the same shape (`RuleFile`) and any of
+its sections; the planner merges the sections of all files. Exactly one file holds `ruleset`
+(departments, risk classes, defaults). Ratios are written as percentages in strings ("5%",
+"0.5%") or basis points ("50bp") and read exactly as integer basis points: never floats.
+
+The models check shape only; meaning (unknown items, contradictions, overlapping dates) is the
+planner's semantic check, which also knows the file and line of every value.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
+
+from contracts.base import Contract
+
+CODE_PATTERN = r"^[A-Za-z0-9._:-]+$"
+"""Item, department, rule and class codes: ASCII, safe inside stratum ids (DESIGN §6)."""
+
+_PERCENT = re.compile(r"^\s*(\d{1,3})(?:\.(\d{1,2}))?\s*%\s*$")
+_BP = re.compile(r"^\s*(\d{1,5})\s*bp\s*$")
+_FACTOR = re.compile(r"^\s*(\d{1,4})(?:\.(\d{1,4}))?\s*$")
+
+
+def parse_ratio(value: object) -> int:
+    """Read a ratio written in a rule file or plan as integer basis points, exactly.
+
+    "5%" → 500, "0.5%" → 50, "12.25%" → 1225, "50bp" → 50. Numbers (YAML floats or ints)
+    are refused on purpose: `0.05` is ambiguous and floats are inexact.
+    """
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f'a ratio must be written as a percentage string like "5%", got {value!r}')
+    match = _PERCENT.match(value)
+    if match:
+        whole, frac = match.group(1), (match.group(2) or "")
+        return int(whole) * 100 + int(frac.ljust(2, "0"))
+    match = _BP.match(value)
+    if match:
+        return int(match.group(1))
+    raise ValueError(f'a ratio must look like "5%", "0.5%" or "50bp", got {value!r}')
+
+
+def parse_factor(value: object) -> tuple[int, int]:
+    """Read a multiplier ("15", "0.5", 2) as an exact fraction (numerator, denominator)."""
+    if isinstance(value, bool):
+        raise ValueError(f"a factor must be a decimal number, got {value!r}")
+    text = str(value) if isinstance(value, int) else value
+    if not isinstance(text, str):
+        raise ValueError(f"a factor must be a decimal number, got {value!r}")
+    match = _FACTOR.match(text)
+    if not match:
+        raise ValueError(f'a factor must be a decimal like "0.5" or "15", got {value!r}')
+    whole, frac = match.group(1), (match.group(2) or "")
+    den = 10 ** len(frac)
+    return int(whole) * den + (int(frac) if frac else 0), den
+
+
+def _factor(value: object) -> str:
+    num, den = parse_factor(value)
+    return f"{num}/{den}"
+
+
+Ratio = Annotated[
+    int,
+    BeforeValidator(parse_ratio),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,3}(\.\d{1,2})?%$|^\d{1,5}bp$"}),
+]
+"""A ratio in basis points, read from "5%" / "50bp"."""
+
+Factor = Annotated[
+    str,
+    BeforeValidator(_factor),
+    WithJsonSchema({"type": ["string", "integer"], "pattern": r"^\d{1,4}(\.\d{1,4})?$"}),
+]
+"""An exact multiplier kept as "num/den"."""
+
+Code = Annotated[str, Field(pattern=CODE_PATTERN, max_length=64)]
+
+
+class ItemKind(StrEnum):
+    """一般检查事项 (capped ratio) / 重点检查事项 (no cap)."""
+
+    GENERAL = "general"
+    PRIORITY = "priority"
+
+
+class Method(StrEnum):
+    """How a check is done (实地核查、书面检查、网络监测、委托检验检测/审计)."""
+
+    ON_SITE = "on_site"
+    DOCUMENTS = "documents"
+    ONLINE = "online"
+    COMMISSIONED = "commissioned"
+
+
+class Department(Contract):
+    """A department taking part in the rule set (市场监管、税务、生态环境…)."""
+
+    code: Code
+    name: str = Field(min_length=1)
+
+
+class RiskClass(Contract):
+    """A configured credit-risk class (A–D by default; A–E in some provinces)."""
+
+    code: Code
+    name: str = Field(min_length=1)
+
+
+class Frequency(Contract):
+    """At most `times` checks of one entity per item per department within `months`."""
+
+    times: int = Field(ge=1, le=12)
+    months: int = Field(ge=1, le=60)
+
+
+class Defaults(Contract):
+    """Values a stratum starts from before any rule fires."""
+
+    frequency: Frequency = Frequency(times=1, months=12)
+
+
+class RulesetMeta(Contract):
+    """The `ruleset` section: name, source, departments, risk classes, defaults."""
+
+    name: str = Field(min_length=1)
+    source: str = ""
+    departments: list[Department] = Field(min_length=1)
+    risk_classes: list[RiskClass] = Field(min_length=1)
+    defaults: Defaults = Defaults()
+
+
+class AppliesTo(Contract):
+    """Which entities an item applies to. Empty lists mean no restriction."""
+
+    entity_types: list[str] = []
+    industries: list[Annotated[str, Field(pattern=r"^[A-Z](\d{1,4})?$")]] = []
+    tags: list[str] = []
+
+
+class Item(Contract):
+    """One entry of the item catalogue (检查事项清单)."""
+
+    code: Code
+    name: str = Field(min_length=1)
+    department: Code
+    kind: ItemKind
+    key_supervision: bool = False
+    legal_basis: str = Field(min_length=1)
+    methods: list[Method] = Field(min_length=1)
+    applies_to: AppliesTo = AppliesTo()
+    expertise: list[str] = []
+
+
+class Effective(Contract):
+    """Effective dates, both inclusive; `to` empty means open-ended."""
+
+    from_: date = Field(alias="from")
+    to: date | None = None
+
+    model_config = {"extra": "forbid", "frozen": True, "populate_by_name": True}
+
+
+OneOrMany = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+
+
+class Condition(Contract):
+    """When a rule applies to a stratum. All given fields must match; a list means any of."""
+
+    item: OneOrMany | None = None
+    item_kind: ItemKind | None = None
+    department: OneOrMany | None = None
+    key_supervision: bool | None = None
+    risk_class: OneOrMany | None = None
+    region: Annotated[
+        list[Annotated[str, Field(pattern=r"^\d{2,6}$")]],
+        BeforeValidator(lambda v: [v] if isinstance(v, str | int) else v),
+    ] | None = None
+    n_at_least: int | None = Field(default=None, ge=0)
+
+
+class Merge(Contract):
+    """Joint inspection: strata of these departments with the same scope become one visit."""
+
+    group: Code
+    lead: Code
+
+
+class Batch(Contract):
+    """A large draw is split into batches of at most `size` entities, in random order."""
+
+    size: int = Field(ge=1)
+
+
+EFFECT_KINDS = (
+    "set_ratio",
+    "multiply_ratio",
+    "floor_ratio",
+    "cap_ratio",
+    "exclude",
+    "require_method",
+    "forbid_method",
+    "set_frequency",
+    "batch",
+    "merge",
+)
+"""The fixed vocabulary of effects, in the order they are applied to a stratum."""
+
+
+class Effect(Contract):
+    """What a rule does: exactly one of the fields."""
+
+    set_ratio: Ratio | None = None
+    multiply_ratio: Factor | None = None
+    floor_ratio: Ratio | None = None
+    cap_ratio: Ratio | None = None
+    exclude: str | None = Field(default=None, min_length=1)
+    require_method: Method | None = None
+    forbid_method: Method | None = None
+    set_frequency: Frequency | None = None
+    batch: Batch | None = None
+    merge: Merge | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Effect:
+        given = [k for k in EFFECT_KINDS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"an effect has exactly one of {', '.join(EFFECT_KINDS)}; got {given or 'none'}"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The vocabulary word of this effect."""
+        return next(k for k in EFFECT_KINDS if getattr(self, k) is not None)
+
+    @property
+    def value(self) -> Any:
+        """The effect's argument."""
+        return getattr(self, self.kind)
+
+
+class Rule(Contract):
+    """One policy rule: a Chinese name, effective dates, a condition and an effect."""
+
+    id: Code
+    name: str = Field(min_length=1, description="中文名称，出现在每一条解释里")
+    effective: Effective
+    when: Condition = Condition()
+    then: Effect
+    note: str = ""
+
+
+class RuleFile(Contract):
+    """One YAML file of a rule set."""
+
+    ruleset: RulesetMeta | None = None
+    items: list[Item] = []
+    rules: list[Rule] = []
+
+
+# ---- rules/tests/*.yaml ---------------------------------------------------------------------
+
+
+class CaseStratum(Contract):
+    """The stratum a test case evaluates."""
+
+    item: Code
+    risk_class: Code
+    region: str = Field(default="360202", pattern=r"^\d{6}$")
+    n: int = Field(ge=0)
+    ratio: Ratio | None = None
+    count: int | None = Field(default=None, ge=0)
+    date: date
+
+
+class CaseExpect(Contract):
+    """What the stratum must resolve to; fields left out are not compared."""
+
+    bp: int | None = None
+    k: int | None = None
+    excluded: bool | None = None
+    merged: str | bool | None = None
+    methods: list[Method] | None = None
+    fired: list[str] | None = None
+    batches: int | None = None
+
+
+class RuleCase(Contract):
+    """One example case of `rules/tests/`."""
+
+    name: str = Field(min_length=1)
+    stratum: CaseStratum
+    expect: CaseExpect
+
+
+class RuleCaseFile(Contract):
+    """A file of `rules/tests/`."""
+
+    cases: list[RuleCase] = Field(min_length=1)
+
+
+def rule_file_json_schema() -> dict[str, Any]:
+    """JSON Schema of a rule file, for editors and other agencies' tooling."""
+    return RuleFile.model_json_schema(by_alias=True)

@@ -1,0 +1,12 @@
+"""HTTP API of the draw service (thin: parse, authorise, call the domain, answer)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.kit.service import ServiceContext
+
+
+def router(ctx: ServiceContext) -> APIRouter:
+    """The draw service's routes."""
+    return APIRouter(tags=["draw"])

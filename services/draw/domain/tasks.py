@@ -1,0 +1,171 @@
+"""From selections to tasks: one visit per entity, batches, merging visits across plans.
+
+Decisions (documented in docs/draw-spec.md):
+- Each stratum is drawn on its own (its stratum id is in every ticket). An entity selected in
+  several strata of one plan gets ONE task whose items, departments and methods are the union of
+  those strata's; its batch is the earliest of its batches.
+- Batches: the i-th selected entity (0-based, ticket order) of a stratum with k selected goes to
+  batch `i * batches // k + 1`, so every stratum is spread evenly over the batches and the
+  smallest tickets are visited first. Tasks are ordered by (batch, smallest ticket, uscc).
+- 进一次门、查多项事: an open task (not started) of another plan for the same entity whose period
+  overlaps this plan's is absorbed: the new task carries all items, its period is the overlap,
+  and the absorbed task is marked merged into it (it is kept, never deleted).
+- Task ids are `f"{draw_id}:{uscc}"`: deterministic, so team tickets re-derive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from services.kit.errors import Invalid
+
+
+@dataclass(frozen=True, slots=True)
+class StratumSelection:
+    """One stratum's selected USCCs with their tickets, in ticket order, and what it checks."""
+
+    stratum_id: str
+    selected: tuple[tuple[str, str], ...]  # (ticket hex, uscc)
+    item_codes: tuple[str, ...]
+    departments: tuple[str, ...]
+    methods: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDraft:
+    """A task before its team: one entity, its items, its batch and its period."""
+
+    task_id: str
+    uscc: str
+    item_codes: tuple[str, ...]
+    departments: tuple[str, ...]
+    methods: tuple[str, ...]
+    batch: int
+    first_ticket: str
+    strata: tuple[str, ...]
+    period_start: date
+    period_end: date
+    plan_ids: tuple[str, ...] = ()
+    merged_from: tuple[str, ...] = field(default=())
+
+    @property
+    def joint(self) -> bool:
+        """A task of more than one department (联合抽查)."""
+        return len(self.departments) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTask:
+    """A task of an earlier draw (another plan) that has not been started."""
+
+    task_id: str
+    plan_id: str
+    uscc: str
+    item_codes: tuple[str, ...]
+    departments: tuple[str, ...]
+    methods: tuple[str, ...]
+    period_start: date
+    period_end: date
+
+
+def task_id_for(draw_id: str, uscc: str) -> str:
+    """The deterministic id of a draw's task for one entity."""
+    return f"{draw_id}:{uscc}"
+
+
+def batch_of(position: int, k: int, batches: int) -> int:
+    """1-based batch of the `position`-th selected (0-based) of a stratum of k selected."""
+    if batches < 1:
+        raise Invalid("batches must be at least 1")
+    if not 0 <= position < k:
+        raise Invalid(f"position {position} is outside 0..{k - 1}")
+    return position * batches // k + 1
+
+
+def _union(*groups: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({x for g in groups for x in g}))
+
+
+def build_tasks(
+    *,
+    draw_id: str,
+    plan_id: str,
+    selections: Sequence[StratumSelection],
+    batches: int,
+    period_start: date,
+    period_end: date,
+) -> list[TaskDraft]:
+    """One task per selected entity, ordered by (batch, smallest ticket, uscc)."""
+    if period_end < period_start:
+        raise Invalid("the period ends before it starts")
+    by_uscc: dict[str, TaskDraft] = {}
+    for s in selections:
+        k = len(s.selected)
+        for position, (tkt, uscc) in enumerate(s.selected):
+            b = batch_of(position, k, batches)
+            old = by_uscc.get(uscc)
+            if old is None:
+                by_uscc[uscc] = TaskDraft(
+                    task_id=task_id_for(draw_id, uscc),
+                    uscc=uscc,
+                    item_codes=_union(s.item_codes),
+                    departments=_union(s.departments),
+                    methods=_union(s.methods),
+                    batch=b,
+                    first_ticket=tkt,
+                    strata=(s.stratum_id,),
+                    period_start=period_start,
+                    period_end=period_end,
+                    plan_ids=(plan_id,),
+                )
+            else:
+                by_uscc[uscc] = replace(
+                    old,
+                    item_codes=_union(old.item_codes, s.item_codes),
+                    departments=_union(old.departments, s.departments),
+                    methods=_union(old.methods, s.methods),
+                    batch=min(old.batch, b),
+                    first_ticket=min(old.first_ticket, tkt),
+                    strata=(*old.strata, s.stratum_id),
+                )
+    return sorted(by_uscc.values(), key=lambda t: (t.batch, t.first_ticket, t.uscc))
+
+
+def merge_visits(
+    tasks: Sequence[TaskDraft], open_tasks: Iterable[OpenTask]
+) -> tuple[list[TaskDraft], dict[str, str]]:
+    """Absorb open tasks of other plans for the same entity in an overlapping period.
+
+    Returns the tasks (with merged items) and `{absorbed task id: absorbing task id}`.
+    An open task is absorbed at most once (by the first task, in task order, it fits).
+    """
+    by_uscc: dict[str, list[OpenTask]] = {}
+    for o in open_tasks:
+        by_uscc.setdefault(o.uscc, []).append(o)
+    for group in by_uscc.values():
+        group.sort(key=lambda o: o.task_id)
+    merged: dict[str, str] = {}
+    out: list[TaskDraft] = []
+    for t in tasks:
+        for o in by_uscc.get(t.uscc, ()):
+            if o.task_id in merged or o.plan_id in t.plan_ids:
+                continue
+            start = max(t.period_start, o.period_start)
+            end = min(t.period_end, o.period_end)
+            if start > end:
+                continue
+            t = replace(
+                t,
+                item_codes=_union(t.item_codes, o.item_codes),
+                departments=_union(t.departments, o.departments),
+                methods=_union(t.methods, o.methods),
+                period_start=start,
+                period_end=end,
+                plan_ids=(*t.plan_ids, o.plan_id),
+                merged_from=(*t.merged_from, o.task_id),
+            )
+            merged[o.task_id] = t.task_id
+        out.append(t)
+    return out, merged

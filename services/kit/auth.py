@@ -1,0 +1,149 @@
+"""Bearer tokens (JWT) with roles, checked by every service (DESIGN §8).
+
+The embedded default signs HS256 tokens with a key under `./var` (made by `spotcheck up`);
+at scale the issuer is an OIDC provider, given as a JWKS URL. Every route either depends on
+`require(...)` or is marked `@public`; a test walks every app and checks that.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jwt
+from fastapi import Depends, Request
+
+from contracts.common import Role
+from services.kit.errors import Forbidden, Unauthorized
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: subject, role and (for planners and inspectors) department."""
+
+    sub: str
+    role: Role
+    dept: str | None = None
+
+
+class TokenVerifier:
+    """Checks signature, expiry, issuer and audience of a token."""
+
+    def __init__(
+        self,
+        *,
+        key: bytes | None = None,
+        jwks_url: str | None = None,
+        issuer: str = "spotcheck",
+        audience: str = "spotcheck",
+    ) -> None:
+        if key is None and not jwks_url:
+            raise ValueError("a token verifier needs a key or a JWKS URL")
+        self.key = key
+        self.jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
+        self.issuer = issuer
+        self.audience = audience
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; `Unauthorized` otherwise."""
+        try:
+            if self.jwks is not None:
+                signing_key: Any = self.jwks.get_signing_key_from_jwt(token).key
+                algorithms = ["RS256", "ES256"]
+            else:
+                signing_key, algorithms = self.key, ["HS256"]
+            claims = jwt.decode(
+                token,
+                signing_key,
+                algorithms=algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "sub", "role"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired; get a new one (spotcheck token)") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        try:
+            role = Role(claims["role"])
+        except ValueError as exc:
+            raise Unauthorized(f"unknown role {claims['role']!r} in token") from exc
+        return Principal(sub=str(claims["sub"]), role=role, dept=claims.get("dept"))
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The HS256 key at `path`, created (mode 0600) on first use."""
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    path.touch(mode=0o600)
+    path.write_bytes(key)
+    return key
+
+
+def issue_token(
+    key: bytes,
+    *,
+    role: Role,
+    sub: str = "cli",
+    dept: str | None = None,
+    ttl_s: int = 12 * 3600,
+    issuer: str = "spotcheck",
+    audience: str = "spotcheck",
+) -> str:
+    """Sign a token for the embedded default."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "role": role.value,
+        "iat": now,
+        "exp": now + ttl_s,
+        "iss": issuer,
+        "aud": audience,
+    }
+    if dept:
+        claims["dept"] = dept
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def _principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("a bearer token is required (Authorization: Bearer …)")
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: Role) -> Any:
+    """A FastAPI dependency: the caller must hold one of `roles`; returns the `Principal`."""
+
+    def _check(request: Request) -> Principal:
+        principal = _principal(request)
+        if roles and principal.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"role {principal.role.value} may not do this (needs: {allowed})")
+        return principal
+
+    _check.__spotcheck_roles__ = roles  # type: ignore[attr-defined]
+    return Depends(_check)
+
+
+def public(func: F) -> F:
+    """Mark an endpoint as public: no token needed (published notices, health, records)."""
+    func.__spotcheck_public__ = True  # type: ignore[attr-defined]
+    return func
+
+
+def is_public(endpoint: Callable[..., Any]) -> bool:
+    """Whether an endpoint was marked `@public`."""
+    return bool(getattr(endpoint, "__spotcheck_public__", False))

@@ -1,0 +1,406 @@
+"""The message bus: NATS with JetStream (DESIGN §4).
+
+- `Bus.connect` connects with unlimited reconnects;
+- `ensure_stream` creates or updates a stream;
+- `publish_event` sends a JSON body with CloudEvents `ce-*` headers and `Nats-Msg-Id` = the
+  event id, so that JetStream drops a repeated publish;
+- `consume` runs a durable pull consumer: ack after the handler returned (its effect
+  committed), `nak(delay)` on `TemporaryError`, `term` + log on a poison message;
+- `serve_rpc` / `request` are request/reply with timeouts and the one error shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import NoServersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+from pydantic import BaseModel, ValidationError
+
+from contracts.common import ErrorBody, ErrorInfo
+from services.kit.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TemporaryError,
+    TooLarge,
+    Unauthorized,
+)
+
+log = logging.getLogger("spotcheck.bus")
+
+M = TypeVar("M", bound=BaseModel)
+
+ERROR_HEADER = "Spotcheck-Error"
+_ERRORS_BY_CODE: dict[str, type[DomainError]] = {
+    cls.code: cls
+    for cls in (Invalid, NotFound, Conflict, Unauthorized, Forbidden, TooLarge, TemporaryError)
+}
+
+
+def dumps(model: BaseModel) -> bytes:
+    """JSON bytes of a contract, Chinese kept as UTF-8 (not \\u escapes)."""
+    return model.model_dump_json().encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message handed to a consumer's handler."""
+
+    subject: str
+    data: bytes
+    headers: dict[str, str]
+    num_delivered: int
+    stream_seq: int
+
+    @property
+    def event_id(self) -> str:
+        """The CloudEvents id (also the JetStream dedup id)."""
+        return self.headers.get("ce-id") or self.headers.get("Nats-Msg-Id") or ""
+
+    @property
+    def event_type(self) -> str:
+        """The CloudEvents type."""
+        return self.headers.get("ce-type", "")
+
+    def parse(self, model: type[M]) -> M:
+        """Validate the body as `model`; a bad body is a poison message."""
+        try:
+            return model.model_validate_json(self.data)
+        except ValidationError as exc:
+            raise PoisonMessage(f"body is not a valid {model.__name__}: {exc}") from exc
+
+
+class PoisonMessage(DomainError):
+    """A message that can never be handled: it is terminated, not redelivered."""
+
+    code = "poison"
+
+
+class ConnectError(RuntimeError):
+    """The bus could not be reached; the message says where and how to fix it."""
+
+
+Handler = Callable[[Incoming], Awaitable[None]]
+
+
+def nak_delay(num_delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
+    """Delay before a redelivery after a temporary failure: doubling, capped."""
+    return float(min(cap, base * (2 ** max(0, num_delivered - 1))))
+
+
+class Bus:
+    """A connection to NATS with its JetStream context."""
+
+    def __init__(self, *, nc: NATS, source: str) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.source = source
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subs: list[Any] = []
+
+    @classmethod
+    async def connect(cls, url: str, *, name: str, connect_timeout: float = 5.0) -> Bus:
+        """Connect to `url` (comma-separated servers of a cluster allowed)."""
+        servers = [u.strip() for u in url.split(",") if u.strip()]
+
+        async def _on_error(exc: Exception) -> None:
+            log.warning("nats error: %s", exc)
+
+        try:
+            nc = await nats.connect(
+                servers=servers,
+                name=name,
+                connect_timeout=connect_timeout,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=1,
+                allow_reconnect=True,
+                error_cb=_on_error,
+            )
+        except (TimeoutError, NoServersError, OSError, NatsTimeout) as exc:
+            raise ConnectError(
+                f"cannot reach NATS at {url}: {exc or type(exc).__name__}. "
+                "Start it (spotcheck up starts one) or set SPOTCHECK_NATS_URL."
+            ) from exc
+        return cls(nc=nc, source=name)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection is up right now."""
+        return bool(self.nc.is_connected)
+
+    async def ensure_stream(
+        self,
+        name: str,
+        subjects: list[str],
+        *,
+        replicas: int = 1,
+        deny_delete: bool = False,
+        deny_purge: bool = False,
+        max_age_s: float | None = None,
+        duplicate_window_s: float = 600.0,
+    ) -> None:
+        """Create the stream, or bring an existing one's subjects up to date."""
+        config = js_api.StreamConfig(
+            name=name,
+            subjects=subjects,
+            num_replicas=replicas,
+            deny_delete=deny_delete,
+            deny_purge=deny_purge,
+            max_age=max_age_s,
+            duplicate_window=duplicate_window_s,
+            storage=js_api.StorageType.FILE,
+        )
+        try:
+            info = await self.js.stream_info(name)
+        except NotFoundError:
+            await self.js.add_stream(config)
+            return
+        if sorted(info.config.subjects or []) != sorted(subjects):
+            await self.js.update_stream(config)
+
+    async def publish_event(
+        self,
+        subject: str,
+        data: BaseModel,
+        *,
+        event_type: str | None = None,
+        event_id: str | None = None,
+        time: datetime | None = None,
+    ) -> int:
+        """Publish an event to JetStream; returns the stream sequence.
+
+        Giving the same `event_id` again stores nothing new (dedup window), so a retry after a
+        lost ack is safe.
+        """
+        eid = event_id or str(uuid.uuid4())
+        headers = {
+            "ce-specversion": "1.0",
+            "ce-id": eid,
+            "ce-source": self.source,
+            "ce-type": event_type or _type_of(subject),
+            "ce-time": (time or datetime.now(UTC)).isoformat(),
+            "content-type": "application/json",
+            "Nats-Msg-Id": eid,
+        }
+        try:
+            ack = await self.js.publish(subject, dumps(data), headers=headers)
+        except (TimeoutError, NatsTimeout) as exc:
+            raise TemporaryError(f"JetStream did not acknowledge {subject}") from exc
+        return int(ack.seq)
+
+    def consume(
+        self,
+        *,
+        stream: str,
+        durable: str,
+        subjects: list[str],
+        handler: Handler,
+        batch: int = 50,
+        ack_wait_s: float = 60.0,
+        max_deliver: int = 20,
+    ) -> asyncio.Task[None]:
+        """Start a durable pull consumer in the background and return its task."""
+        task = asyncio.create_task(
+            self._consume_loop(
+                stream=stream,
+                durable=durable,
+                subjects=subjects,
+                handler=handler,
+                batch=batch,
+                ack_wait_s=ack_wait_s,
+                max_deliver=max_deliver,
+            ),
+            name=f"consume:{durable}",
+        )
+        self._tasks.append(task)
+        return task
+
+    async def _consume_loop(
+        self,
+        *,
+        stream: str,
+        durable: str,
+        subjects: list[str],
+        handler: Handler,
+        batch: int,
+        ack_wait_s: float,
+        max_deliver: int,
+    ) -> None:
+        config = js_api.ConsumerConfig(
+            durable_name=durable,
+            ack_policy=js_api.AckPolicy.EXPLICIT,
+            ack_wait=ack_wait_s,
+            max_deliver=max_deliver,
+            filter_subjects=subjects if len(subjects) > 1 else None,
+            filter_subject=subjects[0] if len(subjects) == 1 else None,
+        )
+        psub = await self.js.pull_subscribe(
+            subjects[0] if len(subjects) == 1 else "", durable=durable, stream=stream, config=config
+        )
+        while True:
+            try:
+                msgs = await psub.fetch(batch, timeout=2)
+            except (TimeoutError, NatsTimeout):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the connection is down: wait for the reconnect
+                log.warning("fetch on %s failed: %s", durable, exc)
+                await asyncio.sleep(1)
+                continue
+            for msg in msgs:
+                await self._handle_one(msg, handler, durable)
+
+    async def _handle_one(self, msg: Msg, handler: Handler, durable: str) -> None:
+        meta = msg.metadata
+        incoming = Incoming(
+            subject=msg.subject,
+            data=msg.data,
+            headers=dict(msg.headers or {}),
+            num_delivered=int(meta.num_delivered or 1),
+            stream_seq=int(meta.sequence.stream or 0),
+        )
+        fields = {"subject": msg.subject, "consumer": durable, "event_id": incoming.event_id}
+        try:
+            await handler(incoming)
+        except TemporaryError as exc:
+            delay = nak_delay(incoming.num_delivered)
+            log.warning(
+                "temporary failure, retry in %.1fs: %s", delay, exc, extra={"fields": fields}
+            )
+            await msg.nak(delay=delay)
+        except (DomainError, ValidationError, ValueError) as exc:
+            log.error("poison message terminated: %s", exc, extra={"fields": fields})
+            await msg.term()
+        except asyncio.CancelledError:
+            await msg.nak()
+            raise
+        except Exception:
+            # Unknown failures are retried with backoff; max_deliver bounds the loop.
+            delay = nak_delay(incoming.num_delivered)
+            log.exception("handler failed, retry in %.1fs", delay, extra={"fields": fields})
+            await msg.nak(delay=delay)
+        else:
+            await msg.ack()
+
+    async def serve_rpc(
+        self,
+        subject: str,
+        handler: Callable[[M], Awaitable[BaseModel]],
+        *,
+        request_model: type[M],
+        queue: str,
+        concurrency: int = 8,
+    ) -> None:
+        """Answer requests on `subject` (queue group `queue`, so copies share the load)."""
+        limit = asyncio.Semaphore(concurrency)
+
+        async def _answer(msg: Msg) -> None:
+            async with limit:
+                try:
+                    req = request_model.model_validate_json(msg.data or b"{}")
+                    reply = await handler(req)
+                    await msg.respond(dumps(reply))
+                except Exception as exc:
+                    err = _error_body(exc)
+                    if not isinstance(exc, DomainError | ValidationError):
+                        log.exception("rpc %s failed", subject)
+                    if msg.reply:
+                        await self.nc.publish(
+                            msg.reply, dumps(err), headers={ERROR_HEADER: err.error.code}
+                        )
+
+        async def _cb(msg: Msg) -> None:
+            task = asyncio.create_task(_answer(msg))
+            self._tasks.append(task)
+            task.add_done_callback(self._forget)
+
+        sub = await self.nc.subscribe(subject, queue=queue, cb=_cb)
+        self._subs.append(sub)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)
+
+    async def request(
+        self, subject: str, body: BaseModel, reply_model: type[M], *, timeout: float = 10.0
+    ) -> M:
+        """Send a request and parse the reply; a remote error is raised as our own error."""
+        try:
+            msg = await self.nc.request(subject, dumps(body), timeout=timeout)
+        except (TimeoutError, NatsTimeout) as exc:
+            raise TemporaryError(f"no answer on {subject} within {timeout:g}s") from exc
+        except nats.errors.NoRespondersError as exc:
+            raise TemporaryError(f"no service answers {subject}; is it running?") from exc
+        if msg.headers and ERROR_HEADER in msg.headers:
+            info = ErrorBody.model_validate_json(msg.data).error
+            cls = _ERRORS_BY_CODE.get(info.code, DomainError)
+            raise cls(info.message, code=info.code, details=list(info.details))
+        return reply_model.model_validate_json(msg.data)
+
+    async def object_store(self, bucket: str, *, replicas: int = 1) -> Any:
+        """The object store bucket, created if missing."""
+        try:
+            return await self.js.object_store(bucket)
+        except (NotFoundError, nats.js.errors.BucketNotFoundError):
+            return await self.js.create_object_store(
+                bucket, config=js_api.ObjectStoreConfig(bucket=bucket, replicas=replicas)
+            )
+
+    async def close(self) -> None:
+        """Stop consumers, drain and close."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await self.nc.drain()
+        with contextlib.suppress(Exception):
+            await self.nc.close()
+
+
+def _type_of(subject: str) -> str:
+    """CloudEvents type: the subject without its region/department qualifiers."""
+    from contracts import subjects as s
+
+    parts = subject.split(".")
+    if len(parts) >= 4 and parts[2] in s.EVENTS:
+        rest = ".".join(parts[3:])
+        for name in sorted(s.EVENTS[parts[2]], key=len, reverse=True):
+            if rest == name or rest.startswith(name + "."):
+                return f"{parts[0]}.{parts[1]}.{parts[2]}.{name}"
+    return subject
+
+
+def _error_body(exc: Exception) -> ErrorBody:
+    if isinstance(exc, DomainError):
+        return ErrorBody(error=ErrorInfo(code=exc.code, message=exc.message, details=exc.details))
+    if isinstance(exc, ValidationError):
+        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return ErrorBody(
+            error=ErrorInfo(code="invalid", message="invalid request", details=details)
+        )
+    return ErrorBody(error=ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}"))
+
+
+def loads(data: bytes) -> Any:
+    """Parse JSON bytes."""
+    return json.loads(data)

@@ -1,0 +1,54 @@
+"""Settings from the environment (prefix `SPOTCHECK_`), the same for embedded and cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {"registry": 8101, "planner": 8102, "draw": 8103, "publisher": 8104}
+
+
+class Settings(BaseSettings):
+    """Every knob of a spotcheck service. Built by `load_settings()`, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="SPOTCHECK_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    var_dir: Path = Path("var")
+    http_host: str = "127.0.0.1"
+    registry_port: int = DEFAULT_PORTS["registry"]
+    planner_port: int = DEFAULT_PORTS["planner"]
+    draw_port: int = DEFAULT_PORTS["draw"]
+    publisher_port: int = DEFAULT_PORTS["publisher"]
+    # Tokens: an HS256 key file (embedded default, created by `spotcheck up`) or an OIDC JWKS URL.
+    jwt_key_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "spotcheck"
+    jwt_audience: str = "spotcheck"
+    log_level: str = "INFO"
+    log_json: bool = True
+    rpc_timeout_s: float = 10.0
+    db_pool_max: int = Field(default=10, ge=1)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Replicas of the JetStream streams: 1 on the embedded server, 3 on a cluster.
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    rules_dir: Path = Path("rules")
+    # Where the disclosure system's HTTP endpoint is; empty means the built-in public pages only.
+    disclosure_url: str = ""
+
+    def port_of(self, service: str) -> int:
+        """The HTTP port a service listens on."""
+        port: int = getattr(self, f"{service}_port")
+        return port
+
+    def key_file(self) -> Path:
+        """Where the HS256 signing key of the embedded default lives."""
+        return self.jwt_key_file or (self.var_dir / "jwt.key")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]

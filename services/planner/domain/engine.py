@@ -1,0 +1,253 @@
+"""The rule engine: a rule set compiled to durable-rules, evaluated on strata facts.
+
+This is the only module that imports durable_rules. What it guards against
+(see notes/durable-rules.md):
+- every rule set version gets a fresh `Host` (a ruleset name cannot be registered twice);
+- the definitions are deep-copied before `set_rulesets`, which mutates them;
+- a catch-all rule with the lowest priority: an unmatched fact would raise;
+- actions are looked up by name in the fixed registry `effects.REGISTRY`;
+- action errors are swallowed into the session state: checked after every call;
+- single-fact calls only (batch calls return before their actions ran); each fact is retracted
+  after its evaluation so that a session does not grow;
+- calls block: callers in async code run `evaluate` in a worker thread, one at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from durable.engine import Host, MessageNotHandledException, MessageObservedException
+
+from contracts.rules import Condition, Frequency, Item, Method, Rule
+from services.kit.errors import DomainError
+from services.planner.domain.effects import REGISTRY, Evaluation, ceil_div, sample_size
+from services.planner.domain.ruleset import PlacedRule, RuleSet
+
+_CATCH_ALL = "noop"
+_SID = "strata"
+
+
+class EngineError(DomainError):
+    """The rule engine failed on a stratum (a bug, never a policy outcome)."""
+
+    status = 500
+    code = "engine_error"
+
+
+@dataclass(frozen=True)
+class StratumFact:
+    """What the rules see of one stratum: plan item × risk class × region, and its size."""
+
+    stratum_id: str
+    item: Item
+    risk_class: str
+    region: str
+    n: int
+    bp: int | None
+    count: int | None
+    on: date
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A stratum after its rules fired: sample size, methods, and the explanation."""
+
+    stratum_id: str
+    n: int
+    bp: int | None
+    count: int | None
+    k: int
+    methods: tuple[Method, ...]
+    on_site_required: bool
+    excluded: str | None
+    merge_group: str | None
+    merge_lead: str | None
+    frequency: Frequency
+    batch_size: int | None
+    batches: int
+    fired: tuple[tuple[str, str, str], ...]
+
+    @property
+    def fired_names(self) -> list[str]:
+        """Chinese names of the rules that fired, in order."""
+        return [name for _, name, _ in self.fired]
+
+    @property
+    def explanation(self) -> list[str]:
+        """One line per fired rule: `中文名（id）：what it did`."""
+        return [f"{name}（{rid}）：{detail}" for rid, name, detail in self.fired]
+
+
+def _day(value: date) -> int:
+    return value.year * 10000 + value.month * 100 + value.day
+
+
+def _any_of(field: str, values: list[str]) -> dict[str, Any]:
+    if len(values) == 1:
+        return {field: values[0]}
+    return {"$or": [{field: v} for v in values]}
+
+
+def compile_condition(rule: Rule) -> dict[str, Any]:
+    """The durable-rules condition of a rule: its `when` plus its effective dates."""
+    when: Condition = rule.when
+    terms: list[dict[str, Any]] = [{"$gte": {"date": _day(rule.effective.from_)}}]
+    if rule.effective.to is not None:
+        terms.append({"$lte": {"date": _day(rule.effective.to)}})
+    if when.item is not None:
+        terms.append(_any_of("item", when.item))
+    if when.item_kind is not None:
+        terms.append({"item_kind": when.item_kind.value})
+    if when.department is not None:
+        terms.append(_any_of("department", when.department))
+    if when.key_supervision is not None:
+        terms.append({"key_supervision": when.key_supervision})
+    if when.risk_class is not None:
+        terms.append(_any_of("risk_class", when.risk_class))
+    if when.region is not None:
+        # Region prefixes are digits only (schema), so they are safe inside a pattern.
+        patterns = [{"$mt": {"region": f"{prefix}.*"}} for prefix in when.region]
+        terms.append(patterns[0] if len(patterns) == 1 else {"$or": patterns})
+    if when.n_at_least is not None:
+        terms.append({"$gte": {"n": when.n_at_least}})
+    return {"$and": terms}
+
+
+def compile_ruleset(ruleset: RuleSet) -> dict[str, Any]:
+    """The durable-rules definition (JSON form) of a rule set; actions are registry names."""
+    rules: dict[str, Any] = {}
+    for pri, placed in enumerate(ruleset.rules):
+        rules[f"r{pri:04d}"] = {
+            "pri": pri + 1,
+            "all": [{"m": compile_condition(placed.rule)}],
+            "run": f"{placed.rule.then.kind}:{pri}",
+        }
+    # Lowest priority, matches every fact: an unmatched fact would raise instead.
+    rules["zz_catch_all"] = {
+        "pri": len(ruleset.rules) + 1_000_000,
+        "all": [{"m": {"$ex": {"n": 1}}}],
+        "run": _CATCH_ALL,
+    }
+    return {ruleset_name(ruleset): rules}
+
+
+def ruleset_name(ruleset: RuleSet) -> str:
+    """Name of the compiled ruleset (the version makes it unique per host anyway)."""
+    return f"spotcheck_{ruleset.version[:16]}"
+
+
+class _Host(Host):  # type: ignore[misc]
+    """A durable-rules host whose actions come only from the fixed registry."""
+
+    def __init__(self, resolve: Callable[[str], Callable[[Any], None]]) -> None:
+        self._resolve = resolve
+        super().__init__()
+
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        return self._resolve(action_name)
+
+
+class RuleEngine:
+    """A compiled rule set. `evaluate` is thread-safe (one stratum at a time)."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        self.name = ruleset_name(ruleset)
+        self._rules: list[PlacedRule] = list(ruleset.rules)
+        self._pending: dict[int, Evaluation] = {}
+        self._next_id = 0
+        self._lock = threading.Lock()
+        self.definition = compile_ruleset(ruleset)
+        self._host = _Host(self._action)
+        self._host.set_rulesets(copy.deepcopy(self.definition))
+
+    def _action(self, name: str) -> Callable[[Any], None]:
+        if name == _CATCH_ALL:
+            return lambda c: None
+        kind, _, index = name.partition(":")
+        effect = REGISTRY.get(kind)
+        if effect is None or not index.isdigit() or int(index) >= len(self._rules):
+            raise EngineError(f"no action {name!r} in the registry")
+        rule = self._rules[int(index)].rule
+
+        def run(c: Any) -> None:
+            effect(self._pending[c.m.id], rule)
+
+        return run
+
+    def evaluate(self, fact: StratumFact) -> Outcome:
+        """Fire the rules on one stratum and compute its sample size."""
+        item = fact.item
+        with self._lock:
+            self._next_id += 1
+            fid = self._next_id
+            ev = Evaluation(
+                n=fact.n, bp=fact.bp, count=fact.count,
+                frequency=self.ruleset.meta.defaults.frequency,
+            )
+            self._pending[fid] = ev
+            message = {
+                "sid": _SID, "id": fid, "item": item.code, "item_kind": item.kind.value,
+                "department": item.department, "key_supervision": item.key_supervision,
+                "risk_class": fact.risk_class, "region": fact.region, "n": fact.n,
+                "date": _day(fact.on),
+            }
+            try:
+                state = self._host.assert_fact(self.name, message)
+                failure = state.get("exception") if isinstance(state, dict) else None
+                self._host.retract_fact(self.name, message)
+            except (MessageNotHandledException, MessageObservedException) as exc:
+                self._reset()
+                raise EngineError(f"durable-rules refused stratum {fact.stratum_id}: {exc}") from exc
+            finally:
+                self._pending.pop(fid, None)
+            if failure:
+                self._reset()
+                raise EngineError(f"a rule action failed on stratum {fact.stratum_id}: {failure}")
+        return _finish(fact, ev)
+
+    def _reset(self) -> None:
+        # The exception stays in the session state until the session is deleted.
+        try:
+            self._host.delete_state(self.name, _SID)
+        except Exception:  # noqa: BLE001 - nothing more to do if it is already gone
+            pass
+
+    def close(self) -> None:
+        """Stop the host's background timers (a retired version keeps no thread busy)."""
+        for _ in range(3):
+            for attr in ("_d_timer", "_t_timer"):
+                timer = getattr(self._host, attr, None)
+                if timer is not None:
+                    timer.cancel()
+
+
+def _finish(fact: StratumFact, ev: Evaluation) -> Outcome:
+    methods = [m for m in fact.item.methods if m not in ev.forbidden]
+    methods += [m for m in ev.required if m not in methods]
+    excluded = ev.excluded
+    clash = [m.value for m in ev.required if m in ev.forbidden]
+    if excluded is None and clash:
+        excluded = f"规则同时要求和禁止检查方式 {', '.join(clash)}"
+    if excluded is None and not methods:
+        forbidden = ", ".join(m.value for m in ev.forbidden)
+        excluded = f"该事项可用的检查方式均被规则排除（{forbidden}）"
+    if excluded is not None:
+        k = 0
+    elif ev.bp is not None:
+        k = sample_size(fact.n, ev.bp)
+    else:
+        k = min(fact.n, ev.count or 0)
+    batches = ceil_div(k, ev.batch_size) if ev.batch_size and k > ev.batch_size else 1
+    return Outcome(
+        stratum_id=fact.stratum_id, n=fact.n, bp=ev.bp, count=ev.count, k=k,
+        methods=tuple(methods), on_site_required=Method.ON_SITE in ev.required,
+        excluded=excluded, merge_group=ev.merge_group, merge_lead=ev.merge_lead,
+        frequency=ev.frequency, batch_size=ev.batch_size, batches=batches,
+        fired=tuple(ev.fired),
+    )

@@ -1,0 +1,128 @@
+"""The rows of the four public notices (四类公示) and their search.
+
+抽查事项清单 (items), 计划公告 (plans), 任务公告 (tasks), 结果公告 (results). These are plain
+values the store fills from the publisher's own copies of events; the renderers in `pages.py`
+and `opendata.py` turn them into HTML, JSON, CSV and Atom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TypeVar
+
+
+@dataclass(frozen=True, slots=True)
+class ItemNotice:
+    """A line of the item catalogue (抽查事项清单)."""
+
+    code: str
+    name: str
+    department: str
+    kind: str  # general / priority
+    basis: str = ""  # legal basis
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNotice:
+    """An approved sampling plan (计划公告)."""
+
+    plan_id: str
+    year: int
+    title: str
+    departments: tuple[str, ...]
+    approved_at: datetime
+    strata: int = 0
+    rules_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskNotice:
+    """A task (任务公告): entity, items, authority, period."""
+
+    task_id: str
+    plan_id: str
+    uscc: str
+    entity_name: str
+    items: tuple[str, ...]  # item names
+    authority: tuple[str, ...]  # departments
+    period_start: date
+    period_end: date
+
+
+@dataclass(frozen=True, slots=True)
+class ResultItemNotice:
+    """An item's published outcome."""
+
+    item_code: str
+    category_code: str
+    category_name: str
+    problems: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResultVersionNotice:
+    """An earlier version of a result, shown as its history."""
+
+    version: int
+    published_at: datetime
+    categories: tuple[str, ...]
+    correction_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultNotice:
+    """A result (结果公告): the latest version, with the versions it replaced."""
+
+    result_id: str
+    version: int
+    task_id: str
+    uscc: str
+    entity_name: str
+    authority: tuple[str, ...]
+    check_date: date
+    published_at: datetime
+    items: tuple[ResultItemNotice, ...]
+    violation: bool
+    correction_reason: str | None = None
+    history: tuple[ResultVersionNotice, ...] = field(default=())
+
+
+USCC_LENGTH = 18
+
+
+def normalise_query(query: str | None) -> str:
+    """Trim a search query; ASCII letters and digits are upper-cased (USCCs are upper case)."""
+    q = (query or "").strip()
+    return q.upper() if q.isascii() and q.isalnum() else q
+
+
+def matches(query: str, *, uscc: str, name: str) -> bool:
+    """Whether a notice about (uscc, name) answers a search (USCC exact or prefix, or name part).
+
+    An empty query matches everything. A full 18-character code matches only that entity.
+    """
+    q = normalise_query(query)
+    if not q:
+        return True
+    if q.isascii() and len(q) == USCC_LENGTH:
+        return uscc.upper() == q
+    return uscc.upper().startswith(q) or q in name
+
+
+T = TypeVar("T", TaskNotice, ResultNotice)
+
+
+def search(rows: Iterable[T], query: str | None) -> list[T]:
+    """The task or result notices that match a query, in their given order."""
+    q = normalise_query(query)
+    return [r for r in rows if matches(q, uscc=r.uscc, name=r.entity_name)]
+
+
+def page(rows: Sequence[T], *, number: int, size: int) -> list[T]:
+    """One page (1-based) of rows."""
+    if number < 1 or size < 1:
+        raise ValueError("page number and size start at 1")
+    start = (number - 1) * size
+    return list(rows[start : start + size])

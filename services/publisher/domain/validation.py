@@ -1,0 +1,339 @@
+"""Checking a result submission against the publisher's own copy of its task.
+
+Pure: the caller loads the task, the latest version and the category table, and this module
+says yes (with the normalised result) or no with every reason at once, so an inspector can fix
+a submission in one go. Nothing is stored unless everything passes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from contracts.publisher import ResultSubmission
+from services.kit.errors import Conflict, Invalid
+from services.publisher.domain.categories import CategoryTable
+from services.publisher.domain.deadlines import due_date
+
+MIN_CONFIRMATIONS = 2
+DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """What the publisher keeps of a task (from `task.assigned`): enough to check results."""
+
+    task_id: str
+    draw_id: str
+    plan_id: str
+    uscc: str
+    entity_name: str
+    region_code: str
+    departments: tuple[str, ...]
+    lead_department: str
+    item_codes: tuple[str, ...]
+    team: tuple[str, ...]  # inspector ids
+    period_start: date
+    period_end: date
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedResult:
+    """A submission that passed every check, with its category codes resolved."""
+
+    task: TaskView
+    version: int
+    supersedes: int | None
+    due: date
+    category_codes: tuple[str, ...]  # per item, in submission order
+    violation: bool
+    referral: bool
+    credit_feedback: bool
+    licensing_feedback: bool
+
+
+def _reason(loc: list[str | int], msg: str, kind: str, msg_zh: str) -> dict[str, Any]:
+    return {"loc": loc, "msg": msg, "type": kind, "msg_zh": msg_zh}
+
+
+def check_submission(
+    sub: ResultSubmission,
+    *,
+    task: TaskView | None,
+    categories: CategoryTable,
+    submitted_by: str | None,
+    latest_version: int | None,
+    today: date,
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+) -> CheckedResult:
+    """Check a submission; raise `Invalid` (or `Conflict` for version clashes) with all reasons."""
+    reasons: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+
+    if task is None:
+        reasons.append(
+            _reason(
+                ["task_id"], f"task {sub.task_id} does not exist", "task_unknown", "抽查任务不存在"
+            )
+        )
+    else:
+        reasons += _check_team(sub, task, submitted_by)
+        reasons += _check_items(sub, task)
+        if not task.period_start <= sub.check_date <= task.period_end:
+            reasons.append(
+                _reason(
+                    ["check_date"],
+                    f"check date {sub.check_date} is outside the task's period "
+                    f"{task.period_start}..{task.period_end}",
+                    "check_date_outside_period",
+                    "检查日期不在任务期限内",
+                )
+            )
+    if sub.check_date > today:
+        reasons.append(
+            _reason(
+                ["check_date"],
+                f"check date {sub.check_date} is in the future",
+                "check_date_future",
+                "检查日期晚于今天",
+            )
+        )
+
+    due: date | None = None
+    try:
+        due = due_date(sub.check_date)
+    except Invalid as exc:
+        reasons.append(_reason(["check_date"], exc.message, exc.code, "节假日日历不含该年份"))
+
+    codes: list[str] = []
+    for i, item in enumerate(sub.items):
+        cat = categories.resolve(item.category)
+        if cat is None:
+            reasons.append(
+                _reason(
+                    ["items", i, "category"],
+                    f"unknown result category {item.category!r}",
+                    "category_unknown",
+                    "检查结果类别不在国家公示系统标准清单内",
+                )
+            )
+        else:
+            codes.append(cat.code)
+
+    reasons += _check_attachments(sub, max_attachment_bytes)
+
+    if sub.corrects_version is None:
+        if latest_version is not None:
+            conflicts.append(
+                _reason(
+                    ["corrects_version"],
+                    f"task {sub.task_id} already has result version {latest_version}; "
+                    "submit a correction naming that version",
+                    "result_exists",
+                    "该任务已有检查结果，更正须提交新版本",
+                )
+            )
+    else:
+        if not (sub.correction_reason or "").strip():
+            reasons.append(
+                _reason(
+                    ["correction_reason"],
+                    "a correction needs a reason",
+                    "correction_reason_missing",
+                    "更正须说明理由",
+                )
+            )
+        if latest_version is None:
+            reasons.append(
+                _reason(
+                    ["corrects_version"],
+                    "there is no result to correct",
+                    "nothing_to_correct",
+                    "没有可更正的检查结果",
+                )
+            )
+        elif sub.corrects_version != latest_version:
+            conflicts.append(
+                _reason(
+                    ["corrects_version"],
+                    f"version {sub.corrects_version} is not the latest ({latest_version})",
+                    "stale_version",
+                    "更正的不是最新版本",
+                )
+            )
+
+    if reasons:
+        raise Invalid(
+            f"result for task {sub.task_id} refused: {len(reasons + conflicts)} reason(s)",
+            code="result_refused",
+            details=reasons + conflicts,
+        )
+    if conflicts:
+        raise Conflict(conflicts[0]["msg"], code="result_version_conflict", details=conflicts)
+    assert task is not None and due is not None  # both are reasons above
+    return CheckedResult(
+        task=task,
+        version=(latest_version or 0) + 1,
+        supersedes=latest_version,
+        due=due,
+        category_codes=tuple(codes),
+        violation=categories.any_violation(codes),
+        referral=categories.needs_referral(codes),
+        credit_feedback=categories.needs_credit_feedback(codes),
+        licensing_feedback=categories.needs_licensing_feedback(codes)
+        or any(item.rooted_at_approval for item in sub.items),
+    )
+
+
+def _check_team(
+    sub: ResultSubmission, task: TaskView, submitted_by: str | None
+) -> list[dict[str, Any]]:
+    reasons: list[dict[str, Any]] = []
+    team = set(task.team)
+    if not team:
+        reasons.append(
+            _reason(
+                ["task_id"],
+                f"task {task.task_id} has no team",
+                "task_unstaffed",
+                "任务未分派检查人员",
+            )
+        )
+    if submitted_by is not None and submitted_by not in team:
+        reasons.append(
+            _reason(
+                ["submitted_by"],
+                f"inspector {submitted_by} is not on the task's team",
+                "inspector_not_on_team",
+                "提交人不是该任务的检查人员",
+            )
+        )
+    seen: set[str] = set()
+    for i, conf in enumerate(sub.confirmations):
+        if conf.inspector_id not in team:
+            reasons.append(
+                _reason(
+                    ["confirmations", i, "inspector_id"],
+                    f"inspector {conf.inspector_id} is not on the task's team",
+                    "inspector_not_on_team",
+                    "确认人不是该任务的检查人员",
+                )
+            )
+        if conf.inspector_id in seen:
+            reasons.append(
+                _reason(
+                    ["confirmations", i, "inspector_id"],
+                    f"inspector {conf.inspector_id} confirmed twice",
+                    "confirmation_duplicate",
+                    "同一检查人员重复确认",
+                )
+            )
+        seen.add(conf.inspector_id)
+    for inspector in sorted(team - seen):
+        reasons.append(
+            _reason(
+                ["confirmations"],
+                f"assigned inspector {inspector} has not confirmed",
+                "confirmation_missing",
+                "缺少检查组成员的确认",
+            )
+        )
+    if len(seen & team) < MIN_CONFIRMATIONS:
+        reasons.append(
+            _reason(
+                ["confirmations"],
+                f"at least {MIN_CONFIRMATIONS} assigned inspectors must confirm, "
+                f"got {len(seen & team)}",
+                "confirmation_too_few",
+                "至少两名检查人员确认",
+            )
+        )
+    return reasons
+
+
+def _check_items(sub: ResultSubmission, task: TaskView) -> list[dict[str, Any]]:
+    reasons: list[dict[str, Any]] = []
+    expected = set(task.item_codes)
+    seen: set[str] = set()
+    for i, item in enumerate(sub.items):
+        if item.item_code not in expected:
+            reasons.append(
+                _reason(
+                    ["items", i, "item_code"],
+                    f"item {item.item_code} is not an item of task {task.task_id}",
+                    "item_not_in_task",
+                    "检查事项不属于该任务",
+                )
+            )
+        if item.item_code in seen:
+            reasons.append(
+                _reason(
+                    ["items", i, "item_code"],
+                    f"item {item.item_code} appears twice",
+                    "item_duplicate",
+                    "检查事项重复",
+                )
+            )
+        seen.add(item.item_code)
+    for code in sorted(expected - seen):
+        reasons.append(
+            _reason(
+                ["items"],
+                f"item {code} of the task has no result",
+                "item_missing",
+                "任务的检查事项缺少结果",
+            )
+        )
+    return reasons
+
+
+def _check_attachments(sub: ResultSubmission, limit: int) -> list[dict[str, Any]]:
+    reasons: list[dict[str, Any]] = []
+    for i, att in enumerate(sub.attachments):
+        if att.size > limit:
+            reasons.append(
+                _reason(
+                    ["attachments", i, "size"],
+                    f"attachment {att.name!r} is {att.size} bytes, over the limit of {limit}",
+                    "attachment_too_large",
+                    "附件超过大小限制",
+                )
+            )
+            continue
+        if att.content_base64 is None:
+            continue
+        try:
+            content = base64.b64decode(att.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            reasons.append(
+                _reason(
+                    ["attachments", i, "content_base64"],
+                    "not valid base64",
+                    "attachment_encoding",
+                    "附件编码无效",
+                )
+            )
+            continue
+        if len(content) > limit:
+            reasons.append(
+                _reason(
+                    ["attachments", i, "size"],
+                    f"attachment {att.name!r} is {len(content)} bytes, over the limit of {limit}",
+                    "attachment_too_large",
+                    "附件超过大小限制",
+                )
+            )
+        elif len(content) != att.size or hashlib.sha256(content).hexdigest() != att.sha256:
+            reasons.append(
+                _reason(
+                    ["attachments", i, "sha256"],
+                    f"attachment {att.name!r} does not match its size and SHA-256",
+                    "attachment_mismatch",
+                    "附件与其SHA-256不符",
+                )
+            )
+    return reasons

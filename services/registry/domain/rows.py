@@ -1,0 +1,419 @@
+"""Validation of entity and inspector rows (检查对象名录库 / 执法检查人员名录库).
+
+A row arrives as a sequence of raw values in the order of `ENTITY_FIELDS` / `INSPECTOR_FIELDS`
+(strings from CSV; strings, lists, booleans or numbers from JSON Lines). Validation returns
+either the clean record, as a tuple in the same field order ready for COPY, or every problem
+found, each naming the field and the reason in Chinese and English. Nothing raises: a million
+bad rows must cost no more than a million good ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Final
+
+from services.registry.domain import uscc as uscc_mod
+from services.registry.domain.codes import canonical_industry, regions
+
+ENTITY_FIELDS: Final = (
+    "uscc",
+    "name",
+    "entity_type",
+    "region_code",
+    "industry_code",
+    "status",
+    "abnormal",
+    "risk_class",
+    "risk_class_date",
+    "tags",
+    "key_supervision",
+    "address",
+    "established",
+)
+ENTITY_REQUIRED: Final = frozenset({"uscc", "name", "entity_type", "region_code", "industry_code"})
+
+INSPECTOR_FIELDS: Final = (
+    "inspector_id",
+    "name",
+    "department",
+    "region_codes",
+    "certificate_no",
+    "certificate_expiry",
+    "expertise",
+    "status",
+    "capacity",
+    "recusal_usccs",
+)
+INSPECTOR_REQUIRED: Final = frozenset(
+    {"inspector_id", "name", "department", "region_codes", "certificate_no", "certificate_expiry"}
+)
+
+# Column headers as Chinese spreadsheets write them, mapped to field names.
+HEADER_ALIASES: Final = {
+    "统一社会信用代码": "uscc",
+    "名称": "name",
+    "企业名称": "name",
+    "主体类型": "entity_type",
+    "市场主体类型": "entity_type",
+    "区划代码": "region_code",
+    "行政区划代码": "region_code",
+    "行业代码": "industry_code",
+    "国民经济行业代码": "industry_code",
+    "登记状态": "status",
+    "经营异常名录": "abnormal",
+    "信用风险分类": "risk_class",
+    "风险分类日期": "risk_class_date",
+    "标签": "tags",
+    "重点监管": "key_supervision",
+    "地址": "address",
+    "住所": "address",
+    "成立日期": "established",
+    "工号": "inspector_id",
+    "姓名": "name",
+    "部门": "department",
+    "所属部门": "department",
+    "负责区域": "region_codes",
+    "执法证号": "certificate_no",
+    "执法证有效期": "certificate_expiry",
+    "专业领域": "expertise",
+    "状态": "status",
+    "人员状态": "status",
+    "承载量": "capacity",
+    "回避": "recusal_usccs",
+}
+
+DEFAULT_RISK_CLASSES: Final = ("A", "B", "C", "D")
+DEFAULT_ENTITY_TYPES: Final = (
+    "企业",
+    "个体工商户",
+    "农民专业合作社",
+    "外商投资企业",
+    "分支机构",
+    "其他",
+)
+DEFAULT_STATUSES: Final = ("存续", "在业", "停业", "清算", "吊销", "注销", "迁出", "撤销")
+DEFAULT_EXPERTISE: Final = (
+    "食品",
+    "特种设备",
+    "计量",
+    "价格",
+    "广告",
+    "网络交易",
+    "药品",
+    "医疗器械",
+    "化妆品",
+    "工业产品",
+    "标准化",
+    "认证认可",
+    "知识产权",
+    "登记注册",
+    "合同",
+    "反不正当竞争",
+    "消费者权益",
+)
+INSPECTOR_STATUSES: Final = {
+    "active": "active",
+    "在岗": "active",
+    "在职": "active",
+    "on_leave": "on_leave",
+    "休假": "on_leave",
+    "离岗": "on_leave",
+    "retired": "retired",
+    "退休": "retired",
+    "离职": "retired",
+}
+_TRUE: Final = frozenset({"1", "true", "t", "yes", "y", "是", "在册", "列入"})
+_FALSE: Final = frozenset({"", "0", "false", "f", "no", "n", "否", "未列入"})
+_SPLIT: Final = re.compile(r"[;；|]")
+_INSPECTOR_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_NAME: Final = 200
+MAX_ADDRESS: Final = 300
+MAX_LABEL: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field of a row."""
+
+    field: str
+    zh: str
+    en: str
+
+    def as_dict(self) -> dict[str, str]:
+        """JSON form for rejects files and error bodies."""
+        return {"field": self.field, "reason_zh": self.zh, "reason_en": self.en}
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The configurable sets rows are checked against (risk classes A–D by default, A–E…)."""
+
+    risk_classes: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_RISK_CLASSES))
+    entity_types: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_ENTITY_TYPES))
+    statuses: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_STATUSES))
+    expertise: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_EXPERTISE))
+
+
+def _text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v.strip()
+    return str(v).strip()
+
+
+def _list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    items = [_text(x) for x in v] if isinstance(v, list) else _SPLIT.split(_text(v))
+    out: list[str] = []
+    for x in items:
+        if x and x not in out:
+            out.append(x)
+    return out
+
+
+def _date(v: Any, name: str, errors: list[FieldError]) -> date | None:
+    s = _text(v)
+    if not s:
+        return None
+    if _DATE.match(s):
+        try:
+            d = date.fromisoformat(s)
+        except ValueError:
+            pass
+        else:
+            if d.year >= 1900:
+                return d
+    errors.append(
+        FieldError(
+            name, f"日期“{s}”无效，应为YYYY-MM-DD", f"invalid date {s!r}, expected YYYY-MM-DD"
+        )
+    )
+    return None
+
+
+def _bool(v: Any, name: str, errors: list[FieldError]) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = _text(v).lower()
+    if s in _FALSE:
+        return False
+    if s in _TRUE:
+        return True
+    errors.append(FieldError(name, f"“{s}”不是是/否值", f"{s!r} is not a yes/no value"))
+    return False
+
+
+def _labels(v: Any, name: str, errors: list[FieldError]) -> list[str]:
+    items = _list(v)
+    for x in items:
+        if len(x) > MAX_LABEL:
+            errors.append(
+                FieldError(
+                    name,
+                    f"标签“{x[:20]}…”超过{MAX_LABEL}个字符",
+                    f"label {x[:20]!r}… is longer than {MAX_LABEL} characters",
+                )
+            )
+    return items
+
+
+def _missing(name: str) -> FieldError:
+    return FieldError(name, "必填项为空", "required field is empty")
+
+
+def _one_of(name: str, value: str, allowed: frozenset[str]) -> FieldError:
+    shown = "、".join(sorted(allowed))
+    return FieldError(
+        name,
+        f"“{value}”不在允许值中（{shown}）",
+        f"{value!r} is not one of: {', '.join(sorted(allowed))}",
+    )
+
+
+def validate_uscc_field(name: str, raw: Any, errors: list[FieldError]) -> str:
+    """Normalise and check one USCC; append a FieldError naming `name` when it is bad."""
+    code = uscc_mod.normalise(_text(raw))
+    if not code:
+        errors.append(_missing(name))
+        return code
+    why = uscc_mod.problem(code)
+    if why is not None:
+        errors.append(
+            FieldError(name, f"统一社会信用代码“{code}”无效：{why[0]}", f"USCC {code!r}: {why[1]}")
+        )
+    return code
+
+
+def validate_entity(
+    values: Sequence[Any], vocab: Vocabulary
+) -> tuple[tuple[Any, ...] | None, list[FieldError]]:
+    """Check one entity row given in `ENTITY_FIELDS` order.
+
+    Returns (record, []) with the record in `ENTITY_FIELDS` order — text, bool, date and list
+    values — or (None, errors).
+    """
+    errors: list[FieldError] = []
+    code = validate_uscc_field("uscc", values[0], errors)
+    name = _text(values[1])
+    if not name:
+        errors.append(_missing("name"))
+    elif len(name) > MAX_NAME:
+        errors.append(
+            FieldError("name", f"名称超过{MAX_NAME}个字符", f"name longer than {MAX_NAME}")
+        )
+    etype = _text(values[2])
+    if not etype:
+        errors.append(_missing("entity_type"))
+    elif etype not in vocab.entity_types:
+        errors.append(_one_of("entity_type", etype, vocab.entity_types))
+    region = _text(values[3])
+    if not region:
+        errors.append(_missing("region_code"))
+    elif region not in regions():
+        errors.append(
+            FieldError(
+                "region_code",
+                f"区划代码“{region}”不在GB/T 2260（{regions().edition}年版）中",
+                f"region code {region!r} is not in GB/T 2260 ({regions().edition})",
+            )
+        )
+    raw_industry = _text(values[4])
+    industry = canonical_industry(raw_industry) if raw_industry else None
+    if not raw_industry:
+        errors.append(_missing("industry_code"))
+    elif industry is None:
+        errors.append(
+            FieldError(
+                "industry_code",
+                f"行业代码“{raw_industry}”不在GB/T 4754-2017中",
+                f"industry code {raw_industry!r} is not in GB/T 4754-2017",
+            )
+        )
+    status = _text(values[5]) or "存续"
+    if status not in vocab.statuses:
+        errors.append(_one_of("status", status, vocab.statuses))
+    abnormal = _bool(values[6], "abnormal", errors)
+    risk_class = _text(values[7]).upper() or None
+    if risk_class is not None and risk_class not in vocab.risk_classes:
+        errors.append(_one_of("risk_class", risk_class, vocab.risk_classes))
+    risk_date = _date(values[8], "risk_class_date", errors)
+    if risk_class is not None and risk_date is None and not _text(values[8]):
+        errors.append(
+            FieldError(
+                "risk_class_date", "有风险分类时必须填写分类日期", "a risk class needs its date"
+            )
+        )
+    tags = _labels(values[9], "tags", errors)
+    key_supervision = _labels(values[10], "key_supervision", errors)
+    address = _text(values[11])
+    if len(address) > MAX_ADDRESS:
+        errors.append(
+            FieldError(
+                "address", f"地址超过{MAX_ADDRESS}个字符", f"address longer than {MAX_ADDRESS}"
+            )
+        )
+    established = _date(values[12], "established", errors)
+    if errors:
+        return None, errors
+    return (
+        code,
+        name,
+        etype,
+        region,
+        industry,
+        status,
+        abnormal,
+        risk_class,
+        risk_date,
+        tags,
+        key_supervision,
+        address,
+        established,
+    ), errors
+
+
+def validate_inspector(
+    values: Sequence[Any], vocab: Vocabulary
+) -> tuple[tuple[Any, ...] | None, list[FieldError]]:
+    """Check one inspector row given in `INSPECTOR_FIELDS` order (see `validate_entity`)."""
+    errors: list[FieldError] = []
+    iid = _text(values[0])
+    if not iid:
+        errors.append(_missing("inspector_id"))
+    elif not _INSPECTOR_ID.match(iid):
+        errors.append(
+            FieldError(
+                "inspector_id",
+                f"工号“{iid}”只能含字母、数字、-和_，最长32位",
+                f"inspector id {iid!r} may hold only letters, digits, - and _ (max 32)",
+            )
+        )
+    name = _text(values[1])
+    if not name:
+        errors.append(_missing("name"))
+    department = _text(values[2])
+    if not department:
+        errors.append(_missing("department"))
+    region_codes = _list(values[3])
+    if not region_codes:
+        errors.append(_missing("region_codes"))
+    table = regions()
+    for r in region_codes:
+        if r not in table:
+            errors.append(
+                FieldError(
+                    "region_codes",
+                    f"区划代码“{r}”不在GB/T 2260（{table.edition}年版）中",
+                    f"region code {r!r} is not in GB/T 2260 ({table.edition})",
+                )
+            )
+    cert = _text(values[4])
+    if not cert:
+        errors.append(_missing("certificate_no"))
+    expiry = _date(values[5], "certificate_expiry", errors)
+    if expiry is None and not _text(values[5]):
+        errors.append(_missing("certificate_expiry"))
+    expertise = _list(values[6])
+    for x in expertise:
+        if x not in vocab.expertise:
+            errors.append(_one_of("expertise", x, vocab.expertise))
+    raw_status = _text(values[7]) or "active"
+    status = INSPECTOR_STATUSES.get(raw_status.lower())
+    if status is None:
+        errors.append(_one_of("status", raw_status, frozenset(INSPECTOR_STATUSES)))
+    raw_capacity = _text(values[8])
+    capacity = 50
+    if raw_capacity:
+        if raw_capacity.isdigit() and len(raw_capacity) <= 6:
+            capacity = int(raw_capacity)
+        else:
+            errors.append(
+                FieldError(
+                    "capacity",
+                    f"承载量“{raw_capacity}”应为非负整数",
+                    f"capacity {raw_capacity!r} must be a non-negative integer",
+                )
+            )
+    recusals: list[str] = []
+    for raw in _list(values[9]):
+        recusals.append(validate_uscc_field("recusal_usccs", raw, errors))
+    if errors:
+        return None, errors
+    return (
+        iid,
+        name,
+        department,
+        region_codes,
+        cert,
+        expiry,
+        expertise,
+        status,
+        capacity,
+        recusals,
+    ), errors

@@ -1,0 +1,9 @@
+"""NATS subscriptions of the registry service (thin: parse, call the domain, ack after commit)."""
+
+from __future__ import annotations
+
+from services.kit.service import ServiceContext
+
+
+async def register(ctx: ServiceContext) -> None:
+    """Subscribe the registry service's consumers and rpc verbs (ping is answered by the kit)."""

@@ -1,0 +1,5 @@
+"""`python -m spotcheck` is the `spotcheck` command."""
+
+from spotcheck.cli import main
+
+main()

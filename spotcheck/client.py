@@ -1,0 +1,127 @@
+"""How the command line reaches the services: HTTP with a bearer token.
+
+Where each service listens comes from `var/stack.json` (written by `spotcheck up`, which may
+have moved a port that was taken), else from the settings (`SPOTCHECK_<SERVICE>_PORT`, or
+`SPOTCHECK_<SERVICE>_URL` for a remote deployment). Tokens: `SPOTCHECK_TOKEN` if set, else one
+signed with the embedded key for the role the command needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from contracts.common import Role
+from services.kit.auth import issue_token, load_or_create_key
+from services.kit.settings import Settings, load_settings
+
+
+class ApiError(RuntimeError):
+    """A service answered with the error shape; `str()` is the one-line message."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        err = body.get("error", {}) if isinstance(body, dict) else {}
+        self.status = status
+        self.code = err.get("code", "error")
+        self.details: list[dict[str, Any]] = err.get("details", [])
+        super().__init__(f"{err.get('message', body)} (HTTP {status}, {self.code})")
+
+
+def stack_file(settings: Settings) -> Path:
+    """Where `spotcheck up` records what runs where."""
+    return settings.var_dir / "stack.json"
+
+
+def read_stack(settings: Settings) -> dict[str, Any]:
+    """The running stack's description, or {} when none was recorded."""
+    path = stack_file(settings)
+    if path.exists():
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return data
+        except (OSError, ValueError):
+            return {}
+    return {}
+
+
+def service_url(service: str, settings: Settings | None = None) -> str:
+    """Base URL of a service's HTTP API."""
+    settings = settings or load_settings()
+    explicit = os.environ.get(f"SPOTCHECK_{service.upper()}_URL")
+    if explicit:
+        return explicit.rstrip("/")
+    stack = read_stack(settings)
+    url = stack.get("services", {}).get(service, {}).get("url")
+    if url:
+        return str(url).rstrip("/")
+    return f"http://{settings.http_host}:{settings.port_of(service)}"
+
+
+def token_for(role: Role, *, dept: str | None = None, settings: Settings | None = None) -> str:
+    """A bearer token: `SPOTCHECK_TOKEN`, else signed with the embedded key."""
+    explicit = os.environ.get("SPOTCHECK_TOKEN")
+    if explicit:
+        return explicit
+    settings = settings or load_settings()
+    key = load_or_create_key(settings.key_file())
+    return issue_token(key, role=role, dept=dept, sub=f"cli-{role.value}")
+
+
+class Api:
+    """A small synchronous client of one service."""
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        role: Role | None = None,
+        dept: str | None = None,
+        settings: Settings | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        self.settings = settings or load_settings()
+        headers = {}
+        if role is not None:
+            headers["Authorization"] = (
+                f"Bearer {token_for(role, dept=dept, settings=self.settings)}"
+            )
+        self.base = service_url(service, self.settings)
+        self.http = httpx.Client(base_url=self.base, headers=headers, timeout=timeout)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request; the JSON body on success, `ApiError` on an error answer."""
+        try:
+            resp = self.http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            raise ApiError(
+                503,
+                {
+                    "error": {
+                        "code": "unavailable",
+                        "message": f"cannot reach {self.base}: is the stack running "
+                        "(spotcheck up)?",
+                    }
+                },
+            ) from exc
+        if resp.status_code >= 400:
+            try:
+                body = resp.json()
+            except ValueError:
+                body = {"error": {"message": resp.text[:500]}}
+            raise ApiError(resp.status_code, body)
+        ctype = resp.headers.get("content-type", "")
+        if ctype.startswith("application/json"):
+            return resp.json()
+        return resp.text
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET `path`."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        """POST `path`."""
+        return self.request("POST", path, **kwargs)

