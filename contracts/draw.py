@@ -34,7 +34,7 @@ class DrawCommitted(Contract):
 
 
 class RecordStratum(Contract):
-    """A stratum of the public record (DESIGN §6)."""
+    """A stratum of the public record (DESIGN §6). `count` is set when the plan gave a count."""
 
     stratum_id: str
     n: int
@@ -42,6 +42,15 @@ class RecordStratum(Contract):
     k: int
     candidates_sha256: str
     selected: list[str]
+    count: int | None = None
+
+
+class SeedParty(Contract):
+    """A party of a commit-reveal seed: its commitment and (once revealed) its secret."""
+
+    party_id: str
+    commitment_sha256: str
+    secret: str | None = None
 
 
 class DrawRecord(Contract):
@@ -56,6 +65,8 @@ class DrawRecord(Contract):
     commitment_sha256: str
     strata: list[RecordStratum]
     supersedes: str | None = None
+    superseded_by: str | None = None
+    seed_parties: list[SeedParty] | None = None
 
 
 class DrawCompleted(Contract):
@@ -106,3 +117,110 @@ class TaskAssigned(Contract):
     team: list[TeamMember] = []
     unstaffed_reason: str | None = None
     joint: bool = False
+
+
+class DrawSeeded(Contract):
+    """`spotcheck.v1.draw.seeded`: the seed, given after the commitment, and its source."""
+
+    draw_id: str
+    seed: str
+    seed_source: str
+    entered_by: str
+    seeded_at: datetime
+
+
+class DrawSuperseded(Contract):
+    """`spotcheck.v1.draw.superseded`: a redraw replaced this draw; both stay public."""
+
+    draw_id: str
+    superseded_by: str
+    reason: str
+    by: str
+    at: datetime
+
+
+# HTTP bodies of the draw service (the CLI and other clients use them).
+
+
+class StartDraw(Contract):
+    """`POST /draws`: start the ceremony of an approved plan."""
+
+    plan_id: str
+
+
+class SeedBody(Contract):
+    """`POST /draws/{id}/seed`: the seed and where it came from (dice or beacon)."""
+
+    seed: str
+    source: str = Field(pattern=r"^(dice|beacon)$")
+
+
+class PartyRegistration(Contract):
+    """`POST /draws/{id}/parties`: a party registers the SHA-256 of its secret."""
+
+    party_id: str
+    commitment_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class PartyReveal(Contract):
+    """`POST /draws/{id}/parties/{party_id}/reveal`: the secret itself."""
+
+    secret: str
+
+
+class RedrawBody(Contract):
+    """`POST /draws/{id}/redraw`: a written reason is required."""
+
+    reason: str
+
+
+class DrawSummary(Contract):
+    """One line of `GET /draws`."""
+
+    draw_id: str
+    plan_id: str
+    state: str
+
+
+class DrawStatus(Contract):
+    """The ceremony state of one draw (not the public record)."""
+
+    draw_id: str
+    plan_id: str
+    state: str
+    commitment_sha256: str | None = None
+    seed_source: str | None = None
+    seed_entered_by: str | None = None
+    seeded_at: datetime | None = None
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    redraw_reason: str | None = None
+    tasks: int = 0
+    unstaffed: int = 0
+    parties: list[SeedParty] = []
+
+
+class StratumTicket(Contract):
+    """A company's ticket in one stratum and the stratum's cut-off (largest selected) ticket."""
+
+    stratum_id: str
+    ticket: str
+    cutoff_ticket: str | None
+    selected: bool
+
+
+class TicketReply(Contract):
+    """`GET /draws/{id}/tickets/{uscc}`."""
+
+    draw_id: str
+    uscc: str
+    seed: str | None
+    strata: list[StratumTicket]
+
+
+class VerifyReply(Contract):
+    """`GET /draws/{id}/verify`: the service re-derived the draw from its stored lists."""
+
+    draw_id: str
+    ok: bool
+    difference: str | None = None

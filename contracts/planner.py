@@ -8,6 +8,7 @@ from pydantic import Field
 
 from contracts.base import Contract
 from contracts.registry import STRATUM_ID_PATTERN, EntityFilter
+from contracts.rules import CODE_PATTERN, Ratio
 
 
 class PlanItem(Contract):
@@ -37,6 +38,25 @@ class ResolvedStratum(Contract):
     methods: list[str] = []
     on_site_required: bool = False
     explanation: list[str] = []
+    batches: int = Field(default=1, ge=1)
+    batch_size: int | None = None
+    frequency_times: int = 1
+    frequency_months: int = 12
+    fired: list[str] = []
+    """Chinese names of the rules that fired, in order."""
+    joint_group: str | None = None
+    lead_department: str | None = None
+
+
+class ExcludedStratum(Contract):
+    """A stratum the rules took out of the draw, and why (kept for the record, not drawn)."""
+
+    stratum_id: str = Field(pattern=STRATUM_ID_PATTERN)
+    item_codes: list[str]
+    risk_class: str | None = None
+    region_code: str | None = None
+    reason: str
+    explanation: list[str] = []
 
 
 class FrequencyExclusion(Contract):
@@ -65,6 +85,12 @@ class PlanApproved(Contract):
     frequency_exclusions: list[FrequencyExclusion] = []
     cross_region: bool = False
     approved_at: datetime
+    excluded: list[ExcludedStratum] = []
+    flags: list[str] = []
+    """E.g. `filed_late` (not filed with the government by end of February), `entered_late`."""
+    joint_strata: int = 0
+    joint_share_bp: int | None = None
+    """能联尽联: share of mergeable strata that were merged into joint strata (basis points)."""
 
 
 class PlanRejected(Contract):
@@ -83,3 +109,63 @@ class RulesActivated(Contract):
     files: list[str]
     activated_at: datetime
     activated_by: str
+
+
+# ---- plan submission (HTTP body of POST /plans, the YAML of `spotcheck plan submit`) -------
+
+
+class PlanScope(Contract):
+    """Which entities a plan (or one item of it) targets."""
+
+    regions: list[str] = Field(min_length=1)
+    """GB/T 2260 county-level codes (6 digits): one stratum per region."""
+    industries: list[str] = []
+    tags: list[str] = []
+    risk_classes: list[str] | None = None
+    """Default: every configured risk class."""
+
+
+class Period(Contract):
+    """When the checks of a plan are carried out (both days inclusive)."""
+
+    start: date
+    end: date
+
+
+class PlanItemEntry(Contract):
+    """One item of a submitted plan: a base ratio (the B-class, 常规 ratio) or a count."""
+
+    item: str = Field(pattern=CODE_PATTERN)
+    ratio: Ratio | None = None
+    count: int | None = Field(default=None, ge=0)
+    scope: PlanScope | None = None
+    period: Period | None = None
+
+
+class PlanSubmission(Contract):
+    """A department's (or several departments') annual sampling plan (抽查计划)."""
+
+    plan_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,48}$")
+    title: str = Field(min_length=1)
+    year: int = Field(ge=2000, le=2100)
+    departments: list[str] = Field(min_length=1)
+    lead_department: str | None = None
+    scope: PlanScope
+    period: Period
+    items: list[PlanItemEntry] = Field(min_length=1)
+    batches: int = Field(default=1, ge=1, le=12)
+    filed_on: date | None = None
+    """Filed with the government (报送同级人民政府备案); due by the end of February."""
+    entered_on: date | None = None
+    """Entered into the platform (录入平台); due by 31 March. Default: the day it is submitted."""
+
+
+class PlanAccepted(Contract):
+    """Reply to a plan submission: the plan id, the rules version used, and any flags."""
+
+    plan_id: str
+    status: str
+    rules_version: str
+    strata: int
+    excluded: int
+    flags: list[str] = []

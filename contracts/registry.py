@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -168,3 +168,90 @@ class RiskClassFullPush(Contract):
     total_chunks: int = Field(ge=1)
     effective_date: date
     items: list[RiskClassUpdated]
+
+
+class ImportCompleted(Contract):
+    """`spotcheck.v1.registry.import.completed`: a bulk import finished."""
+
+    import_id: str
+    kind: Literal["entities", "inspectors"]
+    source: str
+    accepted: int
+    rejected: int
+    finished_at: datetime
+
+
+class EntityVersion(Contract):
+    """One version of an entity and when it was true: [valid_from, valid_to), null = now."""
+
+    entity: EntityRecord
+    valid_from: datetime
+    valid_to: datetime | None = None
+
+
+class EntityDetail(Contract):
+    """`GET /entities/{uscc}`: the entity (as at `as_of` when given) and all its versions."""
+
+    entity: EntityRecord
+    as_of: datetime | None = None
+    history: list[EntityVersion]
+
+
+class EntityPage(Contract):
+    """`GET /entities`: a page of a search in USCC order; `next_after` continues it."""
+
+    entities: list[EntityRecord]
+    next_after: str | None = None
+
+
+class RowProblem(Contract):
+    """One field of one rejected row: which and why, in Chinese and English."""
+
+    field: str
+    reason_zh: str
+    reason_en: str
+
+
+class RejectedRow(Contract):
+    """A row of an import that was not applied (a line of the rejects file)."""
+
+    line: int
+    errors: list[RowProblem]
+    raw: dict[str, Any] | str | None = None
+
+
+class ImportStarted(Contract):
+    """`POST /imports`: an import was opened; send chunks, then commit."""
+
+    import_id: str
+    kind: Literal["entities", "inspectors"]
+
+
+class ImportChunkReply(Contract):
+    """`POST /imports/{id}/chunks/{n}`: rows of this chunk staged and rejected."""
+
+    accepted: int
+    rejected: int
+    rejects: list[RejectedRow]
+
+
+class ImportCommitReply(Contract):
+    """`POST /imports/{id}/commit`: the import was applied in one transaction.
+
+    `accepted` rows were valid and unique; `rejected` counts invalid rows of all chunks plus
+    every row of a key that occurs more than once (listed in `rejects`, none applied).
+    """
+
+    import_id: str
+    kind: Literal["entities", "inspectors"]
+    accepted: int
+    rejected: int
+    duplicates: int
+    changed: int
+    rejects: list[RejectedRow]
+
+
+class RiskClassesConfig(Contract):
+    """`GET /config/risk-classes`: the risk classes this registry accepts (configuration)."""
+
+    risk_classes: list[str]

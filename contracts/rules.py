@@ -43,6 +43,8 @@ def parse_ratio(value: object) -> int:
     match = _BP.match(value)
     if match:
         return int(match.group(1))
+    if _FACTOR.match(value):
+        raise ValueError(f'a ratio must have a unit: write "5%" or "50bp", not {value}')
     raise ValueError(f'a ratio must look like "5%", "0.5%" or "50bp", got {value!r}')
 
 
@@ -178,10 +180,13 @@ class Condition(Contract):
     department: OneOrMany | None = None
     key_supervision: bool | None = None
     risk_class: OneOrMany | None = None
-    region: Annotated[
-        list[Annotated[str, Field(pattern=r"^\d{2,6}$")]],
-        BeforeValidator(lambda v: [v] if isinstance(v, str | int) else v),
-    ] | None = None
+    region: (
+        Annotated[
+            list[Annotated[str, Field(pattern=r"^\d{2,6}$")]],
+            BeforeValidator(lambda v: [v] if isinstance(v, str | int) else v),
+        ]
+        | None
+    ) = None
     n_at_least: int | None = Field(default=None, ge=0)
 
 

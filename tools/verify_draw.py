@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Verify a spotcheck draw (spec `spotcheck-draw/1`) with nothing but the Python standard library.
+"""Verify a spotcheck draw (spec `spotcheck-draw/1`) with only the Python (≥ 3.10) stdlib.
 
     python3 verify_draw.py RECORD [CANDIDATES ...] [--uscc USCC]
 
@@ -48,7 +48,7 @@ def is_url(s: str) -> bool:
 def read_bytes(location: str) -> bytes:
     try:
         if is_url(location):
-            with urllib.request.urlopen(location, timeout=120) as r:  # noqa: S310 - user's URL
+            with urllib.request.urlopen(location, timeout=120) as r:
                 return bytes(r.read())
         with open(location, "rb") as f:
             return f.read()
@@ -191,10 +191,10 @@ def verify(record: dict, sources: list[str], uscc: str | None = None) -> str:
             got = ticket(seed, sid, u)
             if got != expected:
                 raise Difference(f"stratum {sid}: ticket of {u} is {got}, record says {expected}")
-        chosen = [u for _, u in heapq.nsmallest(k, zip(tks, usccs))]
+        chosen = [u for _, u in heapq.nsmallest(k, zip(tks, usccs, strict=True))]
         selected = s.get("selected")
         if chosen != selected:
-            for i, (a, b) in enumerate(zip(chosen, selected or [])):
+            for i, (a, b) in enumerate(zip(chosen, selected or [], strict=False)):
                 if a != b:
                     raise Difference(f"stratum {sid}: selected[{i}] is {a}, record says {b}")
             raise Difference(
@@ -203,7 +203,9 @@ def verify(record: dict, sources: list[str], uscc: str | None = None) -> str:
         if uscc is not None and uscc in usccs:
             t = tks[usccs.index(uscc)]
             cut = ticket(seed, sid, chosen[-1]) if chosen else None
-            print(f"{sid}\t{uscc}\tticket {t}\tcut-off {cut}\t{'SELECTED' if uscc in chosen else '-'}")
+            print(
+                f"{sid}\t{uscc}\tticket {t}\tcut-off {cut}\t{'SELECTED' if uscc in chosen else '-'}"
+            )
         lines.append(f"{sid}\t{n}\t{k}\t{digest}\n")
         total += k
     commitment = hashlib.sha256("".join(lines).encode()).hexdigest()
@@ -214,6 +216,14 @@ def verify(record: dict, sources: list[str], uscc: str | None = None) -> str:
     for e in record.get("k_examples") or []:
         if sample_size(e["n"], e["bp"]) != e["k"]:
             raise Difference(f"k example n={e['n']} bp={e['bp']}: spec gives other than {e['k']}")
+    for e in record.get("ticket_examples") or []:
+        if e["seed_as_entered"].strip() != e["seed"]:
+            raise Difference(f"ticket example: {e['seed_as_entered']!r} strips to another seed")
+        if ticket(e["seed"], e["stratum_id"], e["uscc"]) != e["ticket"]:
+            raise Difference(f"ticket example {e['stratum_id']}|{e['uscc']}: ticket differs")
+    example = record.get("parties_example")
+    if example and party_seed(example["parties"]) != example["seed"]:
+        raise Difference("parties example: the reveals give another seed")
     return f"OK {record.get('draw_id', '')} {len(strata)} strata, {total} selected".replace(
         "  ", " "
     )

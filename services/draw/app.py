@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+from contracts import subjects
 from services.draw import api, handlers
+from services.draw.ceremony import Ceremony
+from services.draw.selection import Selector
 from services.kit.service import ServiceContext, ServiceSpec
 
 
 async def _start(ctx: ServiceContext) -> None:
+    # The planner's stream may not exist yet if the planner never started.
+    await ctx.bus.ensure_stream(
+        subjects.stream_name("planner"),
+        subjects.stream_subjects("planner"),
+        replicas=ctx.settings.stream_replicas,
+    )
+    selector = Selector(ctx=ctx)
+    ceremony = Ceremony(ctx=ctx, selector=selector)
+    ctx.parts["selector"] = selector
+    ctx.parts["ceremony"] = ceremony
     await handlers.register(ctx)
+    ctx.background.append(asyncio.create_task(ceremony.republish_pending()))
 
 
 def spec() -> ServiceSpec:

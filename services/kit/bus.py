@@ -128,8 +128,9 @@ class Bus:
                 servers=servers,
                 name=name,
                 connect_timeout=connect_timeout,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=1,
+                # Fail fast on the first connect; reconnect forever once connected.
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.2,
                 allow_reconnect=True,
                 error_cb=_on_error,
             )
@@ -138,6 +139,8 @@ class Bus:
                 f"cannot reach NATS at {url}: {exc or type(exc).__name__}. "
                 "Start it (spotcheck up starts one) or set SPOTCHECK_NATS_URL."
             ) from exc
+        nc.options["max_reconnect_attempts"] = -1
+        nc.options["reconnect_time_wait"] = 1
         return cls(nc=nc, source=name)
 
     @property

@@ -121,7 +121,7 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+    async def transaction(self) -> AsyncIterator[Any]:
         """A connection inside a transaction; commits when the block ends without error."""
         try:
             conn_cm = self.pool.acquire()

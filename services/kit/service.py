@@ -14,12 +14,13 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from contracts import subjects
@@ -190,9 +191,17 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal capture: it would re-raise SIGTERM after serving and kill
+    the process before the bus and pool are closed. Our handlers set `should_exit` instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(spec: ServiceSpec, settings: Settings) -> None:
     """Run the service until SIGINT or SIGTERM."""
-    import uvicorn
 
     port = settings.port_of(spec.name)
     if not _port_free(settings.http_host, port):
@@ -205,12 +214,10 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
         config = uvicorn.Config(
             ctx.app, host=settings.http_host, port=port, log_config=None, lifespan="off"
         )
-        server = uvicorn.Server(config)
+        server = _QuietServer(config)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
-        # uvicorn would install its own handlers; ours already set should_exit.
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         log.info("%s serving on http://%s:%d", spec.name, settings.http_host, port)
         await server.serve()
         log.info("%s stopping", spec.name)

@@ -1,12 +1,91 @@
-"""HTTP API of the planner service (thin: parse, authorise, call the domain, answer)."""
+"""HTTP API of the planner service (thin: parse, authorise, call the use case, answer)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
+from contracts.base import Contract
+from contracts.common import Role
+from contracts.planner import PlanAccepted, PlanSubmission, RulesActivated
+from services.kit.auth import Principal, require
+from services.kit.errors import Forbidden
 from services.kit.service import ServiceContext
+from services.planner.service import Planner
+
+
+class RuleFilesBody(Contract):
+    """A rule directory as text: {relative path: UTF-8 content}."""
+
+    files: dict[str, str]
+
+
+class SimulateBody(Contract):
+    """A plan and the candidate rule files."""
+
+    plan: PlanSubmission
+    files: dict[str, str]
+
+
+def _bytes(files: dict[str, str]) -> dict[str, bytes]:
+    return {p: t.encode("utf-8") for p, t in files.items()}
 
 
 def router(ctx: ServiceContext) -> APIRouter:
     """The planner service's routes."""
-    return APIRouter(tags=["planner"])
+    r = APIRouter(tags=["planner"])
+
+    def planner() -> Planner:
+        p: Planner = ctx.parts["planner"]
+        return p
+
+    @r.post("/rules/check")
+    async def check(body: RuleFilesBody, _: Principal = require(Role.POLICY)) -> dict[str, Any]:
+        rs = await planner().check(_bytes(body.files))
+        return {"version": rs.version, "items": len(rs.items), "rules": len(rs.rules)}
+
+    @r.post("/rules/activate")
+    async def activate(
+        body: RuleFilesBody, who: Principal = require(Role.POLICY)
+    ) -> RulesActivated:
+        return await planner().activate(_bytes(body.files), actor=who.sub)
+
+    @r.get("/rules/active")
+    async def active(
+        _: Principal = require(Role.POLICY, Role.PLANNER, Role.AUDITOR),
+    ) -> dict[str, Any]:
+        rs, _engine = planner().active
+        return {
+            "version": rs.version,
+            "files": list(rs.files),
+            "risk_classes": rs.risk_classes,
+            "items": [i.model_dump(mode="json") for i in rs.items.values()],
+        }
+
+    @r.get("/rules/history")
+    async def history(_: Principal = require(Role.POLICY, Role.AUDITOR)) -> list[dict[str, Any]]:
+        return await planner().store.history()
+
+    @r.post("/rules/simulate")
+    async def simulate(
+        body: SimulateBody, _: Principal = require(Role.POLICY, Role.PLANNER)
+    ) -> dict[str, Any]:
+        return await planner().simulate(body.plan, _bytes(body.files))
+
+    @r.post("/plans", status_code=201)
+    async def submit(
+        plan: PlanSubmission, who: Principal = require(Role.PLANNER, Role.POLICY)
+    ) -> PlanAccepted:
+        if who.role is Role.PLANNER and who.dept is not None and who.dept not in plan.departments:
+            raise Forbidden(f"a planner of {who.dept} cannot submit a plan of {plan.departments}")
+        return PlanAccepted(**await planner().submit(plan, actor=who.sub))
+
+    @r.get("/plans/{plan_id}")
+    async def show(
+        plan_id: str,
+        _: Principal = require(Role.PLANNER, Role.POLICY, Role.AUDITOR, Role.DRAW_OFFICER),
+    ) -> dict[str, Any]:
+        return await planner().show(plan_id)
+
+    return r

@@ -2,11 +2,198 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from contracts.common import Role
+from contracts.publisher import (
+    DeadlineEntry,
+    Delivery,
+    DeliveryState,
+    ResultAccepted,
+    ResultSubmission,
+    SubmissionOutcome,
+)
+from services.kit.auth import Principal, public, require
+from services.kit.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
 from services.kit.service import ServiceContext
+from services.publisher import store
+from services.publisher.domain import opendata, pages
+from services.publisher.intake import Intake, Submitter
+from services.publisher.operations import Operations
+
+MAX_BATCH = 1000
+
+
+def _submitter(p: Principal) -> Submitter:
+    if p.role is Role.INSPECTOR:
+        return Submitter(actor=p.sub, inspector_id=p.sub, dept=None)
+    return Submitter(actor=p.sub, inspector_id=None, dept=p.dept or "")
+
+
+def _raise(outcome: SubmissionOutcome) -> ResultAccepted:
+    if outcome.accepted is not None:
+        return outcome.accepted
+    err: dict[str, Any] = dict(outcome.error or {})
+    cls: type[DomainError] = {409: Conflict, 413: TooLarge}.get(
+        int(err.get("status", 422)), Invalid
+    )
+    raise cls(
+        str(err.get("message")), code=str(err.get("code")), details=list(err.get("details") or [])
+    )
 
 
 def router(ctx: ServiceContext) -> APIRouter:
     """The publisher service's routes."""
-    return APIRouter(tags=["publisher"])
+    r = APIRouter(tags=["publisher"])
+
+    def intake() -> Intake:
+        got: Intake = ctx.parts["intake"]
+        return got
+
+    def ops() -> Operations:
+        got: Operations = ctx.parts["operations"]
+        return got
+
+    submitters = require(Role.INSPECTOR, Role.PLANNER)
+
+    @r.post("/results", status_code=201)
+    async def submit(body: ResultSubmission, p: Principal = submitters) -> ResultAccepted:
+        """Submit one result (or a correction: a new version)."""
+        return _raise((await intake().submit([body], by=_submitter(p)))[0])
+
+    @r.post("/results/batch")
+    async def submit_batch(request: Request, p: Principal = submitters) -> list[SubmissionOutcome]:
+        """Submit many results; each is accepted whole or refused with every reason."""
+        raw = await request.json()
+        if not isinstance(raw, list) or len(raw) > MAX_BATCH:
+            raise Invalid(f"the body must be a list of at most {MAX_BATCH} results")
+        parsed: list[tuple[int, ResultSubmission]] = []
+        outcomes: dict[int, SubmissionOutcome] = {}
+        for i, item in enumerate(raw):
+            try:
+                parsed.append((i, ResultSubmission.model_validate(item)))
+            except ValidationError as exc:
+                details = [
+                    {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                    for e in exc.errors()
+                ]
+                task_id = item.get("task_id") if isinstance(item, dict) else None
+                outcomes[i] = SubmissionOutcome(
+                    index=i,
+                    task_id=task_id if isinstance(task_id, str) else None,
+                    error={
+                        "code": "invalid",
+                        "message": "malformed result",
+                        "status": 422,
+                        "details": details,
+                    },
+                )
+        done = await intake().submit([s for _, s in parsed], by=_submitter(p))
+        for (i, _), out in zip(parsed, done, strict=True):
+            outcomes[i] = out.model_copy(update={"index": i})
+        return [outcomes[i] for i in sorted(outcomes)]
+
+    @r.post("/attachments", status_code=201)
+    async def upload(request: Request, _: Principal = submitters) -> dict[str, Any]:
+        """Store evidence (raw body) in the object store; answers its SHA-256 and size."""
+        limit = intake().max_attachment_bytes
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"attachment exceeds {limit} bytes", code="attachment_too_large")
+            chunks.append(chunk)
+        digest, n = await intake().put_attachment(b"".join(chunks))
+        return {"sha256": digest, "size": n}
+
+    @r.get("/results/{result_id}")
+    async def versions(
+        result_id: str, _: Principal = require(Role.AUDITOR, Role.INSPECTOR, Role.PLANNER)
+    ) -> list[dict[str, Any]]:
+        """Every version of a result, oldest first."""
+        rows = await ops().versions(result_id)
+        if not rows:
+            raise NotFound(f"no result {result_id}")
+        return rows
+
+    @r.get("/deliveries")
+    async def deliveries(
+        state: DeliveryState | None = None,
+        limit: int = 100,
+        _: Principal = require(Role.AUDITOR, Role.POLICY),
+    ) -> list[Delivery]:
+        """Outbox rows; `?state=dead` lists the dead letters."""
+        return await ops().deliveries(state=state, limit=min(limit, 10_000))
+
+    @r.post("/deliveries/{delivery_id}/replay")
+    async def replay(delivery_id: int, p: Principal = require(Role.POLICY)) -> Delivery:
+        """Put a dead letter back in the queue under the same idempotency key."""
+        return await ops().replay(delivery_id, actor=p.sub)
+
+    @r.get("/deadlines")
+    async def deadlines(_: Principal = require(Role.AUDITOR, Role.POLICY)) -> list[DeadlineEntry]:
+        """Results not yet public that are at risk or overdue."""
+        return await ops().at_risk_and_overdue()
+
+    # ---- public pages (公示) and open data: no token ----------------------------------------
+
+    @r.get("/public/items", response_class=HTMLResponse)
+    @public
+    async def public_items() -> HTMLResponse:
+        async with ctx.db.pool.acquire() as conn:
+            return HTMLResponse(pages.render_items(await store.item_notices(conn)))
+
+    @r.get("/public/plans", response_class=HTMLResponse)
+    @public
+    async def public_plans() -> HTMLResponse:
+        async with ctx.db.pool.acquire() as conn:
+            return HTMLResponse(pages.render_plans(await store.plan_notices(conn)))
+
+    @r.get("/public/tasks", response_class=HTMLResponse)
+    @public
+    async def public_tasks(q: str | None = None) -> HTMLResponse:
+        async with ctx.db.pool.acquire() as conn:
+            rows = await store.task_notices(conn, query=q)
+        return HTMLResponse(pages.render_tasks(rows, query=q))
+
+    @r.get("/public/results", response_class=HTMLResponse)
+    @public
+    async def public_results(q: str | None = None) -> HTMLResponse:
+        async with ctx.db.pool.acquire() as conn:
+            rows = await store.result_notices(conn, query=q)
+        return HTMLResponse(pages.render_results(rows, query=q))
+
+    @r.get("/public/results.json")
+    @public
+    async def public_results_json(q: str | None = None) -> Response:
+        async with ctx.db.pool.acquire() as conn:
+            rows = await store.result_notices(conn, query=q, limit=10_000)
+        return Response(opendata.results_json(rows), media_type="application/json")
+
+    @r.get("/public/results.csv")
+    @public
+    async def public_results_csv(q: str | None = None) -> Response:
+        async with ctx.db.pool.acquire() as conn:
+            rows = await store.result_notices(conn, query=q, limit=100_000)
+        return Response(
+            opendata.results_csv(rows).encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="results.csv"'},
+        )
+
+    @r.get("/public/feed.atom")
+    @public
+    async def public_feed() -> Response:
+        async with ctx.db.pool.acquire() as conn:
+            rows = await store.result_notices(conn, query=None, limit=200)
+        base = ops().public_base_url
+        return Response(
+            opendata.results_atom(rows, base_url=base),
+            media_type="application/atom+xml; charset=utf-8",
+        )
+
+    return r

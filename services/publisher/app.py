@@ -2,21 +2,69 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
 from services.publisher import api, handlers
+from services.publisher.domain.categories import load_categories
+from services.publisher.intake import Intake
+from services.publisher.operations import Operations, register_metrics_when_ready
+from services.publisher.relay import Relay
+from services.publisher.settings import PublisherSettings, load_publisher_settings
 
 
 async def _start(ctx: ServiceContext) -> None:
+    mine: PublisherSettings = ctx.parts.get("settings") or load_publisher_settings()
+    wake = asyncio.Event()
+    # Streams the consumers read may not exist yet if draw/planner never started.
+    for svc in ("draw", "planner"):
+        await ctx.bus.ensure_stream(
+            subjects.stream_name(svc),
+            subjects.stream_subjects(svc),
+            replicas=ctx.settings.stream_replicas,
+        )
+    ctx.parts["intake"] = Intake(
+        db=ctx.db,
+        bus=ctx.bus,
+        audit=ctx.audit,
+        categories=load_categories(),
+        max_attachment_bytes=mine.max_attachment_bytes,
+        wake=wake,
+    )
+    ops = Operations(db=ctx.db, audit=ctx.audit, wake=wake, public_base_url=mine.public_base_url)
+    ctx.parts["operations"] = ops
     await handlers.register(ctx)
+    if mine.relay_enabled:
+        relay = Relay(
+            db=ctx.db,
+            bus=ctx.bus,
+            source="spotcheck-publisher",
+            disclosure_url=ctx.settings.disclosure_url,
+            http_timeout_s=mine.http_timeout_s,
+            policy=mine.retry_policy(),
+            batch=mine.relay_batch,
+            lease_s=mine.relay_lease_s,
+            wake=wake,
+        )
+        ctx.parts["relay"] = relay
+        ctx.background.append(asyncio.create_task(relay.run(), name="publisher-relay"))
+    ctx.background.append(asyncio.create_task(ops.watch(every_s=mine.deadline_poll_s)))
+    ctx.background.append(asyncio.create_task(register_metrics_when_ready(ctx, ops)))
 
 
-def spec() -> ServiceSpec:
-    """How the publisher service is put together."""
+def spec(settings: PublisherSettings | None = None) -> ServiceSpec:
+    """How the publisher service is put together (`settings` override the environment)."""
+
+    async def start(ctx: ServiceContext) -> None:
+        if settings is not None:
+            ctx.parts["settings"] = settings
+        await _start(ctx)
+
     return ServiceSpec(
         name="publisher",
         migrations=Path(__file__).parent / "migrations",
         routers=lambda ctx: [api.router(ctx)],
-        start=_start,
+        start=start,
     )

@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
+from contracts import subjects
+from contracts.draw import TaskAssigned
+from contracts.planner import PlanApproved
+from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
+from services.publisher import store
 
 
 async def register(ctx: ServiceContext) -> None:
-    """Subscribe the publisher service's consumers and rpc verbs (ping is answered by the kit)."""
+    """Keep our own copies of tasks and approved plans (ping is answered by the kit)."""
+
+    async def on_task(msg: Incoming) -> None:
+        task = msg.parse(TaskAssigned)
+        async with ctx.db.transaction() as conn:
+            await store.upsert_task(conn, task)
+
+    async def on_plan(msg: Incoming) -> None:
+        plan = msg.parse(PlanApproved)
+        async with ctx.db.transaction() as conn:
+            await store.upsert_plan(conn, plan)
+
+    ctx.bus.consume(
+        stream=subjects.stream_name("draw"),
+        durable="publisher-task-assigned",
+        subjects=[subjects.event("draw", "task.assigned")],
+        handler=on_task,
+        batch=200,
+    )
+    ctx.bus.consume(
+        stream=subjects.stream_name("planner"),
+        durable="publisher-plan-approved",
+        subjects=[subjects.event("planner", "plan.approved")],
+        handler=on_plan,
+    )

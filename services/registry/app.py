@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
 from services.registry import api, handlers
+from services.registry.config import RegistrySettings
+from services.registry.importer import Importer
+
+
+def wire(ctx: ServiceContext, settings: RegistrySettings | None = None) -> None:
+    """Build the registry's own objects into `ctx.parts` (also used by tests and the bench)."""
+    registry_settings = settings or RegistrySettings()
+    vocab = registry_settings.vocabulary()
+    ctx.parts["registry_settings"] = registry_settings
+    ctx.parts["vocab"] = vocab
+    ctx.parts["importer"] = Importer(db=ctx.db, audit=ctx.audit, vocab=vocab)
 
 
 async def _start(ctx: ServiceContext) -> None:
@@ -14,9 +26,24 @@ async def _start(ctx: ServiceContext) -> None:
 
 def spec() -> ServiceSpec:
     """How the registry service is put together."""
+
+    def routers(ctx: ServiceContext) -> list:  # type: ignore[type-arg]
+        return [api.router(ctx)]
+
+    async def start(ctx: ServiceContext) -> None:
+        wire(ctx)
+        await _start(ctx)
+
     return ServiceSpec(
         name="registry",
         migrations=Path(__file__).parent / "migrations",
-        routers=lambda ctx: [api.router(ctx)],
-        start=_start,
+        routers=routers,
+        start=start,
+        # The credit-risk system's subjects, captured so that no push is lost while we are down.
+        extra_streams=[
+            (
+                subjects.CREDIT_STREAM,
+                [subjects.CREDIT_RISK_CLASS_UPDATED, subjects.CREDIT_RISK_CLASS_FULL],
+            )
+        ],
     )

@@ -1,7 +1,209 @@
-"""`spotcheck draw …` commands."""
+"""`spotcheck draw …` commands: the public ceremony and its verification."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
+from contracts.common import Role
+
 app = typer.Typer(help="The public draw: start, seed, verify, show", no_args_is_help=True)
+
+
+def _call(fn: Any) -> Any:
+    from spotcheck.client import ApiError
+
+    try:
+        return fn()
+    except ApiError as exc:
+        for d in exc.details:
+            print(f"{d.get('loc', '')}: {d.get('msg', d)}", file=sys.stderr)
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _api(role: Role | None = Role.DRAW_OFFICER) -> Any:
+    from spotcheck.client import Api
+
+    return Api("draw", role=role, timeout=900.0)
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False))
+
+
+@app.command()
+def start(
+    plan_id: str,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the draw's status as JSON")
+    ] = False,
+) -> None:
+    """Freeze the approved plan's candidates and publish the commitment; prints the draw id."""
+    reply = _call(lambda: _api().post("/draws", json={"plan_id": plan_id}))
+    if as_json:
+        _print(reply)
+    else:
+        print(reply["draw_id"])
+
+
+@app.command()
+def seed(
+    draw_id: str,
+    seed: Annotated[str | None, typer.Option("--seed", help="Dice digits or beacon value")] = None,
+    source: Annotated[str, typer.Option(help="dice | beacon | parties")] = "dice",
+    party: Annotated[str | None, typer.Option(help="parties: this party's id")] = None,
+    secret: Annotated[str | None, typer.Option(help="parties: this party's secret")] = None,
+    reveal: Annotated[
+        bool, typer.Option(help="parties: reveal the secret (else register its SHA-256)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Give the seed (once, after the commitment); the draw then selects and staffs.
+
+    With `--source parties`, each party first runs `--party ID --secret S` (registers only
+    SHA-256(S)), and after all have registered, `--party ID --secret S --reveal`.
+    """
+    if source == "parties":
+        if not party or not secret:
+            print("--source parties needs --party and --secret", file=sys.stderr)
+            raise typer.Exit(1)
+        if reveal:
+            path = f"/draws/{draw_id}/parties/{party}/reveal"
+            reply = _call(lambda: _api().post(path, json={"secret": secret}))
+        else:
+            digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()
+            body = {"party_id": party, "commitment_sha256": digest}
+            reply = _call(lambda: _api().post(f"/draws/{draw_id}/parties", json=body))
+    else:
+        if seed is None:
+            print("--seed is required for dice and beacon seeds", file=sys.stderr)
+            raise typer.Exit(1)
+        body = {"seed": seed, "source": source}
+        reply = _call(lambda: _api().post(f"/draws/{draw_id}/seed", json=body))
+    if as_json:
+        _print(reply)
+    else:
+        print(
+            f"{reply['draw_id']} {reply['state']}: {reply['tasks']} tasks, "
+            f"{reply['unstaffed']} unstaffed"
+        )
+
+
+@app.command()
+def redraw(
+    draw_id: str,
+    reason: Annotated[str, typer.Option(help="Written reason (kept public)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Supersede a draw with a new one; prints the new draw id."""
+    reply = _call(lambda: _api().post(f"/draws/{draw_id}/redraw", json={"reason": reason}))
+    if as_json:
+        _print(reply)
+    else:
+        print(reply["draw_id"])
+
+
+@app.command()
+def verify(draw_id: str) -> None:
+    """Re-derive the draw through the service: prints OK or the first difference (exit 1)."""
+    reply = _call(lambda: _api(None).get(f"/draws/{draw_id}/verify"))
+    if reply["ok"]:
+        print(f"OK {draw_id}")
+    else:
+        print(f"DIFFERENCE: {reply['difference']}")
+        raise typer.Exit(1)
+
+
+@app.command(name="list")
+def list_draws(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every draw: `[{"draw_id", "plan_id", "state"}, …]` with --json."""
+    rows = _call(lambda: _api(None).get("/draws"))
+    if as_json:
+        _print(rows)
+        return
+    for r in rows:
+        print(f"{r['draw_id']}\t{r['plan_id']}\t{r['state']}")
+
+
+@app.command()
+def show(draw_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The public record (DESIGN §6 format; --json prints it and nothing else)."""
+    record = _call(lambda: _api(None).get(f"/draws/{draw_id}/record"))
+    if as_json:
+        _print(record)
+        return
+    print(
+        f"{record['draw_id']} plan {record['plan_id']} seed {record['seed']} "
+        f"({record['seed_source']}) commitment {record['commitment_sha256']}"
+    )
+    for s in record["strata"]:
+        print(
+            f"  {s['stratum_id']}\tn={s['n']}\tk={s['k']}\t{' '.join(s['selected'][:5])}"
+            + (" …" if len(s["selected"]) > 5 else "")
+        )
+
+
+@app.command()
+def candidates(
+    draw_id: str,
+    out: Annotated[Path, typer.Option("--out", help="Folder for <stratum_id>.txt files")],
+) -> None:
+    """Write each stratum's frozen list as `<stratum_id>.txt` (one USCC per line)."""
+    api = _api(None)
+    rows = _call(lambda: api.get(f"/draws/{draw_id}/candidates"))
+    out.mkdir(parents=True, exist_ok=True)
+    for r in rows:
+        resp = api.http.get(r["url"])
+        if resp.status_code != 200:
+            print(f"{r['stratum_id']}: HTTP {resp.status_code}", file=sys.stderr)
+            raise typer.Exit(1)
+        body = resp.content
+        if hashlib.sha256(body).hexdigest() != r["candidates_sha256"]:
+            print(f"{r['stratum_id']}: list does not match its committed hash", file=sys.stderr)
+            raise typer.Exit(1)
+        (out / f"{r['stratum_id']}.txt").write_bytes(body)
+    print(f"{len(rows)} lists written to {out}")
+
+
+@app.command()
+def tasks(
+    draw_id: str,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A draw's tasks with their teams."""
+    api = _api(None)
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = _call(lambda: api.get(f"/draws/{draw_id}/tasks", params={"offset": len(rows)}))
+        if not page:
+            break
+        rows.extend(page)
+    if as_json:
+        _print(rows)
+        return
+    for r in rows:
+        t = r["task"]
+        team = (
+            ",".join(m["inspector_id"] for m in t["team"]) or f"UNSTAFFED {t['unstaffed_reason']}"
+        )
+        print(f"{t['task_id']}\tbatch {t['batch']}\t{r['state']}\t{team}")
+
+
+@app.command()
+def ticket(
+    draw_id: str, uscc: str, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """A company's ticket in each stratum it was in, and the stratum's cut-off."""
+    reply = _call(lambda: _api(None).get(f"/draws/{draw_id}/tickets/{uscc}"))
+    if as_json:
+        _print(reply)
+        return
+    for s in reply["strata"]:
+        mark = "SELECTED" if s["selected"] else "-"
+        print(f"{s['stratum_id']}\t{s['ticket']}\tcut-off {s['cutoff_ticket']}\t{mark}")

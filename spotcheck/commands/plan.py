@@ -1,7 +1,107 @@
-"""`spotcheck plan …` commands."""
+"""`spotcheck plan …` commands: submit a plan YAML, show a plan."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from contracts.common import Role
 
 app = typer.Typer(help="Annual sampling plans: submit and show", no_args_is_help=True)
+
+
+def _call(fn: Any) -> Any:
+    from spotcheck.client import ApiError
+
+    try:
+        return fn()
+    except ApiError as exc:
+        for d in exc.details:
+            print(f"{d.get('loc', '')}: {d.get('msg', d)}", file=sys.stderr)
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _api(dept: str | None) -> Any:
+    from spotcheck.client import Api
+
+    return Api("planner", role=Role.PLANNER, dept=dept)
+
+
+@app.command()
+def submit(
+    path: Annotated[Path, typer.Argument(help="Plan YAML")],
+    dept: Annotated[str | None, typer.Option(help="Submitting department")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Submit a plan; a refused plan prints every reason and exits 1."""
+    import yaml
+
+    try:
+        body = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    reply = _call(lambda: _api(dept).post("/plans", json=body))
+    if as_json:
+        print(json.dumps(reply, ensure_ascii=False))
+        return
+    flags = f" flags: {', '.join(reply['flags'])}" if reply.get("flags") else ""
+    print(
+        f"{reply['plan_id']} {reply['status']}: {reply['strata']} strata, "
+        f"{reply['excluded']} excluded, rules {reply['rules_version'][:12]}{flags}"
+    )
+
+
+@app.command()
+def show(
+    plan_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="The approved plan as the event")] = False,
+) -> None:
+    """Strata and their explanations as a table (`--json`: the plan.approved event)."""
+    plan = _call(lambda: _api(None).get(f"/plans/{plan_id}"))
+    if as_json:
+        print(
+            json.dumps(
+                plan["approved"] if plan["status"] == "approved" else plan, ensure_ascii=False
+            )
+        )
+        return
+    if plan["status"] != "approved":
+        print(f"{plan_id} rejected:")
+        for r in plan.get("reasons") or []:
+            print(f"  {r['loc']}: {r['msg']}")
+        raise typer.Exit(1)
+    ev = plan["approved"]
+    print(
+        f"{plan_id} {ev['title']} — rules {ev['rules_version'][:12]}, "
+        f"flags: {', '.join(plan['flags']) or '-'}, joint strata {ev['joint_strata']}"
+    )
+    table = Table(show_lines=True)
+    for col in ("stratum", "items", "bp", "k (est.)", "methods", "why"):
+        table.add_column(col)
+    for s in ev["strata"]:
+        table.add_row(
+            s["stratum_id"],
+            ",".join(s["item_codes"]),
+            str(s["bp"]),
+            str(s["k_estimate"]),
+            ",".join(s["methods"]),
+            "\n".join(s["explanation"]),
+        )
+    for e in ev.get("excluded", []):
+        table.add_row(
+            e["stratum_id"],
+            ",".join(e["item_codes"]),
+            "-",
+            "0",
+            "-",
+            "\n".join([*e["explanation"], f"不抽取：{e['reason']}"]),
+        )
+    Console(width=200).print(table)

@@ -2,6 +2,88 @@
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
 
+from contracts.common import Role
+from services.kit.auth import issue_token, load_or_create_key
+from services.kit.settings import load_settings
+from spotcheck.client import Api, ApiError
+
 app = typer.Typer(help="Inspection results: submit", no_args_is_help=True)
+
+BATCH = 500
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    """A JSON list of results, one JSON object, or JSON Lines."""
+    text = path.read_text(encoding="utf-8-sig")
+    stripped = text.strip()
+    if stripped.startswith("["):
+        data = json.loads(stripped)
+        return [dict(x) for x in data]
+    if stripped.startswith("{") and "\n{" not in stripped:
+        return [json.loads(stripped)]
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@app.command("submit")
+def submit(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON, or JSON Lines"),
+    inspector: str | None = typer.Option(None, help="submit as this inspector (on each team)"),
+    dept: str | None = typer.Option(None, help="submit as staff of this department"),
+    as_json: bool = typer.Option(False, "--json", help="print only JSON"),
+) -> None:
+    """Submit results in batches; each is accepted whole or refused with every reason."""
+    if not inspector and not dept and "SPOTCHECK_TOKEN" not in os.environ:
+        typer.echo("give --inspector ID or --dept DEPT (or SPOTCHECK_TOKEN)", err=True)
+        raise typer.Exit(1)
+    try:
+        results = _read(file)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"cannot read {file}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    api = Api("publisher")
+    if "SPOTCHECK_TOKEN" in os.environ:
+        token = os.environ["SPOTCHECK_TOKEN"]
+    else:
+        key = load_or_create_key(load_settings().key_file())
+        token = (
+            issue_token(key, role=Role.INSPECTOR, sub=inspector)
+            if inspector
+            else issue_token(key, role=Role.PLANNER, dept=dept, sub=f"cli-{dept}")
+        )
+    api.http.headers["Authorization"] = f"Bearer {token}"
+    outcomes: list[dict[str, Any]] = []
+    try:
+        for start in range(0, len(results), BATCH):
+            part = api.post("/results/batch", json=results[start : start + BATCH])
+            for o in part:
+                o["index"] += start
+            outcomes += part
+    except ApiError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    refused = [o for o in outcomes if o.get("error")]
+    if as_json:
+        typer.echo(json.dumps(outcomes, ensure_ascii=False))
+    else:
+        for o in outcomes:
+            if o.get("accepted"):
+                a = o["accepted"]
+                typer.echo(
+                    f"#{o['index']} {a['task_id']}: accepted {a['result_id']} "
+                    f"v{a['version']}, due {a['due_date']}"
+                )
+            else:
+                e = o["error"]
+                reasons = "; ".join(d.get("msg", "") for d in e.get("details", [])) or e["message"]
+                typer.echo(f"#{o['index']} {o.get('task_id')}: refused: {reasons}", file=sys.stderr)
+        typer.echo(f"{len(outcomes) - len(refused)} accepted, {len(refused)} refused")
+    if refused:
+        raise typer.Exit(1)

@@ -1,7 +1,191 @@
-"""`spotcheck rules …` commands."""
+"""`spotcheck rules …` commands: check, test (local), simulate and activate (the planner)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from contracts.common import Role
 
 app = typer.Typer(help="Policy rule files: check, test, simulate, activate", no_args_is_help=True)
+
+DirArg = Annotated[Path | None, typer.Argument(help="Rule directory (default: settings rules_dir)")]
+
+
+def _dir(directory: Path | None) -> Path:
+    if directory is not None:
+        return directory
+    from services.kit.settings import load_settings
+
+    return load_settings().rules_dir
+
+
+def _fail(message: str) -> None:
+    print(message, file=sys.stderr)
+    raise typer.Exit(1)
+
+
+def _read(directory: Path) -> dict[str, bytes]:
+    from services.planner.rulefiles import read_rule_dir
+
+    try:
+        return read_rule_dir(directory)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+@app.command()
+def check(directory: DirArg = None) -> None:
+    """Check schema and meaning; every error as `file:line: [rule] reason`; exit 1 on errors."""
+    from services.planner.domain.ruleset import check_files
+
+    files = _read(_dir(directory))
+    ruleset, errors = check_files(files)
+    if errors or ruleset is None:
+        for err in errors:
+            print(str(err), file=sys.stderr)
+        _fail(f"{len(errors)} error(s); the rule set is refused")
+        return
+    print(
+        f"ok: {len(ruleset.items)} items, {len(ruleset.rules)} rules, "
+        f"classes {'/'.join(ruleset.risk_classes)}; version {ruleset.version}"
+    )
+
+
+@app.command("test")
+def test_(directory: DirArg = None) -> None:
+    """Run the cases of `tests/*.yaml` and print a table; exit 1 on any failure."""
+    from services.planner.domain.casetests import parse_cases, run_cases
+    from services.planner.domain.engine import RuleEngine
+    from services.planner.domain.ruleset import check_files
+    from services.planner.rulefiles import case_files
+
+    files = _read(_dir(directory))
+    ruleset, errors = check_files(files)
+    if ruleset is None:
+        for err in errors:
+            print(str(err), file=sys.stderr)
+        _fail("the rule set does not pass `spotcheck rules check`")
+        return
+    cases, case_errors = parse_cases(case_files(files))
+    for err in case_errors:
+        print(str(err), file=sys.stderr)
+    if not cases and not case_errors:
+        _fail("no cases in tests/*.yaml")
+    engine = RuleEngine(ruleset)
+    try:
+        results = run_cases(cases, ruleset, engine.evaluate)
+    finally:
+        engine.close()
+    table = Table(title=f"rules/tests — version {ruleset.version[:12]}")
+    for col in ("", "case", "where", "expected", "got", "why"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(
+            "✓" if r.ok else "✗",
+            r.name,
+            f"{r.file}:{r.line}",
+            r.expected,
+            r.got,
+            "; ".join(r.failures),
+        )
+    Console(width=200).print(table)
+    failed = sum(not r.ok for r in results) + len(case_errors)
+    print(f"{len(results) - sum(not r.ok for r in results)} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _files_body(directory: Path) -> dict[str, Any]:
+    files = _read(directory)
+    try:
+        return {"files": {p: b.decode("utf-8") for p, b in files.items()}}
+    except UnicodeDecodeError as exc:
+        _fail(f"a rule file is not UTF-8: {exc}")
+        raise
+
+
+def _api(role: Role) -> Any:
+    from spotcheck.client import Api
+
+    return Api("planner", role=role)
+
+
+def _call(fn: Any) -> Any:
+    from spotcheck.client import ApiError
+
+    try:
+        return fn()
+    except ApiError as exc:
+        for d in exc.details:
+            if "file" in d:
+                rule = f" [{d['rule']}]" if d.get("rule") else ""
+                print(f"{d['file']}:{d.get('line', 0)}:{rule} {d.get('reason')}", file=sys.stderr)
+            else:
+                print(f"{d.get('loc', '')}: {d.get('msg', d)}", file=sys.stderr)
+        _fail(str(exc))
+
+
+@app.command()
+def activate(
+    directory: DirArg = None, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """Send the directory to the planner: checked, then active for the next plan (no restart)."""
+    body = _files_body(_dir(directory))
+    reply = _call(lambda: _api(Role.POLICY).post("/rules/activate", json=body))
+    if as_json:
+        print(json.dumps(reply, ensure_ascii=False))
+        return
+    prev = reply.get("previous_version") or "-"
+    print(f"active: {reply['version']} (previous {prev})")
+
+
+@app.command()
+def simulate(
+    plan: Annotated[Path, typer.Option("--plan", help="Plan YAML")],
+    rules: Annotated[Path | None, typer.Option("--rules", help="Candidate rule directory")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Per stratum: n (registry stats) and k under the active and the candidate rules."""
+    import yaml
+
+    body: dict[str, Any] = {"plan": yaml.safe_load(plan.read_text(encoding="utf-8"))}
+    body["plan"] = json.loads(json.dumps(body["plan"], default=str))
+    body.update(_files_body(_dir(rules)))
+    reply = _call(lambda: _api(Role.POLICY).post("/rules/simulate", json=body))
+    if as_json:
+        print(json.dumps(reply, ensure_ascii=False))
+        return
+    table = Table(
+        title=f"active {str(reply['active_version'])[:12]} → "
+        f"candidate {reply['candidate_version'][:12]}"
+    )
+    for col in (
+        "stratum",
+        "n",
+        "bp (active)",
+        "k (active)",
+        "bp (candidate)",
+        "k (candidate)",
+        "Δk",
+    ):
+        table.add_column(col)
+    for row in reply["strata"]:
+        table.add_row(
+            row["stratum_id"],
+            str(row["n"]),
+            str(row["active_bp"]),
+            str(row["active_k"]),
+            str(row["candidate_bp"]),
+            str(row["candidate_k"]),
+            f"{row['delta_k']:+d}" if row["delta_k"] is not None else "-",
+        )
+    Console(width=200).print(table)
+    print(f"total k: active {reply['active_total_k']}, candidate {reply['candidate_total_k']}")

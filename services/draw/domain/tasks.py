@@ -31,6 +31,7 @@ class StratumSelection:
     item_codes: tuple[str, ...]
     departments: tuple[str, ...]
     methods: tuple[str, ...] = ()
+    batches: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,6 @@ def build_tasks(
     draw_id: str,
     plan_id: str,
     selections: Sequence[StratumSelection],
-    batches: int,
     period_start: date,
     period_end: date,
 ) -> list[TaskDraft]:
@@ -104,7 +104,7 @@ def build_tasks(
     for s in selections:
         k = len(s.selected)
         for position, (tkt, uscc) in enumerate(s.selected):
-            b = batch_of(position, k, batches)
+            b = batch_of(position, k, s.batches)
             old = by_uscc.get(uscc)
             if old is None:
                 by_uscc[uscc] = TaskDraft(

@@ -45,13 +45,17 @@ def check_meaning(
     for path, line, item in item_lines:
         label = f"{item.code} {item.name}"
         if item.code in seen:
-            out.append((path, line, label, f"item {item.code} is defined twice (also {seen[item.code]})"))
+            out.append(
+                (path, line, label, f"item {item.code} is defined twice (also {seen[item.code]})")
+            )
         seen.setdefault(item.code, f"{path}:{line}")
         if item.department not in departments:
             out.append((path, line, label, f"unknown department {item.department!r}"))
     for rule in rules:
-        out += [(rule.file, rule.line, rule.label, why) for why in _rule_problems(
-            rule, departments, classes, items)]
+        problems = list(_rule_problems(rule, departments, classes, items))
+        if not problems and not _candidate_items(rule.rule.when, items):
+            problems.append("the condition matches no item of the catalogue")
+        out += [(rule.file, rule.line, rule.label, why) for why in problems]
     out += _overlaps(rules, items)
     return out
 
@@ -89,10 +93,6 @@ def _rule_problems(
             yield f"multiply_ratio {num / den:g} is outside (0, 100]"
     if then.merge is not None and then.merge.lead not in departments:
         yield f"unknown lead department {then.merge.lead!r} in merge"
-    if not _candidate_items(when, items) and not any(
-        c not in items for c in when.item or []
-    ):
-        yield "the condition matches no item of the catalogue"
 
 
 def _candidate_items(when: Condition, items: Mapping[str, Item]) -> set[str]:
@@ -137,8 +137,7 @@ def _contradiction(a: PlacedRule, b: PlacedRule) -> str | None:
         return f"sets the ratio to {pct(tb.set_ratio)} where {a.label} sets {pct(ta.set_ratio)}"
     for x, y in ((ta, tb), (tb, ta)):
         if x.floor_ratio is not None and y.cap_ratio is not None and x.floor_ratio > y.cap_ratio:
-            return (f"floor {pct(x.floor_ratio)} is above cap {pct(y.cap_ratio)} "
-                    f"(with {a.label})")
+            return f"floor {pct(x.floor_ratio)} is above cap {pct(y.cap_ratio)} (with {a.label})"
         if x.require_method is not None and x.require_method == y.forbid_method:
             return f"requires and forbids method {x.require_method.value} (with {a.label})"
     if ta.set_frequency and tb.set_frequency and ta.set_frequency != tb.set_frequency:
@@ -158,9 +157,17 @@ def _overlaps(rules: list[PlacedRule], items: Mapping[str, Item]) -> list[Proble
                 continue
             if a.rule.id == b.rule.id:
                 ea, eb = a.rule.effective, b.rule.effective
-                out.append((b.file, b.line, b.label, (
-                    f"rule id {b.rule.id} is already effective {ea.from_}–{ea.to or '…'} "
-                    f"({a.file}:{a.line}); its dates {eb.from_}–{eb.to or '…'} overlap")))
+                out.append(
+                    (
+                        b.file,
+                        b.line,
+                        b.label,
+                        (
+                            f"rule id {b.rule.id} is already effective {ea.from_}–{ea.to or '…'} "
+                            f"({a.file}:{a.line}); its dates {eb.from_}–{eb.to or '…'} overlap"
+                        ),
+                    )
+                )
                 continue
             if not conditions_overlap(a.rule.when, b.rule.when, items):
                 continue

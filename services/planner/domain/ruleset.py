@@ -182,8 +182,12 @@ def check_files(files: Mapping[str, bytes]) -> tuple[RuleSet | None, list[RuleEr
         errors.append(RuleError("(rule set)", 0, None, "no file has a `ruleset:` section"))
     for path, loc, _ in metas[1:]:
         errors.append(
-            RuleError(path, loc.line_of(("ruleset",)), None, f"second `ruleset:` section "
-                      f"(the first is in {metas[0][0]})")
+            RuleError(
+                path,
+                loc.line_of(("ruleset",)),
+                None,
+                f"second `ruleset:` section (the first is in {metas[0][0]})",
+            )
         )
     if not metas:
         return None, errors

@@ -76,6 +76,8 @@ def _build(node: yaml.Node, path: Path, lines: dict[Path, int], loader: yaml.Saf
             if key in out:
                 raise YamlError(f"duplicate key {key!r}", key_node.start_mark.line + 1)
             out[key] = _build(value_node, (*path, key), lines, loader)
+            # Point at the key: a block value starts on the line below it.
+            lines[(*path, key)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(child, (*path, i), lines, loader) for i, child in enumerate(node.value)]

@@ -69,8 +69,14 @@ def check_submission(
     latest_version: int | None,
     today: date,
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+    submitter_dept: str | None = None,
 ) -> CheckedResult:
-    """Check a submission; raise `Invalid` (or `Conflict` for version clashes) with all reasons."""
+    """Check a submission; raise `Invalid` (or `Conflict` for version clashes) with all reasons.
+
+    `submitted_by` is the inspector submitting (must be on the team); department staff who
+    enter results for their inspectors (谁检查、谁录入) give `submitter_dept` instead, which
+    must be one of the task's departments.
+    """
     reasons: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
 
@@ -82,6 +88,15 @@ def check_submission(
         )
     else:
         reasons += _check_team(sub, task, submitted_by)
+        if submitter_dept is not None and submitter_dept not in task.departments:
+            reasons.append(
+                _reason(
+                    ["task_id"],
+                    f"department {submitter_dept} is not on task {task.task_id}",
+                    "department_not_on_task",
+                    "录入部门不是该任务的检查部门",
+                )
+            )
         reasons += _check_items(sub, task)
         if not task.period_start <= sub.check_date <= task.period_end:
             reasons.append(

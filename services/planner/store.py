@@ -1,0 +1,107 @@
+"""SQL of the planner: rule-set versions, activations, plans and their strata (asyncpg)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.kit.db import Database
+
+
+class PlannerStore:
+    """The planner's tables in its own schema."""
+
+    def __init__(self, *, db: Database) -> None:
+        self.db = db
+
+    async def save_version(
+        self, conn: Any, version: str, files: dict[str, str], summary: dict[str, Any]
+    ) -> None:
+        """Record a checked rule-set version (idempotent: same version, same files)."""
+        await conn.execute(
+            "INSERT INTO rule_versions (version, files, summary) VALUES ($1, $2, $3)"
+            " ON CONFLICT (version) DO NOTHING",
+            version,
+            files,
+            summary,
+        )
+
+    async def add_activation(
+        self, conn: Any, version: str, previous: str | None, actor: str
+    ) -> None:
+        """Append to the activation history."""
+        await conn.execute(
+            "INSERT INTO activations (version, previous_version, activated_by) VALUES ($1, $2, $3)",
+            version,
+            previous,
+            actor,
+        )
+
+    async def active_files(self) -> tuple[str, dict[str, str]] | None:
+        """The most recently activated version and its files."""
+        row = await self.db.pool.fetchrow(
+            "SELECT v.version, v.files FROM activations a JOIN rule_versions v USING (version)"
+            " ORDER BY a.seq DESC LIMIT 1"
+        )
+        return None if row is None else (row["version"], dict(row["files"]))
+
+    async def history(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The activation history, newest first."""
+        rows = await self.db.pool.fetch(
+            "SELECT seq, version, previous_version, activated_by, activated_at"
+            " FROM activations ORDER BY seq DESC LIMIT $1",
+            limit,
+        )
+        return [{**dict(r), "activated_at": r["activated_at"].isoformat()} for r in rows]
+
+    async def plan_exists(self, plan_id: str) -> bool:
+        """Whether a plan id is taken."""
+        return bool(await self.db.pool.fetchval("SELECT 1 FROM plans WHERE plan_id = $1", plan_id))
+
+    async def save_plan(
+        self,
+        conn: Any,
+        *,
+        plan_id: str,
+        status: str,
+        year: int,
+        departments: list[str],
+        submission: dict[str, Any],
+        rules_version: str | None,
+        approved: dict[str, Any] | None,
+        reasons: list[dict[str, Any]] | None,
+        flags: list[str],
+        actor: str,
+    ) -> None:
+        """Insert a plan (approved or rejected)."""
+        await conn.execute(
+            "INSERT INTO plans (plan_id, status, year, departments, submission, rules_version,"
+            " approved, reasons, flags, submitted_by)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            plan_id,
+            status,
+            year,
+            departments,
+            submission,
+            rules_version,
+            approved,
+            reasons,
+            flags,
+            actor,
+        )
+
+    async def save_strata(self, conn: Any, plan_id: str, rows: list[tuple[Any, ...]]) -> None:
+        """The resolved strata (stratum_id, excluded, bp, k_estimate, explanation)."""
+        await conn.executemany(
+            "INSERT INTO plan_strata (plan_id, stratum_id, excluded, bp, k_estimate, explanation)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            [(plan_id, *r) for r in rows],
+        )
+
+    async def get_plan(self, plan_id: str) -> dict[str, Any] | None:
+        """A stored plan row as a dict."""
+        row = await self.db.pool.fetchrow("SELECT * FROM plans WHERE plan_id = $1", plan_id)
+        if row is None:
+            return None
+        out = dict(row)
+        out["created_at"] = row["created_at"].isoformat()
+        return out

@@ -1,0 +1,238 @@
+"""Accepting results: check against our task copies, store evidence, then one transaction that
+inserts the result version, queues every delivery (outbox) and appends the audit entry."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+
+from contracts import subjects
+from contracts.publisher import ResultAccepted, ResultSubmission, SubmissionOutcome
+from services.kit.audit import AuditTrail
+from services.kit.bus import Bus
+from services.kit.db import Database
+from services.kit.errors import Conflict, DomainError, Invalid, TooLarge
+from services.publisher import store
+from services.publisher.domain.categories import CategoryTable
+from services.publisher.domain.payloads import build_deliveries, normalised_items, result_id_of
+from services.publisher.domain.validation import CheckedResult, check_submission
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who submits: an inspector (by id) or department staff (by department)."""
+
+    actor: str
+    inspector_id: str | None
+    dept: str | None
+
+
+class Intake:
+    """Result intake of the publisher."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bus: Bus,
+        audit: AuditTrail,
+        categories: CategoryTable,
+        max_attachment_bytes: int,
+        wake: asyncio.Event,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.audit = audit
+        self.categories = categories
+        self.max_attachment_bytes = max_attachment_bytes
+        self.wake = wake
+        self._evidence: Any = None
+
+    async def evidence(self) -> Any:
+        """The object store bucket of evidence (created on first use)."""
+        if self._evidence is None:
+            self._evidence = await self.bus.object_store(subjects.EVIDENCE_BUCKET)
+        return self._evidence
+
+    async def put_attachment(self, content: bytes) -> tuple[str, int]:
+        """Store evidence under its SHA-256; returns (sha256, size). Storing twice is harmless."""
+        if len(content) > self.max_attachment_bytes:
+            raise TooLarge(
+                f"attachment of {len(content)} bytes exceeds {self.max_attachment_bytes} bytes",
+                code="attachment_too_large",
+            )
+        digest = hashlib.sha256(content).hexdigest()
+        bucket = await self.evidence()
+        await bucket.put(digest, io.BytesIO(content))
+        return digest, len(content)
+
+    async def _attachments_present(self, sub: ResultSubmission) -> list[dict[str, Any]]:
+        """Reasons for referenced (not inline) attachments missing from the object store."""
+        reasons = []
+        for i, att in enumerate(sub.attachments):
+            if att.content_base64 is not None or att.size > self.max_attachment_bytes:
+                continue
+            bucket = await self.evidence()
+            try:
+                info = await bucket.get_info(att.sha256)
+            except Exception:
+                info = None
+            if info is None or int(info.size or 0) != att.size:
+                reasons.append(
+                    {
+                        "loc": ["attachments", i, "sha256"],
+                        "msg": f"attachment {att.name!r} was not uploaded",
+                        "type": "attachment_missing",
+                        "msg_zh": "附件未上传",
+                    }
+                )
+        return reasons
+
+    async def submit(
+        self, subs: Sequence[ResultSubmission], *, by: Submitter, today: date | None = None
+    ) -> list[SubmissionOutcome]:
+        """Check and accept a batch; each result is accepted whole or refused with reasons."""
+        today = today or datetime.now(UTC).date()
+        task_ids = [s.task_id for s in subs]
+        async with self.db.pool.acquire() as conn:
+            tasks = await store.get_tasks(conn, task_ids)
+            latest = await store.latest_versions(conn, task_ids)
+        outcomes: list[SubmissionOutcome | None] = [None] * len(subs)
+        accepted: list[tuple[int, ResultSubmission, CheckedResult]] = []
+        seen: set[str] = set()
+        for i, sub in enumerate(subs):
+            try:
+                if sub.task_id in seen:
+                    raise Conflict(
+                        f"task {sub.task_id} appears twice in this batch",
+                        code="result_duplicate_in_batch",
+                    )
+                seen.add(sub.task_id)
+                checked = check_submission(
+                    sub,
+                    task=tasks.get(sub.task_id),
+                    categories=self.categories,
+                    submitted_by=by.inspector_id,
+                    submitter_dept=by.dept,
+                    latest_version=latest.get(sub.task_id),
+                    today=today,
+                    max_attachment_bytes=self.max_attachment_bytes,
+                )
+                if sub.attachments:
+                    missing = await self._attachments_present(sub)
+                    if missing:
+                        raise Invalid(
+                            f"result for task {sub.task_id} refused",
+                            code="result_refused",
+                            details=missing,
+                        )
+                    for att in sub.attachments:
+                        if att.content_base64 is not None:
+                            await self.put_attachment(base64.b64decode(att.content_base64))
+                accepted.append((i, sub, checked))
+            except DomainError as exc:
+                outcomes[i] = _refused(i, sub, exc)
+        if accepted:
+            try:
+                for i, acc in await self._commit(accepted, by):
+                    outcomes[i] = SubmissionOutcome(index=i, task_id=acc.task_id, accepted=acc)
+            except asyncpg.UniqueViolationError:
+                # Another submission for one of these tasks won the race: redo one by one so
+                # that only the loser is refused.
+                for i, sub, _ in accepted:
+                    outcomes[i] = (await self.submit([sub], by=by, today=today))[0].model_copy(
+                        update={"index": i}
+                    )
+        self.wake.set()
+        return [o for o in outcomes if o is not None]
+
+    async def _commit(
+        self, accepted: list[tuple[int, ResultSubmission, CheckedResult]], by: Submitter
+    ) -> list[tuple[int, ResultAccepted]]:
+        now = datetime.now(UTC)
+        rows: list[store.NewResult] = []
+        replies: list[tuple[int, ResultAccepted]] = []
+        for i, sub, checked in accepted:
+            rid = result_id_of(sub.task_id)
+            deliveries = build_deliveries(sub, checked, categories=self.categories, accepted_at=now)
+            items = [
+                {
+                    **it.model_dump(mode="json"),
+                    "category_name": self.categories.by_code[it.category].name,
+                }
+                for it in normalised_items(sub, checked, self.categories)
+            ]
+            rows.append(
+                store.NewResult(
+                    result_id=rid,
+                    version=checked.version,
+                    task_id=sub.task_id,
+                    supersedes=checked.supersedes,
+                    correction_reason=sub.correction_reason,
+                    submitted_by=by.actor,
+                    check_date=sub.check_date,
+                    due_date=checked.due,
+                    method=sub.method,
+                    items=items,
+                    categories=list(checked.category_codes),
+                    violation=checked.violation,
+                    confirmations=[c.model_dump(mode="json") for c in sub.confirmations],
+                    attachments=[
+                        a.model_dump(mode="json", exclude={"content_base64"})
+                        for a in sub.attachments
+                    ],
+                    accepted_at=now,
+                    deliveries=deliveries,
+                )
+            )
+            replies.append(
+                (
+                    i,
+                    ResultAccepted(
+                        result_id=rid,
+                        version=checked.version,
+                        task_id=sub.task_id,
+                        check_date=sub.check_date,
+                        due_date=checked.due,
+                        destinations=[d[0] for d in deliveries],
+                        accepted_at=now,
+                    ),
+                )
+            )
+        async with self.db.transaction() as conn:
+            await store.insert_results(conn, rows)
+            for r in rows:
+                await self.audit.append(
+                    conn,
+                    actor=by.actor,
+                    action="result.accepted",
+                    subject=f"{r.result_id}:v{r.version}",
+                    data={
+                        "task_id": r.task_id,
+                        "categories": r.categories,
+                        "supersedes": r.supersedes,
+                        "due_date": r.due_date.isoformat(),
+                    },
+                )
+        return replies
+
+
+def _refused(index: int, sub: ResultSubmission, exc: DomainError) -> SubmissionOutcome:
+    return SubmissionOutcome(
+        index=index,
+        task_id=sub.task_id,
+        error={
+            "code": exc.code,
+            "message": exc.message,
+            "status": exc.status,
+            "details": exc.details,
+        },
+    )

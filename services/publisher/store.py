@@ -1,0 +1,408 @@
+"""SQL of the publisher (asyncpg): tasks, plans, result versions, the outbox, public notices."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from contracts.draw import TaskAssigned
+from contracts.planner import PlanApproved
+from services.publisher.domain.delivery import Outcome
+from services.publisher.domain.notices import (
+    ItemNotice,
+    PlanNotice,
+    ResultItemNotice,
+    ResultNotice,
+    ResultVersionNotice,
+    TaskNotice,
+)
+from services.publisher.domain.validation import TaskView
+
+
+async def upsert_task(conn: asyncpg.Connection, t: TaskAssigned) -> None:
+    """Keep our copy of a task; a re-assignment (same id) replaces team and period."""
+    await conn.execute(
+        """INSERT INTO tasks (task_id, draw_id, plan_id, uscc, entity_name, region_code,
+               departments, lead_department, items, team, period_start, period_end)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+           ON CONFLICT (task_id) DO UPDATE SET team = EXCLUDED.team, items = EXCLUDED.items,
+               period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,
+               entity_name = EXCLUDED.entity_name, received_at = now()""",
+        t.task_id,
+        t.draw_id,
+        t.plan_id,
+        t.uscc,
+        t.entity_name,
+        t.region_code,
+        list(t.departments),
+        t.lead_department,
+        [i.model_dump(mode="json") for i in t.items],
+        [m.inspector_id for m in t.team],
+        t.period_start,
+        t.period_end,
+    )
+
+
+async def upsert_plan(conn: asyncpg.Connection, p: PlanApproved) -> None:
+    """Keep what the public notices need of an approved plan."""
+    await conn.execute(
+        """INSERT INTO plans (plan_id, year, title, departments, approved_at, strata,
+               rules_version, items)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+           ON CONFLICT (plan_id) DO UPDATE SET title = EXCLUDED.title,
+               approved_at = EXCLUDED.approved_at, strata = EXCLUDED.strata,
+               rules_version = EXCLUDED.rules_version, items = EXCLUDED.items""",
+        p.plan_id,
+        p.year,
+        p.title,
+        list(p.departments),
+        p.approved_at,
+        len(p.strata),
+        p.rules_version,
+        [
+            {"code": i.code, "name": i.name, "department": i.department, "kind": i.kind}
+            for i in p.items
+        ],
+    )
+
+
+def _task_view(r: asyncpg.Record) -> TaskView:
+    return TaskView(
+        task_id=r["task_id"],
+        draw_id=r["draw_id"],
+        plan_id=r["plan_id"],
+        uscc=r["uscc"],
+        entity_name=r["entity_name"],
+        region_code=r["region_code"],
+        departments=tuple(r["departments"]),
+        lead_department=r["lead_department"],
+        item_codes=tuple(i["code"] for i in r["items"]),
+        team=tuple(r["team"]),
+        period_start=r["period_start"],
+        period_end=r["period_end"],
+    )
+
+
+async def get_task(conn: asyncpg.Connection, task_id: str) -> TaskView | None:
+    """Our copy of a task, or None."""
+    row = await conn.fetchrow("SELECT * FROM tasks WHERE task_id = $1", task_id)
+    return None if row is None else _task_view(row)
+
+
+async def get_tasks(conn: asyncpg.Connection, task_ids: Sequence[str]) -> dict[str, TaskView]:
+    """Our copies of several tasks, by id."""
+    rows = await conn.fetch("SELECT * FROM tasks WHERE task_id = ANY($1::text[])", list(task_ids))
+    return {r["task_id"]: _task_view(r) for r in rows}
+
+
+async def latest_versions(conn: asyncpg.Connection, task_ids: Sequence[str]) -> dict[str, int]:
+    """The latest result version of each task that has one."""
+    rows = await conn.fetch(
+        "SELECT task_id, max(version) AS v FROM results WHERE task_id = ANY($1::text[]) "
+        "GROUP BY task_id",
+        list(task_ids),
+    )
+    return {r["task_id"]: int(r["v"]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class NewResult:
+    """A checked result version and its outbox rows, ready to insert."""
+
+    result_id: str
+    version: int
+    task_id: str
+    supersedes: int | None
+    correction_reason: str | None
+    submitted_by: str
+    check_date: date
+    due_date: date
+    method: str
+    items: list[dict[str, Any]]
+    categories: list[str]
+    violation: bool
+    confirmations: list[dict[str, Any]]
+    attachments: list[dict[str, Any]]
+    accepted_at: datetime
+    deliveries: list[tuple[str, str, str | None, dict[str, Any]]]  # (dest, key, subject, body)
+
+
+async def insert_results(conn: asyncpg.Connection, results: Sequence[NewResult]) -> None:
+    """Insert result versions and queue their deliveries (call inside one transaction)."""
+    await conn.executemany(
+        """INSERT INTO results (result_id, version, task_id, supersedes, correction_reason,
+               submitted_by, check_date, due_date, method, items, categories, violation,
+               confirmations, attachments, accepted_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)""",
+        [
+            (
+                r.result_id,
+                r.version,
+                r.task_id,
+                r.supersedes,
+                r.correction_reason,
+                r.submitted_by,
+                r.check_date,
+                r.due_date,
+                r.method,
+                r.items,
+                r.categories,
+                r.violation,
+                r.confirmations,
+                r.attachments,
+                r.accepted_at,
+            )
+            for r in results
+        ],
+    )
+    await conn.executemany(
+        """INSERT INTO outbox (result_id, version, destination, idempotency_key, subject,
+               payload, next_attempt_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7)""",
+        [
+            (r.result_id, r.version, dest, key, subject, body, r.accepted_at)
+            for r in results
+            for dest, key, subject, body in r.deliveries
+        ],
+    )
+
+
+# ---- the outbox ---------------------------------------------------------------------------
+
+OUTBOX_COLUMNS = (
+    "id, result_id, version, destination, idempotency_key, subject, payload, state, attempts, "
+    "next_attempt_at, last_error, delivered_at"
+)
+
+
+async def claim_due(pool: asyncpg.Pool, *, limit: int, lease_s: float) -> list[asyncpg.Record]:
+    """Lease up to `limit` due pending deliveries to this relay for `lease_s` seconds.
+
+    The lease is a later `next_attempt_at`: if this relay dies, the rows come due again and
+    another relay (or this one, restarted) delivers them under the same idempotency key.
+    """
+    return list(
+        await pool.fetch(
+            f"""UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2)
+            WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= now()
+                         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+            RETURNING {OUTBOX_COLUMNS}""",
+            limit,
+            lease_s,
+        )
+    )
+
+
+async def record_outcomes(
+    pool: asyncpg.Pool, outcomes: Sequence[tuple[asyncpg.Record, Outcome]]
+) -> None:
+    """Write delivery outcomes; a delivered disclosure makes its result version public."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.executemany(
+            """UPDATE outbox SET state = $2, attempts = $3,
+                   next_attempt_at = coalesce($4, next_attempt_at), last_error = $5,
+                   delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+               WHERE id = $1 AND state = 'pending'""",
+            [
+                (row["id"], o.state.value, o.attempts, o.next_attempt_at, o.last_error)
+                for row, o in outcomes
+            ],
+        )
+        published = [
+            (row["result_id"], row["version"])
+            for row, o in outcomes
+            if o.state.value == "delivered" and row["destination"] == "disclosure"
+        ]
+        if published:
+            await conn.executemany(
+                "UPDATE results SET published_at = now() WHERE result_id = $1 AND version = $2 "
+                "AND published_at IS NULL",
+                published,
+            )
+
+
+async def list_deliveries(
+    conn: asyncpg.Connection, *, state: str | None = None, limit: int = 100
+) -> list[asyncpg.Record]:
+    """Deliveries in id order, optionally only those in one state."""
+    if state is None:
+        return list(
+            await conn.fetch(f"SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id LIMIT $1", limit)
+        )
+    return list(
+        await conn.fetch(
+            f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE state = $1 ORDER BY id LIMIT $2",
+            state,
+            limit,
+        )
+    )
+
+
+async def get_delivery(conn: asyncpg.Connection, delivery_id: int) -> asyncpg.Record | None:
+    """One delivery, locked for update."""
+    return await conn.fetchrow(
+        f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1 FOR UPDATE", delivery_id
+    )
+
+
+async def set_pending(conn: asyncpg.Connection, delivery_id: int, outcome: Outcome) -> None:
+    """Put a delivery back in the queue (replay of a dead letter)."""
+    await conn.execute(
+        "UPDATE outbox SET state = $2, attempts = $3, next_attempt_at = $4, last_error = NULL "
+        "WHERE id = $1",
+        delivery_id,
+        outcome.state.value,
+        outcome.attempts,
+        outcome.next_attempt_at,
+    )
+
+
+async def outbox_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    """Deliveries per state."""
+    rows = await conn.fetch("SELECT state, count(*) AS n FROM outbox GROUP BY state")
+    return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def unpublished(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Latest versions of results no version of which is public yet."""
+    return list(
+        await conn.fetch(
+            """SELECT r.result_id, r.version, r.task_id, t.uscc, r.check_date, r.due_date
+           FROM results r JOIN tasks t USING (task_id)
+           WHERE r.version = (SELECT max(version) FROM results x WHERE x.result_id = r.result_id)
+             AND NOT EXISTS (SELECT 1 FROM results p WHERE p.result_id = r.result_id
+                             AND p.published_at IS NOT NULL)
+           ORDER BY r.due_date, r.result_id"""
+        )
+    )
+
+
+# ---- public notices ------------------------------------------------------------------------
+
+
+async def item_notices(conn: asyncpg.Connection) -> list[ItemNotice]:
+    """The item catalogue as the approved plans carry it, one line per item code."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (i->>'code') i->>'code' AS code, i->>'name' AS name,"
+        " i->>'department' AS department, i->>'kind' AS kind"
+        " FROM plans, jsonb_array_elements(items) AS i ORDER BY i->>'code', approved_at DESC"
+    )
+    return [ItemNotice(r["code"], r["name"], r["department"], r["kind"]) for r in rows]
+
+
+async def plan_notices(conn: asyncpg.Connection) -> list[PlanNotice]:
+    """Approved plans, newest first."""
+    rows = await conn.fetch("SELECT * FROM plans ORDER BY approved_at DESC")
+    return [
+        PlanNotice(
+            r["plan_id"],
+            r["year"],
+            r["title"],
+            tuple(r["departments"]),
+            r["approved_at"],
+            r["strata"],
+            r["rules_version"],
+        )
+        for r in rows
+    ]
+
+
+def _search_sql(query: str | None, alias: str) -> tuple[str, list[Any]]:
+    q = (query or "").strip()
+    if not q:
+        return "", []
+    # LIKE wildcards typed by the public are literal characters, not patterns.
+    q = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if q.isascii() and q.isalnum():
+        return (
+            f" AND (upper({alias}.uscc) LIKE $1 || '%' OR {alias}.entity_name LIKE "
+            f"'%' || $2 || '%')",
+            [q.upper(), q],
+        )
+    return f" AND {alias}.entity_name LIKE '%' || $1 || '%'", [q]
+
+
+async def task_notices(
+    conn: asyncpg.Connection, *, query: str | None, limit: int = 200
+) -> list[TaskNotice]:
+    """Tasks matching a search (USCC prefix or part of the name)."""
+    where, args = _search_sql(query, "t")
+    rows = await conn.fetch(
+        f"SELECT * FROM tasks t WHERE true{where} ORDER BY t.period_start DESC, t.task_id "
+        f"LIMIT {int(limit)}",
+        *args,
+    )
+    return [
+        TaskNotice(
+            r["task_id"],
+            r["plan_id"],
+            r["uscc"],
+            r["entity_name"],
+            tuple(i["name"] for i in r["items"]),
+            tuple(r["departments"]),
+            r["period_start"],
+            r["period_end"],
+        )
+        for r in rows
+    ]
+
+
+async def result_notices(
+    conn: asyncpg.Connection, *, query: str | None, limit: int = 200
+) -> list[ResultNotice]:
+    """Published results (latest published version, with earlier versions as history)."""
+    where, args = _search_sql(query, "t")
+    rows = await conn.fetch(
+        f"""SELECT r.*, t.uscc, t.entity_name, t.departments FROM results r
+            JOIN tasks t USING (task_id)
+            WHERE r.published_at IS NOT NULL{where}
+            ORDER BY r.result_id, r.version DESC""",
+        *args,
+    )
+    by_result: dict[str, list[asyncpg.Record]] = {}
+    for r in rows:
+        by_result.setdefault(r["result_id"], []).append(r)
+    notices = []
+    for versions in by_result.values():
+        latest, older = versions[0], versions[1:]
+        notices.append(
+            ResultNotice(
+                result_id=latest["result_id"],
+                version=latest["version"],
+                task_id=latest["task_id"],
+                uscc=latest["uscc"],
+                entity_name=latest["entity_name"],
+                authority=tuple(latest["departments"]),
+                check_date=latest["check_date"],
+                published_at=latest["published_at"],
+                items=tuple(
+                    ResultItemNotice(
+                        i["item_code"], i["category"], i["category_name"], i.get("problems", "")
+                    )
+                    for i in latest["items"]
+                ),
+                violation=latest["violation"],
+                correction_reason=latest["correction_reason"],
+                history=tuple(
+                    ResultVersionNotice(
+                        o["version"],
+                        o["published_at"],
+                        tuple(i["category_name"] for i in o["items"]),
+                        o["correction_reason"],
+                    )
+                    for o in older
+                ),
+            )
+        )
+    notices.sort(key=lambda n: n.published_at, reverse=True)
+    return notices[:limit]
+
+
+def dumps(value: Any) -> str:
+    """JSON text for logs and CLI output."""
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,23 @@
+"""Registry settings from the environment (prefix `SPOTCHECK_REGISTRY_`)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.registry.domain.rows import Vocabulary
+
+
+class RegistrySettings(BaseSettings):
+    """What a province configures: its risk classes (A–D by default; Shandong uses A–E)."""
+
+    model_config = SettingsConfigDict(env_prefix="SPOTCHECK_REGISTRY_", extra="ignore")
+
+    risk_classes: str = "A,B,C,D"
+    import_chunk_rows: int = 50_000
+
+    def vocabulary(self) -> Vocabulary:
+        """The validation vocabulary with these risk classes."""
+        classes = frozenset(c.strip().upper() for c in self.risk_classes.split(",") if c.strip())
+        if not classes:
+            raise ValueError("SPOTCHECK_REGISTRY_RISK_CLASSES must name at least one class")
+        return Vocabulary(risk_classes=classes)

@@ -1,0 +1,241 @@
+"""Bulk import of the two directories: validate, COPY into a staging table, apply at once.
+
+An import is opened, fed one or more chunks (each chunk replaces any earlier copy of itself,
+so a resent chunk is harmless), and committed. The commit reports every USCC (or inspector id)
+that occurs more than once in the file — none of those rows is applied, the registry does not
+guess which one is right — and applies the rest in one transaction: new rows inserted, changed
+rows updated with their old version kept in the history, unchanged rows untouched. Running the
+same file again therefore changes nothing, and an import interrupted before its commit changed
+nothing at all: running it again ends in the same state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from services.kit.audit import AuditTrail
+from services.kit.db import Database
+from services.kit.errors import Conflict, Invalid, NotFound
+from services.registry import store
+from services.registry.domain.parsing import BadRow, RawRow, duplicate_error, duplicate_groups
+from services.registry.domain.rows import (
+    ENTITY_FIELDS,
+    INSPECTOR_FIELDS,
+    FieldError,
+    Vocabulary,
+    validate_entity,
+    validate_inspector,
+)
+
+KINDS = {
+    "entities": (ENTITY_FIELDS, validate_entity, "uscc"),
+    "inspectors": (INSPECTOR_FIELDS, validate_inspector, "inspector_id"),
+}
+_STAGE_TYPES = {
+    "entities": (
+        'uscc text COLLATE "C", name text, entity_type text, region_code text, '
+        "industry_code text, status text, abnormal boolean, risk_class text, "
+        "risk_class_date date, tags text[], key_supervision text[], address text, "
+        "established date"
+    ),
+    "inspectors": (
+        'inspector_id text COLLATE "C", name text, department text, region_codes text[], '
+        "certificate_no text, certificate_expiry date, expertise text[], status text, "
+        "capacity integer, recusal_usccs text[]"
+    ),
+}
+
+Reject = dict[str, Any]
+
+
+def reject(line: int, errors: list[FieldError], raw: Any = None) -> Reject:
+    """A rejects-file entry: where, which fields, why (中文 and English)."""
+    entry: Reject = {"line": line, "errors": [e.as_dict() for e in errors]}
+    if raw is not None:
+        entry["raw"] = raw
+    return entry
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk did: rows staged and rows rejected."""
+
+    accepted: int
+    rejected: int
+
+
+class Importer:
+    """Imports into the registry's PostgreSQL schema."""
+
+    def __init__(self, *, db: Database, audit: AuditTrail, vocab: Vocabulary) -> None:
+        self.db = db
+        self.audit = audit
+        self.vocab = vocab
+
+    @staticmethod
+    def _stage(import_id: str) -> str:
+        return f"stage_{import_id}"
+
+    async def open(self, kind: str, *, source: str, actor: str) -> str:
+        """Start an import of `kind` ("entities" or "inspectors"); returns its id."""
+        if kind not in KINDS:
+            raise Invalid(f"unknown import kind {kind!r}: entities or inspectors")
+        import_id = uuid.uuid4().hex
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO import_run (import_id, kind, source, actor) VALUES ($1, $2, $3, $4)",
+                import_id,
+                kind,
+                source[:500],
+                actor,
+            )
+            await conn.execute(
+                f"CREATE UNLOGGED TABLE {self._stage(import_id)} "
+                f"(chunk integer NOT NULL, line integer NOT NULL, {_STAGE_TYPES[kind]})"
+            )
+        return import_id
+
+    async def _run(self, import_id: str) -> Any:
+        async with self.db.pool.acquire() as conn:
+            run = await conn.fetchrow("SELECT * FROM import_run WHERE import_id = $1", import_id)
+        if run is None:
+            raise NotFound(f"no import {import_id}")
+        return run
+
+    async def load_chunk(
+        self,
+        import_id: str,
+        chunk: int,
+        rows: Iterable[RawRow | BadRow],
+        on_reject: Callable[[Reject], None],
+    ) -> ChunkResult:
+        """Validate `rows` and stage the valid ones as chunk number `chunk` (replacing it)."""
+        run = await self._run(import_id)
+        if run["state"] != "open":
+            raise Conflict(f"import {import_id} is already committed")
+        fields, validate, _ = KINDS[run["kind"]]
+        vocab = self.vocab
+        counts = [0, 0]
+
+        def records() -> Any:
+            for item in rows:
+                if isinstance(item, BadRow):
+                    counts[1] += 1
+                    on_reject(reject(item.line, item.errors, item.raw))
+                    continue
+                record, errors = validate(item.values, vocab)
+                if record is None:
+                    counts[1] += 1
+                    on_reject(
+                        reject(item.line, errors, dict(zip(fields, item.values, strict=True)))
+                    )
+                    continue
+                counts[0] += 1
+                yield (chunk, item.line, *record)
+
+        stage = self._stage(import_id)
+        async with self.db.transaction() as conn:
+            await conn.execute(f"DELETE FROM {stage} WHERE chunk = $1", chunk)
+            await conn.copy_records_to_table(
+                stage, records=records(), columns=["chunk", "line", *fields]
+            )
+            await conn.execute(
+                "INSERT INTO import_chunk (import_id, chunk, accepted, rejected)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (import_id, chunk)"
+                " DO UPDATE SET accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected",
+                import_id,
+                chunk,
+                counts[0],
+                counts[1],
+            )
+        return ChunkResult(accepted=counts[0], rejected=counts[1])
+
+    async def commit(
+        self, import_id: str, *, actor: str, on_reject: Callable[[Reject], None]
+    ) -> dict[str, Any]:
+        """Report duplicates, apply the rest in one transaction, record it in the audit trail."""
+        run = await self._run(import_id)
+        if run["state"] == "committed":
+            summary: dict[str, Any] = run["summary"]
+            return summary
+        kind = run["kind"]
+        _, _, key = KINDS[kind]
+        stage = self._stage(import_id)
+        at = datetime.now(UTC)
+        async with self.db.transaction() as conn:
+            # Lock the run so two commits of the same import cannot interleave.
+            await conn.execute(
+                "SELECT 1 FROM import_run WHERE import_id = $1 FOR UPDATE", import_id
+            )
+            staged = await conn.fetchval(f"SELECT count(*) FROM {stage}")
+            invalid = await conn.fetchval(
+                "SELECT coalesce(sum(rejected), 0) FROM import_chunk WHERE import_id = $1",
+                import_id,
+            )
+            dup_rows = 0
+            pairs = await conn.fetch(
+                f"SELECT {key} AS k, line FROM {stage} WHERE {key} IN "
+                f"(SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1) ORDER BY 1, 2"
+            )
+            for value, lines in duplicate_groups((r["k"], r["line"]) for r in pairs):
+                error = duplicate_error(key, value, lines)
+                for line in lines:
+                    on_reject(reject(line, [error]))
+                    dup_rows += 1
+            if dup_rows:
+                await conn.execute(
+                    f"DELETE FROM {stage} WHERE {key} IN "
+                    f"(SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1)"
+                )
+            source = f"(SELECT * FROM {stage})"
+            history_sql, upsert_sql = (
+                store.entity_apply_sql(source)
+                if kind == "entities"
+                else store.inspector_apply_sql(source)
+            )
+            history = await conn.execute(history_sql, at)
+            upsert = await conn.execute(upsert_sql, at)
+            summary = {
+                "import_id": import_id,
+                "kind": kind,
+                "accepted": int(staged) - dup_rows,
+                "rejected": int(invalid) + dup_rows,
+                "duplicates": dup_rows,
+                "changed": int(upsert.split()[-1]),
+                "versions_kept": int(history.split()[-1]),
+                "at": at.isoformat(),
+            }
+            await conn.execute(f"DROP TABLE {stage}")
+            await conn.execute(
+                "UPDATE import_run SET state = 'committed', finished_at = $2, summary = $3 "
+                "WHERE import_id = $1",
+                import_id,
+                at,
+                summary,
+            )
+            await self.audit.append(
+                conn,
+                actor=actor,
+                action=f"registry.import.{kind}",
+                subject=import_id,
+                data={**summary, "source": run["source"]},
+            )
+        return summary
+
+    async def import_rows(
+        self,
+        kind: str,
+        rows: Iterable[RawRow | BadRow],
+        *,
+        source: str,
+        actor: str,
+        on_reject: Callable[[Reject], None],
+    ) -> dict[str, Any]:
+        """A whole file in one go (one chunk): open, stage, commit; returns the summary."""
+        import_id = await self.open(kind, source=source, actor=actor)
+        await self.load_chunk(import_id, 0, rows, on_reject)
+        return await self.commit(import_id, actor=actor, on_reject=on_reject)

@@ -1,0 +1,148 @@
+"""The planner on real NATS and PostgreSQL: activation, plans, events, hot swap under load."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from contracts.common import Role
+from contracts.planner import PlanApproved
+from services.planner.app import spec
+from services.planner.domain.ruleset import version_of
+from services.planner.rulefiles import read_rule_dir
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def plan_body(plan_id: str, **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "plan_id": plan_id,
+        "title": "2026年度联合抽查计划",
+        "year": 2026,
+        "departments": ["SCJG", "SW"],
+        "lead_department": "SCJG",
+        "scope": {"regions": ["360202", "360203"]},
+        "period": {"start": "2026-04-01", "end": "2026-11-30"},
+        "items": [
+            {"item": "SCJG-001", "ratio": "3%"},
+            {"item": "SW-001", "ratio": "2%"},
+            {"item": "SCJG-006", "ratio": "1%"},
+        ],
+        "filed_on": "2026-02-20",
+        "entered_on": "2026-03-15",
+    }
+    body.update(over)
+    return body
+
+
+def shipped_text() -> dict[str, str]:
+    return {p: b.decode() for p, b in read_rule_dir(ROOT / "rules").items()}
+
+
+def with_cap(files: dict[str, str], cap: str) -> dict[str, str]:
+    out = dict(files)
+    out["ratios.yaml"] = out["ratios.yaml"].replace('cap_ratio: "5%"', f'cap_ratio: "{cap}"')
+    return out
+
+
+async def test_plans_rules_and_events(run_service: Any) -> None:
+    svc = await run_service(spec, rules_dir=ROOT / "rules")
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    async def collect(msg: Any) -> None:
+        events.append((msg.subject, json.loads(msg.data)))
+
+    sub = await svc.ctx.bus.nc.subscribe("spotcheck.v1.planner.>", cb=collect)
+    policy, planner = svc.auth(Role.POLICY), svc.auth(Role.PLANNER, "SCJG")
+    shipped = shipped_text()
+    old = version_of({p: t.encode() for p, t in shipped.items()})
+
+    r = await svc.http.get("/rules/active", headers=policy)
+    assert r.status_code == 200 and r.json()["version"] == old
+
+    r = await svc.http.post("/plans", json=plan_body("P-OK"), headers=planner)
+    assert r.status_code == 201, r.text
+    assert r.json()["rules_version"] == old and r.json()["flags"] == []
+    shown = (await svc.http.get("/plans/P-OK", headers=planner)).json()
+    approved = PlanApproved.model_validate(shown["approved"])
+    joint = next(s for s in approved.strata if s.stratum_id == "2026.qyxx-sw.D.360202")
+    assert joint.departments == ["SCJG", "SW"] and joint.bp == 500
+    assert approved.joint_share_bp == 10000
+
+    bad = plan_body(
+        "P-BAD", items=[{"item": "NOPE", "ratio": "3%"}, {"item": "SW-001"}], filed_on="2026-03-05"
+    )
+    r = await svc.http.post("/plans", json=bad, headers=planner)
+    assert r.status_code == 422
+    locs = {d["loc"] for d in r.json()["error"]["details"]}
+    assert locs == {"items[0].item", "items[1]"}
+    assert (await svc.http.get("/plans/P-BAD", headers=planner)).json()["status"] == "rejected"
+    assert (
+        await svc.http.post("/plans", json=plan_body("P-OK"), headers=planner)
+    ).status_code == 409
+
+    # A failing set never replaces the active one.
+    r = await svc.http.post(
+        "/rules/activate", json={"files": with_cap(shipped, "105%")}, headers=policy
+    )
+    assert r.status_code == 422
+    assert any("outside (0, 100%]" in d["reason"] for d in r.json()["error"]["details"])
+    assert (await svc.http.get("/rules/active", headers=policy)).json()["version"] == old
+
+    r = await svc.http.post(
+        "/rules/activate", json={"files": with_cap(shipped, "4%")}, headers=policy
+    )
+    assert r.status_code == 200, r.text
+    new = r.json()["version"]
+    assert new != old and r.json()["previous_version"] == old
+    history = (await svc.http.get("/rules/history", headers=policy)).json()
+    assert [h["version"] for h in history] == [new, old]
+    r = await svc.http.post("/plans", json=plan_body("P-NEW"), headers=planner)
+    assert r.json()["rules_version"] == new
+    shown = (await svc.http.get("/plans/P-NEW", headers=planner)).json()
+    joint = next(
+        s for s in shown["approved"]["strata"] if s["stratum_id"] == "2026.qyxx-sw.D.360202"
+    )
+    assert joint["bp"] == 400
+
+    await asyncio.sleep(0.2)
+    await sub.unsubscribe()
+    kinds = [s.rsplit(".", 2)[-2] + "." + s.rsplit(".", 1)[-1] for s, _ in events]
+    assert kinds.count("plan.approved") == 2 and kinds.count("plan.rejected") == 1
+    assert kinds.count("rules.activated") == 1  # the startup activation came before subscribing
+    rejected = next(d for s, d in events if s.endswith("plan.rejected"))
+    assert rejected["plan_id"] == "P-BAD" and len(rejected["reasons"]) == 2
+
+
+async def test_activation_while_plans_resolve_never_mixes(run_service: Any) -> None:
+    svc = await run_service(spec, rules_dir=ROOT / "rules")
+    policy, planner = svc.auth(Role.POLICY), svc.auth(Role.PLANNER)
+    shipped = shipped_text()
+    caps = {version_of({p: t.encode() for p, t in shipped.items()}): 500}
+    regions = [f"3602{i:02d}" for i in range(1, 41)]
+
+    async def submit(i: int) -> str:
+        r = await svc.http.post(
+            "/plans", json=plan_body(f"P-{i}", scope={"regions": regions}), headers=planner
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["plan_id"])
+
+    async def activate(cap: str, bp: int) -> None:
+        r = await svc.http.post(
+            "/rules/activate", json={"files": with_cap(shipped, cap)}, headers=policy
+        )
+        assert r.status_code == 200, r.text
+        caps[r.json()["version"]] = bp
+
+    tasks: list[Any] = [submit(i) for i in range(6)]
+    tasks.insert(2, activate("4%", 400))
+    tasks.insert(5, activate("3%", 300))
+    await asyncio.gather(*tasks)
+    for i in range(6):
+        plan = (await svc.http.get(f"/plans/P-{i}", headers=planner)).json()["approved"]
+        cap = caps[plan["rules_version"]]
+        capped = {s["bp"] for s in plan["strata"] if s["risk_class"] in ("C", "D")}
+        assert capped == {cap}, (plan["rules_version"], capped)
