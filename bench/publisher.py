@@ -150,7 +150,10 @@ async def run(n: int, steady_s: float) -> None:
                                stdout=open(tmp / "service.log", "wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{http_port}"
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=httpx.Timeout(120, pool=None),
+            limits=httpx.Limits(max_connections=2000, max_keepalive_connections=500),
+        ) as http:
             for _ in range(600):
                 try:
                     if (await http.get("/readyz")).status_code == 200:
@@ -189,6 +192,16 @@ async def run(n: int, steady_s: float) -> None:
             await conn.close()
             payloads = [r["p"].encode() for r in rows]
             raw = await raw_publish(nats_url, payloads)
+            print(f"results: {n}, deliveries: {3 * n} (disclosure HTTP, result stream, credit)")
+            print(f"submitted over HTTP: {n / (t_submitted - t0):,.0f} results/s "
+                  f"({t_submitted - t0:.1f} s)")
+            print(f"end to end (HTTP → outbox → JetStream + disclosure): {e2e:,.0f} results/s "
+                  f"({t_done - t0:.1f} s)")
+            print(f"raw windowed js.publish (windows of {BATCH}), same payloads: "
+                  f"{raw:,.0f} msgs/s")
+            print(f"ratio end-to-end / raw: {e2e / raw:.2f} (target ≥ 0.5)")
+            print(f"disclosure endpoint: {disclosure.calls} calls, {len(disclosure.keys)} keys",
+                  flush=True)
 
             # 3. steady 500 results/s, single submissions
             latencies: list[float] = []
@@ -210,14 +223,6 @@ async def run(n: int, steady_s: float) -> None:
             achieved = steady_n / (time.perf_counter() - s0)
             q = statistics.quantiles(latencies, n=100)
 
-        print(f"results: {n}, deliveries: {3 * n} (disclosure HTTP, result stream, credit)")
-        print(f"submitted over HTTP: {n / (t_submitted - t0):,.0f} results/s "
-              f"({t_submitted - t0:.1f} s)")
-        print(f"end to end (HTTP → outbox → JetStream + disclosure): {e2e:,.0f} results/s "
-              f"({t_done - t0:.1f} s)")
-        print(f"raw windowed js.publish (windows of {BATCH}), same payloads: {raw:,.0f} msgs/s")
-        print(f"ratio end-to-end / raw: {e2e / raw:.2f} (target ≥ 0.5)")
-        print(f"disclosure endpoint: {disclosure.calls} calls, {len(disclosure.keys)} keys")
         print(f"steady {steady_n} single submissions at {achieved:,.0f}/s offered 500/s: "
               f"p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms")
     finally:

@@ -355,23 +355,27 @@ async def insert_tasks(
     rows: Iterable[tuple[Any, ...]],
     members: Iterable[tuple[str, str]],
 ) -> None:
-    """Tasks (body and expertise as JSON values) and their team members, by COPY."""
+    """Tasks (body and expertise as JSON values) and their team members, by COPY.
+
+    asyncpg's binary COPY has no jsonb encoder, so rows go through a text staging table.
+    """
+    cols = (
+        "task_id, draw_id, seq, plan_id, uscc, state, period_start, period_end, body, "
+        "expertise, unstaffed_reason"
+    )
+    await conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS tasks_in (task_id text, draw_id text, seq integer, "
+        "plan_id text, uscc text, state text, period_start date, period_end date, body text, "
+        "expertise text, unstaffed_reason text) ON COMMIT DELETE ROWS"
+    )
     await conn.copy_records_to_table(
-        "tasks",
-        records=rows,
-        columns=[
-            "task_id",
-            "draw_id",
-            "seq",
-            "plan_id",
-            "uscc",
-            "state",
-            "period_start",
-            "period_end",
-            "body",
-            "expertise",
-            "unstaffed_reason",
-        ],
+        "tasks_in",
+        records=((*r[:8], dumps(r[8]), dumps(r[9]), r[10]) for r in rows),
+        columns=[c.strip() for c in cols.split(",")],
+    )
+    await conn.execute(
+        f"INSERT INTO tasks ({cols}) SELECT task_id, draw_id, seq, plan_id, uscc, state, "
+        "period_start, period_end, body::jsonb, expertise::jsonb, unstaffed_reason FROM tasks_in"
     )
     await conn.copy_records_to_table(
         "team_members", records=members, columns=["task_id", "inspector_id"]

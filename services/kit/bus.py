@@ -190,8 +190,23 @@ class Bus:
         """Publish an event to JetStream; returns the stream sequence.
 
         Giving the same `event_id` again stores nothing new (dedup window), so a retry after a
-        lost ack is safe.
+        lost ack is safe. Prefer `ctx.outbox.add(conn, …)` when the event records a database
+        change: it is then published if and only if the change commits.
         """
+        return await self.publish_raw(
+            subject, dumps(data), event_type=event_type, event_id=event_id, time=time
+        )
+
+    async def publish_raw(
+        self,
+        subject: str,
+        body: bytes,
+        *,
+        event_type: str | None = None,
+        event_id: str | None = None,
+        time: datetime | None = None,
+    ) -> int:
+        """Publish JSON bytes with the CloudEvents headers; returns the stream sequence."""
         eid = event_id or str(uuid.uuid4())
         headers = {
             "ce-specversion": "1.0",
@@ -203,7 +218,7 @@ class Bus:
             "Nats-Msg-Id": eid,
         }
         try:
-            ack = await self.js.publish(subject, dumps(data), headers=headers)
+            ack = await self.js.publish(subject, body, headers=headers)
         except (TimeoutError, NatsTimeout) as exc:
             raise TemporaryError(f"JetStream did not acknowledge {subject}") from exc
         return int(ack.seq)

@@ -31,6 +31,7 @@ from services.kit.bus import Bus, ConnectError
 from services.kit.db import Database, DatabaseError
 from services.kit.http import create_app
 from services.kit.logs import setup_logging
+from services.kit.outbox import Outbox
 from services.kit.settings import Settings, load_settings
 
 log = logging.getLogger("spotcheck.service")
@@ -47,6 +48,7 @@ class ServiceContext:
     bus: Bus
     audit: AuditTrail
     verifier: TokenVerifier
+    outbox: Outbox
     instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     app: FastAPI | None = None
     # Objects the service's wiring keeps (stores, domain services), by name.
@@ -140,6 +142,7 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
             bus=bus,
             audit=AuditTrail(service=spec.name, db=db, bus=bus),
             verifier=make_verifier(settings),
+            outbox=Outbox(db=db, bus=bus),
         )
         ctx_ = ctx
 
@@ -150,6 +153,7 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
             subjects.rpc(spec.name, "ping"), ping, request_model=PingRequest, queue=spec.name
         )
         ctx.audit.start_publisher()
+        ctx.outbox.start()
         if spec.start is not None:
             await spec.start(ctx)
 
@@ -176,6 +180,7 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             await ctx.audit.stop()
+            await ctx.outbox.stop()
         if bus is not None:
             await bus.close()
         await db.close()

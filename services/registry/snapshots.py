@@ -163,7 +163,15 @@ async def freeze(
                 raise Invalid(f"stratum {s.stratum_id}: excluded USCC {u!r} is not valid")
             excludes.append((s.stratum_id, code))
     lengths = sorted({r[1] for r in rows})
-    async with db.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+    # Two connections: `conn` reads the directory in one repeatable-read snapshot and streams
+    # it; `wconn` writes the snapshot in its own transaction (a connection busy with COPY OUT
+    # cannot take other statements). Nothing of a failed freeze is committed.
+    async with (
+        db.pool.acquire() as conn,
+        db.pool.acquire() as wconn,
+        conn.transaction(isolation="repeatable_read"),
+        wconn.transaction(),
+    ):
         as_of: datetime = req.as_of or await conn.fetchval("SELECT now()")
         await conn.execute(sqlfilter.STRATA_TABLE_SQL)
         await conn.copy_records_to_table(
@@ -177,7 +185,7 @@ async def freeze(
         source = "entity"
         if req.as_of is not None:
             source = await _as_of_source(conn, as_of)
-        await conn.execute(
+        await wconn.execute(
             "INSERT INTO snapshot (snapshot_id, request_id, as_of, request)"
             " VALUES ($1, $2, $3, $4)",
             snapshot_id,
@@ -186,7 +194,7 @@ async def freeze(
             json.loads(req.model_dump_json()),
         )
         with tempfile.TemporaryDirectory(prefix="freeze-") as tmp:
-            writer = _Writer(conn, snapshot_id, Path(tmp), upload)
+            writer = _Writer(wconn, snapshot_id, Path(tmp), upload)
             await conn.copy_from_query(
                 _freeze_query(lengths, source), output=writer.feed, format="text"
             )
@@ -207,7 +215,7 @@ async def freeze(
                     empty = Path(tmp) / f"{s.stratum_id}.txt"
                     empty.write_bytes(b"")
                     await empty_upload(name, empty)
-                await conn.execute(
+                await wconn.execute(
                     "INSERT INTO snapshot_stratum (snapshot_id, stratum_id, n, candidates_sha256,"
                     " object_name, spec) VALUES ($1, $2, $3, $4, $5, $6)",
                     snapshot_id,

@@ -38,15 +38,21 @@ class RegistryStandIn:
     async def start(self, nats_url: str) -> None:
         self.bus = await Bus.connect(nats_url, name="registry-standin")
         await self.bus.serve_rpc(
-            subjects.rpc("registry", "freeze"), self.freeze, request_model=FreezeRequest,
+            subjects.rpc("registry", "freeze"),
+            self.freeze,
+            request_model=FreezeRequest,
             queue="registry",
         )
         await self.bus.serve_rpc(
-            subjects.rpc("registry", "entities"), self.lookup, request_model=EntitiesRequest,
+            subjects.rpc("registry", "entities"),
+            self.lookup,
+            request_model=EntitiesRequest,
             queue="registry",
         )
         await self.bus.serve_rpc(
-            subjects.rpc("registry", "inspectors"), self.roster, request_model=InspectorsRequest,
+            subjects.rpc("registry", "inspectors"),
+            self.roster,
+            request_model=InspectorsRequest,
             queue="registry",
         )
 
@@ -88,10 +94,14 @@ class RegistryStandIn:
 
     async def lookup(self, req: EntitiesRequest) -> EntitiesReply:
         found = [self.entities[u] for u in req.usccs if u in self.entities]
-        return EntitiesReply(entities=found, missing=[u for u in req.usccs if u not in self.entities])
+        return EntitiesReply(
+            entities=found, missing=[u for u in req.usccs if u not in self.entities]
+        )
 
     async def roster(self, req: InspectorsRequest) -> InspectorsReply:
-        people = [i for i in self.inspectors if not req.departments or i.department in req.departments]
+        people = [
+            i for i in self.inspectors if not req.departments or i.department in req.departments
+        ]
         page = people[req.offset : req.offset + req.limit]
         nxt = req.offset + req.limit if req.offset + req.limit < len(people) else None
         return InspectorsReply(inspectors=page, next_offset=nxt)

@@ -42,15 +42,23 @@ def _entities() -> list[EntityRecord]:
     for i in range(120):
         out.append(
             EntityRecord(
-                uscc=_uscc("360202", i), name=f"昌江企业{i}", entity_type="company",
-                region_code="360202", industry_code="F5211", risk_class="AB"[i % 2],
+                uscc=_uscc("360202", i),
+                name=f"昌江企业{i}",
+                entity_type="company",
+                region_code="360202",
+                industry_code="F5211",
+                risk_class="AB"[i % 2],
             )
         )
     for i in range(60):
         out.append(
             EntityRecord(
-                uscc=_uscc("360203", i), name=f"珠山企业{i}", entity_type="company",
-                region_code="360203", industry_code="F5211", risk_class="C",
+                uscc=_uscc("360203", i),
+                name=f"珠山企业{i}",
+                entity_type="company",
+                region_code="360203",
+                industry_code="F5211",
+                risk_class="C",
             )
         )
     return out
@@ -61,29 +69,49 @@ def _inspectors() -> list[InspectorRecord]:
     for i in range(6):
         people.append(
             InspectorRecord(
-                inspector_id=f"CJ-{i:02d}", name=f"检查员{i}", department="SCJG",
-                region_codes=["360202"], certificate_no=f"C{i}",
-                certificate_expiry=date(2030, 1, 1), expertise=["general"], capacity=40,
+                inspector_id=f"CJ-{i:02d}",
+                name=f"检查员{i}",
+                department="SCJG",
+                region_codes=["360202"],
+                certificate_no=f"C{i}",
+                certificate_expiry=date(2030, 1, 1),
+                expertise=["general"],
+                capacity=40,
             )
         )
     people.append(
         InspectorRecord(
-            inspector_id="CJ-OLD", name="退休", department="SCJG", region_codes=["360202"],
-            certificate_no="CX", certificate_expiry=date(2030, 1, 1), expertise=["general"],
+            inspector_id="CJ-OLD",
+            name="退休",
+            department="SCJG",
+            region_codes=["360202"],
+            certificate_no="CX",
+            certificate_expiry=date(2030, 1, 1),
+            expertise=["general"],
             status="retired",
         )
     )
     people.append(
         InspectorRecord(
-            inspector_id="CJ-EXP", name="过期", department="SCJG", region_codes=["360202"],
-            certificate_no="CE", certificate_expiry=date(2026, 8, 1), expertise=["general"],
+            inspector_id="CJ-EXP",
+            name="过期",
+            department="SCJG",
+            region_codes=["360202"],
+            certificate_no="CE",
+            certificate_expiry=date(2026, 8, 1),
+            expertise=["general"],
         )
     )
     # Only one inspector serves 360203: those tasks cannot be staffed (region).
     people.append(
         InspectorRecord(
-            inspector_id="ZS-01", name="珠山", department="SCJG", region_codes=["360203"],
-            certificate_no="CZ", certificate_expiry=date(2030, 1, 1), expertise=["general"],
+            inspector_id="ZS-01",
+            name="珠山",
+            department="SCJG",
+            region_codes=["360203"],
+            certificate_no="CZ",
+            certificate_expiry=date(2030, 1, 1),
+            expertise=["general"],
         )
     )
     return people
@@ -92,17 +120,31 @@ def _inspectors() -> list[InspectorRecord]:
 def _plan() -> PlanApproved:
     def stratum(sid: str, region: str, classes: list[str], **kw: Any) -> ResolvedStratum:
         return ResolvedStratum(
-            stratum_id=sid, item_codes=["ITEM-001"], departments=["SCJG"],
-            filter=EntityFilter(region_prefixes=[region], risk_classes=classes), **kw,
+            stratum_id=sid,
+            item_codes=["ITEM-001"],
+            departments=["SCJG"],
+            filter=EntityFilter(region_prefixes=[region], risk_classes=classes),
+            **kw,
         )
 
     return PlanApproved(
-        plan_id=PLAN_ID, year=2026, title="2026 市场监管 双随机", departments=["SCJG"],
-        lead_department="SCJG", rules_version="r" * 64, period_start=date(2026, 7, 1),
-        period_end=date(2026, 9, 30), batches=2,
+        plan_id=PLAN_ID,
+        year=2026,
+        title="2026 市场监管 双随机",
+        departments=["SCJG"],
+        lead_department="SCJG",
+        rules_version="r" * 64,
+        period_start=date(2026, 7, 1),
+        period_end=date(2026, 9, 30),
+        batches=2,
         items=[
-            PlanItem(code="ITEM-001", name="营业执照公示", department="SCJG", kind="general",
-                     expertise=["general"])
+            PlanItem(
+                code="ITEM-001",
+                name="营业执照公示",
+                department="SCJG",
+                kind="general",
+                expertise=["general"],
+            )
         ],
         strata=[
             stratum("2026.SCJG-01.A.360202", "360202", ["A"], bp=1000),
@@ -168,15 +210,21 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         status = r.json()
         draw_id = status["draw_id"]
         assert draw_id == draft["draw_id"] and status["state"] == "committed"
-        assert (await svc.http.post("/draws", json={"plan_id": PLAN_ID}, headers=officer)).status_code == 409
+        assert (
+            await svc.http.post("/draws", json={"plan_id": PLAN_ID}, headers=officer)
+        ).status_code == 409
 
         # The commitment is re-derivable from the public lists before any seed exists.
         commit = (await svc.http.get(f"/draws/{draw_id}/commitment")).json()
         lines = []
         for s in commit["strata"]:
-            body = (await svc.http.get(f"/draws/{draw_id}/candidates/{s['stratum_id']}.txt")).content
+            body = (
+                await svc.http.get(f"/draws/{draw_id}/candidates/{s['stratum_id']}.txt")
+            ).content
             assert hashlib.sha256(body).hexdigest() == s["candidates_sha256"]
-            lines.append(spec.CommittedStratum(s["stratum_id"], s["n"], s["k"], s["candidates_sha256"]))
+            lines.append(
+                spec.CommittedStratum(s["stratum_id"], s["n"], s["k"], s["candidates_sha256"])
+            )
             (tmp_path / f"{s['stratum_id']}.txt").write_bytes(body)
         assert spec.commitment_sha256(lines) == commit["commitment_sha256"]
         assert [s["k"] for s in commit["strata"]] == [6, 12, 5]  # ceil(60*10%), ceil(60*20%), 5
@@ -186,12 +234,15 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         bad = await svc.http.post(f"/draws/{draw_id}/seed", json={"seed": SEED, "source": "dice"})
         assert bad.status_code == 401
         short = await svc.http.post(
-            f"/draws/{draw_id}/seed", json={"seed": "1234567890123456789", "source": "dice"},
+            f"/draws/{draw_id}/seed",
+            json={"seed": "1234567890123456789", "source": "dice"},
             headers=officer,
         )
         assert short.status_code == 422
         r = await svc.http.post(
-            f"/draws/{draw_id}/seed", json={"seed": f"  {SEED}\n", "source": "dice"}, headers=officer
+            f"/draws/{draw_id}/seed",
+            json={"seed": f"  {SEED}\n", "source": "dice"},
+            headers=officer,
         )
         assert r.status_code == 200, r.text
         done = r.json()
@@ -254,7 +305,7 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         assert r.json()["supersedes"] == draw_id and r.json()["state"] == "committed"
         old = (await svc.http.get(f"/draws/{draw_id}")).json()
         assert old["state"] == "superseded" and old["superseded_by"] == second
-        assert (await svc.http.get(f"/draws/{draw_id}/record")).json()["selected" if False else "seed"] == SEED
+        assert (await svc.http.get(f"/draws/{draw_id}/record")).json()["seed"] == SEED
         states = {d["draw_id"]: d["state"] for d in (await svc.http.get("/draws")).json()}
         assert states == {draw_id: "superseded", second: "committed"}
 
@@ -263,7 +314,10 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         for pid, sec in secrets.items():
             r = await svc.http.post(
                 f"/draws/{second}/parties",
-                json={"party_id": pid, "commitment_sha256": hashlib.sha256(sec.encode()).hexdigest()},
+                json={
+                    "party_id": pid,
+                    "commitment_sha256": hashlib.sha256(sec.encode()).hexdigest(),
+                },
                 headers=officer,
             )
             assert r.status_code == 201, r.text
@@ -279,7 +333,9 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         # The superseded draw's tasks no longer count: the second draw balances afresh.
         rows2 = (await svc.http.get(f"/draws/{second}/tasks")).json()
         assert sum(1 for x in rows2 if x["state"] == "assigned") == 18
-        assert {x["state"] for x in (await svc.http.get(f"/draws/{draw_id}/tasks")).json()} == {"superseded"}
+        assert {x["state"] for x in (await svc.http.get(f"/draws/{draw_id}/tasks")).json()} == {
+            "superseded"
+        }
     finally:
         await registry.stop()
 

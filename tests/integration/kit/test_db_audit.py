@@ -25,7 +25,7 @@ async def test_migrations_apply_once_and_are_forward_only(
     db = Database(url=any_database_url, schema="svc_test")
     await db.connect()
     try:
-        assert await db.migrate(tmp_path) == ["kit:001_audit.sql", "001_t.sql"]
+        assert await db.migrate(tmp_path) == ["kit:001_audit.sql", "kit:002_outbox.sql", "001_t.sql"]
         assert await db.migrate(tmp_path) == []
         async with db.transaction() as conn:
             await conn.execute("INSERT INTO t VALUES (1, '昌江区')")

@@ -27,13 +27,17 @@ def test_batches_spread_each_stratum_in_ticket_order() -> None:
 
 
 def test_entity_in_several_strata_gets_one_task_with_all_items() -> None:
-    a = StratumSelection("S.A", (("01", "U1"), ("05", "U2"), ("09", "U3")), ("ITEM-1",), ("SCJG",), (), 2)
-    b = StratumSelection("S.B", (("02", "U3"), ("03", "U4")), ("ITEM-2",), ("SCJG",), ("on-site",), 2)
+    a = StratumSelection(
+        "S.A", (("01", "U1"), ("05", "U2"), ("09", "U3")), ("ITEM-1",), ("SCJG",), (), 2
+    )
+    b = StratumSelection(
+        "S.B", (("02", "U3"), ("03", "U4")), ("ITEM-2",), ("SCJG",), ("on-site",), 2
+    )
     tasks = build_tasks(
         draw_id="D1",
         plan_id="P1",
         selections=[a, b],
-                period_start=Q3[0],
+        period_start=Q3[0],
         period_end=Q3[1],
     )
     assert [t.uscc for t in tasks] == ["U1", "U3", "U2", "U4"]  # (batch, ticket)
@@ -50,7 +54,7 @@ def test_visits_from_other_plans_in_the_same_period_merge() -> None:
         draw_id="D2",
         plan_id="P2",
         selections=[sel],
-                period_start=Q3[0],
+        period_start=Q3[0],
         period_end=Q3[1],
     )
     open_tasks = [
@@ -71,6 +75,4 @@ def test_visits_from_other_plans_in_the_same_period_merge() -> None:
 
 def test_period_must_be_ordered() -> None:
     with pytest.raises(Invalid):
-        build_tasks(
-            draw_id="D", plan_id="P", selections=[], period_start=Q3[1], period_end=Q3[0]
-        )
+        build_tasks(draw_id="D", plan_id="P", selections=[], period_start=Q3[1], period_end=Q3[0])

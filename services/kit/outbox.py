@@ -1,0 +1,118 @@
+"""The event outbox: an event is published if and only if the change it records commits.
+
+`Outbox.add(conn, subject, model)` writes the event in the caller's transaction; a relay in the
+background publishes pending events in order with `Nats-Msg-Id` = the event id, so a crash
+after publishing but before marking it published only leads to a duplicate that JetStream
+drops. `flush()` publishes what is pending now (for commands that want their event out before
+they answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.kit.bus import Bus, dumps
+from services.kit.db import Database
+
+log = logging.getLogger("spotcheck.outbox")
+
+
+class Outbox:
+    """One service's outbox table and its relay."""
+
+    def __init__(self, *, db: Database, bus: Bus, batch: int = 500) -> None:
+        self.db = db
+        self.bus = bus
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def add(
+        self, conn: Any, subject: str, event: BaseModel, *, event_id: str | None = None
+    ) -> str:
+        """Queue `event` on `subject` inside the caller's transaction; returns the event id.
+
+        A repeated `event_id` is ignored, so re-running a handler does not queue twice.
+        """
+        eid = event_id or str(uuid.uuid4())
+        await conn.execute(
+            "INSERT INTO event_outbox (event_id, subject, body) VALUES ($1, $2, $3)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            eid,
+            subject,
+            dumps(event).decode("utf-8"),
+        )
+        self._wake.set()
+        return eid
+
+    async def flush(self) -> int:
+        """Publish everything pending now; returns how many events were published."""
+        total = 0
+        while True:
+            n = await self._publish_batch()
+            total += n
+            if n < self.batch:
+                return total
+
+    async def _publish_batch(self) -> int:
+        async with self._lock, self.db.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, event_id, subject, body, created_at FROM event_outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self.batch,
+            )
+            if not rows:
+                return 0
+            window = 256
+            for start in range(0, len(rows), window):
+                chunk = rows[start : start + window]
+                await asyncio.gather(
+                    *(
+                        self.bus.publish_raw(
+                            r["subject"],
+                            r["body"].encode("utf-8"),
+                            event_id=r["event_id"],
+                            time=r["created_at"],
+                        )
+                        for r in chunk
+                    )
+                )
+            await conn.execute(
+                "UPDATE event_outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+            return len(rows)
+
+    def start(self) -> None:
+        """Run the relay in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Stop the relay (pending events stay in the table for the next start)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox relay failed, will retry: %s", exc)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            # Give the transaction that woke us a moment to commit.
+            await asyncio.sleep(0.02)

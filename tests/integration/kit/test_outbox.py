@@ -1,0 +1,75 @@
+"""The outbox publishes an event if and only if its transaction commits, exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from contracts.base import Contract
+from services.kit.bus import Bus
+from services.kit.db import Database
+from services.kit.outbox import Outbox
+
+
+class Fact(Contract):
+    n: int
+
+
+async def test_outbox_publishes_committed_events_once(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    db = Database(url=database_url, schema="registry")
+    await db.connect()
+    await db.migrate(tmp_path)
+    bus = await Bus.connect(nats_url, name="t")
+    await bus.ensure_stream("OUT", ["out.>"])
+    outbox = Outbox(db=db, bus=bus)
+    try:
+        async with db.transaction() as conn:
+            await outbox.add(conn, "out.fact", Fact(n=1), event_id="fact-1")
+            await outbox.add(conn, "out.fact", Fact(n=1), event_id="fact-1")  # repeat ignored
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await outbox.add(conn, "out.fact", Fact(n=2), event_id="fact-2")
+                raise RuntimeError("rolled back")
+        assert await outbox.flush() == 1
+        assert await outbox.flush() == 0
+
+        # A crash after publishing but before marking: the row is pending again.
+        async with db.pool.acquire() as conn:
+            await conn.execute("UPDATE event_outbox SET published_at = NULL")
+        assert await Outbox(db=db, bus=bus).flush() == 1
+        info = await bus.js.stream_info("OUT")
+        assert info.state.messages == 1
+        msg = await bus.js.get_msg("OUT", 1)
+        assert Fact.model_validate_json(msg.data).n == 1
+        assert msg.headers and msg.headers["Nats-Msg-Id"] == "fact-1"
+    finally:
+        await bus.close()
+        await db.close()
+
+
+async def test_relay_runs_in_background(database_url: str, nats_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    db = Database(url=database_url, schema="draw")
+    await db.connect()
+    await db.migrate(tmp_path)
+    bus = await Bus.connect(nats_url, name="t")
+    await bus.ensure_stream("OUT2", ["out2.>"])
+    outbox = Outbox(db=db, bus=bus)
+    outbox.start()
+    try:
+        async with db.transaction() as conn:
+            for i in range(700):
+                await outbox.add(conn, "out2.fact", Fact(n=i))
+        for _ in range(100):
+            if (await bus.js.stream_info("OUT2")).state.messages == 700:
+                break
+            await asyncio.sleep(0.1)
+        assert (await bus.js.stream_info("OUT2")).state.messages == 700
+    finally:
+        await outbox.stop()
+        await bus.close()
+        await db.close()

@@ -1,0 +1,36 @@
+"""Every HTTP route of every service is either marked public or requires a role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from services.draw.app import spec as draw_spec
+from services.kit.auth import is_public
+from services.planner.app import spec as planner_spec
+from services.publisher.app import spec as publisher_spec
+from services.registry.app import spec as registry_spec
+
+
+def _guarded(dependant: Any) -> bool:
+    for dep in dependant.dependencies:
+        if hasattr(dep.call, "__spotcheck_roles__") or _guarded(dep):
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "spec", [registry_spec, planner_spec, draw_spec, publisher_spec], ids=lambda s: s.__module__
+)
+async def test_every_route_is_public_or_guarded(run_service, spec) -> None:
+    svc = await run_service(spec)
+    unguarded = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in svc.ctx.app.routes
+        if isinstance(route, APIRoute)
+        and not is_public(route.endpoint)
+        and not _guarded(route.dependant)
+    ]
+    assert unguarded == []
