@@ -70,10 +70,14 @@ class Disclosure:
 
 def body(task_id: str) -> dict[str, Any]:
     return {
-        "task_id": task_id, "check_date": "2026-03-10", "method": "实地检查",
+        "task_id": task_id,
+        "check_date": "2026-03-10",
+        "method": "实地检查",
         "items": [{"item_code": "ITEM-01", "category": "1"}],
-        "confirmations": [{"inspector_id": "I-1", "confirmed_at": "2026-03-10T10:00:00+08:00"},
-                          {"inspector_id": "I-2", "confirmed_at": "2026-03-10T10:00:00+08:00"}],
+        "confirmations": [
+            {"inspector_id": "I-1", "confirmed_at": "2026-03-10T10:00:00+08:00"},
+            {"inspector_id": "I-2", "confirmed_at": "2026-03-10T10:00:00+08:00"},
+        ],
     }
 
 
@@ -81,15 +85,39 @@ async def load_tasks(db_url: str, ids: list[str]) -> None:
     conn = await asyncpg.connect(db_url)
     try:
         await conn.copy_records_to_table(
-            "tasks", schema_name="publisher",
-            columns=["task_id", "draw_id", "plan_id", "uscc", "entity_name", "region_code",
-                     "departments", "lead_department", "items", "team", "period_start",
-                     "period_end"],
-            records=[(t, "D-B", "P-B", f"91360202MA{i:08d}", f"景德镇测试企业{i}有限公司",
-                      "360202", ["scjg"], "scjg",
-                      json.dumps([{"code": "ITEM-01", "name": "企业公示信息", "department": "scjg"}]),
-                      ["I-1", "I-2"], __import__("datetime").date(2026, 3, 1),
-                      __import__("datetime").date(2026, 6, 30)) for i, t in enumerate(ids)],
+            "tasks",
+            schema_name="publisher",
+            columns=[
+                "task_id",
+                "draw_id",
+                "plan_id",
+                "uscc",
+                "entity_name",
+                "region_code",
+                "departments",
+                "lead_department",
+                "items",
+                "team",
+                "period_start",
+                "period_end",
+            ],
+            records=[
+                (
+                    t,
+                    "D-B",
+                    "P-B",
+                    f"91360202MA{i:08d}",
+                    f"景德镇测试企业{i}有限公司",
+                    "360202",
+                    ["scjg"],
+                    "scjg",
+                    json.dumps([{"code": "ITEM-01", "name": "企业公示信息", "department": "scjg"}]),
+                    ["I-1", "I-2"],
+                    __import__("datetime").date(2026, 3, 1),
+                    __import__("datetime").date(2026, 6, 30),
+                )
+                for i, t in enumerate(ids)
+            ],
         )
     finally:
         await conn.close()
@@ -101,7 +129,8 @@ async def wait_delivered(db_url: str, expected: int, timeout: float) -> float:
         end = time.perf_counter() + timeout
         while time.perf_counter() < end:
             n = await conn.fetchval(
-                "SELECT count(*) FROM publisher.outbox WHERE state = 'delivered'")
+                "SELECT count(*) FROM publisher.outbox WHERE state = 'delivered'"
+            )
             if n >= expected:
                 return time.perf_counter()
             await asyncio.sleep(0.2)
@@ -116,9 +145,12 @@ async def raw_publish(nats_url: str, payloads: list[bytes]) -> float:
     await js.add_stream(name="BENCHRAW", subjects=["bench.raw.>"])
     start = time.perf_counter()
     for i in range(0, len(payloads), BATCH):
-        await asyncio.gather(*(
-            js.publish("bench.raw.360202.scjg", p, headers={"Nats-Msg-Id": f"raw-{i + j}"})
-            for j, p in enumerate(payloads[i:i + BATCH])))
+        await asyncio.gather(
+            *(
+                js.publish("bench.raw.360202.scjg", p, headers={"Nats-Msg-Id": f"raw-{i + j}"})
+                for j, p in enumerate(payloads[i : i + BATCH])
+            )
+        )
     rate = len(payloads) / (time.perf_counter() - start)
     await nc.close()
     return rate
@@ -138,20 +170,36 @@ async def run(n: int, steady_s: float) -> None:
 
     disclosure = Disclosure()
     d_port = free_port()
-    d_server = uvicorn.Server(uvicorn.Config(disclosure, host="127.0.0.1", port=d_port,
-                                             log_level="warning", lifespan="off"))
+    d_server = uvicorn.Server(
+        uvicorn.Config(
+            disclosure, host="127.0.0.1", port=d_port, log_level="warning", lifespan="off"
+        )
+    )
     d_task = asyncio.create_task(d_server.serve())
-    env = {**os.environ, "SPOTCHECK_NATS_URL": nats_url, "SPOTCHECK_DATABASE_URL": db_url,
-           "SPOTCHECK_PUBLISHER_PORT": str(http_port), "SPOTCHECK_VAR_DIR": str(tmp / "var"),
-           "SPOTCHECK_DISCLOSURE_URL": f"http://127.0.0.1:{d_port}/results",
-           "SPOTCHECK_LOG_LEVEL": "WARNING", "SPOTCHECK_MAX_BODY_BYTES": str(50 * 1024 * 1024),
-           "PYTHONPATH": str(ROOT)}
-    service = subprocess.Popen([sys.executable, "-m", "services.publisher"], env=env, cwd=ROOT,
-                               stdout=open(tmp / "service.log", "wb"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "SPOTCHECK_NATS_URL": nats_url,
+        "SPOTCHECK_DATABASE_URL": db_url,
+        "SPOTCHECK_PUBLISHER_PORT": str(http_port),
+        "SPOTCHECK_VAR_DIR": str(tmp / "var"),
+        "SPOTCHECK_DISCLOSURE_URL": f"http://127.0.0.1:{d_port}/results",
+        "SPOTCHECK_LOG_LEVEL": "WARNING",
+        "SPOTCHECK_MAX_BODY_BYTES": str(50 * 1024 * 1024),
+        "PYTHONPATH": str(ROOT),
+    }
+    log = open(tmp / "service.log", "wb")  # noqa: ASYNC230 - once, before the clock runs
+    service = subprocess.Popen(  # noqa: ASYNC220
+        [sys.executable, "-m", "services.publisher"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{http_port}"
     try:
         async with httpx.AsyncClient(
-            base_url=base, timeout=httpx.Timeout(120, pool=None),
+            base_url=base,
+            timeout=httpx.Timeout(120, pool=None),
             limits=httpx.Limits(max_connections=2000, max_keepalive_connections=500),
         ) as http:
             for _ in range(600):
@@ -163,7 +211,8 @@ async def run(n: int, steady_s: float) -> None:
                 await asyncio.sleep(0.1)
             key = load_or_create_key(tmp / "var" / "jwt.key")
             http.headers["Authorization"] = "Bearer " + issue_token(
-                key, role=Role.PLANNER, dept="scjg", sub="bench", ttl_s=24 * 3600)
+                key, role=Role.PLANNER, dept="scjg", sub="bench", ttl_s=24 * 3600
+            )
             steady_n = int(500 * steady_s)
             ids = [f"T{i:07d}" for i in range(n)]
             steady_ids = [f"S{i:07d}" for i in range(steady_n)]
@@ -179,7 +228,7 @@ async def run(n: int, steady_s: float) -> None:
                     assert all(o.get("accepted") for o in r.json()), r.json()[:1]
 
             t0 = time.perf_counter()
-            await asyncio.gather(*(post_batch(ids[i:i + BATCH]) for i in range(0, n, BATCH)))
+            await asyncio.gather(*(post_batch(ids[i : i + BATCH]) for i in range(0, n, BATCH)))
             t_submitted = time.perf_counter()
             t_done = await wait_delivered(db_url, 3 * n, timeout=3600)
             e2e = n / (t_done - t0)
@@ -187,30 +236,43 @@ async def run(n: int, steady_s: float) -> None:
 
             # 2. raw windowed js.publish of the same payloads
             conn = await asyncpg.connect(db_url)
-            rows = await conn.fetch("SELECT payload::text AS p FROM publisher.outbox "
-                                    "WHERE destination = 'stream' ORDER BY id LIMIT $1", n)
+            rows = await conn.fetch(
+                "SELECT payload::text AS p FROM publisher.outbox "
+                "WHERE destination = 'stream' ORDER BY id LIMIT $1",
+                n,
+            )
             await conn.close()
             payloads = [r["p"].encode() for r in rows]
             raw = await raw_publish(nats_url, payloads)
             print(f"results: {n}, deliveries: {3 * n} (disclosure HTTP, result stream, credit)")
-            print(f"submitted over HTTP: {n / (t_submitted - t0):,.0f} results/s "
-                  f"({t_submitted - t0:.1f} s)")
-            print(f"end to end (HTTP → outbox → JetStream + disclosure): {e2e:,.0f} results/s "
-                  f"({t_done - t0:.1f} s)")
-            print(f"raw windowed js.publish (windows of {BATCH}), same payloads: "
-                  f"{raw:,.0f} msgs/s")
+            print(
+                f"submitted over HTTP: {n / (t_submitted - t0):,.0f} results/s "
+                f"({t_submitted - t0:.1f} s)"
+            )
+            print(
+                f"end to end (HTTP → outbox → JetStream + disclosure): {e2e:,.0f} results/s "
+                f"({t_done - t0:.1f} s)"
+            )
+            print(f"raw windowed js.publish (windows of {BATCH}), same payloads: {raw:,.0f} msgs/s")
             print(f"ratio end-to-end / raw: {e2e / raw:.2f} (target ≥ 0.5)")
-            print(f"disclosure endpoint: {disclosure.calls} calls, {len(disclosure.keys)} keys",
-                  flush=True)
+            print(
+                f"disclosure endpoint: {disclosure.calls} calls, {len(disclosure.keys)} keys",
+                flush=True,
+            )
 
             # 3. steady 500 results/s, single submissions
             latencies: list[float] = []
+            errors: list[str] = []
 
             async def one(t: str) -> None:
                 s = time.perf_counter()
-                r = await http.post("/results", json=body(t))
+                try:
+                    r = await http.post("/results", json=body(t))
+                    r.raise_for_status()
+                except httpx.HTTPError as exc:
+                    errors.append(type(exc).__name__)
+                    return
                 latencies.append(time.perf_counter() - s)
-                r.raise_for_status()
 
             tasks = []
             s0 = time.perf_counter()
@@ -223,8 +285,11 @@ async def run(n: int, steady_s: float) -> None:
             achieved = steady_n / (time.perf_counter() - s0)
             q = statistics.quantiles(latencies, n=100)
 
-        print(f"steady {steady_n} single submissions at {achieved:,.0f}/s offered 500/s: "
-              f"p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms")
+        print(
+            f"steady {steady_n} single submissions offered at 500/s, completed at "
+            f"{achieved:,.0f}/s: p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, "
+            f"{len(errors)} failed"
+        )
     finally:
         service.terminate()
         try:

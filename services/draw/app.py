@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from contracts import subjects
@@ -24,7 +23,6 @@ async def _start(ctx: ServiceContext) -> None:
     ctx.parts["selector"] = selector
     ctx.parts["ceremony"] = ceremony
     await handlers.register(ctx)
-    ctx.background.append(asyncio.create_task(ceremony.republish_pending()))
 
 
 def spec() -> ServiceSpec:

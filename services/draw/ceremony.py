@@ -7,7 +7,6 @@ after the commit with deterministic ids, so a retry never publishes a fact twice
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -22,8 +21,6 @@ from services.draw.domain.seeds import SeedSource
 from services.draw.selection import Selector
 from services.kit.errors import Conflict, TemporaryError
 from services.kit.service import ServiceContext
-
-log = logging.getLogger("spotcheck.draw")
 
 
 def _now() -> datetime:
@@ -153,7 +150,6 @@ class Ceremony:
                     candidates_sha256=frozen.candidates_sha256,
                     object_name=frozen.object_name,
                     body=body,
-                    usccs=usccs,
                 )
                 committed.append(
                     CommittedStratum(
@@ -177,18 +173,23 @@ class Ceremony:
                 subject=draw.draw_id,
                 data={"commitment_sha256": done.commitment_sha256, "strata": len(lines)},
             )
-        event = DrawCommitted(
-            draw_id=draw.draw_id,
-            plan_id=draw.plan_id,
-            rules_version=plan.rules_version,
-            snapshot_id=reply.snapshot_id,
-            commitment_sha256=done.commitment_sha256 or "",
-            strata=committed,
-            committed_at=at,
-        )
-        await self.ctx.bus.publish_event(
-            subjects.event("draw", "committed"), event, event_id=f"{draw.draw_id}.committed"
-        )
+            event = DrawCommitted(
+                draw_id=draw.draw_id,
+                plan_id=draw.plan_id,
+                rules_version=plan.rules_version,
+                snapshot_id=reply.snapshot_id,
+                commitment_sha256=done.commitment_sha256 or "",
+                strata=committed,
+                committed_at=at,
+            )
+            await self.ctx.outbox.add(
+                conn,
+                subjects.event("draw", "committed"),
+                event,
+                event_id=f"{draw.draw_id}.committed",
+            )
+        # The commitment is public before anyone can give a seed.
+        await self.ctx.outbox.flush()
 
     # -- seed ---------------------------------------------------------------------------------
 
@@ -211,18 +212,19 @@ class Ceremony:
                 subject=draw_id,
                 data={"seed": value, "source": source.value},
             )
-        assert d.seeded_at is not None
-        await self.ctx.bus.publish_event(
-            subjects.event("draw", "seeded"),
-            DrawSeeded(
-                draw_id=draw_id,
-                seed=value,
-                seed_source=source.value,
-                entered_by=by,
-                seeded_at=d.seeded_at,
-            ),
-            event_id=f"{draw_id}.seeded",
-        )
+            assert d.seeded_at is not None
+            await self.ctx.outbox.add(
+                conn,
+                subjects.event("draw", "seeded"),
+                DrawSeeded(
+                    draw_id=draw_id,
+                    seed=value,
+                    seed_source=source.value,
+                    entered_by=by,
+                    seeded_at=d.seeded_at,
+                ),
+                event_id=f"{draw_id}.seeded",
+            )
         return d
 
     async def register_party(
@@ -295,26 +297,17 @@ class Ceremony:
                 subject=draw_id,
                 data={"superseded_by": new.draw_id, "reason": old.redraw_reason},
             )
-        await self.ctx.bus.publish_event(
-            subjects.event("draw", "superseded"),
-            DrawSuperseded(
-                draw_id=draw_id,
-                superseded_by=new.draw_id,
-                reason=old.redraw_reason or "",
-                by=by,
-                at=at,
-            ),
-            event_id=f"{draw_id}.superseded",
-        )
+            await self.ctx.outbox.add(
+                conn,
+                subjects.event("draw", "superseded"),
+                DrawSuperseded(
+                    draw_id=draw_id,
+                    superseded_by=new.draw_id,
+                    reason=old.redraw_reason or "",
+                    by=by,
+                    at=at,
+                ),
+                event_id=f"{draw_id}.superseded",
+            )
         await self._freeze_and_commit(new, plan, by=by)
         return await self.status(new.draw_id)
-
-    async def republish_pending(self) -> None:
-        """At start: publish the events of completed draws whose publishing was interrupted."""
-        async with self.ctx.db.pool.acquire() as conn:
-            pending = await store.unpublished_completed(conn)
-        for draw_id in pending:
-            try:
-                await self.selector.publish(draw_id)
-            except Exception as exc:  # the next start retries
-                log.warning("republishing %s failed: %s", draw_id, exc)

@@ -37,12 +37,11 @@ from contracts.registry import (
 from services.draw import store
 from services.draw.domain import machine, spec, tasks, teams
 from services.draw.domain.machine import DrawState
-from services.draw.domain.verify import first_difference, parse_list
+from services.draw.domain.verify import first_difference
 from services.kit.errors import Conflict
 from services.kit.service import ServiceContext
 
 log = logging.getLogger("spotcheck.draw")
-PUBLISH_WINDOW = 500
 
 
 class Selector:
@@ -94,8 +93,9 @@ class Selector:
             selections: list[tasks.StratumSelection] = []
             chosen: dict[str, tuple[list[str], str | None]] = {}
             for r in rows:
-                usccs = parse_list(await store.candidate_list(conn, draw_id, r["stratum_id"]))
-                picked = spec.select_with_tickets(seed, r["stratum_id"], usccs, r["k"])
+                blob = await store.candidate_list(conn, draw_id, r["stratum_id"])
+                lines = blob.split(b"\n")[:-1] if blob else []
+                picked = spec.select_lines(seed, r["stratum_id"], lines, r["k"])
                 chosen[r["stratum_id"]] = (
                     [u for _, u in picked],
                     picked[-1][0] if picked else None,
@@ -175,6 +175,8 @@ class Selector:
         info = {p.inspector_id: p for p in roster}
         task_rows: list[tuple[Any, ...]] = []
         members: list[tuple[str, str]] = []
+        events: list[tuple[str, str, str]] = []
+        assigned = subjects.event("draw", "task.assigned")
         for seq, t in enumerate(drafts):
             team = assignment.teams.get(t.task_id, ())
             body = TaskAssigned(
@@ -216,6 +218,7 @@ class Selector:
                 )
             )
             members.extend((t.task_id, i) for i in team)
+            events.append((f"{t.task_id}.assigned", assigned, body.model_dump_json()))
         async with self.ctx.db.transaction() as conn:
             d = await store.get_draw(conn, draw_id, lock=True)
             d = machine.mark_completed(machine.mark_selected(d))
@@ -223,7 +226,8 @@ class Selector:
                 await store.set_selection(conn, draw_id, sid, sel, cutoff)
             await store.insert_tasks(conn, task_rows, members)
             await store.mark_merged(conn, merged)
-            await store.update_draw(conn, d, completed_at=datetime.now(UTC))
+            completed_at = datetime.now(UTC)
+            await store.update_draw(conn, d, completed_at=completed_at)
             await self.ctx.audit.append(
                 conn,
                 actor="draw",
@@ -235,58 +239,38 @@ class Selector:
                     "merged": merged,
                 },
             )
-        await self.publish(draw_id)
-
-    # -- publish ---------------------------------------------------------------------------------
-
-    async def publish(self, draw_id: str) -> None:
-        """draw.completed with the public record, then task.assigned per task (windows of 500)."""
-        record = await self.record(draw_id)
-        async with self.ctx.db.pool.acquire() as conn:
-            n, u = await store.task_counts(conn, draw_id)
-            extra = await store.draw_extra(conn, draw_id)
-        completed = DrawCompleted(
-            record=record, tasks=n, unstaffed=u, completed_at=extra["completed_at"]
-        )
-        await self.ctx.bus.publish_event(
-            subjects.event("draw", "completed"), completed, event_id=f"{draw_id}.completed"
-        )
-        subject = subjects.event("draw", "task.assigned")
-        offset = 0
-        while True:
-            async with self.ctx.db.pool.acquire() as conn:
-                page = await store.tasks(conn, draw_id, offset=offset, limit=PUBLISH_WINDOW)
-            if not page:
-                break
-            await asyncio.gather(
-                *(
-                    self.ctx.bus.publish_event(
-                        subject,
-                        TaskAssigned.model_validate(row["task"]),
-                        event_id=f"{row['task']['task_id']}.assigned",
-                    )
-                    for row in page
-                )
+            # The record first, then one task.assigned per task, all in this transaction.
+            completed = DrawCompleted(
+                record=await self._record(conn, draw_id),
+                tasks=len(task_rows),
+                unstaffed=len(reasons),
+                completed_at=completed_at,
             )
-            offset += len(page)
-        async with self.ctx.db.transaction() as conn:
-            await conn.execute("UPDATE draws SET published = true WHERE draw_id = $1", draw_id)
+            await self.ctx.outbox.add(
+                conn,
+                subjects.event("draw", "completed"),
+                completed,
+                event_id=f"{draw_id}.completed",
+            )
+            await store.queue_task_events(conn, events)
 
     # -- read side ---------------------------------------------------------------------------------
 
     async def record(self, draw_id: str) -> DrawRecord:
         """The public record (spec `spotcheck-draw/1`); only once the seed is known."""
         async with self.ctx.db.pool.acquire() as conn:
-            d = await store.get_draw(conn, draw_id)
-            if d.seed is None or d.commitment_sha256 is None:
-                raise Conflict(
-                    f"draw {draw_id} has no seed yet; its commitment is at "
-                    f"/draws/{draw_id}/commitment",
-                    code="not_seeded",
-                )
-            extra = await store.draw_extra(conn, draw_id)
-            rows = await store.strata(conn, draw_id)
-            parties = await store.parties(conn, draw_id)
+            return await self._record(conn, draw_id)
+
+    async def _record(self, conn: Any, draw_id: str) -> DrawRecord:
+        d = await store.get_draw(conn, draw_id)
+        if d.seed is None or d.commitment_sha256 is None:
+            raise Conflict(
+                f"draw {draw_id} has no seed yet; its commitment is at /draws/{draw_id}/commitment",
+                code="not_seeded",
+            )
+        extra = await store.draw_extra(conn, draw_id)
+        rows = await store.strata(conn, draw_id)
+        parties = await store.parties(conn, draw_id)
         return DrawRecord(
             draw_id=d.draw_id,
             plan_id=d.plan_id,

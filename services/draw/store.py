@@ -73,8 +73,7 @@ async def get_draw(conn: Conn, draw_id: str, *, lock: bool = False) -> Draw:
 async def draw_extra(conn: Conn, draw_id: str) -> Any:
     """Columns of a draw that the domain object does not carry."""
     row = await conn.fetchrow(
-        "SELECT rules_version, snapshot_id, created_by, completed_at, published "
-        "FROM draws WHERE draw_id = $1",
+        "SELECT rules_version, snapshot_id, created_by, completed_at FROM draws WHERE draw_id = $1",
         draw_id,
     )
     if row is None:
@@ -153,9 +152,8 @@ async def insert_stratum(
     candidates_sha256: str,
     object_name: str,
     body: bytes,
-    usccs: Sequence[str],
 ) -> None:
-    """A committed stratum with its frozen list and the list's index."""
+    """A committed stratum with its frozen list (bytes exactly as published)."""
     await conn.execute(
         "INSERT INTO strata (draw_id, stratum_id, n, bp, count, k, candidates_sha256, "
         "object_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -174,12 +172,6 @@ async def insert_stratum(
         stratum_id,
         body,
     )
-    if usccs:
-        await conn.copy_records_to_table(
-            "candidate_index",
-            records=((draw_id, u, stratum_id) for u in usccs),
-            columns=["draw_id", "uscc", "stratum_id"],
-        )
 
 
 async def strata(conn: Conn, draw_id: str) -> list[asyncpg.Record]:
@@ -220,12 +212,14 @@ async def set_selection(
 
 
 async def strata_of_uscc(conn: Conn, draw_id: str, uscc: str) -> list[str]:
-    """The strata of a draw that a company was a candidate of."""
+    """The strata of a draw whose frozen list holds this USCC (a whole line of the list)."""
+    line = b"\n" + uscc.encode("utf-8") + b"\n"
     rows = await conn.fetch(
-        "SELECT stratum_id FROM candidate_index WHERE draw_id = $1 AND uscc = $2 "
+        "SELECT stratum_id FROM candidate_lists WHERE draw_id = $1 "
+        "AND position($2::bytea IN ('\\x0a'::bytea || body)) > 0 "
         'ORDER BY stratum_id COLLATE "C"',
         draw_id,
-        uscc,
+        line,
     )
     return [r["stratum_id"] for r in rows]
 
@@ -415,6 +409,16 @@ async def tasks(conn: Conn, draw_id: str, *, offset: int, limit: int) -> list[di
     return [{"task": r["body"], "state": r["state"], "merged_into": r["merged_into"]} for r in rows]
 
 
+async def queue_task_events(conn: Conn, events: Iterable[tuple[str, str, str]]) -> None:
+    """Queue many events `(event_id, subject, JSON body)` in the kit's outbox table by COPY.
+
+    `ctx.outbox.add` is one INSERT per event; a province draw queues 250k task events.
+    """
+    await conn.copy_records_to_table(
+        "event_outbox", records=events, columns=["event_id", "subject", "body"]
+    )
+
+
 async def task_counts(conn: Conn, draw_id: str) -> tuple[int, int]:
     """(tasks, unstaffed) of a draw."""
     row = await conn.fetchrow(
@@ -423,14 +427,6 @@ async def task_counts(conn: Conn, draw_id: str) -> tuple[int, int]:
         draw_id,
     )
     return int(row["n"]), int(row["u"])
-
-
-async def unpublished_completed(conn: Conn) -> list[str]:
-    """Completed draws whose events are not yet all published (retried at start)."""
-    rows = await conn.fetch(
-        "SELECT draw_id FROM draws WHERE state IN ('completed') AND NOT published"
-    )
-    return [r["draw_id"] for r in rows]
 
 
 def dumps(value: Any) -> str:

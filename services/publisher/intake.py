@@ -209,19 +209,27 @@ class Intake:
             )
         async with self.db.transaction() as conn:
             await store.insert_results(conn, rows)
-            for r in rows:
-                await self.audit.append(
-                    conn,
-                    actor=by.actor,
-                    action="result.accepted",
-                    subject=f"{r.result_id}:v{r.version}",
-                    data={
-                        "task_id": r.task_id,
-                        "categories": r.categories,
-                        "supersedes": r.supersedes,
-                        "due_date": r.due_date.isoformat(),
-                    },
-                )
+            # One entry per committed batch: the chain's lock is taken once, not per result.
+            await self.audit.append(
+                conn,
+                actor=by.actor,
+                action="result.accepted",
+                subject=",".join(f"{r.result_id}:v{r.version}" for r in rows[:20])
+                + ("…" if len(rows) > 20 else ""),
+                data={
+                    "results": [
+                        {
+                            "result_id": r.result_id,
+                            "version": r.version,
+                            "task_id": r.task_id,
+                            "categories": r.categories,
+                            "supersedes": r.supersedes,
+                            "due_date": r.due_date.isoformat(),
+                        }
+                        for r in rows
+                    ]
+                },
+            )
         return replies
 
 

@@ -71,7 +71,11 @@ class Relay:
         self.limit = asyncio.Semaphore(concurrency)
         self.wake = wake or asyncio.Event()
         self.idle_s = idle_s
-        self.http = httpx.AsyncClient(timeout=http_timeout_s)
+        # Keep-alive for every concurrent request: opening connections is what costs most.
+        self.http = httpx.AsyncClient(
+            timeout=http_timeout_s,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+        )
         self.delivered = 0
         self.failed = 0
 

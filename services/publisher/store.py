@@ -23,8 +23,11 @@ from services.publisher.domain.notices import (
 )
 from services.publisher.domain.validation import TaskView
 
+# A connection, or a pool's proxy of one (asyncpg types them apart; both work here).
+Conn = Any
 
-async def upsert_task(conn: asyncpg.Connection, t: TaskAssigned) -> None:
+
+async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
     """Keep our copy of a task; a re-assignment (same id) replaces team and period."""
     await conn.execute(
         """INSERT INTO tasks (task_id, draw_id, plan_id, uscc, entity_name, region_code,
@@ -48,7 +51,7 @@ async def upsert_task(conn: asyncpg.Connection, t: TaskAssigned) -> None:
     )
 
 
-async def upsert_plan(conn: asyncpg.Connection, p: PlanApproved) -> None:
+async def upsert_plan(conn: Conn, p: PlanApproved) -> None:
     """Keep what the public notices need of an approved plan."""
     await conn.execute(
         """INSERT INTO plans (plan_id, year, title, departments, approved_at, strata,
@@ -88,19 +91,19 @@ def _task_view(r: asyncpg.Record) -> TaskView:
     )
 
 
-async def get_task(conn: asyncpg.Connection, task_id: str) -> TaskView | None:
+async def get_task(conn: Conn, task_id: str) -> TaskView | None:
     """Our copy of a task, or None."""
     row = await conn.fetchrow("SELECT * FROM tasks WHERE task_id = $1", task_id)
     return None if row is None else _task_view(row)
 
 
-async def get_tasks(conn: asyncpg.Connection, task_ids: Sequence[str]) -> dict[str, TaskView]:
+async def get_tasks(conn: Conn, task_ids: Sequence[str]) -> dict[str, TaskView]:
     """Our copies of several tasks, by id."""
     rows = await conn.fetch("SELECT * FROM tasks WHERE task_id = ANY($1::text[])", list(task_ids))
     return {r["task_id"]: _task_view(r) for r in rows}
 
 
-async def latest_versions(conn: asyncpg.Connection, task_ids: Sequence[str]) -> dict[str, int]:
+async def latest_versions(conn: Conn, task_ids: Sequence[str]) -> dict[str, int]:
     """The latest result version of each task that has one."""
     rows = await conn.fetch(
         "SELECT task_id, max(version) AS v FROM results WHERE task_id = ANY($1::text[]) "
@@ -132,7 +135,7 @@ class NewResult:
     deliveries: list[tuple[str, str, str | None, dict[str, Any]]]  # (dest, key, subject, body)
 
 
-async def insert_results(conn: asyncpg.Connection, results: Sequence[NewResult]) -> None:
+async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
     """Insert result versions and queue their deliveries (call inside one transaction)."""
     await conn.executemany(
         """INSERT INTO results (result_id, version, task_id, supersedes, correction_reason,
@@ -227,7 +230,7 @@ async def record_outcomes(
 
 
 async def list_deliveries(
-    conn: asyncpg.Connection, *, state: str | None = None, limit: int = 100
+    conn: Conn, *, state: str | None = None, limit: int = 100
 ) -> list[asyncpg.Record]:
     """Deliveries in id order, optionally only those in one state."""
     if state is None:
@@ -243,14 +246,15 @@ async def list_deliveries(
     )
 
 
-async def get_delivery(conn: asyncpg.Connection, delivery_id: int) -> asyncpg.Record | None:
+async def get_delivery(conn: Conn, delivery_id: int) -> asyncpg.Record | None:
     """One delivery, locked for update."""
-    return await conn.fetchrow(
+    row: asyncpg.Record | None = await conn.fetchrow(
         f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1 FOR UPDATE", delivery_id
     )
+    return row
 
 
-async def set_pending(conn: asyncpg.Connection, delivery_id: int, outcome: Outcome) -> None:
+async def set_pending(conn: Conn, delivery_id: int, outcome: Outcome) -> None:
     """Put a delivery back in the queue (replay of a dead letter)."""
     await conn.execute(
         "UPDATE outbox SET state = $2, attempts = $3, next_attempt_at = $4, last_error = NULL "
@@ -262,13 +266,13 @@ async def set_pending(conn: asyncpg.Connection, delivery_id: int, outcome: Outco
     )
 
 
-async def outbox_counts(conn: asyncpg.Connection) -> dict[str, int]:
+async def outbox_counts(conn: Conn) -> dict[str, int]:
     """Deliveries per state."""
     rows = await conn.fetch("SELECT state, count(*) AS n FROM outbox GROUP BY state")
     return {r["state"]: int(r["n"]) for r in rows}
 
 
-async def unpublished(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+async def unpublished(conn: Conn) -> list[asyncpg.Record]:
     """Latest versions of results no version of which is public yet."""
     return list(
         await conn.fetch(
@@ -285,7 +289,7 @@ async def unpublished(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 # ---- public notices ------------------------------------------------------------------------
 
 
-async def item_notices(conn: asyncpg.Connection) -> list[ItemNotice]:
+async def item_notices(conn: Conn) -> list[ItemNotice]:
     """The item catalogue as the approved plans carry it, one line per item code."""
     rows = await conn.fetch(
         "SELECT DISTINCT ON (i->>'code') i->>'code' AS code, i->>'name' AS name,"
@@ -295,7 +299,7 @@ async def item_notices(conn: asyncpg.Connection) -> list[ItemNotice]:
     return [ItemNotice(r["code"], r["name"], r["department"], r["kind"]) for r in rows]
 
 
-async def plan_notices(conn: asyncpg.Connection) -> list[PlanNotice]:
+async def plan_notices(conn: Conn) -> list[PlanNotice]:
     """Approved plans, newest first."""
     rows = await conn.fetch("SELECT * FROM plans ORDER BY approved_at DESC")
     return [
@@ -328,7 +332,7 @@ def _search_sql(query: str | None, alias: str) -> tuple[str, list[Any]]:
 
 
 async def task_notices(
-    conn: asyncpg.Connection, *, query: str | None, limit: int = 200
+    conn: Conn, *, query: str | None, limit: int = 200
 ) -> list[TaskNotice]:
     """Tasks matching a search (USCC prefix or part of the name)."""
     where, args = _search_sql(query, "t")
@@ -353,7 +357,7 @@ async def task_notices(
 
 
 async def result_notices(
-    conn: asyncpg.Connection, *, query: str | None, limit: int = 200
+    conn: Conn, *, query: str | None, limit: int = 200
 ) -> list[ResultNotice]:
     """Published results (latest published version, with earlier versions as history)."""
     where, args = _search_sql(query, "t")

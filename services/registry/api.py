@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from contracts import subjects
 from contracts.common import Role
 from contracts.registry import (
     EntityDetail,
@@ -19,6 +20,7 @@ from contracts.registry import (
     FreezeReply,
     ImportChunkReply,
     ImportCommitReply,
+    ImportCompleted,
     ImportStarted,
     InspectorRecord,
     InspectorsReply,
@@ -180,6 +182,18 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def commit(import_id: str, who: Any = OWNER) -> ImportCommitReply:
         rejects: list[Reject] = []
         summary = await importer.commit(import_id, actor=who.sub, on_reject=rejects.append)
+        await ctx.bus.publish_event(
+            subjects.event("registry", "import.completed"),
+            ImportCompleted(
+                import_id=import_id,
+                kind=summary["kind"],
+                source=summary.get("source", ""),
+                accepted=summary["accepted"],
+                rejected=summary["rejected"],
+                finished_at=datetime.fromisoformat(summary["at"]),
+            ),
+            event_id=f"import-{import_id}",
+        )
         return ImportCommitReply(
             import_id=import_id,
             kind=summary["kind"],

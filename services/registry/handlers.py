@@ -273,7 +273,7 @@ async def freeze_and_publish(ctx: ServiceContext, req: FreezeRequest) -> FreezeR
         with path.open("rb") as f:
             await obs.put(name, f)
 
-    reply = await snapshots.freeze(ctx.db, req, upload=upload, empty_upload=upload)
+    reply = await snapshots.freeze(ctx.db, req, upload=upload, empty_upload=upload, audit=ctx.audit)
     await ctx.bus.publish_event(
         subjects.event("registry", "snapshot.frozen"), reply, event_id=reply.snapshot_id
     )

@@ -14,13 +14,16 @@ import asyncio
 import hashlib
 import json
 import re
+import logging
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from contracts.registry import FreezeReply, FreezeRequest, FrozenStratum
+from services.kit.audit import AuditTrail
 from services.kit.db import Database
 from services.kit.errors import Invalid, NotFound
 from services.registry import sqlfilter
@@ -28,6 +31,7 @@ from services.registry.domain import uscc as uscc_mod
 from services.registry.domain.freeze import CandidateHasher, object_name
 from services.registry.domain.rows import ENTITY_FIELDS
 
+log = logging.getLogger("spotcheck.registry.freeze")
 BLOCK_BYTES = 1 << 20
 _BOUNDARY = re.compile(rb"(?m)^([^\t\n]+)\t")
 Uploader = Callable[[str, Path], Awaitable[None]]
@@ -141,9 +145,15 @@ class _Writer:
 
 
 async def freeze(
-    db: Database, req: FreezeRequest, *, upload: Uploader, empty_upload: Uploader
+    db: Database,
+    req: FreezeRequest,
+    *,
+    upload: Uploader,
+    empty_upload: Uploader,
+    audit: AuditTrail | None = None,
 ) -> FreezeReply:
-    """Freeze the strata of `req` (idempotent by `request_id`)."""
+    """Freeze the strata of `req` (idempotent by `request_id`); the snapshot, its lists and
+    (when `audit` is given) its audit entry are committed together."""
     snapshot_id = snapshot_id_for(req.request_id)
     existing = await load(db, snapshot_id)
     if existing is not None:
@@ -173,6 +183,8 @@ async def freeze(
         wconn.transaction(),
     ):
         as_of: datetime = req.as_of or await conn.fetchval("SELECT now()")
+        # Room for the (stratum, USCC) sort of a whole province in memory.
+        await conn.execute("SET LOCAL work_mem = '256MB'")
         await conn.execute(sqlfilter.STRATA_TABLE_SQL)
         await conn.copy_records_to_table(
             "freeze_strata", records=rows, columns=list(sqlfilter.STRATA_COLUMNS)
@@ -195,9 +207,11 @@ async def freeze(
         )
         with tempfile.TemporaryDirectory(prefix="freeze-") as tmp:
             writer = _Writer(wconn, snapshot_id, Path(tmp), upload)
+            t0 = time.perf_counter()
             await conn.copy_from_query(
                 _freeze_query(lengths, source), output=writer.feed, format="text"
             )
+            t1 = time.perf_counter()
             if writer.pending:
                 raise RuntimeError("freeze stream ended inside a line")
             await writer.finish()
@@ -206,6 +220,12 @@ async def freeze(
             finally:
                 for t in writer.uploads:
                     t.cancel()
+            log.info(
+                "freeze %s: query and stream %.2f s, last uploads %.2f s",
+                snapshot_id,
+                t1 - t0,
+                time.perf_counter() - t1,
+            )
             empty_sha = hashlib.sha256(b"").hexdigest()
             strata = []
             for s in req.strata:
@@ -230,7 +250,20 @@ async def freeze(
                         stratum_id=s.stratum_id, n=n, candidates_sha256=sha, object_name=name
                     )
                 )
-    return FreezeReply(snapshot_id=snapshot_id, as_of=as_of, strata=strata)
+        reply = FreezeReply(snapshot_id=snapshot_id, as_of=as_of, strata=strata)
+        if audit is not None:
+            await audit.append(
+                cast(Any, wconn),
+                actor="rpc.freeze",
+                action="registry.snapshot.frozen",
+                subject=snapshot_id,
+                data={
+                    "request_id": req.request_id,
+                    "as_of": as_of.isoformat(),
+                    "strata": [[s.stratum_id, s.n, s.candidates_sha256] for s in strata],
+                },
+            )
+    return reply
 
 
 async def _as_of_source(conn: Any, as_of: datetime) -> str:

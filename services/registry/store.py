@@ -27,27 +27,30 @@ _I_DIFF = (
 )
 
 
-def entity_apply_sql(source: str) -> tuple[str, str]:
-    """Two statements applying rows of `source` (aliased s, entity columns) at time $1.
+def entity_apply_sql(source: str) -> tuple[str, str, str]:
+    """Three statements applying rows of `source` (aliased s, entity columns) at time $1.
 
     The first copies every version about to change into entity_history (closing it at $1);
-    the second inserts new entities and updates changed ones. Unchanged rows are left alone,
-    so applying the same rows twice changes nothing.
+    the second updates changed entities; the third inserts new ones, in USCC order so that the
+    primary key grows at its end instead of splitting pages at random. Unchanged rows are left
+    alone, so applying the same rows twice changes nothing.
     """
     history = (
         f"INSERT INTO entity_history ({E_COLS}, valid_from, valid_to) "
         f"SELECT {', '.join('e.' + c for c in ENTITY_FIELDS)}, e.valid_from, $1 "
         f"FROM entity e JOIN {source} s ON s.uscc = e.uscc WHERE {_E_DIFF}"
     )
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in ENTITY_FIELDS[1:])
-    upsert = (
+    sets = ", ".join(f"{c} = s.{c}" for c in ENTITY_FIELDS[1:])
+    update = (
+        f"UPDATE entity e SET {sets}, valid_from = $1 FROM {source} s "
+        f"WHERE s.uscc = e.uscc AND {_E_DIFF}"
+    )
+    insert = (
         f"INSERT INTO entity ({E_COLS}, valid_from) "
         f"SELECT {', '.join('s.' + c for c in ENTITY_FIELDS)}, $1 FROM {source} s "
-        f"ON CONFLICT (uscc) DO UPDATE SET {sets}, valid_from = EXCLUDED.valid_from "
-        f"WHERE ({', '.join('entity.' + c for c in ENTITY_FIELDS)}) IS DISTINCT FROM "
-        f"({', '.join('EXCLUDED.' + c for c in ENTITY_FIELDS)})"
+        "WHERE NOT EXISTS (SELECT 1 FROM entity e WHERE e.uscc = s.uscc) ORDER BY s.uscc"
     )
-    return history, upsert
+    return history, update, insert
 
 
 def inspector_apply_sql(source: str) -> tuple[str, str]:
@@ -88,10 +91,12 @@ async def upsert_entity(conn: Conn, record: tuple[Any, ...], at: datetime) -> bo
         f"{v}::{t} AS {c}" for v, t, c in zip(values.split(", "), casts, ENTITY_FIELDS, strict=True)
     )
     source = f"(SELECT {typed})"
-    history, upsert = entity_apply_sql(source)
+    history, update, insert = entity_apply_sql(source)
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"entity:{record[0]}")
     await conn.execute(history, at, *record)
-    status = await conn.execute(upsert, at, *record)
-    return bool(status != "INSERT 0 0")
+    updated = await conn.execute(update, at, *record)
+    inserted = await conn.execute(insert, at, *record)
+    return bool(updated != "UPDATE 0" or inserted != "INSERT 0 0")
 
 
 async def upsert_inspector(conn: Conn, record: tuple[Any, ...], at: datetime) -> bool:

@@ -109,6 +109,23 @@ class CandidateHasher:
         self._last = chunk[-1]
         self.n += len(chunk)
 
+    def update_lines(self, lines: Sequence[bytes]) -> None:
+        """Like `update`, for USCCs already as UTF-8 bytes (bytes order = UTF-8 byte order)."""
+        if not lines:
+            return
+        last = self._last.encode("utf-8") if self._last is not None else None
+        if last is not None and not last < lines[0]:
+            raise Invalid(f"candidates not strictly ascending at {lines[0]!r}")
+        if not all(map(operator.lt, lines, itertools.islice(lines, 1, None))):
+            bad = next(b for a, b in itertools.pairwise(lines) if not a < b)
+            raise Invalid(f"candidates not strictly ascending at {bad!r}")
+        block = b"\n".join(lines)
+        if block.count(b"\n") != len(lines) - 1 or b"\r" in block:
+            raise Invalid("a candidate contains a line break")
+        self._h.update(block + b"\n")
+        self._last = lines[-1].decode("utf-8")
+        self.n += len(lines)
+
     def hexdigest(self) -> str:
         """The hex SHA-256 of every USCC so far, each followed by a newline."""
         return self._h.hexdigest()
@@ -211,6 +228,26 @@ def select_with_tickets(
         return []
     digests = _digests(seed, stratum_id, usccs)
     return [(d.hex(), u) for d, u in heapq.nsmallest(k, zip(digests, usccs, strict=True))]
+
+
+def select_lines(
+    seed: str, stratum_id: str, lines: Sequence[bytes], k: int
+) -> list[tuple[str, str]]:
+    """`select_with_tickets` for USCCs given as UTF-8 bytes (a published list split on \\n).
+
+    The fast path of big draws: no str is built for candidates that are not selected.
+    """
+    if k <= 0 or not lines:
+        return []
+    copy = hashlib.sha256(f"{seed}|{stratum_id}|".encode()).copy
+    digests: list[bytes] = []
+    append = digests.append
+    for b in lines:
+        h = copy()
+        h.update(b)
+        append(h.digest())
+    best = heapq.nsmallest(k, zip(digests, lines, strict=True))
+    return [(d.hex(), u.decode("utf-8")) for d, u in best]
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 from services.draw.domain.spec import validate_id
 from services.kit.errors import Invalid
@@ -71,7 +70,7 @@ class Inspector:
     recusal_usccs: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: 250k of these per province draw
 class TeamTask:
     """A task to staff. `expertise` maps a department to what its members must know."""
 
@@ -167,6 +166,10 @@ def _eligible(roster: _Roster, task: TeamTask) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     for dept in task.departments:
         needs = task.expertise.get(dept, frozenset())
+        if len(task.regions) == 1:  # the common case: no duplicates possible
+            pool = roster.static(task.regions[0], dept, task.check_date, needs)
+            out[dept] = [n for n in pool if left[n] > 0 and n not in blocked]
+            continue
         seen: set[int] = set()
         chosen: list[int] = []
         for region in task.regions:
@@ -230,10 +233,14 @@ def _pick(
     candidates: Iterable[int],
     taken: set[int],
     count: list[int],
-    ids: list[str],
-    copy: Callable[[], Any],
+    prefix: bytes,
+    id_bytes: list[bytes],
+    cache: dict[int, bytes],
 ) -> int | None:
-    """The least-loaded candidate not yet taken; ties by the smallest ticket."""
+    """The least-loaded candidate not yet taken; ties by the smallest ticket.
+
+    Tickets are computed only for the least-loaded group and cached for the task's next pick.
+    """
     best_load: int | None = None
     group: list[int] = []
     for n in candidates:
@@ -249,15 +256,11 @@ def _pick(
         return None
     if len(group) == 1:
         return group[0]
-    best: tuple[bytes, int] | None = None
+    sha = hashlib.sha256
     for n in group:
-        h = copy()
-        h.update(ids[n].encode())
-        d = h.digest()
-        if best is None or d < best[0]:
-            best = (d, n)
-    assert best is not None
-    return best[1]
+        if n not in cache:
+            cache[n] = sha(prefix + id_bytes[n]).digest()
+    return min(group, key=cache.__getitem__)
 
 
 def assign_teams(
@@ -271,6 +274,7 @@ def assign_teams(
     teams: dict[str, tuple[str, ...]] = {}
     unstaffed: list[Unstaffed] = []
     ids = roster.ids
+    id_bytes = [i.encode() for i in ids]
     count = roster.count
     left = roster.left
     for task in tasks:
@@ -285,18 +289,19 @@ def assign_teams(
         if total < size or any(not eligible[d] for d in depts):
             unstaffed.append(_diagnose(roster, task, size))
             continue
-        prefix = hashlib.sha256(f"{seed}|{task.task_id}|".encode()).copy
+        prefix = f"{seed}|{task.task_id}|".encode()
+        cache: dict[int, bytes] = {}
         taken: set[int] = set()
         team: list[int] = []
         if len(depts) > 1:
             for d in depts:
-                n = _pick(eligible[d], taken, count, ids, prefix)
+                n = _pick(eligible[d], taken, count, prefix, id_bytes, cache)
                 assert n is not None
                 taken.add(n)
                 team.append(n)
         everyone = [n for d in depts for n in eligible[d]]
         while len(team) < size:
-            n = _pick(everyone, taken, count, ids, prefix)
+            n = _pick(everyone, taken, count, prefix, id_bytes, cache)
             assert n is not None  # total ≥ size was checked
             taken.add(n)
             team.append(n)

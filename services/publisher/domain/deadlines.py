@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cache
 
 import chinese_calendar
 
@@ -23,8 +24,9 @@ WORKING_DAYS_TO_PUBLISH = 20
 AT_RISK_WORKING_DAYS = 5
 
 
+@cache
 def known_years() -> tuple[int, int]:
-    """First and last year the installed holiday calendar covers."""
+    """First and last year the installed holiday calendar covers (read once: it is data)."""
     days = chinese_calendar.holidays.keys()
     return min(days).year, max(days).year
 
@@ -54,6 +56,12 @@ def is_working_day(day: date) -> bool:
     return bool(chinese_calendar.is_workday(day))
 
 
+@cache
+def due_date_cached(check_date: date) -> date:
+    """`due_date`, remembered: many results share a check date."""
+    return add_working_days(check_date, WORKING_DAYS_TO_PUBLISH)
+
+
 def add_working_days(start: date, n: int) -> date:
     """The n-th working day after `start` (`start` itself is not counted); n ≥ 1."""
     if n < 1:
@@ -69,7 +77,7 @@ def add_working_days(start: date, n: int) -> date:
 
 def due_date(check_date: date) -> date:
     """The last day on which a result checked on `check_date` may be made public."""
-    return add_working_days(check_date, WORKING_DAYS_TO_PUBLISH)
+    return due_date_cached(check_date)
 
 
 def working_days_between(after: date, until: date) -> int:

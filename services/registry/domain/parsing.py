@@ -101,6 +101,9 @@ def read_csv(
         raise FileProblem("文件为空", "the file is empty") from None
     positions = map_header(header, fields, required)
     width = len(header)
+    # Columns already in field order (as the generator and most exports write them): the
+    # parsed row is used as it is, without a copy per row.
+    identity = positions == list(range(len(fields)))
     last = reader.line_num
     for row in reader:
         start = last + 1
@@ -120,7 +123,7 @@ def read_csv(
                 ",".join(row),
             )
             continue
-        yield RawRow(start, [row[p] if p >= 0 else "" for p in positions])
+        yield RawRow(start, row if identity else [row[p] if p >= 0 else "" for p in positions])
 
 
 def read_jsonl(lines: Iterable[str], fields: tuple[str, ...]) -> Iterator[RawRow | BadRow]:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from stdnum.cn import uscc as uscc_check
 
 from contracts import subjects
@@ -25,8 +28,10 @@ from contracts.registry import EntityFilter, EntityRecord, InspectorRecord
 from services.draw import app as draw_app
 from services.draw.domain import spec
 from services.kit.bus import Bus, Incoming
+from services.kit.service import _QuietServer
+from spotcheck.embedded import free_port
 from tests.integration.draw.standin import RegistryStandIn
-from tests.unit.draw.conftest import load_verifier
+from tests.unit.draw.conftest import ROOT, load_verifier
 
 PLAN_ID = "P2026-SCJG-01"
 SEED = "31415926535897932384626"
@@ -268,6 +273,8 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         [mine] = t["strata"]
         assert mine["selected"] and mine["ticket"] == spec.ticket(SEED, first["stratum_id"], chosen)
         assert mine["ticket"] <= mine["cutoff_ticket"]
+        prefix = (await svc.http.get(f"/draws/{draw_id}/tickets/{chosen[:-1]}")).json()
+        assert prefix["strata"] == []  # whole lines only
 
         # Tasks: 360202 staffed by two eligible inspectors, 360203 unstaffed (region).
         rows = (await svc.http.get(f"/draws/{draw_id}/tasks")).json()
@@ -336,9 +343,67 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         assert {x["state"] for x in (await svc.http.get(f"/draws/{draw_id}/tasks")).json()} == {
             "superseded"
         }
+
+        # The command line and the stand-alone tool against the service over real HTTP.
+        await _cli_and_tool_over_http(svc, draw_id, second, tmp_path)
     finally:
         await registry.stop()
 
 
 async def _ready(value: bool) -> bool:
     return value
+
+
+async def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def _cli_and_tool_over_http(svc: Any, first: str, second: str, tmp_path: Path) -> None:
+    port = free_port()
+    server = _QuietServer(
+        uvicorn.Config(svc.ctx.app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await _until(lambda: _ready(server.started))
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "SPOTCHECK_DRAW_URL": base, "SPOTCHECK_VAR_DIR": str(tmp_path / "var")}
+        cli = [sys.executable, "-m", "spotcheck", "draw"]
+        code, out, _ = await _run(*cli, "list", "--json", env=env)
+        assert code == 0
+        assert sorted(json.loads(out), key=lambda d: d["draw_id"]) == sorted(
+            [
+                {"draw_id": first, "plan_id": PLAN_ID, "state": "superseded"},
+                {"draw_id": second, "plan_id": PLAN_ID, "state": "completed"},
+            ],
+            key=lambda d: d["draw_id"],
+        )
+        code, out, _ = await _run(*cli, "show", second, "--json", env=env)
+        assert code == 0 and json.loads(out)["draw_id"] == second
+        (tmp_path / "second.json").write_text(out, "utf-8")
+        lists = tmp_path / "lists"
+        code, out, err = await _run(*cli, "candidates", second, "--out", str(lists), env=env)
+        assert code == 0, err
+        assert sorted(p.name for p in lists.iterdir()) == [
+            "2026.SCJG-01.A.360202.txt",
+            "2026.SCJG-01.B.360202.txt",
+            "2026.SCJG-01.C.360203.txt",
+        ]
+        code, out, _ = await _run(*cli, "verify", second, env=env)
+        assert code == 0 and out.startswith("OK")
+        code, out, err = await _run(*cli, "seed", second, "--seed", "1" * 20, env=env)
+        assert code == 1 and "already has its seed" in err
+        tool = [sys.executable, str(ROOT / "tools" / "verify_draw.py")]
+        code, out, _ = await _run(*tool, str(tmp_path / "second.json"), str(lists), env=env)
+        assert code == 0 and out.startswith(f"OK {second}")
+        code, out, _ = await _run(
+            *tool, f"{base}/draws/{first}/record", f"{base}/draws/{first}/candidates/", env=env
+        )
+        assert code == 0 and out.startswith(f"OK {first}"), out
+    finally:
+        server.should_exit = True
+        await task

@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+import nats
 import pytest
 import uvicorn
 
@@ -17,25 +18,47 @@ from contracts import subjects
 from contracts.draw import TaskAssigned, TaskItem, TeamMember
 
 
-def task_assigned(task_id: str, *, team: tuple[str, ...] = ("I-1", "I-2"),
-                  name: str = "景德镇测试瓷业有限公司", uscc: str = "91360202MA35XXXX0A",
-                  dept: str = "scjg") -> TaskAssigned:
+def task_assigned(
+    task_id: str,
+    *,
+    team: tuple[str, ...] = ("I-1", "I-2"),
+    name: str = "景德镇测试瓷业有限公司",
+    uscc: str = "91360202MA35XXXX0A",
+    dept: str = "scjg",
+) -> TaskAssigned:
     return TaskAssigned(
-        task_id=task_id, draw_id="D-1", plan_id="P-1", uscc=uscc, entity_name=name,
-        region_code="360202", departments=[dept], lead_department=dept,
+        task_id=task_id,
+        draw_id="D-1",
+        plan_id="P-1",
+        uscc=uscc,
+        entity_name=name,
+        region_code="360202",
+        departments=[dept],
+        lead_department=dept,
         items=[TaskItem(code="ITEM-01", name="企业公示信息情况的检查", department=dept)],
-        batch=1, period_start=date(2026, 3, 1), period_end=date(2026, 6, 30),
+        batch=1,
+        period_start=date(2026, 3, 1),
+        period_end=date(2026, 6, 30),
         team=[TeamMember(inspector_id=i, name=f"检查员{i}", department=dept) for i in team],
     )
 
 
-def result_body(task_id: str, *, category: str = "1", check_date: str = "2026-03-10",
-                team: tuple[str, ...] = ("I-1", "I-2"), **over: Any) -> dict[str, Any]:
+def result_body(
+    task_id: str,
+    *,
+    category: str = "1",
+    check_date: str = "2026-03-10",
+    team: tuple[str, ...] = ("I-1", "I-2"),
+    **over: Any,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "task_id": task_id, "check_date": check_date, "method": "实地检查",
+        "task_id": task_id,
+        "check_date": check_date,
+        "method": "实地检查",
         "items": [{"item_code": "ITEM-01", "category": category}],
-        "confirmations": [{"inspector_id": i, "confirmed_at": f"{check_date}T10:00:00+08:00"}
-                          for i in team],
+        "confirmations": [
+            {"inspector_id": i, "confirmed_at": f"{check_date}T10:00:00+08:00"} for i in team
+        ],
     }
     body.update(over)
     return body
@@ -44,13 +67,14 @@ def result_body(task_id: str, *, category: str = "1", check_date: str = "2026-03
 async def publish_tasks(svc: Any, tasks: list[TaskAssigned], *, timeout: float = 20.0) -> None:
     """Publish task.assigned events and wait until the publisher holds its copies."""
     for t in tasks:
-        await svc.ctx.bus.publish_event(subjects.event("draw", "task.assigned"), t,
-                                        event_id=f"task-{t.task_id}")
+        await svc.ctx.bus.publish_event(
+            subjects.event("draw", "task.assigned"), t, event_id=f"task-{t.task_id}"
+        )
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         n = await svc.ctx.db.pool.fetchval(
-            "SELECT count(*) FROM tasks WHERE task_id = ANY($1::text[])",
-            [t.task_id for t in tasks])
+            "SELECT count(*) FROM tasks WHERE task_id = ANY($1::text[])", [t.task_id for t in tasks]
+        )
         if n == len(tasks):
             return
         assert asyncio.get_running_loop().time() < deadline, f"only {n} tasks arrived"
@@ -70,8 +94,15 @@ class DisclosureEndpoint:
     both are decided by a seeded random source so a run can be repeated.
     """
 
-    def __init__(self, *, fail: float = 0.0, hang: float = 0.0, hang_s: float = 3.0,
-                 seed: int = 1, delay_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        fail: float = 0.0,
+        hang: float = 0.0,
+        hang_s: float = 3.0,
+        seed: int = 1,
+        delay_s: float = 0.0,
+    ) -> None:
         self.delay_s = delay_s
         self.fail = fail
         self.hang = hang
@@ -113,17 +144,30 @@ class DisclosureEndpoint:
         else:
             self.effects.setdefault(key, json.loads(body))
         status = 200
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": b'{"ok":true}'})
 
     async def start(self) -> str:
         port = free_port()
-        config = uvicorn.Config(self, host="127.0.0.1", port=port, log_level="warning",
-                                lifespan="off", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
+        for _ in range(500):  # uvicorn offers no event for "listening"
+            if self._server.started:
+                break
             await asyncio.sleep(0.02)
         self.url = f"http://127.0.0.1:{port}/results"
         return self.url
@@ -152,18 +196,22 @@ async def disclosure() -> Any:
 
 async def stream_messages(svc: Any, subject_filter: str) -> Counter[str]:
     """How many messages the PUBLISHER stream holds per Nats-Msg-Id on these subjects."""
-    js = svc.ctx.bus.js
-    sub = await js.pull_subscribe(subject_filter, stream="PUBLISHER")
+    # Its own connection: a pull subscription left on the service's connection makes its
+    # drain at shutdown wait for the full drain timeout.
+    nc = await nats.connect(svc.ctx.settings.nats_url)
     seen: Counter[str] = Counter()
-    while True:
-        try:
-            msgs = await sub.fetch(500, timeout=1)
-        except Exception:
-            break
-        for m in msgs:
-            seen[(m.headers or {}).get("Nats-Msg-Id", "")] += 1
-            await m.ack()
-    await sub.unsubscribe()
+    try:
+        sub = await nc.jetstream().pull_subscribe(subject_filter, stream="PUBLISHER")
+        while True:
+            try:
+                msgs = await sub.fetch(500, timeout=1)
+            except Exception:
+                break
+            for m in msgs:
+                seen[(m.headers or {}).get("Nats-Msg-Id", "")] += 1
+                await m.ack()
+    finally:
+        await nc.close()
     return seen
 
 

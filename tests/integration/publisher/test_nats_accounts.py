@@ -22,8 +22,17 @@ from nats.errors import TimeoutError as NatsTimeout
 ACCOUNTS = Path(__file__).resolve().parents[3] / "deploy" / "nats" / "accounts.conf"
 PASSWORDS = {
     name: f"pw-{name}"
-    for name in ("registry", "planner", "draw", "publisher", "cli", "credit", "cases",
-                 "agency", "sys")
+    for name in (
+        "registry",
+        "planner",
+        "draw",
+        "publisher",
+        "cli",
+        "credit",
+        "cases",
+        "agency",
+        "sys",
+    )
 }
 RESULT = "spotcheck.v1.publisher.result.published.360202.scjg"
 
@@ -48,7 +57,9 @@ def accounts_server(tmp_path: Path) -> Iterator[str]:
     env = {f"SPOTCHECK_NATS_PASS_{k.upper()}": v for k, v in PASSWORDS.items()}
     proc = subprocess.Popen(
         [str(binary), "-c", str(tmp_path / "server.conf")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 10
@@ -70,8 +81,9 @@ async def _connect(url: str, user: str, errors: list[str]) -> nats.NATS:
     async def on_error(exc: Exception) -> None:
         errors.append(str(exc))
 
-    return await nats.connect(url, user=user, password=PASSWORDS[user], error_cb=on_error,
-                              allow_reconnect=False)
+    return await nats.connect(
+        url, user=user, password=PASSWORDS[user], error_cb=on_error, allow_reconnect=False
+    )
 
 
 async def test_agency_reads_results_and_cannot_publish_nor_read_other_subjects(
@@ -134,13 +146,18 @@ async def test_a_service_user_is_limited_to_its_own_subjects(accounts_server: st
         await draw.flush()
         await asyncio.sleep(0.2)
         joined = "\n".join(errors).lower()
-        assert "permissions violation for publish to \"spotcheck.v1.publisher" in joined
-        assert "permissions violation for subscription to \"spotcheck.v1.publisher.rpc" in joined
+        assert 'permissions violation for publish to "spotcheck.v1.publisher' in joined
+        assert 'permissions violation for subscription to "spotcheck.v1.publisher.rpc' in joined
     finally:
         await draw.close()
 
 
 async def test_wrong_password_is_refused(accounts_server: str) -> None:
-    with pytest.raises(Exception, match="(?i)authorization"):
-        await nats.connect(accounts_server, user="agency", password="nope",
-                           allow_reconnect=False, max_reconnect_attempts=0)
+    with pytest.raises(Exception, match=r"(?i)authorization"):
+        await nats.connect(
+            accounts_server,
+            user="agency",
+            password="nope",
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+        )

@@ -40,8 +40,9 @@ async def test_flaky_disclosure_still_gets_every_result_once(
     run_service: Any, disclosure: Any
 ) -> None:
     endpoint = await disclosure(fail=0.5, hang=0.1, hang_s=1.0, seed=7)
-    mine = PublisherSettings(retry_base_s=0.05, retry_cap_s=0.4, max_attempts=60,
-                             http_timeout_s=0.3, relay_batch=100)
+    mine = PublisherSettings(
+        retry_base_s=0.05, retry_cap_s=0.4, max_attempts=60, http_timeout_s=0.3, relay_batch=100
+    )
     svc = await run_service(lambda: spec(mine), disclosure_url=endpoint.url)
     n = 80
     await submit_all(svc, n)
@@ -54,7 +55,8 @@ async def test_flaky_disclosure_still_gets_every_result_once(
     assert set(stream) == {f"R-T-{i}:v1:stream" for i in range(n)}
     assert set(stream.values()) == {1}
     published = await svc.ctx.db.pool.fetchval(
-        "SELECT count(*) FROM results WHERE published_at IS NOT NULL")
+        "SELECT count(*) FROM results WHERE published_at IS NOT NULL"
+    )
     assert published == n
 
 
@@ -70,16 +72,22 @@ def _relay_process(svc: Any, url: str) -> subprocess.Popen[bytes]:
         "SPOTCHECK_LOG_JSON": "false",
         "PYTHONPATH": str(ROOT),
     }
-    return subprocess.Popen([sys.executable, "-m", "services.publisher.relay"], env=env,
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.publisher.relay"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def test_killing_the_relay_mid_batch_still_gives_exactly_one_effect_per_key(
     run_service: Any, disclosure: Any
 ) -> None:
     endpoint = await disclosure(delay_s=0.3)
-    svc = await run_service(lambda: spec(PublisherSettings(relay_enabled=False)),
-                            disclosure_url=endpoint.url)
+    svc = await run_service(
+        lambda: spec(PublisherSettings(relay_enabled=False)), disclosure_url=endpoint.url
+    )
     n = 150
     await submit_all(svc, n, category="不配合检查情节严重")  # 4 destinations each
     expected = n * 4
@@ -94,7 +102,8 @@ async def test_killing_the_relay_mid_batch_still_gives_exactly_one_effect_per_ke
         relay.send_signal(signal.SIGKILL)
         relay.wait(timeout=10)
         delivered = await svc.ctx.db.pool.fetchval(
-            "SELECT count(*) FROM outbox WHERE state = 'delivered'")
+            "SELECT count(*) FROM outbox WHERE state = 'delivered'"
+        )
         assert delivered < expected  # killed mid-way, with work left
         relay = _relay_process(svc, endpoint.url)
         await wait_delivered(svc, expected, timeout=120)
@@ -104,9 +113,11 @@ async def test_killing_the_relay_mid_batch_still_gives_exactly_one_effect_per_ke
 
     assert set(endpoint.effects) == {f"R-T-{i}:v1:disclosure" for i in range(n)}
     assert max(endpoint.calls.values()) >= 2  # some were sent twice: the kill really bit
-    for kind, pattern in (("stream", "spotcheck.v1.publisher.result.published.>"),
-                          ("credit", "spotcheck.v1.publisher.credit.feedback"),
-                          ("referral", "spotcheck.v1.publisher.referral.created")):
+    for kind, pattern in (
+        ("stream", "spotcheck.v1.publisher.result.published.>"),
+        ("credit", "spotcheck.v1.publisher.credit.feedback"),
+        ("referral", "spotcheck.v1.publisher.referral.created"),
+    ):
         seen = await stream_messages(svc, pattern)
         assert set(seen) == {f"R-T-{i}:v1:{kind}" for i in range(n)}, kind
         assert set(seen.values()) == {1}, kind
@@ -119,8 +130,7 @@ async def test_dead_letters_are_listed_and_replayed(run_service: Any, disclosure
     await submit_all(svc, 2)
     auditor = svc.auth(Role.AUDITOR)
     for _ in range(200):
-        dead = (await svc.http.get("/deliveries", params={"state": "dead"},
-                                   headers=auditor)).json()
+        dead = (await svc.http.get("/deliveries", params={"state": "dead"}, headers=auditor)).json()
         if len(dead) == 2:
             break
         await asyncio.sleep(0.05)
@@ -128,13 +138,17 @@ async def test_dead_letters_are_listed_and_replayed(run_service: Any, disclosure
     assert dead[0]["attempts"] == 3 and "503" in dead[0]["last_error"]
     endpoint.fail = 0.0
     for d in dead:
-        resp = await svc.http.post(f"/deliveries/{d['id']}/replay",
-                                   headers=svc.auth(Role.POLICY))
+        resp = await svc.http.post(f"/deliveries/{d['id']}/replay", headers=svc.auth(Role.POLICY))
         assert resp.status_code == 200 and resp.json()["state"] == "pending"
-    again = await svc.http.post(f"/deliveries/{dead[0]['id']}/replay",
-                                headers=svc.auth(Role.POLICY))
+    again = await svc.http.post(
+        f"/deliveries/{dead[0]['id']}/replay", headers=svc.auth(Role.POLICY)
+    )
     assert again.status_code in (200, 409)
     await wait_delivered(svc, 6, timeout=30)
     assert set(endpoint.effects) == {"R-T-0:v1:disclosure", "R-T-1:v1:disclosure"}
-    assert await svc.ctx.db.pool.fetchval(
-        "SELECT count(*) FROM audit_log WHERE action = 'delivery.replayed'") == 2
+    assert (
+        await svc.ctx.db.pool.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action = 'delivery.replayed'"
+        )
+        == 2
+    )

@@ -130,6 +130,11 @@ def test_candidate_hash_refuses_unsorted_duplicate_and_line_breaks() -> None:
     h.update(["A", "B"])
     with pytest.raises(Invalid):
         h.update(["B", "C"])  # not ascending across chunks
+    for bad_lines in ([b"B", b"A"], [b"A", b"A"], [b"A\nB"], [b"A", b"B\r"]):
+        with pytest.raises(Invalid):
+            spec.CandidateHasher().update_lines(bad_lines)
+    with pytest.raises(Invalid):
+        h.update_lines([b"A"])
 
 
 def test_empty_list_hashes_empty_text() -> None:
@@ -191,6 +196,12 @@ def test_random_plans_rederive_independently(
         )
         ticketed = spec.select_with_tickets(seed, sid, usccs, d.k)
         assert [u for _, u in ticketed] == list(d.selected)
+        lines = [u.encode() for u in usccs]
+        assert spec.select_lines(seed, sid, lines, d.k) == ticketed
+        hasher = spec.CandidateHasher()
+        hasher.update_lines(lines[: len(lines) // 2])
+        hasher.update_lines(lines[len(lines) // 2 :])
+        assert (hasher.n, hasher.hexdigest()) == (d.n, d.candidates_sha256)
         assert [t for t, _ in ticketed] == sorted(t for t, _ in ticketed)
     record["commitment_sha256"] = spec.commitment_sha256(committed)
     assert verifier.verify(record, []).startswith("OK")

@@ -210,9 +210,19 @@ def test_a_correction_needs_a_reason_and_something_to_correct(
     }
 
 
-def test_department_staff_may_enter_results_only_for_their_tasks(make_submission, task, categories) -> None:
-    ok = check_submission(make_submission(), task=task, categories=categories, submitted_by=None,
-                          submitter_dept="scjg", latest_version=None, today=TODAY)
+def test_department_staff_may_enter_results_only_for_their_tasks(
+    make_submission, task, categories
+) -> None:
+    ok = check_submission(
+        make_submission(),
+        task=task,
+        categories=categories,
+        submitted_by=None,
+        submitter_dept="scjg",
+        latest_version=None,
+        today=TODAY,
+    )
     assert ok.version == 1
-    assert refuse(make_submission(), task, categories, submitted_by=None,
-                  submitter_dept="tax") == {"department_not_on_task"}
+    assert refuse(make_submission(), task, categories, submitted_by=None, submitter_dept="tax") == {
+        "department_not_on_task"
+    }

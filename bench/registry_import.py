@@ -1,0 +1,247 @@
+"""Registry at province scale: validated import vs raw COPY, freeze vs ordered COPY out.
+
+    .venv/bin/python bench/registry_import.py                  # 5,000,000 entities, 800 strata
+    .venv/bin/python bench/registry_import.py --entities 500000 # smaller, when time is short
+
+Starts its own embedded PostgreSQL and NATS (or uses SPOTCHECK_DATABASE_URL / SPOTCHECK_NATS_URL
+when --external is given), generates the entities file, then in the same run times:
+  1. raw `COPY … FROM STDIN (FORMAT csv)` of the file into a bare table of text columns;
+  2. the validated import (parse, validate every field and USCC check character, COPY into the
+     staging table, duplicate check, upsert with history, audit entry) — target ≤ 5× raw COPY;
+  3. the same import again (idempotent: nothing changes);
+  4. freezing 800 strata (risk class × county × entity kind) with commitments, blocks in
+     PostgreSQL and lists in the NATS object store — beside
+  5. `COPY (SELECT uscc … ORDER BY uscc COLLATE "C") TO STDOUT` of the same rows — target ≤ 2×.
+Prints the peak memory (max RSS) of this process after each phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+
+from contracts import subjects
+from contracts.registry import EntityFilter, FreezeRequest, StratumSpec
+from services.kit.audit import AuditTrail
+from services.kit.bus import Bus
+from services.kit.db import Database
+from services.registry import snapshots
+from services.registry.domain import synthetic
+from services.registry.domain.codes import counties_in
+from services.registry.domain.parsing import read_csv
+from services.registry.domain.rows import ENTITY_FIELDS, ENTITY_REQUIRED, Vocabulary
+from services.registry.importer import Importer
+from spotcheck.embedded import (
+    EmbeddedPostgres,
+    free_port,
+    start_nats,
+    stop_process,
+    with_database,
+)
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "services" / "registry" / "migrations"
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def strata(count: int) -> list[StratumSpec]:
+    """`count` strata: risk class × county of Jiangxi × (企业 | 个体工商户 and 合作社)."""
+    out = []
+    kinds = (("ENT", ["企业"]), ("IND", ["个体工商户", "农民专业合作社"]))
+    for cls in "ABCD":
+        for county in counties_in("36"):
+            for tag, types in kinds:
+                out.append(
+                    StratumSpec(
+                        stratum_id=f"2026.SCJG.{cls}.{county}.{tag}",
+                        filter=EntityFilter(
+                            region_prefixes=[county], risk_classes=[cls], entity_types=types
+                        ),
+                    )
+                )
+    return out[:count]
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    work: Path = args.work
+    figures: dict[str, Any] = dict(args.figures)
+    pg: EmbeddedPostgres | None = None
+    nats_proc = None
+    if args.external:
+        server_url = os.environ["SPOTCHECK_DATABASE_URL"]
+        nats_url = os.environ["SPOTCHECK_NATS_URL"]
+    else:
+        pg = EmbeddedPostgres(work / "pg")
+        server_url = pg.start()
+        port = free_port()
+        nats_proc = start_nats(work / "nats", port=port, log_file=work / "nats.log")
+        nats_url = f"nats://127.0.0.1:{port}"
+    try:
+        conn = await asyncpg.connect(server_url)
+        name = f"bench_{int(time.time())}"
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.close()
+        url = with_database(server_url, name)
+
+        csv_path = work / "entities.csv"
+        figures["file_mb"] = csv_path.stat().st_size / 1e6
+
+        db = Database(url=url, schema="registry", pool_max=4)
+        await db.connect()
+        await db.migrate(MIGRATIONS)
+        bus = await Bus.connect(nats_url, name="bench-registry")
+        audit = AuditTrail(service="registry", db=db, bus=None)
+        importer = Importer(db=db, audit=audit, vocab=Vocabulary())
+
+        # 1. raw COPY of the same file into a bare table
+        cols = ", ".join(f"{c} text" for c in ENTITY_FIELDS)
+        async with db.pool.acquire() as c:
+            await c.execute(f"CREATE UNLOGGED TABLE bare ({cols})")
+            t = time.perf_counter()
+            await c.copy_to_table(
+                "bare", source=str(csv_path), format="csv", header=True, columns=list(ENTITY_FIELDS)
+            )
+            figures["raw_copy_s"] = time.perf_counter() - t
+            await c.execute("DROP TABLE bare")
+        print(f"raw COPY            {figures['raw_copy_s']:7.1f} s   peak {peak_mb():.0f} MB")
+
+        # 2. validated import
+        rejects = 0
+
+        def on_reject(_: Any) -> None:
+            nonlocal rejects
+            rejects += 1
+
+        async def validated() -> dict[str, Any]:
+            # open + stage + commit, as `Importer.import_rows`, with the phases timed
+            t0 = time.perf_counter()
+            import_id = await importer.open("entities", source=csv_path.name, actor="bench")
+            with csv_path.open(encoding="utf-8", newline="") as f:
+                rows = read_csv(f, ENTITY_FIELDS, ENTITY_REQUIRED)
+                await importer.load_chunk(import_id, 0, rows, on_reject)
+            t1 = time.perf_counter()
+            summary = await importer.commit(import_id, actor="bench", on_reject=on_reject)
+            t2 = time.perf_counter()
+            print(f"    validate+stage {t1 - t0:.1f} s, commit {t2 - t1:.1f} s")
+            return summary
+
+        t = time.perf_counter()
+        summary = await validated()
+        figures["import_s"] = time.perf_counter() - t
+        figures["import_accepted"] = summary["accepted"]
+        figures["import_rejected"] = summary["rejected"]
+        figures["import_ratio"] = figures["import_s"] / figures["raw_copy_s"]
+        print(
+            f"validated import    {figures['import_s']:7.1f} s   {figures['import_ratio']:.2f}× raw"
+            f"   accepted {summary['accepted']:,} rejected {summary['rejected']:,}"
+            f"   peak {peak_mb():.0f} MB"
+        )
+
+        # 3. the same file again
+        t = time.perf_counter()
+        again = await validated()
+        figures["reimport_s"] = time.perf_counter() - t
+        figures["reimport_changed"] = again["changed"]
+        print(
+            f"re-import (same)    {figures['reimport_s']:7.1f} s   changed {again['changed']:,}"
+            f"   peak {peak_mb():.0f} MB"
+        )
+        async with db.pool.acquire() as c:
+            await c.execute("VACUUM ANALYZE entity")
+
+        # 4. baseline: the same rows ordered out of PostgreSQL
+        specs = strata(args.strata)
+        sink = 0
+
+        async def count(data: bytes) -> None:
+            nonlocal sink
+            sink += len(data)
+
+        async with db.pool.acquire() as c:
+            t = time.perf_counter()
+            await c.copy_from_query(
+                "SELECT uscc FROM entity WHERE status = '存续' AND cardinality(key_supervision) = 0"
+                " AND risk_class IS NOT NULL AND region_code LIKE '36%'"
+                ' ORDER BY uscc COLLATE "C"',
+                output=count,
+            )
+            figures["copy_out_s"] = time.perf_counter() - t
+        print(f"COPY ordered out    {figures['copy_out_s']:7.1f} s   ({sink / 19:,.0f} rows)")
+
+        # 5. freeze
+        obs = await bus.object_store(subjects.SNAPSHOTS_BUCKET)
+
+        async def upload(name: str, path: Path) -> None:
+            with path.open("rb") as f:
+                await obs.put(name, f)
+
+        t = time.perf_counter()
+        reply = await snapshots.freeze(
+            db,
+            FreezeRequest(request_id=f"bench-{time.time()}", strata=specs),
+            upload=upload,
+            empty_upload=upload,
+        )
+        figures["freeze_s"] = time.perf_counter() - t
+        figures["freeze_n"] = sum(s.n for s in reply.strata)
+        figures["freeze_ratio"] = figures["freeze_s"] / figures["copy_out_s"]
+        print(
+            f"freeze {len(specs)} strata  {figures['freeze_s']:7.1f} s   "
+            f"{figures['freeze_ratio']:.2f}× COPY out   candidates {figures['freeze_n']:,}"
+            f"   peak {peak_mb():.0f} MB"
+        )
+        figures["peak_mb"] = peak_mb()
+        await bus.close()
+        await db.close()
+    finally:
+        if nats_proc is not None:
+            stop_process(nats_proc)
+        if pg is not None:
+            pg.stop()
+    return figures
+
+
+def main() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="    %(message)s")
+    logging.getLogger("nats").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entities", type=int, default=5_000_000)
+    parser.add_argument("--strata", type=int, default=800)
+    parser.add_argument("--dir", help="Work folder (kept; reuses entities.csv if present)")
+    parser.add_argument("--regenerate", action="store_true", help="Rewrite entities.csv")
+    parser.add_argument(
+        "--external", action="store_true", help="Use SPOTCHECK_DATABASE_URL and SPOTCHECK_NATS_URL"
+    )
+    args = parser.parse_args()
+    args.work = Path(args.dir or tempfile.mkdtemp(prefix="bench-registry-"))
+    args.work.mkdir(parents=True, exist_ok=True)
+    args.figures = {"entities": args.entities, "strata": args.strata}
+    csv_path = args.work / "entities.csv"
+    if not csv_path.exists() or args.regenerate:
+        t = time.perf_counter()
+        with csv_path.open("w", encoding="utf-8", newline="") as f:
+            synthetic.write_entities(f, args.entities, province="36", seed=2026)
+        args.figures["generate_s"] = time.perf_counter() - t
+        print(f"generated {args.entities:,} entities in {args.figures['generate_s']:.1f} s")
+    figures = asyncio.run(run(args))
+    print({k: round(v, 2) if isinstance(v, float) else v for k, v in figures.items()})
+
+
+if __name__ == "__main__":
+    main()
