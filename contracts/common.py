@@ -17,6 +17,8 @@ class Role(StrEnum):
     INSPECTOR = "inspector"
     AUDITOR = "auditor"
     REGISTRY_OWNER = "registry_owner"
+    # Runs the platform: dead letters, replays, deadline reports.
+    OPERATOR = "operator"
 
 
 class ErrorDetail(Contract):

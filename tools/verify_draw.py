@@ -28,6 +28,7 @@ import re
 import sys
 import urllib.parse
 import urllib.request
+from typing import Any
 
 SPEC = "spotcheck-draw/1"
 STRATUM_ID = re.compile(r"[A-Za-z0-9._:-]+", re.ASCII)
@@ -105,7 +106,7 @@ def locate(stratum_id: str, sources: list[str]) -> str:
     raise Unreadable(f"no candidate list given for stratum {stratum_id} (want {name})")
 
 
-def load_candidates(stratum: dict, sources: list[str]) -> tuple[list[str], str]:
+def load_candidates(stratum: dict[str, Any], sources: list[str]) -> tuple[list[str], str]:
     sid = stratum["stratum_id"]
     if "candidates" in stratum:
         usccs = list(stratum["candidates"])
@@ -117,7 +118,7 @@ def load_candidates(stratum: dict, sources: list[str]) -> tuple[list[str], str]:
     return usccs, hashlib.sha256(data).hexdigest()
 
 
-def party_seed(parties: list[dict]) -> str:
+def party_seed(parties: list[dict[str, Any]]) -> str:
     lines = []
     for p in parties:
         secret = p.get("secret")
@@ -130,7 +131,7 @@ def party_seed(parties: list[dict]) -> str:
     return hashlib.sha256("".join(f"{a}\t{b}\n" for a, b in lines).encode()).hexdigest()
 
 
-def check_seed(record: dict) -> str:
+def check_seed(record: dict[str, Any]) -> str:
     seed = record.get("seed")
     if not isinstance(seed, str) or not seed or seed != seed.strip():
         raise Difference(f"seed {seed!r} is missing or has surrounding whitespace")
@@ -144,7 +145,7 @@ def check_seed(record: dict) -> str:
     return seed
 
 
-def verify(record: dict, sources: list[str], uscc: str | None = None) -> str:
+def verify(record: dict[str, Any], sources: list[str], uscc: str | None = None) -> str:
     """Raise `Difference` at the first mismatch; return a one-line summary when all match."""
     if record.get("spec", SPEC) != SPEC:
         raise Difference(f"spec is {record.get('spec')!r}, this tool checks {SPEC}")

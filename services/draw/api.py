@@ -62,6 +62,11 @@ def router(ctx: ServiceContext) -> APIRouter:
         """Enter the dice or beacon seed; the draw then selects, staffs and publishes."""
         return await ceremony().seed(draw_id, body.seed, body.source, by=who.sub)
 
+    @r.post("/draws/{draw_id}/resume")
+    async def resume(draw_id: str, _: Principal = require(Role.DRAW_OFFICER)) -> DrawStatus:
+        """Finish a seeded draw whose selection or staffing was interrupted."""
+        return await ceremony().resume(draw_id)
+
     @r.post("/draws/{draw_id}/parties", status_code=201)
     async def register_party(
         draw_id: str, body: PartyRegistration, who: Principal = require(*PARTY_ROLES)

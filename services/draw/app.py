@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from contracts import subjects
@@ -23,6 +24,7 @@ async def _start(ctx: ServiceContext) -> None:
     ctx.parts["selector"] = selector
     ctx.parts["ceremony"] = ceremony
     await handlers.register(ctx)
+    ctx.background.append(asyncio.create_task(ceremony.resume_all(), name="draw-resume"))
 
 
 def spec() -> ServiceSpec:

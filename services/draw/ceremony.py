@@ -7,6 +7,7 @@ after the commit with deterministic ids, so a retry never publishes a fact twice
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -21,6 +22,8 @@ from services.draw.domain.seeds import SeedSource
 from services.draw.selection import Selector
 from services.kit.errors import Conflict, TemporaryError
 from services.kit.service import ServiceContext
+
+log = logging.getLogger("spotcheck.draw")
 
 
 def _now() -> datetime:
@@ -275,6 +278,31 @@ class Ceremony:
             )
         if d.state is not DrawState.COMMITTED:
             raise Conflict(f"draw {d.draw_id} is {d.state}: no more parties", code="wrong_state")
+
+    async def resume(self, draw_id: str) -> DrawStatus:
+        """Finish a seeded draw whose selection or staffing was interrupted (registry down).
+
+        Selection and teams depend only on stored facts and the seed, so running them again
+        gives the same result.
+        """
+        async with self.ctx.db.pool.acquire() as conn:
+            d = await store.get_draw(conn, draw_id)
+        if d.state is not DrawState.SEEDED:
+            raise Conflict(
+                f"draw {draw_id} is {d.state}; only a seeded draw resumes", code="wrong_state"
+            )
+        await self.selector.run(draw_id)
+        return await self.status(draw_id)
+
+    async def resume_all(self) -> None:
+        """At start: resume every seeded draw (best effort; the endpoint retries)."""
+        async with self.ctx.db.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT draw_id FROM draws WHERE state = 'seeded'")
+        for r in rows:
+            try:
+                await self.resume(r["draw_id"])
+            except Exception as exc:
+                log.warning("draw %s could not resume yet: %s", r["draw_id"], exc)
 
     # -- redraw ---------------------------------------------------------------------------------
 

@@ -117,23 +117,31 @@ class AuditTrail:
             self._task = None
 
     async def publish_pending(self) -> int:
-        """Publish every committed, unpublished entry; returns how many."""
+        """Publish every committed, unpublished entry (a window at a time); returns how many."""
         assert self.bus is not None
+        bus = self.bus
         async with self.db.pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT * FROM audit_log WHERE NOT published ORDER BY seq LIMIT 500"
             )
-            for row in rows:
-                entry = _entry(self.service, row)
-                await self.bus.publish_event(
-                    audit_subject(self.service),
-                    AuditEvent(**entry.__dict__),
-                    event_id=f"{self.service}-{entry.seq}",
-                    time=entry.at,
+            if not rows:
+                return 0
+            entries = [_entry(self.service, row) for row in rows]
+            await asyncio.gather(
+                *(
+                    bus.publish_event(
+                        audit_subject(self.service),
+                        AuditEvent(**entry.__dict__),
+                        event_id=f"{self.service}-{entry.seq}",
+                        time=entry.at,
+                    )
+                    for entry in entries
                 )
-                await conn.execute(
-                    "UPDATE audit_log SET published = true WHERE seq = $1", entry.seq
-                )
+            )
+            await conn.execute(
+                "UPDATE audit_log SET published = true WHERE seq = ANY($1::bigint[])",
+                [e.seq for e in entries],
+            )
         return len(rows)
 
     async def _publish_loop(self) -> None:

@@ -133,6 +133,7 @@ class Bus:
                 reconnect_time_wait=0.2,
                 allow_reconnect=True,
                 error_cb=_on_error,
+                drain_timeout=5,
             )
         except (TimeoutError, NoServersError, OSError, NatsTimeout) as exc:
             raise ConnectError(
@@ -175,7 +176,10 @@ class Bus:
         except NotFoundError:
             await self.js.add_stream(config)
             return
-        if sorted(info.config.subjects or []) != sorted(subjects):
+        current = info.config
+        if sorted(current.subjects or []) != sorted(subjects) or (
+            abs((current.duplicate_window or 0) - duplicate_window_s) > 1e-3
+        ):
             await self.js.update_stream(config)
 
     async def publish_event(
@@ -390,7 +394,7 @@ class Bus:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         with contextlib.suppress(Exception):
-            await self.nc.drain()
+            await asyncio.wait_for(self.nc.drain(), timeout=5)
         with contextlib.suppress(Exception):
             await self.nc.close()
 

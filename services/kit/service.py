@@ -22,6 +22,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
 
 from contracts import subjects
 from contracts.common import PingReply, PingRequest, Role
@@ -49,6 +50,7 @@ class ServiceContext:
     audit: AuditTrail
     verifier: TokenVerifier
     outbox: Outbox
+    metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
     instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     app: FastAPI | None = None
     # Objects the service's wiring keeps (stores, domain services), by name.
@@ -125,6 +127,7 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
             subjects.stream_name(spec.name),
             subjects.stream_subjects(spec.name),
             replicas=settings.stream_replicas,
+            duplicate_window_s=settings.stream_duplicate_window_s,
         )
         await bus.ensure_stream(
             subjects.AUDIT_STREAM,
@@ -167,6 +170,7 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
             routers=[*spec.routers(ctx), audit_router(ctx)],
             ready_checks={"nats": nats_ready, "postgres": db.ping},
             max_body_bytes=settings.max_body_bytes,
+            registry=ctx.metrics,
         )
         yield ctx
     finally:

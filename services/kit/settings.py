@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Replicas of the JetStream streams: 1 on the embedded server, 3 on a cluster.
     stream_replicas: int = Field(default=1, ge=1, le=5)
+    # JetStream drops a repeated Nats-Msg-Id within this window; a day covers replays of
+    # dead letters and restarts after long outages.
+    stream_duplicate_window_s: float = Field(default=86400.0, gt=0)
     rules_dir: Path = Path("rules")
     # Where the disclosure system's HTTP endpoint is; empty means the built-in public pages only.
     disclosure_url: str = ""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import io
 from datetime import datetime
 from typing import Any, Literal
 
@@ -32,13 +30,7 @@ from services.kit.errors import Invalid, NotFound
 from services.kit.service import ServiceContext
 from services.registry import snapshots, store
 from services.registry.domain import uscc as uscc_mod
-from services.registry.domain.parsing import FileProblem, read_csv, read_jsonl
-from services.registry.domain.rows import (
-    ENTITY_FIELDS,
-    ENTITY_REQUIRED,
-    INSPECTOR_FIELDS,
-    INSPECTOR_REQUIRED,
-)
+from services.registry.domain.parsing import FileProblem
 from services.registry.importer import Importer, Reject
 
 ANY_ROLE = require()
@@ -149,27 +141,10 @@ def router(ctx: ServiceContext) -> APIRouter:
             text = (await request.body()).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise Invalid("a chunk must be UTF-8 (the CLI converts GB18030)") from exc
-        async with ctx.db.pool.acquire() as conn:
-            kind = await conn.fetchval(
-                "SELECT kind FROM import_run WHERE import_id = $1", import_id
-            )
-        if kind is None:
-            raise NotFound(f"no import {import_id}")
-        fields, required = (
-            (ENTITY_FIELDS, ENTITY_REQUIRED)
-            if kind == "entities"
-            else (INSPECTOR_FIELDS, INSPECTOR_REQUIRED)
-        )
-        rejects: list[Reject] = []
         try:
-            if format == "csv":
-                rows: Any = read_csv(io.StringIO(text, newline=""), fields, required)
-                shift = first_line - 2
-            else:
-                rows = read_jsonl(text.splitlines(), fields)
-                shift = first_line - 1
-            shifted = (_shift(row, shift) for row in rows)
-            result = await importer.load_chunk(import_id, chunk, shifted, rejects.append)
+            result, rejects = await importer.load_chunk_text(
+                import_id, chunk, text, first_line=first_line, fmt=format
+            )
         except FileProblem as exc:
             raise Invalid(
                 f"{exc.en} / {exc.zh}", details=[{"reason_en": exc.en, "reason_zh": exc.zh}]
@@ -228,8 +203,3 @@ def router(ctx: ServiceContext) -> APIRouter:
         )
 
     return r
-
-
-def _shift(row: Any, shift: int) -> Any:
-    """The row with its line number made absolute within the whole file."""
-    return dataclasses.replace(row, line=row.line + shift) if shift else row

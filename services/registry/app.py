@@ -17,7 +17,9 @@ def wire(ctx: ServiceContext, settings: RegistrySettings | None = None) -> None:
     vocab = registry_settings.vocabulary()
     ctx.parts["registry_settings"] = registry_settings
     ctx.parts["vocab"] = vocab
-    ctx.parts["importer"] = Importer(db=ctx.db, audit=ctx.audit, vocab=vocab)
+    ctx.parts["importer"] = Importer(
+        db=ctx.db, audit=ctx.audit, vocab=vocab, workers=registry_settings.import_workers
+    )
 
 
 async def _start(ctx: ServiceContext) -> None:
@@ -34,11 +36,17 @@ def spec() -> ServiceSpec:
         wire(ctx)
         await _start(ctx)
 
+    async def stop(ctx: ServiceContext) -> None:
+        importer = ctx.parts.get("importer")
+        if importer is not None:
+            importer.close()
+
     return ServiceSpec(
         name="registry",
         migrations=Path(__file__).parent / "migrations",
         routers=routers,
         start=start,
+        stop=stop,
         # The credit-risk system's subjects, captured so that no push is lost while we are down.
         extra_streams=[
             (

@@ -13,7 +13,8 @@ class RegistrySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPOTCHECK_REGISTRY_", extra="ignore")
 
     risk_classes: str = "A,B,C,D"
-    import_chunk_rows: int = 50_000
+    # Worker processes that parse and validate import chunks (0: in the service process).
+    import_workers: int = 2
 
     def vocabulary(self) -> Vocabulary:
         """The validation vocabulary with these risk classes."""

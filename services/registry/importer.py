@@ -11,10 +11,13 @@ nothing at all: running it again ends in the same state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +25,7 @@ from typing import Any
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
 from services.kit.errors import Conflict, Invalid, NotFound
-from services.registry import store
+from services.registry import stager, store
 from services.registry.domain.parsing import BadRow, RawRow, duplicate_error, duplicate_groups
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
@@ -88,10 +91,14 @@ class ChunkResult:
 class Importer:
     """Imports into the registry's PostgreSQL schema."""
 
-    def __init__(self, *, db: Database, audit: AuditTrail, vocab: Vocabulary) -> None:
+    def __init__(
+        self, *, db: Database, audit: AuditTrail, vocab: Vocabulary, workers: int = 0
+    ) -> None:
         self.db = db
         self.audit = audit
         self.vocab = vocab
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
 
     @staticmethod
     def _stage(import_id: str) -> str:
@@ -123,6 +130,12 @@ class Importer:
             raise NotFound(f"no import {import_id}")
         return run
 
+    async def _check_open(self, import_id: str) -> Any:
+        run = await self._run(import_id)
+        if run["state"] != "open":
+            raise Conflict(f"import {import_id} is already committed")
+        return run
+
     async def load_chunk(
         self,
         import_id: str,
@@ -130,46 +143,57 @@ class Importer:
         rows: Iterable[RawRow | BadRow],
         on_reject: Callable[[Reject], None],
     ) -> ChunkResult:
-        """Validate `rows` and stage the valid ones as chunk number `chunk` (replacing it)."""
-        run = await self._run(import_id)
-        if run["state"] != "open":
-            raise Conflict(f"import {import_id} is already committed")
-        fields, validate, _ = KINDS[run["kind"]]
-        vocab = self.vocab
+        """Validate `rows` in this process and stage the valid ones as chunk `chunk`."""
+        run = await self._check_open(import_id)
+        rejects: list[Reject] = []
         counts = [0, 0]
-
-        def records() -> Any:
-            for item in rows:
-                if isinstance(item, BadRow):
-                    counts[1] += 1
-                    on_reject(reject(item.line, item.errors, item.raw))
-                    continue
-                record, errors = validate(item.values, vocab)
-                if record is None:
-                    counts[1] += 1
-                    on_reject(
-                        reject(item.line, errors, dict(zip(fields, item.values, strict=True)))
-                    )
-                    continue
-                counts[0] += 1
-                yield (chunk, item.line, *record)
-
-        stage = self._stage(import_id)
-        async with self.db.transaction() as conn:
-            await conn.execute(f"DELETE FROM {stage} WHERE chunk = $1", chunk)
-            await conn.copy_records_to_table(
-                stage, records=records(), columns=["chunk", "line", *fields]
-            )
-            await conn.execute(
-                "INSERT INTO import_chunk (import_id, chunk, accepted, rejected)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (import_id, chunk)"
-                " DO UPDATE SET accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected",
-                import_id,
-                chunk,
-                counts[0],
-                counts[1],
-            )
+        recs = stager.records(run["kind"], chunk, rows, self.vocab, rejects, counts)
+        async with self.db.pool.acquire() as conn:
+            await stager.copy_chunk(conn, import_id, run["kind"], chunk, recs, counts)
+        for r in rejects:
+            on_reject(r)
         return ChunkResult(accepted=counts[0], rejected=counts[1])
+
+    async def load_chunk_text(
+        self, import_id: str, chunk: int, text: str, *, first_line: int, fmt: str
+    ) -> tuple[ChunkResult, list[Reject]]:
+        """Stage a chunk given as text (CSV with its header, or JSON Lines) in a worker
+        process; several chunks sent at once are staged in parallel."""
+        run = await self._check_open(import_id)
+        job = stager.StageJob(
+            database_url=self.db.url,
+            schema=self.db.schema,
+            import_id=import_id,
+            kind=run["kind"],
+            chunk=chunk,
+            text=text,
+            first_line=first_line,
+            fmt=fmt,
+            risk_classes=tuple(sorted(self.vocab.risk_classes)),
+        )
+        if self.workers <= 0:
+            rejects: list[Reject] = []
+            rows = stager.rows_of(run["kind"], text, first_line, fmt)
+            result = await self.load_chunk(import_id, chunk, rows, rejects.append)
+            return result, rejects
+        loop = asyncio.get_running_loop()
+        out = await loop.run_in_executor(self._executor(), stager.stage_chunk, job)
+        return ChunkResult(out["accepted"], out["rejected"]), out["rejects"]
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the service process runs threads (NATS, asyncpg) that a forked
+            # child must not inherit
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     async def commit(
         self, import_id: str, *, actor: str, on_reject: Callable[[Reject], None]

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 import logging
+import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -42,12 +42,9 @@ def snapshot_id_for(request_id: str) -> str:
     return "s-" + hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:24]
 
 
-def _freeze_query(region_lengths: list[int], source: str) -> str:
+def _freeze_query(shapes: list[tuple[int, bool, bool]], source: str, *, with_excludes: bool) -> str:
     joins = " UNION ALL ".join(
-        f"SELECT s.stratum_id, e.uscc FROM {source} e JOIN freeze_strata s "
-        f"ON s.region_len = {n} AND left(e.region_code, {n}) = s.region_prefix "
-        f"WHERE {sqlfilter.STRATA_MATCH}"
-        for n in region_lengths
+        sqlfilter.join_branch(shape, source, with_excludes) for shape in shapes
     )
     # The stratum id is written only on its first line; every other line is "\tUSCC", so a
     # block of one stratum becomes its list by deleting the tabs (a C-speed bytes operation).
@@ -172,7 +169,7 @@ async def freeze(
             if not uscc_mod.is_valid(code):
                 raise Invalid(f"stratum {s.stratum_id}: excluded USCC {u!r} is not valid")
             excludes.append((s.stratum_id, code))
-    lengths = sorted({r[1] for r in rows})
+    shapes = sqlfilter.shapes(rows)
     # Two connections: `conn` reads the directory in one repeatable-read snapshot and streams
     # it; `wconn` writes the snapshot in its own transaction (a connection busy with COPY OUT
     # cannot take other statements). Nothing of a failed freeze is committed.
@@ -209,7 +206,9 @@ async def freeze(
             writer = _Writer(wconn, snapshot_id, Path(tmp), upload)
             t0 = time.perf_counter()
             await conn.copy_from_query(
-                _freeze_query(lengths, source), output=writer.feed, format="text"
+                _freeze_query(shapes, source, with_excludes=bool(excludes)),
+                output=writer.feed,
+                format="text",
             )
             t1 = time.perf_counter()
             if writer.pending:
@@ -250,6 +249,8 @@ async def freeze(
                         stratum_id=s.stratum_id, n=n, candidates_sha256=sha, object_name=name
                     )
                 )
+        # Strata in stratum-id byte order, as `load` returns them and commitments list them.
+        strata.sort(key=lambda x: x.stratum_id.encode())
         reply = FreezeReply(snapshot_id=snapshot_id, as_of=as_of, strata=strata)
         if audit is not None:
             await audit.append(

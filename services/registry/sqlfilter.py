@@ -77,28 +77,43 @@ def where(f: EntityFilter, params: list[Any], alias: str = "e") -> str:
 
 
 def strata_rows(stratum_id: str, f: EntityFilter) -> list[tuple[Any, ...]]:
-    """Rows of the freeze strata table for one stratum: one per region prefix (or one row
-    with an empty prefix when the stratum has no region restriction)."""
+    """Rows of the freeze strata table for one stratum.
+
+    A stratum is expanded into one row per region prefix × risk class × entity type it names
+    (an empty prefix, or a null key, where it names none). An entity has one region, one class
+    and one type, so it meets at most one row of a stratum: the join never doubles a candidate,
+    and it can be a hash join on all three keys instead of a filter over every stratum.
+    """
     prefixes = region_prefixes(f.region_prefixes) if f.region_prefixes else [""]
+    classes: list[str | None] = list(dict.fromkeys(f.risk_classes)) or [None]
+    types: list[str | None] = list(dict.fromkeys(f.entity_types)) or [None]
     common = (
         industry_patterns(f.industry_prefixes) if f.industry_prefixes else None,
-        f.entity_types or None,
-        f.risk_classes or None,
         f.tags_any or None,
         f.statuses or None,
         f.exclude_abnormal,
         f.exclude_key_supervision,
     )
-    return [(stratum_id, len(prefix), prefix, *common) for prefix in prefixes]
+    return [
+        (stratum_id, len(prefix), prefix, cls, typ, *common)
+        for prefix in prefixes
+        for cls in classes
+        for typ in types
+    ]
+
+
+def shapes(rows: list[tuple[Any, ...]]) -> list[tuple[int, bool, bool]]:
+    """The distinct (prefix length, class keyed, type keyed) of strata rows: one join each."""
+    return sorted({(r[1], r[3] is not None, r[4] is not None) for r in rows})
 
 
 STRATA_COLUMNS = (
     "stratum_id",
     "region_len",
     "region_prefix",
+    "class_key",
+    "type_key",
     "industry_patterns",
-    "entity_types",
-    "risk_classes",
     "tags_any",
     "statuses",
     "exclude_abnormal",
@@ -109,9 +124,9 @@ CREATE TEMP TABLE freeze_strata (
     stratum_id text COLLATE "C" NOT NULL,
     region_len int NOT NULL,
     region_prefix text COLLATE "C" NOT NULL,
+    class_key text,
+    type_key text,
     industry_patterns text[],
-    entity_types text[],
-    risk_classes text[],
     tags_any text[],
     statuses text[],
     exclude_abnormal boolean NOT NULL,
@@ -124,16 +139,35 @@ CREATE TEMP TABLE freeze_exclude (
 ) ON COMMIT DROP;
 """
 
-# The conditions of a strata row `s` over an entity `e`, besides the region prefix join.
+# The conditions of a strata row `s` over an entity `e`, besides the join keys.
 STRATA_MATCH = """
     (s.industry_patterns IS NULL OR e.industry_code LIKE ANY (s.industry_patterns))
-    AND (s.entity_types IS NULL OR e.entity_type = ANY (s.entity_types))
-    AND (s.risk_classes IS NULL OR e.risk_class = ANY (s.risk_classes))
     AND (s.tags_any IS NULL OR e.tags && s.tags_any)
     AND (s.statuses IS NULL OR e.status = ANY (s.statuses))
     AND (NOT s.exclude_abnormal OR NOT e.abnormal)
     AND (NOT s.exclude_key OR cardinality(e.key_supervision) = 0)
+"""
+STRATA_EXCLUDE = """
     AND NOT EXISTS (
         SELECT 1 FROM freeze_exclude x WHERE x.stratum_id = s.stratum_id AND x.uscc = e.uscc
     )
 """
+
+
+def join_branch(shape: tuple[int, bool, bool], source: str, with_excludes: bool) -> str:
+    """One hash join of entities to the strata rows of one shape (see `shapes`)."""
+    n, by_class, by_type = shape
+    on = [
+        f"s.region_len = {int(n)}",
+        f"(s.class_key IS NOT NULL) = {bool(by_class)}",
+        f"(s.type_key IS NOT NULL) = {bool(by_type)}",
+        f"left(e.region_code, {int(n)}) = s.region_prefix",
+    ]
+    if by_class:
+        on.append("e.risk_class = s.class_key")
+    if by_type:
+        on.append("e.entity_type = s.type_key")
+    return (
+        f"SELECT s.stratum_id, e.uscc FROM {source} e JOIN freeze_strata s "
+        f"ON {' AND '.join(on)} WHERE {STRATA_MATCH}" + (STRATA_EXCLUDE if with_excludes else "")
+    )

@@ -104,35 +104,54 @@ def run_import(
     rejects_path: Path,
     *,
     rows_per_chunk: int = 50_000,
+    parallel: int = 2,
     on_chunk: Any = None,
 ) -> dict[str, Any]:
-    """Open an import, send every chunk, commit; write rejects; return the summary."""
+    """Open an import, send every chunk (`parallel` at a time, so the registry's worker
+    processes stay busy), commit; write rejects; return the summary."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
     opened = api.post("/imports", json={"kind": kind, "source": path.name})
     import_id = opened["import_id"]
     fmt = file_format(path)
-    rejected = 0
+
+    def send(chunk: Chunk) -> tuple[Chunk, dict[str, Any]]:
+        reply = api.post(
+            f"/imports/{import_id}/chunks/{chunk.number}",
+            params={"first_line": chunk.first_line, "format": fmt},
+            content=chunk.text.encode("utf-8"),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        )
+        return chunk, reply
+
     with rejects_path.open("w", encoding="utf-8") as out:
-        for chunk in chunks(path, rows_per_chunk):
-            reply = api.post(
-                f"/imports/{import_id}/chunks/{chunk.number}",
-                params={"first_line": chunk.first_line, "format": fmt},
-                content=chunk.text.encode("utf-8"),
-                headers={"Content-Type": "text/plain; charset=utf-8"},
-            )
-            for r in reply["rejects"]:
-                out.write(json.dumps(r, ensure_ascii=False) + "\n")
-            rejected += reply["rejected"]
-            if on_chunk is not None:
-                on_chunk(chunk.rows)
-        done = api.post(f"/imports/{import_id}/commit")
-        for r in done["rejects"]:
+
+        def collect(done: set[Future[tuple[Chunk, dict[str, Any]]]]) -> None:
+            for fut in done:
+                chunk, reply = fut.result()
+                for r in reply["rejects"]:
+                    out.write(json.dumps(r, ensure_ascii=False) + "\n")
+                if on_chunk is not None:
+                    on_chunk(chunk.rows)
+
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            pending: set[Future[tuple[Chunk, dict[str, Any]]]] = set()
+            for chunk in chunks(path, rows_per_chunk):
+                if len(pending) >= max(1, parallel):
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    collect(done)
+                pending.add(pool.submit(send, chunk))
+            done, _ = wait(pending)
+            collect(done)
+        result = api.post(f"/imports/{import_id}/commit")
+        for r in result["rejects"]:
             out.write(json.dumps(r, ensure_ascii=False) + "\n")
     return {
         "import_id": import_id,
-        "accepted": done["accepted"],
-        "rejected": done["rejected"],
-        "duplicates": done["duplicates"],
-        "changed": done["changed"],
+        "accepted": result["accepted"],
+        "rejected": result["rejected"],
+        "duplicates": result["duplicates"],
+        "changed": result["changed"],
     }
 
 
@@ -147,6 +166,7 @@ def import_(
         Path | None, typer.Option(help="Rejects file (default: FILE.rejects.jsonl)")
     ] = None,
     chunk_rows: Annotated[int, typer.Option(help="Records per request")] = 50_000,
+    parallel: Annotated[int, typer.Option(help="Chunks in flight at once")] = 2,
 ) -> None:
     """Import a file into the entity directory or the inspector roster (idempotent)."""
     from contracts.common import Role
@@ -162,7 +182,9 @@ def import_(
     api = Api("registry", role=Role.REGISTRY_OWNER, timeout=600)
     try:
         if as_json:
-            summary = run_import(api, kind, file, rejects_path, rows_per_chunk=chunk_rows)
+            summary = run_import(
+                api, kind, file, rejects_path, rows_per_chunk=chunk_rows, parallel=parallel
+            )
         else:
             from rich.progress import (
                 BarColumn,
@@ -193,7 +215,13 @@ def import_(
                     progress.update(task, rate=f"{rate:,.0f}")
 
                 summary = run_import(
-                    api, kind, file, rejects_path, rows_per_chunk=chunk_rows, on_chunk=advance
+                    api,
+                    kind,
+                    file,
+                    rejects_path,
+                    rows_per_chunk=chunk_rows,
+                    parallel=parallel,
+                    on_chunk=advance,
                 )
     except ApiError as exc:
         typer.echo(f"spotcheck registry import: {exc}", err=True)

@@ -27,9 +27,13 @@ class FileProblem(Exception):
     """The file as a whole cannot be read (bad header, unknown encoding); nothing is imported."""
 
     def __init__(self, zh: str, en: str) -> None:
-        super().__init__(en)
+        # both texts in args, so that the error survives pickling out of a worker process
+        super().__init__(zh, en)
         self.zh = zh
         self.en = en
+
+    def __str__(self) -> str:
+        return self.en
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,6 @@ from contracts.registry import EntityFilter, EntityRecord, InspectorRecord
 from services.draw import app as draw_app
 from services.draw.domain import spec
 from services.kit.bus import Bus, Incoming
-from services.kit.service import _QuietServer
 from spotcheck.embedded import free_port
 from tests.integration.draw.standin import RegistryStandIn
 from tests.unit.draw.conftest import ROOT, load_verifier
@@ -364,7 +363,7 @@ async def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
 
 async def _cli_and_tool_over_http(svc: Any, first: str, second: str, tmp_path: Path) -> None:
     port = free_port()
-    server = _QuietServer(
+    server = uvicorn.Server(
         uvicorn.Config(svc.ctx.app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
     )
     task = asyncio.create_task(server.serve())

@@ -78,6 +78,14 @@ async def test_freeze_commitments_match_an_independent_computation(
             ),
         ),
         StratumSpec(stratum_id="2026.empty", filter=EntityFilter(region_prefixes=["11"])),
+        StratumSpec(
+            stratum_id="2026.AB.two-kinds",
+            filter=EntityFilter(
+                region_prefixes=["3601", "3607"],
+                risk_classes=["A", "B"],
+                entity_types=["企业", "个体工商户"],
+            ),
+        ),
     ]
     req = FreezeRequest(request_id="plan-42-v1", strata=strata)
     reply = await svc.ctx.bus.request(
@@ -114,6 +122,16 @@ async def test_freeze_commitments_match_an_independent_computation(
             ),
         ),
         "2026.empty": (0, hashlib.sha256(b"").hexdigest(), b""),
+        "2026.AB.two-kinds": _expected(
+            rows,
+            lambda r: (
+                base(r)
+                and r["region_code"][:4] in ("3601", "3607")
+                and r["risk_class"] in ("A", "B")
+                and r["entity_type"] in ("企业", "个体工商户")
+                and r["status"] == "存续"
+            ),
+        ),
     }
     got = {s.stratum_id: s for s in reply.strata}
     assert set(got) == set(expectations)
@@ -126,6 +144,10 @@ async def test_freeze_commitments_match_an_independent_computation(
         assert r.content == text
         obj = await obs.get(got[sid].object_name)
         assert obj.data == text
+
+    async with svc.ctx.db.pool.acquire() as conn:
+        audit = await conn.fetch("SELECT action, subject FROM audit_log ORDER BY seq")
+    assert ("registry.snapshot.frozen", reply.snapshot_id) in [tuple(a) for a in audit]
 
     # the same request id gives the same snapshot, even after the directory changed
     # (reclassified through the registry's own write path, which keeps the history)

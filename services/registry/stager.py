@@ -1,0 +1,136 @@
+"""Staging import chunks in worker processes, so that parsing and validating (pure Python,
+the bulk of an import's CPU time) run on every core while the service keeps answering.
+
+A worker receives a chunk's text, parses and validates it with the domain code, and `COPY`s
+the valid rows into the import's staging table over its own connection, replacing any earlier
+copy of the same chunk in one transaction. Only counts and the rejected rows travel back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from services.registry.domain.parsing import BadRow, RawRow, read_csv, read_jsonl
+from services.registry.domain.rows import (
+    ENTITY_FIELDS,
+    ENTITY_REQUIRED,
+    INSPECTOR_FIELDS,
+    INSPECTOR_REQUIRED,
+    FieldError,
+    Vocabulary,
+    validate_entity,
+    validate_inspector,
+)
+
+
+@dataclass(frozen=True)
+class StageJob:
+    """Everything a worker needs for one chunk (picklable)."""
+
+    database_url: str
+    schema: str
+    import_id: str
+    kind: str
+    chunk: int
+    text: str
+    first_line: int
+    fmt: str
+    risk_classes: tuple[str, ...]
+
+
+def _reject(line: int, errors: list[FieldError], raw: Any = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"line": line, "errors": [e.as_dict() for e in errors]}
+    if raw is not None:
+        entry["raw"] = raw
+    return entry
+
+
+def rows_of(kind: str, text: str, first_line: int, fmt: str) -> Any:
+    """The records of a chunk with line numbers made absolute within the whole file."""
+    fields, required = (
+        (ENTITY_FIELDS, ENTITY_REQUIRED)
+        if kind == "entities"
+        else (INSPECTOR_FIELDS, INSPECTOR_REQUIRED)
+    )
+    if fmt == "csv":
+        rows: Any = read_csv(io.StringIO(text, newline=""), fields, required)
+        shift = first_line - 2  # the chunk's header is its line 1
+    else:
+        rows = read_jsonl(text.splitlines(), fields)
+        shift = first_line - 1
+    for row in rows:
+        if isinstance(row, RawRow):
+            yield RawRow(row.line + shift, row.values) if shift else row
+        else:
+            yield BadRow(row.line + shift, row.errors, row.raw) if shift else row
+
+
+def records(
+    kind: str,
+    chunk: int,
+    rows: Any,
+    vocab: Vocabulary,
+    rejects: list[dict[str, Any]],
+    counts: list[int],
+) -> Any:
+    """Valid rows as staging records `(chunk, line, *fields)`; rejects are appended."""
+    fields = ENTITY_FIELDS if kind == "entities" else INSPECTOR_FIELDS
+    validate = validate_entity if kind == "entities" else validate_inspector
+    for item in rows:
+        if isinstance(item, BadRow):
+            counts[1] += 1
+            rejects.append(_reject(item.line, item.errors, item.raw))
+            continue
+        record, errors = validate(item.values, vocab)
+        if record is None:
+            counts[1] += 1
+            rejects.append(_reject(item.line, errors, dict(zip(fields, item.values, strict=True))))
+            continue
+        counts[0] += 1
+        yield (chunk, item.line, *record)
+
+
+async def copy_chunk(
+    conn: Any, import_id: str, kind: str, chunk: int, recs: Any, counts: list[int]
+) -> None:
+    """Replace chunk `chunk` of the import's staging table with `recs` (in one transaction)."""
+    fields = ENTITY_FIELDS if kind == "entities" else INSPECTOR_FIELDS
+    stage = f"stage_{import_id}"
+    async with conn.transaction():
+        await conn.execute(f"DELETE FROM {stage} WHERE chunk = $1", chunk)
+        await conn.copy_records_to_table(stage, records=recs, columns=["chunk", "line", *fields])
+        await conn.execute(
+            "INSERT INTO import_chunk (import_id, chunk, accepted, rejected)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (import_id, chunk)"
+            " DO UPDATE SET accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected",
+            import_id,
+            chunk,
+            counts[0],
+            counts[1],
+        )
+
+
+async def _stage(job: StageJob) -> dict[str, Any]:
+    vocab = Vocabulary(risk_classes=frozenset(job.risk_classes))
+    rejects: list[dict[str, Any]] = []
+    counts = [0, 0]
+    conn = await asyncpg.connect(
+        job.database_url, server_settings={"search_path": f'"{job.schema}",public'}
+    )
+    try:
+        rows = rows_of(job.kind, job.text, job.first_line, job.fmt)
+        recs = records(job.kind, job.chunk, rows, vocab, rejects, counts)
+        await copy_chunk(conn, job.import_id, job.kind, job.chunk, recs, counts)
+    finally:
+        await conn.close()
+    return {"accepted": counts[0], "rejected": counts[1], "rejects": rejects}
+
+
+def stage_chunk(job: StageJob) -> dict[str, Any]:
+    """Entry point in a worker process: stage one chunk, return counts and rejects."""
+    return asyncio.run(_stage(job))
