@@ -393,8 +393,10 @@ class Bus:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # Every publish was awaited for its ack, so a flush is enough; drain would wait for
+        # the inboxes of cancelled pull requests until its timeout.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.nc.drain(), timeout=5)
+            await asyncio.wait_for(self.nc.flush(), timeout=2)
         with contextlib.suppress(Exception):
             await self.nc.close()
 

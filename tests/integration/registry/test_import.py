@@ -122,9 +122,12 @@ async def test_reimport_is_idempotent_and_changes_keep_history(
     assert versions == 2
 
 
+@pytest.mark.parametrize("workers", ["0", "2"])
 async def test_interrupted_import_run_again_ends_in_the_same_state(
-    run_service: Any, tmp_path: Path
+    run_service: Any, tmp_path: Path, monkeypatch: Any, workers: str
 ) -> None:
+    # chunks staged in the service process (0) or in worker processes (2) behave the same
+    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", workers)
     svc = await run_service(spec)
     out = io.StringIO()
     synthetic.write_entities(out, 300, seed=5, bad=0.05)
