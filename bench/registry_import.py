@@ -225,6 +225,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         figures["peak_mb"] = peak_mb()
         importer.close()
+        figures["workers_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(
+            f"peak memory: this process {figures['peak_mb']:.0f} MB, "
+            f"largest finished child process {figures['workers_peak_mb']:.0f} MB"
+        )
         await bus.close()
         await db.close()
     finally:

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
 from services.registry.domain import uscc as uscc_mod
 from services.registry.domain.codes import canonical_industry, regions
+from services.registry.domain.vocabulary import (
+    DEFAULT_ENTITY_TYPES,
+    DEFAULT_EXPERTISE,
+    DEFAULT_RISK_CLASSES,
+    DEFAULT_STATUSES,
+    HEADER_ALIASES,
+    INSPECTOR_STATUSES,
+    Vocabulary,
+)
 
 ENTITY_FIELDS: Final = (
     "uscc",
@@ -51,80 +60,6 @@ INSPECTOR_REQUIRED: Final = frozenset(
     {"inspector_id", "name", "department", "region_codes", "certificate_no", "certificate_expiry"}
 )
 
-# Column headers as Chinese spreadsheets write them, mapped to field names.
-HEADER_ALIASES: Final = {
-    "统一社会信用代码": "uscc",
-    "名称": "name",
-    "企业名称": "name",
-    "主体类型": "entity_type",
-    "市场主体类型": "entity_type",
-    "区划代码": "region_code",
-    "行政区划代码": "region_code",
-    "行业代码": "industry_code",
-    "国民经济行业代码": "industry_code",
-    "登记状态": "status",
-    "经营异常名录": "abnormal",
-    "信用风险分类": "risk_class",
-    "风险分类日期": "risk_class_date",
-    "标签": "tags",
-    "重点监管": "key_supervision",
-    "地址": "address",
-    "住所": "address",
-    "成立日期": "established",
-    "工号": "inspector_id",
-    "姓名": "name",
-    "部门": "department",
-    "所属部门": "department",
-    "负责区域": "region_codes",
-    "执法证号": "certificate_no",
-    "执法证有效期": "certificate_expiry",
-    "专业领域": "expertise",
-    "状态": "status",
-    "人员状态": "status",
-    "承载量": "capacity",
-    "回避": "recusal_usccs",
-}
-
-DEFAULT_RISK_CLASSES: Final = ("A", "B", "C", "D")
-DEFAULT_ENTITY_TYPES: Final = (
-    "企业",
-    "个体工商户",
-    "农民专业合作社",
-    "外商投资企业",
-    "分支机构",
-    "其他",
-)
-DEFAULT_STATUSES: Final = ("存续", "在业", "停业", "清算", "吊销", "注销", "迁出", "撤销")
-DEFAULT_EXPERTISE: Final = (
-    "食品",
-    "特种设备",
-    "计量",
-    "价格",
-    "广告",
-    "网络交易",
-    "药品",
-    "医疗器械",
-    "化妆品",
-    "工业产品",
-    "标准化",
-    "认证认可",
-    "知识产权",
-    "登记注册",
-    "合同",
-    "反不正当竞争",
-    "消费者权益",
-)
-INSPECTOR_STATUSES: Final = {
-    "active": "active",
-    "在岗": "active",
-    "在职": "active",
-    "on_leave": "on_leave",
-    "休假": "on_leave",
-    "离岗": "on_leave",
-    "retired": "retired",
-    "退休": "retired",
-    "离职": "retired",
-}
 _TRUE: Final = frozenset({"1", "true", "t", "yes", "y", "是", "在册", "列入"})
 _FALSE: Final = frozenset({"", "0", "false", "f", "no", "n", "否", "未列入"})
 _SPLIT: Final = re.compile(r"[;；|]")
@@ -146,16 +81,6 @@ class FieldError:
     def as_dict(self) -> dict[str, str]:
         """JSON form for rejects files and error bodies."""
         return {"field": self.field, "reason_zh": self.zh, "reason_en": self.en}
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The configurable sets rows are checked against (risk classes A–D by default, A–E…)."""
-
-    risk_classes: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_RISK_CLASSES))
-    entity_types: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_ENTITY_TYPES))
-    statuses: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_STATUSES))
-    expertise: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_EXPERTISE))
 
 
 def _text(v: Any) -> str:
@@ -455,3 +380,22 @@ def validate_inspector(
         capacity,
         recusals,
     ), errors
+
+
+__all__ = [
+    "DEFAULT_ENTITY_TYPES",
+    "DEFAULT_EXPERTISE",
+    "DEFAULT_RISK_CLASSES",
+    "DEFAULT_STATUSES",
+    "ENTITY_FIELDS",
+    "ENTITY_REQUIRED",
+    "HEADER_ALIASES",
+    "INSPECTOR_FIELDS",
+    "INSPECTOR_REQUIRED",
+    "INSPECTOR_STATUSES",
+    "FieldError",
+    "Vocabulary",
+    "validate_entity",
+    "validate_inspector",
+    "validate_uscc_field",
+]

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
+from contracts import subjects
 from contracts.common import Role
+from contracts.registry import (
+    EntitiesReply,
+    EntitiesRequest,
+    InspectorsReply,
+    InspectorsRequest,
+)
 from services.registry.app import spec
 from services.registry.domain import synthetic
 from services.registry.domain.rows import ENTITY_FIELDS
@@ -164,6 +171,47 @@ async def test_inspectors_import_and_lookup(run_service: Any, tmp_path: Path) ->
     assert one["name"] == first[1] and one["recusal_usccs"] in ([], ["91360202MA3500000A"])
     page = (await svc.http.get("/inspectors", params={"department": first[2]}, headers=auth)).json()
     assert page["inspectors"] and all(i["department"] == first[2] for i in page["inspectors"])
+    # the same roster over NATS, paged
+    reply = await svc.ctx.bus.request(
+        subjects.rpc("registry", "inspectors"), InspectorsRequest(limit=25), InspectorsReply
+    )
+    assert len(reply.inspectors) == 25 and reply.next_offset == 25
+    rest = await svc.ctx.bus.request(
+        subjects.rpc("registry", "inspectors"),
+        InspectorsRequest(offset=25, limit=25),
+        InspectorsReply,
+    )
+    assert len(rest.inspectors) == 15 and rest.next_offset is None
+
+
+async def test_search_and_entities_rpc(run_service: Any, tmp_path: Path) -> None:
+    svc = await run_service(spec)
+    out = io.StringIO()
+    synthetic.write_entities(out, 300, seed=9)
+    path = tmp_path / "entities.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    await http_import(svc, "entities", path)
+    rows = [line.split(",") for line in out.getvalue().splitlines()[1:]]
+    auth = svc.auth(Role.INSPECTOR, "SCJG")
+    prefix = rows[0][1][:4]
+    page = (
+        await svc.http.get("/entities", params={"name_prefix": prefix, "limit": 1000}, headers=auth)
+    ).json()
+    assert {e["uscc"] for e in page["entities"]} == {r[0] for r in rows if r[1].startswith(prefix)}
+    by_class = (
+        await svc.http.get(
+            "/entities", params={"region": "3602", "risk_class": "b", "limit": 5}, headers=auth
+        )
+    ).json()
+    expected = sorted(r[0] for r in rows if r[3].startswith("3602") and r[7] == "B")
+    assert expected and [e["uscc"] for e in by_class["entities"]] == expected[:5]
+    reply = await svc.ctx.bus.request(
+        subjects.rpc("registry", "entities"),
+        EntitiesRequest(usccs=[rows[0][0], "91360202MA3500000A"]),
+        EntitiesReply,
+    )
+    assert [e.uscc for e in reply.entities] == [rows[0][0]]
+    assert reply.missing == ["91360202MA3500000A"]
 
 
 async def test_writes_need_the_registry_owner_role(run_service: Any) -> None:
