@@ -65,6 +65,9 @@ class StratumSpec(Contract):
     stratum_id: str = Field(pattern=STRATUM_ID_PATTERN)
     filter: EntityFilter
     exclude_usccs: list[str] = []
+    # Large exclusion lists (a province's frequency window) do not fit in one NATS message:
+    # name an object in SNAPSHOTS_BUCKET holding USCCs, one per line, to leave out as well.
+    exclude_object: str | None = None
 
 
 class FreezeRequest(Contract):

@@ -242,11 +242,14 @@ class Importer:
             t1 = time.perf_counter()
             source = f"(SELECT * FROM {stage})"
             if kind == "entities":
-                history_sql, update_sql, insert_sql = store.entity_apply_sql(source)
+                bulk = await _bulk_load(conn, int(staged) - dup_rows)
+                await conn.execute(store.entity_changed_sql(source, "import_changed"))
+                history_sql, update_sql, _ = store.entity_apply_sql("import_changed")
+                # indexes rebuilt after a bulk insert need no ordered input
+                _, _, insert_sql = store.entity_apply_sql(source, ordered=not bulk)
                 history = await conn.execute(history_sql, at)
                 t2 = time.perf_counter()
                 updated = await conn.execute(update_sql, at)
-                bulk = await _bulk_load(conn, int(staged) - dup_rows)
                 if bulk:
                     # A load at least doubling the directory: indexes are rebuilt by
                     # one sort each instead of millions of random insertions. The exclusive

@@ -27,7 +27,20 @@ _I_DIFF = (
 )
 
 
-def entity_apply_sql(source: str) -> tuple[str, str, str]:
+def entity_changed_sql(source: str, target: str) -> str:
+    """Create temp table `target` holding the rows of `source` that differ from their entity.
+
+    Applying a large import joins its rows to the directory once, here; the history copy and
+    the update then touch only the (usually few) changed rows.
+    """
+    return (
+        f"CREATE TEMP TABLE {target} ON COMMIT DROP AS "
+        f"SELECT {', '.join('s.' + c for c in ENTITY_FIELDS)} "
+        f"FROM {source} s JOIN entity e ON e.uscc = s.uscc WHERE {_E_DIFF}"
+    )
+
+
+def entity_apply_sql(source: str, *, ordered: bool = True) -> tuple[str, str, str]:
     """Three statements applying rows of `source` (aliased s, entity columns) at time $1.
 
     The first copies every version about to change into entity_history (closing it at $1);
@@ -48,7 +61,8 @@ def entity_apply_sql(source: str) -> tuple[str, str, str]:
     insert = (
         f"INSERT INTO entity ({E_COLS}, valid_from) "
         f"SELECT {', '.join('s.' + c for c in ENTITY_FIELDS)}, $1 FROM {source} s "
-        "WHERE NOT EXISTS (SELECT 1 FROM entity e WHERE e.uscc = s.uscc) ORDER BY s.uscc"
+        "WHERE NOT EXISTS (SELECT 1 FROM entity e WHERE e.uscc = s.uscc)"
+        + (" ORDER BY s.uscc" if ordered else "")
     )
     return history, update, insert
 
