@@ -129,5 +129,5 @@ async def test_rpc_reply_and_error_shape(bus: Bus) -> None:
 async def test_wrong_url_is_one_clear_error() -> None:
     from services.kit.bus import ConnectError
 
-    with pytest.raises(ConnectError, match="cannot reach NATS at nats://127.0.0.1:1"):
+    with pytest.raises(ConnectError, match=r"cannot reach NATS at nats://127\.0\.0\.1:1"):
         await Bus.connect("nats://127.0.0.1:1", name="t", connect_timeout=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import nats.js.errors
 import pytest
 
 from services.kit.audit import AuditTrail
@@ -25,7 +26,11 @@ async def test_migrations_apply_once_and_are_forward_only(
     db = Database(url=any_database_url, schema="svc_test")
     await db.connect()
     try:
-        assert await db.migrate(tmp_path) == ["kit:001_audit.sql", "kit:002_outbox.sql", "001_t.sql"]
+        assert await db.migrate(tmp_path) == [
+            "kit:001_audit.sql",
+            "kit:002_outbox.sql",
+            "001_t.sql",
+        ]
         assert await db.migrate(tmp_path) == []
         async with db.transaction() as conn:
             await conn.execute("INSERT INTO t VALUES (1, '昌江区')")
@@ -56,8 +61,13 @@ async def test_audit_chain_is_committed_published_and_tamper_evident(
     try:
         for i in range(3):
             async with db.transaction() as conn:
-                await audit.append(conn, actor="officer", action="seed", subject=f"d{i}",
-                                   data={"seed": "3141592653589793238462", "n": i})
+                await audit.append(
+                    conn,
+                    actor="officer",
+                    action="seed",
+                    subject=f"d{i}",
+                    data={"seed": "3141592653589793238462", "n": i},
+                )
         # A rolled-back change leaves no entry.
         with pytest.raises(RuntimeError):
             async with db.transaction() as conn:
@@ -70,7 +80,7 @@ async def test_audit_chain_is_committed_published_and_tamper_evident(
         info = await bus.js.stream_info("AUDIT")
         assert info.state.messages == 3
         assert info.config.deny_delete and info.config.deny_purge
-        with pytest.raises(Exception):
+        with pytest.raises(nats.js.errors.APIError, match="purge"):
             await bus.js.purge_stream("AUDIT")
 
         async with db.pool.acquire() as conn:

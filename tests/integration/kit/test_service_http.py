@@ -75,7 +75,5 @@ async def test_service_answers_ping_readiness_and_checks_tokens(run_service, tmp
 @pytest.mark.parametrize("size", [20 * 1024 * 1024])
 async def test_oversized_body_is_refused(run_service, tmp_path, size: int) -> None:
     svc = await run_service(lambda: _spec(tmp_path))
-    r = await svc.http.post(
-        "/things", content=b"x" * size, headers={**svc.auth(Role.DRAW_OFFICER)}
-    )
+    r = await svc.http.post("/things", content=b"x" * size, headers={**svc.auth(Role.DRAW_OFFICER)})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"

@@ -71,7 +71,11 @@ def test_up_starts_everything_and_sigterm_leaves_nothing(tmp_path: Path) -> None
 
         status = subprocess.run(
             [sys.executable, "-m", "spotcheck", "status", "--json"],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert status.returncode == 0, status.stdout + status.stderr
 
@@ -94,7 +98,10 @@ def test_second_up_reuses_the_data(tmp_path: Path) -> None:
     for _ in range(2):
         proc = subprocess.Popen(
             [sys.executable, "-m", "spotcheck", "up"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
         )
         try:
             _wait_for_stack(var, proc)
@@ -112,7 +119,11 @@ def test_unwritable_var_is_one_clear_line(tmp_path: Path) -> None:
     env["SPOTCHECK_VAR_DIR"] = str(blocker / "var")
     r = subprocess.run(
         [sys.executable, "-m", "spotcheck", "up"],
-        env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert r.returncode == 1
     assert "cannot write to" in r.stderr and "SPOTCHECK_VAR_DIR" in r.stderr
@@ -122,7 +133,11 @@ def test_unreachable_external_nats_is_one_clear_line(tmp_path: Path) -> None:
     env = _env(tmp_path)
     r = subprocess.run(
         [sys.executable, "-m", "spotcheck", "up", "--nats-url", "nats://127.0.0.1:1"],
-        env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert r.returncode == 1
     assert "cannot reach NATS at nats://127.0.0.1:1" in r.stderr
@@ -144,7 +159,10 @@ def test_service_on_a_taken_port_says_so(tmp_path: Path, nats_url: str, database
         )
         r = subprocess.run(
             [sys.executable, "-m", "services.registry"],
-            env=env, capture_output=True, text=True, timeout=60,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert r.returncode == 1
     assert f"port {port}" in r.stderr and "SPOTCHECK_REGISTRY_PORT" in r.stderr
@@ -155,9 +173,20 @@ def test_up_against_external_servers(tmp_path: Path, external_database_url: str)
     env = _env(tmp_path)
     var = tmp_path / "var"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spotcheck", "up", "--nats-url", "nats://127.0.0.1:4222",
-         "--database-url", external_database_url],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "spotcheck",
+            "up",
+            "--nats-url",
+            "nats://127.0.0.1:4222",
+            "--database-url",
+            external_database_url,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
     )
     try:
         stack = _wait_for_stack(var, proc)

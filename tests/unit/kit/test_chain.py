@@ -8,8 +8,16 @@ def _chain(n: int) -> list[Entry]:
     out: list[Entry] = []
     prev = GENESIS
     for i in range(1, n + 1):
-        e = Entry("draw", i, datetime(2026, 3, 1, 9, i, tzinfo=UTC), "officer", "seed", f"d{i}",
-                  {"k": i, "名称": "昌江区"}, prev)
+        e = Entry(
+            "draw",
+            i,
+            datetime(2026, 3, 1, 9, i, tzinfo=UTC),
+            "officer",
+            "seed",
+            f"d{i}",
+            {"k": i, "名称": "昌江区"},
+            prev,
+        )
         e = replace(e, sha256=e.digest())
         out.append(e)
         prev = e.sha256
