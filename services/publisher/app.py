@@ -46,6 +46,9 @@ async def _start(ctx: ServiceContext) -> None:
             policy=mine.retry_policy(),
             batch=mine.relay_batch,
             lease_s=mine.relay_lease_s,
+            http_window=mine.http_window,
+            nats_window=mine.nats_window,
+            workers=mine.relay_workers,
             wake=wake,
         )
         ctx.parts["relay"] = relay

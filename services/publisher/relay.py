@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import asyncpg
-import httpx
 from nats.errors import TimeoutError as NatsTimeout
 
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.publisher import store
+from services.publisher.http_post import HttpError, HttpPoster
 from services.publisher.domain.delivery import (
     Outcome,
     RetryPolicy,
@@ -42,7 +41,13 @@ class DeliveryFailed(Exception):
 
 
 class Relay:
-    """Delivers due outbox rows in batches, concurrently, and records each outcome."""
+    """Delivers due outbox rows in batches, concurrently, and records each batch's outcomes.
+
+    Each destination has its own window of deliveries in flight: the disclosure system at most
+    `http_window` POSTs (one keep-alive connection each), JetStream at most `nats_window`
+    unacknowledged publishes. `workers` batches are in progress at once, so that claiming and
+    recording one batch overlaps delivering another.
+    """
 
     def __init__(
         self,
@@ -56,44 +61,52 @@ class Relay:
         rand: Callable[[], float] | None = None,
         batch: int = 500,
         lease_s: float = 60.0,
-        concurrency: int = 200,
+        http_window: int = 128,
+        nats_window: int = 1000,
+        workers: int = 2,
         wake: asyncio.Event | None = None,
         idle_s: float = 0.5,
     ) -> None:
         self.db = db
         self.bus = bus
         self.source = source
-        self.disclosure_url = disclosure_url
         self.policy = policy or RetryPolicy()
         self.rand = rand or random.SystemRandom().random
         self.batch = batch
         self.lease_s = lease_s
-        self.limit = asyncio.Semaphore(concurrency)
+        self.workers = workers
+        self.nats_limit = asyncio.Semaphore(nats_window)
         self.wake = wake or asyncio.Event()
         self.idle_s = idle_s
-        # Keep-alive for every concurrent request: opening connections is what costs most.
-        self.http = httpx.AsyncClient(
-            timeout=http_timeout_s,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+        self.disclosure = (
+            HttpPoster(disclosure_url, connections=http_window, timeout_s=http_timeout_s)
+            if disclosure_url
+            else None
         )
+        self.nats_timeout_s = max(http_timeout_s, 10.0)
         self.delivered = 0
         self.failed = 0
 
     async def run(self) -> None:
         """Deliver until cancelled."""
         try:
-            while True:
-                try:
-                    n = await self.run_once()
-                except (OSError, asyncpg.PostgresError) as exc:
-                    log.warning("relay: database unavailable: %s", exc)
-                    n = 0
-                if n == 0:
-                    self.wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), self.idle_s)
+            await asyncio.gather(*(self._loop() for _ in range(self.workers)))
         finally:
-            await self.http.aclose()
+            if self.disclosure is not None:
+                await self.disclosure.aclose()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                n = await self.run_once()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("relay: database unavailable: %s", exc)
+                n = 0
+            if n < self.batch:
+                # Less than a full batch was due: wait for new work rather than spin.
+                self.wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.idle_s if n == 0 else 0.05)
 
     async def run_once(self) -> int:
         """Deliver one batch of due rows; returns how many rows were attempted."""
@@ -105,57 +118,57 @@ class Relay:
         return len(rows)
 
     async def _attempt(self, row: asyncpg.Record) -> Outcome:
-        async with self.limit:
-            try:
-                await self._deliver(row)
-            except DeliveryFailed as exc:
-                self.failed += 1
-                return after_failure(
-                    attempts=row["attempts"],
-                    error=str(exc)[:500],
-                    permanent=exc.permanent,
-                    now=datetime.now(UTC),
-                    policy=self.policy,
-                    rand=self.rand,
-                )
-            except Exception as exc:  # unknown: retried, never lost
-                self.failed += 1
-                log.exception("delivery %s failed", row["idempotency_key"])
-                return after_failure(
-                    attempts=row["attempts"],
-                    error=f"{type(exc).__name__}: {exc}"[:500],
-                    permanent=False,
-                    now=datetime.now(UTC),
-                    policy=self.policy,
-                    rand=self.rand,
-                )
-            self.delivered += 1
-            return after_success(attempts=row["attempts"])
+        try:
+            await self._deliver(row)
+        except DeliveryFailed as exc:
+            self.failed += 1
+            return after_failure(
+                attempts=row["attempts"],
+                error=str(exc)[:500],
+                permanent=exc.permanent,
+                now=datetime.now(UTC),
+                policy=self.policy,
+                rand=self.rand,
+            )
+        except Exception as exc:  # unknown: retried, never lost
+            self.failed += 1
+            log.exception("delivery %s failed", row["idempotency_key"])
+            return after_failure(
+                attempts=row["attempts"],
+                error=f"{type(exc).__name__}: {exc}"[:500],
+                permanent=False,
+                now=datetime.now(UTC),
+                policy=self.policy,
+                rand=self.rand,
+            )
+        self.delivered += 1
+        return after_success(attempts=row["attempts"])
 
     async def _deliver(self, row: asyncpg.Record) -> None:
         if row["destination"] == "disclosure":
             await self._post_disclosure(row)
         else:
-            await self._publish(row)
+            async with self.nats_limit:
+                await self._publish(row)
 
     async def _post_disclosure(self, row: asyncpg.Record) -> None:
-        if not self.disclosure_url:
+        if self.disclosure is None:
             return  # the embedded default: the built-in public pages are the disclosure
         try:
-            resp = await self.http.post(
-                self.disclosure_url,
-                content=json.dumps(row["payload"], ensure_ascii=False).encode("utf-8"),
-                headers={
+            reply = await self.disclosure.post(
+                row["body"].encode("utf-8"),
+                {
                     "Idempotency-Key": row["idempotency_key"],
                     "Content-Type": "application/json; charset=utf-8",
                 },
             )
-        except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"disclosure: {type(exc).__name__}: {exc}") from exc
-        if resp.status_code >= 300:
+        except HttpError as exc:
+            raise DeliveryFailed(f"disclosure: {exc}") from exc
+        if reply.status >= 300:
             raise DeliveryFailed(
-                f"disclosure answered HTTP {resp.status_code}: {resp.text[:200]}",
-                permanent=http_failure_is_permanent(resp.status_code),
+                f"disclosure answered HTTP {reply.status}: "
+                f"{reply.body[:200].decode('utf-8', 'replace')}",
+                permanent=http_failure_is_permanent(reply.status),
             )
 
     async def _publish(self, row: asyncpg.Record) -> None:
@@ -170,9 +183,10 @@ class Relay:
             "content-type": "application/json",
             "Nats-Msg-Id": key,
         }
-        data = json.dumps(row["payload"], ensure_ascii=False).encode("utf-8")
         try:
-            await self.bus.js.publish(subject, data, headers=headers, timeout=10)
+            await self.bus.js.publish(
+                subject, row["body"].encode("utf-8"), headers=headers, timeout=self.nats_timeout_s
+            )
         except (TimeoutError, NatsTimeout) as exc:
             raise DeliveryFailed(f"JetStream did not acknowledge {subject}") from exc
         except Exception as exc:
@@ -206,6 +220,9 @@ async def _main() -> None:  # pragma: no cover - exercised by the integration te
         policy=mine.retry_policy(),
         batch=mine.relay_batch,
         lease_s=mine.relay_lease_s,
+        http_window=mine.http_window,
+        nats_window=mine.nats_window,
+        workers=mine.relay_workers,
     )
     try:
         await relay.run()

@@ -16,6 +16,9 @@ class PublisherSettings(BaseSettings):
     relay_enabled: bool = True
     relay_batch: int = Field(default=500, ge=1)
     relay_lease_s: float = Field(default=60.0, gt=0)
+    relay_workers: int = Field(default=2, ge=1)  # batches in progress at once
+    http_window: int = Field(default=128, ge=1)  # POSTs in flight (= connections) per URL
+    nats_window: int = Field(default=1000, ge=1)  # unacknowledged JetStream publishes
     http_timeout_s: float = Field(default=10.0, gt=0)
     retry_base_s: float = Field(default=2.0, gt=0)
     retry_cap_s: float = Field(default=900.0, gt=0)

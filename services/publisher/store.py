@@ -183,18 +183,25 @@ OUTBOX_COLUMNS = (
 )
 
 
+CLAIM_COLUMNS = (
+    "id, result_id, version, destination, idempotency_key, subject, payload::text AS body, "
+    "attempts"
+)
+
+
 async def claim_due(pool: asyncpg.Pool, *, limit: int, lease_s: float) -> list[asyncpg.Record]:
     """Lease up to `limit` due pending deliveries to this relay for `lease_s` seconds.
 
     The lease is a later `next_attempt_at`: if this relay dies, the rows come due again and
     another relay (or this one, restarted) delivers them under the same idempotency key.
+    The body comes as JSON text (`body`), ready to send without decoding it first.
     """
     return list(
         await pool.fetch(
             f"""UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2)
             WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= now()
                          ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-            RETURNING {OUTBOX_COLUMNS}""",
+            RETURNING {CLAIM_COLUMNS}""",
             limit,
             lease_s,
         )
@@ -204,29 +211,30 @@ async def claim_due(pool: asyncpg.Pool, *, limit: int, lease_s: float) -> list[a
 async def record_outcomes(
     pool: asyncpg.Pool, outcomes: Sequence[tuple[asyncpg.Record, Outcome]]
 ) -> None:
-    """Write delivery outcomes; a delivered disclosure makes its result version public."""
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.executemany(
-            """UPDATE outbox SET state = $2, attempts = $3,
-                   next_attempt_at = coalesce($4, next_attempt_at), last_error = $5,
-                   delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
-               WHERE id = $1 AND state = 'pending'""",
-            [
-                (row["id"], o.state.value, o.attempts, o.next_attempt_at, o.last_error)
-                for row, o in outcomes
-            ],
-        )
-        published = [
-            (row["result_id"], row["version"])
-            for row, o in outcomes
-            if o.state.value == "delivered" and row["destination"] == "disclosure"
-        ]
-        if published:
-            await conn.executemany(
-                "UPDATE results SET published_at = now() WHERE result_id = $1 AND version = $2 "
-                "AND published_at IS NULL",
-                published,
-            )
+    """Write a batch's delivery outcomes in one statement; a delivered disclosure makes its
+    result version public (only a row that was still pending counts, so a late duplicate of an
+    outcome changes nothing)."""
+    await pool.execute(
+        """WITH done AS (
+               UPDATE outbox o SET state = u.state, attempts = u.attempts,
+                   next_attempt_at = coalesce(u.next_at, o.next_attempt_at),
+                   last_error = u.err,
+                   delivered_at = CASE WHEN u.state = 'delivered' THEN now()
+                                  ELSE o.delivered_at END
+               FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::text[])
+                    AS u(id, state, attempts, next_at, err)
+               WHERE o.id = u.id AND o.state = 'pending'
+               RETURNING o.result_id, o.version, o.destination, o.state)
+           UPDATE results r SET published_at = now() FROM done
+           WHERE done.destination = 'disclosure' AND done.state = 'delivered'
+             AND r.result_id = done.result_id AND r.version = done.version
+             AND r.published_at IS NULL""",
+        [row["id"] for row, _ in outcomes],
+        [o.state.value for _, o in outcomes],
+        [o.attempts for _, o in outcomes],
+        [o.next_attempt_at for _, o in outcomes],
+        [o.last_error for _, o in outcomes],
+    )
 
 
 async def list_deliveries(

@@ -69,6 +69,8 @@ def test_up_starts_everything_and_sigterm_leaves_nothing(tmp_path: Path) -> None
         assert len(descendants) >= 5  # nats-server + four services
         assert _postgres_of(var / "pg")
 
+        _audit_verify_finds_tampering(stack, env, tmp_path)
+
         status = subprocess.run(
             [sys.executable, "-m", "spotcheck", "status", "--json"],
             env=env,
@@ -90,6 +92,73 @@ def test_up_starts_everything_and_sigterm_leaves_nothing(tmp_path: Path) -> None
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _audit_verify_finds_tampering(stack: dict, env: dict[str, str], cwd: Path) -> None:
+    """Entries appended through the kit verify; an edited entry is named by the CLI."""
+    import asyncio
+
+    from services.kit.audit import AuditTrail
+    from services.kit.db import Database
+
+    async def append_then_tamper(tamper: bool) -> None:
+        db = Database(url=stack["database_url"], schema="draw")
+        await db.connect()
+        try:
+            if tamper:
+                async with db.pool.acquire() as conn:
+                    await conn.execute(
+                        """UPDATE audit_log SET data = '{"seed": "forged"}' WHERE seq = 2"""
+                    )
+                return
+            audit = AuditTrail(service="draw", db=db, bus=None)
+            for i in range(3):
+                async with db.transaction() as conn:
+                    await audit.append(
+                        conn, actor="t", action="test", subject=str(i), data={"seed": str(i)}
+                    )
+        finally:
+            await db.close()
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "spotcheck", "audit", "verify"],
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    asyncio.run(append_then_tamper(False))
+    ok = verify()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "draw" in ok.stdout and "3 entries" in ok.stdout
+    asyncio.run(append_then_tamper(True))
+    bad = verify()
+    assert bad.returncode == 1
+    assert "draw       BROKEN   at entry 2" in bad.stdout, bad.stdout
+
+
+def test_missing_nats_binary_is_one_clear_line(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    env["PATH"] = "/nonexistent"
+    code = (
+        "import sysconfig, spotcheck.embedded as e;"
+        "sysconfig.get_path = lambda name: '/nonexistent';"
+        "e.sys.executable = '/nonexistent/python';"
+        "from spotcheck.cli import main; main()"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 1
+    assert "nats-server binary not found" in r.stderr and "SPOTCHECK_NATS_URL" in r.stderr
 
 
 def test_second_up_reuses_the_data(tmp_path: Path) -> None:
