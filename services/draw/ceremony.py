@@ -16,7 +16,7 @@ from contracts.draw import CommittedStratum, DrawCommitted, DrawSeeded, DrawStat
 from contracts.planner import PlanApproved
 from contracts.registry import FreezeReply, FreezeRequest, StratumSpec
 from services.draw import store
-from services.draw.domain import machine, seeds, spec
+from services.draw.domain import exclusions, machine, seeds, spec
 from services.draw.domain.machine import Draw, DrawState
 from services.draw.domain.seeds import SeedSource
 from services.draw.selection import Selector
@@ -33,9 +33,19 @@ def _now() -> datetime:
 class Ceremony:
     """Start, seed, redraw and commit-reveal of draws."""
 
-    def __init__(self, *, ctx: ServiceContext, selector: Selector) -> None:
+    def __init__(
+        self,
+        *,
+        ctx: ServiceContext,
+        selector: Selector,
+        exclude_inline_max: int = exclusions.INLINE_MAX,
+        exclude_request_max: int = exclusions.REQUEST_MAX,
+    ) -> None:
         self.ctx = ctx
         self.selector = selector
+        # Beyond these sizes exclusion lists go to the object store (domain/exclusions.py).
+        self.exclude_inline_max = exclude_inline_max
+        self.exclude_request_max = exclude_request_max
 
     # -- status ---------------------------------------------------------------------------
 
@@ -103,13 +113,24 @@ class Ceremony:
 
     async def _freeze_and_commit(self, draw: Draw, plan: PlanApproved, *, by: str) -> None:
         excluded = await self._exclusions(plan)
+        sending = exclusions.plan_exclusions(
+            draw.draw_id,
+            excluded,
+            inline_max=self.exclude_inline_max,
+            request_max=self.exclude_request_max,
+        )
+        bucket = await self.ctx.bus.object_store(subjects.SNAPSHOTS_BUCKET)
+        for name, data in sending.objects.items():
+            # Named by its hash: writing it again (a resumed freeze) writes the same bytes.
+            await bucket.put(name, data)
         request = FreezeRequest(
             request_id=draw.draw_id,
             strata=[
                 StratumSpec(
                     stratum_id=s.stratum_id,
                     filter=s.filter,
-                    exclude_usccs=excluded.get(s.stratum_id, []),
+                    exclude_usccs=list(sending.inline.get(s.stratum_id, ())),
+                    exclude_object=sending.by_object.get(s.stratum_id),
                 )
                 for s in plan.strata
             ],
@@ -123,7 +144,6 @@ class Ceremony:
         by_id = {s.stratum_id: s for s in plan.strata}
         if {s.stratum_id for s in reply.strata} != set(by_id):
             raise TemporaryError("the registry froze other strata than the plan's")
-        bucket = await self.ctx.bus.object_store(subjects.SNAPSHOTS_BUCKET)
         committed: list[CommittedStratum] = []
         lines: list[spec.CommittedStratum] = []
         async with self.ctx.db.transaction() as conn:
@@ -138,6 +158,15 @@ class Ceremony:
                     raise TemporaryError(
                         f"stratum {frozen.stratum_id}: the snapshot list does not match the "
                         "registry's hash; not committing"
+                    )
+                wrong = exclusions.leaked(usccs, excluded.get(frozen.stratum_id, ()))
+                if wrong is not None:
+                    # Never commit a list the registry did not filter as asked (e.g. a
+                    # registry that does not read `exclude_object`).
+                    raise Conflict(
+                        f"stratum {frozen.stratum_id}: the registry kept {wrong}, which the "
+                        "plan's frequency rules exclude; not committing",
+                        code="exclusions_ignored",
                     )
                 rs = by_id[frozen.stratum_id]
                 bp, count = (rs.bp, None) if rs.bp is not None else (None, rs.count or 0)

@@ -34,6 +34,9 @@ class RegistryStandIn:
         self.inspectors = sorted(inspectors, key=lambda i: i.inspector_id)
         self.bus: Bus | None = None
         self.freezes = 0
+        self.requests: list[FreezeRequest] = []
+        # False: behave like a registry that does not know `exclude_object` yet.
+        self.honour_exclude_object = True
 
     async def start(self, nats_url: str) -> None:
         self.bus = await Bus.connect(nats_url, name="registry-standin")
@@ -63,11 +66,16 @@ class RegistryStandIn:
     async def freeze(self, req: FreezeRequest) -> FreezeReply:
         assert self.bus is not None
         self.freezes += 1
+        self.requests.append(req)
         bucket = await self.bus.object_store(subjects.SNAPSHOTS_BUCKET)
         snapshot = f"S-{uuid.uuid4().hex[:10]}"
         out = []
         for s in req.strata:
             f = s.filter
+            excluded = set(s.exclude_usccs)
+            if s.exclude_object is not None and self.honour_exclude_object:
+                got = await bucket.get(s.exclude_object)
+                excluded.update((got.data or b"").decode("utf-8").split())
             usccs = sorted(
                 (
                     e.uscc
@@ -75,7 +83,7 @@ class RegistryStandIn:
                     if (not f.region_prefixes or e.region_code.startswith(tuple(f.region_prefixes)))
                     and (not f.risk_classes or e.risk_class in f.risk_classes)
                     and e.status in f.statuses
-                    and e.uscc not in s.exclude_usccs
+                    and e.uscc not in excluded
                 ),
                 key=lambda u: u.encode(),
             )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
+
+import pytest
 
 from contracts import subjects
 from contracts.common import Role
@@ -18,7 +21,25 @@ from tests.integration.draw.test_draw_ceremony import _entities, _until
 SEED = "27182818284590452353602"
 
 
-def _plan(plan_id: str, dept: str, item: str, bp: int, **kw: Any) -> PlanApproved:
+def _stratum(plan_id: str, region: str, dept: str, item: str, bp: int) -> ResolvedStratum:
+    return ResolvedStratum(
+        stratum_id=f"2026.{plan_id}.{region}",
+        item_codes=[item],
+        departments=[dept],
+        filter=EntityFilter(region_prefixes=[region]),
+        bp=bp,
+    )
+
+
+def _plan(
+    plan_id: str,
+    dept: str,
+    item: str,
+    bp: int,
+    *,
+    regions: tuple[str, ...] = ("360203",),
+    **kw: Any,
+) -> PlanApproved:
     return PlanApproved(
         plan_id=plan_id,
         year=2026,
@@ -29,15 +50,7 @@ def _plan(plan_id: str, dept: str, item: str, bp: int, **kw: Any) -> PlanApprove
         period_start=date(2026, 7, 1),
         period_end=date(2026, 9, 30),
         items=[PlanItem(code=item, name=item, department=dept, kind="general", expertise=[item])],
-        strata=[
-            ResolvedStratum(
-                stratum_id=f"2026.{plan_id}.360203",
-                item_codes=[item],
-                departments=[dept],
-                filter=EntityFilter(region_prefixes=["360203"]),
-                bp=bp,
-            )
-        ],
+        strata=[_stratum(plan_id, r, dept, item, bp) for r in regions],
         approved_at=datetime(2026, 6, 1, tzinfo=UTC),
         **kw,
     )
@@ -62,8 +75,13 @@ def _roster() -> list[InspectorRecord]:
     return out
 
 
-async def test_visits_merge_and_frequency_excludes(run_service: Any, nats_url: str) -> None:
+@pytest.mark.parametrize("via", ["inline", "object"])
+async def test_visits_merge_and_frequency_excludes(
+    run_service: Any, nats_url: str, via: str
+) -> None:
     svc = await run_service(draw_app.spec)
+    if via == "object":  # the province case, made small: every exclusion list is "large"
+        svc.ctx.parts["ceremony"].exclude_inline_max = 2
     officer = svc.auth(Role.DRAW_OFFICER)
     registry = RegistryStandIn(_entities(), _roster())
     await registry.start(nats_url)
@@ -77,6 +95,7 @@ async def test_visits_merge_and_frequency_excludes(run_service: Any, nats_url: s
                 "SCJG",
                 "SCJG-001",
                 10000,
+                regions=("360203", "360202"),
                 frequency_exclusions=[
                     FrequencyExclusion(
                         item_codes=["SCJG-001"], departments=["SCJG"], since=date(2026, 1, 1)
@@ -120,10 +139,33 @@ async def test_visits_merge_and_frequency_excludes(run_service: Any, nats_url: s
         assert sum(1 for x in second if x["task"]["joint"]) == 6
 
         # The SCJG entities drawn this year leave the base of the next SCJG plan.
+        drawn = sorted(x["task"]["uscc"] for x in first)
+        if via == "object":
+            # A registry that ignores `exclude_object` is caught: nothing is committed.
+            registry.honour_exclude_object = False
+            r = await _until(lambda: start("P-SCJG-2"))
+            assert r.status_code == 409, r.text
+            assert r.json()["error"]["code"] == "exclusions_ignored"
+            registry.honour_exclude_object = True
         r = await _until(lambda: start("P-SCJG-2"))
         assert r.status_code == 201, r.text
-        commit = (await svc.http.get(f"/draws/{r.json()['draw_id']}/commitment")).json()
-        assert commit["strata"][0]["n"] == 60 - 6
+        draw_id = r.json()["draw_id"]
+        commit = (await svc.http.get(f"/draws/{draw_id}/commitment")).json()
+        n = {s["stratum_id"]: s["n"] for s in commit["strata"]}
+        assert n == {"2026.P-SCJG-2.360203": 60 - 6, "2026.P-SCJG-2.360202": 120}
+        sent = {s.stratum_id: s for s in registry.requests[-1].strata}
+        assert len(sent) == 2
+        if via == "inline":
+            assert all(s.exclude_usccs == drawn and s.exclude_object is None for s in sent.values())
+        else:
+            # Both strata exclude the same list: one object, named by its hash, shared.
+            names = {s.exclude_object for s in sent.values()}
+            assert all(s.exclude_usccs == [] for s in sent.values()) and len(names) == 1
+            [name] = names
+            body = "".join(u + "\n" for u in drawn).encode()
+            assert name == f"exclusions/{draw_id}/{hashlib.sha256(body).hexdigest()}.txt"
+            bucket = await bus.object_store(subjects.SNAPSHOTS_BUCKET)
+            assert (await bucket.get(name)).data == body
     finally:
         await bus.close()
         await registry.stop()

@@ -1,0 +1,103 @@
+"""Frequency exclusions on the way to the registry: inline, or one shared object per list.
+
+A province's frequency window can exclude hundreds of thousands of entities from every stratum;
+NATS carries at most 1 MB per message. So a stratum's exclusion list goes inline
+(`StratumSpec.exclude_usccs`) only while it is small; a larger one is written once to the
+snapshots object store and named in `StratumSpec.exclude_object`. Strata with the same list
+share one object, named by the list's SHA-256:
+
+    exclusions/<draw_id>/<sha256 of the object's bytes>.txt
+
+The object's bytes are the USCCs sorted by UTF-8 bytes, each followed by `\\n` (the format of
+the frozen candidate lists). A list goes to an object when it has more than `inline_max`
+USCCs, or — largest lists first — while the inline lists of the whole request would together
+exceed `request_max` USCCs (800 strata of 4,000 inline USCCs would not fit in one message).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+INLINE_MAX = 5_000
+"""More USCCs than this in one stratum's exclusion list: the list goes to an object."""
+
+REQUEST_MAX = 20_000
+"""More inline USCCs than this in one freeze request (≈ 420 kB): the largest lists move out."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionPlan:
+    """What to send per stratum and which objects to write first."""
+
+    inline: dict[str, tuple[str, ...]]
+    """Stratum id → USCCs sent inline (sorted; strata without exclusions are absent)."""
+    by_object: dict[str, str]
+    """Stratum id → name of the object holding its exclusion list."""
+    objects: dict[str, bytes]
+    """Object name → its bytes (one object per distinct list)."""
+
+
+def list_bytes(usccs: Iterable[str]) -> bytes:
+    """The object form of an exclusion list: distinct USCCs in byte order, each + `\\n`."""
+    ordered = sorted({u.encode("utf-8") for u in usccs})
+    return b"".join(u + b"\n" for u in ordered)
+
+
+def object_name(draw_id: str, body: bytes) -> str:
+    """`exclusions/<draw_id>/<sha256 of body>.txt`."""
+    return f"exclusions/{draw_id}/{hashlib.sha256(body).hexdigest()}.txt"
+
+
+def plan_exclusions(
+    draw_id: str,
+    excluded: Mapping[str, Sequence[str]],
+    *,
+    inline_max: int = INLINE_MAX,
+    request_max: int = REQUEST_MAX,
+) -> ExclusionPlan:
+    """Decide, per stratum, between inline USCCs and a shared object (deterministic)."""
+    lists: dict[str, tuple[str, ...]] = {}
+    for sid, usccs in excluded.items():
+        if usccs:
+            lists[sid] = tuple(sorted(set(usccs), key=lambda u: u.encode("utf-8")))
+    out_of_line = {sid for sid, lst in lists.items() if len(lst) > inline_max}
+    inline_total = sum(len(lst) for sid, lst in lists.items() if sid not in out_of_line)
+    # Largest first, then by stratum id: the same exclusions always give the same request.
+    for sid in sorted(lists, key=lambda s: (-len(lists[s]), s)):
+        if inline_total <= request_max:
+            break
+        if sid not in out_of_line:
+            out_of_line.add(sid)
+            inline_total -= len(lists[sid])
+    objects: dict[str, bytes] = {}
+    by_object: dict[str, str] = {}
+    names: dict[tuple[str, ...], str] = {}
+    for sid in sorted(out_of_line):
+        name = names.get(lists[sid])
+        if name is None:
+            body = list_bytes(lists[sid])
+            name = names[lists[sid]] = object_name(draw_id, body)
+            objects[name] = body
+        by_object[sid] = name
+    inline = {sid: lst for sid, lst in lists.items() if sid not in out_of_line}
+    return ExclusionPlan(inline=inline, by_object=by_object, objects=objects)
+
+
+def leaked(candidates: Iterable[str], excluded: Iterable[str]) -> str | None:
+    """The first candidate (in list order) that should have been excluded, if any.
+
+    The draw checks every frozen list against the exclusions it asked for: a registry that
+    ignored them (e.g. one that does not read `exclude_object` yet) must not go unnoticed.
+    """
+    out = frozenset(excluded)
+    if not out:
+        return None
+    seq = candidates if isinstance(candidates, Sequence) else list(candidates)
+    if out.isdisjoint(seq):  # the common case, at C speed
+        return None
+    for u in seq:
+        if u in out:
+            return u
+    return None
