@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: set everything up and run the main job on the embedded default
+## run: set everything up and run the main job on the embedded default (spotcheck demo)
 run: install
-	$(BIN)/spotcheck up
+	$(BIN)/spotcheck demo
 
 ## test: set everything up and pass the tests (lint, types, unit, integration, e2e)
 test: install lint typecheck

@@ -375,7 +375,9 @@ async def run(args: argparse.Namespace) -> None:
             f"end to end (HTTP → outbox → JetStream + disclosure): {e2e:,.0f} results/s "
             f"({t_done - t0:.1f} s)"
         )
-        print(f"raw windowed js.publish (windows of {RAW_WINDOW}), same payloads: {raw:,.0f} msgs/s")
+        print(
+            f"raw windowed js.publish (windows of {RAW_WINDOW}), same payloads: {raw:,.0f} msgs/s"
+        )
         print(f"ratio end-to-end / raw: {e2e / raw:.2f} (target ≥ 0.5)")
         print(
             f"disclosure endpoint: {seen['calls']} calls, {seen['keys']} keys; "

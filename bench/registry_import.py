@@ -204,16 +204,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # 5. freeze
         obs = await bus.object_store(subjects.SNAPSHOTS_BUCKET)
 
-        async def upload(name: str, path: Path) -> None:
-            with path.open("rb") as f:
-                await obs.put(name, f)
-
+        upload, fetch = snapshots.object_store_io(obs)
         t = time.perf_counter()
         reply = await snapshots.freeze(
             db,
             FreezeRequest(request_id=f"bench-{time.time()}", strata=specs),
             upload=upload,
-            empty_upload=upload,
+            fetch=fetch,
         )
         figures["freeze_s"] = time.perf_counter() - t
         figures["freeze_n"] = sum(s.n for s in reply.strata)

@@ -117,6 +117,9 @@ class TaskAssigned(Contract):
     team: list[TeamMember] = []
     unstaffed_reason: str | None = None
     joint: bool = False
+    # Open tasks of earlier draws that this visit absorbed (进一次门、查多项事): they take no
+    # results of their own any more; results go to this task.
+    merged_from: list[str] = []
 
 
 class DrawSeeded(Contract):

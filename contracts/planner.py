@@ -33,6 +33,9 @@ class ResolvedStratum(Contract):
     filter: EntityFilter
     bp: int | None = Field(default=None, ge=0, le=10000)
     count: int | None = Field(default=None, ge=0)
+    count_cap_bp: int | None = Field(default=None, ge=0, le=10000)
+    """For a count stratum: the draw takes at most ceil(n × count_cap_bp / 10000) of its n
+    (a general item's cap, applied to the n frozen at draw time)."""
     n_estimate: int | None = None
     k_estimate: int | None = None
     methods: list[str] = []
@@ -119,6 +122,8 @@ class PlanScope(Contract):
 
     regions: list[str] = Field(min_length=1)
     """GB/T 2260 county-level codes (6 digits): one stratum per region."""
+    entity_types: list[str] = []
+    """Entity types (企业、个体工商户、农民专业合作社…); empty: every type the item applies to."""
     industries: list[str] = []
     tags: list[str] = []
     risk_classes: list[str] | None = None

@@ -188,6 +188,16 @@ class Condition(Contract):
         | None
     ) = None
     n_at_least: int | None = Field(default=None, ge=0)
+    tag: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=64)]],
+            BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
+            Field(min_length=1),
+        ]
+        | None
+    ) = None
+    """Strata whose entities all carry one of these tags (e.g. 食品经营): the stratum's tag
+    restriction (plan scope narrowed by the item's `applies_to.tags`) is set and within them."""
 
 
 class Merge(Contract):
@@ -284,6 +294,8 @@ class CaseStratum(Contract):
     ratio: Ratio | None = None
     count: int | None = Field(default=None, ge=0)
     date: date
+    tags: list[str] = []
+    """The stratum's tag restriction (entities carrying any of these)."""
 
 
 class CaseExpect(Contract):

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from contracts.common import Role
-from spotcheck.commands import draw, plan, publisher, registry, results, rules
+from spotcheck.commands import demo, draw, plan, publisher, registry, results, rules
 
 app = typer.Typer(
     help="spotcheck — 双随机、一公开: random entities, random inspectors, public results.",
@@ -23,6 +23,7 @@ app.add_typer(plan.app, name="plan")
 app.add_typer(draw.app, name="draw")
 app.add_typer(publisher.app, name="publisher")
 app.add_typer(results.app, name="results")
+app.command("demo")(demo.demo)
 audit_app = typer.Typer(help="The audit trail (全过程留痕)", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

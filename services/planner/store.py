@@ -27,14 +27,16 @@ class PlannerStore:
 
     async def add_activation(
         self, conn: Any, version: str, previous: str | None, actor: str
-    ) -> None:
-        """Append to the activation history."""
-        await conn.execute(
-            "INSERT INTO activations (version, previous_version, activated_by) VALUES ($1, $2, $3)",
+    ) -> int:
+        """Append to the activation history; returns the new entry's sequence number."""
+        seq: int = await conn.fetchval(
+            "INSERT INTO activations (version, previous_version, activated_by) VALUES ($1, $2, $3)"
+            " RETURNING seq",
             version,
             previous,
             actor,
         )
+        return seq
 
     async def active_files(self) -> tuple[str, dict[str, str]] | None:
         """The most recently activated version and its files."""

@@ -124,18 +124,20 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def deliveries(
         state: DeliveryState | None = None,
         limit: int = 100,
-        _: Principal = require(Role.AUDITOR, Role.POLICY),
+        _: Principal = require(Role.OPERATOR, Role.AUDITOR),
     ) -> list[Delivery]:
         """Outbox rows; `?state=dead` lists the dead letters."""
         return await ops().deliveries(state=state, limit=min(limit, 10_000))
 
     @r.post("/deliveries/{delivery_id}/replay")
-    async def replay(delivery_id: int, p: Principal = require(Role.POLICY)) -> Delivery:
+    async def replay(delivery_id: int, p: Principal = require(Role.OPERATOR)) -> Delivery:
         """Put a dead letter back in the queue under the same idempotency key."""
         return await ops().replay(delivery_id, actor=p.sub)
 
     @r.get("/deadlines")
-    async def deadlines(_: Principal = require(Role.AUDITOR, Role.POLICY)) -> list[DeadlineEntry]:
+    async def deadlines(
+        _: Principal = require(Role.OPERATOR, Role.AUDITOR),
+    ) -> list[DeadlineEntry]:
         """Results not yet public that are at risk or overdue."""
         return await ops().at_risk_and_overdue()
 
@@ -155,10 +157,18 @@ def router(ctx: ServiceContext) -> APIRouter:
 
     @r.get("/public/tasks", response_class=HTMLResponse)
     @public
-    async def public_tasks(q: str | None = None) -> HTMLResponse:
+    async def public_tasks(q: str | None = None, draw: str | None = None) -> HTMLResponse:
         async with ctx.db.pool.acquire() as conn:
-            rows = await store.task_notices(conn, query=q)
-        return HTMLResponse(pages.render_tasks(rows, query=q))
+            rows = await store.task_notices(conn, query=q, draw_id=draw)
+            draws = await store.draw_notices(conn, draw_id=draw)
+        return HTMLResponse(pages.render_tasks(rows, query=q, draws=draws))
+
+    @r.get("/public/draws.json")
+    @public
+    async def public_draws_json() -> Response:
+        async with ctx.db.pool.acquire() as conn:
+            draws = await store.draw_notices(conn)
+        return Response(opendata.draws_json(draws), media_type="application/json")
 
     @r.get("/public/results", response_class=HTMLResponse)
     @public

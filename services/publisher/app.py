@@ -10,7 +10,7 @@ from services.kit.service import ServiceContext, ServiceSpec
 from services.publisher import api, handlers
 from services.publisher.domain.categories import load_categories
 from services.publisher.intake import Intake
-from services.publisher.operations import Operations, register_metrics_when_ready
+from services.publisher.operations import Operations, register_metrics
 from services.publisher.relay import Relay
 from services.publisher.settings import PublisherSettings, load_publisher_settings
 
@@ -54,7 +54,7 @@ async def _start(ctx: ServiceContext) -> None:
         ctx.parts["relay"] = relay
         ctx.background.append(asyncio.create_task(relay.run(), name="publisher-relay"))
     ctx.background.append(asyncio.create_task(ops.watch(every_s=mine.deadline_poll_s)))
-    ctx.background.append(asyncio.create_task(register_metrics_when_ready(ctx, ops)))
+    register_metrics(ctx.metrics, ops)
 
 
 def spec(settings: PublisherSettings | None = None) -> ServiceSpec:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contracts import subjects
-from contracts.draw import TaskAssigned
+from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
@@ -11,7 +11,8 @@ from services.publisher import store
 
 
 async def register(ctx: ServiceContext) -> None:
-    """Keep our own copies of tasks and approved plans (ping is answered by the kit)."""
+    """Keep our own copies of tasks, draws and approved plans (ping is answered by the kit)."""
+    completed = subjects.event("draw", "completed")
 
     async def on_task(msg: Incoming) -> None:
         task = msg.parse(TaskAssigned)
@@ -29,6 +30,20 @@ async def register(ctx: ServiceContext) -> None:
         subjects=[subjects.event("draw", "task.assigned")],
         handler=on_task,
         batch=200,
+    )
+
+    async def on_draw(msg: Incoming) -> None:
+        async with ctx.db.transaction() as conn:
+            if msg.subject == completed:
+                await store.upsert_draw_completed(conn, msg.parse(DrawCompleted))
+            else:
+                await store.mark_draw_superseded(conn, msg.parse(DrawSuperseded))
+
+    ctx.bus.consume(
+        stream=subjects.stream_name("draw"),
+        durable="publisher-draws",
+        subjects=[completed, subjects.event("draw", "superseded")],
+        handler=on_draw,
     )
     ctx.bus.consume(
         stream=subjects.stream_name("planner"),

@@ -35,7 +35,7 @@ class Reply:
 
 
 class _Conn:
-    __slots__ = ("reader", "writer", "used")
+    __slots__ = ("reader", "used", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader

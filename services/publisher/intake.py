@@ -24,6 +24,7 @@ from services.publisher import store
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.payloads import build_deliveries, normalised_items, result_id_of
 from services.publisher.domain.validation import CheckedResult, check_submission
+from services.publisher.grouping import GroupCommit, TaskReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ class Intake:
         self.categories = categories
         self.max_attachment_bytes = max_attachment_bytes
         self.wake = wake
+        self.reader = TaskReader(db=db)
+        self.group = GroupCommit(db=db, audit=audit)
         self._evidence: Any = None
 
     async def evidence(self) -> Any:
@@ -102,9 +105,7 @@ class Intake:
         """Check and accept a batch; each result is accepted whole or refused with reasons."""
         today = today or datetime.now(UTC).date()
         task_ids = [s.task_id for s in subs]
-        async with self.db.pool.acquire() as conn:
-            tasks = await store.get_tasks(conn, task_ids)
-            latest = await store.latest_versions(conn, task_ids)
+        tasks, latest = await self.reader.read(task_ids)
         outcomes: list[SubmissionOutcome | None] = [None] * len(subs)
         accepted: list[tuple[int, ResultSubmission, CheckedResult]] = []
         seen: set[str] = set()
@@ -207,29 +208,7 @@ class Intake:
                     ),
                 )
             )
-        async with self.db.transaction() as conn:
-            await store.insert_results(conn, rows)
-            # One entry per committed batch: the chain's lock is taken once, not per result.
-            await self.audit.append(
-                conn,
-                actor=by.actor,
-                action="result.accepted",
-                subject=",".join(f"{r.result_id}:v{r.version}" for r in rows[:20])
-                + ("…" if len(rows) > 20 else ""),
-                data={
-                    "results": [
-                        {
-                            "result_id": r.result_id,
-                            "version": r.version,
-                            "task_id": r.task_id,
-                            "categories": r.categories,
-                            "supersedes": r.supersedes,
-                            "due_date": r.due_date.isoformat(),
-                        }
-                        for r in rows
-                    ]
-                },
-            )
+        await self.group.commit(rows, actor=by.actor)
         return replies
 
 

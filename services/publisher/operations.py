@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -166,13 +167,7 @@ class PublisherCollector(Collector):
         yield o
 
 
-async def register_metrics_when_ready(ctx: Any, ops: Operations) -> None:
-    """The app (and its metrics registry) is built after `start`: register once it exists."""
-    for _ in range(6000):
-        if ctx.app is not None:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        return
+def register_metrics(registry: CollectorRegistry, ops: Operations) -> None:
+    """Export the publisher's gauges from the app's registry (once per registry)."""
     with contextlib.suppress(ValueError):  # already registered
-        ctx.app.state.metrics.register(PublisherCollector(ops))
+        registry.register(PublisherCollector(ops))

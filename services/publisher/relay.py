@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import logging
 import random
+import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from nats.errors import TimeoutError as NatsTimeout
@@ -20,7 +22,6 @@ from nats.errors import TimeoutError as NatsTimeout
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.publisher import store
-from services.publisher.http_post import HttpError, HttpPoster
 from services.publisher.domain.delivery import (
     Outcome,
     RetryPolicy,
@@ -28,6 +29,7 @@ from services.publisher.domain.delivery import (
     after_success,
     http_failure_is_permanent,
 )
+from services.publisher.http_post import HttpError, HttpPoster
 
 log = logging.getLogger("spotcheck.publisher.relay")
 
@@ -86,23 +88,47 @@ class Relay:
         self.nats_timeout_s = max(http_timeout_s, 10.0)
         self.delivered = 0
         self.failed = 0
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Finish the batches in progress (their outcomes recorded), then return from `run`."""
+        self._stopping = True
+        self.wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled or stopped."""
+        listener = await self._listen()
         try:
             await asyncio.gather(*(self._loop() for _ in range(self.workers)))
         finally:
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.remove_listener(store.OUTBOX_CHANNEL, self._notified)
+                    await self.db.pool.release(listener)
             if self.disclosure is not None:
                 await self.disclosure.aclose()
 
+    def _notified(self, *_: object) -> None:
+        self.wake.set()
+
+    async def _listen(self) -> Any:
+        """Hold a connection that LISTENs for new outbox rows (polling stays the fallback)."""
+        try:
+            conn = await self.db.pool.acquire()
+            await conn.add_listener(store.OUTBOX_CHANNEL, self._notified)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("relay: cannot listen for new deliveries, polling: %s", exc)
+            return None
+        return conn
+
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 n = await self.run_once()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("relay: database unavailable: %s", exc)
                 n = 0
-            if n < self.batch:
+            if n < self.batch and not self._stopping:
                 # Less than a full batch was due: wait for new work rather than spin.
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -224,6 +250,9 @@ async def _main() -> None:  # pragma: no cover - exercised by the integration te
         nats_window=mine.nats_window,
         workers=mine.relay_workers,
     )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, relay.stop)
     try:
         await relay.run()
     finally:

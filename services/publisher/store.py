@@ -10,10 +10,11 @@ from typing import Any
 
 import asyncpg
 
-from contracts.draw import TaskAssigned
+from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved
 from services.publisher.domain.delivery import Outcome
 from services.publisher.domain.notices import (
+    DrawNotice,
     ItemNotice,
     PlanNotice,
     ResultItemNotice,
@@ -74,6 +75,47 @@ async def upsert_plan(conn: Conn, p: PlanApproved) -> None:
     )
 
 
+async def upsert_draw_completed(conn: Conn, d: DrawCompleted) -> None:
+    """Keep a completed draw's public facts (a superseded mark that came first stays)."""
+    rec = d.record
+    await conn.execute(
+        """INSERT INTO draws (draw_id, plan_id, completed_at, tasks, unstaffed, seed, seed_source,
+               commitment_sha256, supersedes, superseded_by)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+           ON CONFLICT (draw_id) DO UPDATE SET plan_id = EXCLUDED.plan_id,
+               completed_at = EXCLUDED.completed_at, tasks = EXCLUDED.tasks,
+               unstaffed = EXCLUDED.unstaffed, seed = EXCLUDED.seed,
+               seed_source = EXCLUDED.seed_source,
+               commitment_sha256 = EXCLUDED.commitment_sha256, supersedes = EXCLUDED.supersedes,
+               superseded_by = coalesce(draws.superseded_by, EXCLUDED.superseded_by)""",
+        rec.draw_id,
+        rec.plan_id,
+        d.completed_at,
+        d.tasks,
+        d.unstaffed,
+        rec.seed,
+        rec.seed_source,
+        rec.commitment_sha256,
+        rec.supersedes,
+        rec.superseded_by,
+    )
+
+
+async def mark_draw_superseded(conn: Conn, s: DrawSuperseded) -> None:
+    """Mark a draw superseded by a redraw (it and its tasks stay public)."""
+    await conn.execute(
+        """INSERT INTO draws (draw_id, superseded_by, superseded_reason, superseded_at)
+           VALUES ($1,$2,$3,$4)
+           ON CONFLICT (draw_id) DO UPDATE SET superseded_by = EXCLUDED.superseded_by,
+               superseded_reason = EXCLUDED.superseded_reason,
+               superseded_at = EXCLUDED.superseded_at""",
+        s.draw_id,
+        s.superseded_by,
+        s.reason,
+        s.at,
+    )
+
+
 def _task_view(r: asyncpg.Record) -> TaskView:
     return TaskView(
         task_id=r["task_id"],
@@ -101,6 +143,20 @@ async def get_tasks(conn: Conn, task_ids: Sequence[str]) -> dict[str, TaskView]:
     """Our copies of several tasks, by id."""
     rows = await conn.fetch("SELECT * FROM tasks WHERE task_id = ANY($1::text[])", list(task_ids))
     return {r["task_id"]: _task_view(r) for r in rows}
+
+
+async def tasks_and_latest(
+    conn: Conn, task_ids: Sequence[str]
+) -> tuple[dict[str, TaskView], dict[str, int]]:
+    """Our copies of several tasks and the latest result version of each (one round trip)."""
+    rows = await conn.fetch(
+        "SELECT t.*, (SELECT max(version) FROM results r WHERE r.task_id = t.task_id) AS latest "
+        "FROM tasks t WHERE t.task_id = ANY($1::text[])",
+        list(task_ids),
+    )
+    tasks = {r["task_id"]: _task_view(r) for r in rows}
+    latest = {r["task_id"]: int(r["latest"]) for r in rows if r["latest"] is not None}
+    return tasks, latest
 
 
 async def latest_versions(conn: Conn, task_ids: Sequence[str]) -> dict[str, int]:
@@ -177,6 +233,14 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
 
 # ---- the outbox ---------------------------------------------------------------------------
 
+OUTBOX_CHANNEL = "publisher_outbox"
+
+
+async def notify_outbox(conn: Conn) -> None:
+    """Wake relays listening on the outbox channel when this transaction commits."""
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
 OUTBOX_COLUMNS = (
     "id, result_id, version, destination, idempotency_key, subject, payload, state, attempts, "
     "next_attempt_at, last_error, delivered_at"
@@ -184,8 +248,7 @@ OUTBOX_COLUMNS = (
 
 
 CLAIM_COLUMNS = (
-    "id, result_id, version, destination, idempotency_key, subject, payload::text AS body, "
-    "attempts"
+    "id, result_id, version, destination, idempotency_key, subject, payload::text AS body, attempts"
 )
 
 
@@ -339,14 +402,42 @@ def _search_sql(query: str | None, alias: str) -> tuple[str, list[Any]]:
     return f" AND {alias}.entity_name LIKE '%' || $1 || '%'", [q]
 
 
-async def task_notices(
-    conn: Conn, *, query: str | None, limit: int = 200
-) -> list[TaskNotice]:
-    """Tasks matching a search (USCC prefix or part of the name)."""
-    where, args = _search_sql(query, "t")
+async def draw_notices(conn: Conn, *, draw_id: str | None = None) -> list[DrawNotice]:
+    """Draws we know of (newest first), or just one."""
+    where, args = ("WHERE draw_id = $1", [draw_id]) if draw_id else ("", [])
     rows = await conn.fetch(
-        f"SELECT * FROM tasks t WHERE true{where} ORDER BY t.period_start DESC, t.task_id "
-        f"LIMIT {int(limit)}",
+        f"SELECT * FROM draws {where} ORDER BY completed_at DESC NULLS LAST, draw_id", *args
+    )
+    return [
+        DrawNotice(
+            draw_id=r["draw_id"],
+            plan_id=r["plan_id"],
+            completed_at=r["completed_at"],
+            tasks=r["tasks"],
+            unstaffed=r["unstaffed"],
+            seed=r["seed"],
+            seed_source=r["seed_source"],
+            commitment_sha256=r["commitment_sha256"],
+            supersedes=r["supersedes"],
+            superseded_by=r["superseded_by"],
+            superseded_reason=r["superseded_reason"],
+            superseded_at=r["superseded_at"],
+        )
+        for r in rows
+    ]
+
+
+async def task_notices(
+    conn: Conn, *, query: str | None, draw_id: str | None = None, limit: int = 200
+) -> list[TaskNotice]:
+    """Tasks matching a search (USCC prefix or part of the name), optionally of one draw."""
+    where, args = _search_sql(query, "t")
+    if draw_id:
+        args.append(draw_id)
+        where += f" AND t.draw_id = ${len(args)}"
+    rows = await conn.fetch(
+        f"SELECT t.*, d.superseded_by FROM tasks t LEFT JOIN draws d USING (draw_id) "
+        f"WHERE true{where} ORDER BY t.period_start DESC, t.task_id LIMIT {int(limit)}",
         *args,
     )
     return [
@@ -359,14 +450,14 @@ async def task_notices(
             tuple(r["departments"]),
             r["period_start"],
             r["period_end"],
+            draw_id=r["draw_id"],
+            superseded_by=r["superseded_by"],
         )
         for r in rows
     ]
 
 
-async def result_notices(
-    conn: Conn, *, query: str | None, limit: int = 200
-) -> list[ResultNotice]:
+async def result_notices(conn: Conn, *, query: str | None, limit: int = 200) -> list[ResultNotice]:
     """Published results (latest published version, with earlier versions as history)."""
     where, args = _search_sql(query, "t")
     rows = await conn.fetch(

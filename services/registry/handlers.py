@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from contracts import subjects
@@ -269,11 +268,8 @@ async def freeze_and_publish(ctx: ServiceContext, req: FreezeRequest) -> FreezeR
         subjects.SNAPSHOTS_BUCKET, replicas=ctx.settings.stream_replicas
     )
 
-    async def upload(name: str, path: Path) -> None:
-        with path.open("rb") as f:
-            await obs.put(name, f)
-
-    reply = await snapshots.freeze(ctx.db, req, upload=upload, empty_upload=upload, audit=ctx.audit)
+    upload, fetch = snapshots.object_store_io(obs)
+    reply = await snapshots.freeze(ctx.db, req, upload=upload, fetch=fetch, audit=ctx.audit)
     await ctx.bus.publish_event(
         subjects.event("registry", "snapshot.frozen"), reply, event_id=reply.snapshot_id
     )

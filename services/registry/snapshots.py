@@ -1,20 +1,23 @@
 """Freezing candidate lists (DESIGN §6 step 1): one pass over the directory for all strata.
 
-All strata of a request are resolved by one query: the strata go into a temporary table (one
-row per region prefix), joined to the entities on the region prefix with the other conditions
-as join filters, and the pairs come out of `COPY … TO STDOUT` ordered by stratum id and USCC
-(both `COLLATE "C"`). The stream is cut into strata as it arrives; each stratum's list is hashed
-incrementally, written to PostgreSQL in blocks and to a spool file for the NATS object store.
-Only one block of one stratum is held at a time.
+All strata of a request are resolved by one query. The strata go into a temporary table (one
+row per region prefix × risk class × entity type they name, each with the stratum's number and
+letter code); rows sharing their other conditions form a branch, a hash join of the entities
+(filtered once by those conditions) to its strata rows; exclusions are anti-joins. The pairs
+come out of `COPY … TO STDOUT` as fixed-width lines "code\tUSCC", ordered by stratum number
+and `uscc COLLATE "C"`, and `freeze_stream.StreamWriter` turns them into stored lists.
+
+Exclusions come inline (`exclude_usccs`) or, for lists too large for a message, as an object
+in the snapshots bucket (`exclude_object`, one USCC a line): each distinct object is read once,
+streamed into a temporary file and `COPY`ed into the exclusion table, however many strata
+name it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
-import re
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -28,13 +31,43 @@ from services.kit.db import Database
 from services.kit.errors import Invalid, NotFound
 from services.registry import sqlfilter
 from services.registry.domain import uscc as uscc_mod
-from services.registry.domain.freeze import CandidateHasher, object_name
+from services.registry.domain.freeze import MAX_STRATA, object_name, stratum_code
 from services.registry.domain.rows import ENTITY_FIELDS
+from services.registry.freeze_stream import StreamWriter, Uploader
 
 log = logging.getLogger("spotcheck.registry.freeze")
-BLOCK_BYTES = 1 << 20
-_BOUNDARY = re.compile(rb"(?m)^([^\t\n]+)\t")
-Uploader = Callable[[str, Path], Awaitable[None]]
+# Writes the content of a named object of the snapshots bucket into a binary file;
+# raises NotFound when there is no such object.
+Fetcher = Callable[[str, BinaryIO], Awaitable[None]]
+__all__ = [
+    "Fetcher",
+    "Uploader",
+    "freeze",
+    "load",
+    "object_store_io",
+    "snapshot_id_for",
+    "stream_list",
+]
+
+
+def object_store_io(obs: Any) -> tuple[Uploader, Fetcher]:
+    """`upload` and `fetch` over a nats-py object store bucket."""
+    from nats.js.errors import NotFoundError as NatsNotFound
+
+    async def upload(name: str, content: bytes | Path) -> None:
+        if isinstance(content, Path):
+            with content.open("rb") as f:
+                await obs.put(name, f)
+        else:
+            await obs.put(name, content)
+
+    async def fetch(name: str, into: BinaryIO) -> None:
+        try:
+            await obs.get(name, writeinto=into)
+        except NatsNotFound:
+            raise NotFound(f"no object {name!r} in the snapshots bucket") from None
+
+    return upload, fetch
 
 
 def snapshot_id_for(request_id: str) -> str:
@@ -42,103 +75,94 @@ def snapshot_id_for(request_id: str) -> str:
     return "s-" + hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:24]
 
 
-def _freeze_query(shapes: list[tuple[int, bool, bool]], source: str, *, with_excludes: bool) -> str:
-    joins = " UNION ALL ".join(
-        sqlfilter.join_branch(shape, source, with_excludes) for shape in shapes
+def _plan(
+    req: FreezeRequest,
+) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]], dict[str, int], str, list[Any]]:
+    """Strata rows, inline exclusions, exclusion objects by set number, the query, its values."""
+    rows: list[tuple[Any, ...]] = []
+    inline: list[tuple[int, str]] = []
+    objects: dict[str, int] = {}
+    sets: list[tuple[int | None, int | None]] = []
+    if len(req.strata) > MAX_STRATA:
+        raise Invalid(f"at most {MAX_STRATA} strata in one freeze")
+    for idx, s in enumerate(req.strata):
+        inline_set = None
+        for u in sorted(set(s.exclude_usccs)):
+            code = uscc_mod.normalise(u)
+            if not uscc_mod.is_valid(code):
+                raise Invalid(f"stratum {s.stratum_id}: excluded USCC {u!r} is not valid")
+            inline.append((idx, code))
+            inline_set = idx
+        object_set = None
+        if s.exclude_object:
+            object_set = objects.setdefault(s.exclude_object, -1 - len(objects))
+        for r in sqlfilter.strata_rows(s.stratum_id, s.filter):
+            rows.append(r)
+            sets.append((inline_set, object_set))
+    idx_of = {s.stratum_id: i for i, s in enumerate(req.strata)}
+    groups, branches = sqlfilter.group_rows(rows)
+    table = [
+        (idx_of[r[0]], stratum_code(idx_of[r[0]]), g, *r, *st)
+        for r, g, st in zip(rows, groups, sets, strict=True)
+    ]
+    params: list[Any] = []
+    source = "freeze_source" if req.as_of is not None else "entity"
+    union = " UNION ALL ".join(
+        sqlfilter.branch_sql(
+            g,
+            shape,
+            common,
+            source,
+            params,
+            rows=[dict(zip(sqlfilter.STRATA_COLUMNS, t, strict=True)) for t in table if t[2] == g],
+            inline=bool(inline),
+            objects=bool(objects),
+        )
+        for g, (shape, common) in enumerate(branches)
     )
-    # The stratum id is written only on its first line; every other line is "\tUSCC", so a
-    # block of one stratum becomes its list by deleting the tabs (a C-speed bytes operation).
-    return (
-        "SELECT CASE WHEN lag(stratum_id) OVER w IS DISTINCT FROM stratum_id "
-        "THEN stratum_id ELSE '' END, uscc "
-        f"FROM ({joins}) pairs WINDOW w AS (ORDER BY stratum_id, uscc) "
-        "ORDER BY stratum_id, uscc"
-    )
+    query = f'SELECT code, uscc FROM ({union}) p ORDER BY idx, uscc COLLATE "C"'
+    # the temporary strata table is needed only by branches without common conditions
+    if all(common is not None for _, common in branches):
+        table = []
+    return table, sorted(set(inline)), objects, query, params
 
 
-class _Writer:
-    """Receives the COPY stream and turns it into per-stratum lists."""
-
-    def __init__(self, conn: Any, snapshot_id: str, spool: Path, upload: Uploader) -> None:
-        self.conn = conn
-        self.snapshot_id = snapshot_id
-        self.spool = spool
-        self.upload = upload
-        self.done: dict[str, tuple[int, str]] = {}
-        self.pending = b""
-        self.current: str | None = None
-        self.hasher = CandidateHasher()
-        self.block = bytearray()
-        self.block_no = 0
-        self.file: BinaryIO | None = None
-        self.uploads: list[asyncio.Task[None]] = []
-        self.limit = asyncio.Semaphore(4)
-
-    async def feed(self, data: bytes) -> None:
-        buf = self.pending + data
-        cut = buf.rfind(b"\n") + 1
-        self.pending = buf[cut:]
-        buf = buf[:cut]
-        pos = 0
-        for m in _BOUNDARY.finditer(buf):
-            await self._add(buf[pos : m.start()])
-            await self._start(m.group(1).decode("ascii"))
-            pos = m.end()
-        await self._add(buf[pos:])
-
-    async def _add(self, segment: bytes) -> None:
-        if not segment:
-            return
-        if self.current is None:
-            raise RuntimeError("freeze stream did not start with a stratum id")
-        lines = segment.replace(b"\t", b"")
-        self.hasher.add_block(lines)
-        self.block += lines
-        assert self.file is not None
-        self.file.write(lines)
-        if len(self.block) >= BLOCK_BYTES:
-            await self._flush_block()
-
-    async def _flush_block(self) -> None:
-        if self.block and self.current is not None:
-            await self.conn.execute(
-                "INSERT INTO snapshot_block (snapshot_id, stratum_id, block, data) "
-                "VALUES ($1, $2, $3, $4)",
-                self.snapshot_id,
-                self.current,
-                self.block_no,
-                bytes(self.block),
+async def _load_objects(conn: Any, objects: dict[str, int], fetch: Fetcher | None) -> list[Any]:
+    """Read each exclusion object once into `freeze_exclude`; returns [name, lines] pairs."""
+    if not objects:
+        return []
+    if fetch is None:
+        raise Invalid("exclusion objects are not available here")
+    await conn.execute("CREATE TEMP TABLE freeze_exclude_raw (line text) ON COMMIT DROP")
+    loaded = []
+    with tempfile.TemporaryDirectory(prefix="freeze-excl-") as tmp:
+        for name, set_no in objects.items():
+            path = Path(tmp) / "object.txt"
+            with path.open("wb") as f:
+                await fetch(name, f)
+            await conn.execute("TRUNCATE freeze_exclude_raw")
+            try:
+                await conn.copy_to_table(
+                    "freeze_exclude_raw", source=str(path), format="csv", delimiter="\x01"
+                )
+            except Exception as exc:  # a NUL byte, invalid UTF-8, …
+                raise Invalid(f"exclusion object {name!r} is not a text list: {exc}") from exc
+            # Normalised as USCCs are everywhere (trimmed, upper case); blank lines skipped.
+            # The shape is checked here; a code with a wrong check character matches nothing.
+            bad = await conn.fetchval(
+                "SELECT u FROM (SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclude_raw)"
+                " t WHERE u <> '' AND u !~ '^[0-9A-Z]{18}$' LIMIT 1"
             )
-            self.block_no += 1
-            self.block = bytearray()
-
-    async def _start(self, stratum_id: str) -> None:
-        await self.finish()
-        self.current = stratum_id
-        self.hasher = CandidateHasher()
-        self.block_no = 0
-        self.file = (self.spool / f"{stratum_id}.txt").open("wb")
-
-    async def finish(self) -> None:
-        """Close the current stratum: last block, commitment, object upload in the background."""
-        if self.current is None:
-            return
-        await self._flush_block()
-        assert self.file is not None
-        self.file.close()
-        self.done[self.current] = (self.hasher.n, self.hasher.hexdigest())
-        name = object_name(self.snapshot_id, self.current)
-        path = self.spool / f"{self.current}.txt"
-        await self.limit.acquire()
-        task = asyncio.create_task(self._upload(name, path))
-        self.uploads.append(task)
-        self.current = None
-
-    async def _upload(self, name: str, path: Path) -> None:
-        try:
-            await self.upload(name, path)
-        finally:
-            self.limit.release()
+            if bad is not None:
+                raise Invalid(f"exclusion object {name!r}: {bad[:40]!r} is not a USCC")
+            status = await conn.execute(
+                "INSERT INTO freeze_exclude (set_no, uscc) SELECT DISTINCT $1::int, u FROM "
+                "(SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclude_raw) t "
+                "WHERE u <> ''",
+                set_no,
+            )
+            loaded.append([name, int(status.split()[-1])])
+    return loaded
 
 
 async def freeze(
@@ -146,11 +170,12 @@ async def freeze(
     req: FreezeRequest,
     *,
     upload: Uploader,
-    empty_upload: Uploader,
+    fetch: Fetcher | None = None,
     audit: AuditTrail | None = None,
 ) -> FreezeReply:
     """Freeze the strata of `req` (idempotent by `request_id`); the snapshot, its lists and
-    (when `audit` is given) its audit entry are committed together."""
+    (when `audit` is given) its audit entry are committed together. `upload` stores a list in
+    the object store; `fetch` reads exclusion objects."""
     snapshot_id = snapshot_id_for(req.request_id)
     existing = await load(db, snapshot_id)
     if existing is not None:
@@ -160,16 +185,8 @@ async def freeze(
         raise Invalid("stratum ids must be unique within a request")
     if not ids:
         raise Invalid("a freeze needs at least one stratum")
-    rows: list[tuple[Any, ...]] = []
-    excludes: list[tuple[str, str]] = []
-    for s in req.strata:
-        rows += sqlfilter.strata_rows(s.stratum_id, s.filter)
-        for u in set(s.exclude_usccs):
-            code = uscc_mod.normalise(u)
-            if not uscc_mod.is_valid(code):
-                raise Invalid(f"stratum {s.stratum_id}: excluded USCC {u!r} is not valid")
-            excludes.append((s.stratum_id, code))
-    shapes = sqlfilter.shapes(rows)
+    table, inline, objects, query, params = _plan(req)
+    t0 = time.perf_counter()
     # Two connections: `conn` reads the directory in one repeatable-read snapshot and streams
     # it; `wconn` writes the snapshot in its own transaction (a connection busy with COPY OUT
     # cannot take other statements). Nothing of a failed freeze is committed.
@@ -180,20 +197,30 @@ async def freeze(
         wconn.transaction(),
     ):
         as_of: datetime = req.as_of or await conn.fetchval("SELECT now()")
-        # Room for the (stratum, USCC) sort of a whole province in memory.
-        await conn.execute("SET LOCAL work_mem = '256MB'")
-        await conn.execute(sqlfilter.STRATA_TABLE_SQL)
-        await conn.copy_records_to_table(
-            "freeze_strata", records=rows, columns=list(sqlfilter.STRATA_COLUMNS)
+        # Room for the (stratum, USCC) sort of a whole province in memory, and the plan
+        # this query needs: hash joins (the strata rows are few, their row estimates poor)
+        # with the scan, join and sort shared among parallel workers, as the ordered
+        # `COPY … ORDER BY uscc` of the same rows would be.
+        await conn.execute(
+            "SET LOCAL work_mem = '256MB'; SET LOCAL enable_mergejoin = off; "
+            "SET LOCAL enable_nestloop = off; SET LOCAL parallel_setup_cost = 0; "
+            "SET LOCAL parallel_tuple_cost = 0"
         )
-        if excludes:
+        await conn.execute(sqlfilter.STRATA_TABLE_SQL)
+        if table:
             await conn.copy_records_to_table(
-                "freeze_exclude", records=excludes, columns=["stratum_id", "uscc"]
+                "freeze_strata", records=table, columns=list(sqlfilter.STRATA_COLUMNS)
             )
-        await conn.execute("ANALYZE freeze_strata")
-        source = "entity"
+            await conn.execute("ANALYZE freeze_strata")
+        if inline:
+            await conn.copy_records_to_table(
+                "freeze_exclude", records=inline, columns=["set_no", "uscc"]
+            )
+        loaded = await _load_objects(conn, objects, fetch)
+        if inline or objects:
+            await conn.execute("ANALYZE freeze_exclude")
         if req.as_of is not None:
-            source = await _as_of_source(conn, as_of)
+            await _as_of_source(conn, as_of)
         await wconn.execute(
             "INSERT INTO snapshot (snapshot_id, request_id, as_of, request)"
             " VALUES ($1, $2, $3, $4)",
@@ -202,53 +229,49 @@ async def freeze(
             as_of,
             json.loads(req.model_dump_json()),
         )
-        with tempfile.TemporaryDirectory(prefix="freeze-") as tmp:
-            writer = _Writer(wconn, snapshot_id, Path(tmp), upload)
-            t0 = time.perf_counter()
-            await conn.copy_from_query(
-                _freeze_query(shapes, source, with_excludes=bool(excludes)),
-                output=writer.feed,
-                format="text",
-            )
+        codes = {stratum_code(i).encode(): s.stratum_id for i, s in enumerate(req.strata)}
+        writer = StreamWriter(wconn=wconn, snapshot_id=snapshot_id, strata=codes, upload=upload)
+        try:
             t1 = time.perf_counter()
-            if writer.pending:
-                raise RuntimeError("freeze stream ended inside a line")
-            await writer.finish()
-            try:
-                await asyncio.gather(*writer.uploads)
-            finally:
-                for t in writer.uploads:
-                    t.cancel()
-            log.info(
-                "freeze %s: query and stream %.2f s, last uploads %.2f s",
-                snapshot_id,
-                t1 - t0,
-                time.perf_counter() - t1,
-            )
-            empty_sha = hashlib.sha256(b"").hexdigest()
-            strata = []
+            await conn.copy_from_query(query, *params, output=writer.feed, format="text")
+            t2 = time.perf_counter()
+            await writer.end()
             for s in req.strata:
-                n, sha = writer.done.get(s.stratum_id, (0, empty_sha))
-                name = object_name(snapshot_id, s.stratum_id)
                 if s.stratum_id not in writer.done:
-                    empty = Path(tmp) / f"{s.stratum_id}.txt"
-                    empty.write_bytes(b"")
-                    await empty_upload(name, empty)
-                await wconn.execute(
-                    "INSERT INTO snapshot_stratum (snapshot_id, stratum_id, n, candidates_sha256,"
-                    " object_name, spec) VALUES ($1, $2, $3, $4, $5, $6)",
-                    snapshot_id,
-                    s.stratum_id,
-                    n,
-                    sha,
-                    name,
-                    json.loads(s.model_dump_json()),
+                    await writer.upload_empty(s.stratum_id)
+            await writer.close()
+        except BaseException:
+            await writer.abort()
+            raise
+        t3 = time.perf_counter()
+        strata = []
+        for s in req.strata:
+            n, sha = writer.done[s.stratum_id]
+            strata.append(
+                FrozenStratum(
+                    stratum_id=s.stratum_id,
+                    n=n,
+                    candidates_sha256=sha,
+                    object_name=object_name(snapshot_id, s.stratum_id),
                 )
-                strata.append(
-                    FrozenStratum(
-                        stratum_id=s.stratum_id, n=n, candidates_sha256=sha, object_name=name
-                    )
+            )
+        await wconn.executemany(
+            "INSERT INTO snapshot_stratum (snapshot_id, stratum_id, n, candidates_sha256,"
+            " object_name, spec) VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                (snapshot_id, f.stratum_id, f.n, f.candidates_sha256, f.object_name, spec)
+                for f, spec in zip(
+                    strata, (json.loads(s.model_dump_json()) for s in req.strata), strict=True
                 )
+            ],
+        )
+        log.info(
+            "freeze %s: prepare %.2f s, query and stream %.2f s, last writes and uploads %.2f s",
+            snapshot_id,
+            t1 - t0,
+            t2 - t1,
+            t3 - t2,
+        )
         # Strata in stratum-id byte order, as `load` returns them and commitments list them.
         strata.sort(key=lambda x: x.stratum_id.encode())
         reply = FreezeReply(snapshot_id=snapshot_id, as_of=as_of, strata=strata)
@@ -262,12 +285,13 @@ async def freeze(
                     "request_id": req.request_id,
                     "as_of": as_of.isoformat(),
                     "strata": [[s.stratum_id, s.n, s.candidates_sha256] for s in strata],
+                    "exclusion_objects": loaded,
                 },
             )
     return reply
 
 
-async def _as_of_source(conn: Any, as_of: datetime) -> str:
+async def _as_of_source(conn: Any, as_of: datetime) -> None:
     cols = ", ".join(ENTITY_FIELDS)
     # CREATE TABLE AS takes no parameters; a timestamp literal from a datetime is safe.
     literal = f"TIMESTAMPTZ '{as_of.isoformat()}'"
@@ -277,7 +301,6 @@ async def _as_of_source(conn: Any, as_of: datetime) -> str:
         f"SELECT {cols} FROM entity_history WHERE valid_from <= {literal} "
         f"AND {literal} < valid_to"
     )
-    return "freeze_source"
 
 
 async def load(db: Database, snapshot_id: str) -> FreezeReply | None:

@@ -108,6 +108,9 @@ def shapes(rows: list[tuple[Any, ...]]) -> list[tuple[int, bool, bool]]:
 
 
 STRATA_COLUMNS = (
+    "idx",
+    "code",
+    "group_no",
     "stratum_id",
     "region_len",
     "region_prefix",
@@ -118,9 +121,14 @@ STRATA_COLUMNS = (
     "statuses",
     "exclude_abnormal",
     "exclude_key",
+    "inline_set",
+    "object_set",
 )
 STRATA_TABLE_SQL = """
 CREATE TEMP TABLE freeze_strata (
+    idx int NOT NULL,
+    code text COLLATE "C" NOT NULL,
+    group_no int NOT NULL,
     stratum_id text COLLATE "C" NOT NULL,
     region_len int NOT NULL,
     region_prefix text COLLATE "C" NOT NULL,
@@ -130,44 +138,145 @@ CREATE TEMP TABLE freeze_strata (
     tags_any text[],
     statuses text[],
     exclude_abnormal boolean NOT NULL,
-    exclude_key boolean NOT NULL
+    exclude_key boolean NOT NULL,
+    inline_set int,
+    object_set int
 ) ON COMMIT DROP;
 CREATE TEMP TABLE freeze_exclude (
-    stratum_id text COLLATE "C" NOT NULL,
+    set_no int NOT NULL,
     uscc text COLLATE "C" NOT NULL,
-    PRIMARY KEY (stratum_id, uscc)
+    PRIMARY KEY (set_no, uscc)
 ) ON COMMIT DROP;
 """
 
-# The conditions of a strata row `s` over an entity `e`, besides the join keys.
+# The conditions of a strata row `s` over an entity `e`, besides the join keys, for a branch
+# whose strata do not share them.
 STRATA_MATCH = """
     (s.industry_patterns IS NULL OR e.industry_code LIKE ANY (s.industry_patterns))
     AND (s.tags_any IS NULL OR e.tags && s.tags_any)
     AND (s.statuses IS NULL OR e.status = ANY (s.statuses))
     AND (NOT s.exclude_abnormal OR NOT e.abnormal)
-    AND (NOT s.exclude_key OR cardinality(e.key_supervision) = 0)
+    AND (NOT s.exclude_key OR e.key_supervision = '{}')
 """
-STRATA_EXCLUDE = """
+EXCLUDE_INLINE = """
     AND NOT EXISTS (
-        SELECT 1 FROM freeze_exclude x WHERE x.stratum_id = s.stratum_id AND x.uscc = e.uscc
+        SELECT 1 FROM freeze_exclude x WHERE x.set_no = s.inline_set AND x.uscc = e.uscc
     )
 """
+EXCLUDE_OBJECT = """
+    AND NOT EXISTS (
+        SELECT 1 FROM freeze_exclude x WHERE x.set_no = s.object_set AND x.uscc = e.uscc
+    )
+"""
+MAX_BRANCHES = 8
+Shape = tuple[int, bool, bool]
+# industry patterns, tags, statuses (tuples or None), exclude_abnormal, exclude_key
+Common = tuple[Any, Any, Any, bool, bool]
 
 
-def join_branch(shape: tuple[int, bool, bool], source: str, with_excludes: bool) -> str:
-    """One hash join of entities to the strata rows of one shape (see `shapes`)."""
+def _common(row: tuple[Any, ...]) -> Common:
+    return (
+        tuple(row[5]) if row[5] else None,
+        tuple(row[6]) if row[6] else None,
+        tuple(row[7]) if row[7] else None,
+        bool(row[8]),
+        bool(row[9]),
+    )
+
+
+def group_rows(
+    rows: list[tuple[Any, ...]], max_branches: int = MAX_BRANCHES
+) -> tuple[list[int], list[tuple[Shape, Common | None]]]:
+    """The branch number of each strata row (as `strata_rows` makes them) and each branch.
+
+    Rows sharing their join shape and their other conditions form one branch, whose
+    conditions become plain filters on the entities, evaluated once per entity before the
+    join (a province freeze usually has one or two such branches). With more than
+    `max_branches` combinations, one branch per shape carries the conditions per row instead.
+    """
+    keys = [(shapes([r])[0], _common(r)) for r in rows]
+    distinct = sorted(set(keys), key=repr)
+    if len(distinct) <= max_branches:
+        index = {k: i for i, k in enumerate(distinct)}
+        return [index[k] for k in keys], [(k[0], k[1]) for k in distinct]
+    by_shape = sorted({k[0] for k in keys})
+    at = {s: i for i, s in enumerate(by_shape)}
+    return [at[k[0]] for k in keys], [(s, None) for s in by_shape]
+
+
+def _fixed(common: Common, params: list[Any]) -> str:
+    def p(value: Any) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    patterns, tags, statuses, no_abnormal, no_key = common
+    parts = ["true"]
+    if patterns:
+        parts.append(f"e.industry_code LIKE ANY ({p(list(patterns))}::text[])")
+    if tags:
+        parts.append(f"e.tags && {p(list(tags))}::text[]")
+    if statuses:
+        parts.append(f"e.status = ANY ({p(list(statuses))}::text[])")
+    if no_abnormal:
+        parts.append("NOT e.abnormal")
+    if no_key:
+        # not cardinality(…) = 0: equality with '{}' has statistics, so the planner knows
+        # that most entities pass and chooses parallel workers for the join and the sort
+        parts.append("e.key_supervision = '{}'")
+    return " AND ".join(parts)
+
+
+UNNEST_COLUMNS = (
+    ("idx", "int"),
+    ("code", "text"),
+    ("region_prefix", "text"),
+    ("class_key", "text"),
+    ("type_key", "text"),
+    ("inline_set", "int"),
+    ("object_set", "int"),
+)
+
+
+def branch_sql(
+    group_no: int,
+    shape: Shape,
+    common: Common | None,
+    source: str,
+    params: list[Any],
+    *,
+    rows: list[dict[str, Any]] | None = None,
+    inline: bool = False,
+    objects: bool = False,
+) -> str:
+    """One hash join of entities to the strata rows of one branch (see `group_rows`),
+    selecting (stratum number, stratum code, USCC); appends its values to `params`.
+
+    A branch with common conditions takes its strata rows as `unnest` of array parameters
+    (`rows`: dicts with the `UNNEST_COLUMNS`): no temporary table, so PostgreSQL may run the
+    scan, join and sort in parallel workers. Otherwise the rows of group `group_no` of the
+    temporary table `freeze_strata` are joined and the conditions checked per row.
+    """
     n, by_class, by_type = shape
-    on = [
-        f"s.region_len = {int(n)}",
-        f"(s.class_key IS NOT NULL) = {bool(by_class)}",
-        f"(s.type_key IS NOT NULL) = {bool(by_type)}",
-        f"left(e.region_code, {int(n)}) = s.region_prefix",
-    ]
+    on = [f"left(e.region_code, {int(n)}) = s.region_prefix"]
     if by_class:
         on.append("e.risk_class = s.class_key")
     if by_type:
         on.append("e.entity_type = s.type_key")
+    if common is None or rows is None:
+        strata = "freeze_strata s"
+        on.insert(0, f"s.group_no = {int(group_no)}")
+        cond = STRATA_MATCH
+    else:
+        arrays = []
+        for name, typ in UNNEST_COLUMNS:
+            params.append([r[name] for r in rows])
+            arrays.append(f"${len(params)}::{typ}[]")
+        names = ", ".join(name for name, _ in UNNEST_COLUMNS)
+        strata = f"unnest({', '.join(arrays)}) AS s({names})"
+        cond = _fixed(common, params)
     return (
-        f"SELECT s.stratum_id, e.uscc FROM {source} e JOIN freeze_strata s "
-        f"ON {' AND '.join(on)} WHERE {STRATA_MATCH}" + (STRATA_EXCLUDE if with_excludes else "")
+        f"SELECT s.idx, s.code, e.uscc FROM {source} e JOIN {strata} "
+        f"ON {' AND '.join(on)} WHERE {cond}"
+        + (EXCLUDE_INLINE if inline else "")
+        + (EXCLUDE_OBJECT if objects else "")
     )

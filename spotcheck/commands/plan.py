@@ -34,6 +34,19 @@ def _api(dept: str | None) -> Any:
     return Api("planner", role=Role.PLANNER, dept=dept)
 
 
+def _pct(bp: int) -> str:
+    whole, frac = divmod(bp, 100)
+    return f"{whole}%" if not frac else f"{whole}.{frac:02d}".rstrip("0") + "%"
+
+
+def _size(s: dict[str, Any]) -> str:
+    """A stratum's ratio ("5%"), or its count and the cap the draw applies ("30 户 ≤5%")."""
+    if s.get("bp") is not None:
+        return _pct(s["bp"])
+    cap = f" ≤{_pct(s['count_cap_bp'])}" if s.get("count_cap_bp") is not None else ""
+    return f"{s.get('count')} 户{cap}"
+
+
 @app.command()
 def submit(
     path: Annotated[Path, typer.Argument(help="Plan YAML")],
@@ -84,14 +97,14 @@ def show(
         f"flags: {', '.join(plan['flags']) or '-'}, joint strata {ev['joint_strata']}"
     )
     table = Table(show_lines=True)
-    for col in ("stratum", "items", "bp", "k (est.)", "methods", "why"):
+    for col in ("stratum", "items", "ratio / count", "k (est.)", "methods", "why"):
         table.add_column(col)
     for s in ev["strata"]:
         table.add_row(
             s["stratum_id"],
             ",".join(s["item_codes"]),
-            str(s["bp"]),
-            str(s["k_estimate"]),
+            _size(s),
+            "-" if s["k_estimate"] is None else str(s["k_estimate"]),
             ",".join(s["methods"]),
             "\n".join(s["explanation"]),
         )

@@ -42,7 +42,7 @@ def dead_letters(
 ) -> None:
     """Deliveries that failed for good; replay them with `spotcheck publisher replay ID`."""
     try:
-        rows = Api("publisher", role=Role.AUDITOR).get(
+        rows = Api("publisher", role=Role.OPERATOR).get(
             "/deliveries", params={"state": "dead", "limit": limit}
         )
     except ApiError as exc:
@@ -63,7 +63,7 @@ def dead_letters(
 def replay(delivery_id: int = typer.Argument(..., metavar="ID")) -> None:
     """Queue a dead letter again, under the same idempotency key."""
     try:
-        d = Api("publisher", role=Role.POLICY).post(f"/deliveries/{delivery_id}/replay")
+        d = Api("publisher", role=Role.OPERATOR).post(f"/deliveries/{delivery_id}/replay")
     except ApiError as exc:
         _fail(exc)
         return
@@ -74,7 +74,7 @@ def replay(delivery_id: int = typer.Argument(..., metavar="ID")) -> None:
 def overdue(as_json: bool = typer.Option(False, "--json", help="print only JSON")) -> None:
     """Results not yet public that are at risk (≤ 5 working days left) or overdue."""
     try:
-        rows = Api("publisher", role=Role.AUDITOR).get("/deadlines")
+        rows = Api("publisher", role=Role.OPERATOR).get("/deadlines")
     except ApiError as exc:
         _fail(exc)
         return

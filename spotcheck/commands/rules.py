@@ -147,6 +147,16 @@ def activate(
     print(f"active: {reply['version']} (previous {prev})")
 
 
+def _bp(bp: int | None) -> str:
+    return "-" if bp is None else f"{bp}bp"
+
+
+def _k(k: int | None, excluded: str | None) -> str:
+    if k is None:
+        return "-"
+    return f"{k} (不抽取)" if excluded else str(k)
+
+
 @app.command()
 def simulate(
     plan: Annotated[Path, typer.Option("--plan", help="Plan YAML")],
@@ -181,10 +191,10 @@ def simulate(
         table.add_row(
             row["stratum_id"],
             str(row["n"]),
-            str(row["active_bp"]),
-            str(row["active_k"]),
-            str(row["candidate_bp"]),
-            str(row["candidate_k"]),
+            _bp(row["active_bp"]),
+            _k(row["active_k"], row.get("active_excluded")),
+            _bp(row["candidate_bp"]),
+            _k(row["candidate_k"], row.get("candidate_excluded")),
             f"{row['delta_k']:+d}" if row["delta_k"] is not None else "-",
         )
     Console(width=200).print(table)

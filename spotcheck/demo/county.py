@@ -130,6 +130,17 @@ def _tags(rng: random.Random, section: str, etype: str) -> list[str]:
     return tags
 
 
+def _key_supervision(rng: random.Random, industry: str) -> str:
+    """The key-supervision field (重点监管领域) of an entity: empty for most."""
+    if industry[:3] in ("C13", "C14", "C15") and rng.random() < 0.6:
+        return "食品生产"
+    if industry[:3] in ("F52", "H62") and rng.random() < 0.03:
+        return "食品经营"
+    if industry.startswith("C26") and rng.random() < 0.3:
+        return "危险化学品"
+    return ""
+
+
 def write_entities(out: TextIO, count: int, *, seed: int = SEED) -> int:
     """Write `count` entities of 昌江区 (CSV with header, UTF-8); returns the rows written."""
     rng = random.Random(seed)
@@ -170,7 +181,7 @@ def write_entities(out: TextIO, count: int, *, seed: int = SEED) -> int:
                 risk,
                 date.fromordinal(risk_start + rng.randrange(300)).isoformat() if risk else "",
                 ";".join(_tags(rng, section, etype)),
-                "1" if section in ("C", "F", "H") and rng.random() < 0.02 else "0",
+                _key_supervision(rng, industry),
                 f"江西省景德镇市{place}{rng.choice(_ROADS)}路{rng.randrange(1, 999)}号",
                 date.fromordinal(start + rng.randrange(span)).isoformat(),
             ]

@@ -116,6 +116,26 @@ def cross_region_codes(
     return tuple(sorted({r for r in served if r.startswith(p)} | {region}))
 
 
+class _Group:
+    """The inspectors of one eligibility group, bucketed by their count in this draw.
+
+    A group is (regions, department, check date, expertise needed): everything static about
+    eligibility. `levels[c]` holds the members with c tasks in this draw and capacity left;
+    the buckets follow the counts, so a pick looks only at the least-loaded bucket (and hashes
+    only its members) instead of scanning the whole pool.
+    """
+
+    __slots__ = ("alive", "levels")
+
+    def __init__(self, members: Iterable[int], count: list[int], left: list[int]) -> None:
+        self.alive: set[int] = set()
+        self.levels: dict[int, set[int]] = {}
+        for n in members:
+            if left[n] > 0:
+                self.alive.add(n)
+                self.levels.setdefault(count[n], set()).add(n)
+
+
 class _Roster:
     """Inspectors as flat lists plus indexes; built once per assignment run."""
 
@@ -138,6 +158,8 @@ class _Roster:
             for u in person.recusal_usccs:
                 self.recused.setdefault(u, set()).add(n)
         self._static: dict[tuple[str, str, date, frozenset[str]], list[int]] = {}
+        self._groups: dict[tuple[tuple[str, ...], str, date, frozenset[str]], _Group] = {}
+        self.groups_of: list[list[_Group]] = [[] for _ in ordered]
 
     def static(self, region: str, dept: str, when: date, needs: frozenset[str]) -> list[int]:
         """Inspectors of (region, dept) that are active, certified on `when`, knowing `needs`."""
@@ -154,32 +176,41 @@ class _Roster:
             self._static[key] = got
         return got
 
+    def group(
+        self, regions: tuple[str, ...], dept: str, when: date, needs: frozenset[str]
+    ) -> _Group:
+        """The eligibility group of (regions, dept, date, needs), made once per run."""
+        key = (regions, dept, when, needs)
+        g = self._groups.get(key)
+        if g is None:
+            members = {n for r in regions for n in self.static(r, dept, when, needs)}
+            g = self._groups[key] = _Group(members, self.count, self.left)
+            for n in g.alive:
+                self.groups_of[n].append(g)
+        return g
 
-def _eligible(roster: _Roster, task: TeamTask) -> dict[str, list[int]]:
-    """Eligible inspectors of the task per department (deduplicated, roster order)."""
-    blocked: set[int] = set(roster.recused.get(task.uscc, ()))
-    for iid in (*task.last_inspectors, *task.recused):
-        n = roster.pos.get(iid)
-        if n is not None:
-            blocked.add(n)
-    left = roster.left
-    out: dict[str, list[int]] = {}
-    for dept in task.departments:
-        needs = task.expertise.get(dept, frozenset())
-        if len(task.regions) == 1:  # the common case: no duplicates possible
-            pool = roster.static(task.regions[0], dept, task.check_date, needs)
-            out[dept] = [n for n in pool if left[n] > 0 and n not in blocked]
-            continue
-        seen: set[int] = set()
-        chosen: list[int] = []
-        for region in task.regions:
-            for n in roster.static(region, dept, task.check_date, needs):
-                if n in seen or n in blocked or left[n] <= 0:
-                    continue
-                seen.add(n)
-                chosen.append(n)
-        out[dept] = chosen
-    return out
+    def bump(self, n: int) -> None:
+        """One more task for inspector n: up one level in each of its groups, or out when full."""
+        c = self.count[n]
+        self.count[n] = c + 1
+        self.left[n] -= 1
+        full = self.left[n] <= 0
+        for g in self.groups_of[n]:
+            if n not in g.alive:  # out of this group already (capacity)
+                continue
+            levels = g.levels
+            bucket = levels[c]
+            bucket.discard(n)
+            if not bucket:
+                del levels[c]
+            if full:
+                g.alive.discard(n)
+            else:
+                up = levels.get(c + 1)
+                if up is None:
+                    levels[c + 1] = {n}
+                else:
+                    up.add(n)
 
 
 def _diagnose(roster: _Roster, task: TeamTask, size: int) -> Unstaffed:
@@ -229,38 +260,43 @@ def _diagnose(roster: _Roster, task: TeamTask, size: int) -> Unstaffed:
     return Unstaffed(task.task_id, Constraint.TEAM_SIZE, "too few eligible inspectors")
 
 
-def _pick(
-    candidates: Iterable[int],
-    taken: set[int],
-    count: list[int],
-    prefix: bytes,
+def _smallest(
+    groups: Sequence[_Group],
+    excl: set[int],
+    need: int,
+    prefix: hashlib._Hash,
     id_bytes: list[bytes],
-    cache: dict[int, bytes],
-) -> int | None:
-    """The least-loaded candidate not yet taken; ties by the smallest ticket.
+) -> list[int]:
+    """Up to `need` members of `groups` not in `excl`, smallest (count, ticket) first.
 
-    Tickets are computed only for the least-loaded group and cached for the task's next pick.
+    Levels are walked from the least loaded up; tickets are computed only within a level that
+    has to be ordered (more than one candidate), never for the rest of the pool. Equal tickets
+    (never seen) would fall back to roster order. `prefix` is a SHA-256 object that has hashed
+    `f"{seed}|{task_id}|"`: copying it is cheaper than hashing the whole input again.
     """
-    best_load: int | None = None
-    group: list[int] = []
-    for n in candidates:
-        if n in taken:
+    out: list[int] = []
+    one = groups[0].levels if len(groups) == 1 else None
+    steps = sorted(one) if one is not None else sorted({c for g in groups for c in g.levels})
+    for c in steps:
+        if one is not None:
+            members: Iterable[int] = one[c]
+        else:
+            members = {n for g in groups for n in g.levels.get(c, ())}
+        cands = [n for n in members if n not in excl] if excl else list(members)
+        if not cands:
             continue
-        c = count[n]
-        if best_load is None or c < best_load:
-            best_load = c
-            group = [n]
-        elif c == best_load:
-            group.append(n)
-    if not group:
-        return None
-    if len(group) == 1:
-        return group[0]
-    sha = hashlib.sha256
-    for n in group:
-        if n not in cache:
-            cache[n] = sha(prefix + id_bytes[n]).digest()
-    return min(group, key=cache.__getitem__)
+        if len(cands) > 1:
+            keyed = []
+            for n in cands:
+                h = prefix.copy()
+                h.update(id_bytes[n])
+                keyed.append((h.digest(), n))
+            keyed.sort()
+            cands = [n for _, n in keyed]
+        out += cands[: need - len(out)]
+        if len(out) >= need:
+            break
+    return out
 
 
 def assign_teams(
@@ -269,45 +305,87 @@ def assign_teams(
     """Staff every task in the order given; never against a hard constraint.
 
     Deterministic: the same seed, tasks (in the same order) and roster give the same teams.
+    Counts do not change within a task, so the picks (least loaded, then smallest ticket) are:
+    in a joint task the smallest (count, ticket) inspector of each department, departments in
+    order; then the smallest of all others until the team is full.
     """
     roster = _Roster(inspectors)
     teams: dict[str, tuple[str, ...]] = {}
     unstaffed: list[Unstaffed] = []
     ids = roster.ids
     id_bytes = [i.encode() for i in ids]
-    count = roster.count
-    left = roster.left
+    pos = roster.pos
+    recused_of = roster.recused
+    group_of = roster.group
+    bump = roster.bump
+    seed_bytes = f"{seed}|".encode()
+    sha = hashlib.sha256
+    empty: frozenset[str] = frozenset()
+    sorted_depts: dict[tuple[str, ...], tuple[str, ...]] = {}
     for task in tasks:
+        tid = task.task_id
         if task.team_size < MIN_TEAM:
-            raise Invalid(f"task {task.task_id}: a team has at least {MIN_TEAM} inspectors")
-        if task.task_id in teams:
-            raise Invalid(f"task {task.task_id} appears twice")
-        depts = tuple(sorted(set(task.departments)))
+            raise Invalid(f"task {tid}: a team has at least {MIN_TEAM} inspectors")
+        if tid in teams:
+            raise Invalid(f"task {tid} appears twice")
+        depts = sorted_depts.get(task.departments)
+        if depts is None:
+            depts = sorted_depts[task.departments] = tuple(sorted(set(task.departments)))
         size = max(task.team_size, len(depts))
-        eligible = _eligible(roster, task)
-        total = sum(len(v) for v in eligible.values())
-        if total < size or any(not eligible[d] for d in depts):
-            unstaffed.append(_diagnose(roster, task, size))
-            continue
-        prefix = f"{seed}|{task.task_id}|".encode()
-        cache: dict[int, bytes] = {}
-        taken: set[int] = set()
-        team: list[int] = []
-        if len(depts) > 1:
-            for d in depts:
-                n = _pick(eligible[d], taken, count, prefix, id_bytes, cache)
-                assert n is not None
-                taken.add(n)
-                team.append(n)
-        everyone = [n for d in depts for n in eligible[d]]
-        while len(team) < size:
-            n = _pick(everyone, taken, count, prefix, id_bytes, cache)
-            assert n is not None  # total ≥ size was checked
-            taken.add(n)
-            team.append(n)
+        recused = recused_of.get(task.uscc)
+        blocked: set[int] = set(recused) if recused else set()
+        for iid in task.last_inspectors:
+            n = pos.get(iid)
+            if n is not None:
+                blocked.add(n)
+        for iid in task.recused:
+            n = pos.get(iid)
+            if n is not None:
+                blocked.add(n)
+        regions, when, needs = task.regions, task.check_date, task.expertise
+        team: list[int]
+        if len(depts) == 1:
+            # The common case, inlined: one eligibility group.
+            g = group_of(regions, depts[0], when, needs.get(depts[0], empty))
+            alive = g.alive
+            hit = blocked & alive if blocked else blocked
+            if len(alive) - len(hit) < size:
+                unstaffed.append(_diagnose(roster, task, size))
+                continue
+            levels = g.levels
+            low = levels[min(levels)]
+            cands = low - hit if hit else low
+            prefix = sha(seed_bytes + f"{tid}|".encode())
+            if len(cands) >= size:
+                copy = prefix.copy
+                keyed = []
+                for n in cands:
+                    h = copy()
+                    h.update(id_bytes[n])
+                    keyed.append((h.digest(), n))
+                keyed.sort()
+                team = [n for _, n in keyed[:size]]
+            else:
+                team = _smallest([g], hit, size, prefix, id_bytes)
+        else:
+            groups = [group_of(regions, d, when, needs.get(d, empty)) for d in depts]
+            total = 0
+            short = False
+            for g in groups:
+                have = len(g.alive) - len(blocked & g.alive)
+                total += have
+                short = short or have <= 0
+            if total < size or short:
+                unstaffed.append(_diagnose(roster, task, size))
+                continue
+            prefix = sha(seed_bytes + f"{tid}|".encode())
+            team = []
+            for g in groups:
+                team += _smallest([g], blocked, 1, prefix, id_bytes)
+            team += _smallest(groups, blocked | set(team), size - len(team), prefix, id_bytes)
+        assert len(team) == size  # the counts above guarantee it
         for n in team:
-            count[n] += 1
-            left[n] -= 1
-        teams[task.task_id] = tuple(ids[n] for n in team)
-    counts = {ids[n]: c for n, c in enumerate(count) if c}
+            bump(n)
+        teams[tid] = tuple([ids[n] for n in team])
+    counts = {ids[n]: c for n, c in enumerate(roster.count) if c}
     return Assignment(teams=teams, unstaffed=unstaffed, counts=counts)

@@ -80,7 +80,17 @@ def run_case(
         return None, ["give exactly one of ratio or count"]
     sid = f"{st.date.year}.{item.code}.{st.risk_class}.{st.region}"
     o = evaluate(
-        StratumFact(sid, item, st.risk_class, st.region, st.n, st.ratio, st.count, st.date)
+        StratumFact(
+            sid,
+            item,
+            st.risk_class,
+            st.region,
+            st.n,
+            st.ratio,
+            st.count,
+            st.date,
+            tags=tuple(sorted(st.tags)),
+        )
     )
     exp, bad = case.expect, []
     if exp.bp is not None and o.bp != exp.bp:

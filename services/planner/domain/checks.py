@@ -123,6 +123,8 @@ def conditions_overlap(a: Condition, b: Condition, items: Mapping[str, Item]) ->
     if a.risk_class is not None and b.risk_class is not None:
         if not set(a.risk_class) & set(b.risk_class):
             return False
+    if a.tag is not None and b.tag is not None and not set(a.tag) & set(b.tag):
+        return False  # a stratum within both tag lists carries a tag of both
     return _regions_meet(a.region, b.region)
 
 

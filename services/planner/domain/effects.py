@@ -24,6 +24,9 @@ class Evaluation:
     bp: int | None
     count: int | None
     frequency: Frequency
+    n_known: bool = True
+    count_cap: int | None = None
+    """The tightest cap (bp) met by a count; kept so the draw applies it to the real n."""
     excluded: str | None = None
     required: list[Method] = field(default_factory=list)
     forbidden: list[Method] = field(default_factory=list)
@@ -48,11 +51,17 @@ def sample_size(n: int, bp: int) -> int:
     return min(n, (n * bp + 9999) // 10000)
 
 
+def _count_untouched(ev: Evaluation, rule: Rule) -> None:
+    # A department that plans a number of entities meant that number: only caps bind it.
+    ev.note(rule, f"按数量抽取（{ev.count} 户），不调整比例")
+
+
 def _set_ratio(ev: Evaluation, rule: Rule) -> None:
     value = rule.then.set_ratio
     assert value is not None
     if ev.bp is None:
-        return  # a count plan has no ratio to set
+        _count_untouched(ev, rule)
+        return
     ev.note(rule, f"比例 {pct(ev.bp)} → {pct(value)}")
     ev.bp = value
 
@@ -60,6 +69,7 @@ def _set_ratio(ev: Evaluation, rule: Rule) -> None:
 def _multiply_ratio(ev: Evaluation, rule: Rule) -> None:
     assert rule.then.multiply_ratio is not None
     if ev.bp is None:
+        _count_untouched(ev, rule)
         return
     num, den = (int(x) for x in rule.then.multiply_ratio.split("/"))
     # Rounded up to a whole basis point, like k: a multiplier never lowers a ratio to zero.
@@ -78,6 +88,7 @@ def _floor_ratio(ev: Evaluation, rule: Rule) -> None:
     value = rule.then.floor_ratio
     assert value is not None
     if ev.bp is None:
+        _count_untouched(ev, rule)
         return
     if ev.bp < value:
         ev.note(rule, f"比例 {pct(ev.bp)} 低于下限 → {pct(value)}")
@@ -91,6 +102,11 @@ def _cap_ratio(ev: Evaluation, rule: Rule) -> None:
     assert value is not None
     if ev.bp is None:
         assert ev.count is not None
+        ev.count_cap = value if ev.count_cap is None else min(ev.count_cap, value)
+        if not ev.n_known:
+            # Without the registry's n the limit is unknown here: the draw applies it.
+            ev.note(rule, f"数量 {ev.count}，上限 {pct(value)}：抽取时至多 ⌈n×{pct(value)}⌉ 户")
+            return
         limit = sample_size(ev.n, value)
         if ev.count > limit:
             ev.note(rule, f"数量 {ev.count} 超过上限 {pct(value)}（{limit}）→ {limit}")

@@ -51,6 +51,10 @@ class StratumFact:
     bp: int | None
     count: int | None
     on: date
+    n_known: bool = True
+    tags: tuple[str, ...] = ()
+    """The stratum's tag restriction (its entities carry any of these); empty: none."""
+    """False when the plan is resolved without the registry's counts (n is then 0)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class Outcome:
     batch_size: int | None
     batches: int
     fired: tuple[tuple[str, str, str], ...]
+    count_cap_bp: int | None = None
+    """For a count: the tightest cap; the draw takes at most ceil(n × cap) of the real n."""
 
     @property
     def fired_names(self) -> list[str]:
@@ -93,8 +99,23 @@ def _any_of(field: str, values: list[str]) -> dict[str, Any]:
     return {"$or": [{field: v} for v in values]}
 
 
-def compile_condition(rule: Rule) -> dict[str, Any]:
-    """The durable-rules condition of a rule: its `when` plus its effective dates."""
+def tag_sets(ruleset: RuleSet) -> list[tuple[str, ...]]:
+    """The distinct tag lists of the rules' `when.tag`, each sorted; fact field `tags_in_<i>`."""
+    return sorted({tuple(sorted(set(r.rule.when.tag))) for r in ruleset.rules if r.rule.when.tag})
+
+
+def tags_within(stratum_tags: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
+    """Whether every entity of the stratum carries one of `allowed`: its tag restriction is
+    not empty and lies inside `allowed` (a stratum without one also holds untagged entities)."""
+    return bool(stratum_tags) and set(stratum_tags) <= set(allowed)
+
+
+def compile_condition(rule: Rule, tags: list[tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """The durable-rules condition of a rule: its `when` plus its effective dates.
+
+    `tags` are the rule set's `tag_sets`: a tag condition matches the boolean fact field of its
+    tag list (set-inclusion is worked out per fact, as the day number is).
+    """
     when: Condition = rule.when
     terms: list[dict[str, Any]] = [{"$gte": {"date": _day(rule.effective.from_)}}]
     if rule.effective.to is not None:
@@ -115,16 +136,20 @@ def compile_condition(rule: Rule) -> dict[str, Any]:
         terms.append(patterns[0] if len(patterns) == 1 else {"$or": patterns})
     if when.n_at_least is not None:
         terms.append({"$gte": {"n": when.n_at_least}})
+    if when.tag is not None:
+        index = (tags or []).index(tuple(sorted(set(when.tag))))
+        terms.append({f"tags_in_{index}": True})
     return {"$and": terms}
 
 
 def compile_ruleset(ruleset: RuleSet) -> dict[str, Any]:
     """The durable-rules definition (JSON form) of a rule set; actions are registry names."""
     rules: dict[str, Any] = {}
+    tags = tag_sets(ruleset)
     for pri, placed in enumerate(ruleset.rules):
         rules[f"r{pri:04d}"] = {
             "pri": pri + 1,
-            "all": [{"m": compile_condition(placed.rule)}],
+            "all": [{"m": compile_condition(placed.rule, tags)}],
             "run": f"{placed.rule.then.kind}:{pri}",
         }
     # Lowest priority, matches every fact: an unmatched fact would raise instead.
@@ -157,9 +182,10 @@ class RuleEngine:
 
     durable-rules decides which rules fire on a stratum, and in which order; the effects of the
     fired rules are then applied from the fixed registry. The firing depends only on the
-    fact's rule inputs (item, class, date, and which region prefixes and size thresholds of
-    the rule set it meets), so with `memo` strata with the same inputs reuse one evaluation:
-    a province plan has tens of thousands of strata but a few hundred distinct inputs.
+    fact's rule inputs (item, class, date, and which region prefixes, size thresholds and tag
+    lists of the rule set it meets), so with `memo` strata with the same inputs reuse one
+    evaluation: a province plan has tens of thousands of strata but a few hundred distinct
+    inputs.
     """
 
     MEMO_LIMIT = 200_000
@@ -176,6 +202,7 @@ class RuleEngine:
         self._memo = memo
         self._fired: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self._prefixes = sorted({p for r in self._rules for p in r.rule.when.region or []})
+        self._tag_sets = tag_sets(ruleset)
         self._thresholds = sorted(
             {r.rule.when.n_at_least for r in self._rules if r.rule.when.n_at_least is not None}
         )
@@ -207,6 +234,7 @@ class RuleEngine:
             _day(fact.on),
             tuple(fact.region.startswith(p) for p in self._prefixes),
             tuple(fact.n >= t for t in self._thresholds),
+            tuple(tags_within(fact.tags, ts) for ts in self._tag_sets),
         )
 
     def fire(self, fact: StratumFact) -> tuple[int, ...]:
@@ -239,6 +267,8 @@ class RuleEngine:
             "n": fact.n,
             "date": _day(fact.on),
         }
+        for index, allowed in enumerate(self._tag_sets):
+            message[f"tags_in_{index}"] = tags_within(fact.tags, allowed)
         self.durable_calls += 1
         try:
             state = self._host.assert_fact(self.name, message)
@@ -261,6 +291,7 @@ class RuleEngine:
             bp=fact.bp,
             count=fact.count,
             frequency=self.ruleset.meta.defaults.frequency,
+            n_known=fact.n_known,
         )
         for position in self.fire(fact):
             effect, rule = self._effects[position]
@@ -353,4 +384,5 @@ def _finish(fact: StratumFact, ev: Evaluation) -> Outcome:
         batch_size=ev.batch_size,
         batches=batches,
         fired=tuple(ev.fired),
+        count_cap_bp=ev.count_cap if ev.bp is None else None,
     )

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from contracts.planner import Period, PlanScope, PlanSubmission
+from contracts.planner import Period, PlanItemEntry, PlanScope, PlanSubmission
+from contracts.rules import Item
 from services.kit.errors import Invalid
 from services.planner.domain.ruleset import RuleSet
 
@@ -76,6 +77,48 @@ def _check_scope(scope: PlanScope, loc: str, ruleset: RuleSet) -> list[Reason]:
     return out
 
 
+def narrow(plan_values: list[str], item_values: list[str]) -> tuple[str, ...]:
+    """Both restrictions at once; prefixes keep the longer of two compatible codes.
+
+    Empty means no restriction, so two restrictions that do not meet give () as well: plans
+    where that happens are refused (`validate_plan`) before strata are made.
+    """
+    if not plan_values or not item_values:
+        return tuple(sorted(plan_values or item_values))
+    out = {
+        a if len(a) >= len(b) else b
+        for a in plan_values
+        for b in item_values
+        if a.startswith(b) or b.startswith(a)
+    }
+    return tuple(sorted(out))
+
+
+def types_of(planned: list[str], applies: list[str]) -> tuple[str, ...]:
+    """Entity types of a stratum: both restrictions (exact names); empty means every type."""
+    if not planned or not applies:
+        return tuple(sorted(set(planned or applies)))
+    return tuple(sorted(set(planned) & set(applies)))
+
+
+def _check_reach(entry: PlanItemEntry, item: Item, scope: PlanScope, loc: str) -> list[Reason]:
+    out = []
+    for what, planned, applies, meet in (
+        ("entity types", scope.entity_types, item.applies_to.entity_types, types_of),
+        ("industries", scope.industries, item.applies_to.industries, narrow),
+        ("tags", scope.tags, item.applies_to.tags, narrow),
+    ):
+        if planned and applies and not meet(planned, applies):
+            out.append(
+                Reason(
+                    f"{loc}.item",
+                    f"item {entry.item} applies to {what} {applies}, "
+                    f"none of which the scope's {what} {planned} includes",
+                )
+            )
+    return out
+
+
 def _check_period(period: Period, year: int, loc: str) -> list[Reason]:
     out = []
     if period.end < period.start:
@@ -114,7 +157,9 @@ def validate_plan(plan: PlanSubmission, ruleset: RuleSet) -> list[Reason]:
         seen.add(entry.item)
         if item is None:
             out.append(Reason(f"{loc}.item", f"item {entry.item!r} is not in the catalogue"))
-        elif item.department not in plan.departments:
+        else:
+            out += _check_reach(entry, item, entry.scope or plan.scope, loc)
+        if item is not None and item.department not in plan.departments:
             out.append(
                 Reason(
                     f"{loc}.item",

@@ -2,9 +2,10 @@
 
 Strata are plan item × risk class × region; their ids are `{year}.{item}.{class}.{region}`
 (ASCII, DESIGN §6). Strata whose rules put them in the same joint group (`merge`), with the
-same target scope (risk class, region, industries, tags) and overlapping periods, become one
-joint stratum `{year}.{group}.{class}.{region}` led by the group's lead department, when they
-come from at least two departments (部门联合抽查, 综合一次查).
+same target scope (risk class, region, entity types, industries, tags — each as the plan's
+scope narrowed by the item's `applies_to`) and overlapping periods, become one joint stratum
+`{year}.{group}.{class}.{region}` led by the group's lead department, when they come from at
+least two departments (部门联合抽查, 综合一次查).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from contracts.planner import (
 from contracts.registry import EntityFilter
 from contracts.rules import Item
 from services.planner.domain.engine import Outcome, StratumFact
+from services.planner.domain.plan import narrow, types_of
 from services.planner.domain.ruleset import RuleSet
 
 
@@ -35,6 +37,7 @@ class Planned:
 
     fact: StratumFact
     item: Item
+    entity_types: tuple[str, ...]
     industries: tuple[str, ...]
     tags: tuple[str, ...]
     period: Period
@@ -58,35 +61,31 @@ class Resolution:
         return None if not self.mergeable else self.merged * 10000 // self.mergeable
 
 
-def _narrow(plan_values: list[str], item_values: list[str]) -> tuple[str, ...]:
-    """Both restrictions at once; prefixes keep the longer of two compatible codes."""
-    if not plan_values or not item_values:
-        return tuple(sorted(plan_values or item_values))
-    out = {
-        a if len(a) >= len(b) else b
-        for a in plan_values
-        for b in item_values
-        if a.startswith(b) or b.startswith(a)
-    }
-    return tuple(sorted(out))
+def plan_strata(
+    plan: PlanSubmission, ruleset: RuleSet, counts: Mapping[str, int] | None
+) -> list[Planned]:
+    """Every stratum of a (validated) plan, in plan order; n from `counts`.
 
-
-def plan_strata(plan: PlanSubmission, ruleset: RuleSet, counts: Mapping[str, int]) -> list[Planned]:
-    """Every stratum of a (validated) plan, in plan order; n from `counts` (0 when unknown)."""
+    `counts` None: n is unknown (0, and caps on counts are left to the draw); a stratum
+    missing from given counts has no entities.
+    """
+    known = counts is not None
+    counts = counts or {}
     out = []
     for entry in plan.items:
         item = ruleset.items[entry.item]
         scope = entry.scope or plan.scope
         period = entry.period or plan.period
-        industries = _narrow(scope.industries, item.applies_to.industries)
-        tags = _narrow(scope.tags, item.applies_to.tags)
+        industries = narrow(scope.industries, item.applies_to.industries)
+        tags = narrow(scope.tags, item.applies_to.tags)
+        types = types_of(scope.entity_types, item.applies_to.entity_types)
         for cls in scope.risk_classes or ruleset.risk_classes:
             for region in scope.regions:
                 sid = f"{plan.year}.{item.code}.{cls}.{region}"
                 flt = EntityFilter(
                     region_prefixes=[region],
                     industry_prefixes=list(industries),
-                    entity_types=list(item.applies_to.entity_types),
+                    entity_types=list(types),
                     risk_classes=[cls],
                     tags_any=list(tags),
                     statuses=["存续"],  # explicit: saves copying the default per stratum
@@ -100,8 +99,10 @@ def plan_strata(plan: PlanSubmission, ruleset: RuleSet, counts: Mapping[str, int
                     entry.ratio,
                     entry.count,
                     period.start,
+                    known,
+                    tags,
                 )
-                out.append(Planned(fact, item, industries, tags, period, flt))
+                out.append(Planned(fact, item, types, industries, tags, period, flt))
     return out
 
 
@@ -119,6 +120,7 @@ def _single(p: Planned, o: Outcome, known: bool) -> ResolvedStratum:
         filter=p.filter,
         bp=o.bp,
         count=o.count if o.bp is None else None,
+        count_cap_bp=o.count_cap_bp,
         n_estimate=o.n if known else None,
         k_estimate=o.k if known else None,
         methods=[m.value for m in o.methods],
@@ -142,6 +144,9 @@ def _joint(
         methods += [m.value for m in o.methods if m.value not in methods]
     bps = [o.bp for _, o in members if o.bp is not None]
     counts = [o.count for _, o in members if o.bp is None and o.count is not None]
+    # The joint visit takes the largest member's sample, so the loosest cap (none beats any).
+    caps = [o.count_cap_bp for _, o in members if o.bp is None]
+    cap = None if not caps or None in caps else max(c for c in caps if c is not None)
     n = min(o.n for _, o in members)
     k = max(o.k for _, o in members)
     explanation = [f"[{p.item.code}] {line}" for p, o in members for line in o.explanation]
@@ -149,10 +154,6 @@ def _joint(
         f"部门联合抽查：{'、'.join(p.item.code for p, _ in members)} 合并为一次检查，"
         f"牵头部门 {lead}，各部门各派检查人员"
     )
-    restricted = [
-        set(p.item.applies_to.entity_types) for p, _ in members if p.item.applies_to.entity_types
-    ]
-    types = sorted(set.intersection(*restricted)) if restricted else []
     batch_sizes = [o.batch_size for _, o in members if o.batch_size]
     size = min(batch_sizes) if batch_sizes else None
     return ResolvedStratum(
@@ -161,9 +162,10 @@ def _joint(
         departments=depts,
         risk_class=first.fact.risk_class,
         region_code=first.fact.region,
-        filter=first.filter.model_copy(update={"entity_types": types}),
+        filter=first.filter,  # the members' target scopes are equal (the merge key)
         bp=max(bps) if bps else None,
         count=max(counts) if not bps and counts else None,
+        count_cap_bp=cap if not bps and counts else None,
         n_estimate=n if known else None,
         k_estimate=min(k, n) if known else None,
         methods=methods,
@@ -188,7 +190,7 @@ def resolve(
 ) -> Resolution:
     """Evaluate every stratum, merge joint ones, and collect the exclusions."""
     known = counts is not None
-    planned = plan_strata(plan, ruleset, counts or {})
+    planned = plan_strata(plan, ruleset, counts)
     res = Resolution()
     pairs: list[tuple[Planned, Outcome]] = []
     for p in planned:
@@ -211,7 +213,16 @@ def resolve(
     for p, o in pairs:
         if o.merge_group is not None:
             res.mergeable += 1
-            key = (o.merge_group, p.fact.risk_class, p.fact.region, p.industries, p.tags)
+            # The whole target scope is the key: members of one joint stratum share one filter,
+            # so no member loses entities to another's narrower scope (or gains any).
+            key = (
+                o.merge_group,
+                p.fact.risk_class,
+                p.fact.region,
+                p.entity_types,
+                p.industries,
+                p.tags,
+            )
             groups.setdefault(key, []).append((p, o))
     merged_ids: set[str] = set()
     joints: list[ResolvedStratum] = []

@@ -6,7 +6,8 @@ each naming file, line, rule and reason.
 
 Version: hex SHA-256 over the files sorted by their relative POSIX path (UTF-8 byte order);
 for each file the bytes ``path + "\\n" + str(len(content)) + "\\n" + content + "\\n"``.
-Only rule files count (`*.yaml`/`*.yml` outside `tests/`): tests do not change behaviour.
+Only rule files count (`*.yaml`/`*.yml` outside `tests/` and `plans/`): example cases and
+sample plans do not change behaviour.
 """
 
 from __future__ import annotations
@@ -104,10 +105,14 @@ class RuleSet:
         return [d.code for d in self.meta.departments]
 
 
+NOT_RULES = ("tests", "plans")
+"""Folders of a rule directory that hold no rules: example cases and sample plans."""
+
+
 def is_rule_file(path: str) -> bool:
     """Whether a relative path is a rule file that counts for the version."""
     parts = path.split("/")
-    return parts[-1].endswith((".yaml", ".yml")) and "tests" not in parts[:-1]
+    return parts[-1].endswith((".yaml", ".yml")) and not set(NOT_RULES) & set(parts[:-1])
 
 
 def version_of(files: Mapping[str, bytes]) -> str:

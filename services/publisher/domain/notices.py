@@ -39,7 +39,7 @@ class PlanNotice:
 
 @dataclass(frozen=True, slots=True)
 class TaskNotice:
-    """A task (任务公告): entity, items, authority, period."""
+    """A task (任务公告): entity, items, authority, period, and the draw that chose it."""
 
     task_id: str
     plan_id: str
@@ -49,6 +49,31 @@ class TaskNotice:
     authority: tuple[str, ...]  # departments
     period_start: date
     period_end: date
+    draw_id: str = ""
+    superseded_by: str | None = None  # the draw's redraw, when it was superseded
+
+
+@dataclass(frozen=True, slots=True)
+class DrawNotice:
+    """A completed draw (随机抽取结果) heading its tasks; a superseded one stays public, marked."""
+
+    draw_id: str
+    plan_id: str | None
+    completed_at: datetime | None
+    tasks: int | None
+    unstaffed: int | None = None
+    seed: str | None = None
+    seed_source: str | None = None
+    commitment_sha256: str | None = None
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    superseded_reason: str | None = None
+    superseded_at: datetime | None = None
+
+    @property
+    def superseded(self) -> bool:
+        """Whether a redraw replaced this draw."""
+        return self.superseded_by is not None
 
 
 @dataclass(frozen=True, slots=True)

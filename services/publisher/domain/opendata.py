@@ -16,7 +16,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
-from services.publisher.domain.notices import ResultNotice
+from services.publisher.domain.notices import DrawNotice, ResultNotice
 
 BOM = "\ufeff"
 CSV_COLUMNS = (
@@ -66,6 +66,39 @@ def result_dict(r: ResultNotice) -> dict[str, Any]:
             for h in r.history
         ],
     }
+
+
+def draws_json(draws: Sequence[DrawNotice]) -> str:
+    """The draws as a JSON document; a superseded draw carries `superseded_by` and its reason."""
+
+    def at(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return json.dumps(
+        {
+            "count": len(draws),
+            "draws": [
+                {
+                    "draw_id": d.draw_id,
+                    "plan_id": d.plan_id,
+                    "completed_at": at(d.completed_at),
+                    "tasks": d.tasks,
+                    "unstaffed": d.unstaffed,
+                    "seed": d.seed,
+                    "seed_source": d.seed_source,
+                    "commitment_sha256": d.commitment_sha256,
+                    "supersedes": d.supersedes,
+                    "superseded": d.superseded,
+                    "superseded_by": d.superseded_by,
+                    "superseded_reason": d.superseded_reason,
+                    "superseded_at": at(d.superseded_at),
+                }
+                for d in draws
+            ],
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
 def results_json(results: Sequence[ResultNotice]) -> str:

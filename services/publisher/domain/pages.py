@@ -14,6 +14,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from services.publisher.domain.notices import (
+    DrawNotice,
     ItemNotice,
     PlanNotice,
     ResultNotice,
@@ -67,7 +68,7 @@ def _layout(title: str, current: str, body: str, *, query: str | None = None) ->
         f"<title>{e(title)} — “双随机、一公开”公示</title>"
         "<style>body{font-family:sans-serif;max-width:70em;margin:auto;padding:1em}"
         "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.3em}"
-        ".violation{color:#b00}</style></head><body>"
+        ".violation{color:#b00}.superseded{color:#a60}</style></head><body>"
         f"<header><nav>{nav}</nav><h1>{e(title)}</h1>{search}</header>"
         f"<main>{body}</main>"
         f'<footer><a href="{e(BASE)}/results.json">JSON</a> · '
@@ -119,8 +120,50 @@ def render_plans(plans: Sequence[PlanNotice]) -> str:
     return _layout("计划公告", "plans", body)
 
 
-def render_tasks(tasks: Sequence[TaskNotice], *, query: str | None = None) -> str:
-    """任务公告: entity, items, authority, period; searchable."""
+def _draw_state(d: DrawNotice) -> str:
+    if d.superseded_by is not None:
+        text = f"已被重新抽取 {e(d.superseded_by)} 取代"
+        if d.superseded_at is not None:
+            text += f"（{e(d.superseded_at)}）"
+        if d.superseded_reason:
+            text += f"；理由：{e(d.superseded_reason)}"
+        return f'<span class="superseded">{text}</span>'
+    if d.completed_at is None:
+        return "抽取未完成"
+    return "有效" + (f"（重新抽取，取代 {e(d.supersedes)}）" if d.supersedes else "")
+
+
+def render_draws(draws: Sequence[DrawNotice]) -> str:
+    """The draws whose tasks are announced, each linking to its tasks; superseded ones marked."""
+    rows = (
+        (
+            f'<a href="{e(BASE)}/tasks?{e(urlencode({"draw": d.draw_id}))}">{e(d.draw_id)}</a>',
+            e(d.plan_id or ""),
+            e(d.completed_at or ""),
+            e("" if d.tasks is None else d.tasks),
+            f"<code>{e(d.seed or '')}</code>"
+            + (f"（{e(d.seed_source)}）" if d.seed_source else ""),
+            _draw_state(d),
+        )
+        for d in draws
+    )
+    return _table(
+        ("抽取编号", "抽查计划", "抽取完成时间", "任务数", "随机种子", "状态"),
+        rows,
+        "暂无抽取记录。",
+    )
+
+
+def render_tasks(
+    tasks: Sequence[TaskNotice],
+    *,
+    query: str | None = None,
+    draws: Sequence[DrawNotice] = (),
+) -> str:
+    """任务公告: the draws, then their tasks (entity, items, authority, period); searchable.
+
+    A task of a superseded draw stays listed, marked, beside the tasks of the redraw.
+    """
     rows = (
         (
             e(t.uscc),
@@ -128,14 +171,22 @@ def render_tasks(tasks: Sequence[TaskNotice], *, query: str | None = None) -> st
             _join(t.items),
             _join(t.authority),
             f"{e(t.period_start)} 至 {e(t.period_end)}",
+            e(t.draw_id)
+            + (
+                f'<br><span class="superseded">已被重新抽取 {e(t.superseded_by)} 取代</span>'
+                if t.superseded_by
+                else ""
+            ),
         )
         for t in tasks
     )
     body = _table(
-        ("统一社会信用代码", "检查对象", "抽查事项", "检查机关", "检查期限"),
+        ("统一社会信用代码", "检查对象", "抽查事项", "检查机关", "检查期限", "抽取"),
         rows,
         "没有符合条件的抽查任务。",
     )
+    if draws:
+        body = f"<h2>抽取记录</h2>{render_draws(draws)}<h2>抽查任务</h2>{body}"
     return _layout("任务公告", "tasks", body, query=query)
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
+
+import asyncpg
+import pytest
 
 from contracts.common import Role
 from contracts.planner import PlanApproved
 from services.planner.app import spec
 from services.planner.domain.ruleset import version_of
-from services.planner.rulefiles import read_rule_dir
 
-ROOT = Path(__file__).resolve().parents[3]
+from .support import ROOT, shipped_text, with_cap
 
 
 def plan_body(plan_id: str, **over: Any) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def plan_body(plan_id: str, **over: Any) -> dict[str, Any]:
         "scope": {"regions": ["360202", "360203"]},
         "period": {"start": "2026-04-01", "end": "2026-11-30"},
         "items": [
-            {"item": "SCJG-001", "ratio": "3%"},
+            {"item": "SCJG-002", "ratio": "3%"},
             {"item": "SW-001", "ratio": "2%"},
             {"item": "SCJG-006", "ratio": "1%"},
         ],
@@ -35,16 +36,6 @@ def plan_body(plan_id: str, **over: Any) -> dict[str, Any]:
     }
     body.update(over)
     return body
-
-
-def shipped_text() -> dict[str, str]:
-    return {p: b.decode() for p, b in read_rule_dir(ROOT / "rules").items()}
-
-
-def with_cap(files: dict[str, str], cap: str) -> dict[str, str]:
-    out = dict(files)
-    out["ratios.yaml"] = out["ratios.yaml"].replace('cap_ratio: "5%"', f'cap_ratio: "{cap}"')
-    return out
 
 
 async def test_plans_rules_and_events(run_service: Any) -> None:
@@ -146,3 +137,53 @@ async def test_activation_while_plans_resolve_never_mixes(run_service: Any) -> N
         cap = caps[plan["rules_version"]]
         capped = {s["bp"] for s in plan["strata"] if s["risk_class"] in ("C", "D")}
         assert capped == {cap}, (plan["rules_version"], capped)
+
+
+async def test_a_rolled_back_plan_publishes_nothing(run_service: Any) -> None:
+    """The event goes through the outbox: a plan whose transaction fails at commit leaves no
+    row, no outbox entry and no message, and the next plan's event still goes out."""
+    svc = await run_service(spec, rules_dir=ROOT / "rules")
+    planner = svc.auth(Role.PLANNER)
+    # A deferred constraint trigger fails the commit itself, after every statement of the
+    # transaction (the outbox insert included) has run.
+    async with svc.ctx.db.pool.acquire() as conn:
+        await conn.execute(
+            """
+            CREATE FUNCTION refuse_rollback_plan() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.plan_id = 'P-ROLLBACK' THEN
+                    RAISE EXCEPTION 'refused at commit';
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE CONSTRAINT TRIGGER refuse_rollback AFTER INSERT ON plans
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_rollback_plan();
+            """
+        )
+    events: list[str] = []
+
+    async def collect(msg: Any) -> None:
+        events.append(json.loads(msg.data).get("plan_id", ""))
+
+    sub = await svc.ctx.bus.nc.subscribe("spotcheck.v1.planner.plan.>", cb=collect)
+    # (The app answers 500; the in-process test transport re-raises the error instead.)
+    with pytest.raises(asyncpg.exceptions.RaiseError, match="refused at commit"):
+        await svc.http.post("/plans", json=plan_body("P-ROLLBACK"), headers=planner)
+    assert (await svc.http.get("/plans/P-ROLLBACK", headers=planner)).status_code == 404
+    r = await svc.http.post("/plans", json=plan_body("P-AFTER"), headers=planner)
+    assert r.status_code == 201, r.text
+    await svc.ctx.outbox.flush()
+    await asyncio.sleep(0.3)
+    await sub.unsubscribe()
+    assert events == ["P-AFTER"]
+    outbox = await svc.ctx.db.pool.fetch(
+        "SELECT event_id, published_at FROM event_outbox WHERE subject LIKE '%plan.%'"
+    )
+    assert [(r["event_id"], r["published_at"] is not None) for r in outbox] == [
+        ("plan.approved:P-AFTER", True)
+    ]
+    # JetStream holds exactly one plan event too.
+    info = await svc.ctx.bus.js.stream_info(
+        "PLANNER", subjects_filter="spotcheck.v1.planner.plan.>"
+    )
+    assert info.state.subjects == {"spotcheck.v1.planner.plan.approved": 1}

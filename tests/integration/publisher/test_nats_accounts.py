@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.aio.client import Client as NATS
 from nats.errors import TimeoutError as NatsTimeout
 
 ACCOUNTS = Path(__file__).resolve().parents[3] / "deploy" / "nats" / "accounts.conf"
@@ -77,7 +78,7 @@ def accounts_server(tmp_path: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-async def _connect(url: str, user: str, errors: list[str]) -> nats.NATS:
+async def _connect(url: str, user: str, errors: list[str]) -> NATS:
     async def on_error(exc: Exception) -> None:
         errors.append(str(exc))
 

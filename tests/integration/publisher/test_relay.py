@@ -137,12 +137,16 @@ async def test_dead_letters_are_listed_and_replayed(run_service: Any, disclosure
     assert [d["destination"] for d in dead] == ["disclosure", "disclosure"]
     assert dead[0]["attempts"] == 3 and "503" in dead[0]["last_error"]
     endpoint.fail = 0.0
+    operator = svc.auth(Role.OPERATOR)
+    listed = await svc.http.get("/deliveries", params={"state": "dead"}, headers=operator)
+    assert [d["id"] for d in listed.json()] == [d["id"] for d in dead]
+    for role in (Role.AUDITOR, Role.POLICY):  # replay is operator work; auditors only read
+        refused = await svc.http.post(f"/deliveries/{dead[0]['id']}/replay", headers=svc.auth(role))
+        assert refused.status_code == 403, role
     for d in dead:
-        resp = await svc.http.post(f"/deliveries/{d['id']}/replay", headers=svc.auth(Role.POLICY))
+        resp = await svc.http.post(f"/deliveries/{d['id']}/replay", headers=operator)
         assert resp.status_code == 200 and resp.json()["state"] == "pending"
-    again = await svc.http.post(
-        f"/deliveries/{dead[0]['id']}/replay", headers=svc.auth(Role.POLICY)
-    )
+    again = await svc.http.post(f"/deliveries/{dead[0]['id']}/replay", headers=operator)
     assert again.status_code in (200, 409)
     await wait_delivered(svc, 6, timeout=30)
     assert set(endpoint.effects) == {"R-T-0:v1:disclosure", "R-T-1:v1:disclosure"}

@@ -117,10 +117,28 @@ def test_unmatched_fact_hits_the_catch_all(engine: RuleEngine, small: RuleSet) -
 
 def test_count_plan_is_capped_not_multiplied(engine: RuleEngine, small: RuleSet) -> None:
     o = engine.evaluate(fact(small, "G1", "D", 100, None, count=30))
-    assert (o.bp, o.count, o.k) == (None, 5, 5)
-    assert o.fired_names == ["一般上限"]
+    assert (o.bp, o.count, o.k, o.count_cap_bp) == (None, 5, 5, 500)
+    # The multiplier fired but leaves a count alone, and says so.
+    assert o.fired_names == ["D类提高", "一般上限"]
+    assert o.explanation == [
+        "D类提高（d-factor）：按数量抽取（30 户），不调整比例",
+        "一般上限（cap）：数量 30 超过上限 5%（5）→ 5",
+    ]
     small_count = engine.evaluate(fact(small, "P1", "B", 10, None, count=30))
-    assert small_count.k == 10
+    assert small_count.k == 10 and small_count.count_cap_bp is None
+
+
+def test_a_count_without_n_keeps_its_cap_for_the_draw(engine: RuleEngine, small: RuleSet) -> None:
+    # At submission n is unknown (0): the cap cannot be worked out yet and must not turn the
+    # count into 0; it travels with the stratum (count_cap_bp) to the draw.
+    unknown = StratumFact(
+        "2026.G1.B.360202", small.items["G1"], "B", "360202", 0, None, 30, date(2026, 3, 1), False
+    )
+    o = engine.evaluate(unknown)
+    assert (o.count, o.count_cap_bp) == (30, 500)
+    assert o.explanation == ["一般上限（cap）：数量 30，上限 5%：抽取时至多 ⌈n×5%⌉ 户"]
+    ratio = engine.evaluate(fact(small, "G1", "B", 100, 300))
+    assert ratio.count_cap_bp is None  # a ratio is capped directly
 
 
 def test_the_definition_is_not_mutated_and_hosts_are_independent(small: RuleSet) -> None:

@@ -98,25 +98,31 @@ def test_filing_flags() -> None:
 
 
 def test_resolution_merges_joint_strata(shipped: RuleSet, shipped_engine: RuleEngine) -> None:
-    p = plan()
+    p = plan(
+        items=[
+            {"item": "SCJG-002", "ratio": "3%"},
+            {"item": "SW-001", "ratio": "2%"},
+            {"item": "SCJG-006", "ratio": "1%"},
+        ]
+    )
     counts = {
         f"2026.{i}.{c}.{r}": 1000
-        for i in ("SCJG-001", "SW-001", "SCJG-006")
+        for i in ("SCJG-002", "SW-001", "SCJG-006")
         for c in "ABCD"
         for r in ("360202", "360203")
     }
     res = resolve(p, shipped, shipped_engine.evaluate, counts=counts)
     ids = [s.stratum_id for s in res.strata]
     assert all(re.fullmatch(r"[A-Za-z0-9._:-]+", i) for i in ids)
-    # SCJG-001 and SW-001 merge into one joint stratum per class × region; SCJG-006 stays alone.
+    # SCJG-002 and SW-001 merge into one joint stratum per class × region; SCJG-006 stays alone.
     assert res.joint_strata == 8 and res.mergeable == 16 and res.merged == 16
     assert res.joint_share_bp == 10000
     joint = next(s for s in res.strata if s.stratum_id == "2026.qyxx-sw.D.360202")
-    assert joint.item_codes == ["SCJG-001", "SW-001"]
+    assert joint.item_codes == ["SCJG-002", "SW-001"]
     assert joint.departments == ["SCJG", "SW"] and joint.lead_department == "SCJG"
     assert joint.bp == 500 and joint.k_estimate == 50 and joint.on_site_required
-    assert joint.filter.entity_types == ["企业"]
-    assert joint.explanation[-1].startswith("部门联合抽查：SCJG-001、SW-001 合并为一次检查")
+    assert joint.filter.entity_types == [] and joint.filter.region_prefixes == ["360202"]
+    assert joint.explanation[-1].startswith("部门联合抽查：SCJG-002、SW-001 合并为一次检查")
     assert "2026.SCJG-006.B.360203" in ids
     assert len(res.strata) == 8 + 8
     event = approved_event(
@@ -145,7 +151,7 @@ def test_no_merge_without_a_second_department_or_with_disjoint_periods(
     apart = plan(
         items=[
             {
-                "item": "SCJG-001",
+                "item": "SCJG-002",
                 "ratio": "3%",
                 "period": {"start": "2026-04-01", "end": "2026-05-31"},
             },
@@ -157,6 +163,10 @@ def test_no_merge_without_a_second_department_or_with_disjoint_periods(
         ]
     )
     assert resolve(apart, shipped, shipped_engine.evaluate).joint_strata == 0
+    together = apart.model_copy(
+        update={"items": [e.model_copy(update={"period": None}) for e in apart.items]}
+    )
+    assert resolve(together, shipped, shipped_engine.evaluate).joint_strata == 8
 
 
 def test_excluded_strata_are_recorded_not_drawn(
@@ -175,3 +185,20 @@ def test_excluded_strata_are_recorded_not_drawn(
         f"2026.SCJG-008.{c}.360202" for c in "ABCD"
     }
     assert "on_site" in reasons["2026.SCJG-005.A.360202"]
+
+
+def test_a_count_is_not_zeroed_before_n_is_known(
+    shipped: RuleSet, shipped_engine: RuleEngine
+) -> None:
+    p = plan(
+        departments=["SCJG"],
+        lead_department=None,
+        scope={"regions": ["360202"]},
+        items=[{"item": "SCJG-006", "count": 30}],
+    )
+    unknown = {s.stratum_id: s for s in resolve(p, shipped, shipped_engine.evaluate).strata}
+    b = unknown["2026.SCJG-006.B.360202"]
+    assert (b.count, b.count_cap_bp, b.n_estimate, b.bp) == (30, 500, None, None)
+    known = resolve(p, shipped, shipped_engine.evaluate, counts={"2026.SCJG-006.B.360202": 200})
+    b = next(s for s in known.strata if s.stratum_id == "2026.SCJG-006.B.360202")
+    assert (b.count, b.count_cap_bp, b.n_estimate, b.k_estimate) == (10, 500, 200, 10)

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 
 from services.publisher.domain.notices import (
+    DrawNotice,
     ItemNotice,
     PlanNotice,
     ResultItemNotice,
@@ -19,7 +20,13 @@ from services.publisher.domain.notices import (
     page,
     search,
 )
-from services.publisher.domain.opendata import BOM, results_atom, results_csv, results_json
+from services.publisher.domain.opendata import (
+    BOM,
+    draws_json,
+    results_atom,
+    results_csv,
+    results_json,
+)
 from services.publisher.domain.pages import (
     render_items,
     render_plans,
@@ -164,3 +171,54 @@ def test_atom_feed_is_well_formed_and_escaped() -> None:
     assert entries[0].findtext("a:id", namespaces=ns) == "urn:spotcheck:result:R-1:v1"
     assert root.findtext("a:updated", namespaces=ns) == AT.isoformat()
     assert "<script>" not in xml
+
+
+def test_a_superseded_draw_stays_listed_marked_with_its_escaped_reason() -> None:
+    old = DrawNotice(
+        "D-1",
+        "P-1",
+        AT,
+        1,
+        seed="42",
+        seed_source="dice",
+        superseded_by="D-2",
+        superseded_reason=EVIL,
+        superseded_at=AT,
+    )
+    new = DrawNotice("D-2", "P-1", AT, 1, seed="43", supersedes="D-1")
+    tasks = [
+        TaskNotice(
+            "T-1",
+            "P-1",
+            "X1",
+            "甲公司",
+            ("事项",),
+            ("市场监管",),
+            date(2026, 3, 1),
+            date(2026, 6, 30),
+            draw_id="D-1",
+            superseded_by="D-2",
+        ),
+        TaskNotice(
+            "T-2",
+            "P-1",
+            "X2",
+            "乙公司",
+            ("事项",),
+            ("市场监管",),
+            date(2026, 3, 1),
+            date(2026, 6, 30),
+            draw_id="D-2",
+        ),
+    ]
+    html = render_tasks(tasks, draws=[new, old])
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert html.count("已被重新抽取 D-2 取代") == 2  # the draw and its task
+    assert "有效（重新抽取，取代 D-1）" in html
+    assert 'href="/public/tasks?draw=D-1"' in html
+    assert "甲公司" in html and "乙公司" in html
+    doc = json.loads(draws_json([new, old]))
+    assert [(d["draw_id"], d["superseded"]) for d in doc["draws"]] == [
+        ("D-2", False),
+        ("D-1", True),
+    ]

@@ -26,7 +26,7 @@ def refuse(sub: Any, task: TaskView | None, categories: CategoryTable, **kw: Any
 
 
 def test_a_good_submission_is_version_1_with_its_due_date(
-    make_submission, task, categories
+    make_submission: Any, task: TaskView, categories: CategoryTable
 ) -> None:
     ok = check_submission(
         make_submission(),
@@ -42,11 +42,13 @@ def test_a_good_submission_is_version_1_with_its_due_date(
     assert ok.due == date(2026, 4, 8)  # Mar 10 + 20 working days, 清明 Apr 4-6 off
 
 
-def test_unknown_task(make_submission, categories) -> None:
+def test_unknown_task(make_submission: Any, categories: CategoryTable) -> None:
     assert refuse(make_submission(), None, categories) == {"task_unknown"}
 
 
-def test_inspector_not_on_the_team(make_submission, task, categories) -> None:
+def test_inspector_not_on_the_team(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     assert "inspector_not_on_team" in refuse(
         make_submission(), task, categories, submitted_by="I-9"
     )
@@ -60,7 +62,7 @@ def test_inspector_not_on_the_team(make_submission, task, categories) -> None:
     assert refuse(sub, task, categories) == {"inspector_not_on_team"}
 
 
-def test_unknown_category(make_submission, task, categories) -> None:
+def test_unknown_category(make_submission: Any, task: TaskView, categories: CategoryTable) -> None:
     sub = make_submission(
         items=[
             {"item_code": "ITEM-01", "category": "基本合格"},
@@ -70,7 +72,9 @@ def test_unknown_category(make_submission, task, categories) -> None:
     assert refuse(sub, task, categories) == {"category_unknown"}
 
 
-def test_missing_confirmation_of_an_assigned_inspector(make_submission, task, categories) -> None:
+def test_missing_confirmation_of_an_assigned_inspector(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     sub = make_submission(
         confirmations=[{"inspector_id": "I-1", "confirmed_at": "2026-03-10T10:00:00"}]
     )
@@ -78,7 +82,7 @@ def test_missing_confirmation_of_an_assigned_inspector(make_submission, task, ca
 
 
 def test_at_least_two_confirmations_even_for_a_team_of_one(
-    make_submission, task, categories
+    make_submission: Any, task: TaskView, categories: CategoryTable
 ) -> None:
     one = dataclasses.replace(task, team=("I-1",))
     sub = make_submission(
@@ -87,20 +91,26 @@ def test_at_least_two_confirmations_even_for_a_team_of_one(
     assert refuse(sub, one, categories) == {"confirmation_too_few"}
 
 
-def test_check_date_outside_the_task_period(make_submission, task, categories) -> None:
+def test_check_date_outside_the_task_period(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     assert refuse(make_submission(check_date="2026-02-27"), task, categories) == {
         "check_date_outside_period"
     }
 
 
-def test_oversized_attachment(make_submission, task, categories) -> None:
+def test_oversized_attachment(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     att = {"name": "photo.jpg", "sha256": "0" * 64, "size": 30_000_000}
     assert refuse(
         make_submission(attachments=[att]), task, categories, max_attachment_bytes=20_000_000
     ) == {"attachment_too_large"}
 
 
-def test_inline_attachment_must_match_its_hash(make_submission, task, categories) -> None:
+def test_inline_attachment_must_match_its_hash(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     content = b"evidence"
     good = {
         "name": "a.txt",
@@ -121,7 +131,9 @@ def test_inline_attachment_must_match_its_hash(make_submission, task, categories
     assert refuse(make_submission(attachments=[bad]), task, categories) == {"attachment_mismatch"}
 
 
-def test_every_reason_at_once(make_submission, task, categories) -> None:
+def test_every_reason_at_once(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     sub = make_submission(
         check_date="2026-07-15",
         items=[{"item_code": "ITEM-01", "category": "不存在"}],
@@ -141,7 +153,9 @@ def test_every_reason_at_once(make_submission, task, categories) -> None:
     } <= reasons
 
 
-def test_items_must_match_the_task(make_submission, task, categories) -> None:
+def test_items_must_match_the_task(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     sub = make_submission(
         items=[
             {"item_code": "ITEM-01", "category": "1"},
@@ -152,7 +166,9 @@ def test_items_must_match_the_task(make_submission, task, categories) -> None:
     assert refuse(sub, task, categories) == {"item_duplicate", "item_not_in_task", "item_missing"}
 
 
-def test_flags_follow_the_categories(make_submission, task, categories) -> None:
+def test_flags_follow_the_categories(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     sub = make_submission(
         items=[
             {
@@ -171,7 +187,7 @@ def test_flags_follow_the_categories(make_submission, task, categories) -> None:
 
 
 def test_a_second_submission_without_correction_is_a_conflict(
-    make_submission, task, categories
+    make_submission: Any, task: TaskView, categories: CategoryTable
 ) -> None:
     with pytest.raises(Conflict) as caught:
         check_submission(
@@ -185,7 +201,9 @@ def test_a_second_submission_without_correction_is_a_conflict(
     assert caught.value.details[0]["type"] == "result_exists"
 
 
-def test_a_correction_is_a_new_version(make_submission, task, categories) -> None:
+def test_a_correction_is_a_new_version(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     sub = make_submission(corrects_version=1, correction_reason="录入错误")
     ok = check_submission(
         sub, task=task, categories=categories, submitted_by="I-1", latest_version=1, today=TODAY
@@ -193,7 +211,9 @@ def test_a_correction_is_a_new_version(make_submission, task, categories) -> Non
     assert ok.version == 2 and ok.supersedes == 1
 
 
-def test_a_correction_of_an_old_version_is_a_conflict(make_submission, task, categories) -> None:
+def test_a_correction_of_an_old_version_is_a_conflict(
+    make_submission: Any, task: TaskView, categories: CategoryTable
+) -> None:
     sub = make_submission(corrects_version=1, correction_reason="录入错误")
     with pytest.raises(Conflict):
         check_submission(
@@ -202,7 +222,7 @@ def test_a_correction_of_an_old_version_is_a_conflict(make_submission, task, cat
 
 
 def test_a_correction_needs_a_reason_and_something_to_correct(
-    make_submission, task, categories
+    make_submission: Any, task: TaskView, categories: CategoryTable
 ) -> None:
     assert refuse(make_submission(corrects_version=1), task, categories) == {
         "correction_reason_missing",
@@ -211,7 +231,7 @@ def test_a_correction_needs_a_reason_and_something_to_correct(
 
 
 def test_department_staff_may_enter_results_only_for_their_tasks(
-    make_submission, task, categories
+    make_submission: Any, task: TaskView, categories: CategoryTable
 ) -> None:
     ok = check_submission(
         make_submission(),

@@ -83,3 +83,40 @@ def test_object_names_and_stratum_ids() -> None:
         assert not freeze.check_stratum_id(bad)
     with pytest.raises(ValueError):
         freeze.object_name("snap", "../etc")
+
+
+def test_trusted_blocks_check_only_their_joins() -> None:
+    text = "".join(u + "\n" for u in VECTOR_B).encode()
+    h = freeze.CandidateHasher()
+    h.add_block(text[:95], lines=5)
+    h.add_block(text[95:], lines=7)
+    assert (h.n, h.hexdigest()) == (12, VECTOR_B_SHA)
+    with pytest.raises(freeze.OrderError):
+        h.add_block(text[:19], lines=1)
+
+
+def test_stratum_codes_sort_like_their_numbers() -> None:
+    codes = [freeze.stratum_code(i) for i in (0, 1, 25, 26, 27, 700, freeze.MAX_STRATA - 1)]
+    assert codes[:4] == ["aaaa", "aaab", "aaaz", "aaba"]
+    assert codes == sorted(codes) and all(len(c) == freeze.CODE_WIDTH for c in codes)
+    with pytest.raises(ValueError):
+        freeze.stratum_code(freeze.MAX_STRATA)
+
+
+def _stream(pairs: list[tuple[int, str]]) -> bytes:
+    return "".join(f"{freeze.stratum_code(i)}\t{u}\n" for i, u in pairs).encode()
+
+
+def test_split_strata_cuts_runs_and_drops_the_codes() -> None:
+    pairs = [(0, u) for u in VECTOR_B[:3]] + [(2, u) for u in VECTOR_B[3:]] + [(30, VECTOR_D[0])]
+    runs = freeze.split_strata(_stream(pairs))
+    assert [(c, n) for c, _, n in runs] == [(b"aaaa", 3), (b"aaac", 9), (b"aabe", 1)]
+    assert runs[1][1] == "".join(u + "\n" for u in VECTOR_B[3:]).encode()
+    # lines of different widths take the line-by-line way and give the same runs
+    odd = _stream(pairs) + b"aabe\tSHORT\n"
+    slow = freeze.split_strata(odd)
+    assert [(c, n) for c, _, n in slow] == [(b"aaaa", 3), (b"aaac", 9), (b"aabe", 2)]
+    assert slow[2][1] == (VECTOR_D[0] + "\nSHORT\n").encode()
+    assert freeze.split_strata(b"") == []
+    with pytest.raises(ValueError):
+        freeze.split_strata(b"no tab here\n")

@@ -53,6 +53,35 @@ def test_strata_rows_expand_keys_so_each_entity_meets_one_row() -> None:
     open_rows = sqlfilter.strata_rows("s2", EntityFilter())
     assert [(r[1], r[2], r[3], r[4]) for r in open_rows] == [(0, "", None, None)]
     assert sqlfilter.shapes(rows + open_rows) == [(0, False, False), (4, True, True)]
-    branch = sqlfilter.join_branch((4, True, False), "entity", with_excludes=True)
-    assert "e.risk_class = s.class_key" in branch and "type_key IS NOT NULL) = False" in branch
-    assert "freeze_exclude" in branch
+    params: list[Any] = []
+    branch = sqlfilter.branch_sql(3, (4, True, False), None, "entity", params, inline=True)
+    assert "e.risk_class = s.class_key" in branch and "s.type_key" not in branch
+    assert "s.group_no = 3" in branch and "s.inline_set" in branch and "object_set" not in branch
+    assert "s.industry_patterns" in branch and params == []
+
+
+def test_strata_sharing_their_conditions_form_one_branch_with_plain_filters() -> None:
+    rows = []
+    for i in range(20):
+        f = EntityFilter(region_prefixes=[f"36{i:02d}"], risk_classes=["A"], tags_any=["x'y"])
+        rows += sqlfilter.strata_rows(f"s{i}", f)
+    rows += sqlfilter.strata_rows("all", EntityFilter(statuses=[]))
+    groups, branches = sqlfilter.group_rows(rows)
+    assert len(branches) == 2 and len(set(groups[:20])) == 1 and groups[20] != groups[0]
+    shape, common = branches[groups[0]]
+    assert shape == (4, True, False) and common is not None
+    params: list[Any] = []
+    row = dict.fromkeys(name for name, _ in sqlfilter.UNNEST_COLUMNS)
+    row.update(idx=0, code="aaaa", region_prefix="3600", class_key="A")
+    sql = sqlfilter.branch_sql(groups[0], shape, common, "entity", params, rows=[row], objects=True)
+    assert "x'y" not in sql and "freeze_strata" not in sql and "unnest($1::int[]" in sql
+    assert params[:3] == [[0], ["aaaa"], ["3600"]] and params[7:] == [["x'y"], ["存续"]]
+    assert "e.tags && $8::text[]" in sql and "s.object_set" in sql
+    # too many different condition sets: one branch per shape, conditions per strata row
+    many = [
+        r
+        for i in range(12)
+        for r in sqlfilter.strata_rows(f"t{i}", EntityFilter(tags_any=[f"tag{i}"]))
+    ]
+    groups, branches = sqlfilter.group_rows(many)
+    assert branches == [((0, False, False), None)] and set(groups) == {0}
