@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
+
 from services.kit.db import Database
+from services.kit.errors import Conflict
 
 
 class PlannerStore:
@@ -74,22 +77,25 @@ class PlannerStore:
         flags: list[str],
         actor: str,
     ) -> None:
-        """Insert a plan (approved or rejected)."""
-        await conn.execute(
-            "INSERT INTO plans (plan_id, status, year, departments, submission, rules_version,"
-            " approved, reasons, flags, submitted_by)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            plan_id,
-            status,
-            year,
-            departments,
-            submission,
-            rules_version,
-            approved,
-            reasons,
-            flags,
-            actor,
-        )
+        """Insert a plan (approved or rejected); `Conflict` when its id is taken meanwhile."""
+        try:
+            await conn.execute(
+                "INSERT INTO plans (plan_id, status, year, departments, submission, rules_version,"
+                " approved, reasons, flags, submitted_by)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                plan_id,
+                status,
+                year,
+                departments,
+                submission,
+                rules_version,
+                approved,
+                reasons,
+                flags,
+                actor,
+            )
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"plan {plan_id} already exists") from None
 
     async def save_strata(self, conn: Any, plan_id: str, rows: list[tuple[Any, ...]]) -> None:
         """The resolved strata (stratum_id, excluded, bp, k_estimate, explanation)."""

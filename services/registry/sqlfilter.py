@@ -257,7 +257,9 @@ def branch_sql(
     temporary table `freeze_strata` are joined and the conditions checked per row.
     """
     n, by_class, by_type = shape
-    on = [f"left(e.region_code, {int(n)}) = s.region_prefix"]
+    # region codes have six digits: a six-digit prefix is the code itself
+    region = "e.region_code" if n == 6 else f"left(e.region_code, {int(n)})"
+    on = [f"{region} = s.region_prefix"]
     if by_class:
         on.append("e.risk_class = s.class_key")
     if by_type:

@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from operator import attrgetter
 
+from services.draw.domain.gcpause import paused_gc
 from services.kit.errors import Invalid
 
 
@@ -100,29 +102,45 @@ def build_tasks(
     """One task per selected entity, ordered by (batch, smallest ticket, uscc)."""
     if period_end < period_start:
         raise Invalid("the period ends before it starts")
+    with paused_gc():
+        return _build(draw_id, plan_id, selections, period_start, period_end)
+
+
+def _build(
+    draw_id: str,
+    plan_id: str,
+    selections: Sequence[StratumSelection],
+    period_start: date,
+    period_end: date,
+) -> list[TaskDraft]:
     by_uscc: dict[str, TaskDraft] = {}
+    get = by_uscc.get
+    plan_ids = (plan_id,)
     for s in selections:
         k = len(s.selected)
-        if s.batches < 1:
+        batches = s.batches
+        if batches < 1:
             raise Invalid("batches must be at least 1")
         # One tuple per stratum, shared by its tasks.
         items, departments, methods = _union(s.item_codes), _union(s.departments), _union(s.methods)
+        strata = (s.stratum_id,)
         for position, (tkt, uscc) in enumerate(s.selected):
-            b = position * s.batches // k + 1  # batch_of(), inlined: this loop runs 250k times
-            old = by_uscc.get(uscc)
+            b = position * batches // k + 1  # batch_of(), inlined: this loop runs 250k times
+            old = get(uscc)
             if old is None:
+                # Positional: TaskDraft's field order (a province makes 250k of these).
                 by_uscc[uscc] = TaskDraft(
-                    task_id=f"{draw_id}:{uscc}",
-                    uscc=uscc,
-                    item_codes=items,
-                    departments=departments,
-                    methods=methods,
-                    batch=b,
-                    first_ticket=tkt,
-                    strata=(s.stratum_id,),
-                    period_start=period_start,
-                    period_end=period_end,
-                    plan_ids=(plan_id,),
+                    f"{draw_id}:{uscc}",
+                    uscc,
+                    items,
+                    departments,
+                    methods,
+                    b,
+                    tkt,
+                    strata,
+                    period_start,
+                    period_end,
+                    plan_ids,
                 )
             else:
                 by_uscc[uscc] = replace(
@@ -134,7 +152,7 @@ def build_tasks(
                     first_ticket=min(old.first_ticket, tkt),
                     strata=(*old.strata, s.stratum_id),
                 )
-    return sorted(by_uscc.values(), key=lambda t: (t.batch, t.first_ticket, t.uscc))
+    return sorted(by_uscc.values(), key=attrgetter("batch", "first_ticket", "uscc"))
 
 
 def merge_visits(

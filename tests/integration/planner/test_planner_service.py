@@ -187,3 +187,17 @@ async def test_a_rolled_back_plan_publishes_nothing(run_service: Any) -> None:
         "PLANNER", subjects_filter="spotcheck.v1.planner.plan.>"
     )
     assert info.state.subjects == {"spotcheck.v1.planner.plan.approved": 1}
+
+
+async def test_the_same_plan_id_twice_at_once_is_one_plan(run_service: Any) -> None:
+    svc = await run_service(spec, rules_dir=ROOT / "rules")
+    planner = svc.auth(Role.PLANNER)
+    answers = await asyncio.gather(
+        *(svc.http.post("/plans", json=plan_body("P-TWICE"), headers=planner) for _ in range(3))
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409, 409]
+    await svc.ctx.outbox.flush()
+    rows = await svc.ctx.db.pool.fetch(
+        "SELECT event_id FROM event_outbox WHERE subject LIKE '%plan.%'"
+    )
+    assert [r["event_id"] for r in rows] == ["plan.approved:P-TWICE"]

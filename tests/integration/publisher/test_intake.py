@@ -150,3 +150,24 @@ async def test_published_results_appear_on_public_pages_escaped(run_service: Any
     assert (await svc.http.get("/public/tasks")).status_code == 200
     metrics = (await svc.http.get("/metrics")).text
     assert "spotcheck_publisher_outbox" in metrics
+
+
+async def test_overdue_results_are_reported_to_operators_and_exported_as_metrics(
+    run_service: Any,
+) -> None:
+    # The relay is off: nothing gets public, and a check in March is long overdue.
+    svc = await run_service(publisher_spec(relay_enabled=False))
+    await publish_tasks(svc, [task_assigned("T-1")])
+    resp = await svc.http.post(
+        "/results", json=result_body("T-1"), headers=svc.auth(Role.PLANNER, "scjg")
+    )
+    assert resp.status_code == 201
+    assert (await svc.http.get("/deadlines", headers=svc.auth(Role.INSPECTOR))).status_code == 403
+    for role in (Role.OPERATOR, Role.AUDITOR):
+        rows = (await svc.http.get("/deadlines", headers=svc.auth(role))).json()
+        assert [(r["result_id"], r["state"], r["due_date"]) for r in rows] == [
+            ("R-T-1", "overdue", "2026-04-08")
+        ]
+    metrics = (await svc.http.get("/metrics")).text
+    assert 'spotcheck_publisher_results{state="overdue"} 1.0' in metrics
+    assert 'spotcheck_publisher_outbox{state="pending"} 3.0' in metrics
