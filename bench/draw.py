@@ -14,8 +14,10 @@ Targets: ours ≥ 3× faster than `random()`; ours ≤ 2× floor; whole draw (ou
 
     .venv/bin/python bench/draw.py [--entities 5000000] [--database-url URL]
 
-Without --database-url an embedded PostgreSQL is started in a temporary folder. The 5M rows are
-loaded into a bare table (the registry's import is another service's benchmark).
+Without --database-url an embedded PostgreSQL is started in a temporary folder. With it (e.g.
+the machine's PostgreSQL 15: postgresql://postgres@127.0.0.1:5432/test) everything lives in a
+fresh schema `bench_draw_<random>` that is dropped at the end, so no rows stay behind. The 5M
+rows are loaded into a bare table (the registry's import is another service's benchmark).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -37,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 
 from services.draw.domain import spec, tasks, teams  # noqa: E402
+from services.draw.domain.gcpause import paused_gc  # noqa: E402
 
 SEED = "31415926535897932384626433832795"
 BP = 500
@@ -166,18 +170,19 @@ def team_run(
         period_end=date(2026, 11, 30),
     )
     need = {"SCJG": frozenset({"general"})}
-    team_tasks = [
-        teams.TeamTask(
-            task_id=d.task_id,
-            uscc=d.uscc,
-            regions=(d.uscc[2:8],),
-            departments=d.departments,
-            check_date=d.period_end,
-            expertise=need,
-            last_inspectors=frozenset({f"I{(i * 7) % n_inspectors:05d}"}),
-        )
-        for i, d in enumerate(drafts)
-    ]
+    with paused_gc():  # as services/draw/staffing.py builds them
+        team_tasks = [
+            teams.TeamTask(
+                task_id=d.task_id,
+                uscc=d.uscc,
+                regions=(d.uscc[2:8],),
+                departments=d.departments,
+                check_date=d.period_end,
+                expertise=need,
+                last_inspectors=frozenset({f"I{(i * 7) % n_inspectors:05d}"}),
+            )
+            for i, d in enumerate(drafts)
+        ]
     build = time.perf_counter() - t
     people = [
         teams.Inspector(
@@ -229,9 +234,16 @@ async def main_async(args: argparse.Namespace) -> None:
         folder = Path(tempfile.mkdtemp(prefix="bench-draw-"))
         pg = EmbeddedPostgres(folder / "data")
         url = pg.start()
-    conn = await asyncpg.connect(url)
-    conn2 = await asyncpg.connect(url)
+    # A fresh schema, dropped at the end: nothing of the benchmark stays in a shared server.
+    schema = f"bench_draw_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(url)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    settings = {"search_path": schema}
+    conn = await asyncpg.connect(url, server_settings=settings)
+    conn2 = await asyncpg.connect(url, server_settings=settings)
     try:
+        version = await conn.fetchval("SHOW server_version")
+        print(f"PostgreSQL {version}, schema {schema}")
         loaded = await load(conn, args.entities, args.regions)
         print(f"load {args.entities:,} rows (COPY + index)   {loaded:6.2f} s  (setup, not timed)")
         rnd, n_rnd = await random_query(conn, "4MB")  # PostgreSQL's default: the sort spills
@@ -271,6 +283,8 @@ async def main_async(args: argparse.Namespace) -> None:
     finally:
         await conn.close()
         await conn2.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
         if pg is not None:
             pg.stop()
 

@@ -429,6 +429,7 @@ async def run(args: argparse.Namespace) -> None:
         await single.aclose()
         single = HttpPoster(f"{base}/results", connections=512, timeout_s=120)
         tasks = []
+        cpu0 = meter.snapshot()
         s0 = time.perf_counter()
         for i, t in enumerate(steady_ids):
             due = s0 + i / args.rate
@@ -439,6 +440,7 @@ async def run(args: argparse.Namespace) -> None:
         sent = time.perf_counter()
         await asyncio.gather(*tasks)
         answered = time.perf_counter()
+        cpu1 = meter.snapshot()
         t_relay = await wait_delivered(db, 3 * (n + args.single_n + steady_n), timeout=600)
         await single.aclose()
         p50, p99 = quantiles_ms(latencies)
@@ -450,6 +452,7 @@ async def run(args: argparse.Namespace) -> None:
             "answer",
             flush=True,
         )
+        print(CpuMeter.report(cpu0, cpu1, answered - s0), flush=True)
     finally:
         if db is not None:
             await db.close()

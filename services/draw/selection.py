@@ -19,13 +19,9 @@ from contracts.draw import (
     DrawRecord,
     RecordStratum,
     StratumTicket,
-    TaskAssigned,
-    TaskItem,
-    TeamMember,
     TicketReply,
     VerifyReply,
 )
-from contracts.planner import PlanApproved
 from contracts.registry import (
     EntitiesReply,
     EntitiesRequest,
@@ -34,8 +30,8 @@ from contracts.registry import (
     InspectorsReply,
     InspectorsRequest,
 )
-from services.draw import store
-from services.draw.domain import machine, spec, tasks, teams
+from services.draw import staffing, store
+from services.draw.domain import machine, spec, tasks
 from services.draw.domain.machine import DrawState
 from services.draw.domain.verify import first_difference
 from services.kit.errors import Conflict
@@ -129,96 +125,18 @@ class Selector:
         entities = await self._entities(usccs_all)
         departments = sorted({dep for t in drafts for dep in t.departments})
         roster = await self._inspectors(departments)
-        items, expertise = _item_tables(plan, foreign)
-        served = {r for p in roster for r in p.region_codes}
-        team_tasks = []
-        region_of: dict[str, str] = {}
-        for t in drafts:
-            # The registry's region is authoritative; the USCC's own region digits are the
-            # fallback for an entity the registry no longer returns.
-            region = entities[t.uscc].region_code if t.uscc in entities else t.uscc[2:8]
-            region_of[t.task_id] = region
-            need: dict[str, frozenset[str]] = {}
-            for code in t.item_codes:
-                dep = items[code].department if code in items else None
-                if dep is not None:
-                    need[dep] = need.get(dep, frozenset()) | frozenset(expertise.get(code, ()))
-            team_tasks.append(
-                teams.TeamTask(
-                    task_id=t.task_id,
-                    uscc=t.uscc,
-                    regions=teams.cross_region_codes(region, served)
-                    if plan.cross_region
-                    else (region,),
-                    departments=t.departments,
-                    check_date=t.period_end,
-                    expertise=need,
-                    last_inspectors=last.get(t.uscc, frozenset()),
-                )
-            )
-        people = [
-            teams.Inspector(
-                inspector_id=p.inspector_id,
-                department=p.department,
-                region_codes=frozenset(p.region_codes),
-                expertise=frozenset(p.expertise),
-                certificate_expiry=p.certificate_expiry,
-                active=p.status == "active",
-                capacity=p.capacity,
-                load=loads.get(p.inspector_id, 0),
-                recusal_usccs=frozenset(p.recusal_usccs),
-            )
-            for p in roster
-        ]
-        assignment = teams.assign_teams(seed, team_tasks, people)
-        reasons = {u.task_id: f"{u.constraint.value}: {u.detail}" for u in assignment.unstaffed}
-        info = {p.inspector_id: p for p in roster}
-        task_rows: list[tuple[Any, ...]] = []
-        members: list[tuple[str, str]] = []
-        events: list[tuple[str, str, str]] = []
-        assigned = subjects.event("draw", "task.assigned")
-        for seq, t in enumerate(drafts):
-            team = assignment.teams.get(t.task_id, ())
-            body = TaskAssigned(
-                task_id=t.task_id,
-                draw_id=draw_id,
-                plan_id=plan.plan_id,
-                uscc=t.uscc,
-                entity_name=entities[t.uscc].name if t.uscc in entities else "",
-                region_code=region_of[t.task_id],
-                departments=list(t.departments),
-                lead_department=plan.lead_department
-                if plan.lead_department in t.departments
-                else t.departments[0],
-                items=[items[c] for c in t.item_codes if c in items],
-                methods=list(t.methods),
-                batch=t.batch,
-                period_start=t.period_start,
-                period_end=t.period_end,
-                team=[
-                    TeamMember(inspector_id=i, name=info[i].name, department=info[i].department)
-                    for i in team
-                ],
-                unstaffed_reason=reasons.get(t.task_id),
-                joint=t.joint,
-            )
-            task_rows.append(
-                (
-                    t.task_id,
-                    draw_id,
-                    seq,
-                    plan.plan_id,
-                    t.uscc,
-                    "assigned" if team else "unstaffed",
-                    t.period_start,
-                    t.period_end,
-                    body.model_dump(mode="json"),
-                    {c: sorted(expertise.get(c, ())) for c in t.item_codes},
-                    reasons.get(t.task_id),
-                )
-            )
-            members.extend((t.task_id, i) for i in team)
-            events.append((f"{t.task_id}.assigned", assigned, body.model_dump_json()))
+        staffed = staffing.staff(
+            seed=seed,
+            draw_id=draw_id,
+            plan=plan,
+            drafts=drafts,
+            entities=entities,
+            roster=roster,
+            loads=loads,
+            last=last,
+            foreign=foreign,
+        )
+        task_rows, members, events = staffed.rows, staffed.members, staffed.events
         async with self.ctx.db.transaction() as conn:
             d = await store.get_draw(conn, draw_id, lock=True)
             d = machine.mark_completed(machine.mark_selected(d))
@@ -235,7 +153,7 @@ class Selector:
                 subject=draw_id,
                 data={
                     "tasks": len(task_rows),
-                    "unstaffed": len(reasons),
+                    "unstaffed": staffed.unstaffed,
                     "merged": merged,
                 },
             )
@@ -243,7 +161,7 @@ class Selector:
             completed = DrawCompleted(
                 record=await self._record(conn, draw_id),
                 tasks=len(task_rows),
-                unstaffed=len(reasons),
+                unstaffed=staffed.unstaffed,
                 completed_at=completed_at,
             )
             await self.ctx.outbox.add(
@@ -325,20 +243,3 @@ class Selector:
                     )
                 )
         return TicketReply(draw_id=draw_id, uscc=uscc, seed=d.seed, strata=out)
-
-
-def _item_tables(
-    plan: PlanApproved, foreign: dict[str, dict[str, Any]]
-) -> tuple[dict[str, TaskItem], dict[str, set[str]]]:
-    """Items by code (this plan's and absorbed tasks') and the expertise each needs."""
-    items: dict[str, TaskItem] = {}
-    expertise: dict[str, set[str]] = {}
-    for f in foreign.values():
-        for i in f["body"]["items"]:
-            items[i["code"]] = TaskItem.model_validate(i)
-        for code, tags in (f["expertise"] or {}).items():
-            expertise.setdefault(code, set()).update(tags)
-    for pi in plan.items:
-        items[pi.code] = TaskItem(code=pi.code, name=pi.name, department=pi.department)
-        expertise.setdefault(pi.code, set()).update(pi.expertise)
-    return items, expertise

@@ -349,7 +349,7 @@ async def insert_tasks(
     rows: Iterable[tuple[Any, ...]],
     members: Iterable[tuple[str, str]],
 ) -> None:
-    """Tasks (body and expertise as JSON values) and their team members, by COPY.
+    """Tasks (body as JSON text or value, expertise as a JSON value) and members, by COPY.
 
     asyncpg's binary COPY has no jsonb encoder, so rows go through a text staging table.
     """
@@ -364,7 +364,11 @@ async def insert_tasks(
     )
     await conn.copy_records_to_table(
         "tasks_in",
-        records=((*r[:8], dumps(r[8]), dumps(r[9]), r[10]) for r in rows),
+        # A body may come serialised already (staffing.py: the same text is the event).
+        records=(
+            (*r[:8], r[8] if isinstance(r[8], str) else dumps(r[8]), dumps(r[9]), r[10])
+            for r in rows
+        ),
         columns=[c.strip() for c in cols.split(",")],
     )
     await conn.execute(

@@ -18,12 +18,13 @@ from typing import Any, TypeVar
 
 from contracts import subjects
 from contracts.planner import PlanRejected, PlanSubmission, RulesActivated
-from contracts.registry import StatsReply, StatsRequest
-from services.kit.errors import Conflict, NotFound
+from contracts.registry import StatsReply
+from services.kit.errors import Conflict, NotFound, TemporaryError
 from services.kit.service import ServiceContext
+from services.planner.domain.counts import count_queries, stratum_counts
 from services.planner.domain.engine import Outcome, RuleEngine
 from services.planner.domain.plan import PlanInvalid, check_plan, filing_flags
-from services.planner.domain.resolve import approved_event, plan_strata, resolve
+from services.planner.domain.resolve import Planned, approved_event, plan_strata, resolve
 from services.planner.domain.ruleset import RuleSet, load_ruleset
 from services.planner.store import PlannerStore
 
@@ -141,7 +142,12 @@ class Planner:
             log.warning("events stay in the outbox for the relay: %s", exc)
 
     async def submit(self, plan: PlanSubmission, *, actor: str) -> dict[str, Any]:
-        """Validate and resolve a plan; store it; publish plan.approved or plan.rejected."""
+        """Validate and resolve a plan; store it; publish plan.approved or plan.rejected.
+
+        A sound plan is resolved with the registry's n per stratum (size conditions fire on
+        them; every stratum carries n and k estimates). No registry, no resolution: the
+        submission is refused with a `TemporaryError` and nothing is stored.
+        """
         ruleset, engine = self.active  # taken once: the whole plan uses this version
         plan_id = plan.plan_id or f"P{plan.year}-{uuid.uuid4().hex[:10]}"
         if await self.store.plan_exists(plan_id):
@@ -182,7 +188,9 @@ class Planner:
                 )
             await self._flush()
             raise PlanInvalid(exc.reasons) from None
-        res = await self._run(lambda: resolve(plan, ruleset, engine.evaluate))
+        # n per stratum before anything is stored: without them the plan is not resolved.
+        counts = await self._counts(plan_strata(plan, ruleset, None))
+        res = await self._run(lambda: resolve(plan, ruleset, engine.evaluate, counts=counts))
         event = approved_event(plan, ruleset, res, plan_id=plan_id, approved_at=now, flags=flags)
         rows = [(s.stratum_id, False, s.bp, s.k_estimate, s.explanation) for s in res.strata]
         rows += [(e.stratum_id, True, None, 0, [*e.explanation, e.reason]) for e in res.excluded]
@@ -242,23 +250,28 @@ class Planner:
         try:
             active = self._active
             check_plan(plan, candidate)
-            counts = await self._counts(plan, candidate)
-            cand = await self._run(
-                lambda: [cand_engine.evaluate(p.fact) for p in plan_strata(plan, candidate, counts)]
-            )
-            act: list[Outcome] = []
+            versions = [(candidate, cand_engine)]
             if active is not None:
                 try:
                     check_plan(plan, active[0])
-                    act = await self._run(
-                        lambda: [
-                            active[1].evaluate(p.fact) for p in plan_strata(plan, active[0], counts)
-                        ]
-                    )
+                    versions.append(active)
                 except PlanInvalid:
                     pass  # the plan only fits the candidate rules: no "active" column
+            # Each version sizes its own strata (an item's scope may differ between them).
+            planned = [plan_strata(plan, rs, None) for rs, _ in versions]
+            sized = await asyncio.gather(*(self._counts(p) for p in planned))
+            outcomes = [
+                await self._run(
+                    lambda rs=rs, engine=engine, counts=counts: [
+                        engine.evaluate(p.fact) for p in plan_strata(plan, rs, counts)
+                    ]
+                )
+                for (rs, engine), counts in zip(versions, sized, strict=True)
+            ]
         finally:
             cand_engine.close()
+        cand = outcomes[0]
+        act: list[Outcome] = outcomes[1] if len(outcomes) > 1 else []
         by_id = {a.stratum_id: a for a in act}
         rows = [_sim_row(c, by_id.pop(c.stratum_id, None)) for c in cand]
         rows += [_sim_row(None, a) for a in act if a.stratum_id in by_id]
@@ -270,27 +283,36 @@ class Planner:
             "candidate_total_k": sum(c.k for c in cand),
         }
 
-    async def _counts(self, plan: PlanSubmission, ruleset: RuleSet) -> dict[str, int]:
-        """Entities per stratum from the registry's `rpc.stats` (one call per plan item)."""
-        counts: dict[str, int] = {}
-        firsts: dict[str, Any] = {}
-        for p in plan_strata(plan, ruleset, {}):
-            firsts.setdefault(p.item.code, p)
-        for entry in plan.items:
-            scope = entry.scope or plan.scope
-            flt = firsts[entry.item].filter.model_copy(
-                update={"region_prefixes": list(scope.regions), "risk_classes": []}
-            )
-            reply = await self.ctx.bus.request(
-                subjects.rpc("registry", "stats"),
-                StatsRequest(group_by=["region", "risk_class"], filter=flt),
-                StatsReply,
-                timeout=self.ctx.settings.rpc_timeout_s,
-            )
-            for g in reply.groups:
-                sid = f"{plan.year}.{entry.item}.{g.key.get('risk_class')}.{g.key.get('region')}"
-                counts[sid] = counts.get(sid, 0) + g.count
-        return counts
+    async def _counts(self, planned: list[Planned]) -> dict[str, int]:
+        """n per stratum from the registry's `rpc.stats`: one request per distinct item scope.
+
+        A plan is resolved with these n or not at all: when the registry does not answer, the
+        caller gets a `TemporaryError` (503) and may retry once it runs.
+        """
+        queries = count_queries(planned)
+        answers = await asyncio.gather(
+            *(
+                self.ctx.bus.request(
+                    subjects.rpc("registry", "stats"),
+                    q.request,
+                    StatsReply,
+                    timeout=self.ctx.settings.rpc_timeout_s,
+                )
+                for q in queries
+            ),
+            return_exceptions=True,
+        )
+        for answer in answers:
+            if isinstance(answer, TemporaryError):
+                raise TemporaryError(
+                    "the plan needs the registry's entity counts per stratum and the registry"
+                    f" did not answer ({answer.message}): the registry must be running"
+                    " (nothing was stored; try again once it is)"
+                ) from answer
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        return stratum_counts(queries, [a.groups for a in answers if isinstance(a, StatsReply)])
 
 
 def _sim_row(c: Outcome | None, a: Outcome | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from contracts.publisher import (
 from services.kit.auth import Principal, public, require
 from services.kit.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
 from services.kit.service import ServiceContext
-from services.publisher import store
+from services.publisher import public_store
 from services.publisher.domain import opendata, pages
 from services.publisher.intake import Intake, Submitter
 from services.publisher.operations import Operations
@@ -147,48 +147,48 @@ def router(ctx: ServiceContext) -> APIRouter:
     @public
     async def public_items() -> HTMLResponse:
         async with ctx.db.pool.acquire() as conn:
-            return HTMLResponse(pages.render_items(await store.item_notices(conn)))
+            return HTMLResponse(pages.render_items(await public_store.item_notices(conn)))
 
     @r.get("/public/plans", response_class=HTMLResponse)
     @public
     async def public_plans() -> HTMLResponse:
         async with ctx.db.pool.acquire() as conn:
-            return HTMLResponse(pages.render_plans(await store.plan_notices(conn)))
+            return HTMLResponse(pages.render_plans(await public_store.plan_notices(conn)))
 
     @r.get("/public/tasks", response_class=HTMLResponse)
     @public
     async def public_tasks(q: str | None = None, draw: str | None = None) -> HTMLResponse:
         async with ctx.db.pool.acquire() as conn:
-            rows = await store.task_notices(conn, query=q, draw_id=draw)
-            draws = await store.draw_notices(conn, draw_id=draw)
+            rows = await public_store.task_notices(conn, query=q, draw_id=draw)
+            draws = await public_store.draw_notices(conn, draw_id=draw)
         return HTMLResponse(pages.render_tasks(rows, query=q, draws=draws))
 
     @r.get("/public/draws.json")
     @public
     async def public_draws_json() -> Response:
         async with ctx.db.pool.acquire() as conn:
-            draws = await store.draw_notices(conn)
+            draws = await public_store.draw_notices(conn)
         return Response(opendata.draws_json(draws), media_type="application/json")
 
     @r.get("/public/results", response_class=HTMLResponse)
     @public
     async def public_results(q: str | None = None) -> HTMLResponse:
         async with ctx.db.pool.acquire() as conn:
-            rows = await store.result_notices(conn, query=q)
+            rows = await public_store.result_notices(conn, query=q)
         return HTMLResponse(pages.render_results(rows, query=q))
 
     @r.get("/public/results.json")
     @public
     async def public_results_json(q: str | None = None) -> Response:
         async with ctx.db.pool.acquire() as conn:
-            rows = await store.result_notices(conn, query=q, limit=10_000)
+            rows = await public_store.result_notices(conn, query=q, limit=10_000)
         return Response(opendata.results_json(rows), media_type="application/json")
 
     @r.get("/public/results.csv")
     @public
     async def public_results_csv(q: str | None = None) -> Response:
         async with ctx.db.pool.acquire() as conn:
-            rows = await store.result_notices(conn, query=q, limit=100_000)
+            rows = await public_store.result_notices(conn, query=q, limit=100_000)
         return Response(
             opendata.results_csv(rows).encode("utf-8"),
             media_type="text/csv; charset=utf-8",
@@ -199,7 +199,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @public
     async def public_feed() -> Response:
         async with ctx.db.pool.acquire() as conn:
-            rows = await store.result_notices(conn, query=None, limit=200)
+            rows = await public_store.result_notices(conn, query=None, limit=200)
         base = ops().public_base_url
         return Response(
             opendata.results_atom(rows, base_url=base),

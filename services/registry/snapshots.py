@@ -76,7 +76,7 @@ def snapshot_id_for(request_id: str) -> str:
 
 
 def _plan(
-    req: FreezeRequest,
+    req: FreezeRequest, suffix: str
 ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]], dict[str, int], str, list[Any]]:
     """Strata rows, inline exclusions, exclusion objects by set number, the query, its values."""
     rows: list[tuple[Any, ...]] = []
@@ -106,7 +106,7 @@ def _plan(
         for r, g, st in zip(rows, groups, sets, strict=True)
     ]
     params: list[Any] = []
-    source = "freeze_source" if req.as_of is not None else "entity"
+    source = f"freeze_source_{suffix}" if req.as_of is not None else "entity"
     union = " UNION ALL ".join(
         sqlfilter.branch_sql(
             g,
@@ -114,20 +114,19 @@ def _plan(
             common,
             source,
             params,
-            rows=[dict(zip(sqlfilter.STRATA_COLUMNS, t, strict=True)) for t in table if t[2] == g],
+            suffix=suffix,
             inline=bool(inline),
             objects=bool(objects),
         )
         for g, (shape, common) in enumerate(branches)
     )
     query = f'SELECT code, uscc FROM ({union}) p ORDER BY idx, uscc COLLATE "C"'
-    # the temporary strata table is needed only by branches without common conditions
-    if all(common is not None for _, common in branches):
-        table = []
     return table, sorted(set(inline)), objects, query, params
 
 
-async def _load_objects(conn: Any, objects: dict[str, int], fetch: Fetcher | None) -> list[Any]:
+async def _load_objects(
+    conn: Any, objects: dict[str, int], fetch: Fetcher | None, suffix: str
+) -> list[Any]:
     """Read each exclusion object once into `freeze_exclude`; returns [name, lines] pairs."""
     if not objects:
         return []
@@ -156,7 +155,8 @@ async def _load_objects(conn: Any, objects: dict[str, int], fetch: Fetcher | Non
             if bad is not None:
                 raise Invalid(f"exclusion object {name!r}: {bad[:40]!r} is not a USCC")
             status = await conn.execute(
-                "INSERT INTO freeze_exclude (set_no, uscc) SELECT DISTINCT $1::int, u FROM "
+                f"INSERT INTO freeze_exclude_{suffix} (set_no, uscc) "
+                "SELECT DISTINCT $1::int, u FROM "
                 "(SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclude_raw) t "
                 "WHERE u <> ''",
                 set_no,
@@ -185,7 +185,8 @@ async def freeze(
         raise Invalid("stratum ids must be unique within a request")
     if not ids:
         raise Invalid("a freeze needs at least one stratum")
-    table, inline, objects, query, params = _plan(req)
+    suffix = snapshot_id.removeprefix("s-")
+    table, inline, objects, query, params = _plan(req, suffix)
     t0 = time.perf_counter()
     # Two connections: `conn` reads the directory in one repeatable-read snapshot and streams
     # it; `wconn` writes the snapshot in its own transaction (a connection busy with COPY OUT
@@ -206,21 +207,21 @@ async def freeze(
             "SET LOCAL enable_nestloop = off; SET LOCAL parallel_setup_cost = 0; "
             "SET LOCAL parallel_tuple_cost = 0"
         )
-        await conn.execute(sqlfilter.STRATA_TABLE_SQL)
-        if table:
-            await conn.copy_records_to_table(
-                "freeze_strata", records=table, columns=list(sqlfilter.STRATA_COLUMNS)
-            )
-            await conn.execute("ANALYZE freeze_strata")
+        await conn.execute(sqlfilter.tables_sql(suffix))
+        await conn.copy_records_to_table(
+            f"freeze_strata_{suffix}", records=table, columns=list(sqlfilter.STRATA_COLUMNS)
+        )
         if inline:
             await conn.copy_records_to_table(
-                "freeze_exclude", records=inline, columns=["set_no", "uscc"]
+                f"freeze_exclude_{suffix}", records=inline, columns=["set_no", "uscc"]
             )
-        loaded = await _load_objects(conn, objects, fetch)
+        loaded = await _load_objects(conn, objects, fetch, suffix)
+        # statistics, so that the planner hashes the strata rather than the directory
+        await conn.execute(f"ANALYZE freeze_strata_{suffix}")
         if inline or objects:
-            await conn.execute("ANALYZE freeze_exclude")
+            await conn.execute(f"ANALYZE freeze_exclude_{suffix}")
         if req.as_of is not None:
-            await _as_of_source(conn, as_of)
+            await _as_of_source(conn, as_of, suffix)
         await wconn.execute(
             "INSERT INTO snapshot (snapshot_id, request_id, as_of, request)"
             " VALUES ($1, $2, $3, $4)",
@@ -244,6 +245,9 @@ async def freeze(
             await writer.abort()
             raise
         t3 = time.perf_counter()
+        await conn.execute(sqlfilter.drop_sql(suffix))
+        if req.as_of is not None:
+            await conn.execute(f"DROP TABLE freeze_source_{suffix}")
         strata = []
         for s in req.strata:
             n, sha = writer.done[s.stratum_id]
@@ -291,16 +295,17 @@ async def freeze(
     return reply
 
 
-async def _as_of_source(conn: Any, as_of: datetime) -> None:
+async def _as_of_source(conn: Any, as_of: datetime, suffix: str) -> None:
     cols = ", ".join(ENTITY_FIELDS)
     # CREATE TABLE AS takes no parameters; a timestamp literal from a datetime is safe.
     literal = f"TIMESTAMPTZ '{as_of.isoformat()}'"
     await conn.execute(
-        "CREATE TEMP TABLE freeze_source ON COMMIT DROP AS "
+        f"CREATE UNLOGGED TABLE freeze_source_{suffix} AS "
         f"SELECT {cols} FROM entity WHERE valid_from <= {literal} UNION ALL "
         f"SELECT {cols} FROM entity_history WHERE valid_from <= {literal} "
         f"AND {literal} < valid_to"
     )
+    await conn.execute(f"ANALYZE freeze_source_{suffix}")
 
 
 async def load(db: Database, snapshot_id: str) -> FreezeReply | None:

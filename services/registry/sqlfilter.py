@@ -124,8 +124,19 @@ STRATA_COLUMNS = (
     "inline_set",
     "object_set",
 )
-STRATA_TABLE_SQL = """
-CREATE TEMP TABLE freeze_strata (
+
+
+def tables_sql(suffix: str) -> str:
+    """Create the strata and exclusion tables of one freeze (dropped by `drop_sql`).
+
+    Plain UNLOGGED tables, created and dropped inside the freeze's transaction (so nobody
+    else ever sees them), not temporary ones: a query that touches a temporary table cannot
+    use parallel workers, and the ordered `COPY` a freeze is measured against does.
+    """
+    if not suffix.isalnum():
+        raise ValueError("table suffix must be alphanumeric")
+    return f"""
+CREATE UNLOGGED TABLE freeze_strata_{suffix} (
     idx int NOT NULL,
     code text COLLATE "C" NOT NULL,
     group_no int NOT NULL,
@@ -141,13 +152,19 @@ CREATE TEMP TABLE freeze_strata (
     exclude_key boolean NOT NULL,
     inline_set int,
     object_set int
-) ON COMMIT DROP;
-CREATE TEMP TABLE freeze_exclude (
+);
+CREATE UNLOGGED TABLE freeze_exclude_{suffix} (
     set_no int NOT NULL,
     uscc text COLLATE "C" NOT NULL,
     PRIMARY KEY (set_no, uscc)
-) ON COMMIT DROP;
+);
 """
+
+
+def drop_sql(suffix: str) -> str:
+    """Drop the tables of `tables_sql`."""
+    return f"DROP TABLE freeze_strata_{suffix}, freeze_exclude_{suffix}"
+
 
 # The conditions of a strata row `s` over an entity `e`, besides the join keys, for a branch
 # whose strata do not share them.
@@ -158,14 +175,9 @@ STRATA_MATCH = """
     AND (NOT s.exclude_abnormal OR NOT e.abnormal)
     AND (NOT s.exclude_key OR e.key_supervision = '{}')
 """
-EXCLUDE_INLINE = """
+EXCLUDE = """
     AND NOT EXISTS (
-        SELECT 1 FROM freeze_exclude x WHERE x.set_no = s.inline_set AND x.uscc = e.uscc
-    )
-"""
-EXCLUDE_OBJECT = """
-    AND NOT EXISTS (
-        SELECT 1 FROM freeze_exclude x WHERE x.set_no = s.object_set AND x.uscc = e.uscc
+        SELECT 1 FROM freeze_exclude_{suffix} x WHERE x.set_no = s.{column} AND x.uscc = e.uscc
     )
 """
 MAX_BRANCHES = 8
@@ -226,17 +238,6 @@ def _fixed(common: Common, params: list[Any]) -> str:
     return " AND ".join(parts)
 
 
-UNNEST_COLUMNS = (
-    ("idx", "int"),
-    ("code", "text"),
-    ("region_prefix", "text"),
-    ("class_key", "text"),
-    ("type_key", "text"),
-    ("inline_set", "int"),
-    ("object_set", "int"),
-)
-
-
 def branch_sql(
     group_no: int,
     shape: Shape,
@@ -244,41 +245,28 @@ def branch_sql(
     source: str,
     params: list[Any],
     *,
-    rows: list[dict[str, Any]] | None = None,
+    suffix: str,
     inline: bool = False,
     objects: bool = False,
 ) -> str:
     """One hash join of entities to the strata rows of one branch (see `group_rows`),
     selecting (stratum number, stratum code, USCC); appends its values to `params`.
 
-    A branch with common conditions takes its strata rows as `unnest` of array parameters
-    (`rows`: dicts with the `UNNEST_COLUMNS`): no temporary table, so PostgreSQL may run the
-    scan, join and sort in parallel workers. Otherwise the rows of group `group_no` of the
-    temporary table `freeze_strata` are joined and the conditions checked per row.
+    A branch whose strata share their conditions checks them once per entity, as plain
+    filters below the join; otherwise they are checked per joined row.
     """
     n, by_class, by_type = shape
     # region codes have six digits: a six-digit prefix is the code itself
     region = "e.region_code" if n == 6 else f"left(e.region_code, {int(n)})"
-    on = [f"{region} = s.region_prefix"]
+    on = [f"s.group_no = {int(group_no)}", f"{region} = s.region_prefix"]
     if by_class:
         on.append("e.risk_class = s.class_key")
     if by_type:
         on.append("e.entity_type = s.type_key")
-    if common is None or rows is None:
-        strata = "freeze_strata s"
-        on.insert(0, f"s.group_no = {int(group_no)}")
-        cond = STRATA_MATCH
-    else:
-        arrays = []
-        for name, typ in UNNEST_COLUMNS:
-            params.append([r[name] for r in rows])
-            arrays.append(f"${len(params)}::{typ}[]")
-        names = ", ".join(name for name, _ in UNNEST_COLUMNS)
-        strata = f"unnest({', '.join(arrays)}) AS s({names})"
-        cond = _fixed(common, params)
+    cond = STRATA_MATCH if common is None else _fixed(common, params)
     return (
-        f"SELECT s.idx, s.code, e.uscc FROM {source} e JOIN {strata} "
+        f"SELECT s.idx, s.code, e.uscc FROM {source} e JOIN freeze_strata_{suffix} s "
         f"ON {' AND '.join(on)} WHERE {cond}"
-        + (EXCLUDE_INLINE if inline else "")
-        + (EXCLUDE_OBJECT if objects else "")
+        + (EXCLUDE.format(suffix=suffix, column="inline_set") if inline else "")
+        + (EXCLUDE.format(suffix=suffix, column="object_set") if objects else "")
     )

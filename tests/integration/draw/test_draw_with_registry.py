@@ -7,11 +7,13 @@ registry's own `rpc.freeze`, `rpc.entities` and `rpc.inspectors` over NATS.
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from contracts import subjects
 from contracts.common import Role
+from contracts.planner import FrequencyExclusion
 from services.draw import app as draw_app
 from services.kit.bus import Bus
 from services.registry import app as registry_app
@@ -103,3 +105,36 @@ async def test_draw_with_the_real_registry(run_service: Any, nats_url: str, tmp_
         (lists / f"{s['stratum_id']}.txt").write_bytes(mine)
     record = (await draw.http.get(f"/draws/{draw_id}/record")).json()
     assert load_verifier().verify(record, [str(lists)]).startswith(f"OK {draw_id}")
+
+    # A second plan excludes this year's 23 entities (frequency rule). Forced through the
+    # object store (the province case): the registry reads `exclude_object` and leaves them out
+    # of every stratum, else the draw would refuse to commit (409 exclusions_ignored).
+    draw.ctx.parts["ceremony"].exclude_inline_max = 0
+    second = plan.model_copy(
+        update={
+            "plan_id": "P2026-SCJG-02",
+            "frequency_exclusions": [
+                FrequencyExclusion(
+                    item_codes=["ITEM-001"], departments=["SCJG"], since=date(2026, 1, 1)
+                )
+            ],
+        }
+    )
+    bus = await Bus.connect(nats_url, name="test-draw-registry-2")
+    try:
+        await bus.publish_event(subjects.event("planner", "plan.approved"), second, event_id="p2")
+    finally:
+        await bus.close()
+
+    async def start_second() -> Any:
+        r = await draw.http.post("/draws", json={"plan_id": second.plan_id}, headers=officer)
+        return r if r.status_code != 404 else None
+
+    r = await _until(start_second)
+    assert r.status_code == 201, r.text
+    commit2 = (await draw.http.get(f"/draws/{r.json()['draw_id']}/commitment")).json()
+    assert [s["n"] for s in commit2["strata"]] == [60 - 6, 60 - 12, 60 - 5]
+    drawn = {x["task"]["uscc"] for x in rows}
+    for s in commit2["strata"]:
+        body = await draw.http.get(f"/draws/{r.json()['draw_id']}/candidates/{s['stratum_id']}.txt")
+        assert not drawn & set(body.text.split())

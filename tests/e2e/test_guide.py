@@ -1,0 +1,138 @@
+"""docs/guide.md, run as written: every command of its `sh` blocks, in order, against the real
+stack after `spotcheck demo`; its example files (code blocks named after the language, e.g.
+```` ```yaml my-plan.yaml ````) are written as the reader would save them.
+
+The few commands that start or stop a whole stack (`make run`, `spotcheck demo`, `spotcheck up`,
+`spotcheck down`) are run by the other e2e tests and the fixtures instead; the list is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import DEMO_ARGS, ROOT, SERVICES, Running, cli
+
+GUIDE = ROOT / "docs" / "guide.md"
+# Run elsewhere: the session fixture (`spotcheck up`, `spotcheck down`), test_demo.py
+# (`spotcheck demo --no-serve`; `spotcheck demo`, which is what `make run` runs).
+RUN_ELSEWHERE = {"make run", "spotcheck demo --no-serve", "spotcheck up", "spotcheck down"}
+DEFAULT_PORTS = {"registry": 8101, "planner": 8102, "draw": 8103, "publisher": 8104}
+
+
+def blocks(text: str) -> list[tuple[str, str, str]]:
+    """Fenced code blocks as (language, name, body)."""
+    out = []
+    for m in re.finditer(r"^```(\S+)(?: +(\S+))?\n(.*?)^```$", text, flags=re.M | re.S):
+        out.append((m.group(1), m.group(2) or "", m.group(3)))
+    return out
+
+
+def _task_for_inspector(s: Running) -> dict[str, str]:
+    """A staffed one-item task of the demo that has no result yet, and its team."""
+    public = httpx.get(s.urls["publisher"] + "/public/results.json", timeout=60).json()
+    done = {r["task_id"] for r in public["results"]}
+    for d in httpx.get(s.urls["draw"] + "/draws", timeout=60).json():
+        rows = httpx.get(
+            s.urls["draw"] + f"/draws/{d['draw_id']}/tasks", params={"limit": 5000}, timeout=60
+        ).json()
+        for r in rows:
+            t = r["task"]
+            if r["state"] == "assigned" and len(t["items"]) == 1 and t["task_id"] not in done:
+                return {
+                    "TASK": t["task_id"],
+                    "ITEM": t["items"][0]["code"],
+                    "INSPECTOR": t["team"][0]["inspector_id"],
+                    "PARTNER": t["team"][1]["inspector_id"],
+                }
+    raise AssertionError("the demo left no staffed task without a result")
+
+
+def _local(text: str, s: Running) -> str:
+    for name, port in DEFAULT_PORTS.items():
+        text = text.replace(f"http://127.0.0.1:{port}", s.urls[name])
+    return text
+
+
+@pytest.mark.timeout(900)
+def test_every_command_of_the_guide_runs(stack: Running, tmp_path: Path) -> None:
+    r = cli(stack, *DEMO_ARGS)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for name in ("rules", "tools", "spotcheck"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    found = blocks(GUIDE.read_text(encoding="utf-8"))
+    variables = _task_for_inspector(stack)
+    for _lang, name, body in found:
+        if name:  # an example file the reader saves
+            content = body
+            for key, value in variables.items():
+                content = content.replace(f"${key}", value)
+            (tmp_path / name).write_text(content, encoding="utf-8")
+    commands = [line for lang, _, body in found if lang == "sh" for line in body.splitlines()]
+    commands = [c.strip() for c in commands if c.strip()]
+    assert set(commands) & RUN_ELSEWHERE == RUN_ELSEWHERE, "the guide lost a command"
+    env = dict(stack.env)
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    outputs: dict[str, str] = {}
+    ran = 0
+    for command in commands:
+        if command in RUN_ELSEWHERE:
+            continue
+        done = subprocess.run(
+            ["bash", "-c", _local(command, stack)],
+            env=env | variables,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, (command, done.stdout[-1500:], done.stderr[-1500:])
+        outputs[command] = done.stdout
+        ran += 1
+        if command.startswith("spotcheck draw start"):
+            variables["DRAW"] = done.stdout.strip()
+        if command.startswith("spotcheck draw seed"):
+            record = httpx.get(
+                stack.urls["draw"] + f"/draws/{variables['DRAW']}/record", timeout=60
+            ).json()
+            variables["USCC"] = next(u for st in record["strata"] for u in st["selected"])
+    assert ran >= 25
+    _check_outputs(outputs, variables)
+
+
+def _check_outputs(out: dict[str, str], v: dict[str, str]) -> None:
+    """What the guide promises each command shows."""
+
+    def of(prefix: str) -> str:
+        return next(text for cmd, text in out.items() if cmd.startswith(prefix))
+
+    assert of("spotcheck rules check").startswith("ok:")
+    assert "passed, 0 failed" in of("spotcheck rules test")
+    assert "total k:" in of("spotcheck rules simulate")
+    assert of("spotcheck rules activate").startswith("active:")
+    assert "accepted 2,000" in of("spotcheck registry import entities")
+    assert "P2026-CJ-SW-FP approved" in of("spotcheck plan submit")
+    assert v["DRAW"].startswith("D-")
+    assert "completed" in of("spotcheck draw seed")
+    assert of("spotcheck draw verify").startswith(f"OK {v['DRAW']}")
+    verify = [t for c, t in out.items() if c.startswith("python3 tools/verify_draw.py")]
+    assert len(verify) == 2 and all(t.strip().splitlines()[-1].startswith("OK") for t in verify)
+    assert v["USCC"] in of("python3 tools/verify_draw.py record.json")
+    assert "SELECTED" in of("spotcheck draw ticket")
+    assert "BROKEN" not in of("spotcheck audit verify")
+    entries: list[dict[str, Any]] = json.loads(of("curl -s -H"))
+    assert entries and all("action" in e for e in entries)
+    assert "1 accepted, 0 refused" in of("spotcheck results submit result.json")
+    assert "v2" in of("spotcheck results submit correction.json")
+    assert of("spotcheck publisher due-date").strip() == "2026-12-18"
+    results = json.loads(of('curl -s "http://127.0.0.1:8104/public/results.json"'))
+    assert any(r["task_id"] == v["TASK"] and r["version"] == 2 for r in results["results"])
+    assert "<feed" in of('curl -s "http://127.0.0.1:8104/public/feed.atom"')
+    assert set(SERVICES) <= set(of("spotcheck status").split())
