@@ -98,18 +98,34 @@ class Ceremony:
         await self._freeze_and_commit(d, plan, by=by)
         return await self.status(d.draw_id)
 
-    async def _exclusions(self, plan: PlanApproved) -> dict[str, list[str]]:
-        """USCCs each stratum leaves out under the plan's frequency rules."""
-        out: dict[str, list[str]] = {}
+    async def _exclusions(self, plan: PlanApproved) -> dict[str, tuple[str, ...]]:
+        """USCCs each stratum leaves out under the plan's frequency rules (byte order).
+
+        Strata under the same rules share one tuple: a province's 800 strata may all exclude
+        the same 250k entities, which are then sorted, hashed and checked once.
+        """
+        found: list[list[str]] = []
         async with self.ctx.db.pool.acquire() as conn:
             for fe in plan.frequency_exclusions:
-                usccs = await store.excluded_usccs(
-                    conn, item_codes=fe.item_codes, departments=fe.departments, since=fe.since
+                found.append(
+                    await store.excluded_usccs(
+                        conn, item_codes=fe.item_codes, departments=fe.departments, since=fe.since
+                    )
                 )
-                for s in plan.strata:
-                    if set(s.item_codes) & set(fe.item_codes):
-                        out.setdefault(s.stratum_id, []).extend(usccs)
-        return {k: sorted(set(v)) for k, v in out.items()}
+        rules = [set(fe.item_codes) for fe in plan.frequency_exclusions]
+        combos: dict[tuple[int, ...], tuple[str, ...]] = {}
+        out: dict[str, tuple[str, ...]] = {}
+        for s in plan.strata:
+            which = tuple(i for i, codes in enumerate(rules) if codes & set(s.item_codes))
+            if not which:
+                continue
+            got = combos.get(which)
+            if got is None:
+                union = {u for i in which for u in found[i]}
+                got = combos[which] = tuple(sorted(union, key=lambda u: u.encode("utf-8")))
+            if got:
+                out[s.stratum_id] = got
+        return out
 
     async def _freeze_and_commit(self, draw: Draw, plan: PlanApproved, *, by: str) -> None:
         excluded = await self._exclusions(plan)
@@ -146,6 +162,7 @@ class Ceremony:
             raise TemporaryError("the registry froze other strata than the plan's")
         committed: list[CommittedStratum] = []
         lines: list[spec.CommittedStratum] = []
+        out_sets: dict[int, frozenset[str]] = {}  # one set per distinct exclusion list
         async with self.ctx.db.transaction() as conn:
             current = await store.get_draw(conn, draw.draw_id, lock=True)
             for frozen in sorted(reply.strata, key=lambda f: f.stratum_id):
@@ -159,7 +176,11 @@ class Ceremony:
                         f"stratum {frozen.stratum_id}: the snapshot list does not match the "
                         "registry's hash; not committing"
                     )
-                wrong = exclusions.leaked(usccs, excluded.get(frozen.stratum_id, ()))
+                out = excluded.get(frozen.stratum_id, ())
+                out_set = out_sets.get(id(out))
+                if out_set is None:
+                    out_set = out_sets[id(out)] = frozenset(out)
+                wrong = exclusions.leaked(usccs, out_set)
                 if wrong is not None:
                     # Never commit a list the registry did not filter as asked (e.g. a
                     # registry that does not read `exclude_object`).

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -47,6 +47,61 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status)
 
 
+class RequestContext:
+    """Request id, body-size limit and metrics as a plain ASGI middleware.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs every
+    request through an extra task and memory stream, which costs more than most handlers.
+    """
+
+    def __init__(
+        self, app: Any, *, max_body_bytes: int, requests: Counter, latency: Histogram
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.requests = requests
+        self.latency = latency
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", rid.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            length = headers.get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.max_body_bytes:
+                response = error_response(
+                    413,
+                    "too_large",
+                    f"body of {int(length)} bytes exceeds {self.max_body_bytes} bytes",
+                )
+                await response(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            method = scope.get("method", "")
+            self.requests.labels(method, path, str(status)).inc()
+            self.latency.labels(method, path).observe(time.perf_counter() - started)
+
+
 def create_app(
     *,
     service: str,
@@ -70,27 +125,9 @@ def create_app(
     )
     app.state.metrics = metrics
 
-    @app.middleware("http")
-    async def _request_context(request: Request, call_next: Any) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(rid)
-        started = time.perf_counter()
-        try:
-            length = request.headers.get("content-length")
-            if length and length.isdigit() and int(length) > max_body_bytes:
-                response: Response = error_response(
-                    413, "too_large", f"body of {length} bytes exceeds {max_body_bytes} bytes"
-                )
-            else:
-                response = await call_next(request)
-        finally:
-            request_id_var.reset(token)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        requests.labels(request.method, path, str(response.status_code)).inc()
-        latency.labels(request.method, path).observe(time.perf_counter() - started)
-        response.headers["X-Request-Id"] = rid
-        return response
+    app.add_middleware(
+        RequestContext, max_body_bytes=max_body_bytes, requests=requests, latency=latency
+    )
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:

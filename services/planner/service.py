@@ -24,7 +24,13 @@ from services.kit.service import ServiceContext
 from services.planner.domain.counts import count_queries, stratum_counts
 from services.planner.domain.engine import Outcome, RuleEngine
 from services.planner.domain.plan import PlanInvalid, check_plan, filing_flags
-from services.planner.domain.resolve import Planned, approved_event, plan_strata, resolve
+from services.planner.domain.resolve import (
+    Planned,
+    approved_event,
+    plan_strata,
+    resolve,
+    sized,
+)
 from services.planner.domain.ruleset import RuleSet, load_ruleset
 from services.planner.store import PlannerStore
 
@@ -189,8 +195,11 @@ class Planner:
             await self._flush()
             raise PlanInvalid(exc.reasons) from None
         # n per stratum before anything is stored: without them the plan is not resolved.
-        counts = await self._counts(plan_strata(plan, ruleset, None))
-        res = await self._run(lambda: resolve(plan, ruleset, engine.evaluate, counts=counts))
+        planned = await self._run(plan_strata, plan, ruleset, None)
+        counts = await self._counts(planned)
+        res = await self._run(
+            lambda: resolve(plan, ruleset, engine.evaluate, counts=counts, planned=planned)
+        )
         event = approved_event(plan, ruleset, res, plan_id=plan_id, approved_at=now, flags=flags)
         rows = [(s.stratum_id, False, s.bp, s.k_estimate, s.explanation) for s in res.strata]
         rows += [(e.stratum_id, True, None, 0, [*e.explanation, e.reason]) for e in res.excluded]
@@ -258,15 +267,15 @@ class Planner:
                 except PlanInvalid:
                     pass  # the plan only fits the candidate rules: no "active" column
             # Each version sizes its own strata (an item's scope may differ between them).
-            planned = [plan_strata(plan, rs, None) for rs, _ in versions]
-            sized = await asyncio.gather(*(self._counts(p) for p in planned))
+            planned = [await self._run(plan_strata, plan, rs, None) for rs, _ in versions]
+            sized_by = await asyncio.gather(*(self._counts(p) for p in planned))
             outcomes = [
                 await self._run(
-                    lambda rs=rs, engine=engine, counts=counts: [
-                        engine.evaluate(p.fact) for p in plan_strata(plan, rs, counts)
+                    lambda engine=engine, strata=strata, counts=counts: [
+                        engine.evaluate(p.fact) for p in sized(strata, counts)
                     ]
                 )
-                for (rs, engine), counts in zip(versions, sized, strict=True)
+                for (_, engine), strata, counts in zip(versions, planned, sized_by, strict=True)
             ]
         finally:
             cand_engine.close()

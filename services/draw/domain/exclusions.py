@@ -39,6 +39,10 @@ class ExclusionPlan:
     """Object name → its bytes (one object per distinct list)."""
 
 
+def _utf8(u: str) -> bytes:
+    return u.encode("utf-8")
+
+
 def list_bytes(usccs: Iterable[str]) -> bytes:
     """The object form of an exclusion list: distinct USCCs in byte order, each + `\\n`."""
     ordered = sorted({u.encode("utf-8") for u in usccs})
@@ -58,10 +62,15 @@ def plan_exclusions(
     request_max: int = REQUEST_MAX,
 ) -> ExclusionPlan:
     """Decide, per stratum, between inline USCCs and a shared object (deterministic)."""
+    # Strata often share one list object (the same rules): normalise each object once.
     lists: dict[str, tuple[str, ...]] = {}
+    normal: dict[int, tuple[str, ...]] = {}
     for sid, usccs in excluded.items():
         if usccs:
-            lists[sid] = tuple(sorted(set(usccs), key=lambda u: u.encode("utf-8")))
+            got = normal.get(id(usccs))
+            if got is None:
+                got = normal[id(usccs)] = tuple(sorted(set(usccs), key=_utf8))
+            lists[sid] = got
     out_of_line = {sid for sid, lst in lists.items() if len(lst) > inline_max}
     inline_total = sum(len(lst) for sid, lst in lists.items() if sid not in out_of_line)
     # Largest first, then by stratum id: the same exclusions always give the same request.
@@ -73,12 +82,12 @@ def plan_exclusions(
             inline_total -= len(lists[sid])
     objects: dict[str, bytes] = {}
     by_object: dict[str, str] = {}
-    names: dict[tuple[str, ...], str] = {}
+    names: dict[int, str] = {}  # by list object, then by content (the object's name)
     for sid in sorted(out_of_line):
-        name = names.get(lists[sid])
+        name = names.get(id(lists[sid]))
         if name is None:
             body = list_bytes(lists[sid])
-            name = names[lists[sid]] = object_name(draw_id, body)
+            name = names[id(lists[sid])] = object_name(draw_id, body)
             objects[name] = body
         by_object[sid] = name
     inline = {sid: lst for sid, lst in lists.items() if sid not in out_of_line}

@@ -38,13 +38,12 @@ def count_queries(planned: Sequence[Planned]) -> list[CountQuery]:
     Each request's filter is the strata's own filter with their regions and risk classes
     united, so a cell of its answer counts exactly the entities of that stratum's filter.
     """
-    by_scope: dict[tuple[object, ...], CountQuery] = {}
-    regions: dict[tuple[object, ...], dict[str, None]] = {}
-    classes: dict[tuple[object, ...], dict[str, None]] = {}
+    by_scope: dict[tuple[tuple[str, ...], ...], CountQuery] = {}
+    regions: dict[tuple[tuple[str, ...], ...], dict[str, None]] = {}
+    classes: dict[tuple[tuple[str, ...], ...], dict[str, None]] = {}
     for p in planned:
-        # Everything of the filter but region and class (those become the groups).
-        rest = p.filter.model_dump(exclude={"region_prefixes", "risk_classes"})
-        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(rest.items()))
+        # plan_strata builds a stratum's filter from its region, class and these three alone.
+        key = (p.entity_types, p.industries, p.tags)
         query = by_scope.get(key)
         if query is None:
             query = by_scope[key] = CountQuery(filter=p.filter)

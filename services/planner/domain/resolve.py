@@ -11,8 +11,8 @@ least two departments (部门联合抽查, 综合一次查).
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from contracts.planner import (
@@ -106,6 +106,14 @@ def plan_strata(
     return out
 
 
+def sized(planned: Sequence[Planned], counts: Mapping[str, int]) -> list[Planned]:
+    """`planned` with n from `counts` (a stratum missing from them has no entities)."""
+    return [
+        replace(p, fact=replace(p.fact, n=counts.get(p.fact.stratum_id, 0), n_known=True))
+        for p in planned
+    ]
+
+
 def _overlap(a: Period, b: Period) -> bool:
     return a.start <= b.end and b.start <= a.end
 
@@ -187,10 +195,17 @@ def resolve(
     evaluate: Callable[[StratumFact], Outcome],
     *,
     counts: Mapping[str, int] | None = None,
+    planned: Sequence[Planned] | None = None,
 ) -> Resolution:
-    """Evaluate every stratum, merge joint ones, and collect the exclusions."""
+    """Evaluate every stratum, merge joint ones, and collect the exclusions.
+
+    `planned`: the plan's strata when already made (`plan_strata`), sized here with `counts`.
+    """
     known = counts is not None
-    planned = plan_strata(plan, ruleset, counts)
+    if planned is None:
+        planned = plan_strata(plan, ruleset, counts)
+    elif counts is not None:
+        planned = sized(planned, counts)
     res = Resolution()
     pairs: list[tuple[Planned, Outcome]] = []
     for p in planned:

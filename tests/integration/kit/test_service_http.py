@@ -48,7 +48,8 @@ async def test_service_answers_ping_readiness_and_checks_tokens(run_service, tmp
     r = await svc.http.get("/readyz")
     assert r.status_code == 200 and r.json()["checks"] == {"nats": True, "postgres": True}
     assert (await svc.http.get("/public")).json() == {"ok": True}
-    assert "http_requests_total" in (await svc.http.get("/metrics")).text
+    metrics = (await svc.http.get("/metrics")).text
+    assert 'http_requests_total{method="GET",route="/public",status="200"} 1.0' in metrics
 
     r = await svc.http.post("/things", json={})
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
