@@ -113,7 +113,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await c.execute(f"CREATE UNLOGGED TABLE bare ({cols})")
             t = time.perf_counter()
             await c.copy_to_table(
-                "bare", source=str(csv_path), format="csv", header=True, columns=list(ENTITY_FIELDS)
+                "bare", source=csv_path, format="csv", header=True, columns=list(ENTITY_FIELDS)
             )
             figures["raw_copy_s"] = time.perf_counter() - t
             await c.execute("DROP TABLE bare")

@@ -37,7 +37,10 @@ class ResolvedStratum(Contract):
     """For a count stratum: the draw takes at most ceil(n × count_cap_bp / 10000) of its n
     (a general item's cap, applied to the n frozen at draw time)."""
     n_estimate: int | None = None
+    """Entities of the stratum by the registry's `rpc.stats` at submission (before the
+    frequency window's exclusions); the draw counts the frozen list again."""
     k_estimate: int | None = None
+    """k = ceil(n_estimate × bp / 10000) (at most n), or the (capped) count, at most n."""
     methods: list[str] = []
     on_site_required: bool = False
     explanation: list[str] = []

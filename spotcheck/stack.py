@@ -432,13 +432,20 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether `pid` runs. A zombie (exited, not yet reaped by its parent — e.g. a stack
+    started by a test or a supervisor) counts as stopped."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): trust kill(0)
+    return state != "Z"
 
 
 def _tail(path: Path, lines: int = 3) -> str:

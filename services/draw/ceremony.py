@@ -176,10 +176,10 @@ class Ceremony:
                         f"stratum {frozen.stratum_id}: the snapshot list does not match the "
                         "registry's hash; not committing"
                     )
-                out = excluded.get(frozen.stratum_id, ())
-                out_set = out_sets.get(id(out))
+                left_out = excluded.get(frozen.stratum_id, ())
+                out_set = out_sets.get(id(left_out))
                 if out_set is None:
-                    out_set = out_sets[id(out)] = frozenset(out)
+                    out_set = out_sets[id(left_out)] = frozenset(left_out)
                 wrong = exclusions.leaked(usccs, out_set)
                 if wrong is not None:
                     # Never commit a list the registry did not filter as asked (e.g. a

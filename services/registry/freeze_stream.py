@@ -93,7 +93,8 @@ class StreamWriter:
         if self.spool is None:
             if self.spool_dir is None:
                 self.spool_dir = tempfile.TemporaryDirectory(prefix="freeze-")
-            self.spool = (Path(self.spool_dir.name) / f"{self.code.decode()}.txt").open("w+b")
+            name = (self.code or b"list").decode()
+            self.spool = (Path(self.spool_dir.name) / f"{name}.txt").open("w+b")
         for b in blocks:
             self.spool.write(b)
             await self._block(b)

@@ -197,7 +197,7 @@ def _common(row: tuple[Any, ...]) -> Common:
 
 
 def group_rows(
-    rows: list[tuple[Any, ...]], max_branches: int = MAX_BRANCHES
+    rows: list[tuple[Any, ...]], max_branches: int | None = None
 ) -> tuple[list[int], list[tuple[Shape, Common | None]]]:
     """The branch number of each strata row (as `strata_rows` makes them) and each branch.
 
@@ -208,7 +208,7 @@ def group_rows(
     """
     keys = [(shapes([r])[0], _common(r)) for r in rows]
     distinct = sorted(set(keys), key=repr)
-    if len(distinct) <= max_branches:
+    if len(distinct) <= (MAX_BRANCHES if max_branches is None else max_branches):
         index = {k: i for i, k in enumerate(distinct)}
         return [index[k] for k in keys], [(k[0], k[1]) for k in distinct]
     by_shape = sorted({k[0] for k in keys})

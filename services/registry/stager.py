@@ -102,7 +102,15 @@ async def copy_chunk(
     fields = ENTITY_FIELDS if kind == "entities" else INSPECTOR_FIELDS
     stage = f"stage_{import_id}"
     async with conn.transaction():
-        await conn.execute(f"DELETE FROM {stage} WHERE chunk = $1", chunk)
+        # Only a resent chunk has rows to replace: a DELETE would scan the whole staging table
+        # (no index, to keep COPY fast), once per chunk of a five-million-row file.
+        # The lock serialises two copies of the same chunk sent at once.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{import_id}:{chunk}")
+        resent = await conn.fetchval(
+            "SELECT 1 FROM import_chunk WHERE import_id = $1 AND chunk = $2", import_id, chunk
+        )
+        if resent:
+            await conn.execute(f"DELETE FROM {stage} WHERE chunk = $1", chunk)
         await conn.copy_records_to_table(stage, records=recs, columns=["chunk", "line", *fields])
         await conn.execute(
             "INSERT INTO import_chunk (import_id, chunk, accepted, rejected)"

@@ -47,6 +47,11 @@ def _size(s: dict[str, Any]) -> str:
     return f"{s.get('count')} 户{cap}"
 
 
+def _num(value: int | None) -> str:
+    """An estimate, or "-" for plans resolved before the registry's counts were asked."""
+    return "-" if value is None else str(value)
+
+
 @app.command()
 def submit(
     path: Annotated[Path, typer.Argument(help="Plan YAML")],
@@ -97,14 +102,15 @@ def show(
         f"flags: {', '.join(plan['flags']) or '-'}, joint strata {ev['joint_strata']}"
     )
     table = Table(show_lines=True)
-    for col in ("stratum", "items", "ratio / count", "k (est.)", "methods", "why"):
+    for col in ("stratum", "items", "n", "ratio / count", "k", "methods", "why"):
         table.add_column(col)
     for s in ev["strata"]:
         table.add_row(
             s["stratum_id"],
             ",".join(s["item_codes"]),
+            _num(s.get("n_estimate")),
             _size(s),
-            "-" if s["k_estimate"] is None else str(s["k_estimate"]),
+            _num(s.get("k_estimate")),
             ",".join(s["methods"]),
             "\n".join(s["explanation"]),
         )
@@ -113,8 +119,12 @@ def show(
             e["stratum_id"],
             ",".join(e["item_codes"]),
             "-",
+            "-",
             "0",
             "-",
             "\n".join([*e["explanation"], f"不抽取：{e['reason']}"]),
         )
     Console(width=200).print(table)
+    if all(s.get("k_estimate") is not None for s in ev["strata"]):
+        total = sum(s["k_estimate"] for s in ev["strata"])
+        print(f"total k {total} (n and k: the registry's counts at submission)")

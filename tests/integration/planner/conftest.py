@@ -6,19 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from contracts import subjects
-from contracts.registry import StatsRequest
-from services.kit.bus import Bus
-
-from .support import StatsDouble
+from .support import StatsDouble, serving_stats
 
 
 @pytest.fixture
 async def stats_double(nats_url: str) -> AsyncIterator[StatsDouble]:
-    bus = await Bus.connect(nats_url, name="test-registry-stats")
-    double = StatsDouble()
-    await bus.serve_rpc(
-        subjects.rpc("registry", "stats"), double, request_model=StatsRequest, queue="registry"
-    )
-    yield double
-    await bus.close()
+    """The registry's `rpc.stats` answered by a `StatsDouble` on the test's real NATS."""
+    async with serving_stats(nats_url) as double:
+        yield double

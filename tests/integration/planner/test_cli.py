@@ -39,8 +39,11 @@ class _Server(uvicorn.Server):
 
 
 @pytest.fixture
-async def served(run_service: Any) -> AsyncIterator[tuple[Any, dict[str, str | None]]]:
-    """The planner over real HTTP, and the environment that points the CLI at it."""
+async def served(
+    run_service: Any, stats_double: StatsDouble
+) -> AsyncIterator[tuple[Any, dict[str, str | None]]]:
+    """The planner over real HTTP (the registry's stats answered by `stats_double`), and the
+    environment that points the CLI at it."""
     svc = await run_service(spec, rules_dir=ROOT / "rules", rpc_timeout_s=2.0)
     port = free_port()
     server = _Server(
@@ -66,6 +69,12 @@ async def run(env: dict[str, str | None], *args: str) -> Result:
     """`spotcheck ARGS…` in a worker thread."""
     runner = CliRunner()
     return await asyncio.to_thread(lambda: runner.invoke(cli, list(args), env=env))
+
+
+def table_row(output: str, stratum_id: str) -> list[str]:
+    """The cells of the first line of a stratum's row in `plan show`'s table."""
+    line = next(x for x in output.splitlines() if f" {stratum_id} " in x)
+    return [cell.strip() for cell in line.split("│")[1:-1]]
 
 
 def capped_copy(tmp_path: Path, cap: str) -> Path:
@@ -110,9 +119,21 @@ async def test_sample_plans_submit_and_show(served: Any) -> None:
     assert r.exit_code == 0, r.stderr
     for text in ("P2026-SCJG-PQ", "2026.SCJG-004.D.360202", "2026.SCJG-007.B.360202", "30 户 ≤5%"):
         assert text in r.stdout
+    # n and k per stratum beside the ratio or count (n from the registry's stats).
+    assert table_row(r.stdout, "2026.SCJG-007.C.360202")[:5] == [
+        "2026.SCJG-007.C.360202", "SCJG-007", "500", "25 户 ≤5%", "25"
+    ]  # fmt: skip
+    assert table_row(r.stdout, "2026.SCJG-004.D.360202")[:5] == [
+        "2026.SCJG-004.D.360202", "SCJG-004", "100", "60%", "60"
+    ]  # fmt: skip
+    assert "total k 350 " in r.stdout  # 20+80+100+60 (SCJG-004) + 30+30+25+5 (SCJG-007)
     r = await run(env, "plan", "show", "P2026-SCJG-PQ", "--json")
     counted = [s for s in json.loads(r.stdout)["strata"] if s["item_codes"] == ["SCJG-007"]]
-    assert [(s["count"], s["count_cap_bp"]) for s in counted] == [(30, 500)] * 4
+    # A planned count of 30 is held to the 5% cap of each stratum's n: ⌈500×5%⌉ = 25, ⌈100×5%⌉
+    # = 5; the cap still travels with the stratum for the draw's frozen n.
+    assert [(s["count"], s["count_cap_bp"], s["n_estimate"], s["k_estimate"]) for s in counted] == [
+        (30, 500, 1000, 30), (30, 500, 2000, 30), (25, 500, 500, 25), (5, 500, 100, 5)
+    ]  # fmt: skip
     r = await run(env, "plan", "show", "P-NONE")
     assert r.exit_code == 1 and "no plan P-NONE" in r.stderr
 

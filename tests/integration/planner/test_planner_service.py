@@ -1,4 +1,7 @@
-"""The planner on real NATS and PostgreSQL: activation, plans, events, hot swap under load."""
+"""The planner on real NATS and PostgreSQL: activation, plans, events, hot swap under load.
+
+Plans are resolved with the registry's n per stratum: `stats_double` answers its `rpc.stats`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from contracts.planner import PlanApproved
 from services.planner.app import spec
 from services.planner.domain.ruleset import version_of
 
-from .support import ROOT, shipped_text, with_cap
+from .support import ROOT, StatsDouble, shipped_text, with_cap
 
 
 def plan_body(plan_id: str, **over: Any) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def plan_body(plan_id: str, **over: Any) -> dict[str, Any]:
     return body
 
 
-async def test_plans_rules_and_events(run_service: Any) -> None:
+async def test_plans_rules_and_events(run_service: Any, stats_double: StatsDouble) -> None:
     svc = await run_service(spec, rules_dir=ROOT / "rules")
     events: list[tuple[str, dict[str, Any]]] = []
 
@@ -107,7 +110,9 @@ async def test_plans_rules_and_events(run_service: Any) -> None:
     assert rejected["plan_id"] == "P-BAD" and len(rejected["reasons"]) == 2
 
 
-async def test_activation_while_plans_resolve_never_mixes(run_service: Any) -> None:
+async def test_activation_while_plans_resolve_never_mixes(
+    run_service: Any, stats_double: StatsDouble
+) -> None:
     svc = await run_service(spec, rules_dir=ROOT / "rules")
     policy, planner = svc.auth(Role.POLICY), svc.auth(Role.PLANNER)
     shipped = shipped_text()
@@ -139,7 +144,9 @@ async def test_activation_while_plans_resolve_never_mixes(run_service: Any) -> N
         assert capped == {cap}, (plan["rules_version"], capped)
 
 
-async def test_a_rolled_back_plan_publishes_nothing(run_service: Any) -> None:
+async def test_a_rolled_back_plan_publishes_nothing(
+    run_service: Any, stats_double: StatsDouble
+) -> None:
     """The event goes through the outbox: a plan whose transaction fails at commit leaves no
     row, no outbox entry and no message, and the next plan's event still goes out."""
     svc = await run_service(spec, rules_dir=ROOT / "rules")
@@ -189,7 +196,9 @@ async def test_a_rolled_back_plan_publishes_nothing(run_service: Any) -> None:
     assert info.state.subjects == {"spotcheck.v1.planner.plan.approved": 1}
 
 
-async def test_the_same_plan_id_twice_at_once_is_one_plan(run_service: Any) -> None:
+async def test_the_same_plan_id_twice_at_once_is_one_plan(
+    run_service: Any, stats_double: StatsDouble
+) -> None:
     svc = await run_service(spec, rules_dir=ROOT / "rules")
     planner = svc.auth(Role.PLANNER)
     answers = await asyncio.gather(

@@ -36,9 +36,11 @@ async def test_simulate_reports_n_and_k_under_both_versions_and_changes_nothing(
     assert sim["active_version"] == active and sim["candidate_version"] != active
     rows = {row["stratum_id"]: row for row in sim["strata"]}
     assert len(rows) == 8
-    # One stats call per plan item, with the item's own entity filter.
-    assert [q.filter.entity_types for q in stats_double.requests] == [["企业"], []]
+    # Per version, one stats call per distinct item scope (SCJG-001 企业 only, SW-001 all).
+    scopes = sorted(q.filter.entity_types for q in stats_double.requests)
+    assert scopes == [[], [], ["企业"], ["企业"]]
     assert all(q.filter.region_prefixes == ["360202"] for q in stats_double.requests)
+    assert all(q.filter.risk_classes == ["A", "B", "C", "D"] for q in stats_double.requests)
 
     def got(sid: str) -> tuple[Any, ...]:
         row = rows[sid]

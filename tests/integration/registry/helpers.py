@@ -36,7 +36,7 @@ async def http_import(
         return {"import_id": import_id, "rejected": rejected, "rejects": rejects}
     r = await svc.http.post(f"/imports/{import_id}/commit", headers=auth)
     assert r.status_code == 200, r.text
-    body = r.json()
+    body: dict[str, Any] = r.json()
     body["rejects"] = rejects + body["rejects"]
     return body
 

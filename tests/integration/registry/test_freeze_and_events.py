@@ -43,8 +43,8 @@ async def _load(svc: Any, tmp_path: Path, n: int = 1500) -> list[dict[str, str]]
 
 
 def _expected(
-    rows: list[dict[str, str]], keep: Any, exclude: set[str] = frozenset()
-) -> tuple[int, str, bytes]:  # type: ignore[assignment]
+    rows: list[dict[str, str]], keep: Any, exclude: set[str] | frozenset[str] = frozenset()
+) -> tuple[int, str, bytes]:
     """The commitment computed independently: filter, sort by bytes, hash the lines."""
     usccs = sorted(
         {r["uscc"] for r in rows if keep(r) and r["uscc"] not in exclude}, key=str.encode
@@ -225,7 +225,7 @@ async def test_risk_class_events_single_and_full_push(run_service: Any, tmp_path
     )
 
     async def single_applied() -> bool:
-        return (await _entity(svc, target))["risk_class"] == new_class
+        return bool((await _entity(svc, target))["risk_class"] == new_class)
 
     await wait_for(single_applied)
     # an unknown class is refused: nothing changes
@@ -308,7 +308,7 @@ async def test_classes_are_configuration(
     )
 
     async def applied() -> bool:
-        return (await _entity(svc, rows[0]["uscc"]))["risk_class"] == "E"
+        return bool((await _entity(svc, rows[0]["uscc"]))["risk_class"] == "E")
 
     await wait_for(applied)
 
@@ -330,7 +330,7 @@ async def test_entity_upsert_event(run_service: Any) -> None:
 
     async def stored() -> bool:
         r = await svc.http.get(f"/entities/{record.uscc}", headers=svc.auth(Role.AUDITOR))
-        return r.status_code == 200
+        return bool(r.status_code == 200)
 
     await wait_for(stored)
     r = await svc.http.get("/entities/91360202MA35000001", headers=svc.auth(Role.AUDITOR))

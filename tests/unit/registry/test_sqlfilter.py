@@ -54,10 +54,18 @@ def test_strata_rows_expand_keys_so_each_entity_meets_one_row() -> None:
     assert [(r[1], r[2], r[3], r[4]) for r in open_rows] == [(0, "", None, None)]
     assert sqlfilter.shapes(rows + open_rows) == [(0, False, False), (4, True, True)]
     params: list[Any] = []
-    branch = sqlfilter.branch_sql(3, (4, True, False), None, "entity", params, inline=True)
+    branch = sqlfilter.branch_sql(
+        3, (4, True, False), None, "entity", params, suffix="x1", inline=True
+    )
     assert "e.risk_class = s.class_key" in branch and "s.type_key" not in branch
     assert "s.group_no = 3" in branch and "s.inline_set" in branch and "object_set" not in branch
     assert "s.industry_patterns" in branch and params == []
+    assert "JOIN freeze_strata_x1 s" in branch and "freeze_exclude_x1" in branch
+    assert "left(e.region_code, 4)" in branch
+    six = sqlfilter.branch_sql(0, (6, False, False), None, "entity", [], suffix="x1")
+    assert "e.region_code = s.region_prefix" in six and "freeze_exclude" not in six
+    with pytest.raises(ValueError):
+        sqlfilter.tables_sql("x; DROP TABLE entity")
 
 
 def test_strata_sharing_their_conditions_form_one_branch_with_plain_filters() -> None:
@@ -71,12 +79,9 @@ def test_strata_sharing_their_conditions_form_one_branch_with_plain_filters() ->
     shape, common = branches[groups[0]]
     assert shape == (4, True, False) and common is not None
     params: list[Any] = []
-    row = dict.fromkeys(name for name, _ in sqlfilter.UNNEST_COLUMNS)
-    row.update(idx=0, code="aaaa", region_prefix="3600", class_key="A")
-    sql = sqlfilter.branch_sql(groups[0], shape, common, "entity", params, rows=[row], objects=True)
-    assert "x'y" not in sql and "freeze_strata" not in sql and "unnest($1::int[]" in sql
-    assert params[:3] == [[0], ["aaaa"], ["3600"]] and params[7:] == [["x'y"], ["存续"]]
-    assert "e.tags && $8::text[]" in sql and "s.object_set" in sql
+    sql = sqlfilter.branch_sql(groups[0], shape, common, "entity", params, suffix="x", objects=True)
+    assert "x'y" not in sql and params == [["x'y"], ["存续"]] and "s.industry_patterns" not in sql
+    assert "e.tags && $1::text[]" in sql and "s.object_set" in sql
     # too many different condition sets: one branch per shape, conditions per strata row
     many = [
         r
