@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import io
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -287,6 +288,7 @@ async def main_async(args: argparse.Namespace) -> None:
         await admin.close()
         if pg is not None:
             pg.stop()
+            shutil.rmtree(folder, ignore_errors=True)  # the embedded cluster: ~0.5-2 GB
 
 
 def main() -> None:

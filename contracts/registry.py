@@ -12,6 +12,10 @@ from contracts.base import Contract
 # Ascii-only ids so that they are safe in file names, URLs and the ticket input (DESIGN §6).
 STRATUM_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 
+# Registration statuses of an entity that is operating (存续 and its synonym 在业): only these
+# are drawn by default; 吊销, 注销, 迁出 … are not.
+ACTIVE_STATUSES = ("存续", "在业")
+
 
 class EntityRecord(Contract):
     """A market entity (检查对象) as the registry holds it."""
@@ -54,7 +58,7 @@ class EntityFilter(Contract):
     entity_types: list[str] = []
     risk_classes: list[str] = []
     tags_any: list[str] = []
-    statuses: list[str] = ["存续"]
+    statuses: list[str] = list(ACTIVE_STATUSES)
     exclude_abnormal: bool = False
     exclude_key_supervision: bool = True
 

@@ -24,7 +24,7 @@ from contracts.planner import (
     PlanSubmission,
     ResolvedStratum,
 )
-from contracts.registry import EntityFilter
+from contracts.registry import ACTIVE_STATUSES, EntityFilter
 from contracts.rules import Item
 from services.planner.domain.engine import Outcome, StratumFact
 from services.planner.domain.plan import narrow, types_of
@@ -88,7 +88,7 @@ def plan_strata(
                     entity_types=list(types),
                     risk_classes=[cls],
                     tags_any=list(tags),
-                    statuses=["存续"],  # explicit: saves copying the default per stratum
+                    statuses=list(ACTIVE_STATUSES),
                 )
                 fact = StratumFact(
                     sid,
