@@ -162,3 +162,35 @@ def test_each_bad_inspector_field_is_named(changes: dict[str, str], field: str) 
     record, errors = validate_inspector(inspector(**changes), VOCAB)
     assert record is None
     assert [e.field for e in errors] == [field]
+
+
+def test_fast_checker_agrees_with_validate_entity_on_every_row() -> None:
+    import csv
+    import io
+
+    from services.registry.domain import synthetic
+    from services.registry.domain.fastrows import EntityChecker
+
+    out = io.StringIO()
+    synthetic.write_entities(out, 3000, seed=3, bad=0.2)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))[1:]
+    vocab = Vocabulary()
+    edge = [
+        ["91360202MA3500000A", " 名称 ", "企业", "360202", "3074", "", "是", "b", "2025-01-01"]
+        + ["食品经营；食品经营", "", "", ""],
+        ["91360202ma3500000a", "名称", "企业", "360202", "C3074", "存续", "0", "D", ""]
+        + ["", "", "", "2020-02-30"],
+        ["91360202MA3500000A", "名称", "企业", "360202", "C3074", "存续", "0", "", "2025-01-01"]
+        + ["x" * 40, "", "地" * 301, ""],
+        ["91360202MA3500000A", "名称", "个体工商户", "360202", "c3074", "吊销", "1", "A"]
+        + ["2025-01-01", "a;b;a", "特种设备", "地址", "1999-12-31"],
+    ]
+    checker = EntityChecker(vocab)
+    fast = 0
+    for row in rows + edge + rows[:200]:
+        expected = validate_entity(row, vocab)
+        got = checker.check(row)
+        assert got[0] == expected[0], row
+        assert [e.as_dict() for e in got[1]] == [e.as_dict() for e in expected[1]], row
+        fast += got[0] is not None
+    assert fast > 2000
