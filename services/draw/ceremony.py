@@ -191,6 +191,10 @@ class Ceremony:
                     )
                 rs = by_id[frozen.stratum_id]
                 bp, count = (rs.bp, None) if rs.bp is not None else (None, rs.count or 0)
+                if count is not None and rs.count_cap_bp is not None:
+                    # A planned count is still bound by the rules' cap on the frozen n; the
+                    # record keeps the effective count so that k re-derives from it.
+                    count = min(count, spec.sample_size(hasher.n, bp=rs.count_cap_bp))
                 k = spec.sample_size(hasher.n, bp=bp, count=count)
                 await store.insert_stratum(
                     conn,
@@ -248,7 +252,9 @@ class Ceremony:
 
     async def seed(self, draw_id: str, seed: str, source: str, *, by: str) -> DrawStatus:
         """Accept a dice or beacon seed, then select, staff and publish."""
-        value = seeds.check_seed(seed, source)
+        value = seeds.check_seed(
+            seed, source, allow_demo=self.ctx.settings.allow_demo_seed
+        )
         await self._accept(draw_id, value, SeedSource(source), by=by)
         await self.selector.run(draw_id)
         return await self.status(draw_id)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # dead letters and restarts after long outages.
     stream_duplicate_window_s: float = Field(default=86400.0, gt=0)
     rules_dir: Path = Path("rules")
+    # Accept draw seeds labelled `demo` (from a computer's random source). `spotcheck up` turns
+    # it on for the embedded default; a production deployment leaves it off.
+    allow_demo_seed: bool = False
     # Where the disclosure system's HTTP endpoint is; empty means the built-in public pages only.
     disclosure_url: str = ""
 

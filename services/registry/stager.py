@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from services.registry.domain.fastrows import EntityChecker
 from services.registry.domain.parsing import BadRow, RawRow, read_csv, read_jsonl
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
@@ -23,7 +24,6 @@ from services.registry.domain.rows import (
     INSPECTOR_REQUIRED,
     FieldError,
     Vocabulary,
-    validate_entity,
     validate_inspector,
 )
 
@@ -70,6 +70,17 @@ def rows_of(kind: str, text: str, first_line: int, fmt: str) -> Any:
             yield BadRow(row.line + shift, row.errors, row.raw) if shift else row
 
 
+_CHECKERS: dict[Vocabulary, EntityChecker] = {}
+
+
+def _checker(vocab: Vocabulary) -> EntityChecker:
+    """One checker per vocabulary and process, so that its memos serve every chunk."""
+    if vocab not in _CHECKERS:
+        _CHECKERS.clear()
+        _CHECKERS[vocab] = EntityChecker(vocab)
+    return _CHECKERS[vocab]
+
+
 def records(
     kind: str,
     chunk: int,
@@ -80,13 +91,19 @@ def records(
 ) -> Any:
     """Valid rows as staging records `(chunk, line, *fields)`; rejects are appended."""
     fields = ENTITY_FIELDS if kind == "entities" else INSPECTOR_FIELDS
-    validate = validate_entity if kind == "entities" else validate_inspector
+    if kind == "entities":
+        check = _checker(vocab).check
+    else:
+
+        def check(values: Any) -> Any:
+            return validate_inspector(values, vocab)
+
     for item in rows:
         if isinstance(item, BadRow):
             counts[1] += 1
             rejects.append(_reject(item.line, item.errors, item.raw))
             continue
-        record, errors = validate(item.values, vocab)
+        record, errors = check(item.values)
         if record is None:
             counts[1] += 1
             rejects.append(_reject(item.line, errors, dict(zip(fields, item.values, strict=True))))

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import csv
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final, TextIO
+from pathlib import Path
+from typing import Any, Final, TextIO
 
 from services.registry.domain.codes import industries, regions
 from services.registry.domain.rows import ENTITY_FIELDS, INSPECTOR_FIELDS
@@ -257,3 +259,37 @@ def write_inspectors(
 def department_name(code: str) -> str:
     """The full name of a demo department (for display)."""
     return _DEPARTMENT_NAMES.get(code, code)
+
+
+def first_usccs(path: Path, n: int) -> list[str]:
+    """The USCCs of the first `n` entities of a written file (recusal candidates)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        return [row[0] for _, row in zip(range(n), reader, strict=False)]
+
+
+def describe_files(entities: Path, inspectors: Path) -> dict[str, Any]:
+    """Counts of what the files hold, for the summary."""
+    types: Counter[str] = Counter()
+    risk: Counter[str] = Counter()
+    n = 0
+    with entities.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            n += 1
+            types[row["entity_type"]] += 1
+            risk[row["risk_class"] or "未分类"] += 1
+    depts: Counter[str] = Counter()
+    m = 0
+    with inspectors.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            m += 1
+            depts[row["department"]] += 1
+    mix = ", ".join(f"{k} {v:,}" for k, v in types.most_common())
+    mix += "; risk " + " ".join(f"{k} {v:,}" for k, v in sorted(risk.items()))
+    return {
+        "entities": n,
+        "inspectors": m,
+        "mix": mix,
+        "departments": ", ".join(f"{k} {v}" for k, v in depts.items()),
+    }

@@ -9,11 +9,9 @@ submitted; each step says "reusing" when it does.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -167,7 +165,7 @@ class Demo:
             with self.console.status(f"generating {self.o.entities:,} entities…"):
                 with ents.open("w", encoding="utf-8", newline="") as f:
                     county.write_entities(f, self.o.entities, seed=self.o.seed)
-                pool = _first_usccs(ents, 60)
+                pool = county.first_usccs(ents, 60)
                 with insp.open("w", encoding="utf-8", newline="") as f:
                     made = county.write_inspectors(
                         f,
@@ -177,7 +175,11 @@ class Demo:
                         recusal_pool=pool,
                         seed=self.o.seed,
                     )
-            meta = {"want": want, "facts": _describe(ents, insp), "dropped": made.dropped_expertise}
+            meta = {
+                "want": want,
+                "facts": county.describe_files(ents, insp),
+                "dropped": made.dropped_expertise,
+            }
             meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
             self.note(f"generated {ents} and {insp} (seed {self.o.seed})")
         facts = meta["facts"]
@@ -378,39 +380,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _first_usccs(path: Path, n: int) -> list[str]:
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        next(reader)
-        return [row[0] for _, row in zip(range(n), reader, strict=False)]
-
-
-def _describe(entities: Path, inspectors: Path) -> dict[str, Any]:
-    """Counts of what the files hold, for the summary."""
-    types: Counter[str] = Counter()
-    risk: Counter[str] = Counter()
-    n = 0
-    with entities.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            n += 1
-            types[row["entity_type"]] += 1
-            risk[row["risk_class"] or "未分类"] += 1
-    depts: Counter[str] = Counter()
-    m = 0
-    with inspectors.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            m += 1
-            depts[row["department"]] += 1
-    mix = ", ".join(f"{k} {v:,}" for k, v in types.most_common())
-    mix += "; risk " + " ".join(f"{k} {v:,}" for k, v in sorted(risk.items()))
-    return {
-        "entities": n,
-        "inspectors": m,
-        "mix": mix,
-        "departments": ", ".join(f"{k} {v}" for k, v in depts.items()),
-    }
 
 
 def progress_bar(console: Console) -> Progress:

@@ -40,14 +40,18 @@ class SeedSource(StrEnum):
     DICE = "dice"
     BEACON = "beacon"
     PARTIES = "parties"
+    # A seed from a computer's random source for demonstrations and tests; labelled as such in
+    # the public record, and refused unless the deployment allows it (SPOTCHECK_ALLOW_DEMO_SEED).
+    DEMO = "demo"
 
 
-def check_seed(seed: str, source: SeedSource | str) -> str:
+def check_seed(seed: str, source: SeedSource | str, *, allow_demo: bool = False) -> str:
     """Normalise a dice or beacon seed and check it fits its source; return the stored seed.
 
     - dice: only the digits 0-9, at least 20 of them (≈ 66 bits from witnesses' rolls);
     - beacon: a public beacon's output value as hex, at least 32 hex digits (NIST beacon
       `outputValue`, drand `randomness`, …), taken exactly as published;
+    - demo: like beacon (≥ 32 hex digits), only where `allow_demo` is set;
     - parties: not accepted here; the seed is derived by `PartyCeremony.seed()`.
     """
     try:
@@ -60,6 +64,13 @@ def check_seed(seed: str, source: SeedSource | str) -> str:
             raise Invalid("a dice seed is decimal digits only")
         if len(value) < MIN_DICE_DIGITS:
             raise Invalid(f"a dice seed needs at least {MIN_DICE_DIGITS} digits, got {len(value)}")
+    elif src is SeedSource.DEMO:
+        if not allow_demo:
+            raise Invalid(
+                "demo seeds are not allowed in this deployment; use dice, beacon or parties"
+            )
+        if not _HEX.fullmatch(value) or len(value) < MIN_BEACON_HEX:
+            raise Invalid(f"a demo seed is hex, ≥ {MIN_BEACON_HEX} digits")
     elif src is SeedSource.BEACON:
         if not _HEX.fullmatch(value) or len(value) < MIN_BEACON_HEX:
             raise Invalid(f"a beacon seed is the beacon's hex output, ≥ {MIN_BEACON_HEX} digits")

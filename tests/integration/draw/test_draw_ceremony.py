@@ -153,7 +153,8 @@ def _plan() -> PlanApproved:
         strata=[
             stratum("2026.SCJG-01.A.360202", "360202", ["A"], bp=1000),
             stratum("2026.SCJG-01.B.360202", "360202", ["B"], bp=2000),
-            stratum("2026.SCJG-01.C.360203", "360203", ["C"], count=5),
+            # A planned count of 5, bound by a 5% cap on n = 60: ceil(60 * 5%) = 3.
+            stratum("2026.SCJG-01.C.360203", "360203", ["C"], count=5, count_cap_bp=500),
         ],
         approved_at=datetime(2026, 6, 1, tzinfo=UTC),
     )
@@ -231,7 +232,8 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
             )
             (tmp_path / f"{s['stratum_id']}.txt").write_bytes(body)
         assert spec.commitment_sha256(lines) == commit["commitment_sha256"]
-        assert [s["k"] for s in commit["strata"]] == [6, 12, 5]  # ceil(60*10%), ceil(60*20%), 5
+        # ceil(60*10%), ceil(60*20%), min(5, ceil(60*5%))
+        assert [s["k"] for s in commit["strata"]] == [6, 12, 3]
         assert (await svc.http.get(f"/draws/{draw_id}/record")).status_code == 409
 
         # Seeds: refused without authority, too short; then accepted once.
@@ -250,7 +252,7 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         )
         assert r.status_code == 200, r.text
         done = r.json()
-        assert done["state"] == "completed" and done["tasks"] == 23
+        assert done["state"] == "completed" and done["tasks"] == 21
         assert done["seed_entered_by"] == "test-draw_officer"
         again = await svc.http.post(
             f"/draws/{draw_id}/seed", json={"seed": "9" * 20, "source": "dice"}, headers=officer
@@ -261,7 +263,7 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         record = (await svc.http.get(f"/draws/{draw_id}/record")).json()
         assert record["spec"] == "spotcheck-draw/1" and record["seed"] == SEED
         verifier = load_verifier()
-        assert verifier.verify(record, [str(tmp_path)]).startswith(f"OK {draw_id} 3 strata, 23")
+        assert verifier.verify(record, [str(tmp_path)]).startswith(f"OK {draw_id} 3 strata, 21")
         assert (await svc.http.get(f"/draws/{draw_id}/verify")).json()["ok"] is True
         (tmp_path / "record.json").write_text(json.dumps(record), "utf-8")
 
@@ -277,10 +279,10 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
 
         # Tasks: 360202 staffed by two eligible inspectors, 360203 unstaffed (region).
         rows = (await svc.http.get(f"/draws/{draw_id}/tasks")).json()
-        assert len(rows) == 23
+        assert len(rows) == 21
         staffed = [x["task"] for x in rows if x["state"] == "assigned"]
         unstaffed = [x["task"] for x in rows if x["state"] == "unstaffed"]
-        assert len(staffed) == 18 and len(unstaffed) == 5
+        assert len(staffed) == 18 and len(unstaffed) == 3
         assert all(x["unstaffed_reason"].startswith("region:") for x in unstaffed)
         counts: dict[str, int] = {}
         for task in staffed:
@@ -295,7 +297,7 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         def kinds() -> list[str]:
             return [m.event_type for m in events]
 
-        await _until(lambda: _ready(len([k for k in kinds() if k.endswith("task.assigned")]) == 23))
+        await _until(lambda: _ready(len([k for k in kinds() if k.endswith("task.assigned")]) == 21))
         assert kinds().count("spotcheck.v1.draw.committed") == 1
         completed = next(m for m in events if m.event_type == "spotcheck.v1.draw.completed")
         assert json.loads(completed.data)["record"] == record
