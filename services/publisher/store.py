@@ -41,6 +41,23 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
         t.period_start,
         t.period_end,
     )
+    # Tasks this visit absorbed take no results of their own; either event may come first.
+    await conn.execute(
+        "UPDATE tasks SET merged_from = $2::text[] WHERE task_id = $1",
+        t.task_id,
+        list(t.merged_from),
+    )
+    await conn.execute(
+        """UPDATE tasks SET merged_into = $1
+           WHERE task_id = ANY($2::text[]) AND merged_into IS DISTINCT FROM $1""",
+        t.task_id,
+        list(t.merged_from),
+    )
+    await conn.execute(
+        """UPDATE tasks SET merged_into = m.task_id
+           FROM tasks m WHERE tasks.task_id = $1 AND tasks.task_id = ANY(m.merged_from)""",
+        t.task_id,
+    )
 
 
 async def upsert_plan(conn: Conn, p: PlanApproved) -> None:
@@ -121,6 +138,7 @@ def _task_view(r: asyncpg.Record) -> TaskView:
         team=tuple(r["team"]),
         period_start=r["period_start"],
         period_end=r["period_end"],
+        merged_into=r["merged_into"],
     )
 
 

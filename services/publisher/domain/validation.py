@@ -39,6 +39,8 @@ class TaskView:
     team: tuple[str, ...]  # inspector ids
     period_start: date
     period_end: date
+    # Set when a later visit absorbed this task (进一次门、查多项事): results go there.
+    merged_into: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,16 @@ def check_submission(
         reasons.append(
             _reason(
                 ["task_id"], f"task {sub.task_id} does not exist", "task_unknown", "抽查任务不存在"
+            )
+        )
+    elif task.merged_into is not None:
+        reasons.append(
+            _reason(
+                ["task_id"],
+                f"task {task.task_id} was merged into task {task.merged_into}; "
+                "submit the result for that task",
+                "task_merged",
+                f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），请对该任务录入结果",
             )
         )
     else:
