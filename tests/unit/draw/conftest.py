@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-SHARED_VECTORS = ROOT.parent / "shared" / "notes" / "draw-vectors.json"
+# The reference vectors of spec spotcheck-draw/1, copied from ../shared/notes so that a clone
+# is complete on its own; test_vectors_copy.py keeps the copy equal to the shared original.
+SHARED_VECTORS = ROOT / "tests" / "data" / "draw-vectors.json"
 SPEC_DOC = ROOT / "docs" / "draw-spec.md"
 
 
