@@ -193,9 +193,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with db.pool.acquire() as c:
             t = time.perf_counter()
             await c.copy_from_query(
-                "SELECT uscc FROM entity WHERE status = '存续' AND cardinality(key_supervision) = 0"
-                " AND risk_class IS NOT NULL AND region_code LIKE '36%'"
-                ' ORDER BY uscc COLLATE "C"',
+                "SELECT uscc FROM entity WHERE status IN ('存续', '在业')"
+                " AND cardinality(key_supervision) = 0 AND risk_class IS NOT NULL"
+                " AND region_code LIKE '36%' ORDER BY uscc COLLATE \"C\"",
                 output=count,
             )
             figures["copy_out_s"] = time.perf_counter() - t

@@ -152,10 +152,11 @@ class StartDraw(Contract):
 
 
 class SeedBody(Contract):
-    """`POST /draws/{id}/seed`: the seed and where it came from (dice or beacon)."""
+    """`POST /draws/{id}/seed`: the seed and where it came from (dice, beacon; `demo` only where
+    the deployment allows demonstration seeds)."""
 
     seed: str
-    source: str = Field(pattern=r"^(dice|beacon)$")
+    source: str = Field(pattern=r"^(dice|beacon|demo)$")
 
 
 class PartyRegistration(Contract):

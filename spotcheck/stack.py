@@ -35,6 +35,7 @@ from spotcheck.embedded import (
 )
 
 SERVICES = ("registry", "planner", "draw", "publisher")
+RELAY = "publisher-relay"
 DEFAULT_NATS_PORT = 4222
 READY_TIMEOUT_S = 90.0
 
@@ -156,10 +157,18 @@ class Stack:
                 notes.append(f"port {port} is taken: {name} uses {new}")
                 port = new
             services[name] = {"port": port, "url": f"http://127.0.0.1:{port}"}
-            self._procs[name] = self._spawn(name, port, nats_url, database_url)
+        publisher_url = services["publisher"]["url"]
+        for name in SERVICES:
+            self._procs[name] = self._spawn(
+                name, services[name]["port"], nats_url, database_url, publisher_url=publisher_url
+            )
         for note in notes:
             self.console.print(f"[yellow]note:[/] {note}")
         self._wait_ready(services)
+        # After the publisher migrated its schema: the relay only reads and writes it.
+        self._procs[RELAY] = self._spawn(
+            RELAY, None, nats_url, database_url, module="services.publisher.relay"
+        )
         return {
             "pid": os.getpid(),
             "nats_url": nats_url,
@@ -172,7 +181,14 @@ class Stack:
         }
 
     def _spawn(
-        self, name: str, port: int, nats_url: str, database_url: str
+        self,
+        name: str,
+        port: int | None,
+        nats_url: str,
+        database_url: str,
+        *,
+        module: str | None = None,
+        publisher_url: str = "",
     ) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
         env.update(
@@ -180,13 +196,22 @@ class Stack:
                 "SPOTCHECK_NATS_URL": nats_url,
                 "SPOTCHECK_DATABASE_URL": database_url,
                 "SPOTCHECK_VAR_DIR": str(self.var_dir.resolve()),
-                f"SPOTCHECK_{name.upper()}_PORT": str(port),
                 "PYTHONUNBUFFERED": "1",
+                # The publisher's relay runs as its own process (RELAY below): it then has a
+                # core to itself instead of sharing the service's event loop.
+                "SPOTCHECK_PUBLISHER_RELAY_ENABLED": "false",
             }
         )
+        if port is not None:
+            env[f"SPOTCHECK_{name.upper()}_PORT"] = str(port)
+        if publisher_url:
+            env.setdefault("SPOTCHECK_PUBLISHER_PUBLIC_BASE_URL", publisher_url)
+        # The embedded default is where demonstrations run: seeds labelled `demo` are allowed
+        # (and say so in the public record). A production deployment does not set this.
+        env.setdefault("SPOTCHECK_ALLOW_DEMO_SEED", "true")
         log = open(self.var_dir / "logs" / f"{name}.log", "ab")
         return subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"],
+            [sys.executable, "-m", module or f"services.{name}"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -262,7 +287,7 @@ class Stack:
             time.sleep(0.3)
 
     def _stop_all(self) -> None:
-        for name in (*reversed(SERVICES), "nats"):
+        for name in (RELAY, *reversed(SERVICES), "nats"):
             proc = self._procs.get(name)
             if proc is not None:
                 stop_process(proc)
@@ -298,6 +323,7 @@ class Stack:
         for name in SERVICES:
             url = info["services"][name]["url"]
             table.add_row(name, url, f"{url}/docs")
+        table.add_row(RELAY, "(process)", "delivers results: disclosure, credit, referral, stream")
         self.console.print(table)
 
     def _detach(self) -> None:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
 from services.kit.errors import Conflict, Invalid, NotFound
@@ -218,66 +220,42 @@ class Importer:
                 f"SET LOCAL work_mem = '{WORK_MEM}'; "
                 f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'"
             )
-            staged = await conn.fetchval(f"SELECT count(*) FROM {stage}")
-            invalid = await conn.fetchval(
-                "SELECT coalesce(sum(rejected), 0) FROM import_chunk WHERE import_id = $1",
+            totals = await conn.fetchrow(
+                "SELECT coalesce(sum(accepted), 0) AS staged, coalesce(sum(rejected), 0)"
+                " AS invalid FROM import_chunk WHERE import_id = $1",
                 import_id,
             )
-            dup_rows = 0
+            staged, invalid = int(totals["staged"]), int(totals["invalid"])
             t0 = time.perf_counter()
-            pairs = await conn.fetch(
-                f"SELECT {key} AS k, line FROM {stage} WHERE {key} IN "
-                f"(SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1) ORDER BY 1, 2"
-            )
-            for value, lines in duplicate_groups((r["k"], r["line"]) for r in pairs):
-                error = duplicate_error(key, value, lines)
-                for line in lines:
-                    on_reject(reject(line, [error]))
-                    dup_rows += 1
-            if dup_rows:
-                await conn.execute(
-                    f"DELETE FROM {stage} WHERE {key} IN "
-                    f"(SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1)"
-                )
+            applied: tuple[str, int] | None = None
+            dup_rows = 0
+            if kind == "entities" and await _bulk_load(conn, staged):
+                # A bulk load rebuilds the primary key, which refuses a key that occurs twice:
+                # try without the duplicate search (a full aggregate over the staging table)
+                # and search only when the key refuses.
+                try:
+                    async with conn.transaction():
+                        applied = await self._apply_entities(conn, stage, at, bulk=True)
+                except asyncpg.UniqueViolationError:
+                    log.info("import %s: duplicate keys, searching them", import_id)
             t1 = time.perf_counter()
-            source = f"(SELECT * FROM {stage})"
-            if kind == "entities":
-                bulk = await _bulk_load(conn, int(staged) - dup_rows)
-                await conn.execute(store.entity_changed_sql(source, "import_changed"))
-                history_sql, update_sql, _ = store.entity_apply_sql("import_changed")
-                # indexes rebuilt after a bulk insert need no ordered input
-                _, _, insert_sql = store.entity_apply_sql(source, ordered=not bulk)
-                history = await conn.execute(history_sql, at)
-                t2 = time.perf_counter()
-                updated = await conn.execute(update_sql, at)
-                if bulk:
-                    # A load at least doubling the directory: indexes are rebuilt by
-                    # one sort each instead of millions of random insertions. The exclusive
-                    # lock keeps every other writer out until the commit.
-                    await conn.execute("LOCK TABLE entity IN ACCESS EXCLUSIVE MODE")
-                    await conn.execute(
-                        "ALTER TABLE entity DROP CONSTRAINT entity_pkey; DROP INDEX entity_name"
-                    )
-                inserted = await conn.execute(insert_sql, at)
-                if bulk:
-                    await conn.execute(
-                        "ALTER TABLE entity ADD CONSTRAINT entity_pkey PRIMARY KEY (uscc); "
-                        "CREATE INDEX entity_name ON entity (name text_pattern_ops)"
-                    )
-                changed = int(updated.split()[-1]) + int(inserted.split()[-1])
+            if applied is None:
+                dup_rows = await self._duplicates(conn, stage, key, on_reject)
+                t1 = time.perf_counter()
+                if kind == "entities":
+                    bulk = await _bulk_load(conn, staged - dup_rows)
+                    applied = await self._apply_entities(conn, stage, at, bulk=bulk)
+                else:
+                    applied = await self._apply_inspectors(conn, stage, at)
+                log.info(
+                    "import %s commit: duplicate search %.2f s, apply %.2f s",
+                    import_id,
+                    t1 - t0,
+                    time.perf_counter() - t1,
+                )
             else:
-                history_sql, upsert_sql = store.inspector_apply_sql(source)
-                history = await conn.execute(history_sql, at)
-                t2 = time.perf_counter()
-                changed = int((await conn.execute(upsert_sql, at)).split()[-1])
-            t3 = time.perf_counter()
-            log.info(
-                "import %s commit: duplicates %.2f s, history %.2f s, upsert %.2f s",
-                import_id,
-                t1 - t0,
-                t2 - t1,
-                t3 - t2,
-            )
+                log.info("import %s commit: bulk apply %.2f s", import_id, t1 - t0)
+            history, changed = applied
             summary = {
                 "import_id": import_id,
                 "kind": kind,
@@ -305,6 +283,65 @@ class Importer:
                 data=summary,
             )
         return summary
+
+    @staticmethod
+    async def _duplicates(
+        conn: Any, stage: str, key: str, on_reject: Callable[[Reject], None]
+    ) -> int:
+        """Report every row of a key that occurs more than once and remove them all."""
+        dup_rows = 0
+        pairs = await conn.fetch(
+            f"SELECT {key} AS k, line FROM {stage} WHERE {key} IN "
+            f"(SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1) ORDER BY 1, 2"
+        )
+        for value, lines in duplicate_groups((r["k"], r["line"]) for r in pairs):
+            error = duplicate_error(key, value, lines)
+            for line in lines:
+                on_reject(reject(line, [error]))
+                dup_rows += 1
+        if dup_rows:
+            await conn.execute(
+                f"DELETE FROM {stage} WHERE {key} IN "
+                f"(SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1)"
+            )
+        return dup_rows
+
+    @staticmethod
+    async def _apply_entities(
+        conn: Any, stage: str, at: datetime, *, bulk: bool
+    ) -> tuple[str, int]:
+        """Apply staged entities (no key twice); the history status and rows changed."""
+        source = f"(SELECT * FROM {stage})"
+        await conn.execute(store.entity_changed_sql(source, "import_changed"))
+        history_sql, update_sql, _ = store.entity_apply_sql("import_changed")
+        # indexes rebuilt after a bulk insert need no ordered input
+        _, _, insert_sql = store.entity_apply_sql(source, ordered=not bulk)
+        history = await conn.execute(history_sql, at)
+        updated = await conn.execute(update_sql, at)
+        if bulk:
+            # A load at least doubling the directory: indexes are rebuilt by one sort each
+            # instead of millions of random insertions. The exclusive lock keeps every other
+            # writer out until the commit.
+            await conn.execute("LOCK TABLE entity IN ACCESS EXCLUSIVE MODE")
+            await conn.execute(
+                "ALTER TABLE entity DROP CONSTRAINT entity_pkey; DROP INDEX entity_name"
+            )
+        inserted = await conn.execute(insert_sql, at)
+        if bulk:
+            await conn.execute(
+                "ALTER TABLE entity ADD CONSTRAINT entity_pkey PRIMARY KEY (uscc); "
+                "CREATE INDEX entity_name ON entity (name text_pattern_ops)"
+            )
+        await conn.execute("DROP TABLE import_changed")
+        return str(history), int(updated.split()[-1]) + int(inserted.split()[-1])
+
+    @staticmethod
+    async def _apply_inspectors(conn: Any, stage: str, at: datetime) -> tuple[str, int]:
+        """Apply staged inspectors (no key twice); the history status and rows changed."""
+        history_sql, upsert_sql = store.inspector_apply_sql(f"(SELECT * FROM {stage})")
+        history = await conn.execute(history_sql, at)
+        changed = int((await conn.execute(upsert_sql, at)).split()[-1])
+        return str(history), changed
 
     async def import_rows(
         self,

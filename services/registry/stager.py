@@ -50,8 +50,9 @@ def _reject(line: int, errors: list[FieldError], raw: Any = None) -> dict[str, A
     return entry
 
 
-def rows_of(kind: str, text: str, first_line: int, fmt: str) -> Any:
-    """The records of a chunk with line numbers made absolute within the whole file."""
+def raw_rows(kind: str, text: str, first_line: int, fmt: str) -> tuple[Any, int]:
+    """The records of a chunk, and what to add to their line numbers to make them absolute
+    within the whole file."""
     fields, required = (
         (ENTITY_FIELDS, ENTITY_REQUIRED)
         if kind == "entities"
@@ -59,10 +60,13 @@ def rows_of(kind: str, text: str, first_line: int, fmt: str) -> Any:
     )
     if fmt == "csv":
         rows: Any = read_csv(io.StringIO(text, newline=""), fields, required)
-        shift = first_line - 2  # the chunk's header is its line 1
-    else:
-        rows = read_jsonl(text.splitlines(), fields)
-        shift = first_line - 1
+        return rows, first_line - 2  # the chunk's header is its line 1
+    return read_jsonl(text.splitlines(), fields), first_line - 1
+
+
+def rows_of(kind: str, text: str, first_line: int, fmt: str) -> Any:
+    """The records of a chunk with line numbers made absolute within the whole file."""
+    rows, shift = raw_rows(kind, text, first_line, fmt)
     for row in rows:
         if isinstance(row, RawRow):
             yield RawRow(row.line + shift, row.values) if shift else row
@@ -88,8 +92,10 @@ def records(
     vocab: Vocabulary,
     rejects: list[dict[str, Any]],
     counts: list[int],
+    shift: int = 0,
 ) -> Any:
-    """Valid rows as staging records `(chunk, line, *fields)`; rejects are appended."""
+    """Valid rows as staging records `(chunk, line + shift, *fields)`; rejects (with their
+    line + shift) are appended."""
     fields = ENTITY_FIELDS if kind == "entities" else INSPECTOR_FIELDS
     if kind == "entities":
         check = _checker(vocab).check
@@ -101,15 +107,16 @@ def records(
     for item in rows:
         if isinstance(item, BadRow):
             counts[1] += 1
-            rejects.append(_reject(item.line, item.errors, item.raw))
+            rejects.append(_reject(item.line + shift, item.errors, item.raw))
             continue
         record, errors = check(item.values)
         if record is None:
             counts[1] += 1
-            rejects.append(_reject(item.line, errors, dict(zip(fields, item.values, strict=True))))
+            raw = dict(zip(fields, item.values, strict=True))
+            rejects.append(_reject(item.line + shift, errors, raw))
             continue
         counts[0] += 1
-        yield (chunk, item.line, *record)
+        yield (chunk, item.line + shift, *record)
 
 
 async def copy_chunk(
@@ -140,22 +147,43 @@ async def copy_chunk(
         )
 
 
+# A worker process keeps one event loop and one connection per database and schema for all
+# the chunks it stages: a new connection per chunk costs a server process each time.
+_LOOP: asyncio.AbstractEventLoop | None = None
+_CONNS: dict[tuple[str, str], Any] = {}
+
+
+async def _connection(job: StageJob) -> Any:
+    key = (job.database_url, job.schema)
+    conn = _CONNS.get(key)
+    if conn is None or conn.is_closed():
+        conn = await asyncpg.connect(
+            job.database_url, server_settings={"search_path": f'"{job.schema}",public'}
+        )
+        _CONNS[key] = conn
+    return conn
+
+
 async def _stage(job: StageJob) -> dict[str, Any]:
     vocab = Vocabulary(risk_classes=frozenset(job.risk_classes))
     rejects: list[dict[str, Any]] = []
     counts = [0, 0]
-    conn = await asyncpg.connect(
-        job.database_url, server_settings={"search_path": f'"{job.schema}",public'}
-    )
+    conn = await _connection(job)
     try:
-        rows = rows_of(job.kind, job.text, job.first_line, job.fmt)
-        recs = records(job.kind, job.chunk, rows, vocab, rejects, counts)
+        rows, shift = raw_rows(job.kind, job.text, job.first_line, job.fmt)
+        recs = records(job.kind, job.chunk, rows, vocab, rejects, counts, shift)
         await copy_chunk(conn, job.import_id, job.kind, job.chunk, recs, counts)
-    finally:
+    except BaseException:
+        # a failed chunk may leave the connection in any state: the next one opens afresh
+        _CONNS.pop((job.database_url, job.schema), None)
         await conn.close()
+        raise
     return {"accepted": counts[0], "rejected": counts[1], "rejects": rejects}
 
 
 def stage_chunk(job: StageJob) -> dict[str, Any]:
     """Entry point in a worker process: stage one chunk, return counts and rejects."""
-    return asyncio.run(_stage(job))
+    global _LOOP
+    if _LOOP is None or _LOOP.is_closed():
+        _LOOP = asyncio.new_event_loop()
+    return _LOOP.run_until_complete(_stage(job))

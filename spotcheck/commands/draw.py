@@ -56,7 +56,9 @@ def start(
 def seed(
     draw_id: str,
     seed: Annotated[str | None, typer.Option("--seed", help="Dice digits or beacon value")] = None,
-    source: Annotated[str, typer.Option(help="dice | beacon | parties")] = "dice",
+    source: Annotated[
+        str, typer.Option(help="dice | beacon | parties | demo (where allowed)")
+    ] = "dice",
     party: Annotated[str | None, typer.Option(help="parties: this party's id")] = None,
     secret: Annotated[str | None, typer.Option(help="parties: this party's secret")] = None,
     reveal: Annotated[

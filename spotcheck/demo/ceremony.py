@@ -1,7 +1,8 @@
 """Step 5 of the demo: one plan's public draw, from commitment to verified record.
 
-The seed is a **demo seed**: 24 decimal digits from Python's `secrets` module, entered as a
-`dice` seed by the token subject `spotcheck-demo`, and labelled so on screen. A real ceremony
+The seed is a **demo seed**: 32 random bytes (64 hex digits) from Python's `secrets` module,
+entered with the source `demo` by the token subject `spotcheck-demo`, so the public record says
+`"seed_source": "demo"` and the screen says DEMO SEED. A real ceremony
 uses dice rolled by witnesses, a public beacon value or the parties' commit-reveal
 (`spotcheck draw seed --source parties`).
 """
@@ -22,14 +23,14 @@ from spotcheck.demo.display import draw_table, tasks_table
 if TYPE_CHECKING:
     from spotcheck.demo.runner import Demo
 
-DEMO_SEED_DIGITS = 24
+DEMO_SEED_BYTES = 32
 SEED_SUBJECT = "spotcheck-demo"
 VERIFY_TOOL = "tools/verify_draw.py"
 
 
 def demo_seed() -> str:
-    """24 digits from the operating system's CSPRNG (labelled a demo seed everywhere)."""
-    return "".join(str(secrets.randbelow(10)) for _ in range(DEMO_SEED_DIGITS))
+    """64 hex digits from the operating system's CSPRNG (labelled a demo seed everywhere)."""
+    return secrets.token_hex(DEMO_SEED_BYTES)
 
 
 def live_draw(draws: list[dict[str, Any]], plan_id: str) -> dict[str, Any] | None:
@@ -66,8 +67,8 @@ def run_draw(demo: Demo, plan: dict[str, Any]) -> dict[str, Any]:
     if status["state"] == "committed":
         seed = demo_seed()
         demo.note(
-            f"[bold yellow]DEMO SEED[/] {seed} — {DEMO_SEED_DIGITS} digits from Python's "
-            "`secrets` (entered as a dice seed by spotcheck-demo); a real ceremony rolls dice "
+            f"[bold yellow]DEMO SEED[/] {seed} — {DEMO_SEED_BYTES} random bytes from Python's "
+            '`secrets`, recorded publicly as seed_source "demo"; a real ceremony rolls dice '
             "before witnesses or uses a public beacon"
         )
         key = load_or_create_key(demo.settings.key_file())
@@ -75,7 +76,7 @@ def run_draw(demo: Demo, plan: dict[str, Any]) -> dict[str, Any]:
             key, role=Role.DRAW_OFFICER, sub=SEED_SUBJECT
         )
         with demo.console.status("selecting and staffing…"):
-            status = officer.post(f"/draws/{draw_id}/seed", json={"seed": seed, "source": "dice"})
+            status = officer.post(f"/draws/{draw_id}/seed", json={"seed": seed, "source": "demo"})
     elif status["state"] in ("seeded", "selected"):
         with demo.console.status("resuming the interrupted draw…"):
             status = officer.post(f"/draws/{draw_id}/resume")

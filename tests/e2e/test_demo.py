@@ -79,6 +79,8 @@ def check_draws(s: Running, summary: dict[str, Any]) -> dict[str, list[dict[str,
         draw_id = d["draw_id"]
         record = _get(s, "draw", f"/draws/{draw_id}/record")
         assert record["spec"] == "spotcheck-draw/1" and record["plan_id"] == plan_id
+        # The demo's computer-made seed is labelled as such in the public record.
+        assert record["seed_source"] == "demo" and len(record["seed"]) == 64
         selected = {u for st in record["strata"] for u in st["selected"]}
         sampled += sum(st["k"] for st in record["strata"])
         rows = _tasks(s, draw_id)

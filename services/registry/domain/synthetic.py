@@ -270,7 +270,7 @@ def write_inspectors(
     bad_rows = 0
     for i in range(count):
         home = rng.choice(counties)
-        served = [home, *rng.sample(counties, k=rng.randrange(0, 3))]
+        served = [home, *rng.sample(counties, k=min(len(counties), rng.randrange(0, 3)))]
         served = list(dict.fromkeys(served))
         department = f"{_place_name(table.by_code, home)}市场监督管理局{rng.choice(_DEPARTMENTS)}科"
         status = rng.choices(["active", "on_leave", "retired"], weights=[90, 6, 4])[0]

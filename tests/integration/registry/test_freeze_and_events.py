@@ -15,6 +15,7 @@ import pytest
 from contracts import subjects
 from contracts.common import Role
 from contracts.registry import (
+    ACTIVE_STATUSES,
     EntityFilter,
     EntityRecord,
     FreezeReply,
@@ -102,7 +103,7 @@ async def test_freeze_commitments_match_an_independent_computation(
                 base(r)
                 and r["region_code"].startswith("3602")
                 and r["risk_class"] == "B"
-                and r["status"] == "存续"
+                and r["status"] in ACTIVE_STATUSES
             ),
             excluded,
         ),
@@ -118,7 +119,7 @@ async def test_freeze_commitments_match_an_independent_computation(
                 base(r)
                 and "食品经营" in r["tags"].split(";")
                 and r["abnormal"] == "0"
-                and r["status"] == "存续"
+                and r["status"] in ACTIVE_STATUSES
             ),
         ),
         "2026.empty": (0, hashlib.sha256(b"").hexdigest(), b""),
@@ -129,7 +130,7 @@ async def test_freeze_commitments_match_an_independent_computation(
                 and r["region_code"][:4] in ("3601", "3607")
                 and r["risk_class"] in ("A", "B")
                 and r["entity_type"] in ("企业", "个体工商户")
-                and r["status"] == "存续"
+                and r["status"] in ACTIVE_STATUSES
             ),
         ),
     }

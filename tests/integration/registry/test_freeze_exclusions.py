@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from contracts import subjects
-from contracts.registry import EntityFilter, FreezeReply, FreezeRequest, StratumSpec
+from contracts.registry import (
+    ACTIVE_STATUSES,
+    EntityFilter,
+    FreezeReply,
+    FreezeRequest,
+    StratumSpec,
+)
 from services.kit.errors import DomainError
 from services.registry import sqlfilter
 from services.registry.app import spec
@@ -74,7 +80,7 @@ async def test_exclusion_objects_are_read_once_and_applied_to_every_stratum_nami
         timeout=60,
     )
 
-    def keep(classes: str, statuses: tuple[str, ...] = ("存续",)) -> Any:
+    def keep(classes: str, statuses: tuple[str, ...] = ACTIVE_STATUSES) -> Any:
         return lambda r: (
             not r["key_supervision"]
             and r["region_code"].startswith("3601")

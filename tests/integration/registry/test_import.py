@@ -18,6 +18,7 @@ from contracts.registry import (
     InspectorsReply,
     InspectorsRequest,
 )
+from services.registry import importer
 from services.registry.app import spec
 from services.registry.domain import synthetic
 from services.registry.domain.rows import ENTITY_FIELDS
@@ -47,10 +48,15 @@ def entity_row(uscc: str, **changes: str) -> list[str]:
     return [row[f] for f in ENTITY_FIELDS]
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize(
+    ("encoding", "bulk"), [("utf-8", False), ("utf-8-sig", False), ("gb18030", True)]
+)
 async def test_import_with_bad_rows_and_duplicates(
-    run_service: Any, tmp_path: Path, encoding: str
+    run_service: Any, tmp_path: Path, encoding: str, bulk: bool, monkeypatch: Any
 ) -> None:
+    if bulk:
+        # the bulk path (indexes rebuilt, duplicates found by the primary key) for a small file
+        monkeypatch.setattr(importer, "BULK_MIN_ROWS", 1)
     svc = await run_service(spec)
     rows = [
         entity_row("91360202MA3500000A"),
@@ -81,15 +87,22 @@ async def test_import_with_bad_rows_and_duplicates(
 
 
 async def test_reimport_is_idempotent_and_changes_keep_history(
-    run_service: Any, tmp_path: Path
+    run_service: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:
     svc = await run_service(spec)
     out = io.StringIO()
     synthetic.write_entities(out, 500, seed=11)
     first = tmp_path / "entities.csv"
     first.write_text(out.getvalue(), encoding="utf-8")
+    monkeypatch.setattr(importer, "BULK_MIN_ROWS", 1)  # the first load is a bulk load
     a = await http_import(svc, "entities", first, rows_per_chunk=128)
     assert (a["accepted"], a["rejected"], a["changed"]) == (500, 0, 500)
+    async with svc.ctx.db.pool.acquire() as conn:
+        indexes = await conn.fetchval(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'entity'"
+            " AND indexname IN ('entity_pkey', 'entity_name')"
+        )
+    assert indexes == 2
 
     again = await http_import(svc, "entities", first, rows_per_chunk=77)
     assert (again["accepted"], again["changed"]) == (500, 0)
