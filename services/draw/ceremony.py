@@ -252,9 +252,7 @@ class Ceremony:
 
     async def seed(self, draw_id: str, seed: str, source: str, *, by: str) -> DrawStatus:
         """Accept a dice or beacon seed, then select, staff and publish."""
-        value = seeds.check_seed(
-            seed, source, allow_demo=self.ctx.settings.allow_demo_seed
-        )
+        value = seeds.check_seed(seed, source, allow_demo=self.ctx.settings.allow_demo_seed)
         await self._accept(draw_id, value, SeedSource(source), by=by)
         await self.selector.run(draw_id)
         return await self.status(draw_id)

@@ -20,6 +20,7 @@ import json
 import logging
 import tempfile
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -341,16 +342,16 @@ async def stream_list(db: Database, snapshot_id: str, stratum_id: str) -> Any:
         block = 0
         while True:
             async with db.pool.acquire() as conn:
-                data = await conn.fetchval(
-                    "SELECT data FROM snapshot_block WHERE snapshot_id = $1 AND stratum_id = $2"
-                    " AND block = $3",
+                row = await conn.fetchrow(
+                    "SELECT data, deflated FROM snapshot_block WHERE snapshot_id = $1"
+                    " AND stratum_id = $2 AND block = $3",
                     snapshot_id,
                     stratum_id,
                     block,
                 )
-            if data is None:
+            if row is None:
                 return
-            yield bytes(data)
+            yield zlib.decompress(row["data"]) if row["deflated"] else bytes(row["data"])
             block += 1
 
     return blocks()

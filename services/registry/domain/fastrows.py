@@ -36,7 +36,7 @@ class EntityChecker:
         # one memo per column except uscc (unique per row), name and address (nearly so)
         self.memo: list[dict[Any, Any]] = [{} for _ in range(13)]
 
-    def _column(self, i: int, raw: str, probe: list[Any]) -> Any:
+    def _column(self, i: int, raw: str, probe: Sequence[str]) -> Any:
         """The clean value of column `i` for text `raw`, or _MISS when it is not clean.
 
         `probe` is a valid row in which only column `i` is replaced, so that the general
@@ -75,26 +75,39 @@ class EntityChecker:
             fast = False
         if not fast:
             return validate_entity(values, self.vocab)
-        out: list[Any] = [code, name]
-        memo = self.memo
+        # Unrolled: this runs once per row of a five-million-row file.
+        m = self.memo
+        try:
+            v2, v3, v4, v5, v6, v7, v8, v9, v10, v12 = (
+                m[2].get(values[2], _MISS),
+                m[3].get(values[3], _MISS),
+                m[4].get(values[4], _MISS),
+                m[5].get(values[5], _MISS),
+                m[6].get(values[6], _MISS),
+                m[7].get(values[7], _MISS),
+                m[8].get(values[8], _MISS),
+                m[9].get(values[9], _MISS),
+                m[10].get(values[10], _MISS),
+                m[12].get(values[12], _MISS),
+            )
+        except TypeError:  # an unhashable value (a JSON list where a text belongs)
+            return validate_entity(values, self.vocab)
+        if _MISS in (v2, v3, v4, v5, v6, v7, v8, v9, v10, v12):
+            return self._learn(values)
+        # A class and its date depend on each other: a class without a date is refused.
+        if v7 is not None and v8 is None:
+            return validate_entity(values, self.vocab)
+        # Lists are mutable: each record gets its own copy of a memoised tag list.
+        return (code, name, v2, v3, v4, v5, v6, v7, v8, list(v9), list(v10), address, v12), []
+
+    def _learn(self, values: Sequence[Any]) -> tuple[tuple[Any, ...] | None, list[FieldError]]:
+        """A row with a text not seen before: learn its columns, or let the general
+        validator decide."""
         for i in (2, 3, 4, 5, 6, 7, 8, 9, 10, 12):
             raw = values[i]
-            if raw.__class__ is not str:
+            if raw.__class__ is not str or self._column(i, raw, _PROBE) is _MISS:
                 return validate_entity(values, self.vocab)
-            value = memo[i].get(raw, _MISS)
-            if value is _MISS:
-                value = self._column(i, raw, _PROBE)
-                if value is _MISS:
-                    return validate_entity(values, self.vocab)
-            out.append(value)
-        out.insert(11, address)
-        # Lists are mutable: each record gets its own copy of a memoised tag list.
-        out[9] = list(out[9])
-        out[10] = list(out[10])
-        # A class and its date depend on each other: a class without a date is refused.
-        if out[7] is not None and out[8] is None:
-            return validate_entity(values, self.vocab)
-        return tuple(out), []
+        return self.check(values)
 
 
 # A valid row whose columns are replaced one at a time to learn each new text's clean value.

@@ -80,7 +80,11 @@ def test_strata_sharing_their_conditions_form_one_branch_with_plain_filters() ->
     assert shape == (4, True, False) and common is not None
     params: list[Any] = []
     sql = sqlfilter.branch_sql(groups[0], shape, common, "entity", params, suffix="x", objects=True)
-    assert "x'y" not in sql and params == [["x'y"], ["存续", "在业"]] and "s.industry_patterns" not in sql
+    assert (
+        "x'y" not in sql
+        and params == [["x'y"], ["存续", "在业"]]
+        and "s.industry_patterns" not in sql
+    )
     assert "e.tags && $1::text[]" in sql and "s.object_set" in sql
     # too many different condition sets: one branch per shape, conditions per strata row
     many = [
