@@ -128,12 +128,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
         async def validated() -> dict[str, Any]:
             # What `spotcheck registry import` makes the service do, without the HTTP hop:
-            # chunks of whole records staged by worker processes, two in flight, then commit.
+            # chunks of whole records staged by worker processes (one more in flight than
+            # there are workers, so that none waits for the next chunk), then commit.
             t0 = time.perf_counter()
             import_id = await importer.open("entities", source=csv_path.name, actor="bench")
             pending: set[asyncio.Task[Any]] = set()
             for chunk in chunks(csv_path, 50_000):
-                if len(pending) >= args.workers:
+                if len(pending) > args.workers:
                     done, pending = await asyncio.wait(pending, return_when="FIRST_COMPLETED")
                     for d in done:
                         for r in d.result()[1]:

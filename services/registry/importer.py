@@ -174,10 +174,18 @@ class Importer:
             risk_classes=tuple(sorted(self.vocab.risk_classes)),
         )
         if self.workers <= 0:
-            rejects: list[Reject] = []
-            rows = stager.rows_of(run["kind"], text, first_line, fmt)
-            result = await self.load_chunk(import_id, chunk, rows, rejects.append)
-            return result, rejects
+            async with self.db.pool.acquire() as conn:
+                counts, rejects = await stager.stage_text(
+                    conn,
+                    import_id=import_id,
+                    kind=run["kind"],
+                    chunk=chunk,
+                    text=text,
+                    first_line=first_line,
+                    fmt=fmt,
+                    vocab=self.vocab,
+                )
+            return ChunkResult(counts[0], counts[1]), rejects
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(self._executor(), stager.stage_chunk, job)
         return ChunkResult(out["accepted"], out["rejected"]), out["rejects"]

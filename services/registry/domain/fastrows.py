@@ -22,6 +22,9 @@ from services.registry.domain.rows import FieldError, Vocabulary, validate_entit
 # Bounded memo per column: values beyond this many distinct texts are simply checked each time.
 MAX_MEMO: Final = 50_000
 _MISS: Final = object()
+MISS: Final = _MISS  # what `EntityChecker.value` returns for a text that is not clean
+# The columns validated through their distinct values (all but uscc, name and address).
+MAPPED_COLUMNS: Final = (2, 3, 4, 5, 6, 7, 8, 9, 10, 12)
 
 
 def _sum(code: str) -> int:
@@ -54,6 +57,11 @@ class EntityChecker:
         value = _MISS if record is None else record[i]
         memo[raw] = value
         return value
+
+    def value(self, i: int, raw: str) -> Any:
+        """The clean value of text `raw` in column `i` (as `validate_entity` would convert
+        it), or `MISS` when that text is not clean there."""
+        return self._column(i, raw, _PROBE)
 
     def check(self, values: Sequence[Any]) -> tuple[tuple[Any, ...] | None, list[FieldError]]:
         """Like `validate_entity`, faster for rows of strings already in clean form."""
@@ -108,6 +116,20 @@ class EntityChecker:
             if raw.__class__ is not str or self._column(i, raw, _PROBE) is _MISS:
                 return validate_entity(values, self.vocab)
         return self.check(values)
+
+
+def bad_uscc_lines(lines: list[str]) -> list[int]:
+    """1-based numbers of the CSV lines whose first field is not a canonical valid USCC
+    (exactly 18 characters of the alphabet, right check character, then a comma)."""
+    bad = []
+    alphabet = uscc_mod.ALPHABET
+    for n, line in enumerate(lines, start=1):
+        try:
+            if line[18] != "," or line[17] != alphabet[(31 - _sum(line[:18]) % 31) % 31]:
+                bad.append(n)
+        except (IndexError, KeyError):
+            bad.append(n)
+    return bad
 
 
 # A valid row whose columns are replaced one at a time to learn each new text's clean value.

@@ -3,6 +3,7 @@ interrupted runs, history read-back."""
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import datetime
 from pathlib import Path
@@ -18,10 +19,11 @@ from contracts.registry import (
     InspectorsReply,
     InspectorsRequest,
 )
-from services.registry import importer
+from services.registry import fastimport, importer, stager
 from services.registry.app import spec
 from services.registry.domain import synthetic
-from services.registry.domain.rows import ENTITY_FIELDS
+from services.registry.domain import uscc as uscc_mod
+from services.registry.domain.rows import ENTITY_FIELDS, Vocabulary, validate_entity
 
 from .helpers import http_import, write_csv
 
@@ -234,3 +236,58 @@ async def test_writes_need_the_registry_owner_role(run_service: Any) -> None:
     )
     assert r.status_code == 403
     assert (await svc.http.post("/imports", json={"kind": "entities"})).status_code == 401
+
+
+async def test_plain_csv_chunks_give_exactly_the_row_by_row_results(
+    run_service: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    # Plain chunks (field order, no quotes) are validated by PostgreSQL and per distinct value;
+    # the rejects and the stored entities must be those of validating each row on its own.
+    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
+
+    def not_row_by_row(*args: Any) -> Any:
+        raise AssertionError("a plain chunk was read row by row")
+
+    monkeypatch.setattr(stager, "raw_rows", not_row_by_row)
+    svc = await run_service(spec)
+    out = io.StringIO()
+    synthetic.write_entities(out, 3000, seed=17, bad=0.1)
+    lines = out.getvalue().splitlines()
+    code = [uscc_mod.make(f"91360202MA35{n:05d}") for n in range(8)]
+    special = [
+        entity_row(code[0], name=" 前后有空格的名称 "),  # trimmed by the validator
+        entity_row(code[1].lower(), risk_class="b", abnormal="是"),  # normalised
+        entity_row(code[2], tags="食品经营；食品经营;特种设备使用"),  # split, deduplicated
+        entity_row(code[3], established="2020-02-30"),  # no such day
+        entity_row(code[4], risk_class="A", risk_class_date=""),  # a class needs its date
+        entity_row(code[5], address="地" * 301),  # too long
+        entity_row(code[6][:17] + "0"),  # wrong check character (unless it was 0)
+        entity_row(code[7], industry_code="c3074", status="吊销"),
+    ]
+    text = "\n".join(lines + [",".join(r) for r in special]) + "\n"
+    assert fastimport.plain_lines(text) is not None
+    path = tmp_path / "plain.csv"
+    path.write_text(text, encoding="utf-8")
+    result = await http_import(svc, "entities", path, rows_per_chunk=700)
+
+    vocab = Vocabulary()
+    expected_rejects: dict[int, list[dict[str, str]]] = {}
+    by_code: dict[str, list[tuple[Any, ...]]] = {}
+    for n, row in enumerate(list(csv.reader(io.StringIO(text)))[1:], start=2):
+        record, errors = validate_entity(row, vocab)
+        if record is None:
+            expected_rejects[n] = [e.as_dict() for e in errors]
+        else:
+            by_code.setdefault(record[0], []).append(record)
+    got = {r["line"]: r["errors"] for r in result["rejects"]}
+    duplicated = {
+        line for line, errors in got.items() if "more than once" in errors[0]["reason_en"]
+    }
+    assert {k: v for k, v in got.items() if k not in duplicated} == expected_rejects
+    assert len(expected_rejects) > 100
+    expected = {u: recs[0] for u, recs in by_code.items() if len(recs) == 1}
+    assert result["accepted"] == len(expected) and result["duplicates"] == len(duplicated)
+    async with svc.ctx.db.pool.acquire() as conn:
+        rows = await conn.fetch(f"SELECT {', '.join(ENTITY_FIELDS)} FROM entity")
+    assert {r["uscc"]: tuple(r) for r in rows} == expected
+    assert expected[code[1]][7] is not None and expected[code[2]][9] == ["食品经营", "特种设备使用"]

@@ -6,6 +6,7 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from services.registry.domain import parsing
@@ -69,3 +70,28 @@ def test_generate_command(tmp_path: Path) -> None:
     assert (tmp_path / "inspectors.csv").read_text(encoding="utf-8").count("\n") == 21
     bad = CliRunner().invoke(cli.app, ["generate", "--bad", "1.5", "--out", str(tmp_path)])
     assert bad.exit_code == 2
+
+
+def test_chunks_in_small_pieces_mix_fast_and_careful_cutting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # plain stretches, a quoted field across lines, CRLF endings, no final line end
+    lines = [HEADER] + [_row(i) for i in range(40)]
+    lines[12] = _row(11, '"多行\n地址"')
+    lines[25] = _row(24) + "\r"
+    path = tmp_path / "e.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    original = cli._blocks
+    monkeypatch.setattr(cli, "_blocks", lambda f: original(f, size=37))
+    chunks = list(cli.chunks(path, rows_per_chunk=7))
+    assert sum(c.rows for c in chunks) == 40
+    assert "".join(c.text[len(HEADER) + 1 :] for c in chunks) == "\n".join(lines[1:])
+    seen = []
+    for c in chunks:
+        rows = list(
+            parsing.read_csv(io.StringIO(c.text, newline=""), ENTITY_FIELDS, ENTITY_REQUIRED)
+        )
+        assert len(rows) == c.rows
+        seen += [(r.line - 2 + c.first_line, r.values[1]) for r in rows if isinstance(r, RawRow)]
+    # line numbers: the quoted record takes two lines
+    assert seen == [(i + 2 if i < 12 else i + 3, f"店{i}") for i in range(40)]
