@@ -8,6 +8,7 @@ migrating at once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -142,11 +143,18 @@ class Database:
         except Exception:
             return False
 
-    async def close(self) -> None:
-        """Close the pool."""
+    async def close(self, *, timeout: float = 10.0) -> None:
+        """Close the pool; connections still held after `timeout` seconds are terminated.
+
+        A graceful close waits for every acquired connection to be released, so one task that
+        never lets go (a LISTEN loop cancelled at the wrong moment) would hang shutdown.
+        """
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), timeout)
+            except TimeoutError:
+                pool.terminate()
 
 
 def _redact(url: str) -> str:
