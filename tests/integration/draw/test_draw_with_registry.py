@@ -89,8 +89,8 @@ async def test_draw_with_the_real_registry(run_service: Any, nats_url: str, tmp_
         f"/draws/{draw_id}/seed", json={"seed": SEED, "source": "dice"}, headers=officer
     )
     assert r.status_code == 200, r.text
-    assert r.json()["state"] == "completed" and r.json()["tasks"] == 23
-    assert r.json()["unstaffed"] == 5  # 360203 has one inspector: a team needs two
+    assert r.json()["state"] == "completed" and r.json()["tasks"] == 21
+    assert r.json()["unstaffed"] == 3  # 360203 has one inspector: a team needs two
     rows = (await draw.http.get(f"/draws/{draw_id}/tasks")).json()
     names = {x["task"]["entity_name"] for x in rows}
     assert all(n.startswith(("昌江企业", "珠山企业")) for n in names)
@@ -106,7 +106,7 @@ async def test_draw_with_the_real_registry(run_service: Any, nats_url: str, tmp_
     record = (await draw.http.get(f"/draws/{draw_id}/record")).json()
     assert load_verifier().verify(record, [str(lists)]).startswith(f"OK {draw_id}")
 
-    # A second plan excludes this year's 23 entities (frequency rule). Forced through the
+    # A second plan excludes this year's 21 entities (frequency rule). Forced through the
     # object store (the province case): the registry reads `exclude_object` and leaves them out
     # of every stratum, else the draw would refuse to commit (409 exclusions_ignored).
     draw.ctx.parts["ceremony"].exclude_inline_max = 0
@@ -133,7 +133,7 @@ async def test_draw_with_the_real_registry(run_service: Any, nats_url: str, tmp_
     r = await _until(start_second)
     assert r.status_code == 201, r.text
     commit2 = (await draw.http.get(f"/draws/{r.json()['draw_id']}/commitment")).json()
-    assert [s["n"] for s in commit2["strata"]] == [60 - 6, 60 - 12, 60 - 5]
+    assert [s["n"] for s in commit2["strata"]] == [60 - 6, 60 - 12, 60 - 3]
     drawn = {x["task"]["uscc"] for x in rows}
     for s in commit2["strata"]:
         body = await draw.http.get(f"/draws/{r.json()['draw_id']}/candidates/{s['stratum_id']}.txt")
