@@ -104,6 +104,7 @@ class Relay:
             if listener is not None:
                 with contextlib.suppress(Exception):
                     await listener.remove_listener(store.OUTBOX_CHANNEL, self._notified)
+                with contextlib.suppress(Exception):
                     await self.db.pool.release(listener)
             if self.disclosure is not None:
                 await self.disclosure.aclose()
@@ -113,12 +114,22 @@ class Relay:
 
     async def _listen(self) -> Any:
         """Hold a connection that LISTENs for new outbox rows (polling stays the fallback)."""
+        conn = None
         try:
             conn = await self.db.pool.acquire()
             await conn.add_listener(store.OUTBOX_CHANNEL, self._notified)
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("relay: cannot listen for new deliveries, polling: %s", exc)
+            if conn is not None:
+                await self.db.pool.release(conn)
             return None
+        except BaseException:
+            # Cancelled while starting (a service stopped at once): never keep the connection,
+            # or closing the pool would wait for it.
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await self.db.pool.release(conn)
+            raise
         return conn
 
     async def _loop(self) -> None:
