@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from services.registry.domain import synthetic
 from services.registry.domain.codes import industries, regions
 from services.registry.domain.rows import ENTITY_FIELDS, INSPECTOR_FIELDS
 from services.registry.domain.synthetic import entity_uscc
@@ -53,16 +54,8 @@ _SECTION_WEIGHTS: Final = {
 }
 _CERAMICS_SHARE: Final = 0.55  # of manufacturing entities
 _TYPES: Final = (("企业", 91, 400), ("个体工商户", 92, 570), ("农民专业合作社", 93, 30))
-_STATUSES: Final = (
-    ("存续", 860),
-    ("在业", 30),
-    ("吊销", 45),
-    ("注销", 45),
-    ("迁出", 10),
-    ("停业", 5),
-    ("清算", 5),
-)
-_RISK: Final = (("A", 200), ("B", 540), ("C", 190), ("D", 40), ("", 30))
+_STATUSES: Final = synthetic.STATUS_WEIGHTS
+_RISK: Final = synthetic.RISK_WEIGHTS
 _FREE_LABELS: Final = ("小微企业", "连锁经营", "个转企", "旅游景区", "校园周边")
 _NAME_PARTS: Final = tuple("华兴盛达恒鑫瑞祥德信新宏丰源明泰安昌景瓷窑青花玲珑粉彩釉")
 _SURNAMES: Final = tuple("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高钟曾邱熊谢余程汪")

@@ -58,6 +58,10 @@ _STATUSES: Final = (
     ("清算", 5),
 )
 _RISK: Final = (("A", 200), ("B", 540), ("C", 190), ("D", 40), ("", 30))
+# The mixes other generators (the demo county) reuse: registration statuses and risk classes
+# with their weights per thousand entities.
+STATUS_WEIGHTS: Final = _STATUSES
+RISK_WEIGHTS: Final = _RISK
 _LICENCES: Final = {
     "F": ("食品经营", "药品经营", "医疗器械经营", "化妆品经营", "网络交易"),
     "H": ("食品经营", "特种设备使用"),
