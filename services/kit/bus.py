@@ -28,7 +28,7 @@ from nats.errors import NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js import api as js_api
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel, ValidationError
 
 from contracts.common import ErrorBody, ErrorInfo
@@ -114,6 +114,7 @@ class Bus:
         self.source = source
         self._tasks: list[asyncio.Task[None]] = []
         self._subs: list[Any] = []
+        self._closing = False
 
     @classmethod
     async def connect(cls, url: str, *, name: str, connect_timeout: float = 5.0) -> Bus:
@@ -174,8 +175,13 @@ class Bus:
         try:
             info = await self.js.stream_info(name)
         except NotFoundError:
-            await self.js.add_stream(config)
-            return
+            try:
+                await self.js.add_stream(config)
+                return
+            except BadRequestError:
+                # Another service created it at the same moment (AUDIT, shared buckets): use
+                # theirs and bring it up to date below.
+                info = await self.js.stream_info(name)
         current = info.config
         if sorted(current.subjects or []) != sorted(subjects) or (
             abs((current.duplicate_window or 0) - duplicate_window_s) > 1e-3
@@ -276,7 +282,7 @@ class Bus:
         psub = await self.js.pull_subscribe(
             subjects[0] if len(subjects) == 1 else "", durable=durable, stream=stream, config=config
         )
-        while True:
+        while not self._closing:
             try:
                 msgs = await psub.fetch(batch, timeout=2)
             except (TimeoutError, NatsTimeout):
@@ -284,6 +290,8 @@ class Bus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the connection is down: wait for the reconnect
+                if self._closing:
+                    return  # nats-py turns a cancelled fetch into "connection closed"
                 log.warning("fetch on %s failed: %s", durable, exc)
                 await asyncio.sleep(1)
                 continue
@@ -382,23 +390,27 @@ class Bus:
         try:
             return await self.js.object_store(bucket)
         except (NotFoundError, nats.js.errors.BucketNotFoundError):
-            return await self.js.create_object_store(
-                bucket, config=js_api.ObjectStoreConfig(bucket=bucket, replicas=replicas)
-            )
+            try:
+                return await self.js.create_object_store(
+                    bucket, config=js_api.ObjectStoreConfig(bucket=bucket, replicas=replicas)
+                )
+            except BadRequestError:
+                return await self.js.object_store(bucket)  # created by another service meanwhile
 
     async def close(self) -> None:
-        """Stop consumers, drain and close."""
+        """Stop consumers and close; every step is bounded so shutdown never hangs."""
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await asyncio.wait_for(task, timeout=5)
         # Every publish was awaited for its ack, so a flush is enough; drain would wait for
         # the inboxes of cancelled pull requests until its timeout.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.nc.flush(), timeout=2)
         with contextlib.suppress(Exception):
-            await self.nc.close()
+            await asyncio.wait_for(self.nc.close(), timeout=5)
 
 
 def _type_of(subject: str) -> str:

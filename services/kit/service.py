@@ -177,12 +177,12 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
         if ctx is not None:
             if spec.stop is not None:
                 with contextlib.suppress(Exception):
-                    await spec.stop(ctx)
+                    await asyncio.wait_for(spec.stop(ctx), timeout=15)
             for task in ctx.background:
                 task.cancel()
             for task in ctx.background:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                    await asyncio.wait_for(task, timeout=10)
             await ctx.audit.stop()
             await ctx.outbox.stop()
         if bus is not None:
