@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -239,36 +240,28 @@ def _check_team(
                 "提交人不是该任务的检查人员",
             )
         )
-    seen: set[str] = set()
-    for i, conf in enumerate(sub.confirmations):
-        if conf.inspector_id not in team:
-            reasons.append(
-                _reason(
-                    ["confirmations", i, "inspector_id"],
-                    f"inspector {conf.inspector_id} is not on the task's team",
-                    "inspector_not_on_team",
-                    "确认人不是该任务的检查人员",
-                )
-            )
-        if conf.inspector_id in seen:
-            reasons.append(
-                _reason(
-                    ["confirmations", i, "inspector_id"],
-                    f"inspector {conf.inspector_id} confirmed twice",
-                    "confirmation_duplicate",
-                    "同一检查人员重复确认",
-                )
-            )
-        seen.add(conf.inspector_id)
-    for inspector in sorted(team - seen):
-        reasons.append(
-            _reason(
-                ["confirmations"],
-                f"assigned inspector {inspector} has not confirmed",
-                "confirmation_missing",
-                "缺少检查组成员的确认",
-            )
-        )
+    found, seen = _check_members(
+        [conf.inspector_id for conf in sub.confirmations],
+        team,
+        loc="confirmations",
+        attr="inspector_id",
+        foreign=(
+            lambda v: f"inspector {v} is not on the task's team",
+            "inspector_not_on_team",
+            "确认人不是该任务的检查人员",
+        ),
+        twice=(
+            lambda v: f"inspector {v} confirmed twice",
+            "confirmation_duplicate",
+            "同一检查人员重复确认",
+        ),
+        missing=(
+            lambda v: f"assigned inspector {v} has not confirmed",
+            "confirmation_missing",
+            "缺少检查组成员的确认",
+        ),
+    )
+    reasons += found
     if len(seen & team) < MIN_CONFIRMATIONS:
         reasons.append(
             _reason(
@@ -283,39 +276,54 @@ def _check_team(
 
 
 def _check_items(sub: ResultSubmission, task: TaskView) -> list[dict[str, Any]]:
-    reasons: list[dict[str, Any]] = []
-    expected = set(task.item_codes)
-    seen: set[str] = set()
-    for i, item in enumerate(sub.items):
-        if item.item_code not in expected:
-            reasons.append(
-                _reason(
-                    ["items", i, "item_code"],
-                    f"item {item.item_code} is not an item of task {task.task_id}",
-                    "item_not_in_task",
-                    "检查事项不属于该任务",
-                )
-            )
-        if item.item_code in seen:
-            reasons.append(
-                _reason(
-                    ["items", i, "item_code"],
-                    f"item {item.item_code} appears twice",
-                    "item_duplicate",
-                    "检查事项重复",
-                )
-            )
-        seen.add(item.item_code)
-    for code in sorted(expected - seen):
-        reasons.append(
-            _reason(
-                ["items"],
-                f"item {code} of the task has no result",
-                "item_missing",
-                "任务的检查事项缺少结果",
-            )
-        )
+    reasons, _ = _check_members(
+        [item.item_code for item in sub.items],
+        set(task.item_codes),
+        loc="items",
+        attr="item_code",
+        foreign=(
+            lambda v: f"item {v} is not an item of task {task.task_id}",
+            "item_not_in_task",
+            "检查事项不属于该任务",
+        ),
+        twice=(lambda v: f"item {v} appears twice", "item_duplicate", "检查事项重复"),
+        missing=(
+            lambda v: f"item {v} of the task has no result",
+            "item_missing",
+            "任务的检查事项缺少结果",
+        ),
+    )
     return reasons
+
+
+# (English message for a value, reason type, Chinese message)
+_Reason = tuple[Callable[[str], str], str, str]
+
+
+def _check_members(
+    values: list[str],
+    expected: set[str],
+    *,
+    loc: str,
+    attr: str,
+    foreign: _Reason,
+    twice: _Reason,
+    missing: _Reason,
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """Each value must be expected and given once, and every expected value given: the rule
+    for a task's items and for its team's confirmations. Returns the reasons and what was seen.
+    """
+    reasons: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value not in expected:
+            reasons.append(_reason([loc, i, attr], foreign[0](value), foreign[1], foreign[2]))
+        if value in seen:
+            reasons.append(_reason([loc, i, attr], twice[0](value), twice[1], twice[2]))
+        seen.add(value)
+    for value in sorted(expected - seen):
+        reasons.append(_reason([loc], missing[0](value), missing[1], missing[2]))
+    return reasons, seen
 
 
 def _check_attachments(sub: ResultSubmission, limit: int) -> list[dict[str, Any]]:
