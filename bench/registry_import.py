@@ -144,7 +144,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         importer.load_chunk_text(
                             import_id,
                             chunk.number,
-                            chunk.text,
+                            chunk.data,
                             first_line=chunk.first_line,
                             fmt="csv",
                         )

@@ -137,13 +137,12 @@ def router(ctx: ServiceContext) -> APIRouter:
         format: Literal["csv", "jsonl"] = "csv",
         _: Any = OWNER,
     ) -> ImportChunkReply:
-        try:
-            text = (await request.body()).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise Invalid("a chunk must be UTF-8 (the CLI converts GB18030)") from exc
+        # passed on as bytes: a plain CSV chunk goes to PostgreSQL as it came (the worker
+        # checks that it is UTF-8)
+        data = await request.body()
         try:
             result, rejects = await importer.load_chunk_text(
-                import_id, chunk, text, first_line=first_line, fmt=format
+                import_id, chunk, data, first_line=first_line, fmt=format
             )
         except FileProblem as exc:
             raise Invalid(

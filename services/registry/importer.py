@@ -27,7 +27,7 @@ import asyncpg
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
 from services.kit.errors import Conflict, Invalid, NotFound
-from services.registry import stager, store
+from services.registry import bulk, rawstage, stager, store
 from services.registry.domain.parsing import BadRow, RawRow, duplicate_error, duplicate_groups
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
@@ -157,7 +157,7 @@ class Importer:
         return ChunkResult(accepted=counts[0], rejected=counts[1])
 
     async def load_chunk_text(
-        self, import_id: str, chunk: int, text: str, *, first_line: int, fmt: str
+        self, import_id: str, chunk: int, text: str | bytes, *, first_line: int, fmt: str
     ) -> tuple[ChunkResult, list[Reject]]:
         """Stage a chunk given as text (CSV with its header, or JSON Lines) in a worker
         process; several chunks sent at once are staged in parallel."""
@@ -222,7 +222,7 @@ class Importer:
             await conn.execute(
                 "SELECT 1 FROM import_run WHERE import_id = $1 FOR UPDATE", import_id
             )
-            # Memory for the duplicate check's hash aggregate and the ordered insert, so that
+            # Memory for the duplicate check's hash aggregate and the index builds, so that
             # five million rows do not spill to disk in 4 MB pieces.
             await conn.execute(
                 f"SET LOCAL work_mem = '{WORK_MEM}'; "
@@ -234,27 +234,48 @@ class Importer:
                 import_id,
             )
             staged, invalid = int(totals["staged"]), int(totals["invalid"])
+            raw_chunks = [
+                (r["chunk"], r["raw_first_line"])
+                for r in await conn.fetch(
+                    "SELECT chunk, raw_first_line FROM import_chunk WHERE import_id = $1"
+                    " AND raw_first_line IS NOT NULL ORDER BY chunk",
+                    import_id,
+                )
+            ]
+            rows = (
+                f"({rawstage.rows_sql(import_id, raw_chunks)})"
+                if kind == "entities"
+                else f"(SELECT * FROM {stage})"
+            )
             t0 = time.perf_counter()
             applied: tuple[str, int] | None = None
             dup_rows = 0
-            if kind == "entities" and await _bulk_load(conn, staged):
-                # A bulk load rebuilds the primary key, which refuses a key that occurs twice:
-                # try without the duplicate search (a full aggregate over the staging table)
-                # and search only when the key refuses.
+            first = kind == "entities" and await bulk.first_load(conn, staged)
+            rebuild = not first and kind == "entities" and await _bulk_load(conn, staged)
+            if first or rebuild:
+                # Both rebuild the primary key, which refuses a key that occurs twice: try
+                # without the duplicate search (a full aggregate over the staged rows) and
+                # search only when the key refuses.
                 try:
                     async with conn.transaction():
-                        applied = await self._apply_entities(conn, stage, at, bulk=True)
+                        applied = await self._apply_entities(
+                            conn, rows, at, first=first, rebuild=rebuild
+                        )
                 except asyncpg.UniqueViolationError:
                     log.info("import %s: duplicate keys, searching them", import_id)
             t1 = time.perf_counter()
             if applied is None:
-                dup_rows = await self._duplicates(conn, stage, key, on_reject)
+                dup_rows = await self._duplicates(conn, rows, key, on_reject)
+                source = f"(SELECT * FROM {rows} r WHERE {key} NOT IN (SELECT k FROM import_dups))"
                 t1 = time.perf_counter()
                 if kind == "entities":
-                    bulk = await _bulk_load(conn, staged - dup_rows)
-                    applied = await self._apply_entities(conn, stage, at, bulk=bulk)
+                    first = await bulk.first_load(conn, staged - dup_rows)
+                    rebuild = not first and await _bulk_load(conn, staged - dup_rows)
+                    applied = await self._apply_entities(
+                        conn, source, at, first=first, rebuild=rebuild
+                    )
                 else:
-                    applied = await self._apply_inspectors(conn, stage, at)
+                    applied = await self._apply_inspectors(conn, source, at)
                 log.info(
                     "import %s commit: duplicate search %.2f s, apply %.2f s",
                     import_id,
@@ -276,6 +297,8 @@ class Importer:
                 "source": run["source"],
             }
             await conn.execute(f"DROP TABLE {stage}")
+            for chunk, _ in raw_chunks:
+                await conn.execute(f"DROP TABLE {rawstage.raw_table(import_id, chunk)}")
             await conn.execute(
                 "UPDATE import_run SET state = 'committed', finished_at = $2, summary = $3 "
                 "WHERE import_id = $1",
@@ -294,39 +317,46 @@ class Importer:
 
     @staticmethod
     async def _duplicates(
-        conn: Any, stage: str, key: str, on_reject: Callable[[Reject], None]
+        conn: Any, rows: str, key: str, on_reject: Callable[[Reject], None]
     ) -> int:
-        """Report every row of a key that occurs more than once and remove them all."""
-        dup_rows = 0
-        pairs = await conn.fetch(
-            f"SELECT {key} AS k, line FROM {stage} WHERE {key} IN "
-            f"(SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1) ORDER BY 1, 2"
+        """Report every row of a key that occurs more than once; the keys go to the temporary
+        table import_dups, so that none of those rows is applied."""
+        await conn.execute(
+            f"CREATE TEMP TABLE import_dups ON COMMIT DROP AS SELECT {key} AS k FROM {rows} r "
+            f"GROUP BY {key} HAVING count(*) > 1"
         )
+        pairs = await conn.fetch(
+            f"SELECT {key} AS k, line FROM {rows} r WHERE {key} IN (SELECT k FROM import_dups)"
+            " ORDER BY 1, 2"
+        )
+        dup_rows = 0
         for value, lines in duplicate_groups((r["k"], r["line"]) for r in pairs):
             error = duplicate_error(key, value, lines)
             for line in lines:
                 on_reject(reject(line, [error]))
                 dup_rows += 1
-        if dup_rows:
-            await conn.execute(
-                f"DELETE FROM {stage} WHERE {key} IN "
-                f"(SELECT {key} FROM {stage} GROUP BY {key} HAVING count(*) > 1)"
-            )
         return dup_rows
 
     @staticmethod
     async def _apply_entities(
-        conn: Any, stage: str, at: datetime, *, bulk: bool
+        conn: Any, source: str, at: datetime, *, first: bool, rebuild: bool
     ) -> tuple[str, int]:
-        """Apply staged entities (no key twice); the history status and rows changed."""
-        source = f"(SELECT * FROM {stage})"
+        """Apply staged entities (no key twice); the history status and rows changed.
+
+        `first`: the directory is empty and the rows replace it whole (`bulk.load_first`);
+        `rebuild`: the rows at least double it, and its indexes are rebuilt after the insert.
+        """
+        if first:
+            loaded = await bulk.load_first(conn, source, at)
+            return "INSERT 0 0", loaded
+        bulk_rebuild = rebuild
         await conn.execute(store.entity_changed_sql(source, "import_changed"))
         history_sql, update_sql, _ = store.entity_apply_sql("import_changed")
         # indexes rebuilt after a bulk insert need no ordered input
-        _, _, insert_sql = store.entity_apply_sql(source, ordered=not bulk)
+        _, _, insert_sql = store.entity_apply_sql(source, ordered=not bulk_rebuild)
         history = await conn.execute(history_sql, at)
         updated = await conn.execute(update_sql, at)
-        if bulk:
+        if bulk_rebuild:
             # A load at least doubling the directory: indexes are rebuilt by one sort each
             # instead of millions of random insertions. The exclusive lock keeps every other
             # writer out until the commit.
@@ -335,7 +365,7 @@ class Importer:
                 "ALTER TABLE entity DROP CONSTRAINT entity_pkey; DROP INDEX entity_name"
             )
         inserted = await conn.execute(insert_sql, at)
-        if bulk:
+        if bulk_rebuild:
             await conn.execute(
                 "ALTER TABLE entity ADD CONSTRAINT entity_pkey PRIMARY KEY (uscc); "
                 "CREATE INDEX entity_name ON entity (name text_pattern_ops)"
@@ -344,9 +374,9 @@ class Importer:
         return str(history), int(updated.split()[-1]) + int(inserted.split()[-1])
 
     @staticmethod
-    async def _apply_inspectors(conn: Any, stage: str, at: datetime) -> tuple[str, int]:
+    async def _apply_inspectors(conn: Any, source: str, at: datetime) -> tuple[str, int]:
         """Apply staged inspectors (no key twice); the history status and rows changed."""
-        history_sql, upsert_sql = store.inspector_apply_sql(f"(SELECT * FROM {stage})")
+        history_sql, upsert_sql = store.inspector_apply_sql(source)
         history = await conn.execute(history_sql, at)
         changed = int((await conn.execute(upsert_sql, at)).split()[-1])
         return str(history), changed

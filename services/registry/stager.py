@@ -15,9 +15,9 @@ from typing import Any
 
 import asyncpg
 
-from services.registry import fastimport
+from services.registry import rawstage
 from services.registry.domain.fastrows import EntityChecker
-from services.registry.domain.parsing import BadRow, RawRow, read_csv, read_jsonl
+from services.registry.domain.parsing import BadRow, FileProblem, RawRow, read_csv, read_jsonl
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
     ENTITY_REQUIRED,
@@ -38,7 +38,7 @@ class StageJob:
     import_id: str
     kind: str
     chunk: int
-    text: str
+    text: str | bytes
     first_line: int
     fmt: str
     risk_classes: tuple[str, ...]
@@ -132,17 +132,22 @@ async def _claim_chunk(conn: Any, import_id: str, chunk: int) -> None:
     )
     if resent:
         await conn.execute(f"DELETE FROM {stage} WHERE chunk = $1", chunk)
+        await conn.execute(f"DROP TABLE IF EXISTS {rawstage.raw_table(import_id, chunk)}")
 
 
-async def _count_chunk(conn: Any, import_id: str, chunk: int, counts: list[int]) -> None:
+async def _count_chunk(
+    conn: Any, import_id: str, chunk: int, counts: list[int], *, raw_first_line: int | None = None
+) -> None:
     await conn.execute(
-        "INSERT INTO import_chunk (import_id, chunk, accepted, rejected)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (import_id, chunk)"
-        " DO UPDATE SET accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected",
+        "INSERT INTO import_chunk (import_id, chunk, accepted, rejected, raw_first_line)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (import_id, chunk)"
+        " DO UPDATE SET accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected,"
+        " raw_first_line = EXCLUDED.raw_first_line",
         import_id,
         chunk,
         counts[0],
         counts[1],
+        raw_first_line,
     )
 
 
@@ -164,35 +169,50 @@ async def stage_text(
     import_id: str,
     kind: str,
     chunk: int,
-    text: str,
+    text: str | bytes,
     first_line: int,
     fmt: str,
     vocab: Vocabulary,
 ) -> tuple[list[int], list[dict[str, Any]]]:
-    """Stage a chunk given as text; returns [accepted, rejected] and the rejects.
+    """Stage a chunk given as text (or its UTF-8 bytes); returns [accepted, rejected] and the
+    rejects.
 
-    A plain CSV chunk of entities is validated by PostgreSQL and per distinct value
-    (`fastimport`); every other chunk row by row in Python.
+    A plain CSV chunk of entities is screened by column and loaded as it is (`rawstage`);
+    every other chunk is validated row by row in Python.
     """
-    lines = fastimport.plain_lines(text) if kind == "entities" and fmt == "csv" else None
-    if lines is not None:
+    plain = None
+    if kind == "entities" and fmt == "csv":
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        plain = rawstage.split_header(data)
+    if plain is not None:
+        header, body = plain
         try:
             async with conn.transaction():
                 await _claim_chunk(conn, import_id, chunk)
-                staged, rejects = await fastimport.stage_plain(
+                counts, rejects = await rawstage.stage(
                     conn,
-                    stage=f"stage_{import_id}",
+                    import_id=import_id,
                     chunk=chunk,
-                    lines=lines,
+                    header=header,
+                    body=body,
                     first_line=first_line,
                     vocab=vocab,
-                    checker=_checker(vocab),
                 )
-                counts = [staged, len(rejects)]
-                await _count_chunk(conn, import_id, chunk, counts)
+                await _count_chunk(conn, import_id, chunk, counts, raw_first_line=first_line)
             return counts, rejects
-        except fastimport.NotPlain:
-            pass  # rolled back: read it row by row below
+        except UnicodeDecodeError as exc:
+            raise FileProblem(
+                "数据块不是UTF-8编码（命令行会转换GB18030）",
+                "a chunk must be UTF-8 (the CLI converts GB18030)",
+            ) from exc
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FileProblem(
+                "数据块不是UTF-8编码（命令行会转换GB18030）",
+                "a chunk must be UTF-8 (the CLI converts GB18030)",
+            ) from exc
     rejects = []
     counts = [0, 0]
     rows, shift = raw_rows(kind, text, first_line, fmt)

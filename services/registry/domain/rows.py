@@ -148,6 +148,14 @@ def _labels(v: Any, name: str, errors: list[FieldError]) -> list[str]:
     return items
 
 
+def canonical_labels(raw: str) -> bool:
+    """Whether `raw` is a label list exactly as the validator stores it: labels joined by ";",
+    each trimmed, none empty, repeated or too long."""
+    errors: list[FieldError] = []
+    items = _labels(raw, "tags", errors)
+    return not errors and ";".join(items) == raw
+
+
 def _missing(name: str) -> FieldError:
     return FieldError(name, "必填项为空", "required field is empty")
 
@@ -395,6 +403,7 @@ __all__ = [
     "INSPECTOR_STATUSES",
     "FieldError",
     "Vocabulary",
+    "canonical_labels",
     "validate_entity",
     "validate_inspector",
     "validate_uscc_field",

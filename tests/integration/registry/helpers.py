@@ -26,7 +26,7 @@ async def http_import(
         r = await svc.http.post(
             f"/imports/{import_id}/chunks/{chunk.number}",
             params={"first_line": chunk.first_line, "format": file_format(path)},
-            content=chunk.text.encode("utf-8"),
+            content=chunk.data,
             headers=auth,
         )
         assert r.status_code == 200, r.text

@@ -19,7 +19,7 @@ from contracts.registry import (
     InspectorsReply,
     InspectorsRequest,
 )
-from services.registry import fastimport, importer, stager
+from services.registry import bulk, importer, rawstage, stager
 from services.registry.app import spec
 from services.registry.domain import synthetic
 from services.registry.domain import uscc as uscc_mod
@@ -238,12 +238,15 @@ async def test_writes_need_the_registry_owner_role(run_service: Any) -> None:
     assert (await svc.http.post("/imports", json={"kind": "entities"})).status_code == 401
 
 
+@pytest.mark.parametrize("first_load", [False, True])
 async def test_plain_csv_chunks_give_exactly_the_row_by_row_results(
-    run_service: Any, tmp_path: Path, monkeypatch: Any
+    run_service: Any, tmp_path: Path, monkeypatch: Any, first_load: bool
 ) -> None:
-    # Plain chunks (field order, no quotes) are validated by PostgreSQL and per distinct value;
-    # the rejects and the stored entities must be those of validating each row on its own.
+    # Plain chunks (field order, no quotes) are screened by column and loaded as text; the
+    # rejects and the stored entities must be those of validating each row on its own, whether
+    # the rows are inserted into the directory or build it whole (a first load).
     monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
+    monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1 if first_load else 10**9)
 
     def not_row_by_row(*args: Any) -> Any:
         raise AssertionError("a plain chunk was read row by row")
@@ -265,7 +268,7 @@ async def test_plain_csv_chunks_give_exactly_the_row_by_row_results(
         entity_row(code[7], industry_code="c3074", status="吊销"),
     ]
     text = "\n".join(lines + [",".join(r) for r in special]) + "\n"
-    assert fastimport.plain_lines(text) is not None
+    assert rawstage.split_header(text.encode()) is not None
     path = tmp_path / "plain.csv"
     path.write_text(text, encoding="utf-8")
     result = await http_import(svc, "entities", path, rows_per_chunk=700)
@@ -291,3 +294,48 @@ async def test_plain_csv_chunks_give_exactly_the_row_by_row_results(
         rows = await conn.fetch(f"SELECT {', '.join(ENTITY_FIELDS)} FROM entity")
     assert {r["uscc"]: tuple(r) for r in rows} == expected
     assert expected[code[1]][7] is not None and expected[code[2]][9] == ["食品经营", "特种设备使用"]
+
+
+DEFINITION_SQL = """
+SELECT 'column', attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attnotnull
+       || ' ' || coalesce((SELECT collname FROM pg_collation WHERE oid = attcollation), '')
+       || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE attrelid = 'entity'::regclass AND attnum > 0 AND NOT attisdropped
+UNION ALL SELECT 'index', pg_get_indexdef(indexrelid) FROM pg_index
+WHERE indrelid = 'entity'::regclass
+UNION ALL SELECT 'constraint', conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = 'entity'::regclass
+ORDER BY 1, 2
+"""
+
+
+async def test_first_load_builds_the_directory_with_its_definition(
+    run_service: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    # A first load replaces the empty entity table by one built whole: columns, NOT NULLs,
+    # defaults, collations, keys and indexes must be those the migrations made, and later
+    # imports and single upserts work on it as on the original.
+    monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1)
+    svc = await run_service(spec)
+    async with svc.ctx.db.pool.acquire() as conn:
+        before = [tuple(r) for r in await conn.fetch(DEFINITION_SQL)]
+    out = io.StringIO()
+    synthetic.write_entities(out, 500, seed=5)
+    path = tmp_path / "first.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    result = await http_import(svc, "entities", path, rows_per_chunk=200)
+    assert result["accepted"] == 500 and result["changed"] == 500
+    async with svc.ctx.db.pool.acquire() as conn:
+        after = [tuple(r) for r in await conn.fetch(DEFINITION_SQL)]
+        assert await conn.fetchval("SELECT count(*) FROM entity") == 500
+        assert not await conn.fetchval(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'entity_load%'"
+        )
+    assert after == before
+    assert any("PRIMARY KEY" in r[1] for r in after) and any(
+        "text_pattern_ops" in r[1] for r in after
+    )
+    # not empty any more: the same file again goes the ordinary way and changes nothing
+    again = await http_import(svc, "entities", path, rows_per_chunk=200)
+    assert again["changed"] == 0 and again["accepted"] == 500

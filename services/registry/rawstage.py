@@ -1,0 +1,144 @@
+"""Staging plain CSV chunks of entities as they are: screened by column, loaded by `COPY`.
+
+A chunk whose lines are each one CSV record (`screen.is_plain`) and whose columns are in field
+order is screened with NumPy (`screen.screen_entities`). Its text then goes to PostgreSQL
+unchanged — `COPY … (FORMAT csv)` into a table of text columns of its own,
+`stage_<import>_<chunk>`, where an identity column numbers the lines — except the lines the
+screen did not pass: each is replaced by an empty record (so that the numbering still matches
+the file) and validated by `validate_entity` as in the general path, its clean record staged in
+the typed staging table or its reasons returned as a reject. At commit the chunk tables are read
+through `screen.CANONICAL_SQL`, which turns their text into the records the validator would
+have produced.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from services.registry.domain import screen
+from services.registry.domain.parsing import BadRow, map_header, read_csv
+from services.registry.domain.rows import (
+    ENTITY_FIELDS,
+    ENTITY_REQUIRED,
+    FieldError,
+    Vocabulary,
+    validate_entity,
+)
+
+_EMPTY_RECORD = b"," * (len(ENTITY_FIELDS) - 1) + b"\n"
+_COLLATE_C = frozenset({"uscc", "region_code", "industry_code"})
+RAW_COLUMNS = ", ".join(
+    f'{c} text COLLATE "C"' if c in _COLLATE_C else f"{c} text" for c in ENTITY_FIELDS
+)
+
+
+def raw_table(import_id: str, chunk: int) -> str:
+    """Name of the text table holding chunk `chunk` of an import."""
+    return f"stage_{import_id}_{chunk}"
+
+
+def split_header(data: bytes) -> tuple[bytes, bytes] | None:
+    """(header line, the rest) of a plain entity chunk whose columns are in field order, else
+    None."""
+    nl = data.find(b"\n")
+    if nl < 0:
+        return None
+    try:
+        header = data[:nl].decode("utf-8").lstrip("\ufeff").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    names = [h for h in header.split(",")]
+    if '"' in header or map_header(names, ENTITY_FIELDS, ENTITY_REQUIRED) != list(
+        range(len(ENTITY_FIELDS))
+    ):
+        return None
+    body = data[nl + 1 :]
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    if not screen.is_plain(body):
+        return None
+    return data[:nl], body
+
+
+def _reject(line: int, errors: list[FieldError], raw: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"line": line, "errors": [e.as_dict() for e in errors]}
+    if raw is not None:
+        entry["raw"] = raw
+    return entry
+
+
+def _general(
+    header: bytes, lines: list[bytes], numbers: list[int], vocab: Vocabulary
+) -> tuple[list[tuple[int, tuple[Any, ...]]], list[dict[str, Any]]]:
+    """Validate lines the screen did not pass, as the general path would: clean records with
+    their file line numbers, and rejects."""
+    text = (header + b"\n" + b"\n".join(lines) + b"\n").decode("utf-8")
+    records: list[tuple[int, tuple[Any, ...]]] = []
+    rejects: list[dict[str, Any]] = []
+    # no quotes or carriage returns: physical line k + 2 of `text` is `numbers[k]` of the file
+    for row in read_csv(io.StringIO(text, newline=""), ENTITY_FIELDS, ENTITY_REQUIRED):
+        line = numbers[row.line - 2]
+        if isinstance(row, BadRow):
+            rejects.append(_reject(line, row.errors, row.raw))
+            continue
+        record, errors = validate_entity(row.values, vocab)
+        if record is None:
+            rejects.append(_reject(line, errors, dict(zip(ENTITY_FIELDS, row.values, strict=True))))
+        else:
+            records.append((line, record))
+    return records, rejects
+
+
+async def stage(
+    conn: Any,
+    *,
+    import_id: str,
+    chunk: int,
+    header: bytes,
+    body: bytes,
+    first_line: int,
+    vocab: Vocabulary,
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Stage a plain chunk inside the caller's transaction (after the chunk was claimed);
+    returns [accepted, rejected] and the rejects."""
+    body.decode("utf-8")  # raises UnicodeDecodeError, reported by the caller
+    suspect = screen.screen_entities(body, vocab)
+    records: list[tuple[int, tuple[Any, ...]]] = []
+    rejects: list[dict[str, Any]] = []
+    lines_total = body.count(b"\n")
+    if suspect:
+        lines = body.split(b"\n")
+        picked = [lines[i] for i in suspect]
+        records, rejects = _general(header, picked, [first_line + i for i in suspect], vocab)
+        for i in suspect:
+            lines[i] = _EMPTY_RECORD[:-1]
+        body = b"\n".join(lines)
+    table = raw_table(import_id, chunk)
+    await conn.execute(
+        f"CREATE UNLOGGED TABLE {table} (ordinal integer GENERATED ALWAYS AS IDENTITY "
+        f"(MINVALUE 0 START WITH 0), {RAW_COLUMNS})"
+    )
+    await conn.copy_to_table(
+        table, source=io.BytesIO(body), columns=list(ENTITY_FIELDS), format="csv"
+    )
+    if records:
+        await conn.copy_records_to_table(
+            f"stage_{import_id}",
+            records=[(chunk, line, *record) for line, record in records],
+            columns=["chunk", "line", *ENTITY_FIELDS],
+        )
+    accepted = lines_total - len(suspect) + len(records)
+    return [accepted, len(rejects)], rejects
+
+
+def rows_sql(import_id: str, raw_chunks: list[tuple[int, int]]) -> str:
+    """One query over every row of an import: (chunk, line, *ENTITY_FIELDS) from the typed
+    staging table and from each raw chunk table (given as (chunk, first line))."""
+    typed = f"SELECT chunk, line, {', '.join(ENTITY_FIELDS)} FROM stage_{import_id}"
+    parts = [
+        f"SELECT {chunk} AS chunk, {first_line} + ordinal AS line, {screen.CANONICAL_SQL} "
+        f"FROM {raw_table(import_id, chunk)} WHERE uscc IS NOT NULL"
+        for chunk, first_line in raw_chunks
+    ]
+    return " UNION ALL ".join([typed, *parts])
