@@ -122,6 +122,7 @@ class Importer:
             await conn.execute(
                 f"CREATE UNLOGGED TABLE {self._stage(import_id)} "
                 f"(chunk integer NOT NULL, line integer NOT NULL, {_STAGE_TYPES[kind]})"
+                " WITH (autovacuum_enabled = false)"
             )
         return import_id
 
@@ -213,11 +214,53 @@ class Importer:
         if run["state"] == "committed":
             summary: dict[str, Any] = run["summary"]
             return summary
+        async with self.db.pool.acquire() as conn:
+            # One commit of an import at a time: a first load builds its table before the
+            # commit transaction, so the row lock taken in it is not enough.
+            lock = f"import-commit:{import_id}"
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
+            try:
+                return await self._commit(conn, import_id, actor=actor, on_reject=on_reject)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+
+    async def _commit(
+        self, conn: Any, import_id: str, *, actor: str, on_reject: Callable[[Reject], None]
+    ) -> dict[str, Any]:
+        run = await self._run(import_id)
+        if run["state"] == "committed":  # by a commit that held the lock before us
+            done: dict[str, Any] = run["summary"]
+            return done
         kind = run["kind"]
         _, _, key = KINDS[kind]
         stage = self._stage(import_id)
         at = datetime.now(UTC)
-        async with self.db.transaction() as conn:
+        totals = await conn.fetchrow(
+            "SELECT coalesce(sum(accepted), 0) AS staged, coalesce(sum(rejected), 0)"
+            " AS invalid FROM import_chunk WHERE import_id = $1",
+            import_id,
+        )
+        staged, invalid = int(totals["staged"]), int(totals["invalid"])
+        raw_chunks = [
+            (r["chunk"], r["raw_first_line"])
+            for r in await conn.fetch(
+                "SELECT chunk, raw_first_line FROM import_chunk WHERE import_id = $1"
+                " AND raw_first_line IS NOT NULL ORDER BY chunk",
+                import_id,
+            )
+        ]
+        rows = (
+            f"({rawstage.rows_sql(import_id, raw_chunks)})"
+            if kind == "entities"
+            else f"(SELECT * FROM {stage})"
+        )
+        t0 = time.perf_counter()
+        built: int | None = None
+        duplicates_seen = False
+        if kind == "entities" and staged >= bulk.FIRST_LOAD_MIN_ROWS and await bulk.is_empty(conn):
+            built = await bulk.build(self.db, conn, import_id=import_id, source=rows, at=at)
+            duplicates_seen = built is None
+        async with conn.transaction():
             # Lock the run so two commits of the same import cannot interleave.
             await conn.execute(
                 "SELECT 1 FROM import_run WHERE import_id = $1 FOR UPDATE", import_id
@@ -228,39 +271,21 @@ class Importer:
                 f"SET LOCAL work_mem = '{WORK_MEM}'; "
                 f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'"
             )
-            totals = await conn.fetchrow(
-                "SELECT coalesce(sum(accepted), 0) AS staged, coalesce(sum(rejected), 0)"
-                " AS invalid FROM import_chunk WHERE import_id = $1",
-                import_id,
-            )
-            staged, invalid = int(totals["staged"]), int(totals["invalid"])
-            raw_chunks = [
-                (r["chunk"], r["raw_first_line"])
-                for r in await conn.fetch(
-                    "SELECT chunk, raw_first_line FROM import_chunk WHERE import_id = $1"
-                    " AND raw_first_line IS NOT NULL ORDER BY chunk",
-                    import_id,
-                )
-            ]
-            rows = (
-                f"({rawstage.rows_sql(import_id, raw_chunks)})"
-                if kind == "entities"
-                else f"(SELECT * FROM {stage})"
-            )
-            t0 = time.perf_counter()
             applied: tuple[str, int] | None = None
             dup_rows = 0
-            first = kind == "entities" and await bulk.first_load(conn, staged)
-            rebuild = not first and kind == "entities" and await _bulk_load(conn, staged)
-            if first or rebuild:
-                # Both rebuild the primary key, which refuses a key that occurs twice: try
-                # without the duplicate search (a full aggregate over the staged rows) and
-                # search only when the key refuses.
+            if built is not None:
+                if await bulk.put_in_place(conn, import_id=import_id):
+                    applied = ("INSERT 0 0", built)
+                else:  # somebody wrote to the directory meanwhile: the ordinary way
+                    await conn.execute(f"DROP TABLE {bulk.table_for(import_id)}")
+            rebuild = kind == "entities" and await _bulk_load(conn, staged)
+            if applied is None and rebuild and not duplicates_seen:
+                # The rebuilt primary key refuses a key that occurs twice: try without the
+                # duplicate search (a full aggregate over the staged rows) and search only
+                # when the key refuses.
                 try:
                     async with conn.transaction():
-                        applied = await self._apply_entities(
-                            conn, rows, at, first=first, rebuild=rebuild
-                        )
+                        applied = await self._apply_entities(conn, rows, at, rebuild=True)
                 except asyncpg.UniqueViolationError:
                     log.info("import %s: duplicate keys, searching them", import_id)
             t1 = time.perf_counter()
@@ -269,11 +294,8 @@ class Importer:
                 source = f"(SELECT * FROM {rows} r WHERE {key} NOT IN (SELECT k FROM import_dups))"
                 t1 = time.perf_counter()
                 if kind == "entities":
-                    first = await bulk.first_load(conn, staged - dup_rows)
-                    rebuild = not first and await _bulk_load(conn, staged - dup_rows)
-                    applied = await self._apply_entities(
-                        conn, source, at, first=first, rebuild=rebuild
-                    )
+                    rebuild = await _bulk_load(conn, staged - dup_rows)
+                    applied = await self._apply_entities(conn, source, at, rebuild=rebuild)
                 else:
                     applied = await self._apply_inspectors(conn, source, at)
                 log.info(
@@ -339,16 +361,13 @@ class Importer:
 
     @staticmethod
     async def _apply_entities(
-        conn: Any, source: str, at: datetime, *, first: bool, rebuild: bool
+        conn: Any, source: str, at: datetime, *, rebuild: bool
     ) -> tuple[str, int]:
         """Apply staged entities (no key twice); the history status and rows changed.
 
-        `first`: the directory is empty and the rows replace it whole (`bulk.load_first`);
-        `rebuild`: the rows at least double it, and its indexes are rebuilt after the insert.
+        `rebuild`: the rows at least double the directory, and its indexes are rebuilt after
+        the insert.
         """
-        if first:
-            loaded = await bulk.load_first(conn, source, at)
-            return "INSERT 0 0", loaded
         bulk_rebuild = rebuild
         await conn.execute(store.entity_changed_sql(source, "import_changed"))
         history_sql, update_sql, _ = store.entity_apply_sql("import_changed")
