@@ -258,7 +258,12 @@ class Importer:
         built: int | None = None
         duplicates_seen = False
         if kind == "entities" and staged >= bulk.FIRST_LOAD_MIN_ROWS and await bulk.is_empty(conn):
-            built = await bulk.build(self.db, conn, import_id=import_id, source=rows, at=at)
+            half = len(raw_chunks) // 2
+            sources = (
+                f"({rawstage.rows_sql(import_id, raw_chunks[:half])})",
+                f"({rawstage.rows_sql(import_id, raw_chunks[half:], typed=False)})",
+            )
+            built = await bulk.build(self.db, conn, import_id=import_id, sources=sources, at=at)
             duplicates_seen = built is None
         async with conn.transaction():
             # Lock the run so two commits of the same import cannot interleave.

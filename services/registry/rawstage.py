@@ -137,13 +137,18 @@ async def stage(
     return [accepted, len(rejects)], rejects
 
 
-def rows_sql(import_id: str, raw_chunks: list[tuple[int, int]]) -> str:
-    """One query over every row of an import: (chunk, line, *ENTITY_FIELDS) from the typed
-    staging table and from each raw chunk table (given as (chunk, first line))."""
-    typed = f"SELECT chunk, line, {', '.join(ENTITY_FIELDS)} FROM stage_{import_id}"
+def rows_sql(import_id: str, raw_chunks: list[tuple[int, int]], *, typed: bool = True) -> str:
+    """One query over the rows of an import: (chunk, line, *ENTITY_FIELDS) from the typed
+    staging table (unless `typed` is false) and from each raw chunk table (given as (chunk,
+    first line))."""
     parts = [
         f"SELECT {chunk} AS chunk, {first_line} + ordinal AS line, {screen.CANONICAL_SQL} "
         f"FROM {raw_table(import_id, chunk)} WHERE uscc IS NOT NULL"
         for chunk, first_line in raw_chunks
     ]
-    return " UNION ALL ".join([typed, *parts])
+    if typed or not parts:
+        parts.append(
+            f"SELECT chunk, line, {', '.join(ENTITY_FIELDS)} FROM stage_{import_id}"
+            + ("" if typed else " WHERE false")
+        )
+    return " UNION ALL ".join(parts)
