@@ -102,7 +102,8 @@ async def stage(
 ) -> tuple[list[int], list[dict[str, Any]]]:
     """Stage a plain chunk inside the caller's transaction (after the chunk was claimed);
     returns [accepted, rejected] and the rejects."""
-    body.decode("utf-8")  # raises UnicodeDecodeError, reported by the caller
+    # Not decoded here: COPY checks the encoding (CharacterNotInRepertoireError, reported
+    # by the caller like a UnicodeDecodeError)
     suspect = screen.screen_entities(body, vocab)
     records: list[tuple[int, tuple[Any, ...]]] = []
     rejects: list[dict[str, Any]] = []

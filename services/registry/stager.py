@@ -200,7 +200,7 @@ async def stage_text(
                 )
                 await _count_chunk(conn, import_id, chunk, counts, raw_first_line=first_line)
             return counts, rejects
-        except UnicodeDecodeError as exc:
+        except (UnicodeDecodeError, asyncpg.CharacterNotInRepertoireError) as exc:
             raise FileProblem(
                 "数据块不是UTF-8编码（命令行会转换GB18030）",
                 "a chunk must be UTF-8 (the CLI converts GB18030)",

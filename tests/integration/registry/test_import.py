@@ -339,3 +339,53 @@ async def test_first_load_builds_the_directory_with_its_definition(
     # not empty any more: the same file again goes the ordinary way and changes nothing
     again = await http_import(svc, "entities", path, rows_per_chunk=200)
     assert again["changed"] == 0 and again["accepted"] == 500
+
+
+@pytest.mark.parametrize("plain", [True, False])
+async def test_a_chunk_that_is_not_utf8_is_refused_and_stages_nothing(
+    run_service: Any, monkeypatch: Any, plain: bool
+) -> None:
+    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
+    svc = await run_service(spec)
+    auth = svc.auth(Role.REGISTRY_OWNER)
+    r = await svc.http.post("/imports", json={"kind": "entities", "source": "x.csv"}, headers=auth)
+    import_id = r.json()["import_id"]
+    good = ",".join(entity_row("91360202MA3500000A", abnormal="0", industry_code="C3074"))
+    bad = good.replace("景德镇", "景德镇\udcff").encode("utf-8", "surrogateescape")
+    if not plain:
+        bad = bad.replace("昌江区".encode(), '"昌江区"'.encode())  # a quote: not plain
+    body = ",".join(ENTITY_FIELDS).encode() + b"\n" + good.encode() + b"\n" + bad + b"\n"
+    r = await svc.http.post(
+        f"/imports/{import_id}/chunks/0", params={"first_line": 2}, content=body, headers=auth
+    )
+    assert r.status_code == 422, r.text
+    assert "UTF-8" in r.json()["error"]["message"]
+    r = await svc.http.post(f"/imports/{import_id}/commit", headers=auth)
+    assert r.status_code == 200 and r.json()["accepted"] == 0, r.text
+
+
+@pytest.mark.parametrize("first_load", [False, True])
+async def test_duplicates_in_plain_chunks_are_reported_at_their_file_lines(
+    run_service: Any, tmp_path: Path, monkeypatch: Any, first_load: bool
+) -> None:
+    # Lines of a plain chunk are numbered by their place in the chunk, suspect lines (sent to
+    # the validator) included: a duplicate after a suspect line must still be reported at the
+    # line it is on in the file.
+    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
+    monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1 if first_load else 10**9)
+    svc = await run_service(spec)
+    out = io.StringIO()
+    synthetic.write_entities(out, 300, seed=23)
+    lines = out.getvalue().splitlines()
+    assert rawstage.split_header(out.getvalue().encode()) is not None
+    lines[10] = lines[10].replace(",0,", ",否,", 1) if ",0," in lines[10] else lines[10] + "x"
+    lines.insert(250, lines[40])  # file line 251 repeats file line 41
+    lines.insert(120, lines[200])  # file line 121 repeats file line 201 (202 after insertion)
+    path = tmp_path / "dups.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = await http_import(svc, "entities", path, rows_per_chunk=100)
+    dup_lines = sorted(
+        r["line"] for r in result["rejects"] if "more than once" in r["errors"][0]["reason_en"]
+    )
+    assert dup_lines == [41, 121, 202, 252]
+    assert result["duplicates"] == 4
