@@ -107,6 +107,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         bus = await Bus.connect(nats_url, name="bench-registry")
         audit = AuditTrail(service="registry", db=db, bus=None)
         importer = Importer(db=db, audit=audit, vocab=Vocabulary(), workers=args.workers)
+        # as in the running service, whose worker processes start with it
+        await importer.start_workers()
 
         # 1. raw COPY of the same file into a bare table: the fastest plain load we know (an
         # UNLOGGED table created in the same transaction, so that COPY can FREEZE its rows)

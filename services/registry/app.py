@@ -24,6 +24,7 @@ def wire(ctx: ServiceContext, settings: RegistrySettings | None = None) -> None:
 
 async def _start(ctx: ServiceContext) -> None:
     await handlers.register(ctx)
+    await ctx.parts["importer"].start_workers()
 
 
 def spec() -> ServiceSpec:

@@ -200,6 +200,18 @@ class Importer:
             )
         return self._pool
 
+    async def start_workers(self) -> None:
+        """Start the worker processes now rather than at the first chunk: a spawned worker
+        takes about a second to import NumPy and the code tables, which the first import of a
+        running service should not wait for."""
+        if self.workers <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        await asyncio.gather(
+            *(loop.run_in_executor(pool, stager.warm_up, self.workers) for _ in range(self.workers))
+        )
+
     def close(self) -> None:
         """Stop the worker processes."""
         if self._pool is not None:

@@ -260,6 +260,19 @@ async def _stage(job: StageJob) -> dict[str, Any]:
     return {"accepted": counts[0], "rejected": counts[1], "rejects": rejects}
 
 
+def warm_up(workers: int) -> None:
+    """Entry point in a worker process: load what staging needs (NumPy, the code tables), and
+    hold the worker a moment so that each of the `workers` warm-up calls lands on its own."""
+    import time
+
+    from services.registry.domain import screen
+
+    screen.screen_entities(b"", Vocabulary())
+    screen.warm()
+    if workers > 1:
+        time.sleep(0.2)
+
+
 def stage_chunk(job: StageJob) -> dict[str, Any]:
     """Entry point in a worker process: stage one chunk, return counts and rejects."""
     global _LOOP

@@ -59,6 +59,14 @@ CANONICAL_SQL: Final = (
 )
 
 
+def warm() -> None:
+    """Build the lookup tables now (they are built on first use otherwise)."""
+    _uscc_tables()
+    _check_values()
+    _codes("region")
+    _codes("industry")
+
+
 def is_plain(data: bytes) -> bool:
     """Whether every line of `data` is one CSV record read as it stands: no quote, no carriage
     return, no NUL, no blank line, and a line end at the end."""
