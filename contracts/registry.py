@@ -35,8 +35,18 @@ class EntityRecord(Contract):
     established: date | None = None
 
 
+class Recusal(Contract):
+    """A declaration that keeps an inspector off one entity (回避声明), and why: `declared`
+    (no reason given), `relative` (a close relative works there or holds shares),
+    `former_employee`, `interest` (own shares or other economic interest), `other`."""
+
+    uscc: str
+    relation: Literal["declared", "relative", "former_employee", "interest", "other"] = "declared"
+
+
 class InspectorRecord(Contract):
-    """An enforcement inspector (执法检查人员)."""
+    """An enforcement inspector (执法检查人员). `recusal_usccs` lists every entity the inspector
+    is kept off; `recusals` the same entities with the relation declared for each."""
 
     inspector_id: str
     name: str
@@ -48,6 +58,7 @@ class InspectorRecord(Contract):
     status: Literal["active", "on_leave", "retired"] = "active"
     capacity: int = Field(default=50, ge=0)
     recusal_usccs: list[str] = []
+    recusals: list[Recusal] = []
 
 
 class EntityFilter(Contract):

@@ -122,7 +122,7 @@ class EmbeddedPostgres:
             ) from exc
         self._server = server
         try:
-            server.psql(  # type: ignore[attr-defined]
+            server.psql(
                 "".join(f"ALTER SYSTEM SET {k} = '{v}';\n" for k, v in SETTINGS.items())
                 + "SELECT pg_reload_conf();\n"
             )

@@ -54,7 +54,7 @@ _STAGE_TYPES = {
     "inspectors": (
         'inspector_id text COLLATE "C", name text, department text, region_codes text[], '
         "certificate_no text, certificate_expiry date, expertise text[], status text, "
-        "capacity integer, recusal_usccs text[]"
+        "capacity integer, recusal_usccs text[], recusal_relations text[]"
     ),
 }
 

@@ -21,6 +21,7 @@ from services.registry.domain.parsing import BadRow, FileProblem, RawRow, read_c
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
     ENTITY_REQUIRED,
+    INSPECTOR_COLUMNS,
     INSPECTOR_FIELDS,
     INSPECTOR_REQUIRED,
     FieldError,
@@ -155,7 +156,7 @@ async def copy_chunk(
     conn: Any, import_id: str, kind: str, chunk: int, recs: Any, counts: list[int]
 ) -> None:
     """Replace chunk `chunk` of the import's staging table with `recs` (in one transaction)."""
-    fields = ENTITY_FIELDS if kind == "entities" else INSPECTOR_FIELDS
+    fields = ENTITY_FIELDS if kind == "entities" else INSPECTOR_COLUMNS
     stage = f"stage_{import_id}"
     async with conn.transaction():
         await _claim_chunk(conn, import_id, chunk)

@@ -7,23 +7,30 @@ from typing import Any
 
 import asyncpg
 
-from contracts.registry import EntityRecord, InspectorRecord, StatsGroup, StatsReply, StatsRequest
+from contracts.registry import (
+    EntityRecord,
+    InspectorRecord,
+    Recusal,
+    StatsGroup,
+    StatsReply,
+    StatsRequest,
+)
 from services.registry import sqlfilter
-from services.registry.domain.rows import ENTITY_FIELDS, INSPECTOR_FIELDS
+from services.registry.domain.rows import ENTITY_FIELDS, INSPECTOR_COLUMNS
 
 # A connection or a pooled connection proxy (asyncpg types them apart; both work here).
 Conn = Any
 
 E_COLS = ", ".join(ENTITY_FIELDS)
-I_COLS = ", ".join(INSPECTOR_FIELDS)
+I_COLS = ", ".join(INSPECTOR_COLUMNS)
 # Fields whose change makes a new version (all of them).
 _E_DIFF = (
     f"({', '.join('e.' + c for c in ENTITY_FIELDS)}) IS DISTINCT FROM "
     f"({', '.join('s.' + c for c in ENTITY_FIELDS)})"
 )
 _I_DIFF = (
-    f"({', '.join('i.' + c for c in INSPECTOR_FIELDS)}) IS DISTINCT FROM "
-    f"({', '.join('s.' + c for c in INSPECTOR_FIELDS)})"
+    f"({', '.join('i.' + c for c in INSPECTOR_COLUMNS)}) IS DISTINCT FROM "
+    f"({', '.join('s.' + c for c in INSPECTOR_COLUMNS)})"
 )
 
 
@@ -71,16 +78,16 @@ def inspector_apply_sql(source: str) -> tuple[str, str]:
     """As `entity_apply_sql`, for inspectors."""
     history = (
         f"INSERT INTO inspector_history ({I_COLS}, valid_from, valid_to) "
-        f"SELECT {', '.join('i.' + c for c in INSPECTOR_FIELDS)}, i.valid_from, $1 "
+        f"SELECT {', '.join('i.' + c for c in INSPECTOR_COLUMNS)}, i.valid_from, $1 "
         f"FROM inspector i JOIN {source} s ON s.inspector_id = i.inspector_id WHERE {_I_DIFF}"
     )
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in INSPECTOR_FIELDS[1:])
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in INSPECTOR_COLUMNS[1:])
     upsert = (
         f"INSERT INTO inspector ({I_COLS}, valid_from) "
-        f"SELECT {', '.join('s.' + c for c in INSPECTOR_FIELDS)}, $1 FROM {source} s "
+        f"SELECT {', '.join('s.' + c for c in INSPECTOR_COLUMNS)}, $1 FROM {source} s "
         f"ON CONFLICT (inspector_id) DO UPDATE SET {sets}, valid_from = EXCLUDED.valid_from "
-        f"WHERE ({', '.join('inspector.' + c for c in INSPECTOR_FIELDS)}) IS DISTINCT FROM "
-        f"({', '.join('EXCLUDED.' + c for c in INSPECTOR_FIELDS)})"
+        f"WHERE ({', '.join('inspector.' + c for c in INSPECTOR_COLUMNS)}) IS DISTINCT FROM "
+        f"({', '.join('EXCLUDED.' + c for c in INSPECTOR_COLUMNS)})"
     )
     return history, upsert
 
@@ -92,7 +99,13 @@ def entity_record(row: asyncpg.Record | dict[str, Any]) -> EntityRecord:
 
 def inspector_record(row: asyncpg.Record) -> InspectorRecord:
     """Contract form of an inspector row."""
-    return InspectorRecord(**{c: row[c] for c in INSPECTOR_FIELDS})
+    record = {c: row[c] for c in INSPECTOR_COLUMNS}
+    relations = record.pop("recusal_relations") or []
+    record["recusals"] = [
+        Recusal(uscc=u, relation=r)
+        for u, r in zip(record["recusal_usccs"], relations, strict=False)
+    ]
+    return InspectorRecord(**record)
 
 
 async def upsert_entity(conn: Conn, record: tuple[Any, ...], at: datetime) -> bool:
@@ -114,11 +127,13 @@ async def upsert_entity(conn: Conn, record: tuple[Any, ...], at: datetime) -> bo
 
 
 async def upsert_inspector(conn: Conn, record: tuple[Any, ...], at: datetime) -> bool:
-    """Apply one validated inspector (in INSPECTOR_FIELDS order)."""
-    casts = "text, text, text, text[], text, date, text[], text, integer, text[]".split(", ")
+    """Apply one validated inspector (in INSPECTOR_COLUMNS order)."""
+    casts = "text, text, text, text[], text, date, text[], text, integer, text[], text[]".split(
+        ", "
+    )
     typed = ", ".join(
         f"${i + 2}::{t} AS {c}"
-        for i, (t, c) in enumerate(zip(casts, INSPECTOR_FIELDS, strict=True))
+        for i, (t, c) in enumerate(zip(casts, INSPECTOR_COLUMNS, strict=True))
     )
     history, upsert = inspector_apply_sql(f"(SELECT {typed})")
     await conn.execute(history, at, *record)

@@ -24,8 +24,15 @@ from services.registry.domain.vocabulary import (
     DEFAULT_STATUSES,
     HEADER_ALIASES,
     INSPECTOR_STATUSES,
+    RECUSAL_RELATIONS,
     Vocabulary,
 )
+
+_RELATION_WORDS: Final = {
+    word: code
+    for code, (label, words) in RECUSAL_RELATIONS.items()
+    for word in (code, label, *words)
+}
 
 ENTITY_FIELDS: Final = (
     "uscc",
@@ -56,6 +63,9 @@ INSPECTOR_FIELDS: Final = (
     "capacity",
     "recusal_usccs",
 )
+# What is stored per inspector: the fields read from files, then, per recused USCC, the code of
+# its relation (RECUSAL_RELATIONS), in the same order as recusal_usccs.
+INSPECTOR_COLUMNS: Final = (*INSPECTOR_FIELDS, "recusal_relations")
 INSPECTOR_REQUIRED: Final = frozenset(
     {"inspector_id", "name", "department", "region_codes", "certificate_no", "certificate_expiry"}
 )
@@ -372,8 +382,13 @@ def validate_inspector(
                 )
             )
     recusals: list[str] = []
-    for raw in _list(values[9]):
-        recusals.append(validate_uscc_field("recusal_usccs", raw, errors))
+    relations: list[str] = []
+    for raw in _recusal_items(values[9]):
+        code, relation = _recusal(raw, errors)
+        if code in recusals:
+            continue  # declared twice: once is enough
+        recusals.append(code)
+        relations.append(relation)
     if errors:
         return None, errors
     return (
@@ -387,7 +402,41 @@ def validate_inspector(
         status,
         capacity,
         recusals,
+        relations,
     ), errors
+
+
+def _recusal_items(v: Any) -> list[Any]:
+    """Recusal declarations as given: "USCC" or "USCC:relation" texts (CSV, split on ";"), or
+    in JSON also objects {"uscc": …, "relation": …}."""
+    if isinstance(v, list):
+        return [x for x in v if not (isinstance(x, str) and not x.strip())]
+    return _list(v)
+
+
+def _recusal(raw: Any, errors: list[FieldError]) -> tuple[str, str]:
+    """One declaration: the USCC (checked) and the code of its relation."""
+    if isinstance(raw, dict):
+        uscc_raw, relation_raw = raw.get("uscc"), _text(raw.get("relation"))
+    else:
+        text = _text(raw).replace("：", ":")
+        uscc_raw, _, relation_raw = text.partition(":")
+        relation_raw = relation_raw.strip()
+    code = validate_uscc_field("recusal_usccs", uscc_raw, errors)
+    if not relation_raw:
+        return code, "declared"
+    relation = _RELATION_WORDS.get(relation_raw) or _RELATION_WORDS.get(relation_raw.lower())
+    if relation is None:
+        shown = "、".join(label for label, _ in RECUSAL_RELATIONS.values())
+        errors.append(
+            FieldError(
+                "recusal_usccs",
+                f"回避事由“{relation_raw}”无法识别（{shown}）",
+                f"unknown recusal relation {relation_raw!r}: one of {', '.join(RECUSAL_RELATIONS)}",
+            )
+        )
+        return code, "other"
+    return code, relation
 
 
 __all__ = [
@@ -398,6 +447,7 @@ __all__ = [
     "ENTITY_FIELDS",
     "ENTITY_REQUIRED",
     "HEADER_ALIASES",
+    "INSPECTOR_COLUMNS",
     "INSPECTOR_FIELDS",
     "INSPECTOR_REQUIRED",
     "INSPECTOR_STATUSES",

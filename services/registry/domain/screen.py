@@ -126,16 +126,20 @@ class _Fields:
         starts[1:] = ends[:-1] + 1
         commas = np.flatnonzero(buf[: len(data)] == _COMMA)
         width = FIELDS - 1
+        inner: Any = None
         if len(commas) == width * n:
-            # the usual case: if each line's share of the commas lies inside it, every line
-            # has exactly 12
+            # the usual case: when every line's share of the commas lies inside it, every line
+            # has exactly 12 (a line with more would push one into the next line's share)
             inner = commas.reshape(n, width)
             self.ok = (inner[:, 0] > starts - 1) & (inner[:, -1] < ends)
-        else:
+            if not self.ok.all():
+                inner = None
+        if inner is None:
             first = np.searchsorted(commas, starts)
             self.ok = np.searchsorted(commas, ends) - first == width
-            pick = np.where(self.ok, first, 0)[:, None] + np.arange(width)
-            inner = commas[np.minimum(pick, max(len(commas) - 1, 0))] if len(commas) else None
+            if len(commas):
+                pick = np.where(self.ok, first, 0)[:, None] + np.arange(width)
+                inner = commas[np.minimum(pick, len(commas) - 1)]
         # bounds[:, k] is the comma before field k (or the line start - 1), bounds[:, k + 1]
         # the comma or line end after it
         bounds = np.zeros((n, FIELDS + 1), np.int64)
@@ -306,4 +310,4 @@ def screen_entities(data: bytes, vocab: Vocabulary) -> list[int]:
     ok &= (address_len <= MAX_ADDRESS) & _no_edge_space(fields, 11)
     established, no_established = _date(fields, 12)
     ok &= established | no_established
-    return np.flatnonzero(~ok).tolist()  # type: ignore[no-any-return]
+    return [int(i) for i in np.flatnonzero(~ok)]

@@ -255,6 +255,9 @@ def _spoil_entity(rng: random.Random, row: list[str], previous: str) -> None:
         row[2] = "未知类型"
 
 
+_RECUSAL_WORDS = ("近亲属", "曾任职", "持股", "其他")
+
+
 def write_inspectors(
     out: TextIO,
     count: int,
@@ -279,6 +282,10 @@ def write_inspectors(
         department = f"{_place_name(table.by_code, home)}市场监督管理局{rng.choice(_DEPARTMENTS)}科"
         status = rng.choices(["active", "on_leave", "retired"], weights=[90, 6, 4])[0]
         recusals = rng.sample(pool, k=min(len(pool), rng.randrange(0, 3))) if pool else []
+        # about half of the declarations say why (近亲属, 曾任职, …)
+        recusals = [
+            f"{u}:{rng.choice(_RECUSAL_WORDS)}" if rng.random() < 0.5 else u for u in recusals
+        ]
         row = [
             f"{(province or 'CN')}{i:06d}",
             rng.choice(_SURNAMES)

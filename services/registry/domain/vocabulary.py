@@ -38,6 +38,18 @@ HEADER_ALIASES: Final = {
     "人员状态": "status",
     "承载量": "capacity",
     "回避": "recusal_usccs",
+    "回避声明": "recusal_usccs",
+    "recusals": "recusal_usccs",
+}
+
+# Why an inspector is kept off an entity (回避事由): the code stored, and the words accepted for
+# it after the USCC ("USCC:近亲属", "USCC：曾任职", or the code itself).
+RECUSAL_RELATIONS: Final = {
+    "declared": ("申报回避", ("申报", "申报回避")),
+    "relative": ("近亲属在该单位任职或持股", ("近亲属", "亲属", "近亲属任职")),
+    "former_employee": ("曾在该单位任职", ("曾任职", "曾在该单位任职", "原单位")),
+    "interest": ("本人持股或有其他经济利益", ("持股", "经济利益", "利益")),
+    "other": ("其他利害关系", ("其他", "其他利害关系")),
 }
 
 DEFAULT_RISK_CLASSES: Final = ("A", "B", "C", "D")

@@ -197,6 +197,25 @@ async def test_inspectors_import_and_lookup(run_service: Any, tmp_path: Path) ->
         InspectorsReply,
     )
     assert len(rest.inspectors) == 15 and rest.next_offset is None
+    # recusals keep their relation (回避事由) through the import, HTTP and NATS
+    relation_words = {
+        "近亲属": "relative",
+        "曾任职": "former_employee",
+        "持股": "interest",
+        "其他": "other",
+    }
+    declared = {}
+    for line in lines[1:41]:
+        recusal = line.split(",")[9]
+        if recusal:
+            uscc, _, word = recusal.partition(":")
+            declared[line.split(",")[0]] = (uscc, relation_words.get(word, word or "declared"))
+    assert declared and {"declared"} != {r for _, r in declared.values()}
+    listed = {i.inspector_id: i for i in reply.inspectors + rest.inspectors}
+    for inspector_id, (uscc, relation) in declared.items():
+        person = listed[inspector_id]
+        assert person.recusal_usccs == [uscc]
+        assert [(r.uscc, r.relation) for r in person.recusals] == [(uscc, relation)]
 
 
 async def test_search_and_entities_rpc(run_service: Any, tmp_path: Path) -> None:

@@ -140,7 +140,32 @@ def test_good_inspector() -> None:
         "active",
         40,
         ["91360202MA3500001D"],
+        ["declared"],
     )
+
+
+def test_recusals_carry_their_relation() -> None:
+    from typing import get_args
+
+    from contracts.registry import Recusal
+    from services.registry.domain.vocabulary import RECUSAL_RELATIONS
+
+    given = "91360202MA3500001D:近亲属；91360202MA3500000A：曾任职|91360202MA3500001D"
+    record, errors = validate_inspector(inspector(recusal_usccs=given), VOCAB)
+    assert errors == [] and record is not None
+    # the repeated USCC is kept once, with its first relation
+    assert record[9] == ["91360202MA3500001D", "91360202MA3500000A"]
+    assert record[10] == ["relative", "former_employee"]
+    as_json = [{"uscc": "91360202MA3500000A", "relation": "interest"}, "91360202MA3500001D"]
+    record, errors = validate_inspector(inspector(recusal_usccs=as_json), VOCAB)  # type: ignore[arg-type]
+    assert errors == [] and record is not None and record[10] == ["interest", "declared"]
+    record, errors = validate_inspector(
+        inspector(recusal_usccs="91360202MA3500000A:远房表亲"), VOCAB
+    )
+    assert record is None and errors[0].field == "recusal_usccs"
+    assert "远房表亲" in errors[0].zh and "relation" in errors[0].en
+    # the contract admits exactly the codes the registry stores
+    assert set(get_args(Recusal.model_fields["relation"].annotation)) == set(RECUSAL_RELATIONS)
 
 
 @pytest.mark.parametrize(
