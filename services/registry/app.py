@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from contracts import subjects
@@ -24,7 +26,8 @@ def wire(ctx: ServiceContext, settings: RegistrySettings | None = None) -> None:
 
 async def _start(ctx: ServiceContext) -> None:
     await handlers.register(ctx)
-    await ctx.parts["importer"].start_workers()
+    # in the background: the service answers meanwhile, and a first chunk waits if it must
+    ctx.parts["importer_warm_up"] = asyncio.create_task(ctx.parts["importer"].start_workers())
 
 
 def spec() -> ServiceSpec:
@@ -38,6 +41,11 @@ def spec() -> ServiceSpec:
         await _start(ctx)
 
     async def stop(ctx: ServiceContext) -> None:
+        warm_up = ctx.parts.get("importer_warm_up")
+        if warm_up is not None:
+            warm_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await warm_up
         importer = ctx.parts.get("importer")
         if importer is not None:
             importer.close()

@@ -208,9 +208,15 @@ class Importer:
             return
         loop = asyncio.get_running_loop()
         pool = self._executor()
-        await asyncio.gather(
-            *(loop.run_in_executor(pool, stager.warm_up, self.workers) for _ in range(self.workers))
-        )
+        try:
+            await asyncio.gather(
+                *(
+                    loop.run_in_executor(pool, stager.warm_up, self.workers)
+                    for _ in range(self.workers)
+                )
+            )
+        except Exception:  # the first chunk will meet it again, with its request
+            log.exception("import worker processes failed to start")
 
     def close(self) -> None:
         """Stop the worker processes."""
