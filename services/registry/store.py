@@ -47,6 +47,17 @@ def entity_changed_sql(source: str, target: str) -> str:
     )
 
 
+def entity_delta_sql(source: str, target: str) -> str:
+    """Create temp table `target` holding the rows of `source` that are new (`is_new`) or
+    differ from their entity: one join of the rows with the directory."""
+    return (
+        f"CREATE TEMP TABLE {target} ON COMMIT DROP AS "
+        f"SELECT {', '.join('s.' + c for c in ENTITY_FIELDS)}, e.uscc IS NULL AS is_new "
+        f"FROM {source} s LEFT JOIN entity e ON e.uscc = s.uscc "
+        f"WHERE e.uscc IS NULL OR {_E_DIFF}"
+    )
+
+
 def entity_apply_sql(source: str, *, ordered: bool = True) -> tuple[str, str, str]:
     """Three statements applying rows of `source` (aliased s, entity columns) at time $1.
 
