@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -56,43 +57,28 @@ def open_text(path: Path) -> io.TextIOWrapper:
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 
 
-def _blocks(f: io.TextIOBase, size: int = 1 << 22) -> Iterator[str]:
-    """The text of `f` in pieces of whole lines (the last piece may lack its line end)."""
-    pending = ""
-    while block := f.read(size):
-        text = pending + block
-        # a "\r" at the very end may be the first half of "\r\n": it waits for the next piece
-        cut = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1
-        pending = text[cut:]
-        if cut:
-            yield text[:cut]
-    if pending:
-        yield pending
-
-
-def chunks(path: Path, rows_per_chunk: int = 50_000) -> Iterator[Chunk]:
-    """Cut a CSV or JSON Lines file into chunks of whole records (UTF-8, a CSV chunk starting
-    with the header row).
-
-    A UTF-8 file is cut as bytes, never decoded here (the registry checks each chunk); a
-    GB18030 file is decoded and encoded again. Pieces of the file without quotes or carriage
-    returns (nearly all of a machine-written file) are cut at the right line ends found all at
-    once; others line by line, following quoted fields across lines.
-    """
+def _pieces(path: Path, size: int = 1 << 22) -> Iterator[bytes]:
+    """The file as UTF-8 in pieces of whole lines (the last may lack its line end), without a
+    byte-order mark. A UTF-8 file is read as it is, never decoded here (the registry checks
+    each chunk); a GB18030 file is decoded and encoded again."""
     with path.open("rb") as raw:
         encoding = detect_encoding(raw.read(SAMPLE_BYTES))
     if encoding == "gb18030":
-        for c in _text_chunks(path, rows_per_chunk):
-            yield Chunk(c[0], c[1], c[2], c[3].encode("utf-8"))
+        with open_text(path) as text:
+            blocks: Iterator[bytes] = (b.encode("utf-8") for b in iter(lambda: text.read(size), ""))
+            yield from _whole_lines(blocks)
         return
-    yield from _byte_chunks(path, rows_per_chunk)
+    with path.open("rb") as f:
+        if f.read(3) != codecs.BOM_UTF8:
+            f.seek(0)
+        yield from _whole_lines(iter(lambda: f.read(size), b""))
 
 
-def _byte_blocks(f: io.BufferedReader, size: int = 1 << 22) -> Iterator[bytes]:
-    """The bytes of `f` in pieces of whole lines (the last piece may lack its line end)."""
+def _whole_lines(blocks: Iterator[bytes]) -> Iterator[bytes]:
     pending = b""
-    while block := f.read(size):
+    for block in blocks:
         data = pending + block
+        # a "\r" at the very end may be the first half of "\r\n": it waits for the next piece
         cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
         pending = data[cut:]
         if cut:
@@ -101,115 +87,70 @@ def _byte_blocks(f: io.BufferedReader, size: int = 1 << 22) -> Iterator[bytes]:
         yield pending
 
 
-def _byte_chunks(path: Path, rows_per_chunk: int) -> Iterator[Chunk]:
+def chunks(path: Path, rows_per_chunk: int = 50_000) -> Iterator[Chunk]:
+    """Cut a CSV or JSON Lines file into chunks of whole records (UTF-8, a CSV chunk starting
+    with the header row).
+
+    Pieces of the file without quotes or carriage returns (nearly all of a machine-written
+    file) are cut at the right line ends, found all at once; others line by line, following
+    quoted fields across lines.
+    """
     import numpy as np
 
     fmt = file_format(path)
-    with path.open("rb") as f:
-        head = f.read(3)
-        if head != codecs.BOM_UTF8:
-            f.seek(0)
-        header = b""
-        line_no = 0
-        if fmt == "csv":
-            header = f.readline()
+    pieces = _pieces(path)
+    header = b""
+    line_no = 0
+    pending: list[bytes] = []
+    if fmt == "csv":
+        first = next(pieces, b"")
+        lines = first.splitlines(keepends=True)
+        if lines:
+            header = lines[0] if lines[0].endswith(b"\n") else lines[0] + b"\n"
             line_no = 1
-            if header and not header.endswith(b"\n"):
-                header += b"\n"
-        number = 0
-        buf: list[bytes] = []
-        rows = 0
-        first = line_no + 1
-        record: list[bytes] = []
-        quotes = 0
-        for piece in _byte_blocks(f):
-            if not record and piece.endswith(b"\n") and b'"' not in piece and b"\r" not in piece:
-                ends = np.flatnonzero(np.frombuffer(piece, np.uint8) == 10)
-                at = 0  # lines of the piece taken so far
-                while at < len(ends):
-                    take = min(len(ends) - at, rows_per_chunk - rows)
-                    begin = int(ends[at - 1]) + 1 if at else 0
-                    buf.append(piece[begin : int(ends[at + take - 1]) + 1])
-                    at += take
-                    rows += take
-                    line_no += take
-                    if rows >= rows_per_chunk:
-                        yield Chunk(number, first, rows, header + b"".join(buf))
-                        number += 1
-                        buf, rows, first = [], 0, line_no + 1
-                continue
-            for line in piece.splitlines(keepends=True):
-                line_no += 1
-                if fmt == "csv":
-                    record.append(line)
-                    quotes += line.count(b'"')
-                    if quotes % 2:  # inside a quoted field: the record goes on
-                        continue
-                    buf.extend(record)
-                    record, quotes = [], 0
-                else:
-                    buf.append(line)
-                rows += 1
+            rest = first[len(lines[0]) :]
+            pending = [rest] if rest else []
+    number = 0
+    buf: list[bytes] = []
+    rows = 0
+    first_line = line_no + 1
+    record: list[bytes] = []
+    quotes = 0
+    for piece in itertools.chain(pending, pieces):
+        if not record and piece.endswith(b"\n") and b'"' not in piece and b"\r" not in piece:
+            ends = np.flatnonzero(np.frombuffer(piece, np.uint8) == 10)
+            at = 0  # lines of the piece taken so far
+            while at < len(ends):
+                take = min(len(ends) - at, rows_per_chunk - rows)
+                begin = int(ends[at - 1]) + 1 if at else 0
+                buf.append(piece[begin : int(ends[at + take - 1]) + 1])
+                at += take
+                rows += take
+                line_no += take
                 if rows >= rows_per_chunk:
-                    yield Chunk(number, first, rows, header + b"".join(buf))
+                    yield Chunk(number, first_line, rows, header + b"".join(buf))
                     number += 1
-                    buf, rows, first = [], 0, line_no + 1
-        buf.extend(record)
-        if buf:
-            yield Chunk(number, first, rows + (1 if record else 0), header + b"".join(buf))
-
-
-def _text_chunks(path: Path, rows_per_chunk: int) -> Iterator[tuple[int, int, int, str]]:
-    """As `_byte_chunks`, for a file that must be decoded (GB18030)."""
-    fmt = file_format(path)
-    with open_text(path) as f:
-        header = ""
-        line_no = 0
-        if fmt == "csv":
-            header = f.readline()
-            line_no = 1
-            if header and not header.endswith("\n"):
-                header += "\n"
-        number = 0
-        buf: list[str] = []
-        rows = 0
-        first = line_no + 1
-        record: list[str] = []
-        quotes = 0
-        for piece in _blocks(f):
-            if not record and piece.endswith("\n") and '"' not in piece and "\r" not in piece:
-                lines = piece[:-1].split("\n")
-                at = 0
-                while at < len(lines):
-                    take = min(len(lines) - at, rows_per_chunk - rows)
-                    buf.append("\n".join(lines[at : at + take]) + "\n")
-                    at += take
-                    rows += take
-                    line_no += take
-                    if rows >= rows_per_chunk:
-                        yield (number, first, rows, header + "".join(buf))
-                        number += 1
-                        buf, rows, first = [], 0, line_no + 1
-                continue
-            for line in io.StringIO(piece, newline=""):
-                line_no += 1
-                if fmt == "csv":
-                    record.append(line)
-                    quotes += line.count('"')
-                    if quotes % 2:  # inside a quoted field: the record goes on
-                        continue
-                    buf.extend(record)
-                    record, quotes = [], 0
-                else:
-                    buf.append(line)
-                rows += 1
-                if rows >= rows_per_chunk:
-                    yield (number, first, rows, header + "".join(buf))
-                    number += 1
-                    buf, rows, first = [], 0, line_no + 1
-        buf.extend(record)
-        if buf:
-            yield (number, first, rows + (1 if record else 0), header + "".join(buf))
+                    buf, rows, first_line = [], 0, line_no + 1
+            continue
+        for line in piece.splitlines(keepends=True):
+            line_no += 1
+            if fmt == "csv":
+                record.append(line)
+                quotes += line.count(b'"')
+                if quotes % 2:  # inside a quoted field: the record goes on
+                    continue
+                buf.extend(record)
+                record, quotes = [], 0
+            else:
+                buf.append(line)
+            rows += 1
+            if rows >= rows_per_chunk:
+                yield Chunk(number, first_line, rows, header + b"".join(buf))
+                number += 1
+                buf, rows, first_line = [], 0, line_no + 1
+    buf.extend(record)
+    if buf:
+        yield Chunk(number, first_line, rows + (1 if record else 0), header + b"".join(buf))
 
 
 def count_records(path: Path) -> int:

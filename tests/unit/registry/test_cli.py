@@ -72,17 +72,18 @@ def test_generate_command(tmp_path: Path) -> None:
     assert bad.exit_code == 2
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_chunks_in_small_pieces_mix_fast_and_careful_cutting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str
 ) -> None:
     # plain stretches, a quoted field across lines, CRLF endings, no final line end
     lines = [HEADER] + [_row(i) for i in range(40)]
     lines[12] = _row(11, '"多行\n地址"')
     lines[25] = _row(24) + "\r"
     path = tmp_path / "e.csv"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    original = cli._blocks
-    monkeypatch.setattr(cli, "_blocks", lambda f: original(f, size=37))
+    path.write_text("\n".join(lines), encoding=encoding)
+    original = cli._pieces
+    monkeypatch.setattr(cli, "_pieces", lambda p: original(p, size=37))
     chunks = list(cli.chunks(path, rows_per_chunk=7))
     assert sum(c.rows for c in chunks) == 40
     assert "".join(c.text[len(HEADER) + 1 :] for c in chunks) == "\n".join(lines[1:])
