@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as FastPath
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -31,7 +32,7 @@ from services.kit.service import ServiceContext
 from services.registry import snapshots, store
 from services.registry.domain import uscc as uscc_mod
 from services.registry.domain.parsing import FileProblem
-from services.registry.importer import Importer, Reject
+from services.registry.importer import MAX_CHUNKS, Importer, Reject
 
 ANY_ROLE = require()
 OWNER = require(Role.REGISTRY_OWNER)
@@ -131,9 +132,9 @@ def router(ctx: ServiceContext) -> APIRouter:
     @r.post("/imports/{import_id}/chunks/{chunk}")
     async def load_chunk(
         import_id: str,
-        chunk: int,
+        chunk: Annotated[int, FastPath(ge=0, le=MAX_CHUNKS)],
         request: Request,
-        first_line: int = 2,
+        first_line: Annotated[int, Query(ge=1)] = 2,
         format: Literal["csv", "jsonl"] = "csv",
         _: Any = OWNER,
     ) -> ImportChunkReply:

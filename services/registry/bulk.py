@@ -43,6 +43,30 @@ async def is_empty(conn: Any) -> bool:
     return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM entity)")
 
 
+async def can_rebuild(conn: Any) -> bool:
+    """Whether `entity` is defined by nothing that a table built beside it would lack: no
+    grants, triggers, row security, foreign keys, rules or views, exclusion constraints,
+    storage options, functions of its row type, or another owner. Otherwise a first load
+    goes the ordinary way."""
+    blockers = await conn.fetchval(
+        """
+        SELECT coalesce(c.relacl <> acldefault('r', c.relowner), false) OR c.relrowsecurity
+            OR (c.reloptions IS NOT NULL)
+            OR (c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user))
+            OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
+            OR EXISTS (SELECT 1 FROM pg_constraint k WHERE (k.conrelid = c.oid
+                       AND k.contype NOT IN ('p', 'u', 'c', 'n')) OR k.confrelid = c.oid)
+            OR EXISTS (SELECT 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+                       WHERE d.refobjid = c.oid AND d.classid = 'pg_rewrite'::regclass)
+            OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)
+            OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = c.reltype
+                       AND d.deptype = 'n')
+        FROM pg_class c WHERE c.oid = 'entity'::regclass
+        """
+    )
+    return not blockers
+
+
 async def build(
     db: Database, conn: Any, *, import_id: str, sources: tuple[str, str], at: datetime
 ) -> int | None:
@@ -102,12 +126,16 @@ async def build(
                 f"SET max_parallel_maintenance_workers = 0; "
                 f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'"
             )
-        # both run to their end before either connection is used again
+
+        async def run_all(c: Any, todo: list[str]) -> None:
+            for statement in todo:
+                await c.execute(statement)
+
+        # each connection builds its share one index after another; both run to their end
+        # before either connection is used again
         results = await asyncio.gather(
-            *(
-                (conn if i % 2 == 0 else other).execute(statement)
-                for i, statement in enumerate(statements)
-            ),
+            run_all(conn, statements[0::2]),
+            run_all(other, statements[1::2]),
             return_exceptions=True,
         )
         for c in (conn, other):

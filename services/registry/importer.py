@@ -62,6 +62,8 @@ Reject = dict[str, Any]
 WORK_MEM = "256MB"
 MAINTENANCE_WORK_MEM = "512MB"
 BULK_MIN_ROWS = 200_000
+# Chunk numbers of one import: 0 … MAX_CHUNKS (the CLI sends 50,000 rows a chunk).
+MAX_CHUNKS = 100_000
 
 
 async def _bulk_load(conn: Any, staged: int) -> bool:
@@ -74,12 +76,28 @@ async def _bulk_load(conn: Any, staged: int) -> bool:
     return bool(existing * 2 <= staged)
 
 
+async def _drop_raw_tables(conn: Any, import_id: str, raw_chunks: list[tuple[int, int]]) -> None:
+    """Drop a committed import's chunk tables, a hundred per transaction: dropped in the
+    commit's own transaction, thousands of them would take thousands of locks at once."""
+    for at in range(0, len(raw_chunks), 100):
+        names = ", ".join(rawstage.raw_table(import_id, c) for c, _ in raw_chunks[at : at + 100])
+        try:
+            await conn.execute(f"DROP TABLE IF EXISTS {names}")
+        except asyncpg.PostgresError:  # the import is committed; the tables can go later
+            log.exception("import %s: chunk tables not dropped", import_id)
+            return
+
+
 def reject(line: int, errors: list[FieldError], raw: Any = None) -> Reject:
     """A rejects-file entry: where, which fields, why (中文 and English)."""
     entry: Reject = {"line": line, "errors": [e.as_dict() for e in errors]}
     if raw is not None:
         entry["raw"] = raw
     return entry
+
+
+class _NotEmpty(Exception):
+    """The directory was written to while a first load was being built."""
 
 
 @dataclass
@@ -272,10 +290,16 @@ class Importer:
             if kind == "entities"
             else f"(SELECT * FROM {stage})"
         )
+        await self._check_staging(conn, import_id, staged, raw_chunks)
         t0 = time.perf_counter()
         built: int | None = None
         duplicates_seen = False
-        if kind == "entities" and staged >= bulk.FIRST_LOAD_MIN_ROWS and await bulk.is_empty(conn):
+        if (
+            kind == "entities"
+            and staged >= bulk.FIRST_LOAD_MIN_ROWS
+            and await bulk.is_empty(conn)
+            and await bulk.can_rebuild(conn)
+        ):
             half = len(raw_chunks) // 2
             sources = (
                 f"({rawstage.rows_sql(import_id, raw_chunks[:half])})",
@@ -297,9 +321,14 @@ class Importer:
             applied: tuple[str, int] | None = None
             dup_rows = 0
             if built is not None:
-                if await bulk.put_in_place(conn, import_id=import_id):
-                    applied = ("INSERT 0 0", built)
-                else:  # somebody wrote to the directory meanwhile: the ordinary way
+                try:
+                    # a savepoint: when the swap is refused, its exclusive lock on `entity`
+                    # goes with it instead of lasting through the ordinary commit
+                    async with conn.transaction():
+                        if not await bulk.put_in_place(conn, import_id=import_id):
+                            raise _NotEmpty
+                        applied = ("INSERT 0 0", built)
+                except _NotEmpty:  # somebody wrote to the directory meanwhile: the ordinary way
                     await conn.execute(f"DROP TABLE {bulk.table_for(import_id)}")
             rebuild = kind == "entities" and await _bulk_load(conn, staged)
             if applied is None and rebuild and not duplicates_seen:
@@ -342,8 +371,6 @@ class Importer:
                 "source": run["source"],
             }
             await conn.execute(f"DROP TABLE {stage}")
-            for chunk, _ in raw_chunks:
-                await conn.execute(f"DROP TABLE {rawstage.raw_table(import_id, chunk)}")
             await conn.execute(
                 "UPDATE import_run SET state = 'committed', finished_at = $2, summary = $3 "
                 "WHERE import_id = $1",
@@ -358,7 +385,26 @@ class Importer:
                 subject=import_id,
                 data=summary,
             )
+        await _drop_raw_tables(conn, import_id, raw_chunks)
         return summary
+
+    @staticmethod
+    async def _check_staging(
+        conn: Any, import_id: str, staged: int, raw_chunks: list[tuple[int, int]]
+    ) -> None:
+        """Refuse to commit rows that are no longer there: staging tables are UNLOGGED, and a
+        restart of PostgreSQL after a crash empties them all (while the chunk counts stay)."""
+        if staged == 0:
+            return
+        probes = [f"(SELECT 1 FROM stage_{import_id} LIMIT 1)"] + [
+            f"(SELECT 1 FROM {rawstage.raw_table(import_id, chunk)} LIMIT 1)"
+            for chunk, _ in raw_chunks
+        ]
+        if not await conn.fetchval(f"SELECT EXISTS ({' UNION ALL '.join(probes)})"):
+            raise Conflict(
+                f"import {import_id}: its staged rows were lost (PostgreSQL restarted after a "
+                "crash); send the file again — nothing was applied"
+            )
 
     @staticmethod
     async def _duplicates(

@@ -27,6 +27,10 @@ from services.registry.domain.rows import (
 )
 
 _EMPTY_RECORD = b"," * (len(ENTITY_FIELDS) - 1) + b"\n"
+# Smaller chunks are validated row by row into the typed staging table: a table per chunk
+# pays off only for large chunks (the CLI sends 50,000 rows), and bounds how many tables one
+# import makes (a 20-million-row province: at most 2,000).
+RAW_MIN_LINES = 10_000
 _COLLATE_C = frozenset({"uscc", "region_code", "industry_code"})
 RAW_COLUMNS = ", ".join(
     f'{c} text COLLATE "C"' if c in _COLLATE_C else f"{c} text" for c in ENTITY_FIELDS
@@ -39,8 +43,8 @@ def raw_table(import_id: str, chunk: int) -> str:
 
 
 def split_header(data: bytes) -> tuple[bytes, bytes] | None:
-    """(header line, the rest) of a plain entity chunk whose columns are in field order, else
-    None."""
+    """(header line, the rest) of a plain entity chunk of at least RAW_MIN_LINES lines whose
+    columns are in field order, else None."""
     nl = data.find(b"\n")
     if nl < 0:
         return None
@@ -56,7 +60,7 @@ def split_header(data: bytes) -> tuple[bytes, bytes] | None:
     body = data[nl + 1 :]
     if body and not body.endswith(b"\n"):
         body += b"\n"
-    if not screen.is_plain(body):
+    if body.count(b"\n") < RAW_MIN_LINES or not screen.is_plain(body):
         return None
     return data[:nl], body
 

@@ -112,6 +112,8 @@ def inspector_record(row: asyncpg.Record) -> InspectorRecord:
     """Contract form of an inspector row."""
     record = {c: row[c] for c in INSPECTOR_COLUMNS}
     relations = record.pop("recusal_relations") or []
+    # a row written without relations (before migration 005, or by hand): "declared"
+    relations = [*relations, *["declared"] * (len(record["recusal_usccs"]) - len(relations))]
     record["recusals"] = [
         Recusal(uscc=u, relation=r)
         for u, r in zip(record["recusal_usccs"], relations, strict=False)

@@ -126,7 +126,10 @@ async def run_service(
     async with AsyncExitStack() as stack:
 
         async def start(spec_factory: Callable[[], ServiceSpec], **overrides: Any) -> Any:
-            settings = settings_for(nats_url, database_url, **overrides)
+            # a test may name another database (e.g. on the external server)
+            settings = settings_for(
+                nats_url, overrides.pop("database_url", database_url), **overrides
+            )
             ctx = await stack.enter_async_context(started(spec_factory(), settings))
             assert ctx.app is not None
             client = httpx.AsyncClient(

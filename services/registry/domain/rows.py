@@ -385,10 +385,23 @@ def validate_inspector(
     relations: list[str] = []
     for raw in _recusal_items(values[9]):
         code, relation = _recusal(raw, errors)
-        if code in recusals:
-            continue  # declared twice: once is enough
-        recusals.append(code)
-        relations.append(relation)
+        if code not in recusals:
+            recusals.append(code)
+            relations.append(relation)
+            continue
+        # declared twice: a relation given once counts; two different ones are a question
+        # for the person who wrote the file, not for us
+        at = recusals.index(code)
+        if relations[at] == "declared":
+            relations[at] = relation
+        elif relation not in ("declared", relations[at]):
+            errors.append(
+                FieldError(
+                    "recusal_usccs",
+                    f"对“{code}”的回避声明给出了两种不同的回避事由",
+                    f"{code} is declared twice with different relations",
+                )
+            )
     if errors:
         return None, errors
     return (

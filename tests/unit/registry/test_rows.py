@@ -164,6 +164,13 @@ def test_recusals_carry_their_relation() -> None:
     )
     assert record is None and errors[0].field == "recusal_usccs"
     assert "远房表亲" in errors[0].zh and "relation" in errors[0].en
+    # declared twice: a relation given once counts; two different relations are refused
+    twice = "91360202MA3500000A;91360202MA3500000A:持股"
+    record, errors = validate_inspector(inspector(recusal_usccs=twice), VOCAB)
+    assert errors == [] and record is not None and record[10] == ["interest"]
+    clash = "91360202MA3500000A:持股;91360202MA3500000A:近亲属"
+    record, errors = validate_inspector(inspector(recusal_usccs=clash), VOCAB)
+    assert record is None and "different relations" in errors[0].en
     # the contract admits exactly the codes the registry stores
     assert set(get_args(Recusal.model_fields["relation"].annotation)) == set(RECUSAL_RELATIONS)
 
