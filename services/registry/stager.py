@@ -63,7 +63,9 @@ def raw_rows(kind: str, text: str, first_line: int, fmt: str) -> tuple[Any, int]
     if fmt == "csv":
         rows: Any = read_csv(io.StringIO(text, newline=""), fields, required)
         return rows, first_line - 2  # the chunk's header is its line 1
-    return read_jsonl(text.splitlines(), fields), first_line - 1
+    # lines as the CLI counts them (\n, \r, \r\n); str.splitlines would also cut at U+2028
+    # and U+0085, which JSON allows unescaped inside strings
+    return read_jsonl(io.StringIO(text, newline=""), fields), first_line - 1
 
 
 def rows_of(kind: str, text: str, first_line: int, fmt: str) -> Any:

@@ -102,6 +102,19 @@ def test_json_lines() -> None:
     assert isinstance(bad_field, parsing.BadRow) and bad_field.errors[0].field == "colour"
 
 
+def test_json_lines_of_a_chunk_keep_their_numbers_across_unicode_line_separators() -> None:
+    from services.registry import stager
+
+    text = (
+        '{"uscc": "91360202MA3500000A", "name": "甲\u2028乙", "address": "丙\u0085丁"}\n'
+        '{"uscc": "91360202MA3500001D", "name": "戊"}\r\n'
+        "not json\n"
+    )
+    rows, shift = stager.raw_rows("entities", text, 40, "jsonl")
+    got = [(type(r).__name__, r.line + shift) for r in rows]
+    assert got == [("RawRow", 40), ("RawRow", 41), ("BadRow", 42)]
+
+
 def test_duplicate_groups_stream_over_sorted_pairs() -> None:
     pairs = [("A", 3), ("A", 9), ("B", 1), ("C", 2), ("C", 4), ("C", 5)]
     assert list(parsing.duplicate_groups(pairs)) == [("A", [3, 9]), ("C", [2, 4, 5])]
