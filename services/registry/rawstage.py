@@ -31,10 +31,17 @@ _EMPTY_RECORD = b"," * (len(ENTITY_FIELDS) - 1) + b"\n"
 # pays off only for large chunks (the CLI sends 50,000 rows), and bounds how many tables one
 # import makes (a 20-million-row province: at most 2,000).
 RAW_MIN_LINES = 10_000
-_COLLATE_C = frozenset({"uscc", "region_code", "industry_code"})
-RAW_COLUMNS = ", ".join(
-    f'{c} text COLLATE "C"' if c in _COLLATE_C else f"{c} text" for c in ENTITY_FIELDS
-)
+# Columns of a chunk table: text as it came, but dates parsed by COPY itself (the screen
+# passes only real YYYY-MM-DD dates or empty fields), so that this work is done while chunks
+# are staged, side by side, rather than in the commit.
+_TYPES = {
+    "uscc": 'text COLLATE "C"',
+    "region_code": 'text COLLATE "C"',
+    "industry_code": 'text COLLATE "C"',
+    "risk_class_date": "date",
+    "established": "date",
+}
+RAW_COLUMNS = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in ENTITY_FIELDS)
 
 
 def raw_table(import_id: str, chunk: int) -> str:

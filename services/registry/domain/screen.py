@@ -48,14 +48,15 @@ _ASCII_SPACE: Final = (9, 10, 11, 12, 13, 28, 29, 30, 31, 32)
 _LEADS: Final = (0xC2, 0xE1, 0xE2, 0xE3)
 MAX_LABELS_BYTES: Final = 512
 
-# How PostgreSQL turns a canonical line, loaded as text columns, into the entity record.
+# How PostgreSQL turns a canonical line, loaded as text columns (dates as dates: see
+# rawstage.RAW_COLUMNS), into the entity record.
 CANONICAL_SQL: Final = (
     "uscc, name, entity_type, region_code, industry_code, coalesce(status, '存续') AS status, "
     "coalesce(abnormal = '1', false) AS abnormal, risk_class, "
-    "risk_class_date::date AS risk_class_date, "
+    "risk_class_date, "
     "coalesce(string_to_array(tags, ';'), '{}') AS tags, "
     "coalesce(string_to_array(key_supervision, ';'), '{}') AS key_supervision, "
-    "coalesce(address, '') AS address, established::date AS established"
+    "coalesce(address, '') AS address, established"
 )
 
 
