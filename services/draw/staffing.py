@@ -55,6 +55,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+@paused_gc()
 def staff(
     *,
     seed: str,
@@ -68,21 +69,6 @@ def staff(
     foreign: Mapping[str, Mapping[str, Any]],
 ) -> Staffed:
     """Staff the drafts (DESIGN §6, docs/draw-spec.md §7) and make their rows and events."""
-    with paused_gc():
-        return _staff(seed, draw_id, plan, drafts, entities, roster, loads, last, foreign)
-
-
-def _staff(
-    seed: str,
-    draw_id: str,
-    plan: PlanApproved,
-    drafts: Sequence[TaskDraft],
-    entities: Mapping[str, EntityRecord],
-    roster: Sequence[InspectorRecord],
-    loads: Mapping[str, int],
-    last: Mapping[str, frozenset[str]],
-    foreign: Mapping[str, Mapping[str, Any]],
-) -> Staffed:
     items, expertise = item_tables(plan, foreign)
     served = {r for p in roster for r in p.region_codes}
     frozen_expertise = {code: frozenset(tags) for code, tags in expertise.items()}

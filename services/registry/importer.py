@@ -28,11 +28,16 @@ from services.kit.audit import AuditTrail
 from services.kit.db import Database
 from services.kit.errors import Conflict, Invalid, NotFound
 from services.registry import bulk, rawstage, stager, store
-from services.registry.domain.parsing import BadRow, RawRow, duplicate_error, duplicate_groups
+from services.registry.domain.parsing import (
+    BadRow,
+    RawRow,
+    duplicate_error,
+    duplicate_groups,
+    reject_entry,
+)
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
     INSPECTOR_FIELDS,
-    FieldError,
     Vocabulary,
     validate_entity,
     validate_inspector,
@@ -60,7 +65,6 @@ _STAGE_TYPES = {
 
 Reject = dict[str, Any]
 WORK_MEM = "256MB"
-MAINTENANCE_WORK_MEM = "512MB"
 BULK_MIN_ROWS = 200_000
 # Chunk numbers of one import: 0 … MAX_CHUNKS (the CLI sends 50,000 rows a chunk).
 MAX_CHUNKS = 100_000
@@ -86,14 +90,6 @@ async def _drop_raw_tables(conn: Any, import_id: str, raw_chunks: list[tuple[int
         except asyncpg.PostgresError:  # the import is committed; the tables can go later
             log.exception("import %s: chunk tables not dropped", import_id)
             return
-
-
-def reject(line: int, errors: list[FieldError], raw: Any = None) -> Reject:
-    """A rejects-file entry: where, which fields, why (中文 and English)."""
-    entry: Reject = {"line": line, "errors": [e.as_dict() for e in errors]}
-    if raw is not None:
-        entry["raw"] = raw
-    return entry
 
 
 class _NotEmpty(Exception):
@@ -194,16 +190,7 @@ class Importer:
         )
         if self.workers <= 0:
             async with self.db.pool.acquire() as conn:
-                counts, rejects = await stager.stage_text(
-                    conn,
-                    import_id=import_id,
-                    kind=run["kind"],
-                    chunk=chunk,
-                    text=text,
-                    first_line=first_line,
-                    fmt=fmt,
-                    vocab=self.vocab,
-                )
+                counts, rejects = await stager.run_job(conn, job)
             return ChunkResult(counts[0], counts[1]), rejects
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(self._executor(), stager.stage_chunk, job)
@@ -316,7 +303,7 @@ class Importer:
             # five million rows do not spill to disk in 4 MB pieces.
             await conn.execute(
                 f"SET LOCAL work_mem = '{WORK_MEM}'; "
-                f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'"
+                f"SET LOCAL maintenance_work_mem = '{bulk.MAINTENANCE_WORK_MEM}'"
             )
             applied: tuple[str, int] | None = None
             dup_rows = 0
@@ -330,8 +317,8 @@ class Importer:
                         applied = ("INSERT 0 0", built)
                 except _NotEmpty:  # somebody wrote to the directory meanwhile: the ordinary way
                     await conn.execute(f"DROP TABLE {bulk.table_for(import_id)}")
-            rebuild = kind == "entities" and await _bulk_load(conn, staged)
-            if applied is None and rebuild and not duplicates_seen:
+            rebuild = applied is None and kind == "entities" and await _bulk_load(conn, staged)
+            if rebuild and not duplicates_seen:
                 # The rebuilt primary key refuses a key that occurs twice: try without the
                 # duplicate search (a full aggregate over the staged rows) and search only
                 # when the key refuses.
@@ -429,7 +416,7 @@ class Importer:
         for value, lines in duplicate_groups((r["k"], r["line"]) for r in pairs):
             error = duplicate_error(key, value, lines)
             for line in lines:
-                on_reject(reject(line, [error]))
+                on_reject(reject_entry(line, [error]))
                 dup_rows += 1
         return dup_rows
 

@@ -17,11 +17,10 @@ import io
 from typing import Any
 
 from services.registry.domain import screen
-from services.registry.domain.parsing import BadRow, map_header, read_csv
+from services.registry.domain.parsing import BadRow, map_header, read_csv, reject_entry
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
     ENTITY_REQUIRED,
-    FieldError,
     Vocabulary,
     validate_entity,
 )
@@ -59,8 +58,7 @@ def split_header(data: bytes) -> tuple[bytes, bytes] | None:
         header = data[:nl].decode("utf-8").lstrip("\ufeff").rstrip("\r")
     except UnicodeDecodeError:
         return None
-    names = [h for h in header.split(",")]
-    if '"' in header or map_header(names, ENTITY_FIELDS, ENTITY_REQUIRED) != list(
+    if '"' in header or map_header(header.split(","), ENTITY_FIELDS, ENTITY_REQUIRED) != list(
         range(len(ENTITY_FIELDS))
     ):
         return None
@@ -70,13 +68,6 @@ def split_header(data: bytes) -> tuple[bytes, bytes] | None:
     if body.count(b"\n") < RAW_MIN_LINES or not screen.is_plain(body):
         return None
     return data[:nl], body
-
-
-def _reject(line: int, errors: list[FieldError], raw: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"line": line, "errors": [e.as_dict() for e in errors]}
-    if raw is not None:
-        entry["raw"] = raw
-    return entry
 
 
 def _general(
@@ -91,11 +82,13 @@ def _general(
     for row in read_csv(io.StringIO(text, newline=""), ENTITY_FIELDS, ENTITY_REQUIRED):
         line = numbers[row.line - 2]
         if isinstance(row, BadRow):
-            rejects.append(_reject(line, row.errors, row.raw))
+            rejects.append(reject_entry(line, row.errors, row.raw))
             continue
         record, errors = validate_entity(row.values, vocab)
         if record is None:
-            rejects.append(_reject(line, errors, dict(zip(ENTITY_FIELDS, row.values, strict=True))))
+            rejects.append(
+                reject_entry(line, errors, dict(zip(ENTITY_FIELDS, row.values, strict=True)))
+            )
         else:
             records.append((line, record))
     return records, rejects

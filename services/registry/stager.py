@@ -17,14 +17,20 @@ import asyncpg
 
 from services.registry import rawstage
 from services.registry.domain.fastrows import EntityChecker
-from services.registry.domain.parsing import BadRow, FileProblem, RawRow, read_csv, read_jsonl
+from services.registry.domain.parsing import (
+    BadRow,
+    FileProblem,
+    RawRow,
+    read_csv,
+    read_jsonl,
+    reject_entry,
+)
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
     ENTITY_REQUIRED,
     INSPECTOR_COLUMNS,
     INSPECTOR_FIELDS,
     INSPECTOR_REQUIRED,
-    FieldError,
     Vocabulary,
     validate_inspector,
 )
@@ -43,13 +49,6 @@ class StageJob:
     first_line: int
     fmt: str
     risk_classes: tuple[str, ...]
-
-
-def _reject(line: int, errors: list[FieldError], raw: Any = None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"line": line, "errors": [e.as_dict() for e in errors]}
-    if raw is not None:
-        entry["raw"] = raw
-    return entry
 
 
 def raw_rows(kind: str, text: str, first_line: int, fmt: str) -> tuple[Any, int]:
@@ -111,13 +110,13 @@ def records(
     for item in rows:
         if isinstance(item, BadRow):
             counts[1] += 1
-            rejects.append(_reject(item.line + shift, item.errors, item.raw))
+            rejects.append(reject_entry(item.line + shift, item.errors, item.raw))
             continue
         record, errors = check(item.values)
         if record is None:
             counts[1] += 1
             raw = dict(zip(fields, item.values, strict=True))
-            rejects.append(_reject(item.line + shift, errors, raw))
+            rejects.append(reject_entry(item.line + shift, errors, raw))
             continue
         counts[0] += 1
         yield (chunk, item.line + shift, *record)
@@ -241,20 +240,25 @@ async def _connection(job: StageJob) -> Any:
     return conn
 
 
+async def run_job(conn: Any, job: StageJob) -> tuple[list[int], list[dict[str, Any]]]:
+    """Stage the chunk of `job` over `conn` (in a worker process or, without workers, in the
+    service); returns [accepted, rejected] and the rejects."""
+    return await stage_text(
+        conn,
+        import_id=job.import_id,
+        kind=job.kind,
+        chunk=job.chunk,
+        text=job.text,
+        first_line=job.first_line,
+        fmt=job.fmt,
+        vocab=Vocabulary(risk_classes=frozenset(job.risk_classes)),
+    )
+
+
 async def _stage(job: StageJob) -> dict[str, Any]:
-    vocab = Vocabulary(risk_classes=frozenset(job.risk_classes))
     conn = await _connection(job)
     try:
-        counts, rejects = await stage_text(
-            conn,
-            import_id=job.import_id,
-            kind=job.kind,
-            chunk=job.chunk,
-            text=job.text,
-            first_line=job.first_line,
-            fmt=job.fmt,
-            vocab=vocab,
-        )
+        counts, rejects = await run_job(conn, job)
     except BaseException:
         # a failed chunk may leave the connection in any state: the next one opens afresh
         _CONNS.pop((job.database_url, job.schema), None)
@@ -270,7 +274,6 @@ def warm_up(workers: int) -> None:
 
     from services.registry.domain import screen
 
-    screen.screen_entities(b"", Vocabulary())
     screen.warm()
     if workers > 1:
         time.sleep(0.2)

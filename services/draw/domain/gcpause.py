@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 @contextmanager
 def paused_gc() -> Iterator[None]:
-    """Disable the cyclic collector inside the block; restore its previous state after."""
+    """Disable the cyclic collector inside the block (or, as `@paused_gc()`, during each call
+    of the function); restore its previous state after."""
     was = gc.isenabled()
     gc.disable()
     try:

@@ -91,6 +91,7 @@ def _union(*groups: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({x for g in groups for x in g}))
 
 
+@paused_gc()
 def build_tasks(
     *,
     draw_id: str,
@@ -102,17 +103,6 @@ def build_tasks(
     """One task per selected entity, ordered by (batch, smallest ticket, uscc)."""
     if period_end < period_start:
         raise Invalid("the period ends before it starts")
-    with paused_gc():
-        return _build(draw_id, plan_id, selections, period_start, period_end)
-
-
-def _build(
-    draw_id: str,
-    plan_id: str,
-    selections: Sequence[StratumSelection],
-    period_start: date,
-    period_end: date,
-) -> list[TaskDraft]:
     by_uscc: dict[str, TaskDraft] = {}
     get = by_uscc.get
     plan_ids = (plan_id,)

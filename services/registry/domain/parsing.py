@@ -190,6 +190,15 @@ def duplicate_groups(pairs: Iterable[tuple[str, int]]) -> Iterator[tuple[str, li
         yield current, lines
 
 
+def reject_entry(line: int, errors: list[FieldError], raw: Any = None) -> dict[str, Any]:
+    """A rejects-file entry: where (the file line), which fields, why (中文 and English), and
+    the row as read when there is one."""
+    entry: dict[str, Any] = {"line": line, "errors": [e.as_dict() for e in errors]}
+    if raw is not None:
+        entry["raw"] = raw
+    return entry
+
+
 def duplicate_error(key_field: str, key: str, lines: list[int]) -> FieldError:
     """The reason given to every row of a duplicated key: none of them is applied."""
     shown = ", ".join(str(n) for n in lines[:20]) + (" …" if len(lines) > 20 else "")

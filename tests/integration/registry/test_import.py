@@ -44,6 +44,16 @@ GOOD = [
 ]
 
 
+def small_files_take_the_fast_paths(monkeypatch: Any, *, first_load: bool | None) -> None:
+    """Send the small chunks of a test through the column screen and chunk tables (and, with
+    `first_load`, through the first-load build or, False, never), staged in the service process
+    so that these patches reach the staging code."""
+    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
+    monkeypatch.setattr(rawstage, "RAW_MIN_LINES", 1)
+    if first_load is not None:
+        monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1 if first_load else 10**9)
+
+
 def entity_row(uscc: str, **changes: str) -> list[str]:
     row = dict(zip(ENTITY_FIELDS, GOOD, strict=True))
     row.update(uscc=uscc, **changes)
@@ -264,9 +274,7 @@ async def test_plain_csv_chunks_give_exactly_the_row_by_row_results(
     # Plain chunks (field order, no quotes) are screened by column and loaded as text; the
     # rejects and the stored entities must be those of validating each row on its own, whether
     # the rows are inserted into the directory or build it whole (a first load).
-    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
-    monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1 if first_load else 10**9)
-    monkeypatch.setattr(rawstage, "RAW_MIN_LINES", 1)
+    small_files_take_the_fast_paths(monkeypatch, first_load=first_load)
 
     def not_row_by_row(*args: Any) -> Any:
         raise AssertionError("a plain chunk was read row by row")
@@ -337,9 +345,7 @@ async def test_first_load_builds_the_directory_with_its_definition(
     # A first load replaces the empty entity table by one built whole: columns, NOT NULLs,
     # defaults, collations, keys and indexes must be those the migrations made, and later
     # imports and single upserts work on it as on the original.
-    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")  # the patches reach staging
-    monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1)
-    monkeypatch.setattr(rawstage, "RAW_MIN_LINES", 1)
+    small_files_take_the_fast_paths(monkeypatch, first_load=True)
     # on the embedded PostgreSQL 18 and on the machine's own (15 here and on CI), whose
     # catalogues differ (NOT NULL constraints have names from 18 on)
     overrides = {}
@@ -376,8 +382,7 @@ async def test_first_load_builds_the_directory_with_its_definition(
 async def test_a_chunk_that_is_not_utf8_is_refused_and_stages_nothing(
     run_service: Any, monkeypatch: Any, plain: bool
 ) -> None:
-    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
-    monkeypatch.setattr(rawstage, "RAW_MIN_LINES", 1)
+    small_files_take_the_fast_paths(monkeypatch, first_load=None)
     svc = await run_service(spec)
     auth = svc.auth(Role.REGISTRY_OWNER)
     r = await svc.http.post("/imports", json={"kind": "entities", "source": "x.csv"}, headers=auth)
@@ -403,9 +408,7 @@ async def test_duplicates_in_plain_chunks_are_reported_at_their_file_lines(
     # Lines of a plain chunk are numbered by their place in the chunk, suspect lines (sent to
     # the validator) included: a duplicate after a suspect line must still be reported at the
     # line it is on in the file.
-    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
-    monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1 if first_load else 10**9)
-    monkeypatch.setattr(rawstage, "RAW_MIN_LINES", 1)
+    small_files_take_the_fast_paths(monkeypatch, first_load=first_load)
     svc = await run_service(spec)
     out = io.StringIO()
     synthetic.write_entities(out, 300, seed=23)
@@ -435,9 +438,7 @@ async def test_a_first_load_gives_way_to_a_writer_and_to_grants(
     # A first load swaps a new table in (the table's oid changes). When an entity arrives
     # while it is being built, or when `entity` carries grants a new table would lack, the
     # rows go in the ordinary way (same table) — and all of them go in.
-    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")  # the patches reach staging
-    monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1)
-    monkeypatch.setattr(rawstage, "RAW_MIN_LINES", 1)
+    small_files_take_the_fast_paths(monkeypatch, first_load=True)
     svc = await run_service(spec)
     out = io.StringIO()
     synthetic.write_entities(out, 300, seed=31)
@@ -486,8 +487,7 @@ async def test_staged_rows_lost_in_a_restart_are_not_committed_as_if_applied(
 ) -> None:
     # Staging tables are UNLOGGED: a crash restart of PostgreSQL empties them. The commit
     # must say so and apply nothing, not report the rows as accepted.
-    monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")  # the patch reaches staging
-    monkeypatch.setattr(rawstage, "RAW_MIN_LINES", 1)
+    small_files_take_the_fast_paths(monkeypatch, first_load=None)
     svc = await run_service(spec)
     out = io.StringIO()
     synthetic.write_entities(out, 50, seed=37)
