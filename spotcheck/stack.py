@@ -110,7 +110,7 @@ class Stack:
             ) from None
 
     def _check_not_running(self) -> None:
-        stack = _read_json(self.var_dir / "stack.json")
+        stack = read_json(self.var_dir / "stack.json")
         pid = stack.get("pid")
         if isinstance(pid, int) and _alive(pid) and pid != os.getpid():
             raise StackError(
@@ -295,7 +295,7 @@ class Stack:
             self._pg.stop()
             self._pg = None
         stack_json = self.var_dir / "stack.json"
-        if _read_json(stack_json).get("pid") == os.getpid():
+        if read_json(stack_json).get("pid") == os.getpid():
             stack_json.unlink(missing_ok=True)
         self._procs.clear()
 
@@ -343,7 +343,7 @@ class Stack:
                     f"the stack exited with code {proc.returncode}: "
                     f"{_tail(self.var_dir / 'logs' / 'stack.log')}"
                 )
-            if _read_json(self.var_dir / "stack.json").get("pid") == proc.pid:
+            if read_json(self.var_dir / "stack.json").get("pid") == proc.pid:
                 self.console.print(f"stack running in the background (pid {proc.pid})")
                 return
             time.sleep(0.3)
@@ -353,7 +353,7 @@ class Stack:
 
 def stop_detached(var_dir: Path, *, timeout: float = 60.0) -> None:
     """Stop the stack whose supervisor pid is in `var/stack.json`."""
-    pid = _read_json(var_dir / "stack.json").get("pid")
+    pid = read_json(var_dir / "stack.json").get("pid")
     if not isinstance(pid, int) or not _alive(pid):
         raise StackError(f"no running stack recorded in {var_dir / 'stack.json'}")
     os.kill(pid, signal.SIGTERM)
@@ -367,7 +367,7 @@ def stop_detached(var_dir: Path, *, timeout: float = 60.0) -> None:
 def running_stack(var_dir: Path) -> dict[str, Any] | None:
     """The stack recorded in `var_dir/stack.json` if its supervisor lives and every service
     answers `/readyz`; else None."""
-    info = _read_json(var_dir / "stack.json")
+    info = read_json(var_dir / "stack.json")
     pid = info.get("pid")
     if not isinstance(pid, int) or not _alive(pid):
         return None
@@ -449,7 +449,8 @@ def _short_pg(url: str) -> str:
     return url.replace("postgresql://postgres:@/postgres?host=", "socket ")
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`, or {} when it is missing, unreadable or not an object."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -25,7 +25,7 @@ from contracts.common import Role
 from services.kit.settings import Settings
 from spotcheck.client import Api, ApiError
 from spotcheck.demo import county
-from spotcheck.stack import SERVICES, Stack, running_stack
+from spotcheck.stack import SERVICES, Stack, read_json, running_stack
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +158,7 @@ class Demo:
             "accepted_expertise": sorted(DEFAULT_EXPERTISE),
             "generator": 1,
         }
-        meta = _read_json(meta_path)
+        meta = read_json(meta_path)
         if meta.get("want") == want and ents.exists() and insp.exists():
             self.note(f"reusing the generated files in {self.out} (same seed {self.o.seed})")
         else:
@@ -372,14 +372,6 @@ class Demo:
         self.draws()
         self.results()
         return self.summary()
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def progress_bar(console: Console) -> Progress:
