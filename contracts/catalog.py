@@ -1,32 +1,18 @@
-"""Which model travels on which subject: the source of the AsyncAPI document."""
+"""Which model travels on which subject: the source of the AsyncAPI document.
+
+Events come from `contracts/events.py` (the one list); this adds the subjects of other systems
+that spotcheck consumes and the request/reply verbs.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from contracts import common, draw, planner, publisher, registry
+from contracts import common, events, registry
 from contracts import subjects as s
 
-# (service, event name) -> payload model. Every name in subjects.EVENTS must appear here.
-EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
-    ("registry", "entity.upsert"): registry.EntityRecord,
-    ("registry", "entity.changed"): registry.EntityRecord,
-    ("registry", "import.completed"): registry.ImportCompleted,
-    ("registry", "snapshot.frozen"): registry.FreezeReply,
-    ("planner", "rules.activated"): planner.RulesActivated,
-    ("planner", "plan.approved"): planner.PlanApproved,
-    ("planner", "plan.rejected"): planner.PlanRejected,
-    ("draw", "committed"): draw.DrawCommitted,
-    ("draw", "seeded"): draw.DrawSeeded,
-    ("draw", "completed"): draw.DrawCompleted,
-    ("draw", "superseded"): draw.DrawSuperseded,
-    ("draw", "task.assigned"): draw.TaskAssigned,
-    ("publisher", "result.accepted"): publisher.ResultPublished,
-    ("publisher", "result.published"): publisher.ResultPublished,
-    ("publisher", "credit.feedback"): publisher.CreditFeedback,
-    ("publisher", "referral.created"): publisher.ReferralCreated,
-    ("publisher", "licensing.feedback"): publisher.LicensingFeedback,
-}
+# (service, event name) -> payload model: the one list lives in contracts/events.py.
+EVENT_MODELS = events.EVENT_MODELS
 
 # Subjects of other systems that spotcheck consumes.
 EXTERNAL_MODELS: dict[str, type[BaseModel]] = {

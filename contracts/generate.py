@@ -20,7 +20,7 @@ from contracts import subjects as s
 from contracts.base import Contract
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
-SKIP_MODULES = {"generate", "catalog", "base", "subjects"}
+SKIP_MODULES = {"generate", "catalog", "events", "base", "subjects"}
 
 
 def contract_models() -> dict[str, type[BaseModel]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from contracts.events import event_names
+
 VERSION = "v1"
 PREFIX = f"spotcheck.{VERSION}"
 SERVICES = ("registry", "planner", "draw", "publisher")
@@ -40,7 +42,7 @@ def event(service: str, name: str, *qualifiers: str) -> str:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}")
     if name not in EVENTS[service]:
-        raise ValueError(f"unknown event {name!r} of {service}; add it to EVENTS")
+        raise ValueError(f"unknown event {name!r} of {service}; add it to contracts/events.py")
     parts = [PREFIX, service, name, *(_check_token(q) for q in qualifiers)]
     return ".".join(parts)
 
@@ -59,20 +61,10 @@ def stream_name(service: str) -> str:
     return service.upper()
 
 
-# Event names per service. A stream captures exactly these (and their qualified forms), never
-# `rpc.*`: a stream that captured a request subject would answer requests with its own ack.
-EVENTS: dict[str, tuple[str, ...]] = {
-    "registry": ("entity.upsert", "entity.changed", "import.completed", "snapshot.frozen"),
-    "planner": ("rules.activated", "plan.approved", "plan.rejected"),
-    "draw": ("committed", "seeded", "completed", "superseded", "task.assigned"),
-    "publisher": (
-        "result.accepted",
-        "result.published",
-        "credit.feedback",
-        "referral.created",
-        "licensing.feedback",
-    ),
-}
+# Event names per service, derived from the one list (contracts/events.py). A stream captures
+# exactly these (and their qualified forms), never `rpc.*`: a stream that captured a request
+# subject would answer requests with its own ack.
+EVENTS: dict[str, tuple[str, ...]] = event_names(SERVICES)
 
 
 def stream_subjects(service: str) -> list[str]:
