@@ -2,15 +2,14 @@
 
 `AuditTrail.append(conn, …)` adds an entry to this service's hash chain inside the caller's
 transaction, so the entry exists if and only if the change it records was committed. A
-background task then copies committed entries to the `AUDIT` stream (deny delete, deny purge)
-with `Nats-Msg-Id` = `<service>-<seq>`, so a crash between the two never loses or doubles one.
+background relay (the kit's `RelayLoop`) then copies committed entries to the `AUDIT` stream
+(deny delete, deny purge) with `Nats-Msg-Id` = `audit:<service>:<seq>`, so a crash between the
+two never loses or doubles one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +20,11 @@ from contracts.subjects import audit_subject
 from services.kit.bus import Bus
 from services.kit.chain import GENESIS, BrokenLink, Entry, normalise, verify_chain
 from services.kit.db import Database
+from services.kit.envelope import event_id
+from services.kit.relay import RelayLoop
 
-log = logging.getLogger("spotcheck.audit")
+# Entries published per step, all in flight at once.
+BATCH = 500
 
 
 class AuditEvent(Contract):
@@ -46,8 +48,11 @@ class AuditTrail:
         self.service = service
         self.db = db
         self.bus = bus
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        # Woken by `append` in this process, otherwise every 5 s; after any entries it looks
+        # again at once, until none is left.
+        self.relay = RelayLoop(
+            name="audit-publisher", step=self.publish_pending, batch=BATCH, idle_s=5.0, partial_s=0
+        )
 
     async def append(
         self,
@@ -87,7 +92,7 @@ class AuditTrail:
             entry.prev_sha256,
             digest,
         )
-        self._wake.set()
+        self.relay.nudge()
         return Entry(**{**entry.__dict__, "sha256": digest})
 
     async def entries(self, *, after: int = 0, limit: int | None = None) -> list[Entry]:
@@ -105,16 +110,12 @@ class AuditTrail:
 
     def start_publisher(self) -> None:
         """Copy committed entries to the AUDIT stream in the background."""
-        if self.bus is not None and self._task is None:
-            self._task = asyncio.create_task(self._publish_loop(), name="audit-publisher")
+        if self.bus is not None:
+            self.relay.start()
 
     async def stop(self) -> None:
         """Stop the background publisher."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await self.relay.aclose()
 
     async def publish_pending(self) -> int:
         """Publish every committed, unpublished entry (a window at a time); returns how many."""
@@ -122,7 +123,7 @@ class AuditTrail:
         bus = self.bus
         async with self.db.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT * FROM audit_log WHERE NOT published ORDER BY seq LIMIT 500"
+                "SELECT * FROM audit_log WHERE NOT published ORDER BY seq LIMIT $1", BATCH
             )
             if not rows:
                 return 0
@@ -132,7 +133,7 @@ class AuditTrail:
                     bus.publish_event(
                         audit_subject(self.service),
                         AuditEvent(**entry.__dict__),
-                        event_id=f"{self.service}-{entry.seq}",
+                        event_id=event_id("audit", self.service, entry.seq),
                         time=entry.at,
                     )
                     for entry in entries
@@ -143,19 +144,6 @@ class AuditTrail:
                 [e.seq for e in entries],
             )
         return len(rows)
-
-    async def _publish_loop(self) -> None:
-        while True:
-            try:
-                while await self.publish_pending():
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("audit publish failed, will retry: %s", exc)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=5)
 
 
 def _entry(service: str, row: asyncpg.Record) -> Entry:

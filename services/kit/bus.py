@@ -2,23 +2,23 @@
 
 - `Bus.connect` connects with unlimited reconnects;
 - `ensure_stream` creates or updates a stream;
-- `publish_event` sends a JSON body with CloudEvents `ce-*` headers and `Nats-Msg-Id` = the
-  event id, so that JetStream drops a repeated publish;
+- `publish_event` / `publish_raw` send a JSON body in the envelope of services/kit/envelope.py
+  (CloudEvents `ce-*` headers, `Nats-Msg-Id` = the event id, so that JetStream drops a repeated
+  publish);
 - `consume` runs a durable pull consumer: ack after the handler returned (its effect
-  committed), `nak(delay)` on `TemporaryError`, `term` + log on a poison message;
-- `serve_rpc` / `request` are request/reply with timeouts and the one error shape.
+  committed), `nak(delay)` on `TemporaryError` (the kit's backoff), `term` + log on a poison
+  message;
+- `serve_rpc` / `request` are request/reply with timeouts and the one error shape
+  (services/kit/rpc.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from typing import Any, TypeVar
 
 import nats
@@ -31,66 +31,25 @@ from nats.js import api as js_api
 from nats.js.errors import BadRequestError, NotFoundError
 from pydantic import BaseModel, ValidationError
 
-from contracts.common import ErrorBody, ErrorInfo
-from services.kit.errors import (
-    Conflict,
-    DomainError,
-    Forbidden,
-    Invalid,
-    NotFound,
-    TemporaryError,
-    TooLarge,
-    Unauthorized,
-)
+from services.kit import envelope, rpc
+from services.kit.backoff import Backoff
+from services.kit.envelope import Incoming, dumps, loads
+from services.kit.errors import DomainError, PoisonMessage, TemporaryError
+
+__all__ = [
+    "Bus",
+    "ConnectError",
+    "Handler",
+    "Incoming",
+    "PoisonMessage",
+    "dumps",
+    "loads",
+    "nak_delay",
+]
 
 log = logging.getLogger("spotcheck.bus")
 
 M = TypeVar("M", bound=BaseModel)
-
-ERROR_HEADER = "Spotcheck-Error"
-_ERRORS_BY_CODE: dict[str, type[DomainError]] = {
-    cls.code: cls
-    for cls in (Invalid, NotFound, Conflict, Unauthorized, Forbidden, TooLarge, TemporaryError)
-}
-
-
-def dumps(model: BaseModel) -> bytes:
-    """JSON bytes of a contract, Chinese kept as UTF-8 (not \\u escapes)."""
-    return model.model_dump_json().encode("utf-8")
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A message handed to a consumer's handler."""
-
-    subject: str
-    data: bytes
-    headers: dict[str, str]
-    num_delivered: int
-    stream_seq: int
-
-    @property
-    def event_id(self) -> str:
-        """The CloudEvents id (also the JetStream dedup id)."""
-        return self.headers.get("ce-id") or self.headers.get("Nats-Msg-Id") or ""
-
-    @property
-    def event_type(self) -> str:
-        """The CloudEvents type."""
-        return self.headers.get("ce-type", "")
-
-    def parse(self, model: type[M]) -> M:
-        """Validate the body as `model`; a bad body is a poison message."""
-        try:
-            return model.model_validate_json(self.data)
-        except ValidationError as exc:
-            raise PoisonMessage(f"body is not a valid {model.__name__}: {exc}") from exc
-
-
-class PoisonMessage(DomainError):
-    """A message that can never be handled: it is terminated, not redelivered."""
-
-    code = "poison"
 
 
 class ConnectError(RuntimeError):
@@ -99,10 +58,16 @@ class ConnectError(RuntimeError):
 
 Handler = Callable[[Incoming], Awaitable[None]]
 
+# Redelivery after a handler's temporary failure: 0.5 s, doubling, at most 30 s (max_deliver
+# bounds the attempts). Deterministic: JetStream spreads redeliveries by itself.
+NAK_BACKOFF = Backoff(base_s=0.5, cap_s=30.0)
+# A pull that failed (the connection is down): try again soon, then less often.
+FETCH_BACKOFF = Backoff(base_s=1.0, cap_s=5.0)
 
-def nak_delay(num_delivered: int, *, base: float = 0.5, cap: float = 30.0) -> float:
-    """Delay before a redelivery after a temporary failure: doubling, capped."""
-    return float(min(cap, base * (2 ** max(0, num_delivered - 1))))
+
+def nak_delay(num_delivered: int) -> float:
+    """Delay before a redelivery after the `num_delivered`-th delivery failed."""
+    return NAK_BACKOFF.delay(max(1, num_delivered))
 
 
 class Bus:
@@ -215,20 +180,22 @@ class Bus:
         event_type: str | None = None,
         event_id: str | None = None,
         time: datetime | None = None,
+        source: str | None = None,
+        timeout: float | None = None,
     ) -> int:
-        """Publish JSON bytes with the CloudEvents headers; returns the stream sequence."""
-        eid = event_id or str(uuid.uuid4())
-        headers = {
-            "ce-specversion": "1.0",
-            "ce-id": eid,
-            "ce-source": self.source,
-            "ce-type": event_type or _type_of(subject),
-            "ce-time": (time or datetime.now(UTC)).isoformat(),
-            "content-type": "application/json",
-            "Nats-Msg-Id": eid,
-        }
+        """Publish JSON bytes in the event envelope; returns the stream sequence.
+
+        `source` overrides this connection's CloudEvents source (a relay process publishes on
+        behalf of its service); `timeout` bounds the wait for JetStream's ack.
+        """
+        eid = event_id or envelope.new_event_id()
+        headers = envelope.headers(
+            event_id=eid, source=source or self.source, subject=subject, time=time
+        )
+        if event_type:
+            headers["ce-type"] = event_type
         try:
-            ack = await self.js.publish(subject, body, headers=headers)
+            ack = await self.js.publish(subject, body, headers=headers, timeout=timeout)
         except (TimeoutError, NatsTimeout) as exc:
             raise TemporaryError(f"JetStream did not acknowledge {subject}") from exc
         return int(ack.seq)
@@ -282,31 +249,29 @@ class Bus:
         psub = await self.js.pull_subscribe(
             subjects[0] if len(subjects) == 1 else "", durable=durable, stream=stream, config=config
         )
+        failures = 0
         while not self._closing:
             try:
                 msgs = await psub.fetch(batch, timeout=2)
             except (TimeoutError, NatsTimeout):
+                failures = 0
                 continue
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the connection is down: wait for the reconnect
                 if self._closing:
                     return  # nats-py turns a cancelled fetch into "connection closed"
-                log.warning("fetch on %s failed: %s", durable, exc)
-                await asyncio.sleep(1)
+                failures += 1
+                delay = FETCH_BACKOFF.delay(failures)
+                log.warning("fetch on %s failed, again in %.1fs: %s", durable, delay, exc)
+                await asyncio.sleep(delay)
                 continue
+            failures = 0
             for msg in msgs:
                 await self._handle_one(msg, handler, durable)
 
     async def _handle_one(self, msg: Msg, handler: Handler, durable: str) -> None:
-        meta = msg.metadata
-        incoming = Incoming(
-            subject=msg.subject,
-            data=msg.data,
-            headers=dict(msg.headers or {}),
-            num_delivered=int(meta.num_delivered or 1),
-            stream_seq=int(meta.sequence.stream or 0),
-        )
+        incoming = Incoming.from_msg(msg)
         fields = {"subject": msg.subject, "consumer": durable, "event_id": incoming.event_id}
         try:
             await handler(incoming)
@@ -340,30 +305,22 @@ class Bus:
         concurrency: int = 8,
     ) -> None:
         """Answer requests on `subject` (queue group `queue`, so copies share the load)."""
-        limit = asyncio.Semaphore(concurrency)
-
-        async def _answer(msg: Msg) -> None:
-            async with limit:
-                try:
-                    req = request_model.model_validate_json(msg.data or b"{}")
-                    reply = await handler(req)
-                    await msg.respond(dumps(reply))
-                except Exception as exc:
-                    err = _error_body(exc)
-                    if not isinstance(exc, DomainError | ValidationError):
-                        log.exception("rpc %s failed", subject)
-                    if msg.reply:
-                        await self.nc.publish(
-                            msg.reply, dumps(err), headers={ERROR_HEADER: err.error.code}
-                        )
-
-        async def _cb(msg: Msg) -> None:
-            task = asyncio.create_task(_answer(msg))
-            self._tasks.append(task)
-            task.add_done_callback(self._forget)
-
-        sub = await self.nc.subscribe(subject, queue=queue, cb=_cb)
+        sub = await rpc.serve(
+            self.nc,
+            subject,
+            handler,
+            request_model=request_model,
+            queue=queue,
+            concurrency=concurrency,
+            spawn=self._spawn,
+        )
         self._subs.append(sub)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` as a task that `close` cancels; it forgets itself when done."""
+        task = asyncio.create_task(coro)
+        self._tasks.append(task)
+        task.add_done_callback(self._forget)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         with contextlib.suppress(ValueError):
@@ -373,17 +330,7 @@ class Bus:
         self, subject: str, body: BaseModel, reply_model: type[M], *, timeout: float = 10.0
     ) -> M:
         """Send a request and parse the reply; a remote error is raised as our own error."""
-        try:
-            msg = await self.nc.request(subject, dumps(body), timeout=timeout)
-        except (TimeoutError, NatsTimeout) as exc:
-            raise TemporaryError(f"no answer on {subject} within {timeout:g}s") from exc
-        except nats.errors.NoRespondersError as exc:
-            raise TemporaryError(f"no service answers {subject}; is it running?") from exc
-        if msg.headers and ERROR_HEADER in msg.headers:
-            info = ErrorBody.model_validate_json(msg.data).error
-            cls = _ERRORS_BY_CODE.get(info.code, DomainError)
-            raise cls(info.message, code=info.code, details=list(info.details))
-        return reply_model.model_validate_json(msg.data)
+        return await rpc.request(self.nc, subject, body, reply_model, timeout=timeout)
 
     async def object_store(self, bucket: str, *, replicas: int = 1) -> Any:
         """The object store bucket, created if missing."""
@@ -411,32 +358,3 @@ class Bus:
             await asyncio.wait_for(self.nc.flush(), timeout=2)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.nc.close(), timeout=5)
-
-
-def _type_of(subject: str) -> str:
-    """CloudEvents type: the subject without its region/department qualifiers."""
-    from contracts import subjects as s
-
-    parts = subject.split(".")
-    if len(parts) >= 4 and parts[2] in s.EVENTS:
-        rest = ".".join(parts[3:])
-        for name in sorted(s.EVENTS[parts[2]], key=len, reverse=True):
-            if rest == name or rest.startswith(name + "."):
-                return f"{parts[0]}.{parts[1]}.{parts[2]}.{name}"
-    return subject
-
-
-def _error_body(exc: Exception) -> ErrorBody:
-    if isinstance(exc, DomainError):
-        return ErrorBody(error=ErrorInfo(code=exc.code, message=exc.message, details=exc.details))
-    if isinstance(exc, ValidationError):
-        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        return ErrorBody(
-            error=ErrorInfo(code="invalid", message="invalid request", details=details)
-        )
-    return ErrorBody(error=ErrorInfo(code="internal", message=f"{type(exc).__name__}: {exc}"))
-
-
-def loads(data: bytes) -> Any:
-    """Parse JSON bytes."""
-    return json.loads(data)

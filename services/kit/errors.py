@@ -72,3 +72,9 @@ class TemporaryError(DomainError):
 
     status = 503
     code = "unavailable"
+
+
+class PoisonMessage(DomainError):
+    """A message that can never be handled: it is terminated, not redelivered."""
+
+    code = "poison"

@@ -1,26 +1,26 @@
 """The event outbox: an event is published if and only if the change it records commits.
 
 `Outbox.add(conn, subject, model)` writes the event in the caller's transaction; a relay in the
-background publishes pending events in order with `Nats-Msg-Id` = the event id, so a crash
-after publishing but before marking it published only leads to a duplicate that JetStream
-drops. `flush()` publishes what is pending now (for commands that want their event out before
-they answer).
+background (the kit's `RelayLoop`) publishes pending events in order with `Nats-Msg-Id` = the
+event id, so a crash after publishing but before marking it published only leads to a
+duplicate that JetStream drops. `flush()` publishes what is pending now (for commands that want
+their event out before they answer).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import uuid
 from typing import Any
 
 from pydantic import BaseModel
 
-from services.kit.bus import Bus, dumps
+from services.kit.bus import Bus
 from services.kit.db import Database
+from services.kit.envelope import dumps, new_event_id
+from services.kit.relay import RelayLoop
 
-log = logging.getLogger("spotcheck.outbox")
+# JetStream publishes in flight at once while a batch is published.
+WINDOW = 256
 
 
 class Outbox:
@@ -30,9 +30,16 @@ class Outbox:
         self.db = db
         self.bus = bus
         self.batch = batch
-        self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        # Woken by `add` in this process; otherwise every second. The pause after a wake lets
+        # the transaction that queued the event commit first.
+        self.relay = RelayLoop(
+            name="outbox-relay",
+            step=self._publish_batch,
+            batch=batch,
+            idle_s=1.0,
+            settle_s=0.02,
+        )
 
     async def add(
         self, conn: Any, subject: str, event: BaseModel, *, event_id: str | None = None
@@ -41,7 +48,7 @@ class Outbox:
 
         A repeated `event_id` is ignored, so re-running a handler does not queue twice.
         """
-        eid = event_id or str(uuid.uuid4())
+        eid = event_id or new_event_id()
         await conn.execute(
             "INSERT INTO event_outbox (event_id, subject, body) VALUES ($1, $2, $3)"
             " ON CONFLICT (event_id) DO NOTHING",
@@ -49,7 +56,7 @@ class Outbox:
             subject,
             dumps(event).decode("utf-8"),
         )
-        self._wake.set()
+        self.relay.nudge()
         return eid
 
     async def flush(self) -> int:
@@ -70,9 +77,8 @@ class Outbox:
             )
             if not rows:
                 return 0
-            window = 256
-            for start in range(0, len(rows), window):
-                chunk = rows[start : start + window]
+            for start in range(0, len(rows), WINDOW):
+                chunk = rows[start : start + WINDOW]
                 await asyncio.gather(
                     *(
                         self.bus.publish_raw(
@@ -92,27 +98,8 @@ class Outbox:
 
     def start(self) -> None:
         """Run the relay in the background."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="outbox-relay")
+        self.relay.start()
 
     async def stop(self) -> None:
         """Stop the relay (pending events stay in the table for the next start)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.flush()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox relay failed, will retry: %s", exc)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            # Give the transaction that woke us a moment to commit.
-            await asyncio.sleep(0.02)
+        await self.relay.aclose()

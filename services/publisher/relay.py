@@ -3,24 +3,26 @@
 Runs inside the publisher service, or alone (`python -m services.publisher.relay`) so that an
 operator can scale or restart it separately. Several relays may run at once: rows are leased
 with `FOR UPDATE SKIP LOCKED`; a relay that dies leaves its leased rows to come due again.
+When to claim a batch (a `NOTIFY`, a nudge from intake, a timer; backing off while the database
+is away) is the kit's `RelayLoop`; what a batch is, how each row is delivered and what is
+recorded is here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
-from nats.errors import TimeoutError as NatsTimeout
 
 from services.kit.bus import Bus
 from services.kit.db import Database
+from services.kit.errors import TemporaryError
+from services.kit.relay import RelayLoop
 from services.publisher import store
 from services.publisher.domain.delivery import (
     Outcome,
@@ -78,8 +80,19 @@ class Relay:
         self.lease_s = lease_s
         self.workers = workers
         self.nats_limit = asyncio.Semaphore(nats_window)
-        self.wake = wake or asyncio.Event()
-        self.idle_s = idle_s
+        # `workers` loops claim and record batches concurrently (leases keep them apart); a
+        # partial batch means the outbox is nearly drained: look again soon.
+        self.loop = RelayLoop(
+            name="publisher-relay",
+            step=self.run_once,
+            batch=batch,
+            idle_s=idle_s,
+            partial_s=0.05,
+            workers=workers,
+            wake=wake,
+            db=db,
+            channel=store.OUTBOX_CHANNEL,
+        )
         self.disclosure = (
             HttpPoster(disclosure_url, connections=http_window, timeout_s=http_timeout_s)
             if disclosure_url
@@ -88,62 +101,23 @@ class Relay:
         self.nats_timeout_s = max(http_timeout_s, 10.0)
         self.delivered = 0
         self.failed = 0
-        self._stopping = False
+
+    @property
+    def wake(self) -> asyncio.Event:
+        """Set it to claim due rows now (intake does after each commit)."""
+        return self.loop.wake
 
     def stop(self) -> None:
         """Finish the batches in progress (their outcomes recorded), then return from `run`."""
-        self._stopping = True
-        self.wake.set()
+        self.loop.stop()
 
     async def run(self) -> None:
         """Deliver until cancelled or stopped."""
-        listener = await self._listen()
         try:
-            await asyncio.gather(*(self._loop() for _ in range(self.workers)))
+            await self.loop.run()
         finally:
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.remove_listener(store.OUTBOX_CHANNEL, self._notified)
-                with contextlib.suppress(Exception):
-                    await self.db.pool.release(listener)
             if self.disclosure is not None:
                 await self.disclosure.aclose()
-
-    def _notified(self, *_: object) -> None:
-        self.wake.set()
-
-    async def _listen(self) -> Any:
-        """Hold a connection that LISTENs for new outbox rows (polling stays the fallback)."""
-        conn = None
-        try:
-            conn = await self.db.pool.acquire()
-            await conn.add_listener(store.OUTBOX_CHANNEL, self._notified)
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("relay: cannot listen for new deliveries, polling: %s", exc)
-            if conn is not None:
-                await self.db.pool.release(conn)
-            return None
-        except BaseException:
-            # Cancelled while starting (a service stopped at once): never keep the connection,
-            # or closing the pool would wait for it.
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await self.db.pool.release(conn)
-            raise
-        return conn
-
-    async def _loop(self) -> None:
-        while not self._stopping:
-            try:
-                n = await self.run_once()
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("relay: database unavailable: %s", exc)
-                n = 0
-            if n < self.batch and not self._stopping:
-                # Less than a full batch was due: wait for new work rather than spin.
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.idle_s if n == 0 else 0.05)
 
     async def run_once(self) -> int:
         """Deliver one batch of due rows; returns how many rows were attempted."""
@@ -209,32 +183,19 @@ class Relay:
             )
 
     async def _publish(self, row: asyncpg.Record) -> None:
-        key = row["idempotency_key"]
         subject = row["subject"]
-        headers = {
-            "ce-specversion": "1.0",
-            "ce-id": key,
-            "ce-source": self.source,
-            "ce-type": _event_type(subject),
-            "ce-time": datetime.now(UTC).isoformat(),
-            "content-type": "application/json",
-            "Nats-Msg-Id": key,
-        }
         try:
-            await self.bus.js.publish(
-                subject, row["body"].encode("utf-8"), headers=headers, timeout=self.nats_timeout_s
+            await self.bus.publish_raw(
+                subject,
+                row["body"].encode("utf-8"),
+                event_id=row["idempotency_key"],
+                source=self.source,
+                timeout=self.nats_timeout_s,
             )
-        except (TimeoutError, NatsTimeout) as exc:
-            raise DeliveryFailed(f"JetStream did not acknowledge {subject}") from exc
+        except TemporaryError as exc:  # no ack within the timeout
+            raise DeliveryFailed(str(exc)) from exc
         except Exception as exc:
             raise DeliveryFailed(f"JetStream publish to {subject}: {exc}") from exc
-
-
-def _event_type(subject: str) -> str:
-    parts = subject.split(".")
-    if parts[3:5] == ["result", "published"]:
-        return ".".join(parts[:5])
-    return subject
 
 
 async def _main() -> None:  # pragma: no cover - exercised by the integration tests

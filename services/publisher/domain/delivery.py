@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from contracts.publisher import DeliveryState
+from services.kit.backoff import Backoff
+from services.kit.envelope import event_id
 from services.kit.errors import Conflict
 
 
@@ -51,12 +53,12 @@ def idempotency_key(result_id: str, version: int, destination: Destination | str
     Used as the `Idempotency-Key` header over HTTP and as `Nats-Msg-Id` on JetStream, so a
     repeated delivery is recognised by the receiver. ASCII, no spaces.
     """
-    return f"{result_id}:v{version}:{Destination(destination).value}"
+    return event_id(result_id, f"v{version}", Destination(destination).value)
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with jitter, capped, and a limit on attempts."""
+    """The kit's backoff (equal jitter), capped, and a limit on attempts."""
 
     base_seconds: float = 2.0
     cap_seconds: float = 900.0
@@ -65,13 +67,11 @@ class RetryPolicy:
     def delay(self, attempts: int, rand: Callable[[], float]) -> float:
         """Seconds to wait after the `attempts`-th failure (1-based).
 
-        "Equal jitter": half of the exponential step is fixed, half random, so retries from
-        many rows spread out but never come back immediately. `rand` returns [0, 1).
+        "Equal jitter" (services/kit/backoff.py): half of the exponential step is fixed, half
+        random, so retries from many rows spread out but never come back immediately. `rand`
+        returns [0, 1).
         """
-        if attempts < 1:
-            raise ValueError("attempts is 1-based")
-        step: float = min(self.cap_seconds, self.base_seconds * 2.0 ** (attempts - 1))
-        return step / 2 + step / 2 * rand()
+        return Backoff(self.base_seconds, self.cap_seconds).delay(attempts, rand)
 
 
 @dataclass(frozen=True, slots=True)

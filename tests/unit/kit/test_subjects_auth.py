@@ -5,7 +5,8 @@ import pytest
 from contracts import subjects
 from contracts.common import Role
 from services.kit.auth import TokenVerifier, issue_token
-from services.kit.bus import _type_of, nak_delay
+from services.kit.bus import nak_delay
+from services.kit.envelope import event_type
 from services.kit.errors import Unauthorized
 
 
@@ -26,7 +27,7 @@ def test_event_subjects_and_streams_never_capture_rpc() -> None:
 
 def test_cloudevents_type_drops_qualifiers() -> None:
     subject = "spotcheck.v1.publisher.result.published.360202.SCJG"
-    assert _type_of(subject) == "spotcheck.v1.publisher.result.published"
+    assert event_type(subject) == "spotcheck.v1.publisher.result.published"
 
 
 def test_nak_delay_doubles_and_caps() -> None:
