@@ -20,6 +20,7 @@ from services.draw.domain import exclusions, machine, seeds, spec
 from services.draw.domain.machine import Draw, DrawState
 from services.draw.domain.seeds import SeedSource
 from services.draw.selection import Selector
+from services.kit.envelope import event_id
 from services.kit.errors import Conflict, TemporaryError
 from services.kit.service import ServiceContext
 
@@ -243,7 +244,7 @@ class Ceremony:
                 conn,
                 subjects.event("draw", "committed"),
                 event,
-                event_id=f"{draw.draw_id}.committed",
+                event_id=event_id("committed", draw.draw_id),
             )
         # The commitment is public before anyone can give a seed.
         await self.ctx.outbox.flush()
@@ -280,7 +281,7 @@ class Ceremony:
                     entered_by=by,
                     seeded_at=d.seeded_at,
                 ),
-                event_id=f"{draw_id}.seeded",
+                event_id=event_id("seeded", draw_id),
             )
         return d
 
@@ -389,7 +390,7 @@ class Ceremony:
                     by=by,
                     at=at,
                 ),
-                event_id=f"{draw_id}.superseded",
+                event_id=event_id("superseded", draw_id),
             )
         await self._freeze_and_commit(new, plan, by=by)
         return await self.status(new.draw_id)

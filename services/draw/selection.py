@@ -34,6 +34,7 @@ from services.draw import staffing, store
 from services.draw.domain import machine, spec, tasks
 from services.draw.domain.machine import DrawState
 from services.draw.domain.verify import first_difference
+from services.kit.envelope import event_id
 from services.kit.errors import Conflict
 from services.kit.service import ServiceContext
 
@@ -168,7 +169,7 @@ class Selector:
                 conn,
                 subjects.event("draw", "completed"),
                 completed,
-                event_id=f"{draw_id}.completed",
+                event_id=event_id("completed", draw_id),
             )
             await store.queue_task_events(conn, events)
 

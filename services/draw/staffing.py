@@ -21,6 +21,7 @@ from contracts.registry import EntityRecord, InspectorRecord
 from services.draw.domain import teams
 from services.draw.domain.gcpause import paused_gc
 from services.draw.domain.tasks import TaskDraft
+from services.kit.envelope import event_id
 
 
 @dataclass(slots=True)
@@ -175,5 +176,5 @@ def staff(
             )
         )
         out.members.extend((t.task_id, i) for i in team)
-        out.events.append((f"{t.task_id}.assigned", assigned, text))
+        out.events.append((event_id("task.assigned", t.task_id), assigned, text))
     return out

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from contracts import subjects
 from contracts.planner import PlanRejected, PlanSubmission, RulesActivated
 from contracts.registry import StatsReply
+from services.kit.envelope import event_id
 from services.kit.errors import Conflict, NotFound, TemporaryError
 from services.kit.service import ServiceContext
 from services.planner.domain.counts import count_queries, stratum_counts
@@ -128,7 +129,7 @@ class Planner:
                     conn,
                     subjects.event("planner", "rules.activated"),
                     event,
-                    event_id=f"rules.activated:{seq}:{ruleset.version[:16]}",
+                    event_id=event_id("rules.activated", seq, ruleset.version[:16]),
                 )
             self._active = (ruleset, engine)  # one assignment: the next plan uses it
             if previous is not None and previous[1] is not engine:
@@ -190,7 +191,7 @@ class Planner:
                     conn,
                     subjects.event("planner", "plan.rejected"),
                     PlanRejected(plan_id=plan_id, reasons=reasons, rejected_at=now),
-                    event_id=f"plan.rejected:{plan_id}",
+                    event_id=event_id("plan.rejected", plan_id),
                 )
             await self._flush()
             raise PlanInvalid(exc.reasons) from None
@@ -229,7 +230,7 @@ class Planner:
                 conn,
                 subjects.event("planner", "plan.approved"),
                 event,
-                event_id=f"plan.approved:{plan_id}",
+                event_id=event_id("plan.approved", plan_id),
             )
         # The draw may be started right after this answer: the event is out first.
         await self._flush()

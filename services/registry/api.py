@@ -27,6 +27,7 @@ from contracts.registry import (
     RiskClassesConfig,
 )
 from services.kit.auth import public, require
+from services.kit.envelope import event_id
 from services.kit.errors import Invalid, NotFound
 from services.kit.service import ServiceContext
 from services.registry import snapshots, store
@@ -167,7 +168,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                 rejected=summary["rejected"],
                 finished_at=datetime.fromisoformat(summary["at"]),
             ),
-            event_id=f"import-{import_id}",
+            event_id=event_id("import.completed", import_id),
         )
         return ImportCommitReply(
             import_id=import_id,

@@ -21,6 +21,7 @@ from contracts.registry import (
     StatsRequest,
 )
 from services.kit.bus import Incoming, PoisonMessage
+from services.kit.envelope import event_id
 from services.kit.errors import Invalid
 from services.kit.service import ServiceContext
 from services.registry import snapshots, store
@@ -271,6 +272,8 @@ async def freeze_and_publish(ctx: ServiceContext, req: FreezeRequest) -> FreezeR
     upload, fetch = snapshots.object_store_io(obs)
     reply = await snapshots.freeze(ctx.db, req, upload=upload, fetch=fetch, audit=ctx.audit)
     await ctx.bus.publish_event(
-        subjects.event("registry", "snapshot.frozen"), reply, event_id=reply.snapshot_id
+        subjects.event("registry", "snapshot.frozen"),
+        reply,
+        event_id=event_id("snapshot.frozen", reply.snapshot_id),
     )
     return reply

@@ -90,7 +90,7 @@ def test_bodies_and_events_are_exactly_the_contract() -> None:
         model = TaskAssigned.model_validate_json(text)
         assert json.loads(text) == model.model_dump(mode="json")
         assert text == model.model_dump_json()  # byte for byte what pydantic would publish
-        assert row[8] == text and event_id == f"{model.task_id}.assigned"
+        assert row[8] == text and event_id == f"task.assigned:{model.task_id}"  # envelope.event_id
         assert subject == "spotcheck.v1.draw.task.assigned"
     by_uscc = {
         TaskAssigned.model_validate_json(t).uscc: TaskAssigned.model_validate_json(t)
