@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from services.kit import logs
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
 from services.kit.errors import Conflict, Invalid, NotFound
@@ -200,8 +201,12 @@ class Importer:
         if self._pool is None:
             # spawn, not fork: the service process runs threads (NATS, asyncpg) that a forked
             # child must not inherit
+            init, initargs = logs.worker_initializer()
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=init,
+                initargs=initargs,
             )
         return self._pool
 

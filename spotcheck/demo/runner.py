@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from contracts.common import Role
+from services.kit.backoff import Backoff
 from services.kit.settings import Settings
 from spotcheck.client import Api, ApiError
 from spotcheck.demo import county
@@ -59,16 +60,24 @@ class Facts:
     results: dict[str, int] = field(default_factory=dict)
 
 
+# Waiting for a service to learn of something (an event still on its way): the kit's backoff,
+# from a quarter second up to two, so a quick arrival is seen at once and a slow one is not
+# polled for nothing.
+RETRY_BACKOFF = Backoff(base_s=0.25, cap_s=2.0)
+
+
 def retry(fn: Callable[[], T], *, until: float, again: Callable[[ApiError], bool]) -> T:
     """Call `fn` until it does not raise an `ApiError` that `again` accepts, for `until` s."""
     deadline = time.monotonic() + until
+    attempt = 0
     while True:
         try:
             return fn()
         except ApiError as exc:
             if not again(exc) or time.monotonic() > deadline:
                 raise
-        time.sleep(0.5)
+        attempt += 1
+        time.sleep(min(RETRY_BACKOFF.delay(attempt), max(0.0, deadline - time.monotonic())))
 
 
 class Demo:
