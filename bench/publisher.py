@@ -44,9 +44,9 @@ import asyncpg  # noqa: E402
 import nats  # noqa: E402
 import psutil  # noqa: E402
 
+from bench.rawpost import HttpPoster  # noqa: E402
 from contracts.common import Role  # noqa: E402
 from services.kit.auth import issue_token, load_or_create_key  # noqa: E402
-from services.publisher.http_post import HttpPoster  # noqa: E402
 from spotcheck.embedded import (  # noqa: E402
     EmbeddedPostgres,
     free_port,

@@ -1,24 +1,27 @@
-"""A small HTTP/1.1 client for one thing: POSTing JSON to one URL over keep-alive connections.
+"""POSTing JSON to one URL over a pool of keep-alive connections (httpx).
 
-The relay sends one POST per result to the disclosure system, thousands per second. A general
-client (httpx over h11) spends more CPU per request than the rest of a delivery together; this
-one writes the request in one buffer and parses only what a reply needs (status, length or
-chunked body, `Connection: close`). It keeps a pool of at most `connections` connections to
-the destination: that is also the window of deliveries in flight to it.
+The relay sends one POST per result to the disclosure system. The pool holds at most
+`connections` connections to the destination, which is also the window of deliveries in
+flight to it: a POST beyond the window waits for a free connection (no timeout on that wait);
+`timeout_s` bounds connecting, sending and each read of the reply.
 
-A connection is reused only after a complete reply; any error or timeout closes it, so a late
-reply can never be read as the answer to the next request.
+The request is exactly what the disclosure system has always received — the request line,
+`Host`, the caller's headers in their order, `Content-Length`, the body — so the client's own
+default headers (`User-Agent`, `Accept`, …) are removed. The trust store is the system's (a
+provincial system's certificate may come from a domestic CA that is not in certifi), and proxy
+variables of the environment are not read: the destination is reached the way it was
+configured. httpx closes a connection on any error or timeout, so a late reply can never be
+read as the answer to the next request.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-_MAX_HEAD = 64 * 1024
+import httpx
+
 _MAX_BODY = 4 * 1024 * 1024
 
 
@@ -34,19 +37,6 @@ class Reply:
     body: bytes
 
 
-class _Conn:
-    __slots__ = ("reader", "used", "writer")
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.used = False
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.writer.close()
-
-
 class HttpPoster:
     """POSTs to one URL over a bounded pool of keep-alive HTTP/1.1 connections."""
 
@@ -54,130 +44,34 @@ class HttpPoster:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.ssl: ssl.SSLContext | None = (
-            ssl.create_default_context() if parts.scheme == "https" else None
-        )
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        host_header = parts.netloc.rpartition("@")[2]
-        self._head = f"POST {path} HTTP/1.1\r\nHost: {host_header}\r\n".encode("ascii")
+        self.url = url
         self.timeout_s = timeout_s
-        self._slots = asyncio.Semaphore(connections)
-        self._idle: list[_Conn] = []
-        self._closed = False
+        self._client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            timeout=httpx.Timeout(timeout_s, pool=None),
+            verify=ssl.create_default_context(),
+            trust_env=False,
+        )
+        self._client.headers.clear()  # only the caller's headers go out (see above)
 
     async def post(self, body: bytes, headers: dict[str, str]) -> Reply:
-        """Send one POST and read its whole reply within the timeout."""
+        """Send one POST and read its whole reply (at most 4 MiB)."""
         for name, value in headers.items():
             if "\r" in name or "\n" in name or "\r" in value or "\n" in value or ":" in name:
                 raise ValueError(f"header {name!r} is not a valid HTTP header")
-        request = b"".join(
-            (
-                self._head,
-                "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1"),
-                b"Content-Length: %d\r\n\r\n" % len(body),
-                body,
-            )
-        )
-        async with self._slots:
-            conn = self._idle.pop() if self._idle else None
-            if conn is not None:
-                try:
-                    return await self._exchange(conn, request)
-                except _Stale:
-                    pass  # the server closed an idle connection: one fresh try is safe
-            return await self._exchange(None, request)
-
-    async def _exchange(self, conn: _Conn | None, request: bytes) -> Reply:
         try:
-            async with asyncio.timeout(self.timeout_s):
-                if conn is None:
-                    reader, writer = await asyncio.open_connection(
-                        self.host, self.port, ssl=self.ssl, limit=_MAX_HEAD
-                    )
-                    conn = _Conn(reader, writer)
-                reused = conn.used
-                conn.used = True
-                conn.writer.write(request)
-                try:
-                    head = await conn.reader.readuntil(b"\r\n\r\n")
-                except asyncio.IncompleteReadError as exc:
-                    if reused and not exc.partial:
-                        raise _Stale from exc
-                    raise
-                reply, keep = await _read_reply(conn.reader, head)
-        except _Stale:
-            if conn is not None:
-                conn.close()
-            raise
-        except TimeoutError as exc:
-            if conn is not None:
-                conn.close()
+            async with self._client.stream("POST", self.url, content=body, headers=headers) as r:
+                data = bytearray()
+                async for chunk in r.aiter_bytes():
+                    data += chunk
+                    if len(data) > _MAX_BODY:
+                        raise HttpError(f"reply body over {_MAX_BODY} bytes")
+                return Reply(r.status_code, bytes(data))
+        except httpx.TimeoutException as exc:
             raise HttpError(f"no reply within {self.timeout_s:g}s") from exc
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            if conn is not None:
-                conn.close()
+        except httpx.HTTPError as exc:
             raise HttpError(f"{type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            if conn is not None:
-                conn.close()
-            raise
-        if keep and not self._closed:
-            self._idle.append(conn)
-        else:
-            conn.close()
-        return reply
 
     async def aclose(self) -> None:
-        """Close every idle connection (busy ones close when their exchange ends)."""
-        self._closed = True
-        while self._idle:
-            self._idle.pop().close()
-
-
-class _Stale(Exception):
-    pass
-
-
-async def _read_reply(reader: asyncio.StreamReader, head: bytes) -> tuple[Reply, bool]:
-    lines = head.decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
-    if not version.startswith("HTTP/1.") or len(rest) < 3 or not rest[:3].isdigit():
-        raise ValueError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
-    status = int(rest[:3])
-    fields: dict[str, str] = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            fields[name.strip().lower()] = value.strip()
-    connection = fields.get("connection", "").lower()
-    keep = "close" not in connection and (version == "HTTP/1.1" or "keep-alive" in connection)
-    if status in (204, 304) or 100 <= status < 200:
-        return Reply(status, b""), keep
-    if "chunked" in fields.get("transfer-encoding", "").lower():
-        return Reply(status, await _read_chunked(reader)), keep
-    if "content-length" in fields:
-        n = int(fields["content-length"])
-        if n > _MAX_BODY:
-            raise ValueError(f"reply body of {n} bytes")
-        return Reply(status, await reader.readexactly(n)), keep
-    return Reply(status, await reader.read(_MAX_BODY)), False  # body until the server closes
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
-        if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass  # trailers
-            return b"".join(parts)
-        total += size
-        if total > _MAX_BODY:
-            raise ValueError("reply body too large")
-        parts.append(await reader.readexactly(size))
-        await reader.readexactly(2)
+        """Close the pool's connections."""
+        await self._client.aclose()
