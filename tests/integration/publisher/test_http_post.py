@@ -1,5 +1,6 @@
 """The relay's keep-alive HTTP client against a raw local server: reuse, replies with a length,
-chunked or until close, timeouts that never leave a late reply on a reused connection."""
+chunked or until close, timeouts that never leave a late reply on a reused connection, and the
+request bytes the disclosure system has always received."""
 
 from __future__ import annotations
 
@@ -81,6 +82,22 @@ async def test_keep_alive_reuses_connections_within_the_window(serve: Any) -> No
     first = server.requests[0]
     assert first.startswith(b"POST /results?x=1 HTTP/1.1\r\nHost: 127.0.0.1:")
     assert b"Idempotency-Key: k" in first and b"Content-Length: 7\r\n" in first
+
+
+async def test_the_request_is_exactly_the_callers_headers_and_body(serve: Any) -> None:
+    """What the disclosure system receives did not change with the move to httpx: no
+    User-Agent, Accept or Accept-Encoding of the client's own, the caller's headers in order."""
+    server, url = await serve(lambda head: OK)
+    poster = HttpPoster(url, connections=1)
+    headers = {"Idempotency-Key": "R-1:v1:disclosure", "Content-Type": "application/json"}
+    await poster.post(b'{"a":"\xe6\x98\x8c"}', headers)
+    await poster.aclose()
+    port = url.split(":")[2].split("/")[0]
+    assert server.requests == [
+        b"POST /results?x=1 HTTP/1.1\r\nHost: 127.0.0.1:" + port.encode() + b"\r\n"
+        b"Idempotency-Key: R-1:v1:disclosure\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 11\r\n\r\n{"a":"\xe6\x98\x8c"}'
+    ]
 
 
 async def test_chunked_replies_and_replies_until_close(serve: Any) -> None:
