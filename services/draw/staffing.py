@@ -21,7 +21,7 @@ from contracts.registry import EntityRecord, InspectorRecord
 from services.draw.domain import teams
 from services.draw.domain.gcpause import paused_gc
 from services.draw.domain.tasks import TaskDraft
-from services.kit.envelope import event_id
+from services.kit.envelope import event_ids
 
 
 @dataclass(slots=True)
@@ -129,6 +129,7 @@ def staff(
     expertise_json = {code: sorted(tags) for code, tags in expertise.items()}
     assigned = subjects.event("draw", "task.assigned")
     out = Staffed(unstaffed=len(reasons))
+    ids = event_ids("task.assigned", [t.task_id for t in drafts])
     for seq, t in enumerate(drafts):
         team = assignment.teams.get(t.task_id, ())
         for i in team:
@@ -176,5 +177,5 @@ def staff(
             )
         )
         out.members.extend((t.task_id, i) for i in team)
-        out.events.append((event_id("task.assigned", t.task_id), assigned, text))
+        out.events.append((ids[seq], assigned, text))
     return out

@@ -8,7 +8,14 @@ import pytest
 
 from contracts import subjects
 from contracts.events import EVENT_MODELS
-from services.kit.envelope import Incoming, event_id, event_type, headers, new_event_id
+from services.kit.envelope import (
+    Incoming,
+    event_id,
+    event_ids,
+    event_type,
+    headers,
+    new_event_id,
+)
 from services.kit.errors import PoisonMessage
 from services.publisher.domain.delivery import Destination, idempotency_key
 
@@ -50,6 +57,13 @@ def test_one_event_id_scheme() -> None:
         with pytest.raises(ValueError):
             event_id(*bad)
     assert new_event_id() != new_event_id()
+    # Many at once (a draw's task events): the same ids, the same checks.
+    assert event_ids("task.assigned", ["T-1", "T-2"]) == [
+        event_id("task.assigned", "T-1"),
+        event_id("task.assigned", "T-2"),
+    ]
+    with pytest.raises(ValueError):
+        event_ids("task.assigned", ["T-1", ""])
 
 
 def test_incoming_reads_the_envelope_and_refuses_a_bad_body() -> None:
