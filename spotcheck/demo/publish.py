@@ -17,6 +17,7 @@ from rich.table import Table
 
 from contracts.common import Role
 from services.kit.auth import issue_token, load_or_create_key
+from services.kit.backoff import Backoff
 from services.publisher.domain.categories import load_categories
 from spotcheck.demo import results as sample
 from spotcheck.demo.summary import publication_timing
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 
 BATCH = 500
 TASK_WAIT_S = 120.0
+# Between passes over the results whose task has not reached the publisher yet: the kit's
+# backoff, half a second doubling to two.
+RESUBMIT_BACKOFF = Backoff(base_s=0.5, cap_s=2.0)
 DELIVERY_WAIT_S = 300.0
 
 
@@ -64,6 +68,7 @@ def run_results(demo: Demo) -> dict[str, int]:
     refusals: list[str] = []
     pending = dict(by_inspector)
     deadline = time.monotonic() + TASK_WAIT_S
+    passes = 0
     with progress_bar(demo.console) as progress:
         bar = progress.add_task("submit results", total=total)
         while pending:
@@ -88,7 +93,8 @@ def run_results(demo: Demo) -> dict[str, int]:
                 if time.monotonic() > deadline:
                     n = sum(len(v) for v in pending.values())
                     raise DemoError(f"the publisher never heard of {n} tasks (task.assigned)")
-                time.sleep(1.0)
+                passes += 1
+                time.sleep(RESUBMIT_BACKOFF.delay(passes))
     demo.note(
         f"submitted {counts['submitted']}, skipped {counts['skipped']} (already submitted), "
         f"refused {counts['refused']}"
