@@ -1,28 +1,35 @@
-"""POSTing JSON to one URL over a pool of keep-alive connections (httpx).
+"""POSTing JSON to one URL over a pool of keep-alive connections (aiohttp).
 
-The relay sends one POST per result to the disclosure system. The pool holds at most
-`connections` connections to the destination, which is also the window of deliveries in
-flight to it: a POST beyond the window waits for a free connection (no timeout on that wait);
-`timeout_s` bounds connecting, sending and each read of the reply.
+The relay sends one POST per result to the disclosure system, thousands per second. The pool
+holds at most `connections` connections to the destination, which is also the window of
+deliveries in flight to it: a POST beyond the window waits for a free connection (no timeout
+on that wait), and `timeout_s` bounds the exchange itself (connect, send, the whole reply).
+
+Why aiohttp and not httpx (which the CLI uses): at this window httpx's pool rescans every
+connection for every queued request (encode/httpx#3215), and measured on this project's
+machine an httpx POST cost 2–10 ms of CPU against 0.3 ms for aiohttp (BENCHMARKS.md,
+publisher section): the relay would have become the bottleneck of the whole publication path.
 
 The request is exactly what the disclosure system has always received — the request line,
 `Host`, the caller's headers in their order, `Content-Length`, the body — so the client's own
-default headers (`User-Agent`, `Accept`, …) are removed. The trust store is the system's (a
+default headers (`User-Agent`, `Accept`, …) are left out. The trust store is the system's (a
 provincial system's certificate may come from a domestic CA that is not in certifi), and proxy
-variables of the environment are not read: the destination is reached the way it was
-configured. httpx closes a connection on any error or timeout, so a late reply can never be
-read as the answer to the next request.
+variables of the environment are not read. A connection whose exchange failed or timed out is
+closed, never reused, so a late reply can never be read as the answer to the next request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 _MAX_BODY = 4 * 1024 * 1024
+# Headers aiohttp would add on its own; the disclosure system gets only the caller's.
+_NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 
 class HttpError(Exception):
@@ -38,7 +45,10 @@ class Reply:
 
 
 class HttpPoster:
-    """POSTs to one URL over a bounded pool of keep-alive HTTP/1.1 connections."""
+    """POSTs to one URL over a bounded pool of keep-alive HTTP/1.1 connections.
+
+    Create it inside the event loop that uses it (aiohttp binds its session to that loop).
+    """
 
     def __init__(self, url: str, *, connections: int = 64, timeout_s: float = 10.0) -> None:
         parts = urlsplit(url)
@@ -46,32 +56,51 @@ class HttpPoster:
             raise ValueError(f"not an http(s) URL: {url!r}")
         self.url = url
         self.timeout_s = timeout_s
-        self._client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            timeout=httpx.Timeout(timeout_s, pool=None),
-            verify=ssl.create_default_context(),
-            trust_env=False,
-        )
-        self._client.headers.clear()  # only the caller's headers go out (see above)
+        self._slots = asyncio.Semaphore(connections)
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self._connections,
+                    limit_per_host=self._connections,
+                    ssl=ssl.create_default_context(),
+                ),
+                skip_auto_headers=_NO_AUTO_HEADERS,
+                auto_decompress=False,
+                trust_env=False,
+            )
+        return self._session
 
     async def post(self, body: bytes, headers: dict[str, str]) -> Reply:
-        """Send one POST and read its whole reply (at most 4 MiB)."""
+        """Send one POST and read its whole reply (at most 4 MiB) within the timeout."""
         for name, value in headers.items():
             if "\r" in name or "\n" in name or "\r" in value or "\n" in value or ":" in name:
                 raise ValueError(f"header {name!r} is not a valid HTTP header")
-        try:
-            async with self._client.stream("POST", self.url, content=body, headers=headers) as r:
-                data = bytearray()
-                async for chunk in r.aiter_bytes():
-                    data += chunk
-                    if len(data) > _MAX_BODY:
-                        raise HttpError(f"reply body over {_MAX_BODY} bytes")
-                return Reply(r.status_code, bytes(data))
-        except httpx.TimeoutException as exc:
-            raise HttpError(f"no reply within {self.timeout_s:g}s") from exc
-        except httpx.HTTPError as exc:
-            raise HttpError(f"{type(exc).__name__}: {exc}") from exc
+        session = self._open()
+        async with self._slots:
+            try:
+                async with (
+                    asyncio.timeout(self.timeout_s),
+                    session.post(self.url, data=body, headers=headers) as r,
+                ):
+                    chunks: list[bytes] = []
+                    size = 0
+                    async for chunk in r.content.iter_any():
+                        size += len(chunk)
+                        if size > _MAX_BODY:
+                            raise HttpError(f"reply body over {_MAX_BODY} bytes")
+                        chunks.append(chunk)
+                    return Reply(r.status, b"".join(chunks))
+            except TimeoutError as exc:
+                raise HttpError(f"no reply within {self.timeout_s:g}s") from exc
+            except aiohttp.ClientError as exc:
+                raise HttpError(f"{type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
         """Close the pool's connections."""
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
