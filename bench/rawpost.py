@@ -1,6 +1,6 @@
 """The benchmarks' load generator: a minimal HTTP/1.1 client that POSTs to one URL.
 
-This was the publisher relay's own client until the relay moved to httpx (issue 16). It stays
+This was the publisher relay's own client until the relay moved to aiohttp (issue 16). It stays
 here, unchanged, as the benchmark's client for intake requests: it spends far less CPU per
 request than a general client, so the figures measure the services rather than the load
 generator, and runs before and after the move are compared under the same load.
