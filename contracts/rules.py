@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
@@ -83,6 +83,42 @@ Factor = Annotated[
 """An exact multiplier kept as "num/den"."""
 
 Code = Annotated[str, Field(pattern=CODE_PATTERN, max_length=64)]
+
+KeyLabel = Annotated[str, Field(min_length=1, max_length=64)]
+"""A key-supervision label (重点监管领域) as the entity directory writes it, e.g. 食品生产."""
+
+
+def _key_supervision(value: object) -> object:
+    # One label may be written bare; `false` (the old boolean) means "not key supervision".
+    if value is None or value is False:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+KeySupervision = Annotated[
+    Literal[True] | list[KeyLabel],
+    BeforeValidator(_key_supervision),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": 64},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                },
+                {"type": "boolean"},
+            ],
+            "description": "重点监管领域标签：名录库“重点监管”字段带其中之一的主体不参加该事项的"
+            "随机抽取（其他事项照常）。写一个标签或标签列表；旧写法 true 表示带任何重点监管标签的"
+            "主体都不参加该事项的抽取，false 表示不是重点监管事项。",
+        }
+    ),
+]
+"""Which key-supervision labels make an item a key-supervision item, and keep entities
+carrying them out of its random draw: a list of labels ([] = not key supervision), or `True`,
+the old boolean, read as "every label" (its list was never named)."""
 
 
 class ItemKind(StrEnum):
@@ -153,7 +189,10 @@ class Item(Contract):
     name: str = Field(min_length=1)
     department: Code
     kind: ItemKind
-    key_supervision: bool = False
+    key_supervision: KeySupervision = []
+    """The key-supervision list (重点监管) the item belongs to, by the entity labels it covers:
+    an entity labelled with one of them leaves this item's base, and stays in every other
+    item's (the notice: 清单内事项重点监管，清单外事项全面双随机)."""
     legal_basis: str = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
     applies_to: AppliesTo = AppliesTo()
@@ -179,6 +218,7 @@ class Condition(Contract):
     item_kind: ItemKind | None = None
     department: OneOrMany | None = None
     key_supervision: bool | None = None
+    """true: items that name a key-supervision list (`Item.key_supervision`); false: others."""
     risk_class: OneOrMany | None = None
     region: (
         Annotated[

@@ -99,33 +99,33 @@ class Ceremony:
         return await self.status(d.draw_id)
 
     async def _exclusions(self, plan: PlanApproved) -> dict[str, tuple[str, ...]]:
-        """USCCs each stratum leaves out under the plan's frequency rules (byte order).
+        """USCCs each stratum leaves out under its own frequency window (byte order).
 
-        Strata under the same rules share one tuple: a province's 800 strata may all exclude
-        the same 250k entities, which are then sorted, hashed and checked once.
+        Each window is looked up once; strata under the same windows share one tuple: a
+        province's 800 strata may all exclude the same 250k entities, which are then sorted,
+        hashed and checked once (domain/exclusions.py).
         """
+        windows = plan.frequency_exclusions
+        which = exclusions.windows_of(
+            [(s.stratum_id, s.item_codes) for s in plan.strata],
+            [(fe.item_codes, fe.stratum_ids) for fe in windows],
+        )
+        used = {i for ws in which.values() for i in ws}
         found: list[list[str]] = []
         async with self.ctx.db.pool.acquire() as conn:
-            for fe in plan.frequency_exclusions:
+            for i, fe in enumerate(windows):
                 found.append(
                     await store.excluded_usccs(
-                        conn, item_codes=fe.item_codes, departments=fe.departments, since=fe.since
+                        conn,
+                        item_codes=fe.item_codes,
+                        departments=fe.departments,
+                        since=fe.since,
+                        times=fe.times,
                     )
+                    if i in used
+                    else []
                 )
-        rules = [set(fe.item_codes) for fe in plan.frequency_exclusions]
-        combos: dict[tuple[int, ...], tuple[str, ...]] = {}
-        out: dict[str, tuple[str, ...]] = {}
-        for s in plan.strata:
-            which = tuple(i for i, codes in enumerate(rules) if codes & set(s.item_codes))
-            if not which:
-                continue
-            got = combos.get(which)
-            if got is None:
-                union = {u for i in which for u in found[i]}
-                got = combos[which] = tuple(sorted(union, key=lambda u: u.encode("utf-8")))
-            if got:
-                out[s.stratum_id] = got
-        return out
+        return exclusions.per_stratum(which, found)
 
     async def _freeze_and_commit(self, draw: Draw, plan: PlanApproved, *, by: str) -> None:
         excluded = await self._exclusions(plan)
