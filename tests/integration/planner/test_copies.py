@@ -165,6 +165,11 @@ async def test_a_plan_on_another_planner_process_uses_the_rules_just_activated(
         before = (await one.http.get("/plans/P-BEFORE", headers=planner)).json()["approved"]
         assert before["rules_version"] == old and _capped_bps(before) == {500}
         assert (await two.http.get("/rules/active", headers=policy)).json()["version"] == new
+        # A rejected plan records the version it was checked against too.
+        bad = plan_body("P-REJECTED", items=[{"item": "NOPE", "ratio": "3%"}])
+        assert (await two.http.post("/plans", json=bad, headers=planner)).status_code == 422
+        rejected = (await one.http.get("/plans/P-REJECTED", headers=planner)).json()
+        assert rejected["status"] == "rejected" and rejected["rules_version"] == new
 
         # A refused set (through copy 2) leaves both copies on the good new version.
         r = await two.http.post(
