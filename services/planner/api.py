@@ -55,7 +55,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def active(
         _: Principal = require(Role.POLICY, Role.PLANNER, Role.AUDITOR),
     ) -> dict[str, Any]:
-        rs, _engine = planner().active
+        rs, _engine = await planner().current()  # what PostgreSQL says is active now
         return {
             "version": rs.version,
             "files": list(rs.files),
