@@ -12,11 +12,13 @@ import binascii
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from contracts.publisher import ResultSubmission
+from contracts.rules import Method
 from services.kit.errors import Conflict, Invalid
+from services.publisher.domain import methods as check_methods
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.deadlines import due_date
 
@@ -42,6 +44,12 @@ class TaskView:
     period_end: date
     # Set when a later visit absorbed this task (进一次门、查多项事): results go there.
     merged_into: str | None = None
+    # The check methods the task allows (codes of contracts.rules.Method); empty for tasks
+    # received before methods were kept, which no method can be checked against.
+    methods: tuple[str, ...] = ()
+    # When and by whom the visit was marked begun (POST /tasks/{id}/start).
+    started_at: datetime | None = None
+    started_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,7 @@ class CheckedResult:
     version: int
     supersedes: int | None
     due: date
+    method: str  # the method's code, whatever name was submitted
     category_codes: tuple[str, ...]  # per item, in submission order
     violation: bool
     referral: bool
@@ -121,6 +130,8 @@ def check_submission(
                     "检查日期不在任务期限内",
                 )
             )
+    method = check_methods.resolve(sub.method)
+    reasons += _check_method(sub, method, task)
     if sub.check_date > today:
         reasons.append(
             _reason(
@@ -202,12 +213,13 @@ def check_submission(
         )
     if conflicts:
         raise Conflict(conflicts[0]["msg"], code="result_version_conflict", details=conflicts)
-    assert task is not None and due is not None  # both are reasons above
+    assert task is not None and due is not None and method is not None  # reasons above
     return CheckedResult(
         task=task,
         version=(latest_version or 0) + 1,
         supersedes=latest_version,
         due=due,
+        method=method.value,
         category_codes=tuple(codes),
         violation=categories.any_violation(codes),
         referral=categories.needs_referral(codes),
@@ -215,6 +227,104 @@ def check_submission(
         licensing_feedback=categories.needs_licensing_feedback(codes)
         or any(item.rooted_at_approval for item in sub.items),
     )
+
+
+def _check_method(
+    sub: ResultSubmission, method: Method | None, task: TaskView | None
+) -> list[dict[str, Any]]:
+    """The method must be a known one and one the task allows (the rules' `forbid_method`,
+    e.g. 无事不扰: no proactive on-site visit to a class-A entity, shaped the task's list)."""
+    if method is None:
+        return [
+            _reason(
+                ["method"],
+                f"unknown check method {sub.method!r}: give one of "
+                f"{', '.join(m.value for m in Method)} "
+                "(or 实地核查、书面检查、网络监测、委托检验检测)",
+                "method_unknown",
+                "检查方式不在标准清单内（实地核查、书面检查、网络监测、委托检验检测）",
+            )
+        ]
+    if task is None or task.merged_into is not None or not task.methods:
+        return []
+    if method.value in task.methods:
+        return []
+    allowed, allowed_zh = check_methods.describe(task.methods)
+    why, why_zh = "", ""
+    if method is Method.ON_SITE:
+        why = "; the rules allow no proactive on-site visit to this entity (e.g. class A)"
+        why_zh = "；按规则不主动实施现场检查（如A类主体“无事不扰”）"
+    return [
+        _reason(
+            ["method"],
+            f"method {method.value} is not allowed for task {task.task_id} "
+            f"(allowed: {allowed}){why}",
+            "method_not_allowed",
+            f"该任务不允许采用{check_methods.NAMES_ZH[method]}方式（允许：{allowed_zh}）{why_zh}",
+        )
+    ]
+
+
+def check_start(
+    task_id: str,
+    task: TaskView | None,
+    *,
+    started_by: str | None,
+    starter_dept: str | None = None,
+) -> TaskView:
+    """May this person mark the task's visit begun? The same people as may record its result:
+    an inspector of its team, or staff of one of its departments; never a merged task.
+    Raises `Invalid` with every reason, in the result's error shape."""
+    reasons: list[dict[str, Any]] = []
+    if task is None:
+        reasons.append(
+            _reason(["task_id"], f"task {task_id} does not exist", "task_unknown", "抽查任务不存在")
+        )
+    elif task.merged_into is not None:
+        reasons.append(
+            _reason(
+                ["task_id"],
+                f"task {task.task_id} was merged into task {task.merged_into}; start that task",
+                "task_merged",
+                f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），请开始该任务",
+            )
+        )
+    else:
+        if not task.team:
+            reasons.append(
+                _reason(
+                    ["task_id"],
+                    f"task {task.task_id} has no team",
+                    "task_unstaffed",
+                    "任务未分派检查人员",
+                )
+            )
+        elif started_by is not None and started_by not in task.team:
+            reasons.append(
+                _reason(
+                    ["started_by"],
+                    f"inspector {started_by} is not on the task's team",
+                    "inspector_not_on_team",
+                    "开始检查的人员不是该任务的检查人员",
+                )
+            )
+        if starter_dept is not None and starter_dept not in task.departments:
+            reasons.append(
+                _reason(
+                    ["task_id"],
+                    f"department {starter_dept} is not on task {task.task_id}",
+                    "department_not_on_task",
+                    "操作部门不是该任务的检查部门",
+                )
+            )
+    if reasons:
+        raise Invalid(
+            f"task {task_id} cannot be started: {len(reasons)} reason(s)",
+            code="start_refused",
+            details=reasons,
+        )
+    assert task is not None
+    return task
 
 
 def _check_team(
