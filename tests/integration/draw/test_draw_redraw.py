@@ -1,18 +1,25 @@
 """A redraw needs two draw officers, on real NATS and PostgreSQL: one asks with a reason, another
 confirms; the same officer cannot do both. Both are named in the public records of both draws
-(draw service and the publisher's 任务公告), in `draw.superseded` and in the audit trail."""
+(draw service and the publisher's 任务公告), in `draw.superseded` and in the audit trail; and
+`spotcheck draw redraw` does the same over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 from contracts import subjects
 from contracts.common import Role
 from services.draw import app as draw_app
 from services.publisher.app import spec as publisher_spec
 from services.publisher.settings import PublisherSettings
+from spotcheck.embedded import free_port
 from tests.integration.draw.standin import RegistryStandIn
 from tests.integration.draw.test_draw_ceremony import (
     PLAN_ID,
@@ -21,6 +28,8 @@ from tests.integration.draw.test_draw_ceremony import (
     _events,
     _inspectors,
     _plan,
+    _ready,
+    _run,
     _until,
     officer_as,
 )
@@ -150,5 +159,46 @@ async def test_a_redraw_needs_two_different_officers_and_names_both(
         )
         html = (await pub.http.get("/public/tasks", params={"draw": first})).text
         assert "提出：officer.li，确认：officer.wang" in html
+
+        await _redraw_with_the_command_line(draw, second, tmp_path)
     finally:
         await registry.stop()
+
+
+async def _redraw_with_the_command_line(draw: Any, draw_id: str, tmp_path: Path) -> None:
+    """`spotcheck draw redraw` over real HTTP: ask, refuse the same officer, confirm."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(draw.ctx.app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        await _until(lambda: _ready(server.started))
+        env = {
+            **os.environ,
+            "SPOTCHECK_DRAW_URL": f"http://127.0.0.1:{port}",
+            "SPOTCHECK_VAR_DIR": str(tmp_path / "var"),
+        }
+        env.pop("SPOTCHECK_TOKEN", None)
+        cli = [sys.executable, "-m", "spotcheck", "draw", "redraw", draw_id]
+        code, out, err = await _run(
+            *cli, "--reason", "种子录入错误", "--officer", "officer.li", env=env
+        )
+        assert code == 0, err
+        assert "asked for by officer.li" in out and "--confirm" in out
+        code, out, err = await _run(*cli, "--confirm", "--officer", "officer.li", env=env)
+        assert code == 1 and "second draw officer" in err
+        code, out, err = await _run(*cli, "--confirm", "--officer", "officer.zhao", env=env)
+        assert code == 0, err
+        third = out.strip()
+        status = (await draw.http.get(f"/draws/{third}")).json()
+        assert status["supersedes"] == draw_id
+        assert (status["redraw_by"], status["redraw_confirmed_by"]) == (
+            "officer.li",
+            "officer.zhao",
+        )
+        code, _, err = await _run(*cli, "--reason", "x", "--confirm", env=env)
+        assert code == 1 and "exactly one of" in err
+    finally:
+        server.should_exit = True
+        await task
