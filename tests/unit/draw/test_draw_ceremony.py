@@ -11,7 +11,7 @@ import pytest
 from services.draw.domain import machine, seeds
 from services.draw.domain.machine import DrawState
 from services.draw.domain.seeds import PartyCeremony, SeedSource
-from services.kit.errors import Conflict, Forbidden, Invalid
+from services.kit.errors import Conflict, Invalid
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 H = "ab" * 32
@@ -73,53 +73,6 @@ def test_redraw_needs_a_written_reason_and_keeps_the_first() -> None:
         machine.request_redraw(old, reason="again and again", by="officer", at=NOW, done=NONE)
     with pytest.raises(Conflict):
         machine.accept_seed(old, "3" * 20, source=SeedSource.DICE, entered_by="o", at=NOW)
-
-
-def test_redraw_needs_a_second_officer_and_records_both() -> None:
-    d = machine.accept_seed(committed(), "1" * 20, source=SeedSource.DICE, entered_by="o", at=NOW)
-    # Nobody asked yet: nothing to confirm.
-    with pytest.raises(Conflict) as e:
-        machine.confirm_redraw(d, new_draw_id="D2", by="officer.wang", at=NOW, done=NONE)
-    assert e.value.code == "no_redraw_pending"
-    asked = machine.request_redraw(d, reason="名录库导入错误", by="officer.li", at=NOW, done=NONE)
-    assert asked.state is DrawState.SEEDED  # asking changes nothing else yet
-    assert asked.redraw_pending == machine.RedrawRequest("名录库导入错误", "officer.li", NOW)
-    # The one who asked cannot confirm; a second request waits for the first.
-    with pytest.raises(Forbidden) as f:
-        machine.confirm_redraw(asked, new_draw_id="D2", by="officer.li", at=NOW, done=NONE)
-    assert f.value.code == "second_officer_required"
-    with pytest.raises(Conflict) as e:
-        machine.request_redraw(asked, reason="另一个理由", by="officer.wang", at=NOW, done=NONE)
-    assert e.value.code == "redraw_pending"
-    old, new = machine.confirm_redraw(asked, new_draw_id="D2", by="officer.wang", at=NOW, done=NONE)
-    for x in (old, new):
-        assert (x.redraw_by, x.redraw_confirmed_by) == ("officer.li", "officer.wang")
-        assert x.redraw_reason == "名录库导入错误" and x.redraw_at == NOW
-    assert old.redraw_pending is None and new.redraw_pending is None
-    # A request can be withdrawn; then there is nothing to confirm.
-    again = machine.request_redraw(d, reason="名录库导入错误", by="officer.li", at=NOW, done=NONE)
-    cancelled = machine.cancel_redraw(again, by="officer.li")
-    assert cancelled.redraw_pending is None
-    with pytest.raises(Conflict):
-        machine.confirm_redraw(cancelled, new_draw_id="D2", by="officer.wang", at=NOW, done=NONE)
-
-
-@pytest.mark.parametrize(
-    "done", [machine.WorkDone(results=1), machine.WorkDone(in_progress=2)], ids=str
-)
-def test_redraw_after_work_began_is_refused(done: machine.WorkDone) -> None:
-    d = machine.accept_seed(committed(), "1" * 20, source=SeedSource.DICE, entered_by="o", at=NOW)
-    d = machine.mark_completed(machine.mark_selected(d))
-    with pytest.raises(Conflict) as e:
-        machine.request_redraw(d, reason="名录库导入错误", by="officer.li", at=NOW, done=done)
-    assert e.value.code == "redraw_after_results"
-    assert f"{done.results} task(s) with a result recorded" in e.value.message
-    assert e.value.details == [{"results": done.results, "in_progress": done.in_progress}]
-    # A result that arrives between the request and the confirmation still stops it.
-    asked = machine.request_redraw(d, reason="名录库导入错误", by="officer.li", at=NOW, done=NONE)
-    with pytest.raises(Conflict) as e:
-        machine.confirm_redraw(asked, new_draw_id="D2", by="officer.wang", at=NOW, done=done)
-    assert e.value.code == "redraw_after_results"
 
 
 @pytest.mark.parametrize(

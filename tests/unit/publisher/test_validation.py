@@ -12,7 +12,7 @@ import pytest
 
 from services.kit.errors import Conflict, Invalid
 from services.publisher.domain.categories import CategoryTable
-from services.publisher.domain.validation import TaskView, check_start, check_submission
+from services.publisher.domain.validation import TaskView, check_submission
 
 TODAY = date(2026, 4, 1)
 
@@ -246,78 +246,3 @@ def test_department_staff_may_enter_results_only_for_their_tasks(
     assert refuse(make_submission(), task, categories, submitted_by=None, submitter_dept="tax") == {
         "department_not_on_task"
     }
-
-
-def class_a(task: TaskView) -> TaskView:
-    """The task as the draw sends it for a class-A entity: the rules forbid on-site visits."""
-    return dataclasses.replace(task, methods=("documents", "online"))
-
-
-def test_a_result_with_a_method_its_task_does_not_allow_is_refused(
-    make_submission: Any, task: TaskView, categories: CategoryTable
-) -> None:
-    for method in ("on_site", "实地检查", "实地核查"):
-        with pytest.raises(Invalid) as caught:
-            check_submission(
-                make_submission(method=method),
-                task=class_a(task),
-                categories=categories,
-                submitted_by="I-1",
-                latest_version=None,
-                today=TODAY,
-            )
-        assert caught.value.code == "result_refused"
-        [reason] = caught.value.details
-        assert reason["type"] == "method_not_allowed" and reason["loc"] == ["method"]
-        assert "on_site is not allowed for task T-1 (allowed: documents, online)" in reason["msg"]
-        assert "无事不扰" in reason["msg_zh"] and "书面检查、网络监测" in reason["msg_zh"]
-
-
-def test_a_result_with_an_allowed_method_is_kept_under_its_code(
-    make_submission: Any, task: TaskView, categories: CategoryTable
-) -> None:
-    for given, code in (("documents", "documents"), ("网络监测", "online"), (" ONLINE ", "online")):
-        ok = check_submission(
-            make_submission(method=given),
-            task=class_a(task),
-            categories=categories,
-            submitted_by="I-1",
-            latest_version=None,
-            today=TODAY,
-        )
-        assert ok.method == code
-
-
-def test_an_unknown_method_is_refused_even_where_the_task_names_none(
-    make_submission: Any, task: TaskView, categories: CategoryTable
-) -> None:
-    assert task.methods == ()  # a task received before methods were kept
-    assert refuse(make_submission(method="看了一眼"), task, categories) == {"method_unknown"}
-    assert refuse(make_submission(method="看了一眼"), None, categories) == {
-        "task_unknown",
-        "method_unknown",
-    }
-
-
-def test_a_correction_may_not_switch_to_a_forbidden_method(
-    make_submission: Any, task: TaskView, categories: CategoryTable
-) -> None:
-    sub = make_submission(method="on_site", corrects_version=1, correction_reason="补录检查方式")
-    assert refuse(sub, class_a(task), categories, latest_version=1) == {"method_not_allowed"}
-
-
-def test_who_may_start_a_task(task: TaskView) -> None:
-    assert check_start("T-1", task, started_by="I-1") is task
-    assert check_start("T-1", task, started_by=None, starter_dept="scjg") is task
-    cases = {
-        "task_unknown": ("T-404", None, {"started_by": "I-1"}),
-        "task_merged": ("T-1", dataclasses.replace(task, merged_into="T-9"), {"started_by": "I-1"}),
-        "inspector_not_on_team": ("T-1", task, {"started_by": "I-9"}),
-        "department_not_on_task": ("T-1", task, {"started_by": None, "starter_dept": "tax"}),
-        "task_unstaffed": ("T-1", dataclasses.replace(task, team=()), {"started_by": "I-1"}),
-    }
-    for expected, (task_id, view, kw) in cases.items():
-        with pytest.raises(Invalid) as caught:
-            check_start(task_id, view, **kw)
-        assert caught.value.code == "start_refused"
-        assert [d["type"] for d in caught.value.details] == [expected]
