@@ -70,7 +70,8 @@ class DrawRecord(Contract):
     """The public draw record, spec `spotcheck-draw/1`. Fields keep their names forever.
 
     `redraw` is set on a superseded draw (why it was replaced) and on the draw that replaced
-    it (why it exists).
+    it (why it exists). A replacement that is itself replaced later says why it was replaced;
+    why it existed stays in the record it `supersedes`.
     """
 
     spec: str = DRAW_SPEC

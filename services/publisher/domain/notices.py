@@ -51,7 +51,8 @@ class TaskNotice:
     period_end: date
     draw_id: str = ""
     superseded_by: str | None = None  # the draw's redraw, when it was superseded
-    # not_started | in_progress (visit begun) | result_recorded (a result was accepted)
+    # not_started | in_progress (visit begun) | result_recorded (a result was accepted) |
+    # merged (a later visit took it over: its items are checked there)
     progress: str = "not_started"
 
 

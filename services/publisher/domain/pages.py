@@ -30,7 +30,12 @@ NAV = (
     ("results", "结果公告"),
 )
 KIND_ZH = {"general": "一般检查事项", "priority": "重点检查事项"}
-PROGRESS_ZH = {"not_started": "未开始", "in_progress": "检查中", "result_recorded": "已录入结果"}
+PROGRESS_ZH = {
+    "not_started": "未开始",
+    "in_progress": "检查中",
+    "result_recorded": "已录入结果",
+    "merged": "已并入其他任务",
+}
 
 
 def e(value: object) -> str:

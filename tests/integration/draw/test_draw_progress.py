@@ -130,6 +130,9 @@ async def test_progress_from_the_publisher_stops_merging_and_redraws(
             return {x["task"]["task_id"]: x["progress"] for x in got} == expected
 
         await _until(draw_knows)
+        # The public task notice (任务公告) shows the same, from the publisher's own facts.
+        html = (await pub.http.get("/public/tasks", params={"draw": first})).text
+        assert [html.count(x) for x in ("未开始", "检查中", "已录入结果")] == [4, 1, 1]
         audit = await draw.ctx.db.pool.fetch(
             "SELECT subject, data FROM audit_log WHERE action = 'task.progress' ORDER BY seq"
         )

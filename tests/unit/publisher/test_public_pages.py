@@ -242,10 +242,11 @@ def test_tasks_notice_shows_progress_and_both_redraw_officers() -> None:
         base,
         dataclasses.replace(base, task_id="T-2", progress="in_progress"),
         dataclasses.replace(base, task_id="T-3", progress="result_recorded"),
+        dataclasses.replace(base, task_id="T-4", progress="merged"),
     ]
     html = render_tasks(rows, draws=[old])
     assert "<th>进度</th>" in html
-    assert [html.count(x) for x in ("未开始", "检查中", "已录入结果")] == [1, 1, 1]
+    assert [html.count(x) for x in ("未开始", "检查中", "已录入结果", "已并入")] == [1, 1, 1, 1]
     assert "提出：officer.li，确认：&lt;script&gt;" in html
     [d] = json.loads(draws_json([old]))["draws"]
     assert (d["superseded_requested_by"], d["superseded_confirmed_by"]) == ("officer.li", EVIL)
