@@ -92,33 +92,16 @@ def check_submission(
     reasons: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
 
-    if task is None:
-        reasons.append(
-            _reason(
-                ["task_id"], f"task {sub.task_id} does not exist", "task_unknown", "抽查任务不存在"
-            )
-        )
-    elif task.merged_into is not None:
-        reasons.append(
-            _reason(
-                ["task_id"],
-                f"task {task.task_id} was merged into task {task.merged_into}; "
-                "submit the result for that task",
-                "task_merged",
-                f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），请对该任务录入结果",
-            )
-        )
-    else:
-        reasons += _check_team(sub, task, submitted_by)
-        if submitter_dept is not None and submitter_dept not in task.departments:
-            reasons.append(
-                _reason(
-                    ["task_id"],
-                    f"department {submitter_dept} is not on task {task.task_id}",
-                    "department_not_on_task",
-                    "录入部门不是该任务的检查部门",
-                )
-            )
+    reasons += _who_may_act(
+        sub.task_id,
+        task,
+        inspector=submitted_by,
+        dept=submitter_dept,
+        loc="submitted_by",
+        then=("submit the result for that task", "请对该任务录入结果"),
+    )
+    if task is not None and task.merged_into is None:
+        reasons += _check_confirmations(sub, task)
         reasons += _check_items(sub, task)
         if not task.period_start <= sub.check_date <= task.period_end:
             reasons.append(
@@ -275,48 +258,14 @@ def check_start(
     """May this person mark the task's visit begun? The same people as may record its result:
     an inspector of its team, or staff of one of its departments; never a merged task.
     Raises `Invalid` with every reason, in the result's error shape."""
-    reasons: list[dict[str, Any]] = []
-    if task is None:
-        reasons.append(
-            _reason(["task_id"], f"task {task_id} does not exist", "task_unknown", "抽查任务不存在")
-        )
-    elif task.merged_into is not None:
-        reasons.append(
-            _reason(
-                ["task_id"],
-                f"task {task.task_id} was merged into task {task.merged_into}; start that task",
-                "task_merged",
-                f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），请开始该任务",
-            )
-        )
-    else:
-        if not task.team:
-            reasons.append(
-                _reason(
-                    ["task_id"],
-                    f"task {task.task_id} has no team",
-                    "task_unstaffed",
-                    "任务未分派检查人员",
-                )
-            )
-        elif started_by is not None and started_by not in task.team:
-            reasons.append(
-                _reason(
-                    ["started_by"],
-                    f"inspector {started_by} is not on the task's team",
-                    "inspector_not_on_team",
-                    "开始检查的人员不是该任务的检查人员",
-                )
-            )
-        if starter_dept is not None and starter_dept not in task.departments:
-            reasons.append(
-                _reason(
-                    ["task_id"],
-                    f"department {starter_dept} is not on task {task.task_id}",
-                    "department_not_on_task",
-                    "操作部门不是该任务的检查部门",
-                )
-            )
+    reasons = _who_may_act(
+        task_id,
+        task,
+        inspector=started_by,
+        dept=starter_dept,
+        loc="started_by",
+        then=("start that task", "请开始该任务"),
+    )
     if reasons:
         raise Invalid(
             f"task {task_id} cannot be started: {len(reasons)} reason(s)",
@@ -327,12 +276,33 @@ def check_start(
     return task
 
 
-def _check_team(
-    sub: ResultSubmission, task: TaskView, submitted_by: str | None
+def _who_may_act(
+    task_id: str,
+    task: TaskView | None,
+    *,
+    inspector: str | None,
+    dept: str | None,
+    loc: str,
+    then: tuple[str, str],
 ) -> list[dict[str, Any]]:
+    """Who may act on a task (record its result, start its visit): the task exists and was not
+    merged into another (`then` says what to do there instead), it has a team, and the actor is
+    one of its inspectors (`inspector`) or staff of one of its departments (`dept`)."""
+    if task is None:
+        return [
+            _reason(["task_id"], f"task {task_id} does not exist", "task_unknown", "抽查任务不存在")
+        ]
+    if task.merged_into is not None:
+        return [
+            _reason(
+                ["task_id"],
+                f"task {task.task_id} was merged into task {task.merged_into}; {then[0]}",
+                "task_merged",
+                f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），{then[1]}",
+            )
+        ]
     reasons: list[dict[str, Any]] = []
-    team = set(task.team)
-    if not team:
+    if not task.team:
         reasons.append(
             _reason(
                 ["task_id"],
@@ -341,15 +311,31 @@ def _check_team(
                 "任务未分派检查人员",
             )
         )
-    if submitted_by is not None and submitted_by not in team:
+    if inspector is not None and inspector not in task.team:
         reasons.append(
             _reason(
-                ["submitted_by"],
-                f"inspector {submitted_by} is not on the task's team",
+                [loc],
+                f"inspector {inspector} is not on the task's team",
                 "inspector_not_on_team",
                 "提交人不是该任务的检查人员",
             )
         )
+    if dept is not None and dept not in task.departments:
+        reasons.append(
+            _reason(
+                ["task_id"],
+                f"department {dept} is not on task {task.task_id}",
+                "department_not_on_task",
+                "录入部门不是该任务的检查部门",
+            )
+        )
+    return reasons
+
+
+def _check_confirmations(sub: ResultSubmission, task: TaskView) -> list[dict[str, Any]]:
+    """Every assigned inspector confirms once, nobody else does, and at least two do."""
+    reasons: list[dict[str, Any]] = []
+    team = set(task.team)
     found, seen = _check_members(
         [conf.inspector_id for conf in sub.confirmations],
         team,

@@ -18,7 +18,11 @@ def test_who_may_start_a_task(task: TaskView) -> None:
         "task_merged": ("T-1", dataclasses.replace(task, merged_into="T-9"), {"started_by": "I-1"}),
         "inspector_not_on_team": ("T-1", task, {"started_by": "I-9"}),
         "department_not_on_task": ("T-1", task, {"started_by": None, "starter_dept": "tax"}),
-        "task_unstaffed": ("T-1", dataclasses.replace(task, team=()), {"started_by": "I-1"}),
+        "task_unstaffed": (
+            "T-1",
+            dataclasses.replace(task, team=()),
+            {"started_by": None, "starter_dept": "scjg"},
+        ),
     }
     for expected, (task_id, view, kw) in cases.items():
         with pytest.raises(Invalid) as caught:
