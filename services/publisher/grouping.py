@@ -146,15 +146,15 @@ class GroupCommit:
         by_actor: dict[str, list[store.NewResult]] = {}
         for job in group:
             by_actor.setdefault(job.actor, []).extend(job.rows)
-        rows = [r for job in group for r in job.rows]
+        new = [r for job in group for r in job.rows]
         accepted = subjects.event("publisher", "result.accepted")
         async with self.db.transaction() as conn:
-            await store.insert_results(conn, rows)
+            await store.insert_results(conn, new)
             await store.notify_outbox(conn)  # relays in other processes start at once
             # The draw learns that these tasks have their results (no merging, no redraw).
             await self.outbox.add_many(
                 conn,
-                [(accepted, r.accepted, f"{r.result_id}:v{r.version}.accepted") for r in rows],
+                [(accepted, r.accepted, f"{r.result_id}:v{r.version}.accepted") for r in new],
             )
             for actor, rows in by_actor.items():
                 await self.audit.append(
