@@ -49,6 +49,11 @@ class Attachment(Contract):
 class ResultSubmission(Contract):
     """What inspectors submit for a task (检查结果).
 
+    `method` is how the check was done: a code (`on_site`, `documents`, `online`,
+    `commissioned`) or its Chinese name (实地核查、书面检查、网络监测、委托检验检测); it must be
+    one of the task's `methods` (e.g. class-A tasks allow no proactive on-site visit). The
+    publisher stores and publishes the code.
+
     A correction names the version it corrects (`corrects_version`, which must be the latest)
     and gives a reason; it becomes a new version, the old one stays.
     """
@@ -64,7 +69,11 @@ class ResultSubmission(Contract):
 
 
 class ResultAccepted(Contract):
-    """Reply to a submission, and event `spotcheck.v1.publisher.result.accepted`."""
+    """Reply to a submission, and event `spotcheck.v1.publisher.result.accepted`.
+
+    The draw reads the event to learn that a task has its result (no later visit may absorb it,
+    and its draw can no longer be redrawn).
+    """
 
     result_id: str
     version: int
@@ -73,6 +82,20 @@ class ResultAccepted(Contract):
     due_date: date
     destinations: list[str]
     accepted_at: datetime
+
+
+class TaskStarted(Contract):
+    """`POST /tasks/{task_id}/start` reply, and event `spotcheck.v1.publisher.task.started`.
+
+    An inspector of the team (or staff of one of the task's departments) marks the visit begun
+    (掌上查: 开始检查). The first start counts; starting again answers the same facts. The draw
+    reads the event: a task in progress is never absorbed by a later visit.
+    """
+
+    task_id: str
+    draw_id: str
+    started_by: str
+    started_at: datetime
 
 
 class SubmissionOutcome(Contract):

@@ -66,6 +66,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "planner": ("rules.activated", "plan.approved", "plan.rejected"),
     "draw": ("committed", "seeded", "completed", "superseded", "task.assigned"),
     "publisher": (
+        "task.started",
         "result.accepted",
         "result.published",
         "credit.feedback",

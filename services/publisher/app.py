@@ -18,17 +18,20 @@ from services.publisher.settings import PublisherSettings, load_publisher_settin
 async def _start(ctx: ServiceContext) -> None:
     mine: PublisherSettings = ctx.parts.get("settings") or load_publisher_settings()
     wake = asyncio.Event()
-    # Streams the consumers read may not exist yet if draw/planner never started.
+    # Streams the consumers read may not exist yet if draw/planner never started. The same
+    # duplicate window as their owners give them, or each start would reset the other's.
     for svc in ("draw", "planner"):
         await ctx.bus.ensure_stream(
             subjects.stream_name(svc),
             subjects.stream_subjects(svc),
             replicas=ctx.settings.stream_replicas,
+            duplicate_window_s=ctx.settings.stream_duplicate_window_s,
         )
     ctx.parts["intake"] = Intake(
         db=ctx.db,
         bus=ctx.bus,
         audit=ctx.audit,
+        outbox=ctx.outbox,
         categories=load_categories(),
         max_attachment_bytes=mine.max_attachment_bytes,
         wake=wake,

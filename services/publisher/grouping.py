@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from contracts import subjects
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
+from services.kit.outbox import Outbox
 from services.publisher import store
 from services.publisher.domain.validation import TaskView
 
@@ -91,9 +93,12 @@ class GroupCommit:
     committed one by one so that only the one that lost the race fails.
     """
 
-    def __init__(self, *, db: Database, audit: AuditTrail, max_rows: int = 1000) -> None:
+    def __init__(
+        self, *, db: Database, audit: AuditTrail, outbox: Outbox, max_rows: int = 1000
+    ) -> None:
         self.db = db
         self.audit = audit
+        self.outbox = outbox
         self.max_rows = max_rows
         self._pending: list[_Job] = []
         self._task: asyncio.Task[None] | None = None
@@ -141,9 +146,16 @@ class GroupCommit:
         by_actor: dict[str, list[store.NewResult]] = {}
         for job in group:
             by_actor.setdefault(job.actor, []).extend(job.rows)
+        new = [r for job in group for r in job.rows]
+        accepted = subjects.event("publisher", "result.accepted")
         async with self.db.transaction() as conn:
-            await store.insert_results(conn, [r for job in group for r in job.rows])
+            await store.insert_results(conn, new)
             await store.notify_outbox(conn)  # relays in other processes start at once
+            # The draw learns that these tasks have their results (no merging, no redraw).
+            await self.outbox.add_many(
+                conn,
+                [(accepted, r.accepted, f"{r.result_id}:v{r.version}.accepted") for r in new],
+            )
             for actor, rows in by_actor.items():
                 await self.audit.append(
                     conn,

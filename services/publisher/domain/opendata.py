@@ -92,6 +92,8 @@ def draws_json(draws: Sequence[DrawNotice]) -> str:
                     "superseded_by": d.superseded_by,
                     "superseded_reason": d.superseded_reason,
                     "superseded_at": at(d.superseded_at),
+                    "superseded_requested_by": d.superseded_requested_by,
+                    "superseded_confirmed_by": d.superseded_confirmed_by,
                 }
                 for d in draws
             ],

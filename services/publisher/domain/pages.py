@@ -30,6 +30,12 @@ NAV = (
     ("results", "结果公告"),
 )
 KIND_ZH = {"general": "一般检查事项", "priority": "重点检查事项"}
+PROGRESS_ZH = {
+    "not_started": "未开始",
+    "in_progress": "检查中",
+    "result_recorded": "已录入结果",
+    "merged": "已并入其他任务",
+}
 
 
 def e(value: object) -> str:
@@ -127,6 +133,10 @@ def _draw_state(d: DrawNotice) -> str:
             text += f"（{e(d.superseded_at)}）"
         if d.superseded_reason:
             text += f"；理由：{e(d.superseded_reason)}"
+        if d.superseded_requested_by:
+            text += f"；提出：{e(d.superseded_requested_by)}"
+        if d.superseded_confirmed_by:
+            text += f"，确认：{e(d.superseded_confirmed_by)}"
         return f'<span class="superseded">{text}</span>'
     if d.completed_at is None:
         return "抽取未完成"
@@ -160,7 +170,8 @@ def render_tasks(
     query: str | None = None,
     draws: Sequence[DrawNotice] = (),
 ) -> str:
-    """任务公告: the draws, then their tasks (entity, items, authority, period); searchable.
+    """任务公告: the draws, then their tasks (entity, items, authority, period, progress);
+    searchable.
 
     A task of a superseded draw stays listed, marked, beside the tasks of the redraw.
     """
@@ -171,6 +182,7 @@ def render_tasks(
             _join(t.items),
             _join(t.authority),
             f"{e(t.period_start)} 至 {e(t.period_end)}",
+            e(PROGRESS_ZH.get(t.progress, t.progress)),
             e(t.draw_id)
             + (
                 f'<br><span class="superseded">已被重新抽取 {e(t.superseded_by)} 取代</span>'
@@ -181,7 +193,7 @@ def render_tasks(
         for t in tasks
     )
     body = _table(
-        ("统一社会信用代码", "检查对象", "抽查事项", "检查机关", "检查期限", "抽取"),
+        ("统一社会信用代码", "检查对象", "抽查事项", "检查机关", "检查期限", "进度", "抽取"),
         rows,
         "没有符合条件的抽查任务。",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -222,3 +223,30 @@ def test_a_superseded_draw_stays_listed_marked_with_its_escaped_reason() -> None
         ("D-2", False),
         ("D-1", True),
     ]
+
+
+def test_tasks_notice_shows_progress_and_both_redraw_officers() -> None:
+    old = DrawNotice(
+        "D-1",
+        "P-1",
+        AT,
+        2,
+        superseded_by="D-2",
+        superseded_reason="名录库导入错误",
+        superseded_at=AT,
+        superseded_requested_by="officer.li",
+        superseded_confirmed_by=EVIL,
+    )
+    base = task("X1", "甲公司")
+    rows = [
+        base,
+        dataclasses.replace(base, task_id="T-2", progress="in_progress"),
+        dataclasses.replace(base, task_id="T-3", progress="result_recorded"),
+        dataclasses.replace(base, task_id="T-4", progress="merged"),
+    ]
+    html = render_tasks(rows, draws=[old])
+    assert "<th>进度</th>" in html
+    assert [html.count(x) for x in ("未开始", "检查中", "已录入结果", "已并入")] == [1, 1, 1, 1]
+    assert "提出：officer.li，确认：&lt;script&gt;" in html
+    [d] = json.loads(draws_json([old]))["draws"]
+    assert (d["superseded_requested_by"], d["superseded_confirmed_by"]) == ("officer.li", EVIL)
