@@ -112,6 +112,7 @@ class Planner:
                 files=list(ruleset.files),
                 activated_at=datetime.now(UTC),
                 activated_by=actor,
+                holidays=list(ruleset.holidays),  # the publisher's working days come with it
             )
             async with self.ctx.db.transaction() as conn:
                 await self.store.save_version(conn, ruleset.version, text, summary)

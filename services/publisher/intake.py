@@ -21,6 +21,7 @@ from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.errors import Conflict, DomainError, Invalid, TooLarge
 from services.publisher import store
+from services.publisher.calendars import Calendars
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.payloads import build_deliveries, normalised_items, result_id_of
 from services.publisher.domain.validation import CheckedResult, check_submission
@@ -46,6 +47,7 @@ class Intake:
         bus: Bus,
         audit: AuditTrail,
         categories: CategoryTable,
+        calendars: Calendars,
         max_attachment_bytes: int,
         wake: asyncio.Event,
     ) -> None:
@@ -56,7 +58,7 @@ class Intake:
         self.max_attachment_bytes = max_attachment_bytes
         self.wake = wake
         self.reader = TaskReader(db=db)
-        self.group = GroupCommit(db=db, audit=audit)
+        self.group = GroupCommit(db=db, audit=audit, calendars=calendars)
         self._evidence: Any = None
 
     async def evidence(self) -> Any:
@@ -160,7 +162,7 @@ class Intake:
     ) -> list[tuple[int, ResultAccepted]]:
         now = datetime.now(UTC)
         rows: list[store.NewResult] = []
-        replies: list[tuple[int, ResultAccepted]] = []
+        indexes: list[int] = []
         for i, sub, checked in accepted:
             rid = result_id_of(sub.task_id)
             deliveries = build_deliveries(sub, checked, categories=self.categories, accepted_at=now)
@@ -180,6 +182,7 @@ class Intake:
                     correction_reason=sub.correction_reason,
                     submitted_by=by.actor,
                     check_date=sub.check_date,
+                    # Counted again on the stored holiday calendar when the row is written.
                     due_date=checked.due,
                     method=sub.method,
                     items=items,
@@ -194,22 +197,24 @@ class Intake:
                     deliveries=deliveries,
                 )
             )
-            replies.append(
-                (
-                    i,
-                    ResultAccepted(
-                        result_id=rid,
-                        version=checked.version,
-                        task_id=sub.task_id,
-                        check_date=sub.check_date,
-                        due_date=checked.due,
-                        destinations=[d[0] for d in deliveries],
-                        accepted_at=now,
-                    ),
-                )
+            indexes.append(i)
+        stored = await self.group.commit(rows, actor=by.actor)
+        return [
+            (
+                i,
+                ResultAccepted(
+                    result_id=r.result_id,
+                    version=r.version,
+                    task_id=r.task_id,
+                    check_date=r.check_date,
+                    due_date=r.due_date,
+                    due_date_provisional=r.due_date_provisional,
+                    destinations=[d[0] for d in r.deliveries],
+                    accepted_at=now,
+                ),
             )
-        await self.group.commit(rows, actor=by.actor)
-        return replies
+            for i, r in zip(indexes, stored, strict=True)
+        ]
 
 
 def _refused(index: int, sub: ResultSubmission, exc: DomainError) -> SubmissionOutcome:
