@@ -2,11 +2,11 @@
 read under a lock by every deadline it computes, and applied to the deadlines it changes.
 
 The calendar lives in one row (`holiday_calendar`), never only in a process's memory, so every
-copy of the publisher counts with the same one. Accepting results reads it with a share lock
-inside the transaction that stores them; an activation replaces it with an exclusive lock and,
-in the same transaction, recomputes every stored deadline that counts a changed day and
-queues `publisher.deadline.changed` in the outbox. Whichever commits first, no result keeps a
-deadline counted with a calendar that was already replaced.
+copy of the publisher counts with the same one. Accepting results reads it holding the
+calendar's lock shared, inside the transaction that stores them; an activation takes the lock
+exclusively, replaces the calendar and, in the same transaction, recomputes every stored
+deadline that counts a changed day and queues `publisher.deadline.changed` in the outbox.
+Whichever commits first, no result keeps a deadline counted with a calendar already replaced.
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ class Calendars:
             return self.workdays_of(await store.read_calendar(conn))
 
     async def stamp(self, conn: store.Conn, rows: list[store.NewResult]) -> list[store.NewResult]:
-        """`rows` with their due dates counted on the stored calendar, read under a share lock
-        (call inside the transaction that inserts them)."""
-        workdays = self.workdays_of(await store.read_calendar(conn, lock="share"))
+        """`rows` with their due dates counted on the stored calendar, read holding its lock
+        shared (call inside the transaction that inserts them)."""
+        await store.lock_calendar(conn, exclusive=False)
+        workdays = self.workdays_of(await store.read_calendar(conn))
         out = []
         for row in rows:
             due = publication_due(row.check_date, workdays)
@@ -88,7 +89,8 @@ class Calendars:
         (a consumer replaying the stream from its start ends with the newest).
         """
         async with self.db.transaction() as conn:
-            stored = await store.read_calendar(conn, lock="update")
+            await store.lock_calendar(conn, exclusive=True)
+            stored = await store.read_calendar(conn)
             if stored.activated_at is not None and (
                 event.activated_at < stored.activated_at
                 or (

@@ -91,8 +91,8 @@ class GroupCommit:
     own fate: when a group fails on a unique key (a race for the same task), its requests are
     committed one by one so that only the one that lost the race fails.
 
-    Due dates are counted in that transaction, on the holiday calendar read under a share lock
-    (`Calendars.stamp`): a calendar activated meanwhile either waits for the commit (and then
+    Due dates are counted in that transaction, on the holiday calendar read holding its lock
+    shared (`Calendars.stamp`): a calendar activated meanwhile either waits for the commit (and then
     recomputes these rows with the others) or is already the one they are counted on.
     """
 

@@ -1,7 +1,7 @@
 -- The holiday schedules of the last activated rule set (planner.rules.activated), which the
 -- publisher counts working days with, over the chinese-calendar package's data. One row: every
--- copy reads it under a share lock when it computes a deadline, and an activation replaces it
--- under an exclusive lock, so no deadline is computed with a calendar already replaced.
+-- copy reads it holding a shared advisory lock when it computes a deadline, and an activation
+-- replaces it holding that lock exclusively (services/publisher/calendars.py).
 CREATE TABLE holiday_calendar (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     rules_version  text,                      -- null: no activation seen yet (package data only)
