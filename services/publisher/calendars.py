@@ -74,7 +74,7 @@ class Calendars:
         workdays = self.workdays_of(await store.read_calendar(conn))
         out = []
         for row in rows:
-            due = publication_due(row.check_date, workdays)
+            due = publication_due(row.check_date, workdays=workdays)
             out.append(
                 dataclasses.replace(row, due_date=due.day, due_date_provisional=due.provisional)
             )

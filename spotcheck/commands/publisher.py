@@ -56,7 +56,7 @@ def due_date_cmd(
             typer.echo(str(err), err=True)
         _fail(ValueError(f"{len(errors)} error(s) in the holiday files of {directory}"))
     workdays = Workdays.build(schedules)
-    due = publication_due(day, workdays)
+    due = publication_due(day, workdays=workdays)
     if as_json:
         typer.echo(
             json.dumps(

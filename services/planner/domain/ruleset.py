@@ -220,11 +220,7 @@ def check_files(files: Mapping[str, bytes]) -> tuple[RuleSet | None, list[RuleEr
             items.setdefault(item.code, item)
         for i, rule in enumerate(rule_file.rules):
             placed.append(PlacedRule(rule, path, located.line_of(("rules", i)), len(placed)))
-    schedules = [
-        PlacedSchedule(f.holidays, path, located)
-        for path, located, f in parsed
-        if f.holidays is not None
-    ]
+    schedules = _schedules(parsed)
     errors.extend(
         RuleError(f, line, label, reason)
         for f, line, label, reason in [
@@ -241,6 +237,10 @@ def check_files(files: Mapping[str, bytes]) -> tuple[RuleSet | None, list[RuleEr
     return RuleSet(version, meta, items, ordered, files_used, holidays), []
 
 
+def _schedules(parsed: list[tuple[str, Located, RuleFile]]) -> list[PlacedSchedule]:
+    return [PlacedSchedule(f.holidays, p, loc) for p, loc, f in parsed if f.holidays is not None]
+
+
 def holiday_schedules(
     files: Mapping[str, bytes],
 ) -> tuple[tuple[HolidaySchedule, ...], list[RuleError]]:
@@ -248,11 +248,7 @@ def holiday_schedules(
     by year, or every error (what `spotcheck publisher due-date` counts with, offline)."""
     mine = {p: b for p, b in files.items() if p.startswith(HOLIDAY_DIR + "/")}
     parsed, errors = parse_files(mine)
-    schedules = [
-        PlacedSchedule(f.holidays, path, located)
-        for path, located, f in parsed
-        if f.holidays is not None
-    ]
+    schedules = _schedules(parsed)
     errors.extend(RuleError(*problem) for problem in check_holidays(schedules))
     if errors:
         return (), errors

@@ -35,17 +35,17 @@ class Due:
     provisional: bool
 
 
-def is_working_day(day: date, workdays: Workdays | None = None) -> bool:
+def is_working_day(day: date, *, workdays: Workdays | None = None) -> bool:
     """Whether `day` is a working day, including adjusted working days (调休上班)."""
     return (workdays or default_workdays()).is_working_day(day)
 
 
-def add_working_days(start: date, n: int, workdays: Workdays | None = None) -> date:
+def add_working_days(start: date, n: int, *, workdays: Workdays | None = None) -> date:
     """The n-th working day after `start` (`start` itself is not counted); n ≥ 1."""
-    return count_working_days(start, n, workdays).day
+    return count_working_days(start, n, workdays=workdays).day
 
 
-def count_working_days(start: date, n: int, workdays: Workdays | None = None) -> Due:
+def count_working_days(start: date, n: int, *, workdays: Workdays | None = None) -> Due:
     """The n-th working day after `start`, provisional when a day counted over lies in a year
     with no published schedule; n ≥ 1."""
     if n < 1:
@@ -65,20 +65,20 @@ def count_working_days(start: date, n: int, workdays: Workdays | None = None) ->
 @lru_cache(maxsize=8192)
 def _due(check_date: date, workdays: Workdays) -> Due:
     # Many results share a check date; a Workdays is hashed by identity (one per calendar).
-    return count_working_days(check_date, WORKING_DAYS_TO_PUBLISH, workdays)
+    return count_working_days(check_date, WORKING_DAYS_TO_PUBLISH, workdays=workdays)
 
 
-def publication_due(check_date: date, workdays: Workdays | None = None) -> Due:
+def publication_due(check_date: date, *, workdays: Workdays | None = None) -> Due:
     """The last day on which a result checked on `check_date` may be made public."""
     return _due(check_date, workdays or default_workdays())
 
 
-def due_date(check_date: date, workdays: Workdays | None = None) -> date:
+def due_date(check_date: date, *, workdays: Workdays | None = None) -> date:
     """`publication_due(...).day`: the last day to publish (provisional or not)."""
-    return publication_due(check_date, workdays).day
+    return publication_due(check_date, workdays=workdays).day
 
 
-def working_days_between(after: date, until: date, workdays: Workdays | None = None) -> int:
+def working_days_between(after: date, until: date, *, workdays: Workdays | None = None) -> int:
     """Working days in (after, until]; negative when `until` is before `after`."""
     if until == after:
         return 0
@@ -124,12 +124,12 @@ def deadline(
     workdays: Workdays | None = None,
 ) -> Deadline:
     """Classify a result against its deadline on `today` (or by its publication day)."""
-    due = publication_due(check_date, workdays)
+    due = publication_due(check_date, workdays=workdays)
     if published_on is not None:
         state = DeadlineState.PUBLISHED if published_on <= due.day else DeadlineState.PUBLISHED_LATE
-        left = working_days_between(published_on, due.day, workdays)
+        left = working_days_between(published_on, due.day, workdays=workdays)
         return Deadline(check_date, due.day, state, left, due.provisional)
-    left = working_days_between(today, due.day, workdays)
+    left = working_days_between(today, due.day, workdays=workdays)
     if today > due.day:
         state = DeadlineState.OVERDUE
     elif left <= AT_RISK_WORKING_DAYS:
@@ -155,7 +155,7 @@ def restate(rows: Iterable[StoredDeadline], workdays: Workdays) -> list[Deadline
     """The stored deadlines that `workdays` counts differently (due date or provisional mark)."""
     out = []
     for r in rows:
-        due = publication_due(r.check_date, workdays)
+        due = publication_due(r.check_date, workdays=workdays)
         if (due.day, due.provisional) != (r.due, r.provisional):
             out.append(
                 DeadlineChange(

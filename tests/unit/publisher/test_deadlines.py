@@ -80,10 +80,10 @@ def test_a_deadline_that_reaches_2027_is_an_answer_not_a_refusal() -> None:
 
 
 def test_a_count_into_a_year_with_no_published_schedule_is_provisional() -> None:
-    assert publication_due(date(2026, 12, 4), TO_2026) == Due(date(2027, 1, 4), True)
+    assert publication_due(date(2026, 12, 4), workdays=TO_2026) == Due(date(2027, 1, 4), True)
     # Wholly inside 2026 (published): firm, as before.
-    assert publication_due(date(2026, 11, 20), TO_2026) == Due(date(2026, 12, 18), False)
-    assert publication_due(date(2026, 12, 3), TO_2026) == Due(date(2026, 12, 31), False)
+    assert publication_due(date(2026, 11, 20), workdays=TO_2026) == Due(date(2026, 12, 18), False)
+    assert publication_due(date(2026, 12, 3), workdays=TO_2026) == Due(date(2026, 12, 31), False)
     late = deadline(date(2026, 12, 4), today=date(2026, 12, 10), workdays=TO_2026)
     assert late.provisional and late.due == date(2027, 1, 4)
     # (Dec 10, Jan 4]: Dec 11; 14-18; 21-25; 28-31; Jan 4: 16 working days left.
@@ -99,7 +99,7 @@ def test_provisional_2027_skips_weekends_and_the_statutory_holidays() -> None:
     assert not TO_2026.is_working_day(date(2027, 2, 13))  # an ordinary Saturday: no 调休 guessed
     # Checked Wed 2027-01-20: Jan 21, 22 (2); 25-29 (7); Feb 1-4 (11); Feb 5-10 off;
     # Feb 11, 12 (13); 15-19 (18); Mon 22 (19), Tue 23 (20).
-    assert publication_due(date(2027, 1, 20), TO_2026) == Due(date(2027, 2, 23), True)
+    assert publication_due(date(2027, 1, 20), workdays=TO_2026) == Due(date(2027, 2, 23), True)
     # 劳动节: Sat May 1 and Sun May 2, made up Mon 3 and Tue 4; 国庆: Fri Oct 1 to Sun Oct 3,
     # made up Mon 4 and Tue 5; 清明 Mon Apr 5; 端午 Wed Jun 9; 中秋 Wed Sep 15.
     for day in ("2027-05-03", "2027-05-04", "2027-10-04", "2027-10-05", "2027-04-05"):

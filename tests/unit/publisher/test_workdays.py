@@ -89,7 +89,7 @@ def test_a_festival_on_another_festivals_day_is_made_up_too() -> None:
 
 def test_past_the_festival_table_only_fixed_dates_are_known_but_it_still_answers() -> None:
     assert [name for name, _ in statutory_holidays(2099)] == ["元旦", "劳动节", "国庆节"]
-    due = publication_due(date(2099, 9, 20), TO_2026)
+    due = publication_due(date(2099, 9, 20), workdays=TO_2026)
     assert due.provisional and due.day > date(2099, 10, 3)
 
 
@@ -124,7 +124,7 @@ def test_a_2027_file_makes_2027_firm_and_names_the_changed_days() -> None:
     assert cal.is_working_day(date(2027, 5, 3))  # no 劳动节 in the test file: a Monday
     # Every day of 2027 changes (provisional -> published), none of 2026.
     assert TO_2026.changed_days(cal) == _days(2027)
-    assert publication_due(date(2027, 1, 20), cal).provisional is False
+    assert publication_due(date(2027, 1, 20), workdays=cal).provisional is False
 
 
 def test_restate_lists_only_the_deadlines_that_change() -> None:
