@@ -27,6 +27,7 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("publisher", "credit.feedback"): publisher.CreditFeedback,
     ("publisher", "referral.created"): publisher.ReferralCreated,
     ("publisher", "licensing.feedback"): publisher.LicensingFeedback,
+    ("publisher", "deadline.changed"): publisher.DeadlinesChanged,
 }
 
 # Subjects of other systems that spotcheck consumes.

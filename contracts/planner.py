@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import Field
 
 from contracts.base import Contract
+from contracts.holidays import HolidaySchedule
 from contracts.registry import STRATUM_ID_PATTERN, EntityFilter
 from contracts.rules import CODE_PATTERN, Ratio
 
@@ -128,6 +129,9 @@ class RulesActivated(Contract):
     files: list[str]
     activated_at: datetime
     activated_by: str
+    holidays: list[HolidaySchedule] = []
+    """The rule set's holiday schedules (`rules/holidays/<year>.yaml`), by year: the publisher
+    counts working days with them (and with its package's data for other published years)."""
 
 
 # ---- plan submission (HTTP body of POST /plans, the YAML of `spotcheck plan submit`) -------

@@ -80,6 +80,10 @@ class ResultAccepted(Contract):
     task_id: str
     check_date: date
     due_date: date
+    due_date_provisional: bool = False
+    """True when the 20 working days run into a year whose holidays are not yet published:
+    the due date is then counted with weekends and the statutory holidays only, and
+    recomputed when that year's holiday file is activated (`publisher.deadline.changed`)."""
     destinations: list[str]
     accepted_at: datetime
 
@@ -211,3 +215,37 @@ class DeadlineEntry(Contract):
     due_date: date
     state: str
     working_days_left: int
+    provisional: bool = False
+    """The due date runs into a year whose holidays are not yet published (see
+    `ResultAccepted.due_date_provisional`)."""
+
+
+class DeadlineChange(Contract):
+    """One result version whose publication deadline changed with the holiday calendar."""
+
+    result_id: str
+    version: int
+    task_id: str
+    check_date: date
+    previous_due_date: date
+    previous_provisional: bool
+    due_date: date
+    provisional: bool
+
+
+class DeadlinesChanged(Contract):
+    """`spotcheck.v1.publisher.deadline.changed`: deadlines recomputed with a new calendar.
+
+    Sent when an activated rule set changes the holiday calendar (typically: the new year's
+    holiday file arrives and the provisional deadlines that ran into that year become firm).
+    Lists every result version whose due date or provisional mark changed; a long list comes
+    in several parts of one change (`part` of `parts`).
+    """
+
+    rules_version: str
+    years: list[int]
+    """Calendar years whose working days changed."""
+    changes: list[DeadlineChange]
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
+    changed_at: datetime

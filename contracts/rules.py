@@ -2,7 +2,8 @@
 
 A rule set is a directory of YAML files. Every file has the same shape (`RuleFile`) and any of
 its sections; the planner merges the sections of all files. Exactly one file holds `ruleset`
-(departments, risk classes, defaults). Ratios are written as percentages in strings ("5%",
+(departments, risk classes, defaults); each `holidays/<year>.yaml` holds one year's holiday
+schedule (`contracts.holidays`). Ratios are written as percentages in strings ("5%",
 "0.5%") or basis points ("50bp") and read exactly as integer basis points: never floats.
 
 The models check shape only; meaning (unknown items, contradictions, overlapping dates) is the
@@ -19,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from contracts.base import Contract
+from contracts.holidays import HolidaySchedule
 
 CODE_PATTERN = r"^[A-Za-z0-9._:-]+$"
 """Item, department, rule and class codes: ASCII, safe inside stratum ids (DESIGN §6)."""
@@ -319,6 +321,8 @@ class RuleFile(Contract):
     ruleset: RulesetMeta | None = None
     items: list[Item] = []
     rules: list[Rule] = []
+    holidays: HolidaySchedule | None = None
+    """A year's holiday schedule (only in `holidays/<year>.yaml`; see `contracts.holidays`)."""
 
 
 # ---- rules/tests/*.yaml ---------------------------------------------------------------------

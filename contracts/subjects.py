@@ -72,6 +72,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
         "credit.feedback",
         "referral.created",
         "licensing.feedback",
+        "deadline.changed",
     ),
 }
 

@@ -224,6 +224,7 @@ class Planner:
                     files=list(ruleset.files),
                     activated_at=datetime.now(UTC),
                     activated_by=actor,
+                    holidays=list(ruleset.holidays),  # the publisher's working days come with it
                 )
                 await self.store.save_version(conn, ruleset.version, text, summary)
                 seq = await self.store.add_activation(conn, ruleset.version, prev_version, actor)

@@ -23,6 +23,7 @@ from services.kit.db import Database
 from services.kit.errors import Conflict, DomainError, Invalid, TooLarge
 from services.kit.outbox import Outbox
 from services.publisher import store
+from services.publisher.calendars import Calendars
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.payloads import build_deliveries, normalised_items, result_id_of
 from services.publisher.domain.validation import CheckedResult, check_start, check_submission
@@ -49,6 +50,7 @@ class Intake:
         audit: AuditTrail,
         outbox: Outbox,
         categories: CategoryTable,
+        calendars: Calendars,
         max_attachment_bytes: int,
         wake: asyncio.Event,
     ) -> None:
@@ -60,7 +62,7 @@ class Intake:
         self.max_attachment_bytes = max_attachment_bytes
         self.wake = wake
         self.reader = TaskReader(db=db)
-        self.group = GroupCommit(db=db, audit=audit, outbox=outbox)
+        self.group = GroupCommit(db=db, audit=audit, outbox=outbox, calendars=calendars)
         self._evidence: Any = None
 
     async def evidence(self) -> Any:
@@ -164,7 +166,7 @@ class Intake:
     ) -> list[tuple[int, ResultAccepted]]:
         now = datetime.now(UTC)
         rows: list[store.NewResult] = []
-        replies: list[tuple[int, ResultAccepted]] = []
+        indexes: list[int] = []
         for i, sub, checked in accepted:
             rid = result_id_of(sub.task_id)
             deliveries = build_deliveries(sub, checked, categories=self.categories, accepted_at=now)
@@ -193,6 +195,7 @@ class Intake:
                     correction_reason=sub.correction_reason,
                     submitted_by=by.actor,
                     check_date=sub.check_date,
+                    # Counted again on the stored holiday calendar when the row is written.
                     due_date=checked.due,
                     method=checked.method,
                     items=items,
@@ -208,9 +211,10 @@ class Intake:
                     accepted=reply,
                 )
             )
-            replies.append((i, reply))
-        await self.group.commit(rows, actor=by.actor)
-        return replies
+            indexes.append(i)
+        stored = await self.group.commit(rows, actor=by.actor)
+        # The replies carry the due dates as counted on the stored calendar when written.
+        return [(i, r.accepted) for i, r in zip(indexes, stored, strict=True)]
 
     async def start(
         self, task_id: str, *, by: Submitter, now: datetime | None = None

@@ -162,6 +162,8 @@ async def result_notices(conn: Conn, *, query: str | None, limit: int = 200) -> 
                 ),
                 violation=latest["violation"],
                 correction_reason=latest["correction_reason"],
+                due_date=latest["due_date"],
+                due_date_provisional=latest["due_date_provisional"],
                 history=tuple(
                     ResultVersionNotice(
                         o["version"],

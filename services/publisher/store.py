@@ -222,6 +222,7 @@ class NewResult:
     accepted_at: datetime
     deliveries: list[tuple[str, str, str | None, dict[str, Any]]]  # (dest, key, subject, body)
     accepted: ResultAccepted  # the reply, and the result.accepted event
+    due_date_provisional: bool = False
 
 
 async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
@@ -229,8 +230,8 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
     await conn.executemany(
         """INSERT INTO results (result_id, version, task_id, supersedes, correction_reason,
                submitted_by, check_date, due_date, method, items, categories, violation,
-               confirmations, attachments, accepted_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)""",
+               confirmations, attachments, accepted_at, due_date_provisional)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)""",
         [
             (
                 r.result_id,
@@ -248,6 +249,7 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
                 r.confirmations,
                 r.attachments,
                 r.accepted_at,
+                r.due_date_provisional,
             )
             for r in results
         ],
@@ -380,13 +382,75 @@ async def unpublished(conn: Conn) -> list[asyncpg.Record]:
     """Latest versions of results no version of which is public yet."""
     return list(
         await conn.fetch(
-            """SELECT r.result_id, r.version, r.task_id, t.uscc, r.check_date, r.due_date
+            """SELECT r.result_id, r.version, r.task_id, t.uscc, r.check_date, r.due_date,
+               r.due_date_provisional
            FROM results r JOIN tasks t USING (task_id)
            WHERE r.version = (SELECT max(version) FROM results x WHERE x.result_id = r.result_id)
              AND NOT EXISTS (SELECT 1 FROM results p WHERE p.result_id = r.result_id
                              AND p.published_at IS NOT NULL)
            ORDER BY r.due_date, r.result_id"""
         )
+    )
+
+
+# ---- the holiday calendar ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCalendar:
+    """The holiday schedules of the last activated rule set (none before the first)."""
+
+    rules_version: str | None
+    activated_at: datetime | None
+    schedules: list[dict[str, Any]]
+
+
+async def lock_calendar(conn: Conn, *, exclusive: bool) -> None:
+    """Hold the calendar's lock until the transaction ends: shared to compute deadlines with
+    it, exclusive to replace it. An advisory lock (keyed by this schema) touches no row, so the
+    many concurrent writers of results do not contend on the calendar's row."""
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(f"SELECT {fn}(hashtext(current_schema()), hashtext('holiday_calendar'))")
+
+
+async def read_calendar(conn: Conn) -> StoredCalendar:
+    """The stored calendar (under `lock_calendar` when deadlines are computed with it)."""
+    row = await conn.fetchrow("SELECT rules_version, activated_at, schedules FROM holiday_calendar")
+    return StoredCalendar(row["rules_version"], row["activated_at"], list(row["schedules"]))
+
+
+async def save_calendar(
+    conn: Conn, *, rules_version: str, activated_at: datetime, schedules: list[dict[str, Any]]
+) -> None:
+    """Replace the stored calendar (call holding `lock_calendar(exclusive=True)`)."""
+    await conn.execute(
+        "UPDATE holiday_calendar SET rules_version = $1, activated_at = $2, schedules = $3,"
+        " updated_at = now()",
+        rules_version,
+        activated_at,
+        schedules,
+    )
+
+
+async def deadlines_touching(conn: Conn, first: date, last: date) -> list[asyncpg.Record]:
+    """Result versions whose count of working days, (check_date, due_date], meets [first, last]."""
+    return list(
+        await conn.fetch(
+            """SELECT result_id, version, task_id, check_date, due_date, due_date_provisional
+               FROM results WHERE check_date < $2 AND due_date >= $1
+               ORDER BY result_id, version""",
+            first,
+            last,
+        )
+    )
+
+
+async def update_deadlines(conn: Conn, changes: Sequence[tuple[str, int, date, bool]]) -> None:
+    """Set (result_id, version)'s due date and provisional mark."""
+    await conn.executemany(
+        "UPDATE results SET due_date = $3, due_date_provisional = $4"
+        " WHERE result_id = $1 AND version = $2",
+        list(changes),
     )
 
 

@@ -118,6 +118,10 @@ class ResultNotice:
     violation: bool
     correction_reason: str | None = None
     history: tuple[ResultVersionNotice, ...] = field(default=())
+    due_date: date | None = None  # the last day to publish (20 working days after the check)
+    # The due date counts days of a year whose holidays the State Council has not published
+    # yet (weekends and statutory holidays only); it is recounted when they are.
+    due_date_provisional: bool = False
 
 
 USCC_LENGTH = 18

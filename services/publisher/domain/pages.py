@@ -227,8 +227,24 @@ def _history(r: ResultNotice) -> str:
     return "<br>".join(lines)
 
 
+PROVISIONAL_NOTE = (
+    "标注“暂定”的公示期限按周末和《全国年节及纪念日放假办法》规定的节假日推算："
+    "该年度的放假调休安排尚未公布，公布后重新计算。"
+)
+
+
+def _due(r: ResultNotice) -> str:
+    if r.due_date is None:
+        return ""
+    return e(r.due_date) + ("（暂定）" if r.due_date_provisional else "")
+
+
 def render_results(results: Sequence[ResultNotice], *, query: str | None = None) -> str:
-    """结果公告: the latest version of each result with its history; searchable."""
+    """结果公告: the latest version of each result with its history; searchable.
+
+    The last day to publish (公示期限) is marked 暂定 (provisional) when it counts days of a
+    year whose holidays are not yet published; a note under the table says what that means.
+    """
     rows = (
         (
             e(r.uscc),
@@ -236,6 +252,7 @@ def render_results(results: Sequence[ResultNotice], *, query: str | None = None)
             _join(r.authority),
             e(r.check_date),
             ('<span class="violation">' if r.violation else "<span>") + _result_cell(r) + "</span>",
+            _due(r),
             e(r.published_at),
             _history(r),
         )
@@ -248,12 +265,15 @@ def render_results(results: Sequence[ResultNotice], *, query: str | None = None)
             "检查机关",
             "检查日期",
             "检查结果",
+            "公示期限",
             "公示时间",
             "更正记录",
         ),
         rows,
         "没有符合条件的检查结果。",
     )
+    if any(r.due_date_provisional for r in results):
+        body += f'<p class="note">{e(PROVISIONAL_NOTE)}</p>'
     return _layout("结果公告", "results", body, query=query)
 
 

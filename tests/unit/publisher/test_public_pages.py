@@ -161,6 +161,26 @@ def test_csv_has_a_bom_and_defuses_formulas() -> None:
     assert text.encode("utf-8").startswith(b"\xef\xbb\xbf")
 
 
+def test_a_provisional_due_date_is_marked_on_the_page_and_in_the_open_data() -> None:
+    firm = result(due_date=date(2026, 4, 8))
+    late = result(uscc="91360202MA35YYYY1B", due_date=date(2027, 1, 4), due_date_provisional=True)
+    html = render_results([firm, late])
+    assert "<th>公示期限</th>" in html
+    assert "2026-04-08</td>" in html and "2027-01-04（暂定）" in html
+    assert "该年度的放假调休安排尚未公布" in html
+    assert "（暂定）" not in render_results([firm]) and "尚未公布" not in render_results([firm])
+    rows = json.loads(results_json([firm, late]))["results"]
+    assert [(r["due_date"], r["due_date_provisional"]) for r in rows] == [
+        ("2026-04-08", False),
+        ("2027-01-04", True),
+    ]
+    table = list(csv.DictReader(io.StringIO(results_csv([firm, late]).removeprefix(BOM))))
+    assert [(r["due_date"], r["due_date_provisional"]) for r in table] == [
+        ("2026-04-08", "否"),
+        ("2027-01-04", "是"),
+    ]
+
+
 def test_atom_feed_is_well_formed_and_escaped() -> None:
     older = result(result_id="R-0", published_at=datetime(2026, 3, 1, tzinfo=UTC))
     xml = results_atom([older, result(name=EVIL)], base_url="https://gs.example.cn/")
