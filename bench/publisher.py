@@ -205,6 +205,20 @@ async def wait_delivered(conn: asyncpg.Connection, expected: int, timeout: float
     raise RuntimeError(f"only {n} of {expected} deliveries done in {timeout}s")
 
 
+async def wait_events_published(conn: asyncpg.Connection, timeout: float) -> None:
+    """Wait until the service's event outbox (result.accepted) has nothing left to publish."""
+    end = time.perf_counter() + timeout
+    left = 0
+    while time.perf_counter() < end:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM publisher.event_outbox WHERE published_at IS NULL"
+        )
+        if left == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{left} events still unpublished after {timeout}s")
+
+
 async def raw_publish(nats_url: str, payloads: list[bytes]) -> float:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
@@ -354,9 +368,15 @@ async def run(args: argparse.Namespace) -> None:
         await bulk.aclose()
         e2e = n / (t_done - t0)
         seen = await disclosure_stats(d_port)
+        # The service's event outbox also announces each result to the draw (result.accepted):
+        # count the deliveries' subjects apart from it, once the outbox has published it all.
+        await wait_events_published(db, timeout=600)
         nc = await nats.connect(nats_url)
-        in_stream = (await nc.jetstream().stream_info("PUBLISHER")).state.messages
+        info = await nc.jetstream().stream_info("PUBLISHER", subjects_filter=">")
         await nc.close()
+        by_subject = info.state.subjects or {}
+        announced = by_subject.get("spotcheck.v1.publisher.result.accepted", 0)
+        in_stream = sum(by_subject.values()) - announced
 
         # 2. raw windowed js.publish of the same payloads
         rows = await db.fetch(
@@ -381,11 +401,16 @@ async def run(args: argparse.Namespace) -> None:
         print(f"ratio end-to-end / raw: {e2e / raw:.2f} (target ≥ 0.5)")
         print(
             f"disclosure endpoint: {seen['calls']} calls, {seen['keys']} keys; "
-            f"PUBLISHER stream: {in_stream} messages (expected {2 * n})",
+            f"PUBLISHER stream: {in_stream} delivery messages (expected {2 * n}) and "
+            f"{announced} result.accepted (expected {n})",
             flush=True,
         )
         print(CpuMeter.report(cpu0, cpu1, t_done - t0), flush=True)
-        assert seen["keys"] == n and in_stream == 2 * n, (seen, in_stream)
+        assert seen["keys"] == n and in_stream == 2 * n and announced == n, (
+            seen,
+            in_stream,
+            announced,
+        )
 
         # 3. single intake, closed loop
         single = HttpPoster(f"{base}/results", connections=args.single_concurrency, timeout_s=120)

@@ -74,8 +74,13 @@ def strata(count: int) -> list[StratumSpec]:
                 out.append(
                     StratumSpec(
                         stratum_id=f"2026.SCJG.{cls}.{county}.{tag}",
+                        # every key-supervision label out, as the ordered COPY baseline
+                        # below (and the runs recorded before labels were per item) filter
                         filter=EntityFilter(
-                            region_prefixes=[county], risk_classes=[cls], entity_types=types
+                            region_prefixes=[county],
+                            risk_classes=[cls],
+                            entity_types=types,
+                            exclude_key_supervision=True,
                         ),
                     )
                 )

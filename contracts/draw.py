@@ -53,8 +53,26 @@ class SeedParty(Contract):
     secret: str | None = None
 
 
+class RedrawFacts(Contract):
+    """Why and by whom a draw was redrawn: two different draw officers, both named.
+
+    `requested_by` asked for the redraw with the reason; `confirmed_by` (a second officer)
+    confirmed it. `confirmed_by` is null only for redraws made before confirmation existed.
+    """
+
+    reason: str
+    requested_by: str
+    confirmed_by: str | None = None
+    at: datetime
+
+
 class DrawRecord(Contract):
-    """The public draw record, spec `spotcheck-draw/1`. Fields keep their names forever."""
+    """The public draw record, spec `spotcheck-draw/1`. Fields keep their names forever.
+
+    `redraw` is set on a superseded draw (why it was replaced) and on the draw that replaced
+    it (why it exists). A replacement that is itself replaced later says why it was replaced;
+    why it existed stays in the record it `supersedes`.
+    """
 
     spec: str = DRAW_SPEC
     draw_id: str
@@ -67,6 +85,7 @@ class DrawRecord(Contract):
     supersedes: str | None = None
     superseded_by: str | None = None
     seed_parties: list[SeedParty] | None = None
+    redraw: RedrawFacts | None = None
 
 
 class DrawCompleted(Contract):
@@ -133,13 +152,17 @@ class DrawSeeded(Contract):
 
 
 class DrawSuperseded(Contract):
-    """`spotcheck.v1.draw.superseded`: a redraw replaced this draw; both stay public."""
+    """`spotcheck.v1.draw.superseded`: a redraw replaced this draw; both stay public.
+
+    `by` asked for the redraw, `confirmed_by` (another draw officer) confirmed it.
+    """
 
     draw_id: str
     superseded_by: str
     reason: str
     by: str
     at: datetime
+    confirmed_by: str | None = None
 
 
 # HTTP bodies of the draw service (the CLI and other clients use them).
@@ -173,9 +196,20 @@ class PartyReveal(Contract):
 
 
 class RedrawBody(Contract):
-    """`POST /draws/{id}/redraw`: a written reason is required."""
+    """`POST /draws/{id}/redraw`: ask for a redraw; a written reason is required.
+
+    The redraw waits for a second draw officer: `POST /draws/{id}/redraw/confirm`.
+    """
 
     reason: str
+
+
+class RedrawRequest(Contract):
+    """A redraw asked for and not yet confirmed (or cancelled)."""
+
+    reason: str
+    requested_by: str
+    requested_at: datetime
 
 
 class DrawSummary(Contract):
@@ -199,6 +233,9 @@ class DrawStatus(Contract):
     supersedes: str | None = None
     superseded_by: str | None = None
     redraw_reason: str | None = None
+    redraw_by: str | None = None
+    redraw_confirmed_by: str | None = None
+    redraw_pending: RedrawRequest | None = None
     tasks: int = 0
     unstaffed: int = 0
     parties: list[SeedParty] = []

@@ -26,11 +26,13 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("draw", "completed"): draw.DrawCompleted,
     ("draw", "superseded"): draw.DrawSuperseded,
     ("draw", "task.assigned"): draw.TaskAssigned,
-    ("publisher", "result.accepted"): publisher.ResultPublished,
+    ("publisher", "task.started"): publisher.TaskStarted,
+    ("publisher", "result.accepted"): publisher.ResultAccepted,
     ("publisher", "result.published"): publisher.ResultPublished,
     ("publisher", "credit.feedback"): publisher.CreditFeedback,
     ("publisher", "referral.created"): publisher.ReferralCreated,
     ("publisher", "licensing.feedback"): publisher.LicensingFeedback,
+    ("publisher", "deadline.changed"): publisher.DeadlinesChanged,
 }
 
 

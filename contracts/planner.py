@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import Field
 
 from contracts.base import Contract
+from contracts.holidays import HolidaySchedule
 from contracts.registry import STRATUM_ID_PATTERN, EntityFilter
 from contracts.rules import CODE_PATTERN, Ratio
 
@@ -66,11 +67,24 @@ class ExcludedStratum(Contract):
 
 
 class FrequencyExclusion(Contract):
-    """Entities checked for these items by these departments since `since` leave the base."""
+    """A frequency window (抽查频次): an entity checked for one of these items by one of these
+    departments at least `times` times since `since` leaves the base of the strata
+    `stratum_ids`.
+
+    A check is a task of an earlier draw (assigned, unstaffed, or merged into another: one
+    visit counts once) whose period ends on or after `since`. Each stratum's window follows
+    its own rule outcome (`ResolvedStratum.frequency_times`/`frequency_months`, `since` being
+    that many months before the plan's period start): class A's two-year window is not class
+    B's, and class D's "twice a year" takes out only entities already checked twice.
+    Plans approved before windows named their strata carry no `stratum_ids` (and `times` 1):
+    the draw applies such a window, as it did then, to every stratum with one of its items.
+    """
 
     item_codes: list[str]
     departments: list[str]
     since: date
+    times: int = Field(default=1, ge=1)
+    stratum_ids: list[str] = []
 
 
 class PlanApproved(Contract):
@@ -115,6 +129,9 @@ class RulesActivated(Contract):
     files: list[str]
     activated_at: datetime
     activated_by: str
+    holidays: list[HolidaySchedule] = []
+    """The rule set's holiday schedules (`rules/holidays/<year>.yaml`), by year: the publisher
+    counts working days with them (and with its package's data for other published years)."""
 
 
 # ---- plan submission (HTTP body of POST /plans, the YAML of `spotcheck plan submit`) -------

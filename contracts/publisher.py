@@ -49,6 +49,11 @@ class Attachment(Contract):
 class ResultSubmission(Contract):
     """What inspectors submit for a task (检查结果).
 
+    `method` is how the check was done: a code (`on_site`, `documents`, `online`,
+    `commissioned`) or its Chinese name (实地核查、书面检查、网络监测、委托检验检测); it must be
+    one of the task's `methods` (e.g. class-A tasks allow no proactive on-site visit). The
+    publisher stores and publishes the code.
+
     A correction names the version it corrects (`corrects_version`, which must be the latest)
     and gives a reason; it becomes a new version, the old one stays.
     """
@@ -64,15 +69,37 @@ class ResultSubmission(Contract):
 
 
 class ResultAccepted(Contract):
-    """Reply to a submission, and event `spotcheck.v1.publisher.result.accepted`."""
+    """Reply to a submission, and event `spotcheck.v1.publisher.result.accepted`.
+
+    The draw reads the event to learn that a task has its result (no later visit may absorb it,
+    and its draw can no longer be redrawn).
+    """
 
     result_id: str
     version: int
     task_id: str
     check_date: date
     due_date: date
+    due_date_provisional: bool = False
+    """True when the 20 working days run into a year whose holidays are not yet published:
+    the due date is then counted with weekends and the statutory holidays only, and
+    recomputed when that year's holiday file is activated (`publisher.deadline.changed`)."""
     destinations: list[str]
     accepted_at: datetime
+
+
+class TaskStarted(Contract):
+    """`POST /tasks/{task_id}/start` reply, and event `spotcheck.v1.publisher.task.started`.
+
+    An inspector of the team (or staff of one of the task's departments) marks the visit begun
+    (掌上查: 开始检查). The first start counts; starting again answers the same facts. The draw
+    reads the event: a task in progress is never absorbed by a later visit.
+    """
+
+    task_id: str
+    draw_id: str
+    started_by: str
+    started_at: datetime
 
 
 class SubmissionOutcome(Contract):
@@ -188,3 +215,37 @@ class DeadlineEntry(Contract):
     due_date: date
     state: str
     working_days_left: int
+    provisional: bool = False
+    """The due date runs into a year whose holidays are not yet published (see
+    `ResultAccepted.due_date_provisional`)."""
+
+
+class DeadlineChange(Contract):
+    """One result version whose publication deadline changed with the holiday calendar."""
+
+    result_id: str
+    version: int
+    task_id: str
+    check_date: date
+    previous_due_date: date
+    previous_provisional: bool
+    due_date: date
+    provisional: bool
+
+
+class DeadlinesChanged(Contract):
+    """`spotcheck.v1.publisher.deadline.changed`: deadlines recomputed with a new calendar.
+
+    Sent when an activated rule set changes the holiday calendar (typically: the new year's
+    holiday file arrives and the provisional deadlines that ran into that year become firm).
+    Lists every result version whose due date or provisional mark changed; a long list comes
+    in several parts of one change (`part` of `parts`).
+    """
+
+    rules_version: str
+    years: list[int]
+    """Calendar years whose working days changed."""
+    changes: list[DeadlineChange]
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
+    changed_at: datetime

@@ -62,7 +62,17 @@ class InspectorRecord(Contract):
 
 
 class EntityFilter(Contract):
-    """Which entities belong to a stratum. Empty lists mean "no restriction"."""
+    """Which entities belong to a stratum. Empty lists mean "no restriction".
+
+    Key supervision keeps an entity out of its own items only: a stratum names the labels of
+    its items' key-supervision lists in `exclude_key_supervision_labels`, and an entity
+    carrying one of them leaves it; an entity with other labels (or none) stays.
+    `exclude_key_supervision` leaves out an entity with any label at all. It used to default to
+    true, which took key-supervision entities out of every random draw; the default is false.
+    Producers write the field out, so a plan approved under the old default still says `true`
+    and freezes as it was approved; a new plan sets it only for an item whose rule file says
+    `key_supervision: true` without naming its labels.
+    """
 
     region_prefixes: list[str] = []
     industry_prefixes: list[str] = []
@@ -71,7 +81,8 @@ class EntityFilter(Contract):
     tags_any: list[str] = []
     statuses: list[str] = list(ACTIVE_STATUSES)
     exclude_abnormal: bool = False
-    exclude_key_supervision: bool = True
+    exclude_key_supervision: bool = False
+    exclude_key_supervision_labels: list[str] = []
 
 
 class StratumSpec(Contract):

@@ -2,7 +2,8 @@
 
 A rule set is a directory of YAML files. Every file has the same shape (`RuleFile`) and any of
 its sections; the planner merges the sections of all files. Exactly one file holds `ruleset`
-(departments, risk classes, defaults). Ratios are written as percentages in strings ("5%",
+(departments, risk classes, defaults); each `holidays/<year>.yaml` holds one year's holiday
+schedule (`contracts.holidays`). Ratios are written as percentages in strings ("5%",
 "0.5%") or basis points ("50bp") and read exactly as integer basis points: never floats.
 
 The models check shape only; meaning (unknown items, contradictions, overlapping dates) is the
@@ -14,11 +15,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from contracts.base import Contract
+from contracts.holidays import HolidaySchedule
 
 CODE_PATTERN = r"^[A-Za-z0-9._:-]+$"
 """Item, department, rule and class codes: ASCII, safe inside stratum ids (DESIGN §6)."""
@@ -83,6 +85,42 @@ Factor = Annotated[
 """An exact multiplier kept as "num/den"."""
 
 Code = Annotated[str, Field(pattern=CODE_PATTERN, max_length=64)]
+
+KeyLabel = Annotated[str, Field(min_length=1, max_length=64)]
+"""A key-supervision label (重点监管领域) as the entity directory writes it, e.g. 食品生产."""
+
+
+def _key_supervision(value: object) -> object:
+    # One label may be written bare; `false` (the old boolean) means "not key supervision".
+    if value is None or value is False:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+KeySupervision = Annotated[
+    Literal[True] | list[KeyLabel],
+    BeforeValidator(_key_supervision),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": 64},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                },
+                {"type": "boolean"},
+            ],
+            "description": "重点监管领域标签：名录库“重点监管”字段带其中之一的主体不参加该事项的"
+            "随机抽取（其他事项照常）。写一个标签或标签列表；旧写法 true 表示带任何重点监管标签的"
+            "主体都不参加该事项的抽取，false 表示不是重点监管事项。",
+        }
+    ),
+]
+"""Which key-supervision labels make an item a key-supervision item, and keep entities
+carrying them out of its random draw: a list of labels ([] = not key supervision), or `True`,
+the old boolean, read as "every label" (its list was never named)."""
 
 
 class ItemKind(StrEnum):
@@ -153,7 +191,10 @@ class Item(Contract):
     name: str = Field(min_length=1)
     department: Code
     kind: ItemKind
-    key_supervision: bool = False
+    key_supervision: KeySupervision = []
+    """The key-supervision list (重点监管) the item belongs to, by the entity labels it covers:
+    an entity labelled with one of them leaves this item's base, and stays in every other
+    item's (the notice: 清单内事项重点监管，清单外事项全面双随机)."""
     legal_basis: str = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
     applies_to: AppliesTo = AppliesTo()
@@ -179,6 +220,7 @@ class Condition(Contract):
     item_kind: ItemKind | None = None
     department: OneOrMany | None = None
     key_supervision: bool | None = None
+    """true: items that name a key-supervision list (`Item.key_supervision`); false: others."""
     risk_class: OneOrMany | None = None
     region: (
         Annotated[
@@ -279,6 +321,8 @@ class RuleFile(Contract):
     ruleset: RulesetMeta | None = None
     items: list[Item] = []
     rules: list[Rule] = []
+    holidays: HolidaySchedule | None = None
+    """A year's holiday schedule (only in `holidays/<year>.yaml`; see `contracts.holidays`)."""
 
 
 # ---- rules/tests/*.yaml ---------------------------------------------------------------------

@@ -61,14 +61,21 @@ def service_url(service: str, settings: Settings | None = None) -> str:
     return f"http://{settings.http_host}:{settings.port_of(service)}"
 
 
-def token_for(role: Role, *, dept: str | None = None, settings: Settings | None = None) -> str:
-    """A bearer token: `SPOTCHECK_TOKEN`, else signed with the embedded key."""
+def token_for(
+    role: Role,
+    *,
+    dept: str | None = None,
+    settings: Settings | None = None,
+    sub: str | None = None,
+) -> str:
+    """A bearer token: `SPOTCHECK_TOKEN`, else signed with the embedded key for `sub` (who is
+    acting; `cli-<role>` when not given)."""
     explicit = os.environ.get("SPOTCHECK_TOKEN")
     if explicit:
         return explicit
     settings = settings or load_settings()
     key = load_or_create_key(settings.key_file())
-    return issue_token(key, role=role, dept=dept, sub=f"cli-{role.value}")
+    return issue_token(key, role=role, dept=dept, sub=sub or f"cli-{role.value}")
 
 
 class Api:
@@ -82,13 +89,13 @@ class Api:
         dept: str | None = None,
         settings: Settings | None = None,
         timeout: float = 120.0,
+        sub: str | None = None,
     ) -> None:
         self.settings = settings or load_settings()
         headers = {}
         if role is not None:
-            headers["Authorization"] = (
-                f"Bearer {token_for(role, dept=dept, settings=self.settings)}"
-            )
+            token = token_for(role, dept=dept, settings=self.settings, sub=sub)
+            headers["Authorization"] = f"Bearer {token}"
         self.base = service_url(service, self.settings)
         self.http = httpx.Client(base_url=self.base, headers=headers, timeout=timeout)
 

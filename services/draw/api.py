@@ -83,12 +83,26 @@ def router(ctx: ServiceContext) -> APIRouter:
         """A party reveals its secret; the last reveal derives the seed and runs the draw."""
         return await ceremony().reveal_party(draw_id, party_id, body.secret, by=who.sub)
 
-    @r.post("/draws/{draw_id}/redraw", status_code=201)
+    @r.post("/draws/{draw_id}/redraw", status_code=202)
     async def redraw(
         draw_id: str, body: RedrawBody, who: Principal = require(Role.DRAW_OFFICER)
     ) -> DrawStatus:
-        """Supersede the draw (kept, public) with a new one; a written reason is required."""
-        return await ceremony().redraw(draw_id, reason=body.reason, by=who.sub)
+        """Ask for a redraw with a written reason; a second draw officer must confirm it."""
+        return await ceremony().request_redraw(draw_id, reason=body.reason, by=who.sub)
+
+    @r.post("/draws/{draw_id}/redraw/confirm", status_code=201)
+    async def confirm_redraw(
+        draw_id: str, who: Principal = require(Role.DRAW_OFFICER)
+    ) -> DrawStatus:
+        """A second draw officer confirms: the draw is superseded (kept, public) by a new one."""
+        return await ceremony().confirm_redraw(draw_id, by=who.sub)
+
+    @r.post("/draws/{draw_id}/redraw/cancel")
+    async def cancel_redraw(
+        draw_id: str, who: Principal = require(Role.DRAW_OFFICER)
+    ) -> DrawStatus:
+        """Withdraw a redraw that was asked for and not yet confirmed."""
+        return await ceremony().cancel_redraw(draw_id, by=who.sub)
 
     @r.get("/draws")
     @public
@@ -170,7 +184,8 @@ def router(ctx: ServiceContext) -> APIRouter:
     @r.get("/draws/{draw_id}/tasks")
     @public
     async def tasks(draw_id: str, offset: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        """Tasks in task order with their teams (inspector id, name, department) and state."""
+        """Tasks in task order with their teams (inspector id, name, department), state and
+        progress (not_started | in_progress | result_recorded, as the publisher reported)."""
         async with ctx.db.pool.acquire() as conn:
             await store.get_draw(conn, draw_id)
             return await store.tasks(

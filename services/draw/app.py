@@ -13,12 +13,15 @@ from services.kit.service import ServiceContext, ServiceSpec
 
 
 async def _start(ctx: ServiceContext) -> None:
-    # The planner's stream may not exist yet if the planner never started.
-    await ctx.bus.ensure_stream(
-        subjects.stream_name("planner"),
-        subjects.stream_subjects("planner"),
-        replicas=ctx.settings.stream_replicas,
-    )
+    # Streams the consumers read may not exist yet if planner or publisher never started. The
+    # same duplicate window as their owners give them, or each start would reset the other's.
+    for svc in ("planner", "publisher"):
+        await ctx.bus.ensure_stream(
+            subjects.stream_name(svc),
+            subjects.stream_subjects(svc),
+            replicas=ctx.settings.stream_replicas,
+            duplicate_window_s=ctx.settings.stream_duplicate_window_s,
+        )
     selector = Selector(ctx=ctx)
     ceremony = Ceremony(ctx=ctx, selector=selector)
     ctx.parts["selector"] = selector

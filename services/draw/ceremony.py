@@ -12,7 +12,14 @@ import uuid
 from datetime import UTC, datetime
 
 from contracts import subjects
-from contracts.draw import CommittedStratum, DrawCommitted, DrawSeeded, DrawStatus, DrawSuperseded
+from contracts.draw import (
+    CommittedStratum,
+    DrawCommitted,
+    DrawSeeded,
+    DrawStatus,
+    DrawSuperseded,
+    RedrawRequest,
+)
 from contracts.planner import PlanApproved
 from contracts.registry import FreezeReply, FreezeRequest, StratumSpec
 from services.draw import store
@@ -32,7 +39,7 @@ def _now() -> datetime:
 
 
 class Ceremony:
-    """Start, seed, redraw and commit-reveal of draws."""
+    """Start, seed, redraw (two officers) and commit-reveal of draws."""
 
     def __init__(
         self,
@@ -67,6 +74,15 @@ class Ceremony:
             supersedes=d.supersedes,
             superseded_by=d.superseded_by,
             redraw_reason=d.redraw_reason,
+            redraw_by=d.redraw_by,
+            redraw_confirmed_by=d.redraw_confirmed_by,
+            redraw_pending=None
+            if d.redraw_pending is None
+            else RedrawRequest(
+                reason=d.redraw_pending.reason,
+                requested_by=d.redraw_pending.by,
+                requested_at=d.redraw_pending.at,
+            ),
             tasks=n,
             unstaffed=u,
             parties=store.public_parties(parties),
@@ -100,33 +116,33 @@ class Ceremony:
         return await self.status(d.draw_id)
 
     async def _exclusions(self, plan: PlanApproved) -> dict[str, tuple[str, ...]]:
-        """USCCs each stratum leaves out under the plan's frequency rules (byte order).
+        """USCCs each stratum leaves out under its own frequency window (byte order).
 
-        Strata under the same rules share one tuple: a province's 800 strata may all exclude
-        the same 250k entities, which are then sorted, hashed and checked once.
+        Each window is looked up once; strata under the same windows share one tuple: a
+        province's 800 strata may all exclude the same 250k entities, which are then sorted,
+        hashed and checked once (domain/exclusions.py).
         """
+        windows = plan.frequency_exclusions
+        which = exclusions.windows_of(
+            [(s.stratum_id, s.item_codes) for s in plan.strata],
+            [(fe.item_codes, fe.stratum_ids) for fe in windows],
+        )
+        used = {i for ws in which.values() for i in ws}
         found: list[list[str]] = []
         async with self.ctx.db.pool.acquire() as conn:
-            for fe in plan.frequency_exclusions:
+            for i, fe in enumerate(windows):
                 found.append(
                     await store.excluded_usccs(
-                        conn, item_codes=fe.item_codes, departments=fe.departments, since=fe.since
+                        conn,
+                        item_codes=fe.item_codes,
+                        departments=fe.departments,
+                        since=fe.since,
+                        times=fe.times,
                     )
+                    if i in used
+                    else []
                 )
-        rules = [set(fe.item_codes) for fe in plan.frequency_exclusions]
-        combos: dict[tuple[int, ...], tuple[str, ...]] = {}
-        out: dict[str, tuple[str, ...]] = {}
-        for s in plan.strata:
-            which = tuple(i for i, codes in enumerate(rules) if codes & set(s.item_codes))
-            if not which:
-                continue
-            got = combos.get(which)
-            if got is None:
-                union = {u for i in which for u in found[i]}
-                got = combos[which] = tuple(sorted(union, key=lambda u: u.encode("utf-8")))
-            if got:
-                out[s.stratum_id] = got
-        return out
+        return exclusions.per_stratum(which, found)
 
     async def _freeze_and_commit(self, draw: Draw, plan: PlanApproved, *, by: str) -> None:
         excluded = await self._exclusions(plan)
@@ -359,17 +375,57 @@ class Ceremony:
             except Exception as exc:
                 log.warning("draw %s could not resume yet: %s", r["draw_id"], exc)
 
-    # -- redraw ---------------------------------------------------------------------------------
+    # -- redraw: two draw officers ------------------------------------------------------------
 
-    async def redraw(self, draw_id: str, *, reason: str, by: str) -> DrawStatus:
-        """Supersede a draw with a new one of the same plan; the reason is kept and public."""
+    async def request_redraw(self, draw_id: str, *, reason: str, by: str) -> DrawStatus:
+        """A draw officer asks for a redraw with a written reason; it waits for a second one.
+
+        Refused at once when a task of the draw is in progress or has its result.
+        """
+        async with self.ctx.db.transaction() as conn:
+            d = await store.get_draw(conn, draw_id, lock=True)
+            done = await store.work_done(conn, draw_id)
+            d = machine.request_redraw(d, reason=reason, by=by, at=_now(), done=done)
+            await store.update_draw(conn, d)
+            assert d.redraw_pending is not None
+            await self.ctx.audit.append(
+                conn,
+                actor=by,
+                action="draw.redraw.requested",
+                subject=draw_id,
+                data={"reason": d.redraw_pending.reason},
+            )
+        return await self.status(draw_id)
+
+    async def cancel_redraw(self, draw_id: str, *, by: str) -> DrawStatus:
+        """Withdraw a pending redraw request."""
+        async with self.ctx.db.transaction() as conn:
+            d = await store.get_draw(conn, draw_id, lock=True)
+            pending = d.redraw_pending
+            d = machine.cancel_redraw(d, by=by)
+            await store.update_draw(conn, d)
+            assert pending is not None
+            await self.ctx.audit.append(
+                conn,
+                actor=by,
+                action="draw.redraw.cancelled",
+                subject=draw_id,
+                data={"requested_by": pending.by, "reason": pending.reason},
+            )
+        return await self.status(draw_id)
+
+    async def confirm_redraw(self, draw_id: str, *, by: str) -> DrawStatus:
+        """A second draw officer confirms: the draw is superseded (kept, public) by a new one
+        that freezes and commits afresh. Both officers go into the records and the audit."""
         async with self.ctx.db.transaction() as conn:
             d = await store.get_draw(conn, draw_id, lock=True)
             plan = await store.get_plan(conn, d.plan_id)
+            done = await store.work_done(conn, draw_id)
             at = _now()
-            old, new = machine.redraw(
-                d, new_draw_id=f"D-{uuid.uuid4().hex[:12]}", reason=reason, by=by, at=at
+            old, new = machine.confirm_redraw(
+                d, new_draw_id=f"D-{uuid.uuid4().hex[:12]}", by=by, at=at, done=done
             )
+            assert old.redraw_by is not None and old.redraw_reason is not None
             await store.update_draw(conn, old)
             await store.supersede_tasks(conn, draw_id)
             await store.insert_draw(conn, new, rules_version=plan.rules_version, created_by=by)
@@ -378,7 +434,12 @@ class Ceremony:
                 actor=by,
                 action="draw.redraw",
                 subject=draw_id,
-                data={"superseded_by": new.draw_id, "reason": old.redraw_reason},
+                data={
+                    "superseded_by": new.draw_id,
+                    "reason": old.redraw_reason,
+                    "requested_by": old.redraw_by,
+                    "confirmed_by": by,
+                },
             )
             await self.ctx.outbox.add(
                 conn,
@@ -386,8 +447,9 @@ class Ceremony:
                 DrawSuperseded(
                     draw_id=draw_id,
                     superseded_by=new.draw_id,
-                    reason=old.redraw_reason or "",
-                    by=by,
+                    reason=old.redraw_reason,
+                    by=old.redraw_by,
+                    confirmed_by=by,
                     at=at,
                 ),
                 event_id=event_id("superseded", draw_id),

@@ -18,6 +18,7 @@ from contracts.draw import (
     DrawCompleted,
     DrawRecord,
     RecordStratum,
+    RedrawFacts,
     StratumTicket,
     TicketReply,
     VerifyReply,
@@ -212,6 +213,14 @@ class Selector:
             supersedes=d.supersedes,
             superseded_by=d.superseded_by,
             seed_parties=store.public_parties(parties) if parties.parties else None,
+            redraw=None
+            if d.redraw_reason is None or d.redraw_by is None or d.redraw_at is None
+            else RedrawFacts(
+                reason=d.redraw_reason,
+                requested_by=d.redraw_by,
+                confirmed_by=d.redraw_confirmed_by,
+                at=d.redraw_at,
+            ),
         )
 
     async def verify(self, draw_id: str) -> VerifyReply:

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
 from contracts.draw import SeedParty
 from contracts.planner import PlanApproved
-from services.draw.domain.machine import Draw, DrawState
+from services.draw.domain.machine import Draw, DrawState, RedrawRequest, WorkDone
 from services.draw.domain.seeds import Party, PartyCeremony, SeedSource
-from services.draw.domain.tasks import OpenTask
+from services.draw.domain.tasks import OpenTask, Progress
 from services.kit.errors import NotFound
 
 Conn = Any  # asyncpg.Connection or a pool proxy of one
 
 _DRAW_COLUMNS = (
     "draw_id, plan_id, state, commitment_sha256, committed_at, seed, seed_source, "
-    "seed_entered_by, seeded_at, supersedes, superseded_by, redraw_reason, redraw_by, redraw_at"
+    "seed_entered_by, seeded_at, supersedes, superseded_by, redraw_reason, redraw_by, redraw_at, "
+    "redraw_confirmed_by, redraw_requested_by, redraw_requested_reason, redraw_requested_at"
 )
 
 
@@ -58,6 +59,14 @@ def _draw(row: asyncpg.Record) -> Draw:
         redraw_reason=row["redraw_reason"],
         redraw_by=row["redraw_by"],
         redraw_at=row["redraw_at"],
+        redraw_confirmed_by=row["redraw_confirmed_by"],
+        redraw_pending=None
+        if row["redraw_requested_by"] is None
+        else RedrawRequest(
+            reason=row["redraw_requested_reason"],
+            by=row["redraw_requested_by"],
+            at=row["redraw_requested_at"],
+        ),
     )
 
 
@@ -85,7 +94,8 @@ async def insert_draw(conn: Conn, draw: Draw, *, rules_version: str, created_by:
     """A new draw in state freezing."""
     await conn.execute(
         "INSERT INTO draws (draw_id, plan_id, rules_version, state, created_by, supersedes, "
-        "redraw_reason, redraw_by, redraw_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "redraw_reason, redraw_by, redraw_at, redraw_confirmed_by) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         draw.draw_id,
         draw.plan_id,
         rules_version,
@@ -95,11 +105,13 @@ async def insert_draw(conn: Conn, draw: Draw, *, rules_version: str, created_by:
         draw.redraw_reason,
         draw.redraw_by,
         draw.redraw_at,
+        draw.redraw_confirmed_by,
     )
 
 
 async def update_draw(conn: Conn, draw: Draw, **extra: Any) -> None:
     """Write a draw's new state (the triggers refuse a changed seed or commitment)."""
+    pending = draw.redraw_pending
     fields = {
         "state": draw.state.value,
         "commitment_sha256": draw.commitment_sha256,
@@ -112,6 +124,10 @@ async def update_draw(conn: Conn, draw: Draw, **extra: Any) -> None:
         "redraw_reason": draw.redraw_reason,
         "redraw_by": draw.redraw_by,
         "redraw_at": draw.redraw_at,
+        "redraw_confirmed_by": draw.redraw_confirmed_by,
+        "redraw_requested_by": pending.by if pending else None,
+        "redraw_requested_reason": pending.reason if pending else None,
+        "redraw_requested_at": pending.at if pending else None,
         **extra,
     }
     names = list(fields)
@@ -266,17 +282,30 @@ async def reveal_party(conn: Conn, draw_id: str, party_id: str, secret: str) -> 
 
 
 async def excluded_usccs(
-    conn: Conn, *, item_codes: Sequence[str], departments: Sequence[str], since: date
+    conn: Conn,
+    *,
+    item_codes: Sequence[str],
+    departments: Sequence[str],
+    since: date,
+    times: int = 1,
 ) -> list[str]:
-    """Entities drawn for these items by these departments since `since` (frequency rule)."""
+    """Entities checked at least `times` times for one of these items by one of these
+    departments in tasks whose period ends on or after `since` (a frequency window).
+
+    A check is a task of a live draw: assigned, unstaffed, or merged into another task. A
+    merged task and the task that absorbed it (which carries its items) are one visit, so
+    they count once.
+    """
     rows = await conn.fetch(
-        "SELECT DISTINCT uscc FROM tasks t WHERE t.state IN ('assigned', 'unstaffed', 'merged') "
+        "SELECT uscc FROM tasks t WHERE t.state IN ('assigned', 'unstaffed', 'merged') "
         "AND t.period_end >= $3 "
         "AND EXISTS (SELECT 1 FROM jsonb_array_elements(t.body->'items') i "
-        "            WHERE i->>'code' = ANY($1::text[]) AND i->>'department' = ANY($2::text[]))",
+        "            WHERE i->>'code' = ANY($1::text[]) AND i->>'department' = ANY($2::text[])) "
+        "GROUP BY uscc HAVING count(DISTINCT coalesce(t.merged_into, t.task_id)) >= $4",
         list(item_codes),
         list(departments),
         since,
+        times,
     )
     return sorted(r["uscc"] for r in rows)
 
@@ -284,9 +313,10 @@ async def excluded_usccs(
 async def open_tasks(
     conn: Conn, usccs: Sequence[str], *, plan_id: str, start: date, end: date
 ) -> list[OpenTask]:
-    """Open tasks of other plans for these entities whose period overlaps [start, end]."""
+    """Open tasks of other plans for these entities whose period overlaps [start, end], with
+    their progress (whether one may be absorbed is `tasks.merge_visits`' decision)."""
     rows = await conn.fetch(
-        "SELECT task_id, plan_id, uscc, body FROM tasks WHERE uscc = ANY($1::text[]) "
+        "SELECT task_id, plan_id, uscc, body, progress FROM tasks WHERE uscc = ANY($1::text[]) "
         "AND state IN ('assigned', 'unstaffed') AND plan_id <> $2 "
         "AND period_start <= $4 AND period_end >= $3",
         list(usccs),
@@ -307,6 +337,7 @@ async def open_tasks(
                 methods=tuple(b.get("methods", [])),
                 period_start=date.fromisoformat(b["period_start"]),
                 period_end=date.fromisoformat(b["period_end"]),
+                progress=Progress(r["progress"]),
             )
         )
     return out
@@ -402,15 +433,51 @@ async def supersede_tasks(conn: Conn, draw_id: str) -> None:
 
 
 async def tasks(conn: Conn, draw_id: str, *, offset: int, limit: int) -> list[dict[str, Any]]:
-    """A draw's tasks in task order (the TaskAssigned bodies plus their state)."""
+    """A draw's tasks in task order (the TaskAssigned bodies plus their state and progress)."""
     rows = await conn.fetch(
-        "SELECT body, state, merged_into FROM tasks WHERE draw_id = $1 ORDER BY seq "
+        "SELECT body, state, merged_into, progress FROM tasks WHERE draw_id = $1 ORDER BY seq "
         "OFFSET $2 LIMIT $3",
         draw_id,
         offset,
         limit,
     )
-    return [{"task": r["body"], "state": r["state"], "merged_into": r["merged_into"]} for r in rows]
+    return [
+        {
+            "task": r["body"],
+            "state": r["state"],
+            "merged_into": r["merged_into"],
+            "progress": r["progress"],
+        }
+        for r in rows
+    ]
+
+
+async def task_progress(conn: Conn, task_id: str, *, lock: bool = False) -> Progress | None:
+    """A task's progress (`lock` takes a row lock for a change), or None for an unknown task."""
+    sql = "SELECT progress FROM tasks WHERE task_id = $1" + (" FOR UPDATE" if lock else "")
+    value: str | None = await conn.fetchval(sql, task_id)
+    return None if value is None else Progress(value)
+
+
+async def set_progress(conn: Conn, task_id: str, progress: Progress, *, at: datetime) -> None:
+    """Write a task's progress (the caller decided it moves forward)."""
+    await conn.execute(
+        "UPDATE tasks SET progress = $2, progress_at = $3 WHERE task_id = $1",
+        task_id,
+        progress.value,
+        at,
+    )
+
+
+async def work_done(conn: Conn, draw_id: str) -> WorkDone:
+    """How many of a draw's tasks are in progress and how many have their result."""
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE progress = 'in_progress') AS started, "
+        "count(*) FILTER (WHERE progress = 'result_recorded') AS done "
+        "FROM tasks WHERE draw_id = $1",
+        draw_id,
+    )
+    return WorkDone(in_progress=int(row["started"]), results=int(row["done"]))
 
 
 async def queue_task_events(conn: Conn, events: Iterable[tuple[str, str, str]]) -> None:

@@ -8,6 +8,8 @@
 - `consume` runs a durable pull consumer: ack after the handler returned (its effect
   committed), `nak(delay)` on `TemporaryError` (the kit's backoff), `term` + log on a poison
   message;
+- `follow` runs an ordered, ephemeral consumer of this process alone: every copy of a service
+  sees every new message (for effects local to a copy, such as warming a cache);
 - `serve_rpc` / `request` are request/reply with timeouts and the one error shape
   (services/kit/rpc.py).
 """
@@ -294,6 +296,35 @@ class Bus:
             await msg.nak(delay=delay)
         else:
             await msg.ack()
+
+    async def follow(self, *, stream: str, subject: str, handler: Handler) -> None:
+        """Hand every message on `subject` published from now on to `handler`, in this process.
+
+        A durable consumer is shared by the copies of a service, so each message reaches only
+        one of them; this one is ordered and ephemeral (the server removes it when the process
+        goes, and the client recreates it after a reconnect). Nothing is acknowledged or
+        redelivered: use it only where a missed message costs time, not correctness (the
+        handler's effect must also be reached another way, e.g. by reading PostgreSQL).
+        A failing handler is logged; the next message is still delivered.
+        """
+
+        async def _cb(msg: Msg) -> None:
+            incoming = Incoming.from_msg(msg)
+            try:
+                await handler(incoming)
+            except Exception:
+                log.exception(
+                    "follower of %s failed", subject, extra={"fields": {"subject": msg.subject}}
+                )
+
+        sub = await self.js.subscribe(
+            subject,
+            stream=stream,
+            cb=_cb,
+            ordered_consumer=True,
+            deliver_policy=js_api.DeliverPolicy.NEW,
+        )
+        self._subs.append(sub)
 
     async def serve_rpc(
         self,

@@ -10,6 +10,7 @@ their event out before they answer).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -58,6 +59,21 @@ class Outbox:
         )
         self.relay.nudge()
         return eid
+
+    async def add_many(self, conn: Any, events: Sequence[tuple[str, BaseModel, str]]) -> None:
+        """Queue `(subject, event, event_id)` triples in the caller's transaction at once.
+
+        One pipelined statement for a batch (a group commit of hundreds of results queues one
+        event each); repeated event ids are ignored, as in `add`.
+        """
+        if not events:
+            return
+        await conn.executemany(
+            "INSERT INTO event_outbox (event_id, subject, body) VALUES ($1, $2, $3)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            [(eid, subject, dumps(event).decode("utf-8")) for subject, event, eid in events],
+        )
+        self.relay.nudge()
 
     async def flush(self) -> int:
         """Publish everything pending now; returns how many events were published."""

@@ -43,7 +43,12 @@ def router(ctx: ServiceContext) -> APIRouter:
     @r.post("/rules/check")
     async def check(body: RuleFilesBody, _: Principal = require(Role.POLICY)) -> dict[str, Any]:
         rs = await planner().check(_bytes(body.files))
-        return {"version": rs.version, "items": len(rs.items), "rules": len(rs.rules)}
+        return {
+            "version": rs.version,
+            "items": len(rs.items),
+            "rules": len(rs.rules),
+            "holidays": [h.year for h in rs.holidays],
+        }
 
     @r.post("/rules/activate")
     async def activate(
@@ -55,7 +60,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def active(
         _: Principal = require(Role.POLICY, Role.PLANNER, Role.AUDITOR),
     ) -> dict[str, Any]:
-        rs, _engine = planner().active
+        rs, _engine = await planner().current()  # what PostgreSQL says is active now
         return {
             "version": rs.version,
             "files": list(rs.files),

@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+from contracts import subjects
+from contracts.planner import RulesActivated
+from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
+from services.planner.service import Planner
 
 
 async def register(ctx: ServiceContext) -> None:
-    """Subscribe the planner service's consumers and rpc verbs (ping is answered by the kit)."""
+    """Subscribe the planner service's consumers and rpc verbs (ping is answered by the kit).
+
+    `rules.activated` is followed by every copy (not a shared durable consumer, which would
+    reach one copy only): each compiles the new active version at once. A copy that misses
+    the event still uses the new version on its next request, which reads the active version
+    from PostgreSQL first.
+    """
+    planner: Planner = ctx.parts["planner"]
+
+    async def on_activated(msg: Incoming) -> None:
+        await planner.warm(msg.parse(RulesActivated).version)
+
+    await ctx.bus.follow(
+        stream=subjects.stream_name("planner"),
+        subject=subjects.event("planner", "rules.activated"),
+        handler=on_activated,
+    )

@@ -1,9 +1,17 @@
 """The planner's use cases: activate rules (hot), check, simulate, submit and show plans.
 
+Which rule set is active is recorded in PostgreSQL, never only in one process's memory (DESIGN
+§11): every copy of the planner reads the active version (one index row) before it resolves or
+simulates a plan or says which rules are active, and compiles that version's stored files when
+it has not yet. Compiled versions are cached per version, each with its own durable-rules
+`Host`. The `rules.activated` event makes every copy compile a new version at once (a warm-up;
+correctness never waits for it). Activations are serialised in the database, so two copies
+activating at once leave one active version and a history whose `previous_version`s chain.
+
 durable-rules calls block and hold the GIL, so every engine call runs on one worker thread
-(`_run`), never on the event loop. The active rule set is one (RuleSet, RuleEngine) pair
-replaced in a single assignment: a plan takes the pair once and resolves wholly under it, so
-it uses the old or the new version, never a mix. A set that fails its check never replaces it.
+(`_run`), never on the event loop. A plan takes its (RuleSet, RuleEngine) pair once and
+resolves wholly under it, so it uses the old or the new version, never a mix. A set that fails
+its check is never recorded, so it never replaces the active one in any copy.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,45 +41,130 @@ from services.planner.domain.resolve import (
     resolve,
     sized,
 )
-from services.planner.domain.ruleset import RuleSet, load_ruleset
+from services.planner.domain.ruleset import RuleSet, RulesInvalid, load_ruleset
 from services.planner.store import PlannerStore
 
 log = logging.getLogger("spotcheck.planner")
 T = TypeVar("T")
+Compiled = tuple[RuleSet, RuleEngine]
+
+CACHED_VERSIONS = 4
+"""Compiled versions one copy keeps: the active one and a few before it, so that a rollback
+or a plan still resolving under the previous version costs no recompile."""
 
 
 class Planner:
-    """The planner service's state: the active engine, the store, the bus."""
+    """The planner service's use cases over its store and bus, with compiled rule sets cached
+    per version (which version is active is PostgreSQL's to say)."""
 
     def __init__(self, *, ctx: ServiceContext, store: PlannerStore) -> None:
         self.ctx = ctx
         self.store = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
-        self._active: tuple[RuleSet, RuleEngine] | None = None
-        self._activate_lock = asyncio.Lock()
+        self._compiled: OrderedDict[str, Compiled] = OrderedDict()
+        # Stored versions this copy's check refuses (its code is stricter than the copy that
+        # activated them): kept so that every request does not compile them again.
+        self._unusable: dict[str, str] = {}
+        self._loading = asyncio.Lock()
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     @property
-    def active(self) -> tuple[RuleSet, RuleEngine]:
-        """The active pair; `Conflict` when no rule set was ever activated."""
-        if self._active is None:
-            raise Conflict("no rule set is active: run `spotcheck rules activate`")
-        return self._active
+    def compiled_versions(self) -> list[str]:
+        """The versions this copy holds compiled, least recently used first."""
+        return list(self._compiled)
 
     async def close(self) -> None:
-        """Stop the worker thread and the engine's timers."""
-        if self._active is not None:
-            self._active[1].close()
+        """Stop the worker thread and the engines' timers."""
+        for _, engine in self._compiled.values():
+            engine.close()
+        self._compiled.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def _compile(self, files: dict[str, bytes]) -> tuple[RuleSet, RuleEngine]:
-        def build() -> tuple[RuleSet, RuleEngine]:
+    async def _compile(self, files: dict[str, bytes]) -> Compiled:
+        def build() -> Compiled:
             ruleset = load_ruleset(files)  # raises RulesInvalid with every error
             return ruleset, RuleEngine(ruleset)
 
         return await self._run(build)
+
+    def _cached(self, version: str) -> Compiled | None:
+        pair = self._compiled.get(version)
+        if pair is not None:
+            self._compiled.move_to_end(version)
+        return pair
+
+    def _keep(self, pair: Compiled) -> Compiled:
+        """Cache a compiled version (the one already cached wins); retire the oldest."""
+        version = pair[0].version
+        kept = self._cached(version)
+        if kept is not None:
+            if kept[1] is not pair[1]:
+                pair[1].close()
+            return kept
+        self._compiled[version] = pair
+        while len(self._compiled) > CACHED_VERSIONS:
+            _, (_, retired) = self._compiled.popitem(last=False)
+            retired.close()  # timers only: a plan still holding it keeps working
+        return pair
+
+    async def current(self) -> Compiled:
+        """The active rule set as PostgreSQL records it now, compiled.
+
+        Asked before every plan, simulation and "which rules are active", by every copy: an
+        activation committed by any copy is used by the next request of all of them, whether
+        or not its `rules.activated` event has arrived. `Conflict` when none is active.
+        """
+        active = await self._current_or_none()
+        if active is None:
+            raise Conflict("no rule set is active: run `spotcheck rules activate`")
+        return active
+
+    async def _current_or_none(self) -> Compiled | None:
+        version = await self.store.active_version()
+        return None if version is None else await self._version(version)
+
+    async def _version(self, version: str) -> Compiled:
+        """A stored version compiled: from the cache, else from its files in PostgreSQL."""
+        pair = self._cached(version)
+        if pair is not None:
+            return pair
+        async with self._loading:  # one compile per version, however many requests wait
+            pair = self._cached(version)
+            if pair is not None:
+                return pair
+            if version in self._unusable:
+                raise _unusable(version, self._unusable[version])
+            stored = await self.store.version_files(version)
+            if stored is None:
+                raise Conflict(f"rule set {version} is active but its files are not stored")
+            try:
+                pair = await self._compile({p: t.encode("utf-8") for p, t in stored.items()})
+            except RulesInvalid as exc:
+                self._unusable[version] = exc.message
+                log.error("active rule set %s does not pass this copy's check: %s", version, exc)
+                raise _unusable(version, exc.message) from None
+            if pair[0].version != version:  # the stored files were edited after activation
+                pair[1].close()
+                self._unusable[version] = f"its stored files hash to {pair[0].version}"
+                raise _unusable(version, self._unusable[version])
+            return self._keep(pair)
+
+    async def warm(self, announced: str) -> None:
+        """Compile the active version now, so the next plan does not wait for it.
+
+        Called on `rules.activated` (from any copy). The event only says that something
+        changed: which version is active is read from PostgreSQL, so a late or replayed event
+        never brings an older version back.
+        """
+        try:
+            active = await self._current_or_none()
+        except Conflict as exc:
+            log.error("rule set %s announced; the active one is unusable here: %s", announced, exc)
+            return
+        if active is not None and active[0].version != announced:
+            log.info("rule set %s announced, %s is active since", announced, active[0].version)
 
     async def check(self, files: dict[str, bytes]) -> RuleSet:
         """Check a candidate rule set (and compile it) without activating it."""
@@ -79,42 +173,60 @@ class Planner:
         return ruleset
 
     async def restore(self) -> None:
-        """At start: the last activated version from the database, else `settings.rules_dir`."""
-        stored = await self.store.active_files()
-        if stored is not None:
-            files = {p: t.encode("utf-8") for p, t in stored[1].items()}
-            self._active = await self._compile(files)
-            return
-        from services.planner.rulefiles import read_rule_dir
+        """At start: compile the active version recorded in PostgreSQL.
 
+        On the first start of a deployment (nothing ever activated) `settings.rules_dir` is
+        activated, under the activation lock: copies starting together activate it once.
+        """
+        if await self.store.active_version() is None:
+            from services.planner.rulefiles import read_rule_dir
+
+            try:
+                files = read_rule_dir(self.ctx.settings.rules_dir)
+            except (OSError, ValueError) as exc:
+                log.warning("no rule set active: %s", exc)
+                return
+            await self._activate(files, actor="planner-startup", unless_active=True)
         try:
-            files = read_rule_dir(self.ctx.settings.rules_dir)
-        except (OSError, ValueError) as exc:
-            log.warning("no rule set active: %s", exc)
-            return
-        await self.activate(files, actor="planner-startup")
+            await self._current_or_none()
+        except Conflict as exc:
+            # Start anyway: plans are refused with this reason until a usable set is activated.
+            log.error("%s", exc)
 
     async def activate(self, files: dict[str, bytes], *, actor: str) -> RulesActivated:
-        """Check, compile and make active; record it; publish `rules.activated`."""
-        async with self._activate_lock:
-            ruleset, engine = await self._compile(files)
-            previous = self._active
-            prev_version = previous[0].version if previous else None
-            text = {p: b.decode("utf-8") for p, b in files.items()}
-            summary = {
-                "items": len(ruleset.items),
-                "rules": len(ruleset.rules),
-                "risk_classes": ruleset.risk_classes,
-                "files": list(ruleset.files),
-            }
-            event = RulesActivated(
-                version=ruleset.version,
-                previous_version=prev_version,
-                files=list(ruleset.files),
-                activated_at=datetime.now(UTC),
-                activated_by=actor,
-            )
+        """Check, compile and make active for every copy; record it; publish `rules.activated`."""
+        event = await self._activate(files, actor=actor, unless_active=False)
+        assert event is not None  # only a startup activation is ever skipped
+        return event
+
+    async def _activate(
+        self, files: dict[str, bytes], *, actor: str, unless_active: bool
+    ) -> RulesActivated | None:
+        # A bad set raises here, before anything is recorded: no copy ever sees it.
+        ruleset, engine = await self._compile(files)
+        text = {p: b.decode("utf-8") for p, b in files.items()}
+        summary = {
+            "items": len(ruleset.items),
+            "rules": len(ruleset.rules),
+            "risk_classes": ruleset.risk_classes,
+            "files": list(ruleset.files),
+        }
+        try:
             async with self.ctx.db.transaction() as conn:
+                # Under the lock the previous version is the one really active, whichever copy
+                # activated it; a concurrent activation waits and then chains after this one.
+                prev_version = await self.store.lock_activations(conn)
+                if unless_active and prev_version is not None:
+                    engine.close()
+                    return None  # another copy's startup activated first
+                event = RulesActivated(
+                    version=ruleset.version,
+                    previous_version=prev_version,
+                    files=list(ruleset.files),
+                    activated_at=datetime.now(UTC),
+                    activated_by=actor,
+                    holidays=list(ruleset.holidays),  # the publisher's working days come with it
+                )
                 await self.store.save_version(conn, ruleset.version, text, summary)
                 seq = await self.store.add_activation(conn, ruleset.version, prev_version, actor)
                 await self.ctx.audit.append(
@@ -131,11 +243,12 @@ class Planner:
                     event,
                     event_id=event_id("rules.activated", seq, ruleset.version[:16]),
                 )
-            self._active = (ruleset, engine)  # one assignment: the next plan uses it
-            if previous is not None and previous[1] is not engine:
-                previous[1].close()  # timers only; a plan still holding it keeps working
-            await self._flush()
-            return event
+        except BaseException:
+            engine.close()
+            raise
+        self._keep((ruleset, engine))  # this copy's next plan needs no compile
+        await self._flush()
+        return event
 
     async def _flush(self) -> None:
         """Publish the events just committed before answering.
@@ -155,7 +268,7 @@ class Planner:
         them; every stratum carries n and k estimates). No registry, no resolution: the
         submission is refused with a `TemporaryError` and nothing is stored.
         """
-        ruleset, engine = self.active  # taken once: the whole plan uses this version
+        ruleset, engine = await self.current()  # taken once: the whole plan uses this version
         plan_id = plan.plan_id or f"P{plan.year}-{uuid.uuid4().hex[:10]}"
         if await self.store.plan_exists(plan_id):
             raise Conflict(f"plan {plan_id} already exists")
@@ -258,7 +371,7 @@ class Planner:
         """
         candidate, cand_engine = await self._compile(files)
         try:
-            active = self._active
+            active = await self._current_or_none()
             check_plan(plan, candidate)
             versions = [(candidate, cand_engine)]
             if active is not None:
@@ -341,3 +454,11 @@ def _sim_row(c: Outcome | None, a: Outcome | None) -> dict[str, Any]:
         "delta_k": c.k - a.k if c and a else None,
         "candidate_explanation": c.explanation if c else [],
     }
+
+
+def _unusable(version: str, why: str) -> Conflict:
+    return Conflict(
+        f"the active rule set {version} cannot be used by this planner ({why}):"
+        " activate a rule set that passes `spotcheck rules check`",
+        code="rules_unusable",
+    )

@@ -28,6 +28,34 @@ class PlannerStore:
             summary,
         )
 
+    async def lock_activations(self, conn: Any) -> str | None:
+        """Serialise activations across every planner copy; returns the active version.
+
+        A transaction-scoped advisory lock: two copies activating at once take turns, so each
+        records the version the other made active as its `previous_version`, and the later
+        commit is the one active version. Released at commit or rollback.
+        """
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('planner:activation'))")
+        return await self.active_version(conn)
+
+    async def active_version(self, conn: Any = None) -> str | None:
+        """The active version (the newest activation), or None when none was ever activated.
+
+        Every plan, simulation and "which rules are active" asks this first: one backward scan
+        of the `activations` primary key, a single index row.
+        """
+        version: str | None = await (conn or self.db.pool).fetchval(
+            "SELECT version FROM activations ORDER BY seq DESC LIMIT 1"
+        )
+        return version
+
+    async def version_files(self, version: str) -> dict[str, str] | None:
+        """The files of a stored version, as checked when it was activated."""
+        files = await self.db.pool.fetchval(
+            "SELECT files FROM rule_versions WHERE version = $1", version
+        )
+        return None if files is None else dict(files)
+
     async def add_activation(
         self, conn: Any, version: str, previous: str | None, actor: str
     ) -> int:
@@ -40,14 +68,6 @@ class PlannerStore:
             actor,
         )
         return seq
-
-    async def active_files(self) -> tuple[str, dict[str, str]] | None:
-        """The most recently activated version and its files."""
-        row = await self.db.pool.fetchrow(
-            "SELECT v.version, v.files FROM activations a JOIN rule_versions v USING (version)"
-            " ORDER BY a.seq DESC LIMIT 1"
-        )
-        return None if row is None else (row["version"], dict(row["files"]))
 
     async def history(self, limit: int = 100) -> list[dict[str, Any]]:
         """The activation history, newest first."""

@@ -16,6 +16,7 @@ from contracts.publisher import (
     ResultAccepted,
     ResultSubmission,
     SubmissionOutcome,
+    TaskStarted,
 )
 from services.kit.auth import Principal, public, require
 from services.kit.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
@@ -96,6 +97,11 @@ def router(ctx: ServiceContext) -> APIRouter:
         for (i, _), out in zip(parsed, done, strict=True):
             outcomes[i] = out.model_copy(update={"index": i})
         return [outcomes[i] for i in sorted(outcomes)]
+
+    @r.post("/tasks/{task_id}/start")
+    async def start_task(task_id: str, p: Principal = submitters) -> TaskStarted:
+        """Mark the task's visit begun (开始检查): no later visit is merged into it any more."""
+        return await intake().start(task_id, by=_submitter(p))
 
     @r.post("/attachments", status_code=201)
     async def upload(request: Request, _: Principal = submitters) -> dict[str, Any]:

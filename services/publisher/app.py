@@ -8,6 +8,7 @@ from pathlib import Path
 from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
 from services.publisher import api, handlers
+from services.publisher.calendars import Calendars
 from services.publisher.domain.categories import load_categories
 from services.publisher.intake import Intake
 from services.publisher.operations import Operations, register_metrics
@@ -18,22 +19,34 @@ from services.publisher.settings import PublisherSettings, load_publisher_settin
 async def _start(ctx: ServiceContext) -> None:
     mine: PublisherSettings = ctx.parts.get("settings") or load_publisher_settings()
     wake = asyncio.Event()
-    # Streams the consumers read may not exist yet if draw/planner never started.
+    # Streams the consumers read may not exist yet if draw/planner never started. The same
+    # duplicate window as their owners give them, or each start would reset the other's.
     for svc in ("draw", "planner"):
         await ctx.bus.ensure_stream(
             subjects.stream_name(svc),
             subjects.stream_subjects(svc),
             replicas=ctx.settings.stream_replicas,
+            duplicate_window_s=ctx.settings.stream_duplicate_window_s,
         )
+    calendars = Calendars(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox)
+    ctx.parts["calendars"] = calendars
     ctx.parts["intake"] = Intake(
         db=ctx.db,
         bus=ctx.bus,
         audit=ctx.audit,
+        outbox=ctx.outbox,
         categories=load_categories(),
+        calendars=calendars,
         max_attachment_bytes=mine.max_attachment_bytes,
         wake=wake,
     )
-    ops = Operations(db=ctx.db, audit=ctx.audit, wake=wake, public_base_url=mine.public_base_url)
+    ops = Operations(
+        db=ctx.db,
+        audit=ctx.audit,
+        calendars=calendars,
+        wake=wake,
+        public_base_url=mine.public_base_url,
+    )
     ctx.parts["operations"] = ops
     await handlers.register(ctx)
     if mine.relay_enabled:

@@ -15,9 +15,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from contracts import subjects
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
+from services.kit.envelope import event_id
+from services.kit.outbox import Outbox
 from services.publisher import store
+from services.publisher.calendars import Calendars
 from services.publisher.domain.validation import TaskView
 
 Snapshot = tuple[dict[str, TaskView], dict[str, int]]
@@ -89,22 +93,38 @@ class GroupCommit:
     them all: one transaction, one audit entry per submitter. Each request still learns its
     own fate: when a group fails on a unique key (a race for the same task), its requests are
     committed one by one so that only the one that lost the race fails.
+
+    Due dates are counted in that transaction, on the holiday calendar read holding its lock
+    shared (`Calendars.stamp`): a calendar activated meanwhile either waits for the commit (and then
+    recomputes these rows with the others) or is already the one they are counted on.
     """
 
-    def __init__(self, *, db: Database, audit: AuditTrail, max_rows: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        audit: AuditTrail,
+        outbox: Outbox,
+        calendars: Calendars,
+        max_rows: int = 1000,
+    ) -> None:
         self.db = db
         self.audit = audit
+        self.outbox = outbox
+        self.calendars = calendars
         self.max_rows = max_rows
         self._pending: list[_Job] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def commit(self, rows: list[store.NewResult], *, actor: str) -> None:
-        """Commit these rows (in some group); returns once they are durable."""
+    async def commit(self, rows: list[store.NewResult], *, actor: str) -> list[store.NewResult]:
+        """Commit these rows (in some group); returns them as stored (with their due dates)
+        once they are durable."""
         job = _Job(rows, actor, asyncio.get_running_loop().create_future())
         self._pending.append(job)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="publisher-group-commit")
         await job.done
+        return job.rows
 
     async def _run(self) -> None:
         while self._pending:
@@ -138,12 +158,29 @@ class GroupCommit:
                 _settle(job.done, None)
 
     async def _write(self, group: list[_Job]) -> None:
-        by_actor: dict[str, list[store.NewResult]] = {}
-        for job in group:
-            by_actor.setdefault(job.actor, []).extend(job.rows)
         async with self.db.transaction() as conn:
-            await store.insert_results(conn, [r for job in group for r in job.rows])
+            stamped = await self.calendars.stamp(conn, [r for job in group for r in job.rows])
+            at = 0
+            for job in group:  # each request gets its own rows back as stored
+                job.rows, at = stamped[at : at + len(job.rows)], at + len(job.rows)
+            by_actor: dict[str, list[store.NewResult]] = {}
+            for job in group:
+                by_actor.setdefault(job.actor, []).extend(job.rows)
+            await store.insert_results(conn, stamped)
+            accepted = subjects.event("publisher", "result.accepted")
             await store.notify_outbox(conn)  # relays in other processes start at once
+            # The draw learns that these tasks have their results (no merging, no redraw).
+            await self.outbox.add_many(
+                conn,
+                [
+                    (
+                        accepted,
+                        r.accepted,
+                        event_id("result.accepted", r.result_id, f"v{r.version}"),
+                    )
+                    for r in stamped
+                ],
+            )
             for actor, rows in by_actor.items():
                 await self.audit.append(
                     conn,
@@ -160,6 +197,7 @@ class GroupCommit:
                                 "categories": r.categories,
                                 "supersedes": r.supersedes,
                                 "due_date": r.due_date.isoformat(),
+                                "due_date_provisional": r.due_date_provisional,
                             }
                             for r in rows
                         ]

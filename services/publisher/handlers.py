@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from contracts import subjects
 from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
-from contracts.planner import PlanApproved
+from contracts.planner import PlanApproved, RulesActivated
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
 from services.publisher import store
+from services.publisher.calendars import Calendars
 
 
 async def register(ctx: ServiceContext) -> None:
-    """Keep our own copies of tasks, draws and approved plans (ping is answered by the kit)."""
+    """Keep our own copies of tasks, draws, approved plans and the holiday calendar of the
+    active rule set (ping is answered by the kit)."""
     completed = subjects.event("draw", "completed")
 
     async def on_task(msg: Incoming) -> None:
@@ -50,4 +52,17 @@ async def register(ctx: ServiceContext) -> None:
         durable="publisher-plan-approved",
         subjects=[subjects.event("planner", "plan.approved")],
         handler=on_plan,
+    )
+
+    calendars: Calendars = ctx.parts["calendars"]
+
+    async def on_rules(msg: Incoming) -> None:
+        # The calendar, the deadlines it changes and their event commit together (acked after).
+        await calendars.activate(msg.parse(RulesActivated), cause=msg.event_id)
+
+    ctx.bus.consume(
+        stream=subjects.stream_name("planner"),
+        durable="publisher-rules-activated",
+        subjects=[subjects.event("planner", "rules.activated")],
+        handler=on_rules,
     )

@@ -1,5 +1,6 @@
 """Accepting results: check against our task copies, store evidence, then one transaction that
-inserts the result version, queues every delivery (outbox) and appends the audit entry."""
+inserts the result version, queues every delivery (outbox) and the `result.accepted` event, and
+appends the audit entry. Also the start of a visit (`task.started`)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,18 @@ from typing import Any
 import asyncpg
 
 from contracts import subjects
-from contracts.publisher import ResultAccepted, ResultSubmission, SubmissionOutcome
+from contracts.publisher import ResultAccepted, ResultSubmission, SubmissionOutcome, TaskStarted
 from services.kit.audit import AuditTrail
 from services.kit.bus import Bus
 from services.kit.db import Database
+from services.kit.envelope import event_id
 from services.kit.errors import Conflict, DomainError, Invalid, TooLarge
+from services.kit.outbox import Outbox
 from services.publisher import store
+from services.publisher.calendars import Calendars
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.payloads import build_deliveries, normalised_items, result_id_of
-from services.publisher.domain.validation import CheckedResult, check_submission
+from services.publisher.domain.validation import CheckedResult, check_start, check_submission
 from services.publisher.grouping import GroupCommit, TaskReader
 
 
@@ -45,18 +49,21 @@ class Intake:
         db: Database,
         bus: Bus,
         audit: AuditTrail,
+        outbox: Outbox,
         categories: CategoryTable,
+        calendars: Calendars,
         max_attachment_bytes: int,
         wake: asyncio.Event,
     ) -> None:
         self.db = db
         self.bus = bus
         self.audit = audit
+        self.outbox = outbox
         self.categories = categories
         self.max_attachment_bytes = max_attachment_bytes
         self.wake = wake
         self.reader = TaskReader(db=db)
-        self.group = GroupCommit(db=db, audit=audit)
+        self.group = GroupCommit(db=db, audit=audit, outbox=outbox, calendars=calendars)
         self._evidence: Any = None
 
     async def evidence(self) -> Any:
@@ -160,10 +167,19 @@ class Intake:
     ) -> list[tuple[int, ResultAccepted]]:
         now = datetime.now(UTC)
         rows: list[store.NewResult] = []
-        replies: list[tuple[int, ResultAccepted]] = []
+        indexes: list[int] = []
         for i, sub, checked in accepted:
             rid = result_id_of(sub.task_id)
             deliveries = build_deliveries(sub, checked, categories=self.categories, accepted_at=now)
+            reply = ResultAccepted(
+                result_id=rid,
+                version=checked.version,
+                task_id=sub.task_id,
+                check_date=sub.check_date,
+                due_date=checked.due,
+                destinations=[d[0] for d in deliveries],
+                accepted_at=now,
+            )
             items = [
                 {
                     **it.model_dump(mode="json"),
@@ -180,8 +196,9 @@ class Intake:
                     correction_reason=sub.correction_reason,
                     submitted_by=by.actor,
                     check_date=sub.check_date,
+                    # Counted again on the stored holiday calendar when the row is written.
                     due_date=checked.due,
-                    method=sub.method,
+                    method=checked.method,
                     items=items,
                     categories=list(checked.category_codes),
                     violation=checked.violation,
@@ -192,24 +209,56 @@ class Intake:
                     ],
                     accepted_at=now,
                     deliveries=deliveries,
+                    accepted=reply,
                 )
             )
-            replies.append(
-                (
-                    i,
-                    ResultAccepted(
-                        result_id=rid,
-                        version=checked.version,
-                        task_id=sub.task_id,
-                        check_date=sub.check_date,
-                        due_date=checked.due,
-                        destinations=[d[0] for d in deliveries],
-                        accepted_at=now,
-                    ),
-                )
+            indexes.append(i)
+        stored = await self.group.commit(rows, actor=by.actor)
+        # The replies carry the due dates as counted on the stored calendar when written.
+        return [(i, r.accepted) for i, r in zip(indexes, stored, strict=True)]
+
+    async def start(
+        self, task_id: str, *, by: Submitter, now: datetime | None = None
+    ) -> TaskStarted:
+        """Mark a task's visit begun (掌上查: 开始检查) and tell the draw (`task.started`).
+
+        The first start counts; a second one answers the first's facts and changes nothing.
+        """
+        async with self.db.transaction() as conn:
+            task = check_start(
+                task_id,
+                await store.get_task(conn, task_id, lock=True),
+                started_by=by.inspector_id,
+                starter_dept=by.dept,
             )
-        await self.group.commit(rows, actor=by.actor)
-        return replies
+            if task.started_at is not None and task.started_by is not None:
+                return TaskStarted(
+                    task_id=task_id,
+                    draw_id=task.draw_id,
+                    started_by=task.started_by,
+                    started_at=task.started_at,
+                )
+            event = TaskStarted(
+                task_id=task_id,
+                draw_id=task.draw_id,
+                started_by=by.actor,
+                started_at=now or datetime.now(UTC),
+            )
+            await store.mark_started(conn, task_id, by=event.started_by, at=event.started_at)
+            await self.audit.append(
+                conn,
+                actor=by.actor,
+                action="task.started",
+                subject=task_id,
+                data={"draw_id": task.draw_id, "started_at": event.started_at.isoformat()},
+            )
+            await self.outbox.add(
+                conn,
+                subjects.event("publisher", "task.started"),
+                event,
+                event_id=event_id("task.started", task_id),
+            )
+        return event
 
 
 def _refused(index: int, sub: ResultSubmission, exc: DomainError) -> SubmissionOutcome:

@@ -17,8 +17,9 @@ from prometheus_client.registry import Collector
 from contracts.publisher import DeadlineEntry, Delivery, DeliveryState
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
-from services.kit.errors import Invalid, NotFound
+from services.kit.errors import NotFound
 from services.publisher import store
+from services.publisher.calendars import Calendars
 from services.publisher.domain import delivery as policy
 from services.publisher.domain.deadlines import DeadlineState, deadline
 
@@ -44,10 +45,17 @@ class Operations:
     """What `spotcheck publisher …` asks of the service."""
 
     def __init__(
-        self, *, db: Database, audit: AuditTrail, wake: asyncio.Event, public_base_url: str
+        self,
+        *,
+        db: Database,
+        audit: AuditTrail,
+        calendars: Calendars,
+        wake: asyncio.Event,
+        public_base_url: str,
     ) -> None:
         self.db = db
         self.audit = audit
+        self.calendars = calendars
         self.wake = wake
         self.public_base_url = public_base_url
         self.counts: dict[str, int] = {}
@@ -102,16 +110,13 @@ class Operations:
         """Unpublished results at risk or overdue; refreshes the metric counts."""
         today = today or datetime.now(UTC).date()
         async with self.db.pool.acquire() as conn:
+            workdays = self.calendars.workdays_of(await store.read_calendar(conn))
             rows = await store.unpublished(conn)
             outbox = await store.outbox_counts(conn)
         out: list[DeadlineEntry] = []
         counts = {s.value: 0 for s in DeadlineState}
         for r in rows:
-            try:
-                d = deadline(r["check_date"], today=today)
-            except Invalid:  # a year the calendar does not know: count it as at risk
-                counts[DeadlineState.AT_RISK.value] += 1
-                continue
+            d = deadline(r["check_date"], today=today, workdays=workdays)
             counts[d.state.value] += 1
             if d.state in (DeadlineState.AT_RISK, DeadlineState.OVERDUE):
                 out.append(
@@ -124,6 +129,7 @@ class Operations:
                         due_date=d.due,
                         state=d.state.value,
                         working_days_left=d.working_days_left,
+                        provisional=d.provisional,
                     )
                 )
         self.counts = {

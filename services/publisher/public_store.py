@@ -85,6 +85,8 @@ async def draw_notices(conn: Conn, *, draw_id: str | None = None) -> list[DrawNo
             superseded_by=r["superseded_by"],
             superseded_reason=r["superseded_reason"],
             superseded_at=r["superseded_at"],
+            superseded_requested_by=r["superseded_requested_by"],
+            superseded_confirmed_by=r["superseded_confirmed_by"],
         )
         for r in rows
     ]
@@ -99,7 +101,12 @@ async def task_notices(
         args.append(draw_id)
         where += f" AND t.draw_id = ${len(args)}"
     rows = await conn.fetch(
-        f"SELECT t.*, d.superseded_by FROM tasks t LEFT JOIN draws d USING (draw_id) "
+        "SELECT t.*, d.superseded_by, CASE "
+        "WHEN EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.task_id) "
+        "THEN 'result_recorded' WHEN t.started_at IS NOT NULL THEN 'in_progress' "
+        "WHEN t.merged_into IS NOT NULL THEN 'merged' "
+        "ELSE 'not_started' END AS progress "
+        f"FROM tasks t LEFT JOIN draws d USING (draw_id) "
         f"WHERE true{where} ORDER BY t.period_start DESC, t.task_id LIMIT {int(limit)}",
         *args,
     )
@@ -115,6 +122,7 @@ async def task_notices(
             r["period_end"],
             draw_id=r["draw_id"],
             superseded_by=r["superseded_by"],
+            progress=r["progress"],
         )
         for r in rows
     ]
@@ -154,6 +162,8 @@ async def result_notices(conn: Conn, *, query: str | None, limit: int = 200) -> 
                 ),
                 violation=latest["violation"],
                 correction_reason=latest["correction_reason"],
+                due_date=latest["due_date"],
+                due_date_provisional=latest["due_date_provisional"],
                 history=tuple(
                     ResultVersionNotice(
                         o["version"],

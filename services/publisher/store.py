@@ -12,6 +12,7 @@ import asyncpg
 
 from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved
+from contracts.publisher import ResultAccepted
 from services.publisher.domain.delivery import Outcome
 from services.publisher.domain.validation import TaskView
 
@@ -23,11 +24,12 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
     """Keep our copy of a task; a re-assignment (same id) replaces team and period."""
     await conn.execute(
         """INSERT INTO tasks (task_id, draw_id, plan_id, uscc, entity_name, region_code,
-               departments, lead_department, items, team, period_start, period_end)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+               departments, lead_department, items, team, period_start, period_end, methods)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
            ON CONFLICT (task_id) DO UPDATE SET team = EXCLUDED.team, items = EXCLUDED.items,
                period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,
-               entity_name = EXCLUDED.entity_name, received_at = now()""",
+               entity_name = EXCLUDED.entity_name, methods = EXCLUDED.methods,
+               received_at = now()""",
         t.task_id,
         t.draw_id,
         t.plan_id,
@@ -40,6 +42,7 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
         [m.inspector_id for m in t.team],
         t.period_start,
         t.period_end,
+        list(t.methods),
     )
     # Tasks this visit absorbed take no results of their own; either event may come first.
     await conn.execute(
@@ -112,15 +115,20 @@ async def upsert_draw_completed(conn: Conn, d: DrawCompleted) -> None:
 async def mark_draw_superseded(conn: Conn, s: DrawSuperseded) -> None:
     """Mark a draw superseded by a redraw (it and its tasks stay public)."""
     await conn.execute(
-        """INSERT INTO draws (draw_id, superseded_by, superseded_reason, superseded_at)
-           VALUES ($1,$2,$3,$4)
+        """INSERT INTO draws (draw_id, superseded_by, superseded_reason, superseded_at,
+               superseded_requested_by, superseded_confirmed_by)
+           VALUES ($1,$2,$3,$4,$5,$6)
            ON CONFLICT (draw_id) DO UPDATE SET superseded_by = EXCLUDED.superseded_by,
                superseded_reason = EXCLUDED.superseded_reason,
-               superseded_at = EXCLUDED.superseded_at""",
+               superseded_at = EXCLUDED.superseded_at,
+               superseded_requested_by = EXCLUDED.superseded_requested_by,
+               superseded_confirmed_by = EXCLUDED.superseded_confirmed_by""",
         s.draw_id,
         s.superseded_by,
         s.reason,
         s.at,
+        s.by,
+        s.confirmed_by,
     )
 
 
@@ -139,13 +147,28 @@ def _task_view(r: asyncpg.Record) -> TaskView:
         period_start=r["period_start"],
         period_end=r["period_end"],
         merged_into=r["merged_into"],
+        methods=tuple(r["methods"]),
+        started_at=r["started_at"],
+        started_by=r["started_by"],
     )
 
 
-async def get_task(conn: Conn, task_id: str) -> TaskView | None:
-    """Our copy of a task, or None."""
-    row = await conn.fetchrow("SELECT * FROM tasks WHERE task_id = $1", task_id)
+async def get_task(conn: Conn, task_id: str, *, lock: bool = False) -> TaskView | None:
+    """Our copy of a task, or None (`lock` takes a row lock for a change)."""
+    sql = "SELECT * FROM tasks WHERE task_id = $1" + (" FOR UPDATE" if lock else "")
+    row = await conn.fetchrow(sql, task_id)
     return None if row is None else _task_view(row)
+
+
+async def mark_started(conn: Conn, task_id: str, *, by: str, at: datetime) -> None:
+    """Record that the task's visit began (the first start only: the caller checked)."""
+    await conn.execute(
+        "UPDATE tasks SET started_at = $2, started_by = $3 WHERE task_id = $1 "
+        "AND started_at IS NULL",
+        task_id,
+        at,
+        by,
+    )
 
 
 async def get_tasks(conn: Conn, task_ids: Sequence[str]) -> dict[str, TaskView]:
@@ -198,6 +221,8 @@ class NewResult:
     attachments: list[dict[str, Any]]
     accepted_at: datetime
     deliveries: list[tuple[str, str, str | None, dict[str, Any]]]  # (dest, key, subject, body)
+    accepted: ResultAccepted  # the reply, and the result.accepted event
+    due_date_provisional: bool = False
 
 
 async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
@@ -205,8 +230,8 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
     await conn.executemany(
         """INSERT INTO results (result_id, version, task_id, supersedes, correction_reason,
                submitted_by, check_date, due_date, method, items, categories, violation,
-               confirmations, attachments, accepted_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)""",
+               confirmations, attachments, accepted_at, due_date_provisional)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)""",
         [
             (
                 r.result_id,
@@ -224,6 +249,7 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
                 r.confirmations,
                 r.attachments,
                 r.accepted_at,
+                r.due_date_provisional,
             )
             for r in results
         ],
@@ -356,13 +382,75 @@ async def unpublished(conn: Conn) -> list[asyncpg.Record]:
     """Latest versions of results no version of which is public yet."""
     return list(
         await conn.fetch(
-            """SELECT r.result_id, r.version, r.task_id, t.uscc, r.check_date, r.due_date
+            """SELECT r.result_id, r.version, r.task_id, t.uscc, r.check_date, r.due_date,
+               r.due_date_provisional
            FROM results r JOIN tasks t USING (task_id)
            WHERE r.version = (SELECT max(version) FROM results x WHERE x.result_id = r.result_id)
              AND NOT EXISTS (SELECT 1 FROM results p WHERE p.result_id = r.result_id
                              AND p.published_at IS NOT NULL)
            ORDER BY r.due_date, r.result_id"""
         )
+    )
+
+
+# ---- the holiday calendar ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCalendar:
+    """The holiday schedules of the last activated rule set (none before the first)."""
+
+    rules_version: str | None
+    activated_at: datetime | None
+    schedules: list[dict[str, Any]]
+
+
+async def lock_calendar(conn: Conn, *, exclusive: bool) -> None:
+    """Hold the calendar's lock until the transaction ends: shared to compute deadlines with
+    it, exclusive to replace it. An advisory lock (keyed by this schema) touches no row, so the
+    many concurrent writers of results do not contend on the calendar's row."""
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await conn.execute(f"SELECT {fn}(hashtext(current_schema()), hashtext('holiday_calendar'))")
+
+
+async def read_calendar(conn: Conn) -> StoredCalendar:
+    """The stored calendar (under `lock_calendar` when deadlines are computed with it)."""
+    row = await conn.fetchrow("SELECT rules_version, activated_at, schedules FROM holiday_calendar")
+    return StoredCalendar(row["rules_version"], row["activated_at"], list(row["schedules"]))
+
+
+async def save_calendar(
+    conn: Conn, *, rules_version: str, activated_at: datetime, schedules: list[dict[str, Any]]
+) -> None:
+    """Replace the stored calendar (call holding `lock_calendar(exclusive=True)`)."""
+    await conn.execute(
+        "UPDATE holiday_calendar SET rules_version = $1, activated_at = $2, schedules = $3,"
+        " updated_at = now()",
+        rules_version,
+        activated_at,
+        schedules,
+    )
+
+
+async def deadlines_touching(conn: Conn, first: date, last: date) -> list[asyncpg.Record]:
+    """Result versions whose count of working days, (check_date, due_date], meets [first, last]."""
+    return list(
+        await conn.fetch(
+            """SELECT result_id, version, task_id, check_date, due_date, due_date_provisional
+               FROM results WHERE check_date < $2 AND due_date >= $1
+               ORDER BY result_id, version""",
+            first,
+            last,
+        )
+    )
+
+
+async def update_deadlines(conn: Conn, changes: Sequence[tuple[str, int, date, bool]]) -> None:
+    """Set (result_id, version)'s due date and provisional mark."""
+    await conn.executemany(
+        "UPDATE results SET due_date = $3, due_date_provisional = $4"
+        " WHERE result_id = $1 AND version = $2",
+        list(changes),
     )
 
 

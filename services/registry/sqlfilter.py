@@ -46,6 +46,11 @@ def industry_patterns(prefixes: list[str]) -> list[str]:
     return out
 
 
+def key_labels(f: EntityFilter) -> list[str]:
+    """The key-supervision labels that take an entity out of `f`'s stratum, sorted, distinct."""
+    return sorted(set(f.exclude_key_supervision_labels))
+
+
 def where(f: EntityFilter, params: list[Any], alias: str = "e") -> str:
     """SQL condition for `f` over table alias `alias`; appends its values to `params`."""
 
@@ -73,6 +78,8 @@ def where(f: EntityFilter, params: list[Any], alias: str = "e") -> str:
         parts.append(f"NOT {alias}.abnormal")
     if f.exclude_key_supervision:
         parts.append(f"cardinality({alias}.key_supervision) = 0")
+    if f.exclude_key_supervision_labels:
+        parts.append(f"NOT ({alias}.key_supervision && {p(key_labels(f))}::text[])")
     return " AND ".join(parts)
 
 
@@ -93,6 +100,7 @@ def strata_rows(stratum_id: str, f: EntityFilter) -> list[tuple[Any, ...]]:
         f.statuses or None,
         f.exclude_abnormal,
         f.exclude_key_supervision,
+        key_labels(f) or None,
     )
     return [
         (stratum_id, len(prefix), prefix, cls, typ, *common)
@@ -121,6 +129,7 @@ STRATA_COLUMNS = (
     "statuses",
     "exclude_abnormal",
     "exclude_key",
+    "exclude_labels",
     "inline_set",
     "object_set",
 )
@@ -150,6 +159,7 @@ CREATE UNLOGGED TABLE freeze_strata_{suffix} (
     statuses text[],
     exclude_abnormal boolean NOT NULL,
     exclude_key boolean NOT NULL,
+    exclude_labels text[],
     inline_set int,
     object_set int
 );
@@ -174,6 +184,7 @@ STRATA_MATCH = """
     AND (s.statuses IS NULL OR e.status = ANY (s.statuses))
     AND (NOT s.exclude_abnormal OR NOT e.abnormal)
     AND (NOT s.exclude_key OR e.key_supervision = '{}')
+    AND (s.exclude_labels IS NULL OR NOT (e.key_supervision && s.exclude_labels))
 """
 EXCLUDE = """
     AND NOT EXISTS (
@@ -182,8 +193,9 @@ EXCLUDE = """
 """
 MAX_BRANCHES = 8
 Shape = tuple[int, bool, bool]
-# industry patterns, tags, statuses (tuples or None), exclude_abnormal, exclude_key
-Common = tuple[Any, Any, Any, bool, bool]
+# industry patterns, tags, statuses (tuples or None), exclude_abnormal, exclude_key,
+# key-supervision labels (a tuple or None)
+Common = tuple[Any, Any, Any, bool, bool, Any]
 
 
 def _common(row: tuple[Any, ...]) -> Common:
@@ -193,6 +205,7 @@ def _common(row: tuple[Any, ...]) -> Common:
         tuple(row[7]) if row[7] else None,
         bool(row[8]),
         bool(row[9]),
+        tuple(row[10]) if row[10] else None,
     )
 
 
@@ -221,7 +234,7 @@ def _fixed(common: Common, params: list[Any]) -> str:
         params.append(value)
         return f"${len(params)}"
 
-    patterns, tags, statuses, no_abnormal, no_key = common
+    patterns, tags, statuses, no_abnormal, no_key, labels = common
     parts = ["true"]
     if patterns:
         parts.append(f"e.industry_code LIKE ANY ({p(list(patterns))}::text[])")
@@ -235,6 +248,9 @@ def _fixed(common: Common, params: list[Any]) -> str:
         # not cardinality(…) = 0: equality with '{}' has statistics, so the planner knows
         # that most entities pass and chooses parallel workers for the join and the sort
         parts.append("e.key_supervision = '{}'")
+    if labels:
+        # `&&` has element statistics too: the planner knows that few entities carry them
+        parts.append(f"NOT (e.key_supervision && {p(list(labels))}::text[])")
     return " AND ".join(parts)
 
 

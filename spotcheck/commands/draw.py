@@ -27,10 +27,10 @@ def _call(fn: Any) -> Any:
         raise typer.Exit(1) from None
 
 
-def _api(role: Role | None = Role.DRAW_OFFICER) -> Any:
+def _api(role: Role | None = Role.DRAW_OFFICER, *, sub: str | None = None) -> Any:
     from spotcheck.client import Api
 
-    return Api("draw", role=role, timeout=900.0)
+    return Api("draw", role=role, timeout=900.0, sub=sub)
 
 
 def _print(value: Any) -> None:
@@ -100,15 +100,50 @@ def seed(
 @app.command()
 def redraw(
     draw_id: str,
-    reason: Annotated[str, typer.Option(help="Written reason (kept public)")],
+    reason: Annotated[
+        str | None, typer.Option(help="Ask for a redraw: the written reason (kept public)")
+    ] = None,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Confirm the redraw another officer asked for")
+    ] = False,
+    cancel: Annotated[bool, typer.Option("--cancel", help="Withdraw a pending redraw")] = False,
+    officer: Annotated[
+        str | None,
+        typer.Option(
+            help="Your name as draw officer (signs with the embedded key; with SPOTCHECK_TOKEN "
+            "set, the token names you)"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Supersede a draw with a new one; prints the new draw id."""
-    reply = _call(lambda: _api().post(f"/draws/{draw_id}/redraw", json={"reason": reason}))
+    """A redraw takes two draw officers: one asks with `--reason`, another runs `--confirm`.
+
+    Asking prints who asked and why; confirming supersedes the draw (kept, public) and prints
+    the new draw's id. Refused once a task of the draw is started or has its result.
+    """
+    if sum((reason is not None, confirm, cancel)) != 1:
+        print("give exactly one of --reason TEXT, --confirm, --cancel", file=sys.stderr)
+        raise typer.Exit(1)
+    api = _api(sub=officer)
+    if confirm:
+        reply = _call(lambda: api.post(f"/draws/{draw_id}/redraw/confirm"))
+    elif cancel:
+        reply = _call(lambda: api.post(f"/draws/{draw_id}/redraw/cancel"))
+    else:
+        reply = _call(lambda: api.post(f"/draws/{draw_id}/redraw", json={"reason": reason}))
     if as_json:
         _print(reply)
-    else:
+    elif confirm:
         print(reply["draw_id"])
+    elif cancel:
+        print(f"{draw_id}: redraw withdrawn")
+    else:
+        pending = reply["redraw_pending"]
+        print(
+            f"{draw_id}: redraw asked for by {pending['requested_by']} "
+            f"({pending['reason']}); a second draw officer confirms with "
+            f"`spotcheck draw redraw {draw_id} --confirm`"
+        )
 
 
 @app.command()
@@ -178,7 +213,7 @@ def tasks(
     draw_id: str,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """A draw's tasks with their teams."""
+    """A draw's tasks with their teams, state and progress."""
     api = _api(None)
     rows: list[dict[str, Any]] = []
     while True:
@@ -194,7 +229,7 @@ def tasks(
         team = (
             ",".join(m["inspector_id"] for m in t["team"]) or f"UNSTAFFED {t['unstaffed_reason']}"
         )
-        print(f"{t['task_id']}\tbatch {t['batch']}\t{r['state']}\t{team}")
+        print(f"{t['task_id']}\tbatch {t['batch']}\t{r['state']}\t{r['progress']}\t{team}")
 
 
 @app.command()

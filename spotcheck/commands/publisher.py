@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import typer
 
 from contracts.common import Role
-from services.kit.errors import Invalid
+from services.kit.settings import load_settings
 from spotcheck.client import Api, ApiError
 
 app = typer.Typer(help="Deliveries, dead letters, deadlines", no_args_is_help=True)
@@ -20,19 +21,64 @@ def _fail(exc: Exception) -> None:
 
 
 @app.command("due-date")
-def due_date_cmd(check_date: str = typer.Argument(..., metavar="YYYY-MM-DD")) -> None:
-    """The last day to publish a result checked on CHECK_DATE (prints only the ISO date)."""
-    from services.publisher.domain.deadlines import due_date
+def due_date_cmd(
+    check_date: str = typer.Argument(..., metavar="YYYY-MM-DD"),
+    rules: Path | None = typer.Option(
+        None, "--rules", help="Rule directory whose holidays/ to count with (default: rules_dir)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print only JSON"),
+) -> None:
+    """The last day to publish a result checked on CHECK_DATE (prints only the ISO date).
+
+    Working days come from the rule directory's holiday files over the package's data, as in
+    the publisher. A date that counts days of a year with no published holidays is still
+    answered, provisionally (weekends and statutory holidays only): a note on stderr says so.
+    """
+    from services.planner.domain.ruleset import holiday_schedules
+    from services.planner.rulefiles import read_rule_dir
+    from services.publisher.domain.deadlines import publication_due
+    from services.publisher.domain.workdays import Workdays
 
     try:
         day = date.fromisoformat(check_date)
     except ValueError:
         typer.echo(f"not a date: {check_date!r} (expected YYYY-MM-DD)", err=True)
         raise typer.Exit(1) from None
+    directory = rules or load_settings().rules_dir
     try:
-        typer.echo(due_date(day).isoformat())
-    except Invalid as exc:
-        _fail(exc)
+        files = read_rule_dir(directory)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"{exc}: counting with the package's holiday data only", err=True)
+        files = {}
+    schedules, errors = holiday_schedules(files)
+    if errors:
+        for err in errors:
+            typer.echo(str(err), err=True)
+        _fail(ValueError(f"{len(errors)} error(s) in the holiday files of {directory}"))
+    workdays = Workdays.build(schedules)
+    due = publication_due(day, workdays=workdays)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "check_date": day.isoformat(),
+                    "due_date": due.day.isoformat(),
+                    "provisional": due.provisional,
+                }
+            )
+        )
+        return
+    typer.echo(due.day.isoformat())
+    if due.provisional:
+        years = sorted(
+            {y for y in range(day.year, due.day.year + 1) if y not in workdays.published_years}
+        )
+        typer.echo(
+            f"provisional: no holiday schedule of {', '.join(map(str, years))} yet (neither in "
+            f"{directory}/holidays/ nor in the package's data); counted with weekends and the "
+            "statutory holidays only",
+            err=True,
+        )
 
 
 @app.command("dead-letters")
@@ -84,10 +130,18 @@ def overdue(as_json: bool = typer.Option(False, "--json", help="print only JSON"
     for r in rows:
         typer.echo(
             f"{r['state']}\t{r['result_id']} v{r['version']}\t{r['uscc']}\t"
-            f"checked {r['check_date']}\tdue {r['due_date']}\t"
+            f"checked {r['check_date']}\tdue {r['due_date']}"
+            f"{' (provisional)' if r.get('provisional') else ''}\t"
             f"{r['working_days_left']} working day(s) left"
         )
+    provisional = sum(bool(r.get("provisional")) for r in rows)
     typer.echo(
         f"{sum(r['state'] == 'overdue' for r in rows)} overdue, "
         f"{sum(r['state'] == 'at_risk' for r in rows)} at risk"
+        + (
+            f"; {provisional} provisional due date(s): their year's holidays are not published"
+            " yet (weekends and statutory holidays only)"
+            if provisional
+            else ""
+        )
     )

@@ -15,7 +15,7 @@ from services.kit.auth import issue_token, load_or_create_key
 from services.kit.settings import load_settings
 from spotcheck.client import Api, ApiError
 
-app = typer.Typer(help="Inspection results: submit", no_args_is_help=True)
+app = typer.Typer(help="Inspection results: start a visit, submit", no_args_is_help=True)
 
 BATCH = 500
 
@@ -32,22 +32,12 @@ def _read(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-@app.command("submit")
-def submit(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON, or JSON Lines"),
-    inspector: str | None = typer.Option(None, help="submit as this inspector (on each team)"),
-    dept: str | None = typer.Option(None, help="submit as staff of this department"),
-    as_json: bool = typer.Option(False, "--json", help="print only JSON"),
-) -> None:
-    """Submit results in batches; each is accepted whole or refused with every reason."""
+def _client(inspector: str | None, dept: str | None) -> Api:
+    """The publisher's API as this inspector, as staff of this department, or as the token in
+    SPOTCHECK_TOKEN."""
     if not inspector and not dept and "SPOTCHECK_TOKEN" not in os.environ:
         typer.echo("give --inspector ID or --dept DEPT (or SPOTCHECK_TOKEN)", err=True)
         raise typer.Exit(1)
-    try:
-        results = _read(file)
-    except (OSError, ValueError) as exc:
-        typer.echo(f"cannot read {file}: {exc}", err=True)
-        raise typer.Exit(1) from exc
     api = Api("publisher")
     if "SPOTCHECK_TOKEN" in os.environ:
         token = os.environ["SPOTCHECK_TOKEN"]
@@ -59,6 +49,41 @@ def submit(
             else issue_token(key, role=Role.PLANNER, dept=dept, sub=f"cli-{dept}")
         )
     api.http.headers["Authorization"] = f"Bearer {token}"
+    return api
+
+
+@app.command("start")
+def start(
+    task_id: str = typer.Argument(..., help="the task whose visit begins"),
+    inspector: str | None = typer.Option(None, help="as this inspector (on the task's team)"),
+    dept: str | None = typer.Option(None, help="as staff of this department"),
+) -> None:
+    """Mark a task's visit begun (开始检查); no later plan's visit is merged into it any more."""
+    api = _client(inspector, dept)
+    try:
+        got = api.post(f"/tasks/{task_id}/start")
+    except ApiError as exc:
+        for d in exc.details:
+            typer.echo(f"{d.get('loc', '')}: {d.get('msg', d)}", err=True)
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{got['task_id']}: started by {got['started_by']} at {got['started_at']}")
+
+
+@app.command("submit")
+def submit(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON, or JSON Lines"),
+    inspector: str | None = typer.Option(None, help="submit as this inspector (on each team)"),
+    dept: str | None = typer.Option(None, help="submit as staff of this department"),
+    as_json: bool = typer.Option(False, "--json", help="print only JSON"),
+) -> None:
+    """Submit results in batches; each is accepted whole or refused with every reason."""
+    api = _client(inspector, dept)
+    try:
+        results = _read(file)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"cannot read {file}: {exc}", err=True)
+        raise typer.Exit(1) from exc
     outcomes: list[dict[str, Any]] = []
     try:
         for start in range(0, len(results), BATCH):

@@ -53,9 +53,10 @@ def check(directory: DirArg = None) -> None:
             print(str(err), file=sys.stderr)
         _fail(f"{len(errors)} error(s); the rule set is refused")
         return
+    years = "/".join(str(h.year) for h in ruleset.holidays) or "none (package data only)"
     print(
         f"ok: {len(ruleset.items)} items, {len(ruleset.rules)} rules, "
-        f"classes {'/'.join(ruleset.risk_classes)}; version {ruleset.version}"
+        f"classes {'/'.join(ruleset.risk_classes)}, holidays {years}; version {ruleset.version}"
     )
 
 

@@ -36,7 +36,8 @@ def blocks(text: str) -> list[tuple[str, str, str]]:
 
 
 def _task_for_inspector(s: Running) -> dict[str, str]:
-    """A staffed one-item task of the demo that has no result yet, and its team."""
+    """A staffed one-item task of the demo, not started and without a result, that may be
+    checked on site (the guide's result.json says `on_site`), and its team."""
     public = httpx.get(s.urls["publisher"] + "/public/results.json", timeout=60).json()
     done = {r["task_id"] for r in public["results"]}
     for d in httpx.get(s.urls["draw"] + "/draws", timeout=60).json():
@@ -45,7 +46,13 @@ def _task_for_inspector(s: Running) -> dict[str, str]:
         ).json()
         for r in rows:
             t = r["task"]
-            if r["state"] == "assigned" and len(t["items"]) == 1 and t["task_id"] not in done:
+            if (
+                r["state"] == "assigned"
+                and r["progress"] == "not_started"
+                and len(t["items"]) == 1
+                and t["task_id"] not in done
+                and "on_site" in t["methods"]
+            ):
                 return {
                     "TASK": t["task_id"],
                     "ITEM": t["items"][0]["code"],
@@ -129,6 +136,10 @@ def _check_outputs(out: dict[str, str], v: dict[str, str]) -> None:
     assert "BROKEN" not in of("spotcheck audit verify")
     entries: list[dict[str, Any]] = json.loads(of("curl -s -H"))
     assert entries and all("action" in e for e in entries)
+    redraw = of("spotcheck draw redraw $DRAW --reason")
+    assert f"{v['DRAW']}: redraw asked for by officer.li" in redraw
+    assert of("spotcheck draw redraw $DRAW --confirm").strip().startswith("D-")
+    assert f"{v['TASK']}: started by {v['INSPECTOR']}" in of("spotcheck results start")
     assert "1 accepted, 0 refused" in of("spotcheck results submit result.json")
     assert "v2" in of("spotcheck results submit correction.json")
     assert of("spotcheck publisher due-date").strip() == "2026-12-18"

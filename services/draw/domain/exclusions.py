@@ -1,4 +1,11 @@
-"""Frequency exclusions on the way to the registry: inline, or one shared object per list.
+"""Frequency exclusions: which window leaves whom out of which stratum, and how the lists
+travel to the registry (inline, or one shared object per list).
+
+A plan's frequency windows (`FrequencyExclusion`) each name the strata they apply to: each
+stratum's window and count follow its own rules (class A: once in 24 months; class D: twice in
+12), so a window never reaches another class's strata. `windows_of` maps strata to their
+windows and `per_stratum` gives each stratum the union of its windows' lists, one shared tuple
+per distinct set of windows: a province's 800 strata fall into a handful of such sets.
 
 A province's frequency window can exclude hundreds of thousands of entities from every stratum;
 NATS carries at most 1 MB per message. So a stratum's exclusion list goes inline
@@ -25,6 +32,57 @@ INLINE_MAX = 5_000
 
 REQUEST_MAX = 20_000
 """More inline USCCs than this in one freeze request (≈ 420 kB): the largest lists move out."""
+
+
+def windows_of(
+    strata: Iterable[tuple[str, Iterable[str]]],
+    windows: Sequence[tuple[Iterable[str], Iterable[str]]],
+) -> dict[str, tuple[int, ...]]:
+    """Which windows (by position) apply to each stratum; strata without any are absent.
+
+    `strata` are (stratum id, its item codes); `windows` (item codes, stratum ids) in the
+    plan's order. A window naming its strata applies to those alone. A window naming none
+    comes from a plan approved before windows named their strata, and applies as it did
+    then: to every stratum that checks one of its items.
+    """
+    named: dict[str, list[int]] = {}
+    legacy: list[tuple[int, frozenset[str]]] = []
+    for i, (codes, ids) in enumerate(windows):
+        strata_named = list(ids)
+        for sid in strata_named:
+            named.setdefault(sid, []).append(i)
+        if not strata_named:
+            legacy.append((i, frozenset(codes)))
+    out: dict[str, tuple[int, ...]] = {}
+    for sid, codes in strata:
+        which = set(named.get(sid, ()))
+        if legacy:
+            mine = set(codes)
+            which.update(i for i, items in legacy if items & mine)
+        if which:
+            out[sid] = tuple(sorted(which))
+    return out
+
+
+def per_stratum(
+    which: Mapping[str, tuple[int, ...]], found: Sequence[Sequence[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Each stratum's exclusion list: the union of its windows' USCCs (`found`, by window), in
+    byte order; strata whose list is empty are absent.
+
+    Strata with the same windows share one tuple, so that it is sorted, hashed and checked
+    once (`plan_exclusions` and the draw's leak check key on the tuple's identity).
+    """
+    combos: dict[tuple[int, ...], tuple[str, ...]] = {}
+    out: dict[str, tuple[str, ...]] = {}
+    for sid, windows in which.items():
+        got = combos.get(windows)
+        if got is None:
+            union = {u for i in windows for u in found[i]}
+            got = combos[windows] = tuple(sorted(union, key=_utf8))
+        if got:
+            out[sid] = got
+    return out
 
 
 @dataclass(frozen=True, slots=True)

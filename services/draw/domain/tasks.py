@@ -7,9 +7,12 @@ Decisions (documented in docs/draw-spec.md):
 - Batches: the i-th selected entity (0-based, ticket order) of a stratum with k selected goes to
   batch `i * batches // k + 1`, so every stratum is spread evenly over the batches and the
   smallest tickets are visited first. Tasks are ordered by (batch, smallest ticket, uscc).
-- 进一次门、查多项事: an open task (not started) of another plan for the same entity whose period
-  overlaps this plan's is absorbed: the new task carries all items, its period is the overlap,
-  and the absorbed task is marked merged into it (it is kept, never deleted).
+- 进一次门、查多项事: an open task of another plan for the same entity is absorbed when it is
+  *not started* (the publisher has reported neither a start nor a result: `Progress`) and the
+  two periods share at least one day (`shared_period`, the merge window): the new task carries
+  all items, its period is the shared days, and the absorbed task is marked merged into it (it
+  is kept, never deleted). A task in progress or with its result is never absorbed: its visit
+  has happened, so the new plan's items need a visit of their own.
 - Task ids are `f"{draw_id}:{uscc}"`: deterministic, so team tickets re-derive.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from enum import StrEnum
 from operator import attrgetter
 
 from services.draw.domain.gcpause import paused_gc
@@ -59,9 +63,46 @@ class TaskDraft:
         return len(self.departments) > 1
 
 
+class Progress(StrEnum):
+    """How far the inspectors are with a task, as the publisher reports it.
+
+    Kept apart from a task's state (assigned / unstaffed / merged / superseded: what the draw
+    did with it). `task.started` makes a task in progress, `result.accepted` result recorded.
+    """
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    RESULT_RECORDED = "result_recorded"
+
+
+_RANK = {Progress.NOT_STARTED: 0, Progress.IN_PROGRESS: 1, Progress.RESULT_RECORDED: 2}
+
+
+def advance(current: Progress, reported: Progress) -> Progress:
+    """The progress after a report: it only moves forward.
+
+    Reports arrive late, twice or out of order (a start queued offline after the result was
+    entered, a redelivered event); none of them may make a task look less done than it is.
+    """
+    return reported if _RANK[reported] > _RANK[current] else current
+
+
+def shared_period(a: tuple[date, date], b: tuple[date, date]) -> tuple[date, date] | None:
+    """The merge window of two visits: the days both periods share, or None if there are none.
+
+    The notice asks for one visit for several items "in the same period" (进一次门、查多项事);
+    the joint rule joins strata whose periods overlap (rules/joint.yaml, the planner's
+    resolve), and the draw applies the same window across plans: two visits merge only when
+    their periods share at least one day, and the merged visit must happen on those days.
+    With quarterly plans this is DESIGN §5's "same quarter"; annual plans share most of a year.
+    """
+    start, end = max(a[0], b[0]), min(a[1], b[1])
+    return None if start > end else (start, end)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenTask:
-    """A task of an earlier draw (another plan) that has not been started."""
+    """A staffed or unstaffed task of an earlier draw, with how far its inspectors are."""
 
     task_id: str
     plan_id: str
@@ -71,6 +112,7 @@ class OpenTask:
     methods: tuple[str, ...]
     period_start: date
     period_end: date
+    progress: Progress = Progress.NOT_STARTED
 
 
 def task_id_for(draw_id: str, uscc: str) -> str:
@@ -148,10 +190,12 @@ def build_tasks(
 def merge_visits(
     tasks: Sequence[TaskDraft], open_tasks: Iterable[OpenTask]
 ) -> tuple[list[TaskDraft], dict[str, str]]:
-    """Absorb open tasks of other plans for the same entity in an overlapping period.
+    """Absorb not-started tasks of other plans for the same entity within the merge window.
 
     Returns the tasks (with merged items) and `{absorbed task id: absorbing task id}`.
-    An open task is absorbed at most once (by the first task, in task order, it fits).
+    An open task is absorbed at most once (by the first task, in task order, it fits); a task
+    in progress or with its result recorded never is (its visit happened: absorbing it would
+    pretend the new items were checked, or send inspectors back to a finished task).
     """
     by_uscc: dict[str, list[OpenTask]] = {}
     for o in open_tasks:
@@ -164,10 +208,12 @@ def merge_visits(
         for o in by_uscc.get(t.uscc, ()):
             if o.task_id in merged or o.plan_id in t.plan_ids:
                 continue
-            start = max(t.period_start, o.period_start)
-            end = min(t.period_end, o.period_end)
-            if start > end:
+            if o.progress is not Progress.NOT_STARTED:
                 continue
+            window = shared_period((t.period_start, t.period_end), (o.period_start, o.period_end))
+            if window is None:
+                continue
+            start, end = window
             t = replace(
                 t,
                 item_codes=_union(t.item_codes, o.item_codes),

@@ -104,7 +104,7 @@ def _candidate_items(when: Condition, items: Mapping[str, Item]) -> set[str]:
             continue
         if when.department is not None and item.department not in when.department:
             continue
-        if when.key_supervision is not None and item.key_supervision != when.key_supervision:
+        if when.key_supervision is not None and bool(item.key_supervision) != when.key_supervision:
             continue
         out.add(code)
     return out

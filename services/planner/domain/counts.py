@@ -2,9 +2,10 @@
 mapped back to stratum ids.
 
 Strata of one plan differ by region and risk class, and by the target scope of their item
-(entity types, industries, tags). One request per distinct target scope, grouped by region and
-risk class, answers every stratum of that scope: a plan needs as many requests as it has
-distinct item scopes (a handful), never one per stratum.
+(entity types, industries, tags, and the key-supervision labels the item leaves out). One
+request per distinct target scope, grouped by region and risk class, answers every stratum of
+that scope: a plan needs as many requests as it has distinct item scopes (a handful), never
+one per stratum.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass, field
 
 from contracts.registry import EntityFilter, StatsField, StatsGroup, StatsRequest
 from services.planner.domain.resolve import Planned
+
+Scope = tuple[object, ...]
+"""What sets one count request apart from another (see `count_queries`)."""
 
 GROUP_BY: list[StatsField] = ["region", "risk_class"]
 """How every count request is grouped: a stratum is one (region, risk class) cell."""
@@ -38,12 +42,18 @@ def count_queries(planned: Sequence[Planned]) -> list[CountQuery]:
     Each request's filter is the strata's own filter with their regions and risk classes
     united, so a cell of its answer counts exactly the entities of that stratum's filter.
     """
-    by_scope: dict[tuple[tuple[str, ...], ...], CountQuery] = {}
-    regions: dict[tuple[tuple[str, ...], ...], dict[str, None]] = {}
-    classes: dict[tuple[tuple[str, ...], ...], dict[str, None]] = {}
+    by_scope: dict[Scope, CountQuery] = {}
+    regions: dict[Scope, dict[str, None]] = {}
+    classes: dict[Scope, dict[str, None]] = {}
     for p in planned:
-        # plan_strata builds a stratum's filter from its region, class and these three alone.
-        key = (p.entity_types, p.industries, p.tags)
+        # plan_strata builds a stratum's filter from its region, class and these alone.
+        key: Scope = (
+            p.entity_types,
+            p.industries,
+            p.tags,
+            p.filter.exclude_key_supervision,
+            tuple(p.filter.exclude_key_supervision_labels),
+        )
         query = by_scope.get(key)
         if query is None:
             query = by_scope[key] = CountQuery(filter=p.filter)

@@ -261,7 +261,8 @@ class RuleEngine:
             "item": item.code,
             "item_kind": item.kind.value,
             "department": item.department,
-            "key_supervision": item.key_supervision,
+            # the condition asks whether the item is on a key-supervision list, not which
+            "key_supervision": bool(item.key_supervision),
             "risk_class": fact.risk_class,
             "region": fact.region,
             "n": fact.n,

@@ -61,6 +61,19 @@ class Resolution:
         return None if not self.mergeable else self.merged * 10000 // self.mergeable
 
 
+def key_supervision_filter(item: Item) -> tuple[bool, list[str]]:
+    """Which key-supervision labels take an entity out of `item`'s base: (any label, these).
+
+    Only the item's own list: an entity under key supervision for food stays in the base of
+    every item that does not name a food label (the notice: 对清单内的事项实行重点监管，对清单外
+    的事项全面实行"双随机、一公开"监管). An item marked with the old `key_supervision: true`
+    named no labels, so every label counts for it.
+    """
+    if item.key_supervision is True:
+        return True, []
+    return False, sorted(set(item.key_supervision))
+
+
 def plan_strata(
     plan: PlanSubmission, ruleset: RuleSet, counts: Mapping[str, int] | None
 ) -> list[Planned]:
@@ -79,6 +92,7 @@ def plan_strata(
         industries = narrow(scope.industries, item.applies_to.industries)
         tags = narrow(scope.tags, item.applies_to.tags)
         types = types_of(scope.entity_types, item.applies_to.entity_types)
+        any_key, key_labels = key_supervision_filter(item)
         for cls in scope.risk_classes or ruleset.risk_classes:
             for region in scope.regions:
                 sid = f"{plan.year}.{item.code}.{cls}.{region}"
@@ -89,6 +103,8 @@ def plan_strata(
                     risk_classes=[cls],
                     tags_any=list(tags),
                     statuses=list(ACTIVE_STATUSES),
+                    exclude_key_supervision=any_key,
+                    exclude_key_supervision_labels=key_labels,
                 )
                 fact = StratumFact(
                     sid,
@@ -237,6 +253,8 @@ def resolve(
                 p.entity_types,
                 p.industries,
                 p.tags,
+                p.filter.exclude_key_supervision,
+                tuple(p.filter.exclude_key_supervision_labels),
             )
             groups.setdefault(key, []).append((p, o))
     merged_ids: set[str] = set()
@@ -258,14 +276,28 @@ def resolve(
 
 
 def frequency_exclusions(plan: PlanSubmission, res: Resolution) -> list[FrequencyExclusion]:
-    """Entities checked within each stratum's frequency window leave its base."""
-    seen: dict[tuple[tuple[str, ...], tuple[str, ...], date], None] = {}
+    """Each stratum's frequency window, from its own rule outcome: an entity checked for its
+    items by its departments `frequency_times` times within `frequency_months` before the
+    plan's period start leaves its base.
+
+    Strata with the same items, departments and window share one exclusion that names them
+    (a province's hundreds of regions give a handful of windows per item: one per distinct
+    class outcome), so the draw looks each window up once and gives it to those strata alone.
+    """
+    windows: dict[tuple[tuple[str, ...], tuple[str, ...], date, int], list[str]] = {}
     for s in res.strata:
         since = _months_before(plan.period.start, s.frequency_months)
-        seen.setdefault((tuple(s.item_codes), tuple(s.departments), since), None)
+        key = (tuple(s.item_codes), tuple(s.departments), since, s.frequency_times)
+        windows.setdefault(key, []).append(s.stratum_id)
     return [
-        FrequencyExclusion(item_codes=list(i), departments=list(d), since=since)
-        for i, d, since in seen
+        FrequencyExclusion(
+            item_codes=list(items),
+            departments=list(departments),
+            since=since,
+            times=times,
+            stratum_ids=ids,
+        )
+        for (items, departments, since, times), ids in windows.items()
     ]
 
 

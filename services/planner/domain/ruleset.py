@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contracts.holidays import HolidaySchedule
 from contracts.rules import (
     EFFECT_KINDS,
     Item,
@@ -28,6 +29,7 @@ from contracts.rules import (
 )
 from services.kit.errors import Invalid
 from services.planner.domain import checks
+from services.planner.domain.holidays import HOLIDAY_DIR, PlacedSchedule, check_holidays
 from services.planner.domain.yamlpos import Located, YamlError, load
 
 
@@ -93,6 +95,8 @@ class RuleSet:
     items: Mapping[str, Item]
     rules: tuple[PlacedRule, ...]
     files: tuple[str, ...]
+    holidays: tuple[HolidaySchedule, ...] = ()
+    """The holiday schedules of `holidays/<year>.yaml`, by year."""
 
     @property
     def risk_classes(self) -> list[str]:
@@ -126,6 +130,15 @@ def version_of(files: Mapping[str, bytes]) -> str:
 
 
 def _rule_label(data: Any, loc: tuple[Any, ...]) -> str | None:
+    if loc and loc[0] == "holidays" and isinstance(data.get("holidays"), dict):
+        section = data["holidays"]
+        label = f"holidays {section.get('year', '?')}"
+        breaks = section.get("breaks")
+        if len(loc) >= 3 and loc[1] == "breaks" and isinstance(breaks, list):
+            entry = breaks[loc[2]] if isinstance(loc[2], int) and loc[2] < len(breaks) else None
+            if isinstance(entry, dict) and entry.get("name"):
+                label += f" {entry['name']}"
+        return label
     if len(loc) >= 2 and loc[0] in ("rules", "items") and isinstance(loc[1], int):
         try:
             entry = data[loc[0]][loc[1]]
@@ -207,16 +220,39 @@ def check_files(files: Mapping[str, bytes]) -> tuple[RuleSet | None, list[RuleEr
             items.setdefault(item.code, item)
         for i, rule in enumerate(rule_file.rules):
             placed.append(PlacedRule(rule, path, located.line_of(("rules", i)), len(placed)))
+    schedules = _schedules(parsed)
     errors.extend(
         RuleError(f, line, label, reason)
-        for f, line, label, reason in checks.check_meaning(meta, item_lines, placed, items)
+        for f, line, label, reason in [
+            *checks.check_meaning(meta, item_lines, placed, items),
+            *check_holidays(schedules),
+        ]
     )
     if errors:
         return None, errors
     ordered = tuple(sorted(placed, key=lambda r: (r.stage, r.order)))
     version = version_of(files)
     files_used = tuple(sorted((p for p in files if is_rule_file(p)), key=lambda p: p.encode()))
-    return RuleSet(version, meta, items, ordered, files_used), []
+    holidays = tuple(sorted((p.schedule for p in schedules), key=lambda h: h.year))
+    return RuleSet(version, meta, items, ordered, files_used, holidays), []
+
+
+def _schedules(parsed: list[tuple[str, Located, RuleFile]]) -> list[PlacedSchedule]:
+    return [PlacedSchedule(f.holidays, p, loc) for p, loc, f in parsed if f.holidays is not None]
+
+
+def holiday_schedules(
+    files: Mapping[str, bytes],
+) -> tuple[tuple[HolidaySchedule, ...], list[RuleError]]:
+    """Only the holiday files of a rule directory (`holidays/*.yaml`), checked: the schedules
+    by year, or every error (what `spotcheck publisher due-date` counts with, offline)."""
+    mine = {p: b for p, b in files.items() if p.startswith(HOLIDAY_DIR + "/")}
+    parsed, errors = parse_files(mine)
+    schedules = _schedules(parsed)
+    errors.extend(RuleError(*problem) for problem in check_holidays(schedules))
+    if errors:
+        return (), errors
+    return tuple(sorted((p.schedule for p in schedules), key=lambda h: h.year)), []
 
 
 def load_ruleset(files: Mapping[str, bytes]) -> RuleSet:

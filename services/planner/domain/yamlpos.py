@@ -42,6 +42,7 @@ class Located:
 
 
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
 def load(text: str) -> Located:
@@ -90,5 +91,11 @@ def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
         return str(node.value)
     try:
         return loader.construct_object(node, deep=True)
+    except ValueError:
+        # A date-shaped value that is no date (2027-13-04): keep the text, so the schema
+        # refuses it with its field name, like any other bad value.
+        if node.tag == _TIMESTAMP_TAG:
+            return str(node.value)
+        raise YamlError(f"cannot read value {node.value!r}", node.start_mark.line + 1) from None
     except yaml.constructor.ConstructorError as exc:
         raise YamlError(f"cannot read value: {exc.problem}", node.start_mark.line + 1) from exc

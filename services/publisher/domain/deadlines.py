@@ -2,88 +2,87 @@
 
 The last day to publish is the 20th working day after the check date; the check date itself is
 not counted. Working days follow the Chinese calendar with its adjusted working days (调休: a
-Saturday or Sunday that is a working day, a weekday that is a holiday), from the package
-`chinese-calendar`, which knows a fixed range of years. A date outside that range is a clear
-error, never a guess: the State Council publishes each year's holidays only in the preceding
-November or December, and the package must be upgraded then.
+Saturday or Sunday that is a working day, a weekday that is a holiday): `workdays.Workdays`,
+built from the rule set's holiday files over the package `chinese-calendar`'s data. A count
+that runs into a year whose holidays are not yet published is still an answer, marked
+provisional (weekends and statutory holidays only), never a refusal: an inspector's result is
+always accepted, and its deadline is computed again when that year's holiday file arrives.
+
+Every function takes the `Workdays` to count with; left out, the package's data alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import lru_cache
 
-import chinese_calendar
-
-from services.kit.errors import Invalid
+from contracts.publisher import DeadlineChange, DeadlinesChanged
+from services.publisher.domain.workdays import Workdays, default_workdays
 
 WORKING_DAYS_TO_PUBLISH = 20
 # A result is "at risk" when this many working days or fewer are left before its last day.
 AT_RISK_WORKING_DAYS = 5
 
 
-@cache
-def known_years() -> tuple[int, int]:
-    """First and last year the installed holiday calendar covers (read once: it is data)."""
-    days = chinese_calendar.holidays.keys()
-    return min(days).year, max(days).year
+@dataclass(frozen=True, slots=True)
+class Due:
+    """The last day to publish, and whether a provisional year was counted to reach it."""
+
+    day: date
+    provisional: bool
 
 
-def _check_known(day: date) -> None:
-    first, last = known_years()
-    if not first <= day.year <= last:
-        raise Invalid(
-            f"the holiday calendar knows only the years {first}-{last}, not {day.year}; "
-            "upgrade the package chinese-calendar once the State Council has published "
-            f"the holidays of {day.year}",
-            code="calendar_unknown",
-            details=[
-                {
-                    "loc": ["date"],
-                    "msg": f"year {day.year} is not in the calendar",
-                    "type": "calendar_unknown",
-                    "input": day.isoformat(),
-                }
-            ],
-        )
-
-
-def is_working_day(day: date) -> bool:
+def is_working_day(day: date, *, workdays: Workdays | None = None) -> bool:
     """Whether `day` is a working day, including adjusted working days (调休上班)."""
-    _check_known(day)
-    return bool(chinese_calendar.is_workday(day))
+    return (workdays or default_workdays()).is_working_day(day)
 
 
-@cache
-def due_date_cached(check_date: date) -> date:
-    """`due_date`, remembered: many results share a check date."""
-    return add_working_days(check_date, WORKING_DAYS_TO_PUBLISH)
-
-
-def add_working_days(start: date, n: int) -> date:
+def add_working_days(start: date, n: int, *, workdays: Workdays | None = None) -> date:
     """The n-th working day after `start` (`start` itself is not counted); n ≥ 1."""
+    return count_working_days(start, n, workdays=workdays).day
+
+
+def count_working_days(start: date, n: int, *, workdays: Workdays | None = None) -> Due:
+    """The n-th working day after `start`, provisional when a day counted over lies in a year
+    with no published schedule; n ≥ 1."""
     if n < 1:
         raise ValueError("n must be at least 1")
+    cal = workdays or default_workdays()
     day = start
     counted = 0
+    provisional = False
     while counted < n:
         day += timedelta(days=1)
-        if is_working_day(day):
+        provisional = provisional or cal.is_provisional(day)
+        if cal.is_working_day(day):
             counted += 1
-    return day
+    return Due(day, provisional)
 
 
-def due_date(check_date: date) -> date:
+@lru_cache(maxsize=8192)
+def _due(check_date: date, workdays: Workdays) -> Due:
+    # Many results share a check date; a Workdays is hashed by identity (one per calendar).
+    return count_working_days(check_date, WORKING_DAYS_TO_PUBLISH, workdays=workdays)
+
+
+def publication_due(check_date: date, *, workdays: Workdays | None = None) -> Due:
     """The last day on which a result checked on `check_date` may be made public."""
-    return due_date_cached(check_date)
+    return _due(check_date, workdays or default_workdays())
 
 
-def working_days_between(after: date, until: date) -> int:
+def due_date(check_date: date, *, workdays: Workdays | None = None) -> date:
+    """`publication_due(...).day`: the last day to publish (provisional or not)."""
+    return publication_due(check_date, workdays=workdays).day
+
+
+def working_days_between(after: date, until: date, *, workdays: Workdays | None = None) -> int:
     """Working days in (after, until]; negative when `until` is before `after`."""
     if until == after:
         return 0
+    cal = workdays or default_workdays()
     sign = 1
     if until < after:
         after, until, sign = until, after, -1
@@ -91,7 +90,7 @@ def working_days_between(after: date, until: date) -> int:
     day = after
     while day < until:
         day += timedelta(days=1)
-        if is_working_day(day):
+        if cal.is_working_day(day):
             count += 1
     return sign * count
 
@@ -114,19 +113,88 @@ class Deadline:
     due: date
     state: DeadlineState
     working_days_left: int  # working days in (today, due]; negative when overdue
+    provisional: bool = False  # `due` counts days of a year whose holidays are unpublished
 
 
-def deadline(check_date: date, *, today: date, published_on: date | None = None) -> Deadline:
+def deadline(
+    check_date: date,
+    *,
+    today: date,
+    published_on: date | None = None,
+    workdays: Workdays | None = None,
+) -> Deadline:
     """Classify a result against its deadline on `today` (or by its publication day)."""
-    due = due_date(check_date)
+    due = publication_due(check_date, workdays=workdays)
     if published_on is not None:
-        state = DeadlineState.PUBLISHED if published_on <= due else DeadlineState.PUBLISHED_LATE
-        return Deadline(check_date, due, state, working_days_between(published_on, due))
-    left = working_days_between(today, due)
-    if today > due:
+        state = DeadlineState.PUBLISHED if published_on <= due.day else DeadlineState.PUBLISHED_LATE
+        left = working_days_between(published_on, due.day, workdays=workdays)
+        return Deadline(check_date, due.day, state, left, due.provisional)
+    left = working_days_between(today, due.day, workdays=workdays)
+    if today > due.day:
         state = DeadlineState.OVERDUE
     elif left <= AT_RISK_WORKING_DAYS:
         state = DeadlineState.AT_RISK
     else:
         state = DeadlineState.ON_TIME
-    return Deadline(check_date, due, state, left)
+    return Deadline(check_date, due.day, state, left, due.provisional)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDeadline:
+    """A result version's deadline as stored."""
+
+    result_id: str
+    version: int
+    task_id: str
+    check_date: date
+    due: date
+    provisional: bool
+
+
+def restate(rows: Iterable[StoredDeadline], workdays: Workdays) -> list[DeadlineChange]:
+    """The stored deadlines that `workdays` counts differently (due date or provisional mark)."""
+    out = []
+    for r in rows:
+        due = publication_due(r.check_date, workdays=workdays)
+        if (due.day, due.provisional) != (r.due, r.provisional):
+            out.append(
+                DeadlineChange(
+                    result_id=r.result_id,
+                    version=r.version,
+                    task_id=r.task_id,
+                    check_date=r.check_date,
+                    previous_due_date=r.due,
+                    previous_provisional=r.provisional,
+                    due_date=due.day,
+                    provisional=due.provisional,
+                )
+            )
+    return out
+
+
+CHANGES_PER_EVENT = 500
+"""At most this many changes in one `deadline.changed` event (a message stays well under NATS's
+1 MB payload limit); a longer list is sent in parts."""
+
+
+def change_events(
+    changes: list[DeadlineChange],
+    *,
+    rules_version: str,
+    years: list[int],
+    at: datetime,
+    size: int = CHANGES_PER_EVENT,
+) -> list[DeadlinesChanged]:
+    """The `deadline.changed` events that announce `changes` (none when nothing changed)."""
+    chunks = [changes[i : i + size] for i in range(0, len(changes), size)]
+    return [
+        DeadlinesChanged(
+            rules_version=rules_version,
+            years=years,
+            changes=chunk,
+            part=n,
+            parts=len(chunks),
+            changed_at=at,
+        )
+        for n, chunk in enumerate(chunks, start=1)
+    ]

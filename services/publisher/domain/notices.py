@@ -51,6 +51,9 @@ class TaskNotice:
     period_end: date
     draw_id: str = ""
     superseded_by: str | None = None  # the draw's redraw, when it was superseded
+    # not_started | in_progress (visit begun) | result_recorded (a result was accepted) |
+    # merged (a later visit took it over: its items are checked there)
+    progress: str = "not_started"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,9 @@ class DrawNotice:
     superseded_by: str | None = None
     superseded_reason: str | None = None
     superseded_at: datetime | None = None
+    # The two draw officers of the redraw: who asked for it and who confirmed it.
+    superseded_requested_by: str | None = None
+    superseded_confirmed_by: str | None = None
 
     @property
     def superseded(self) -> bool:
@@ -112,6 +118,10 @@ class ResultNotice:
     violation: bool
     correction_reason: str | None = None
     history: tuple[ResultVersionNotice, ...] = field(default=())
+    due_date: date | None = None  # the last day to publish (20 working days after the check)
+    # The due date counts days of a year whose holidays the State Council has not published
+    # yet (weekends and statutory holidays only); it is recounted when they are.
+    due_date_provisional: bool = False
 
 
 USCC_LENGTH = 18

@@ -30,7 +30,10 @@ CSV_COLUMNS = (
     "categories",
     "violation",
     "published_at",
+    "due_date",
+    "due_date_provisional",
 )
+"""New columns are added at the end: readers that take the first ones keep working."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -45,6 +48,8 @@ def result_dict(r: ResultNotice) -> dict[str, Any]:
         "authority": list(r.authority),
         "check_date": r.check_date.isoformat(),
         "published_at": r.published_at.isoformat(),
+        "due_date": None if r.due_date is None else r.due_date.isoformat(),
+        "due_date_provisional": r.due_date_provisional,
         "violation": r.violation,
         "correction_reason": r.correction_reason,
         "items": [
@@ -92,6 +97,8 @@ def draws_json(draws: Sequence[DrawNotice]) -> str:
                     "superseded_by": d.superseded_by,
                     "superseded_reason": d.superseded_reason,
                     "superseded_at": at(d.superseded_at),
+                    "superseded_requested_by": d.superseded_requested_by,
+                    "superseded_confirmed_by": d.superseded_confirmed_by,
                 }
                 for d in draws
             ],
@@ -133,6 +140,8 @@ def results_csv(results: Sequence[ResultNotice]) -> str:
                 _cell(";".join(i.category_name for i in r.items)),
                 "是" if r.violation else "否",
                 r.published_at.isoformat(),
+                "" if r.due_date is None else r.due_date.isoformat(),
+                "是" if r.due_date_provisional else "否",
             ]
         )
     return out.getvalue()

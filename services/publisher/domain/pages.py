@@ -30,6 +30,12 @@ NAV = (
     ("results", "结果公告"),
 )
 KIND_ZH = {"general": "一般检查事项", "priority": "重点检查事项"}
+PROGRESS_ZH = {
+    "not_started": "未开始",
+    "in_progress": "检查中",
+    "result_recorded": "已录入结果",
+    "merged": "已并入其他任务",
+}
 
 
 def e(value: object) -> str:
@@ -127,6 +133,10 @@ def _draw_state(d: DrawNotice) -> str:
             text += f"（{e(d.superseded_at)}）"
         if d.superseded_reason:
             text += f"；理由：{e(d.superseded_reason)}"
+        if d.superseded_requested_by:
+            text += f"；提出：{e(d.superseded_requested_by)}"
+        if d.superseded_confirmed_by:
+            text += f"，确认：{e(d.superseded_confirmed_by)}"
         return f'<span class="superseded">{text}</span>'
     if d.completed_at is None:
         return "抽取未完成"
@@ -160,7 +170,8 @@ def render_tasks(
     query: str | None = None,
     draws: Sequence[DrawNotice] = (),
 ) -> str:
-    """任务公告: the draws, then their tasks (entity, items, authority, period); searchable.
+    """任务公告: the draws, then their tasks (entity, items, authority, period, progress);
+    searchable.
 
     A task of a superseded draw stays listed, marked, beside the tasks of the redraw.
     """
@@ -171,6 +182,7 @@ def render_tasks(
             _join(t.items),
             _join(t.authority),
             f"{e(t.period_start)} 至 {e(t.period_end)}",
+            e(PROGRESS_ZH.get(t.progress, t.progress)),
             e(t.draw_id)
             + (
                 f'<br><span class="superseded">已被重新抽取 {e(t.superseded_by)} 取代</span>'
@@ -181,7 +193,7 @@ def render_tasks(
         for t in tasks
     )
     body = _table(
-        ("统一社会信用代码", "检查对象", "抽查事项", "检查机关", "检查期限", "抽取"),
+        ("统一社会信用代码", "检查对象", "抽查事项", "检查机关", "检查期限", "进度", "抽取"),
         rows,
         "没有符合条件的抽查任务。",
     )
@@ -215,8 +227,24 @@ def _history(r: ResultNotice) -> str:
     return "<br>".join(lines)
 
 
+PROVISIONAL_NOTE = (
+    "标注“暂定”的公示期限按周末和《全国年节及纪念日放假办法》规定的节假日推算："
+    "该年度的放假调休安排尚未公布，公布后重新计算。"
+)
+
+
+def _due(r: ResultNotice) -> str:
+    if r.due_date is None:
+        return ""
+    return e(r.due_date) + ("（暂定）" if r.due_date_provisional else "")
+
+
 def render_results(results: Sequence[ResultNotice], *, query: str | None = None) -> str:
-    """结果公告: the latest version of each result with its history; searchable."""
+    """结果公告: the latest version of each result with its history; searchable.
+
+    The last day to publish (公示期限) is marked 暂定 (provisional) when it counts days of a
+    year whose holidays are not yet published; a note under the table says what that means.
+    """
     rows = (
         (
             e(r.uscc),
@@ -224,6 +252,7 @@ def render_results(results: Sequence[ResultNotice], *, query: str | None = None)
             _join(r.authority),
             e(r.check_date),
             ('<span class="violation">' if r.violation else "<span>") + _result_cell(r) + "</span>",
+            _due(r),
             e(r.published_at),
             _history(r),
         )
@@ -236,12 +265,15 @@ def render_results(results: Sequence[ResultNotice], *, query: str | None = None)
             "检查机关",
             "检查日期",
             "检查结果",
+            "公示期限",
             "公示时间",
             "更正记录",
         ),
         rows,
         "没有符合条件的检查结果。",
     )
+    if any(r.due_date_provisional for r in results):
+        body += f'<p class="note">{e(PROVISIONAL_NOTE)}</p>'
     return _layout("结果公告", "results", body, query=query)
 
 

@@ -80,7 +80,7 @@ def build_deliveries(
             )
             for i in items
         ],
-        method=sub.method,
+        method=checked.method,
         check_date=sub.check_date,
         published_at=accepted_at,
         violation=checked.violation,

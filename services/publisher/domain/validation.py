@@ -12,11 +12,13 @@ import binascii
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from contracts.publisher import ResultSubmission
+from contracts.rules import Method
 from services.kit.errors import Conflict, Invalid
+from services.publisher.domain import methods as check_methods
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.deadlines import due_date
 
@@ -42,6 +44,12 @@ class TaskView:
     period_end: date
     # Set when a later visit absorbed this task (进一次门、查多项事): results go there.
     merged_into: str | None = None
+    # The check methods the task allows (codes of contracts.rules.Method); empty for tasks
+    # received before methods were kept, which no method can be checked against.
+    methods: tuple[str, ...] = ()
+    # When and by whom the visit was marked begun (POST /tasks/{id}/start).
+    started_at: datetime | None = None
+    started_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,7 @@ class CheckedResult:
     version: int
     supersedes: int | None
     due: date
+    method: str  # the method's code, whatever name was submitted
     category_codes: tuple[str, ...]  # per item, in submission order
     violation: bool
     referral: bool
@@ -83,33 +92,16 @@ def check_submission(
     reasons: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
 
-    if task is None:
-        reasons.append(
-            _reason(
-                ["task_id"], f"task {sub.task_id} does not exist", "task_unknown", "抽查任务不存在"
-            )
-        )
-    elif task.merged_into is not None:
-        reasons.append(
-            _reason(
-                ["task_id"],
-                f"task {task.task_id} was merged into task {task.merged_into}; "
-                "submit the result for that task",
-                "task_merged",
-                f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），请对该任务录入结果",
-            )
-        )
-    else:
-        reasons += _check_team(sub, task, submitted_by)
-        if submitter_dept is not None and submitter_dept not in task.departments:
-            reasons.append(
-                _reason(
-                    ["task_id"],
-                    f"department {submitter_dept} is not on task {task.task_id}",
-                    "department_not_on_task",
-                    "录入部门不是该任务的检查部门",
-                )
-            )
+    reasons += _who_may_act(
+        sub.task_id,
+        task,
+        inspector=submitted_by,
+        dept=submitter_dept,
+        loc="submitted_by",
+        then=("submit the result for that task", "请对该任务录入结果"),
+    )
+    if task is not None and task.merged_into is None:
+        reasons += _check_confirmations(sub, task)
         reasons += _check_items(sub, task)
         if not task.period_start <= sub.check_date <= task.period_end:
             reasons.append(
@@ -121,6 +113,8 @@ def check_submission(
                     "检查日期不在任务期限内",
                 )
             )
+    method = check_methods.resolve(sub.method)
+    reasons += _check_method(sub, method, task)
     if sub.check_date > today:
         reasons.append(
             _reason(
@@ -202,12 +196,13 @@ def check_submission(
         )
     if conflicts:
         raise Conflict(conflicts[0]["msg"], code="result_version_conflict", details=conflicts)
-    assert task is not None and due is not None  # both are reasons above
+    assert task is not None and due is not None and method is not None  # reasons above
     return CheckedResult(
         task=task,
         version=(latest_version or 0) + 1,
         supersedes=latest_version,
         due=due,
+        method=method.value,
         category_codes=tuple(codes),
         violation=categories.any_violation(codes),
         referral=categories.needs_referral(codes),
@@ -217,12 +212,97 @@ def check_submission(
     )
 
 
-def _check_team(
-    sub: ResultSubmission, task: TaskView, submitted_by: str | None
+def _check_method(
+    sub: ResultSubmission, method: Method | None, task: TaskView | None
 ) -> list[dict[str, Any]]:
+    """The method must be a known one and one the task allows (the rules' `forbid_method`,
+    e.g. 无事不扰: no proactive on-site visit to a class-A entity, shaped the task's list)."""
+    if method is None:
+        return [
+            _reason(
+                ["method"],
+                f"unknown check method {sub.method!r}: give one of "
+                f"{', '.join(m.value for m in Method)} "
+                "(or 实地核查、书面检查、网络监测、委托检验检测)",
+                "method_unknown",
+                "检查方式不在标准清单内（实地核查、书面检查、网络监测、委托检验检测）",
+            )
+        ]
+    if task is None or task.merged_into is not None or not task.methods:
+        return []
+    if method.value in task.methods:
+        return []
+    allowed, allowed_zh = check_methods.describe(task.methods)
+    why, why_zh = "", ""
+    if method is Method.ON_SITE:
+        why = "; the rules allow no proactive on-site visit to this entity (e.g. class A)"
+        why_zh = "；按规则不主动实施现场检查（如A类主体“无事不扰”）"
+    return [
+        _reason(
+            ["method"],
+            f"method {method.value} is not allowed for task {task.task_id} "
+            f"(allowed: {allowed}){why}",
+            "method_not_allowed",
+            f"该任务不允许采用{check_methods.NAMES_ZH[method]}方式（允许：{allowed_zh}）{why_zh}",
+        )
+    ]
+
+
+def check_start(
+    task_id: str,
+    task: TaskView | None,
+    *,
+    started_by: str | None,
+    starter_dept: str | None = None,
+) -> TaskView:
+    """May this person mark the task's visit begun? The same people as may record its result:
+    an inspector of its team, or staff of one of its departments; never a merged task.
+    Raises `Invalid` with every reason, in the result's error shape."""
+    reasons = _who_may_act(
+        task_id,
+        task,
+        inspector=started_by,
+        dept=starter_dept,
+        loc="started_by",
+        then=("start that task", "请开始该任务"),
+    )
+    if reasons:
+        raise Invalid(
+            f"task {task_id} cannot be started: {len(reasons)} reason(s)",
+            code="start_refused",
+            details=reasons,
+        )
+    assert task is not None
+    return task
+
+
+def _who_may_act(
+    task_id: str,
+    task: TaskView | None,
+    *,
+    inspector: str | None,
+    dept: str | None,
+    loc: str,
+    then: tuple[str, str],
+) -> list[dict[str, Any]]:
+    """Who may act on a task (record its result, start its visit): the task exists and was not
+    merged into another (`then` says what to do there instead), it has a team, and the actor is
+    one of its inspectors (`inspector`) or staff of one of its departments (`dept`)."""
+    if task is None:
+        return [
+            _reason(["task_id"], f"task {task_id} does not exist", "task_unknown", "抽查任务不存在")
+        ]
+    if task.merged_into is not None:
+        return [
+            _reason(
+                ["task_id"],
+                f"task {task.task_id} was merged into task {task.merged_into}; {then[0]}",
+                "task_merged",
+                f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），{then[1]}",
+            )
+        ]
     reasons: list[dict[str, Any]] = []
-    team = set(task.team)
-    if not team:
+    if not task.team:
         reasons.append(
             _reason(
                 ["task_id"],
@@ -231,15 +311,31 @@ def _check_team(
                 "任务未分派检查人员",
             )
         )
-    if submitted_by is not None and submitted_by not in team:
+    if inspector is not None and inspector not in task.team:
         reasons.append(
             _reason(
-                ["submitted_by"],
-                f"inspector {submitted_by} is not on the task's team",
+                [loc],
+                f"inspector {inspector} is not on the task's team",
                 "inspector_not_on_team",
                 "提交人不是该任务的检查人员",
             )
         )
+    if dept is not None and dept not in task.departments:
+        reasons.append(
+            _reason(
+                ["task_id"],
+                f"department {dept} is not on task {task.task_id}",
+                "department_not_on_task",
+                "录入部门不是该任务的检查部门",
+            )
+        )
+    return reasons
+
+
+def _check_confirmations(sub: ResultSubmission, task: TaskView) -> list[dict[str, Any]]:
+    """Every assigned inspector confirms once, nobody else does, and at least two do."""
+    reasons: list[dict[str, Any]] = []
+    team = set(task.team)
     found, seen = _check_members(
         [conf.inspector_id for conf in sub.confirmations],
         team,

@@ -91,6 +91,19 @@ DEFAULT_EXPERTISE: Final = (
     "环境执法",
     "环境影响评价",
 )
+# Key-supervision labels (重点监管领域, the `key_supervision` column). Labels are free text on
+# import (a province may name more), but an item's `key_supervision` in the rule files matches
+# them exactly: these are the spellings the shipped catalogue, the demo county and the
+# synthetic generator share (a test keeps them in step).
+KEY_SUPERVISION_LABELS: Final = (
+    "食品生产",
+    "食品经营",
+    "药品",
+    "医疗器械",
+    "化妆品",
+    "特种设备",
+    "危险化学品",
+)
 INSPECTOR_STATUSES: Final = {
     "active": "active",
     "在岗": "active",

@@ -27,6 +27,7 @@ from contracts.planner import PlanApproved, PlanItem, ResolvedStratum
 from contracts.registry import EntityFilter, EntityRecord, InspectorRecord
 from services.draw import app as draw_app
 from services.draw.domain import spec
+from services.kit.auth import issue_token, load_or_create_key
 from services.kit.bus import Bus, Incoming
 from spotcheck.embedded import free_port
 from tests.integration.draw.standin import RegistryStandIn
@@ -178,6 +179,12 @@ async def _events(bus: Bus) -> list[Incoming]:
     return got
 
 
+def officer_as(svc: Any, sub: str) -> dict[str, str]:
+    """Headers of a draw officer with their own name (the redraw needs two different ones)."""
+    key = load_or_create_key(svc.ctx.settings.key_file())
+    return {"Authorization": "Bearer " + issue_token(key, role=Role.DRAW_OFFICER, sub=sub)}
+
+
 async def _until(check: Callable[[], Any], seconds: float = 20) -> Any:
     for _ in range(int(seconds * 10)):
         value = await check()
@@ -302,11 +309,17 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
         completed = next(m for m in events if m.event_type == "spotcheck.v1.draw.completed")
         assert json.loads(completed.data)["record"] == record
 
-        # Redraw: refused without a reason; then the first draw stays, superseded.
+        # Redraw: refused without a reason; asked by one officer and confirmed by another,
+        # the first draw stays, superseded.
         no = await svc.http.post(f"/draws/{draw_id}/redraw", json={"reason": " "}, headers=officer)
         assert no.status_code == 422
         r = await svc.http.post(
             f"/draws/{draw_id}/redraw", json={"reason": "名录库导入错误，重新抽取"}, headers=officer
+        )
+        assert r.status_code == 202, r.text
+        assert r.json()["redraw_pending"]["requested_by"] == "test-draw_officer"
+        r = await svc.http.post(
+            f"/draws/{draw_id}/redraw/confirm", headers=officer_as(svc, "officer.wang")
         )
         assert r.status_code == 201, r.text
         second = r.json()["draw_id"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 
@@ -106,6 +107,36 @@ async def test_poison_message_is_terminated_not_looped(bus: Bus) -> None:
     assert seen == ["after"]
     assert info.num_ack_pending == 0 and info.num_redelivered == 0
     assert issubclass(PoisonMessage, Exception)
+
+
+async def test_follow_reaches_every_connection_from_now_on(bus: Bus, any_nats_url: str) -> None:
+    """Unlike a shared durable consumer, every follower gets every new message (a copy's own
+    cache warm-up); earlier messages are not replayed; a failing handler stops nothing."""
+    stream, prefix = _names()
+    await bus.ensure_stream(stream, [f"{prefix}.>"])
+    await bus.publish_event(f"{prefix}.x", Hello(name="before"))
+    other = await Bus.connect(any_nats_url, name="test-other")
+    try:
+        seen: dict[str, asyncio.Queue[str]] = {"one": asyncio.Queue(), "two": asyncio.Queue()}
+
+        def follower(name: str) -> Any:
+            async def handler(msg: Incoming) -> None:
+                hello = msg.parse(Hello)
+                await seen[name].put(hello.name)
+                if hello.name == "boom":
+                    raise RuntimeError("a follower failed")
+
+            return handler
+
+        await bus.follow(stream=stream, subject=f"{prefix}.x", handler=follower("one"))
+        await other.follow(stream=stream, subject=f"{prefix}.x", handler=follower("two"))
+        for name in ("boom", "after"):
+            await bus.publish_event(f"{prefix}.x", Hello(name=name))
+        for queue in seen.values():
+            got = [await asyncio.wait_for(queue.get(), 10) for _ in range(2)]
+            assert got == ["boom", "after"] and queue.empty()
+    finally:
+        await other.close()
 
 
 async def test_rpc_reply_and_error_shape(bus: Bus) -> None:

@@ -1,6 +1,7 @@
 """The planner with the real registry on the same NATS and database: the stats requests the
 planner sends at submission are ones the registry answers, and n counts the entities each
-stratum's filter selects (active, not under key supervision, of the item's entity types)."""
+stratum's filter selects (active, of the item's entity types, and not under the key
+supervision of the item's own list: an entity under another list's key supervision counts)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ POPULATION = [
     ("企业", "360202", "B", "存续", "", 5),
     ("企业", "360202", "C", "存续", "", 3),
     ("个体工商户", "360202", "B", "存续", "", 4),
-    ("企业", "360202", "D", "存续", "特种设备", 1),  # key supervision: outside random draws
+    # under key supervision for special equipment: out of SCJG-009's draw only
+    ("企业", "360202", "D", "存续", "特种设备", 1),
     ("企业", "360202", "B", "注销", "", 1),  # deregistered
     ("企业", "360203", "B", "存续", "", 2),
     ("企业", "360203", "A", "存续", "", 1),
@@ -84,7 +86,7 @@ def expected_n(item: str, cls: str, region: str) -> int:
         if reg == region
         and c == cls
         and status == "存续"
-        and not key
+        and not (key == "特种设备" and item == "SCJG-009")
         and (item != "SCJG-001" or kind == "企业")
     )
 
@@ -119,4 +121,6 @@ async def test_a_plan_is_sized_by_the_real_registry(run_service: Any) -> None:
     # Not all zero: the registry's counts arrived (B class of 360202: 5 企业 + 4 个体工商户).
     assert got["2026.SCJG-001.B.360202"] == (5, 1)
     assert got["2026.SW-001.B.360202"] == (9, 1)
-    assert got["2026.SW-001.D.360202"] == (0, 0)
+    # The special-equipment entity is in the base of the tax and annual-report checks.
+    assert got["2026.SW-001.D.360202"] == (1, 1)
+    assert got["2026.SCJG-001.D.360202"] == (1, 1)

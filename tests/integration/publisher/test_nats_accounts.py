@@ -162,3 +162,35 @@ async def test_wrong_password_is_refused(accounts_server: str) -> None:
             allow_reconnect=False,
             max_reconnect_attempts=0,
         )
+
+
+async def test_every_planner_copy_follows_rules_activated_as_the_planner_user(
+    accounts_server: str,
+) -> None:
+    """Each planner copy follows `rules.activated` with its own ordered consumer (inbox
+    delivery, flow control) under the planner's permissions alone."""
+    from contracts.planner import RulesActivated
+    from services.kit.bus import Bus, Incoming
+
+    url = accounts_server.replace("nats://", f"nats://planner:{PASSWORDS['planner']}@")
+    copies = [await Bus.connect(url, name=f"planner-{n}") for n in range(2)]
+    try:
+        subject = "spotcheck.v1.planner.rules.activated"
+        await copies[0].ensure_stream("PLANNER", [subject])
+        seen: list[asyncio.Queue[str]] = [asyncio.Queue(), asyncio.Queue()]
+        for bus, queue in zip(copies, seen, strict=True):
+
+            async def handler(msg: Incoming, queue: asyncio.Queue[str] = queue) -> None:
+                await queue.put(msg.parse(RulesActivated).version)
+
+            await bus.follow(stream="PLANNER", subject=subject, handler=handler)
+        for v in ("v1", "v2"):
+            event = RulesActivated(
+                version=v, files=[], activated_at="2026-03-01T00:00:00Z", activated_by="t"
+            )
+            await copies[1].publish_event(subject, event)
+        for queue in seen:
+            assert [await asyncio.wait_for(queue.get(), 10) for _ in range(2)] == ["v1", "v2"]
+    finally:
+        for bus in copies:
+            await bus.close()

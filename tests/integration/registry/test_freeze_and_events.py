@@ -63,7 +63,11 @@ async def test_freeze_commitments_match_an_independent_computation(
     strata = [
         StratumSpec(
             stratum_id="2026.SCJG-001.B.3602",
-            filter=EntityFilter(region_prefixes=["3602"], risk_classes=["B"]),
+            filter=EntityFilter(
+                region_prefixes=["3602"],
+                risk_classes=["B"],
+                exclude_key_supervision_labels=["食品生产"],
+            ),
             exclude_usccs=sorted(excluded),
         ),
         StratumSpec(
@@ -76,6 +80,7 @@ async def test_freeze_commitments_match_an_independent_computation(
                 region_prefixes=["36", "3601"],  # 3601 lies inside 36: no double counting
                 tags_any=["食品经营"],
                 exclude_abnormal=True,
+                exclude_key_supervision=True,  # the old flag: any label leaves
             ),
         ),
         StratumSpec(stratum_id="2026.empty", filter=EntityFilter(region_prefixes=["11"])),
@@ -93,14 +98,15 @@ async def test_freeze_commitments_match_an_independent_computation(
         subjects.rpc("registry", "freeze"), req, FreezeReply, timeout=60
     )
 
-    def base(r: dict[str, str]) -> bool:
-        return not r["key_supervision"]
+    def base(r: dict[str, str], leave: tuple[str, ...] = ()) -> bool:
+        # key supervision keeps an entity out of the strata naming its label only
+        return r["key_supervision"] not in leave
 
     expectations = {
         "2026.SCJG-001.B.3602": _expected(
             rows,
             lambda r: (
-                base(r)
+                base(r, ("食品生产",))
                 and r["region_code"].startswith("3602")
                 and r["risk_class"] == "B"
                 and r["status"] in ACTIVE_STATUSES
@@ -116,7 +122,7 @@ async def test_freeze_commitments_match_an_independent_computation(
         "2026.SCJG-003.food": _expected(
             rows,
             lambda r: (
-                base(r)
+                not r["key_supervision"]
                 and "食品经营" in r["tags"].split(";")
                 and r["abnormal"] == "0"
                 and r["status"] in ACTIVE_STATUSES
@@ -185,7 +191,7 @@ async def test_stats_groups(run_service: Any, tmp_path: Path) -> None:
         subjects.rpc("registry", "stats"),
         StatsRequest(
             group_by=["risk_class", "industry"],
-            filter=EntityFilter(statuses=[], exclude_key_supervision=False),
+            filter=EntityFilter(statuses=[]),
             industry_prefix_len=1,
         ),
         StatsReply,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,18 @@ async def test_exclusion_objects_are_read_once_and_applied_to_every_stratum_nami
     strata = [
         StratumSpec(
             stratum_id="A.3601",
-            filter=EntityFilter(region_prefixes=["3601"], risk_classes=["A", "B"]),
+            filter=EntityFilter(
+                region_prefixes=["3601"],
+                risk_classes=["A", "B"],
+                exclude_key_supervision_labels=["药品", "危险化学品"],
+            ),
             exclude_object="windows/2026-h1.txt",
         ),
         StratumSpec(
             stratum_id="CD.3601",
-            filter=EntityFilter(region_prefixes=["3601"], risk_classes=["C", "D"]),
+            filter=EntityFilter(
+                region_prefixes=["3601"], risk_classes=["C", "D"], exclude_key_supervision=True
+            ),
             exclude_object="windows/2026-h1.txt",
             exclude_usccs=sorted(inline),
         ),
@@ -80,19 +87,30 @@ async def test_exclusion_objects_are_read_once_and_applied_to_every_stratum_nami
         timeout=60,
     )
 
-    def keep(classes: str, statuses: tuple[str, ...] = ACTIVE_STATUSES) -> Any:
+    def keep(
+        classes: str,
+        statuses: tuple[str, ...] = ACTIVE_STATUSES,
+        key_out: Callable[[str], bool] = lambda key: False,
+    ) -> Any:
         return lambda r: (
-            not r["key_supervision"]
+            not key_out(r["key_supervision"])
             and r["region_code"].startswith("3601")
             and (not classes or r["risk_class"] in classes)
             and (not statuses or r["status"] in statuses)
         )
 
     expected = {
-        "A.3601": _expected(rows, keep("AB"), window),
-        "CD.3601": _expected(rows, keep("CD"), window | inline),
+        # only the named labels leave (the generator writes at most one label per entity)
+        "A.3601": _expected(
+            rows, keep("AB", key_out=lambda k: k in ("药品", "危险化学品")), window
+        ),
+        # the old flag: any label leaves
+        "CD.3601": _expected(rows, keep("CD", key_out=bool), window | inline),
         "all.3601": _expected(rows, keep("", ())),
     }
+    # labelled entities are there to be kept and to be left out
+    labelled = [r for r in rows if r["region_code"].startswith("3601") and r["key_supervision"]]
+    assert {r["key_supervision"] for r in labelled} - {"药品", "危险化学品"}
     got = {s.stratum_id: s for s in reply.strata}
     for sid, (n, sha, text_) in expected.items():
         assert n > 0

@@ -48,19 +48,29 @@ def test_the_full_path() -> None:
     assert d.state is DrawState.COMPLETED
 
 
+NONE = machine.WorkDone()
+
+
+def _redrawn(
+    d: machine.Draw, reason: str = " 名录库导入错误 "
+) -> tuple[machine.Draw, machine.Draw]:
+    asked = machine.request_redraw(d, reason=reason, by="officer.li", at=NOW, done=NONE)
+    return machine.confirm_redraw(asked, new_draw_id="D2", by="officer.wang", at=NOW, done=NONE)
+
+
 def test_redraw_needs_a_written_reason_and_keeps_the_first() -> None:
     d = machine.accept_seed(committed(), "1" * 20, source=SeedSource.DICE, entered_by="o", at=NOW)
     for reason in ("", "   ", "ab"):
         with pytest.raises(Invalid) as e:
-            machine.redraw(d, new_draw_id="D2", reason=reason, by="officer", at=NOW)
+            machine.request_redraw(d, reason=reason, by="officer", at=NOW, done=NONE)
         assert e.value.code == "reason_required"
-    old, new = machine.redraw(d, new_draw_id="D2", reason=" 名录库导入错误 ", by="officer", at=NOW)
+    old, new = _redrawn(d)
     assert old.state is DrawState.SUPERSEDED and old.superseded_by == "D2"
     assert old.seed == d.seed and old.commitment_sha256 == d.commitment_sha256
     assert old.redraw_reason == "名录库导入错误"
     assert new.state is DrawState.FREEZING and new.supersedes == "D1" and new.plan_id == "P1"
     with pytest.raises(Conflict):
-        machine.redraw(old, new_draw_id="D3", reason="again and again", by="officer", at=NOW)
+        machine.request_redraw(old, reason="again and again", by="officer", at=NOW, done=NONE)
     with pytest.raises(Conflict):
         machine.accept_seed(old, "3" * 20, source=SeedSource.DICE, entered_by="o", at=NOW)
 

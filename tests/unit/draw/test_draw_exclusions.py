@@ -9,7 +9,9 @@ from services.draw.domain.exclusions import (
     leaked,
     list_bytes,
     object_name,
+    per_stratum,
     plan_exclusions,
+    windows_of,
 )
 
 
@@ -70,3 +72,60 @@ def test_a_kept_excluded_candidate_is_found() -> None:
     assert leaked(["U1", "U2", "U3"], []) is None
     assert leaked(["U1", "U2", "U3"], ["U3", "U2"]) == "U2"
     assert leaked(iter(["U1", "U2"]), {"U1"}) == "U1"
+
+
+# -- which window applies to which stratum (issue 11: windows follow each stratum's rules) ---
+
+STRATA = [
+    ("2026.I1.A.360202", ["I1"]),
+    ("2026.I1.B.360202", ["I1"]),
+    ("2026.I1.B.360203", ["I1"]),
+    ("2026.I1.D.360202", ["I1"]),
+    ("2026.J.B.360202", ["I1", "I2"]),  # a joint stratum
+    ("2026.I3.B.360202", ["I3"]),
+]
+
+
+def test_a_window_naming_its_strata_reaches_no_other_class() -> None:
+    windows = [
+        (["I1"], ["2026.I1.A.360202"]),  # class A: once in 24 months
+        (["I1"], ["2026.I1.B.360202", "2026.I1.B.360203"]),  # B: once in 12
+        (["I1"], ["2026.I1.D.360202"]),  # D: twice in 12
+        (["I1", "I2"], ["2026.J.B.360202"]),
+    ]
+    assert windows_of(STRATA, windows) == {
+        "2026.I1.A.360202": (0,),
+        "2026.I1.B.360202": (1,),
+        "2026.I1.B.360203": (1,),
+        "2026.I1.D.360202": (2,),
+        "2026.J.B.360202": (3,),
+    }
+
+
+def test_a_window_from_an_older_plan_applies_by_item_as_it_did() -> None:
+    # Plans approved before windows named their strata: every stratum with one of the items.
+    windows = [(["I1"], []), (["I2"], []), (["I9"], [])]
+    assert windows_of(STRATA, windows) == {
+        "2026.I1.A.360202": (0,),
+        "2026.I1.B.360202": (0,),
+        "2026.I1.B.360203": (0,),
+        "2026.I1.D.360202": (0,),
+        "2026.J.B.360202": (0, 1),
+    }
+
+
+def test_strata_under_the_same_windows_share_one_sorted_tuple() -> None:
+    which = {"S.A": (0,), "S.B1": (1,), "S.B2": (1,), "S.J": (0, 1), "S.D": (2,)}
+    found = [["U3", "U1"], ["U2", "U1"], []]
+    got = per_stratum(which, found)
+    assert got == {
+        "S.A": ("U1", "U3"),
+        "S.B1": ("U1", "U2"),
+        "S.B2": ("U1", "U2"),
+        "S.J": ("U1", "U2", "U3"),
+    }
+    assert got["S.B1"] is got["S.B2"]  # one object: sorted, hashed and checked once
+    # beyond the inline threshold, one object per distinct list: the B strata share theirs
+    sent = plan_exclusions("D1", got, inline_max=1)
+    assert sent.inline == {} and len(sent.objects) == 3
+    assert sent.by_object["S.B1"] == sent.by_object["S.B2"] != sent.by_object["S.A"]

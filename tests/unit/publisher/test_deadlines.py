@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
-from services.kit.errors import Invalid
 from services.publisher.domain.deadlines import (
     DeadlineState,
+    Due,
     add_working_days,
     deadline,
     due_date,
     is_working_day,
-    known_years,
+    publication_due,
     working_days_between,
 )
+from services.publisher.domain.workdays import Workdays, package_data
+
+# The package as release 1.11 knew it (to 2026), whatever release is installed: the provisional
+# cases below must not change when a later release learns 2027.
+TO_2026 = Workdays.build(package=package_data().up_to(2026))
 
 
 def test_the_calendar_data_this_file_reasons_from() -> None:
@@ -69,24 +72,41 @@ def test_the_check_date_itself_is_not_counted() -> None:
     assert due_date(date(2026, 3, 9)) == date(2026, 4, 7)  # Apr 6 is 清明 (off), so Tue Apr 7
 
 
-def test_year_the_calendar_does_not_know_is_a_clear_error() -> None:
-    first, last = known_years()
-    with pytest.raises(Invalid) as caught:
-        due_date(date(last + 1, 3, 2))
-    assert caught.value.code == "calendar_unknown"
-    assert str(last + 1) in caught.value.message
-    with pytest.raises(Invalid):
-        due_date(date(first - 1, 6, 1))
+def test_a_deadline_that_reaches_2027_is_an_answer_not_a_refusal() -> None:
+    # Fri 2026-12-04: Dec 7-11, 14-18, 21-25 and 28-31 are 19 working days; Fri 2027-01-01 is
+    # 元旦 (off whether published or provisional), Sat 2 and Sun 3 off: the 20th is Mon Jan 4.
+    assert due_date(date(2026, 12, 4)) == date(2027, 1, 4)
+    assert due_date(date(2026, 12, 31)).year == 2027
 
 
-def test_deadline_running_into_an_unknown_year_is_refused_not_guessed() -> None:
-    # 2026-12-10 + 20 working days lands in January 2027, which the calendar does not know.
-    _first, last = known_years()
-    if last == 2026:
-        with pytest.raises(Invalid, match="2027"):
-            due_date(date(2026, 12, 10))
-    else:  # a newer calendar: the same date must then resolve into January
-        assert due_date(date(2026, 12, 10)).year == 2027
+def test_a_count_into_a_year_with_no_published_schedule_is_provisional() -> None:
+    assert publication_due(date(2026, 12, 4), workdays=TO_2026) == Due(date(2027, 1, 4), True)
+    # Wholly inside 2026 (published): firm, as before.
+    assert publication_due(date(2026, 11, 20), workdays=TO_2026) == Due(date(2026, 12, 18), False)
+    assert publication_due(date(2026, 12, 3), workdays=TO_2026) == Due(date(2026, 12, 31), False)
+    late = deadline(date(2026, 12, 4), today=date(2026, 12, 10), workdays=TO_2026)
+    assert late.provisional and late.due == date(2027, 1, 4)
+    # (Dec 10, Jan 4]: Dec 11; 14-18; 21-25; 28-31; Jan 4: 16 working days left.
+    assert late.state is DeadlineState.ON_TIME and late.working_days_left == 16
+
+
+def test_provisional_2027_skips_weekends_and_the_statutory_holidays() -> None:
+    # 春节 2027: 除夕 Fri Feb 5, 正月初一 Sat Feb 6 to 初三 Mon Feb 8 are statutory days off;
+    # 初一 and 初二 fall on a weekend and are made up on Tue Feb 9 and Wed Feb 10 (Art. 6).
+    off = [date(2027, 2, d) for d in range(5, 11)]
+    assert not any(TO_2026.is_working_day(d) for d in off)
+    assert TO_2026.is_working_day(date(2027, 2, 4)) and TO_2026.is_working_day(date(2027, 2, 11))
+    assert not TO_2026.is_working_day(date(2027, 2, 13))  # an ordinary Saturday: no 调休 guessed
+    # Checked Wed 2027-01-20: Jan 21, 22 (2); 25-29 (7); Feb 1-4 (11); Feb 5-10 off;
+    # Feb 11, 12 (13); 15-19 (18); Mon 22 (19), Tue 23 (20).
+    assert publication_due(date(2027, 1, 20), workdays=TO_2026) == Due(date(2027, 2, 23), True)
+    # 劳动节: Sat May 1 and Sun May 2, made up Mon 3 and Tue 4; 国庆: Fri Oct 1 to Sun Oct 3,
+    # made up Mon 4 and Tue 5; 清明 Mon Apr 5; 端午 Wed Jun 9; 中秋 Wed Sep 15.
+    for day in ("2027-05-03", "2027-05-04", "2027-10-04", "2027-10-05", "2027-04-05"):
+        assert not TO_2026.is_working_day(date.fromisoformat(day)), day
+    for day in ("2027-06-09", "2027-09-15", "2027-01-01"):
+        assert not TO_2026.is_working_day(date.fromisoformat(day)), day
+    assert TO_2026.is_working_day(date(2027, 5, 6)) and TO_2026.is_working_day(date(2027, 10, 6))
 
 
 def test_working_days_between_is_signed() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -160,6 +161,26 @@ def test_csv_has_a_bom_and_defuses_formulas() -> None:
     assert text.encode("utf-8").startswith(b"\xef\xbb\xbf")
 
 
+def test_a_provisional_due_date_is_marked_on_the_page_and_in_the_open_data() -> None:
+    firm = result(due_date=date(2026, 4, 8))
+    late = result(uscc="91360202MA35YYYY1B", due_date=date(2027, 1, 4), due_date_provisional=True)
+    html = render_results([firm, late])
+    assert "<th>公示期限</th>" in html
+    assert "2026-04-08</td>" in html and "2027-01-04（暂定）" in html
+    assert "该年度的放假调休安排尚未公布" in html
+    assert "（暂定）" not in render_results([firm]) and "尚未公布" not in render_results([firm])
+    rows = json.loads(results_json([firm, late]))["results"]
+    assert [(r["due_date"], r["due_date_provisional"]) for r in rows] == [
+        ("2026-04-08", False),
+        ("2027-01-04", True),
+    ]
+    table = list(csv.DictReader(io.StringIO(results_csv([firm, late]).removeprefix(BOM))))
+    assert [(r["due_date"], r["due_date_provisional"]) for r in table] == [
+        ("2026-04-08", "否"),
+        ("2027-01-04", "是"),
+    ]
+
+
 def test_atom_feed_is_well_formed_and_escaped() -> None:
     older = result(result_id="R-0", published_at=datetime(2026, 3, 1, tzinfo=UTC))
     xml = results_atom([older, result(name=EVIL)], base_url="https://gs.example.cn/")
@@ -222,3 +243,30 @@ def test_a_superseded_draw_stays_listed_marked_with_its_escaped_reason() -> None
         ("D-2", False),
         ("D-1", True),
     ]
+
+
+def test_tasks_notice_shows_progress_and_both_redraw_officers() -> None:
+    old = DrawNotice(
+        "D-1",
+        "P-1",
+        AT,
+        2,
+        superseded_by="D-2",
+        superseded_reason="名录库导入错误",
+        superseded_at=AT,
+        superseded_requested_by="officer.li",
+        superseded_confirmed_by=EVIL,
+    )
+    base = task("X1", "甲公司")
+    rows = [
+        base,
+        dataclasses.replace(base, task_id="T-2", progress="in_progress"),
+        dataclasses.replace(base, task_id="T-3", progress="result_recorded"),
+        dataclasses.replace(base, task_id="T-4", progress="merged"),
+    ]
+    html = render_tasks(rows, draws=[old])
+    assert "<th>进度</th>" in html
+    assert [html.count(x) for x in ("未开始", "检查中", "已录入结果", "已并入")] == [1, 1, 1, 1]
+    assert "提出：officer.li，确认：&lt;script&gt;" in html
+    [d] = json.loads(draws_json([old]))["draws"]
+    assert (d["superseded_requested_by"], d["superseded_confirmed_by"]) == ("officer.li", EVIL)

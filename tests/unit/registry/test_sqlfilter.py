@@ -32,7 +32,23 @@ def test_where_uses_only_parameters() -> None:
     )
     assert "x'y" not in sql and "DROP" not in sql
     assert params == [["36%"], ["x'y"], ["存续", "在业"]]
-    assert "cardinality(e.key_supervision) = 0" in sql
+    # key supervision takes an entity out only where the filter names its labels
+    assert "key_supervision" not in sql
+
+
+def test_where_leaves_out_only_the_named_key_supervision_labels() -> None:
+    params: list[Any] = []
+    sql = sqlfilter.where(
+        EntityFilter(
+            statuses=[], exclude_key_supervision_labels=["食品生产", "特种设备", "食品生产"]
+        ),
+        params,
+    )
+    assert sql == "true AND NOT (e.key_supervision && $1::text[])"
+    assert params == [["特种设备", "食品生产"]]
+    # the old flag (any label at all) is still honoured for plans that carry it
+    sql = sqlfilter.where(EntityFilter(statuses=[], exclude_key_supervision=True), [])
+    assert sql == "true AND cardinality(e.key_supervision) = 0"
 
 
 def test_strata_rows_expand_keys_so_each_entity_meets_one_row() -> None:
@@ -94,3 +110,24 @@ def test_strata_sharing_their_conditions_form_one_branch_with_plain_filters() ->
     ]
     groups, branches = sqlfilter.group_rows(many)
     assert branches == [((0, False, False), None)] and set(groups) == {0}
+
+
+def test_key_supervision_labels_are_part_of_a_branch_and_of_a_strata_row() -> None:
+    food = EntityFilter(region_prefixes=["3601"], exclude_key_supervision_labels=["食品生产"])
+    rows = sqlfilter.strata_rows("food", food) + sqlfilter.strata_rows(
+        "other", food.model_copy(update={"exclude_key_supervision_labels": []})
+    )
+    assert len(rows[0]) == len(sqlfilter.STRATA_COLUMNS) - 5  # idx, code, group; two sets
+    assert rows[0][-1] == ["食品生产"] and rows[1][-1] is None
+    groups, branches = sqlfilter.group_rows(rows)
+    assert len(branches) == 2 and groups[0] != groups[1]  # different conditions, two branches
+    params: list[Any] = []
+    sql = sqlfilter.branch_sql(groups[0], *branches[groups[0]], "entity", params, suffix="x")
+    assert "NOT (e.key_supervision && $2::text[])" in sql and ["食品生产"] in params
+    params = []
+    sql = sqlfilter.branch_sql(groups[1], *branches[groups[1]], "entity", params, suffix="x")
+    assert "key_supervision" not in sql
+    # per joined row (too many condition sets), the strata table's column decides
+    per_row = sqlfilter.branch_sql(0, (4, False, False), None, "entity", [], suffix="x")
+    assert "NOT (e.key_supervision && s.exclude_labels)" in per_row
+    assert "exclude_labels text[]" in sqlfilter.tables_sql("x")
