@@ -38,41 +38,33 @@ from services.kit.service import ServiceContext
 PARTY_ROLES = (Role.DRAW_OFFICER, Role.AUDITOR, Role.PLANNER)
 
 
-def router(ctx: ServiceContext) -> APIRouter:
+def router(ctx: ServiceContext, *, ceremony: Ceremony, selector: Selector) -> APIRouter:
     """The draw service's routes."""
     r = APIRouter(tags=["draw"])
-
-    def ceremony() -> Ceremony:
-        got: Ceremony = ctx.parts["ceremony"]
-        return got
-
-    def selector() -> Selector:
-        got: Selector = ctx.parts["selector"]
-        return got
 
     @r.post("/draws", status_code=201)
     async def start(body: StartDraw, who: Principal = require(Role.DRAW_OFFICER)) -> DrawStatus:
         """Freeze the plan's candidate lists and publish the commitment."""
-        return await ceremony().start(body.plan_id, by=who.sub)
+        return await ceremony.start(body.plan_id, by=who.sub)
 
     @r.post("/draws/{draw_id}/seed")
     async def seed(
         draw_id: str, body: SeedBody, who: Principal = require(Role.DRAW_OFFICER)
     ) -> DrawStatus:
         """Enter the dice or beacon seed; the draw then selects, staffs and publishes."""
-        return await ceremony().seed(draw_id, body.seed, body.source, by=who.sub)
+        return await ceremony.seed(draw_id, body.seed, body.source, by=who.sub)
 
     @r.post("/draws/{draw_id}/resume")
     async def resume(draw_id: str, _: Principal = require(Role.DRAW_OFFICER)) -> DrawStatus:
         """Finish a seeded draw whose selection or staffing was interrupted."""
-        return await ceremony().resume(draw_id)
+        return await ceremony.resume(draw_id)
 
     @r.post("/draws/{draw_id}/parties", status_code=201)
     async def register_party(
         draw_id: str, body: PartyRegistration, who: Principal = require(*PARTY_ROLES)
     ) -> DrawStatus:
         """A party of a commit-reveal registers the SHA-256 of its secret."""
-        return await ceremony().register_party(
+        return await ceremony.register_party(
             draw_id, body.party_id, body.commitment_sha256, by=who.sub
         )
 
@@ -81,28 +73,28 @@ def router(ctx: ServiceContext) -> APIRouter:
         draw_id: str, party_id: str, body: PartyReveal, who: Principal = require(*PARTY_ROLES)
     ) -> DrawStatus:
         """A party reveals its secret; the last reveal derives the seed and runs the draw."""
-        return await ceremony().reveal_party(draw_id, party_id, body.secret, by=who.sub)
+        return await ceremony.reveal_party(draw_id, party_id, body.secret, by=who.sub)
 
     @r.post("/draws/{draw_id}/redraw", status_code=202)
     async def redraw(
         draw_id: str, body: RedrawBody, who: Principal = require(Role.DRAW_OFFICER)
     ) -> DrawStatus:
         """Ask for a redraw with a written reason; a second draw officer must confirm it."""
-        return await ceremony().request_redraw(draw_id, reason=body.reason, by=who.sub)
+        return await ceremony.request_redraw(draw_id, reason=body.reason, by=who.sub)
 
     @r.post("/draws/{draw_id}/redraw/confirm", status_code=201)
     async def confirm_redraw(
         draw_id: str, who: Principal = require(Role.DRAW_OFFICER)
     ) -> DrawStatus:
         """A second draw officer confirms: the draw is superseded (kept, public) by a new one."""
-        return await ceremony().confirm_redraw(draw_id, by=who.sub)
+        return await ceremony.confirm_redraw(draw_id, by=who.sub)
 
     @r.post("/draws/{draw_id}/redraw/cancel")
     async def cancel_redraw(
         draw_id: str, who: Principal = require(Role.DRAW_OFFICER)
     ) -> DrawStatus:
         """Withdraw a redraw that was asked for and not yet confirmed."""
-        return await ceremony().cancel_redraw(draw_id, by=who.sub)
+        return await ceremony.cancel_redraw(draw_id, by=who.sub)
 
     @r.get("/draws")
     @public
@@ -118,7 +110,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @public
     async def status(draw_id: str) -> DrawStatus:
         """The ceremony state of a draw."""
-        return await ceremony().status(draw_id)
+        return await ceremony.status(draw_id)
 
     @r.get("/draws/{draw_id}/commitment")
     @public
@@ -153,7 +145,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @public
     async def record(draw_id: str) -> DrawRecord:
         """The public record, spec `spotcheck-draw/1`."""
-        return await selector().record(draw_id)
+        return await selector.record(draw_id)
 
     @r.get("/draws/{draw_id}/candidates")
     @public
@@ -196,12 +188,12 @@ def router(ctx: ServiceContext) -> APIRouter:
     @public
     async def ticket(draw_id: str, uscc: str) -> TicketReply:
         """A company's ticket in every stratum it was a candidate of, and the cut-offs."""
-        return await selector().tickets(draw_id, uscc)
+        return await selector.tickets(draw_id, uscc)
 
     @r.get("/draws/{draw_id}/verify")
     @public
     async def verify(draw_id: str) -> VerifyReply:
         """Re-derive hashes, selection and commitment from the stored lists."""
-        return await selector().verify(draw_id)
+        return await selector.verify(draw_id)
 
     return r

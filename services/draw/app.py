@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
+
+from fastapi import APIRouter
 
 from contracts import subjects
 from services.draw import api, handlers
@@ -12,7 +15,21 @@ from services.draw.selection import Selector
 from services.kit.service import ServiceContext, ServiceSpec
 
 
-async def _start(ctx: ServiceContext) -> None:
+@dataclass
+class DrawApp:
+    """The draw's own objects."""
+
+    selector: Selector
+    ceremony: Ceremony
+
+
+def build(ctx: ServiceContext) -> DrawApp:
+    """Build the draw's objects, each handed its dependencies by keyword."""
+    selector = Selector(ctx=ctx)
+    return DrawApp(selector=selector, ceremony=Ceremony(ctx=ctx, selector=selector))
+
+
+async def _start(ctx: ServiceContext, app: DrawApp) -> None:
     # Streams the consumers read may not exist yet if planner or publisher never started. The
     # same duplicate window as their owners give them, or each start would reset the other's.
     for svc in ("planner", "publisher"):
@@ -22,19 +39,20 @@ async def _start(ctx: ServiceContext) -> None:
             replicas=ctx.settings.stream_replicas,
             duplicate_window_s=ctx.settings.stream_duplicate_window_s,
         )
-    selector = Selector(ctx=ctx)
-    ceremony = Ceremony(ctx=ctx, selector=selector)
-    ctx.parts["selector"] = selector
-    ctx.parts["ceremony"] = ceremony
     await handlers.register(ctx)
-    ctx.background.append(asyncio.create_task(ceremony.resume_all(), name="draw-resume"))
+    ctx.background.append(asyncio.create_task(app.ceremony.resume_all(), name="draw-resume"))
 
 
-def spec() -> ServiceSpec:
+def _routers(ctx: ServiceContext, app: DrawApp) -> list[APIRouter]:
+    return [api.router(ctx, ceremony=app.ceremony, selector=app.selector)]
+
+
+def spec() -> ServiceSpec[DrawApp]:
     """How the draw service is put together."""
     return ServiceSpec(
         name="draw",
         migrations=Path(__file__).parent / "migrations",
-        routers=lambda ctx: [api.router(ctx)],
+        build=build,
+        routers=_routers,
         start=_start,
     )

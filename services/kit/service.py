@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -53,20 +53,26 @@ class ServiceContext:
     metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
     instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     app: FastAPI | None = None
-    # Objects the service's wiring keeps (stores, domain services), by name.
-    parts: dict[str, Any] = field(default_factory=dict)
+    # The service's own objects as its app.py built them (a typed dataclass). Routes, handlers
+    # and use cases receive what they need by keyword; this is for tests and tools only.
+    wiring: object = None
     background: list[asyncio.Task[Any]] = field(default_factory=list)
 
 
+W = TypeVar("W")
+
+
 @dataclass
-class ServiceSpec:
-    """How to wire one service: its migrations, routers, and what to start and stop."""
+class ServiceSpec(Generic[W]):
+    """How to wire one service: its migrations, the typed objects its `app.py` builds (`build`,
+    the one place that constructs them), its routers, and what to start and stop."""
 
     name: str
     migrations: Path
-    routers: Callable[[ServiceContext], list[APIRouter]]
-    start: Callable[[ServiceContext], Awaitable[None]] | None = None
-    stop: Callable[[ServiceContext], Awaitable[None]] | None = None
+    build: Callable[[ServiceContext], W]
+    routers: Callable[[ServiceContext, W], list[APIRouter]]
+    start: Callable[[ServiceContext, W], Awaitable[None]] | None = None
+    stop: Callable[[ServiceContext, W], Awaitable[None]] | None = None
     extra_streams: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
@@ -114,12 +120,13 @@ def audit_router(ctx: ServiceContext) -> APIRouter:
 
 
 @asynccontextmanager
-async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[ServiceContext]:
+async def started(spec: ServiceSpec[W], settings: Settings) -> AsyncIterator[ServiceContext]:
     """Run a service's connections, migrations, streams, handlers and app (no HTTP server)."""
     db = Database(url=settings.database_url, schema=spec.name, pool_max=settings.db_pool_max)
     await db.connect()
     bus: Bus | None = None
     ctx: ServiceContext | None = None
+    wiring: W | None = None
     try:
         await db.migrate(spec.migrations)
         bus = await Bus.connect(settings.nats_url, name=f"spotcheck-{spec.name}")
@@ -157,8 +164,10 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
         )
         ctx.audit.start_publisher()
         ctx.outbox.start()
+        wiring = spec.build(ctx)
+        ctx.wiring = wiring
         if spec.start is not None:
-            await spec.start(ctx)
+            await spec.start(ctx, wiring)
 
         async def nats_ready() -> bool:
             return ctx_.bus.connected
@@ -167,7 +176,7 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
             service=spec.name,
             version=VERSION,
             verifier=ctx.verifier,
-            routers=[*spec.routers(ctx), audit_router(ctx)],
+            routers=[*spec.routers(ctx, wiring), audit_router(ctx)],
             ready_checks={"nats": nats_ready, "postgres": db.ping},
             max_body_bytes=settings.max_body_bytes,
             registry=ctx.metrics,
@@ -175,9 +184,9 @@ async def started(spec: ServiceSpec, settings: Settings) -> AsyncIterator[Servic
         yield ctx
     finally:
         if ctx is not None:
-            if spec.stop is not None:
+            if spec.stop is not None and wiring is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(spec.stop(ctx), timeout=15)
+                    await asyncio.wait_for(spec.stop(ctx, wiring), timeout=15)
             for task in ctx.background:
                 task.cancel()
             for task in ctx.background:
@@ -209,7 +218,7 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-async def serve(spec: ServiceSpec, settings: Settings) -> None:
+async def serve(spec: ServiceSpec[Any], settings: Settings) -> None:
     """Run the service until SIGINT or SIGTERM."""
 
     port = settings.port_of(spec.name)
@@ -232,7 +241,7 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
         log.info("%s stopping", spec.name)
 
 
-def main(spec_factory: Callable[[], ServiceSpec]) -> None:
+def main(spec_factory: Callable[[], ServiceSpec[Any]]) -> None:
     """Entry point of `python -m services.<name>`: one clear line and exit 1 on failure."""
     settings = load_settings()
     spec = spec_factory()

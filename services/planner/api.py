@@ -32,17 +32,13 @@ def _bytes(files: dict[str, str]) -> dict[str, bytes]:
     return {p: t.encode("utf-8") for p, t in files.items()}
 
 
-def router(ctx: ServiceContext) -> APIRouter:
+def router(ctx: ServiceContext, *, planner: Planner) -> APIRouter:
     """The planner service's routes."""
     r = APIRouter(tags=["planner"])
 
-    def planner() -> Planner:
-        p: Planner = ctx.parts["planner"]
-        return p
-
     @r.post("/rules/check")
     async def check(body: RuleFilesBody, _: Principal = require(Role.POLICY)) -> dict[str, Any]:
-        rs = await planner().check(_bytes(body.files))
+        rs = await planner.check(_bytes(body.files))
         return {
             "version": rs.version,
             "items": len(rs.items),
@@ -54,13 +50,13 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def activate(
         body: RuleFilesBody, who: Principal = require(Role.POLICY)
     ) -> RulesActivated:
-        return await planner().activate(_bytes(body.files), actor=who.sub)
+        return await planner.activate(_bytes(body.files), actor=who.sub)
 
     @r.get("/rules/active")
     async def active(
         _: Principal = require(Role.POLICY, Role.PLANNER, Role.AUDITOR),
     ) -> dict[str, Any]:
-        rs, _engine = await planner().current()  # what PostgreSQL says is active now
+        rs, _engine = await planner.current()  # what PostgreSQL says is active now
         return {
             "version": rs.version,
             "files": list(rs.files),
@@ -70,13 +66,13 @@ def router(ctx: ServiceContext) -> APIRouter:
 
     @r.get("/rules/history")
     async def history(_: Principal = require(Role.POLICY, Role.AUDITOR)) -> list[dict[str, Any]]:
-        return await planner().store.history()
+        return await planner.store.history()
 
     @r.post("/rules/simulate")
     async def simulate(
         body: SimulateBody, _: Principal = require(Role.POLICY, Role.PLANNER)
     ) -> dict[str, Any]:
-        return await planner().simulate(body.plan, _bytes(body.files))
+        return await planner.simulate(body.plan, _bytes(body.files))
 
     @r.post("/plans", status_code=201)
     async def submit(
@@ -84,13 +80,13 @@ def router(ctx: ServiceContext) -> APIRouter:
     ) -> PlanAccepted:
         if who.role is Role.PLANNER and who.dept is not None and who.dept not in plan.departments:
             raise Forbidden(f"a planner of {who.dept} cannot submit a plan of {plan.departments}")
-        return PlanAccepted(**await planner().submit(plan, actor=who.sub))
+        return PlanAccepted(**await planner.submit(plan, actor=who.sub))
 
     @r.get("/plans/{plan_id}")
     async def show(
         plan_id: str,
         _: Principal = require(Role.PLANNER, Role.POLICY, Role.AUDITOR, Role.DRAW_OFFICER),
     ) -> dict[str, Any]:
-        return await planner().show(plan_id)
+        return await planner.show(plan_id)
 
     return r

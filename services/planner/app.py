@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+
+from fastapi import APIRouter
 
 from services.kit.service import ServiceContext, ServiceSpec
 from services.planner import api, handlers
@@ -10,25 +13,38 @@ from services.planner.service import Planner
 from services.planner.store import PlannerStore
 
 
-async def _start(ctx: ServiceContext) -> None:
-    planner = Planner(ctx=ctx, store=PlannerStore(db=ctx.db))
-    ctx.parts["planner"] = planner
-    await planner.restore()
-    await handlers.register(ctx)
+@dataclass
+class PlannerApp:
+    """The planner's own objects."""
+
+    planner: Planner
 
 
-async def _stop(ctx: ServiceContext) -> None:
-    planner = ctx.parts.get("planner")
-    if planner is not None:
-        await planner.close()
+def build(ctx: ServiceContext) -> PlannerApp:
+    """Build the planner's objects, each handed its dependencies by keyword."""
+    return PlannerApp(planner=Planner(ctx=ctx, store=PlannerStore(db=ctx.db)))
 
 
-def spec() -> ServiceSpec:
+async def _start(ctx: ServiceContext, app: PlannerApp) -> None:
+    await app.planner.restore()
+    await handlers.register(ctx, planner=app.planner)
+
+
+async def _stop(ctx: ServiceContext, app: PlannerApp) -> None:
+    await app.planner.close()
+
+
+def _routers(ctx: ServiceContext, app: PlannerApp) -> list[APIRouter]:
+    return [api.router(ctx, planner=app.planner)]
+
+
+def spec() -> ServiceSpec[PlannerApp]:
     """How the planner service is put together."""
     return ServiceSpec(
         name="planner",
         migrations=Path(__file__).parent / "migrations",
-        routers=lambda ctx: [api.router(ctx)],
+        build=build,
+        routers=_routers,
         start=_start,
         stop=_stop,
     )

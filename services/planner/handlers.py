@@ -9,7 +9,7 @@ from services.kit.service import ServiceContext
 from services.planner.service import Planner
 
 
-async def register(ctx: ServiceContext) -> None:
+async def register(ctx: ServiceContext, *, planner: Planner) -> None:
     """Subscribe the planner service's consumers and rpc verbs (ping is answered by the kit).
 
     `rules.activated` is followed by every copy (not a shared durable consumer, which would
@@ -17,7 +17,6 @@ async def register(ctx: ServiceContext) -> None:
     the event still uses the new version on its next request, which reads the active version
     from PostgreSQL first.
     """
-    planner: Planner = ctx.parts["planner"]
 
     async def on_activated(msg: Incoming) -> None:
         await planner.warm(msg.parse(RulesActivated).version)

@@ -47,24 +47,16 @@ def _raise(outcome: SubmissionOutcome) -> ResultAccepted:
     )
 
 
-def router(ctx: ServiceContext) -> APIRouter:
+def router(ctx: ServiceContext, *, intake: Intake, ops: Operations) -> APIRouter:
     """The publisher service's routes."""
     r = APIRouter(tags=["publisher"])
-
-    def intake() -> Intake:
-        got: Intake = ctx.parts["intake"]
-        return got
-
-    def ops() -> Operations:
-        got: Operations = ctx.parts["operations"]
-        return got
 
     submitters = require(Role.INSPECTOR, Role.PLANNER)
 
     @r.post("/results", status_code=201)
     async def submit(body: ResultSubmission, p: Principal = submitters) -> ResultAccepted:
         """Submit one result (or a correction: a new version)."""
-        return _raise((await intake().submit([body], by=_submitter(p)))[0])
+        return _raise((await intake.submit([body], by=_submitter(p)))[0])
 
     @r.post("/results/batch")
     async def submit_batch(request: Request, p: Principal = submitters) -> list[SubmissionOutcome]:
@@ -93,7 +85,7 @@ def router(ctx: ServiceContext) -> APIRouter:
                         "details": details,
                     },
                 )
-        done = await intake().submit([s for _, s in parsed], by=_submitter(p))
+        done = await intake.submit([s for _, s in parsed], by=_submitter(p))
         for (i, _), out in zip(parsed, done, strict=True):
             outcomes[i] = out.model_copy(update={"index": i})
         return [outcomes[i] for i in sorted(outcomes)]
@@ -101,19 +93,19 @@ def router(ctx: ServiceContext) -> APIRouter:
     @r.post("/tasks/{task_id}/start")
     async def start_task(task_id: str, p: Principal = submitters) -> TaskStarted:
         """Mark the task's visit begun (开始检查): no later visit is merged into it any more."""
-        return await intake().start(task_id, by=_submitter(p))
+        return await intake.start(task_id, by=_submitter(p))
 
     @r.post("/attachments", status_code=201)
     async def upload(request: Request, _: Principal = submitters) -> dict[str, Any]:
         """Store evidence (raw body) in the object store; answers its SHA-256 and size."""
-        limit = intake().max_attachment_bytes
+        limit = intake.max_attachment_bytes
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
                 raise TooLarge(f"attachment exceeds {limit} bytes", code="attachment_too_large")
             chunks.append(chunk)
-        digest, n = await intake().put_attachment(b"".join(chunks))
+        digest, n = await intake.put_attachment(b"".join(chunks))
         return {"sha256": digest, "size": n}
 
     @r.get("/results/{result_id}")
@@ -121,7 +113,7 @@ def router(ctx: ServiceContext) -> APIRouter:
         result_id: str, _: Principal = require(Role.AUDITOR, Role.INSPECTOR, Role.PLANNER)
     ) -> list[dict[str, Any]]:
         """Every version of a result, oldest first."""
-        rows = await ops().versions(result_id)
+        rows = await ops.versions(result_id)
         if not rows:
             raise NotFound(f"no result {result_id}")
         return rows
@@ -133,19 +125,19 @@ def router(ctx: ServiceContext) -> APIRouter:
         _: Principal = require(Role.OPERATOR, Role.AUDITOR),
     ) -> list[Delivery]:
         """Outbox rows; `?state=dead` lists the dead letters."""
-        return await ops().deliveries(state=state, limit=min(limit, 10_000))
+        return await ops.deliveries(state=state, limit=min(limit, 10_000))
 
     @r.post("/deliveries/{delivery_id}/replay")
     async def replay(delivery_id: int, p: Principal = require(Role.OPERATOR)) -> Delivery:
         """Put a dead letter back in the queue under the same idempotency key."""
-        return await ops().replay(delivery_id, actor=p.sub)
+        return await ops.replay(delivery_id, actor=p.sub)
 
     @r.get("/deadlines")
     async def deadlines(
         _: Principal = require(Role.OPERATOR, Role.AUDITOR),
     ) -> list[DeadlineEntry]:
         """Results not yet public that are at risk or overdue."""
-        return await ops().at_risk_and_overdue()
+        return await ops.at_risk_and_overdue()
 
     # ---- public pages (公示) and open data: no token ----------------------------------------
 
@@ -206,7 +198,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     async def public_feed() -> Response:
         async with ctx.db.pool.acquire() as conn:
             rows = await public_store.result_notices(conn, query=None, limit=200)
-        base = ops().public_base_url
+        base = ops.public_base_url
         return Response(
             opendata.results_atom(rows, base_url=base),
             media_type="application/atom+xml; charset=utf-8",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
+
+from fastapi import APIRouter
 
 from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
@@ -16,21 +19,23 @@ from services.publisher.relay import Relay
 from services.publisher.settings import PublisherSettings, load_publisher_settings
 
 
-async def _start(ctx: ServiceContext) -> None:
-    mine: PublisherSettings = ctx.parts.get("settings") or load_publisher_settings()
-    wake = asyncio.Event()
-    # Streams the consumers read may not exist yet if draw/planner never started. The same
-    # duplicate window as their owners give them, or each start would reset the other's.
-    for svc in ("draw", "planner"):
-        await ctx.bus.ensure_stream(
-            subjects.stream_name(svc),
-            subjects.stream_subjects(svc),
-            replicas=ctx.settings.stream_replicas,
-            duplicate_window_s=ctx.settings.stream_duplicate_window_s,
-        )
+@dataclass
+class PublisherApp:
+    """The publisher's own objects."""
+
+    settings: PublisherSettings
+    calendars: Calendars
+    intake: Intake
+    operations: Operations
+    relay: Relay | None
+
+
+def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> PublisherApp:
+    """Build the publisher's objects, each handed its dependencies by keyword."""
+    mine = settings or load_publisher_settings()
+    wake = asyncio.Event()  # set when results are queued: the relay looks at once
     calendars = Calendars(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox)
-    ctx.parts["calendars"] = calendars
-    ctx.parts["intake"] = Intake(
+    intake = Intake(
         db=ctx.db,
         bus=ctx.bus,
         audit=ctx.audit,
@@ -47,10 +52,8 @@ async def _start(ctx: ServiceContext) -> None:
         wake=wake,
         public_base_url=mine.public_base_url,
     )
-    ctx.parts["operations"] = ops
-    await handlers.register(ctx)
-    if mine.relay_enabled:
-        relay = Relay(
+    relay = (
+        Relay(
             db=ctx.db,
             bus=ctx.bus,
             source="spotcheck-publisher",
@@ -64,23 +67,47 @@ async def _start(ctx: ServiceContext) -> None:
             workers=mine.relay_workers,
             wake=wake,
         )
-        ctx.parts["relay"] = relay
-        ctx.background.append(asyncio.create_task(relay.run(), name="publisher-relay"))
-    ctx.background.append(asyncio.create_task(ops.watch(every_s=mine.deadline_poll_s)))
-    register_metrics(ctx.metrics, ops)
+        if mine.relay_enabled
+        else None
+    )
+    return PublisherApp(
+        settings=mine,
+        calendars=calendars,
+        intake=intake,
+        operations=ops,
+        relay=relay,
+    )
 
 
-def spec(settings: PublisherSettings | None = None) -> ServiceSpec:
+async def _start(ctx: ServiceContext, app: PublisherApp) -> None:
+    # Streams the consumers read may not exist yet if draw/planner never started. The same
+    # duplicate window as their owners give them, or each start would reset the other's.
+    for svc in ("draw", "planner"):
+        await ctx.bus.ensure_stream(
+            subjects.stream_name(svc),
+            subjects.stream_subjects(svc),
+            replicas=ctx.settings.stream_replicas,
+            duplicate_window_s=ctx.settings.stream_duplicate_window_s,
+        )
+    await handlers.register(ctx, calendars=app.calendars)
+    if app.relay is not None:
+        ctx.background.append(asyncio.create_task(app.relay.run(), name="publisher-relay"))
+    ctx.background.append(
+        asyncio.create_task(app.operations.watch(every_s=app.settings.deadline_poll_s))
+    )
+    register_metrics(ctx.metrics, app.operations)
+
+
+def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
+    return [api.router(ctx, intake=app.intake, ops=app.operations)]
+
+
+def spec(settings: PublisherSettings | None = None) -> ServiceSpec[PublisherApp]:
     """How the publisher service is put together (`settings` override the environment)."""
-
-    async def start(ctx: ServiceContext) -> None:
-        if settings is not None:
-            ctx.parts["settings"] = settings
-        await _start(ctx)
-
     return ServiceSpec(
         name="publisher",
         migrations=Path(__file__).parent / "migrations",
-        routers=lambda ctx: [api.router(ctx)],
-        start=start,
+        build=lambda ctx: build(ctx, settings),
+        routers=_routers,
+        start=_start,
     )

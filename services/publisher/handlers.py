@@ -11,7 +11,7 @@ from services.publisher import store
 from services.publisher.calendars import Calendars
 
 
-async def register(ctx: ServiceContext) -> None:
+async def register(ctx: ServiceContext, *, calendars: Calendars) -> None:
     """Keep our own copies of tasks, draws, approved plans and the holiday calendar of the
     active rule set (ping is answered by the kit)."""
     completed = subjects.event("draw", "completed")
@@ -53,8 +53,6 @@ async def register(ctx: ServiceContext) -> None:
         subjects=[subjects.event("planner", "plan.approved")],
         handler=on_plan,
     )
-
-    calendars: Calendars = ctx.parts["calendars"]
 
     async def on_rules(msg: Incoming) -> None:
         # The calendar, the deadlines it changes and their event commit together (acked after).

@@ -33,6 +33,7 @@ from services.kit.service import ServiceContext
 from services.registry import snapshots, store
 from services.registry.domain import uscc as uscc_mod
 from services.registry.domain.parsing import FileProblem
+from services.registry.domain.rows import Vocabulary
 from services.registry.importer import MAX_CHUNKS, Importer, Reject
 
 ANY_ROLE = require()
@@ -50,10 +51,9 @@ def _rejects(items: list[Reject]) -> list[RejectedRow]:
     return [RejectedRow.model_validate(r) for r in items]
 
 
-def router(ctx: ServiceContext) -> APIRouter:
+def router(ctx: ServiceContext, *, importer: Importer, vocab: Vocabulary) -> APIRouter:
     """The registry service's routes."""
     r = APIRouter(tags=["registry"])
-    importer: Importer = ctx.parts["importer"]
 
     @r.get("/entities/{uscc}")
     async def entity(uscc: str, as_of: datetime | None = None, _: Any = ANY_ROLE) -> EntityDetail:
@@ -183,7 +183,7 @@ def router(ctx: ServiceContext) -> APIRouter:
     @r.get("/config/risk-classes")
     @public
     async def risk_classes() -> RiskClassesConfig:
-        return RiskClassesConfig(risk_classes=sorted(ctx.parts["vocab"].risk_classes))
+        return RiskClassesConfig(risk_classes=sorted(vocab.risk_classes))
 
     @r.get("/snapshots/{snapshot_id}")
     @public

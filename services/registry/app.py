@@ -4,58 +4,66 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
 
 from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
 from services.registry import api, handlers
 from services.registry.config import RegistrySettings
+from services.registry.domain.rows import Vocabulary
 from services.registry.importer import Importer
 
 
-def wire(ctx: ServiceContext, settings: RegistrySettings | None = None) -> None:
-    """Build the registry's own objects into `ctx.parts` (also used by tests and the bench)."""
-    registry_settings = settings or RegistrySettings()
-    vocab = registry_settings.vocabulary()
-    ctx.parts["registry_settings"] = registry_settings
-    ctx.parts["vocab"] = vocab
-    ctx.parts["importer"] = Importer(
-        db=ctx.db, audit=ctx.audit, vocab=vocab, workers=registry_settings.import_workers
-    )
+@dataclass
+class RegistryApp:
+    """The registry's own objects."""
+
+    settings: RegistrySettings
+    vocab: Vocabulary
+    importer: Importer
+    warm_up: asyncio.Task[Any] | None = field(default=None)
 
 
-async def _start(ctx: ServiceContext) -> None:
-    await handlers.register(ctx)
+def build(ctx: ServiceContext, settings: RegistrySettings | None = None) -> RegistryApp:
+    """Build the registry's objects, each handed its dependencies by keyword (also used by
+    tests and the bench)."""
+    mine = settings or RegistrySettings()
+    vocab = mine.vocabulary()
+    importer = Importer(db=ctx.db, audit=ctx.audit, vocab=vocab, workers=mine.import_workers)
+    return RegistryApp(settings=mine, vocab=vocab, importer=importer)
+
+
+async def _start(ctx: ServiceContext, app: RegistryApp) -> None:
+    await handlers.register(ctx, vocab=app.vocab)
     # in the background: the service answers meanwhile, and a first chunk waits if it must
-    ctx.parts["importer_warm_up"] = asyncio.create_task(ctx.parts["importer"].start_workers())
+    app.warm_up = asyncio.create_task(app.importer.start_workers())
 
 
-def spec() -> ServiceSpec:
+async def _stop(ctx: ServiceContext, app: RegistryApp) -> None:
+    if app.warm_up is not None:
+        app.warm_up.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await app.warm_up
+    app.importer.close()
+
+
+def _routers(ctx: ServiceContext, app: RegistryApp) -> list[APIRouter]:
+    return [api.router(ctx, importer=app.importer, vocab=app.vocab)]
+
+
+def spec() -> ServiceSpec[RegistryApp]:
     """How the registry service is put together."""
-
-    def routers(ctx: ServiceContext) -> list:  # type: ignore[type-arg]
-        return [api.router(ctx)]
-
-    async def start(ctx: ServiceContext) -> None:
-        wire(ctx)
-        await _start(ctx)
-
-    async def stop(ctx: ServiceContext) -> None:
-        warm_up = ctx.parts.get("importer_warm_up")
-        if warm_up is not None:
-            warm_up.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await warm_up
-        importer = ctx.parts.get("importer")
-        if importer is not None:
-            importer.close()
-
     return ServiceSpec(
         name="registry",
         migrations=Path(__file__).parent / "migrations",
-        routers=routers,
-        start=start,
-        stop=stop,
+        build=build,
+        routers=_routers,
+        start=_start,
+        stop=_stop,
         # The credit-risk system's subjects, captured so that no push is lost while we are down.
         extra_streams=[
             (

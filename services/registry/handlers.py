@@ -33,17 +33,12 @@ ACTOR_BR = "business-registration"
 ACTOR_CREDIT = "credit-risk-system"
 
 
-def _vocab(ctx: ServiceContext) -> Vocabulary:
-    vocab: Vocabulary = ctx.parts["vocab"]
-    return vocab
-
-
-async def on_entity_upsert(ctx: ServiceContext, msg: Incoming) -> None:
+async def on_entity_upsert(ctx: ServiceContext, msg: Incoming, *, vocab: Vocabulary) -> None:
     """`spotcheck.v1.registry.entity.upsert`: one entity from business registration."""
     body = msg.parse(EntityRecord)
     values = [getattr(body, f) for f in ENTITY_FIELDS]
     values[6] = body.abnormal
-    record, errors = validate_entity(values, _vocab(ctx))
+    record, errors = validate_entity(values, vocab)
     if record is None:
         raise PoisonMessage(
             "entity refused: " + "; ".join(f"{e.field}: {e.en}" for e in errors),
@@ -61,10 +56,9 @@ async def on_entity_upsert(ctx: ServiceContext, msg: Incoming) -> None:
             )
 
 
-async def on_risk_class(ctx: ServiceContext, msg: Incoming) -> None:
+async def on_risk_class(ctx: ServiceContext, msg: Incoming, *, vocab: Vocabulary) -> None:
     """`credit.v1.risk_class.updated`: one entity reclassified."""
     body = msg.parse(RiskClassUpdated)
-    vocab = _vocab(ctx)
     risk_class = body.risk_class.strip().upper()
     if risk_class not in vocab.risk_classes:
         raise PoisonMessage(
@@ -90,7 +84,7 @@ async def on_risk_class(ctx: ServiceContext, msg: Incoming) -> None:
         )
 
 
-async def on_full_push(ctx: ServiceContext, msg: Incoming) -> None:
+async def on_full_push(ctx: ServiceContext, msg: Incoming, *, vocab: Vocabulary) -> None:
     """`credit.v1.risk_class.full`: a chunk of a full push; applied atomically once complete.
 
     A push naming an unknown class or a malformed USCC anywhere is refused as a whole.
@@ -98,7 +92,6 @@ async def on_full_push(ctx: ServiceContext, msg: Incoming) -> None:
     body = msg.parse(RiskClassFullPush)
     if body.chunk >= body.total_chunks:
         raise PoisonMessage(f"chunk {body.chunk} of {body.total_chunks}")
-    vocab = _vocab(ctx)
     async with ctx.db.transaction() as conn:
         decided = await conn.fetchval(
             "SELECT state FROM risk_push WHERE push_id = $1", body.push_id
@@ -169,18 +162,18 @@ async def on_full_push(ctx: ServiceContext, msg: Incoming) -> None:
         log.error("full push %s refused: %s", body.push_id, "; ".join(problems[:5]))
 
 
-async def register(ctx: ServiceContext) -> None:
+async def register(ctx: ServiceContext, *, vocab: Vocabulary) -> None:
     """Subscribe the registry service's consumers and rpc verbs (ping is answered by the kit)."""
     bus = ctx.bus
 
     async def upsert(msg: Incoming) -> None:
-        await on_entity_upsert(ctx, msg)
+        await on_entity_upsert(ctx, msg, vocab=vocab)
 
     async def risk(msg: Incoming) -> None:
-        await on_risk_class(ctx, msg)
+        await on_risk_class(ctx, msg, vocab=vocab)
 
     async def full(msg: Incoming) -> None:
-        await on_full_push(ctx, msg)
+        await on_full_push(ctx, msg, vocab=vocab)
 
     ctx.background.append(
         bus.consume(

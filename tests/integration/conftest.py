@@ -109,6 +109,8 @@ class RunningService:
     def __init__(self, ctx: ServiceContext, client: httpx.AsyncClient) -> None:
         self.ctx = ctx
         self.http = client
+        # The service's typed objects as its app.py built them (DrawApp, PlannerApp, …).
+        self.wiring: Any = ctx.wiring
 
     def token(self, role: Role, dept: str | None = None, ttl_s: int = 3600) -> str:
         key = load_or_create_key(self.ctx.settings.key_file())
@@ -125,7 +127,7 @@ async def run_service(
     """`svc = await run_service(spec)`: the service on this test's NATS and database."""
     async with AsyncExitStack() as stack:
 
-        async def start(spec_factory: Callable[[], ServiceSpec], **overrides: Any) -> Any:
+        async def start(spec_factory: Callable[[], ServiceSpec[Any]], **overrides: Any) -> Any:
             # a test may name another database (e.g. on the external server)
             settings = settings_for(
                 nats_url, overrides.pop("database_url", database_url), **overrides

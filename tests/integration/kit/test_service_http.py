@@ -14,8 +14,8 @@ from services.kit.errors import Invalid
 from services.kit.service import ServiceContext, ServiceSpec
 
 
-def _spec(tmp_path: Any) -> ServiceSpec:
-    def routers(ctx: ServiceContext) -> list[APIRouter]:
+def _spec(tmp_path: Any) -> ServiceSpec[None]:
+    def routers(ctx: ServiceContext, _: None) -> list[APIRouter]:
         r = APIRouter()
 
         @r.post("/things")
@@ -33,7 +33,7 @@ def _spec(tmp_path: Any) -> ServiceSpec:
 
         return [r]
 
-    return ServiceSpec(name="draw", migrations=tmp_path, routers=routers)
+    return ServiceSpec(name="draw", migrations=tmp_path, build=lambda ctx: None, routers=routers)
 
 
 async def test_service_answers_ping_readiness_and_checks_tokens(run_service, tmp_path) -> None:

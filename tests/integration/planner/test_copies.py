@@ -215,7 +215,7 @@ async def two_copies(run_service: Any, stats_double: StatsDouble) -> list[Any]:
 
 
 def _planner(svc: Any) -> Planner:
-    p: Planner = svc.ctx.parts["planner"]
+    p: Planner = svc.wiring.planner
     return p
 
 

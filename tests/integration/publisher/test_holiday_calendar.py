@@ -52,7 +52,7 @@ def december_task(task_id: str) -> Any:
 
 async def submit(svc: Any, task_id: str, check_date: str) -> Any:
     sub = ResultSubmission.model_validate(result_body(task_id, check_date=check_date))
-    [outcome] = await svc.ctx.parts["intake"].submit([sub], by=STAFF, today=TODAY)
+    [outcome] = await svc.wiring.intake.submit([sub], by=STAFF, today=TODAY)
     assert outcome.accepted is not None, outcome.error
     return outcome.accepted
 
@@ -118,7 +118,7 @@ async def test_activating_a_2027_file_recomputes_provisional_deadlines_and_says_
     assert (a.due_date.isoformat(), a.due_date_provisional) == ("2027-01-04", True)
     assert (b.due_date.isoformat(), b.due_date_provisional) == ("2027-02-23", True)
     assert (c.due_date.isoformat(), c.due_date_provisional) == ("2026-12-18", False)
-    ops = svc.ctx.parts["operations"]
+    ops = svc.wiring.operations
     listed = await ops.at_risk_and_overdue(today=date(2027, 1, 1))
     assert [(d.result_id, d.state, d.due_date.isoformat(), d.provisional) for d in listed] == [
         ("R-T-C", "overdue", "2026-12-18", False),
@@ -180,7 +180,7 @@ async def test_activating_a_2027_file_recomputes_provisional_deadlines_and_says_
 
     # Delivered again (a redelivery after the commit): nothing changes, nothing is queued.
     outbox = await svc.ctx.db.pool.fetchval("SELECT count(*) FROM event_outbox")
-    again = await svc.ctx.parts["calendars"].activate(activated, cause="rules.activated:again")
+    again = await svc.wiring.calendars.activate(activated, cause="rules.activated:again")
     assert again == 0
     assert await svc.ctx.db.pool.fetchval("SELECT count(*) FROM event_outbox") == outbox
 
