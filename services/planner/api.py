@@ -1,4 +1,4 @@
-"""HTTP API of the planner service (thin: parse, authorise, call the use case, answer)."""
+"""HTTP API of the planner service (thin: parse, authorise, call one command or query)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from contracts.planner import PlanAccepted, PlanSubmission, RulesActivated
 from services.kit.auth import Principal, require
 from services.kit.errors import Forbidden
 from services.kit.service import ServiceContext
-from services.planner.service import Planner
+from services.planner.commands import PlannerCommands
+from services.planner.queries import PlannerQueries
 
 
 class RuleFilesBody(Contract):
@@ -32,13 +33,13 @@ def _bytes(files: dict[str, str]) -> dict[str, bytes]:
     return {p: t.encode("utf-8") for p, t in files.items()}
 
 
-def router(ctx: ServiceContext, *, planner: Planner) -> APIRouter:
+def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQueries) -> APIRouter:
     """The planner service's routes."""
     r = APIRouter(tags=["planner"])
 
     @r.post("/rules/check")
     async def check(body: RuleFilesBody, _: Principal = require(Role.POLICY)) -> dict[str, Any]:
-        rs = await planner.check(_bytes(body.files))
+        rs = await commands.check(_bytes(body.files))
         return {
             "version": rs.version,
             "items": len(rs.items),
@@ -50,29 +51,23 @@ def router(ctx: ServiceContext, *, planner: Planner) -> APIRouter:
     async def activate(
         body: RuleFilesBody, who: Principal = require(Role.POLICY)
     ) -> RulesActivated:
-        return await planner.activate(_bytes(body.files), actor=who.sub)
+        return await commands.activate(_bytes(body.files), actor=who.sub)
 
     @r.get("/rules/active")
     async def active(
         _: Principal = require(Role.POLICY, Role.PLANNER, Role.AUDITOR),
     ) -> dict[str, Any]:
-        rs, _engine = await planner.current()  # what PostgreSQL says is active now
-        return {
-            "version": rs.version,
-            "files": list(rs.files),
-            "risk_classes": rs.risk_classes,
-            "items": [i.model_dump(mode="json") for i in rs.items.values()],
-        }
+        return await queries.active_rules()  # what PostgreSQL says is active now
 
     @r.get("/rules/history")
     async def history(_: Principal = require(Role.POLICY, Role.AUDITOR)) -> list[dict[str, Any]]:
-        return await planner.store.history()
+        return await queries.history()
 
     @r.post("/rules/simulate")
     async def simulate(
         body: SimulateBody, _: Principal = require(Role.POLICY, Role.PLANNER)
     ) -> dict[str, Any]:
-        return await planner.simulate(body.plan, _bytes(body.files))
+        return await queries.simulate(body.plan, _bytes(body.files))
 
     @r.post("/plans", status_code=201)
     async def submit(
@@ -80,13 +75,13 @@ def router(ctx: ServiceContext, *, planner: Planner) -> APIRouter:
     ) -> PlanAccepted:
         if who.role is Role.PLANNER and who.dept is not None and who.dept not in plan.departments:
             raise Forbidden(f"a planner of {who.dept} cannot submit a plan of {plan.departments}")
-        return PlanAccepted(**await planner.submit(plan, actor=who.sub))
+        return await commands.submit(plan, actor=who.sub)
 
     @r.get("/plans/{plan_id}")
     async def show(
         plan_id: str,
         _: Principal = require(Role.PLANNER, Role.POLICY, Role.AUDITOR, Role.DRAW_OFFICER),
     ) -> dict[str, Any]:
-        return await planner.show(plan_id)
+        return await queries.show(plan_id)
 
     return r

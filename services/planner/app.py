@@ -1,4 +1,7 @@
-"""Wiring of the planner service: the one place that builds its objects."""
+"""Wiring of the planner service: the one place that builds its objects.
+
+The planner has no settings of its own: `rules_dir` and `rpc_timeout_s` are the kit's.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from fastapi import APIRouter
 
 from services.kit.service import ServiceContext, ServiceSpec
 from services.planner import api, handlers
-from services.planner.service import Planner
+from services.planner.active import ActiveRules
+from services.planner.commands import PlannerCommands
+from services.planner.queries import PlannerQueries
 from services.planner.store import PlannerStore
 
 
@@ -17,25 +22,44 @@ from services.planner.store import PlannerStore
 class PlannerApp:
     """The planner's own objects."""
 
-    planner: Planner
+    rules: ActiveRules
+    commands: PlannerCommands
+    queries: PlannerQueries
 
 
 def build(ctx: ServiceContext) -> PlannerApp:
     """Build the planner's objects, each handed its dependencies by keyword."""
-    return PlannerApp(planner=Planner(ctx=ctx, store=PlannerStore(db=ctx.db)))
+    store = PlannerStore(db=ctx.db)
+    rules = ActiveRules(store=store)
+    return PlannerApp(
+        rules=rules,
+        commands=PlannerCommands(
+            db=ctx.db,
+            bus=ctx.bus,
+            audit=ctx.audit,
+            outbox=ctx.outbox,
+            store=store,
+            rules=rules,
+            rules_dir=ctx.settings.rules_dir,
+            rpc_timeout_s=ctx.settings.rpc_timeout_s,
+        ),
+        queries=PlannerQueries(
+            bus=ctx.bus, store=store, rules=rules, rpc_timeout_s=ctx.settings.rpc_timeout_s
+        ),
+    )
 
 
 async def _start(ctx: ServiceContext, app: PlannerApp) -> None:
-    await app.planner.restore()
-    await handlers.register(ctx, planner=app.planner)
+    await app.commands.restore()
+    await handlers.register(ctx, commands=app.commands)
 
 
 async def _stop(ctx: ServiceContext, app: PlannerApp) -> None:
-    await app.planner.close()
+    await app.rules.close()
 
 
 def _routers(ctx: ServiceContext, app: PlannerApp) -> list[APIRouter]:
-    return [api.router(ctx, planner=app.planner)]
+    return [api.router(ctx, commands=app.commands, queries=app.queries)]
 
 
 def spec() -> ServiceSpec[PlannerApp]:

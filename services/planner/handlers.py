@@ -1,4 +1,4 @@
-"""NATS subscriptions of the planner service (thin: parse, call the domain, ack after commit)."""
+"""NATS subscriptions of the planner service (thin: parse, call one command, ack after commit)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from contracts import subjects
 from contracts.planner import RulesActivated
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
-from services.planner.service import Planner
+from services.planner.commands import PlannerCommands
 
 
-async def register(ctx: ServiceContext, *, planner: Planner) -> None:
+async def register(ctx: ServiceContext, *, commands: PlannerCommands) -> None:
     """Subscribe the planner service's consumers and rpc verbs (ping is answered by the kit).
 
     `rules.activated` is followed by every copy (not a shared durable consumer, which would
@@ -19,7 +19,7 @@ async def register(ctx: ServiceContext, *, planner: Planner) -> None:
     """
 
     async def on_activated(msg: Incoming) -> None:
-        await planner.warm(msg.parse(RulesActivated).version)
+        await commands.warm(msg.parse(RulesActivated).version)
 
     await ctx.bus.follow(
         stream=subjects.stream_name("planner"),

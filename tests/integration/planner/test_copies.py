@@ -24,9 +24,9 @@ import pytest
 
 from contracts.common import Role
 from services.kit.auth import issue_token, load_or_create_key
+from services.planner.active import ActiveRules
 from services.planner.app import spec
 from services.planner.domain.ruleset import version_of
-from services.planner.service import Planner
 from spotcheck.embedded import free_port
 
 from .support import ROOT, StatsDouble, shipped_text, with_cap
@@ -214,8 +214,8 @@ async def two_copies(run_service: Any, stats_double: StatsDouble) -> list[Any]:
     return [first, await run_service(spec, rules_dir=ROOT / "rules")]
 
 
-def _planner(svc: Any) -> Planner:
-    p: Planner = svc.wiring.planner
+def _planner(svc: Any) -> ActiveRules:
+    p: ActiveRules = svc.wiring.rules
     return p
 
 

@@ -1,19 +1,18 @@
 """Which rule set a planner copy uses: the one its store says is active now, compiled once per
-version (service layer over a fake store; the real one is in tests/integration/planner)."""
+version (the active-rules cache over a fake store; the real one: tests/integration/planner)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from services.kit.errors import Conflict
-from services.planner import service
+from services.planner import active
+from services.planner.active import CACHED_VERSIONS, ActiveRules
 from services.planner.domain.ruleset import load_ruleset, version_of
-from services.planner.service import CACHED_VERSIONS, Planner
 
 from .conftest import files_with
 
@@ -54,9 +53,9 @@ class FakeStore:
 
 
 @pytest.fixture
-async def planner() -> AsyncIterator[tuple[Planner, FakeStore]]:
+async def planner() -> AsyncIterator[tuple[ActiveRules, FakeStore]]:
     store = FakeStore()
-    p = Planner(ctx=SimpleNamespace(), store=store)  # type: ignore[arg-type]
+    p = ActiveRules(store=store)  # type: ignore[arg-type]
     yield p, store
     await p.close()
 
@@ -70,12 +69,12 @@ def compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(version_of(files))
         return load_ruleset(files)
 
-    monkeypatch.setattr(service, "load_ruleset", counting)
+    monkeypatch.setattr(active, "load_ruleset", counting)
     return seen
 
 
 async def test_every_request_asks_the_store_and_compiles_a_version_once(
-    planner: tuple[Planner, FakeStore], compiles: list[str]
+    planner: tuple[ActiveRules, FakeStore], compiles: list[str]
 ) -> None:
     p, store = planner
     with pytest.raises(Conflict, match="no rule set is active"):
@@ -91,7 +90,7 @@ async def test_every_request_asks_the_store_and_compiles_a_version_once(
 
 
 async def test_requests_waiting_for_a_new_version_share_one_compile(
-    planner: tuple[Planner, FakeStore], compiles: list[str]
+    planner: tuple[ActiveRules, FakeStore], compiles: list[str]
 ) -> None:
     p, store = planner
     version = store.activate(rule_files(5))
@@ -100,7 +99,7 @@ async def test_requests_waiting_for_a_new_version_share_one_compile(
 
 
 async def test_old_versions_leave_the_cache_and_the_active_one_stays(
-    planner: tuple[Planner, FakeStore], compiles: list[str]
+    planner: tuple[ActiveRules, FakeStore], compiles: list[str]
 ) -> None:
     p, store = planner
     versions = []
@@ -115,7 +114,7 @@ async def test_old_versions_leave_the_cache_and_the_active_one_stays(
 
 
 async def test_an_active_version_that_fails_the_check_is_refused_every_time(
-    planner: tuple[Planner, FakeStore], compiles: list[str]
+    planner: tuple[ActiveRules, FakeStore], compiles: list[str]
 ) -> None:
     p, store = planner
     good = store.activate(rule_files(5))
@@ -134,7 +133,7 @@ async def test_an_active_version_that_fails_the_check_is_refused_every_time(
 
 
 async def test_stored_files_that_do_not_hash_to_their_version_are_refused(
-    planner: tuple[Planner, FakeStore], compiles: list[str]
+    planner: tuple[ActiveRules, FakeStore], compiles: list[str]
 ) -> None:
     p, store = planner
     store.activate(rule_files(5))

@@ -1,0 +1,118 @@
+"""The planner's reads: the active rules, their history, stored plans, "what if" simulations.
+
+A simulation is a read: nothing is stored, activated or published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from contracts.planner import PlanSubmission
+from services.kit.bus import Bus
+from services.kit.errors import NotFound
+from services.planner.active import ActiveRules
+from services.planner.counts import registry_counts
+from services.planner.domain.engine import Outcome
+from services.planner.domain.plan import PlanInvalid, check_plan
+from services.planner.domain.resolve import plan_strata, sized
+from services.planner.store import PlannerStore
+
+
+class PlannerQueries:
+    """Reads over the planner's store and its active rules."""
+
+    def __init__(
+        self, *, bus: Bus, store: PlannerStore, rules: ActiveRules, rpc_timeout_s: float
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.rules = rules
+        self.rpc_timeout_s = rpc_timeout_s
+
+    async def active_rules(self) -> dict[str, Any]:
+        """The rule set PostgreSQL says is active now: version, files, risk classes, items."""
+        rs, _engine = await self.rules.current()
+        return {
+            "version": rs.version,
+            "files": list(rs.files),
+            "risk_classes": rs.risk_classes,
+            "items": [i.model_dump(mode="json") for i in rs.items.values()],
+        }
+
+    async def history(self) -> list[dict[str, Any]]:
+        """The activation history, newest first."""
+        return await self.store.history()
+
+    async def show(self, plan_id: str) -> dict[str, Any]:
+        """A stored plan: status, flags, reasons, and the approved event."""
+        row = await self.store.get_plan(plan_id)
+        if row is None:
+            raise NotFound(f"no plan {plan_id}")
+        return row
+
+    async def simulate(self, plan: PlanSubmission, files: dict[str, bytes]) -> dict[str, Any]:
+        """n per stratum from the registry, k under the active and the candidate rules.
+
+        Nothing is stored, activated or published. Strata are matched by id, so a candidate
+        that adds or drops a risk class shows those strata on one side only.
+        """
+        candidate, cand_engine = await self.rules.compile(files)
+        try:
+            active = await self.rules.current_or_none()
+            check_plan(plan, candidate)
+            versions = [(candidate, cand_engine)]
+            if active is not None:
+                try:
+                    check_plan(plan, active[0])
+                    versions.append(active)
+                except PlanInvalid:
+                    pass  # the plan only fits the candidate rules: no "active" column
+            # Each version sizes its own strata (an item's scope may differ between them).
+            planned = [await self.rules.run(plan_strata, plan, rs, None) for rs, _ in versions]
+            sized_by = await asyncio.gather(
+                *(
+                    registry_counts(bus=self.bus, planned=p, timeout_s=self.rpc_timeout_s)
+                    for p in planned
+                )
+            )
+            outcomes = [
+                await self.rules.run(
+                    lambda engine=engine, strata=strata, counts=counts: [
+                        engine.evaluate(p.fact) for p in sized(strata, counts)
+                    ]
+                )
+                for (_, engine), strata, counts in zip(versions, planned, sized_by, strict=True)
+            ]
+        finally:
+            cand_engine.close()
+        cand = outcomes[0]
+        act: list[Outcome] = outcomes[1] if len(outcomes) > 1 else []
+        by_id = {a.stratum_id: a for a in act}
+        rows = [_sim_row(c, by_id.pop(c.stratum_id, None)) for c in cand]
+        rows += [_sim_row(None, a) for a in act if a.stratum_id in by_id]
+        return {
+            "active_version": active[0].version if active else None,
+            "candidate_version": candidate.version,
+            "strata": rows,
+            "active_total_k": sum(a.k for a in act) if act else None,
+            "candidate_total_k": sum(c.k for c in cand),
+        }
+
+
+def _sim_row(c: Outcome | None, a: Outcome | None) -> dict[str, Any]:
+    """One row of a simulation: the stratum under the active (a) and candidate (c) rules."""
+    some = c or a
+    assert some is not None
+    return {
+        "stratum_id": some.stratum_id,
+        "n": some.n,
+        "active_bp": a.bp if a else None,
+        "active_k": a.k if a else None,
+        "active_excluded": a.excluded if a else None,
+        "candidate_bp": c.bp if c else None,
+        "candidate_k": c.k if c else None,
+        "candidate_excluded": c.excluded if c else None,
+        "delta_k": c.k - a.k if c and a else None,
+        "candidate_explanation": c.explanation if c else [],
+    }
