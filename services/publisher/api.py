@@ -1,4 +1,4 @@
-"""HTTP API of the publisher service (thin: parse, authorise, call the domain, answer)."""
+"""HTTP API of the publisher service (thin: parse, authorise, call one command or query)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ from contracts.publisher import (
 from services.kit.auth import Principal, public, require
 from services.kit.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
 from services.kit.service import ServiceContext
-from services.publisher import public_store
+from services.publisher.commands.deliveries import Deliveries
+from services.publisher.commands.intake import Intake, Submitter
+from services.publisher.commands.tasks import TaskStarts
 from services.publisher.domain import opendata, pages
-from services.publisher.intake import Intake, Submitter
-from services.publisher.operations import Operations
+from services.publisher.queries import PublisherQueries
 
 MAX_BATCH = 1000
 
@@ -47,7 +48,15 @@ def _raise(outcome: SubmissionOutcome) -> ResultAccepted:
     )
 
 
-def router(ctx: ServiceContext, *, intake: Intake, ops: Operations) -> APIRouter:
+def router(
+    ctx: ServiceContext,
+    *,
+    intake: Intake,
+    starts: TaskStarts,
+    deliveries: Deliveries,
+    queries: PublisherQueries,
+    public_base_url: str,
+) -> APIRouter:
     """The publisher service's routes."""
     r = APIRouter(tags=["publisher"])
 
@@ -93,7 +102,7 @@ def router(ctx: ServiceContext, *, intake: Intake, ops: Operations) -> APIRouter
     @r.post("/tasks/{task_id}/start")
     async def start_task(task_id: str, p: Principal = submitters) -> TaskStarted:
         """Mark the task's visit begun (开始检查): no later visit is merged into it any more."""
-        return await intake.start(task_id, by=_submitter(p))
+        return await starts.start(task_id, by=_submitter(p))
 
     @r.post("/attachments", status_code=201)
     async def upload(request: Request, _: Principal = submitters) -> dict[str, Any]:
@@ -113,80 +122,72 @@ def router(ctx: ServiceContext, *, intake: Intake, ops: Operations) -> APIRouter
         result_id: str, _: Principal = require(Role.AUDITOR, Role.INSPECTOR, Role.PLANNER)
     ) -> list[dict[str, Any]]:
         """Every version of a result, oldest first."""
-        rows = await ops.versions(result_id)
+        rows = await queries.versions(result_id)
         if not rows:
             raise NotFound(f"no result {result_id}")
         return rows
 
     @r.get("/deliveries")
-    async def deliveries(
+    async def list_deliveries(
         state: DeliveryState | None = None,
         limit: int = 100,
         _: Principal = require(Role.OPERATOR, Role.AUDITOR),
     ) -> list[Delivery]:
         """Outbox rows; `?state=dead` lists the dead letters."""
-        return await ops.deliveries(state=state, limit=min(limit, 10_000))
+        return await queries.deliveries(state=state, limit=min(limit, 10_000))
 
     @r.post("/deliveries/{delivery_id}/replay")
     async def replay(delivery_id: int, p: Principal = require(Role.OPERATOR)) -> Delivery:
         """Put a dead letter back in the queue under the same idempotency key."""
-        return await ops.replay(delivery_id, actor=p.sub)
+        return await deliveries.replay(delivery_id, actor=p.sub)
 
     @r.get("/deadlines")
     async def deadlines(
         _: Principal = require(Role.OPERATOR, Role.AUDITOR),
     ) -> list[DeadlineEntry]:
         """Results not yet public that are at risk or overdue."""
-        return await ops.at_risk_and_overdue()
+        return await queries.at_risk_and_overdue()
 
     # ---- public pages (公示) and open data: no token ----------------------------------------
 
     @r.get("/public/items", response_class=HTMLResponse)
     @public
     async def public_items() -> HTMLResponse:
-        async with ctx.db.pool.acquire() as conn:
-            return HTMLResponse(pages.render_items(await public_store.item_notices(conn)))
+        return HTMLResponse(pages.render_items(await queries.item_notices()))
 
     @r.get("/public/plans", response_class=HTMLResponse)
     @public
     async def public_plans() -> HTMLResponse:
-        async with ctx.db.pool.acquire() as conn:
-            return HTMLResponse(pages.render_plans(await public_store.plan_notices(conn)))
+        return HTMLResponse(pages.render_plans(await queries.plan_notices()))
 
     @r.get("/public/tasks", response_class=HTMLResponse)
     @public
     async def public_tasks(q: str | None = None, draw: str | None = None) -> HTMLResponse:
-        async with ctx.db.pool.acquire() as conn:
-            rows = await public_store.task_notices(conn, query=q, draw_id=draw)
-            draws = await public_store.draw_notices(conn, draw_id=draw)
+        rows, draws = await queries.task_notices(query=q, draw_id=draw)
         return HTMLResponse(pages.render_tasks(rows, query=q, draws=draws))
 
     @r.get("/public/draws.json")
     @public
     async def public_draws_json() -> Response:
-        async with ctx.db.pool.acquire() as conn:
-            draws = await public_store.draw_notices(conn)
+        draws = await queries.draw_notices()
         return Response(opendata.draws_json(draws), media_type="application/json")
 
     @r.get("/public/results", response_class=HTMLResponse)
     @public
     async def public_results(q: str | None = None) -> HTMLResponse:
-        async with ctx.db.pool.acquire() as conn:
-            rows = await public_store.result_notices(conn, query=q)
+        rows = await queries.result_notices(query=q)
         return HTMLResponse(pages.render_results(rows, query=q))
 
     @r.get("/public/results.json")
     @public
     async def public_results_json(q: str | None = None) -> Response:
-        async with ctx.db.pool.acquire() as conn:
-            rows = await public_store.result_notices(conn, query=q, limit=10_000)
+        rows = await queries.result_notices(query=q, limit=10_000)
         return Response(opendata.results_json(rows), media_type="application/json")
 
     @r.get("/public/results.csv")
     @public
     async def public_results_csv(q: str | None = None) -> Response:
-        async with ctx.db.pool.acquire() as conn:
-            rows = await public_store.result_notices(conn, query=q, limit=100_000)
+        rows = await queries.result_notices(query=q, limit=100_000)
         return Response(
             opendata.results_csv(rows).encode("utf-8"),
             media_type="text/csv; charset=utf-8",
@@ -196,11 +197,9 @@ def router(ctx: ServiceContext, *, intake: Intake, ops: Operations) -> APIRouter
     @r.get("/public/feed.atom")
     @public
     async def public_feed() -> Response:
-        async with ctx.db.pool.acquire() as conn:
-            rows = await public_store.result_notices(conn, query=None, limit=200)
-        base = ops.public_base_url
+        rows = await queries.result_notices(query=None, limit=200)
         return Response(
-            opendata.results_atom(rows, base_url=base),
+            opendata.results_atom(rows, base_url=public_base_url),
             media_type="application/atom+xml; charset=utf-8",
         )
 

@@ -11,12 +11,17 @@ from fastapi import APIRouter
 from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
 from services.publisher import api, handlers
-from services.publisher.calendars import Calendars
+from services.publisher.commands.calendars import Calendars
+from services.publisher.commands.copies import Copies
+from services.publisher.commands.deliveries import Deliveries
+from services.publisher.commands.intake import Intake
+from services.publisher.commands.tasks import TaskStarts
 from services.publisher.domain.categories import load_categories
-from services.publisher.intake import Intake
-from services.publisher.operations import Operations, register_metrics
+from services.publisher.metrics import register_metrics, watch
+from services.publisher.queries import PublisherQueries
 from services.publisher.relay import Relay
 from services.publisher.settings import PublisherSettings, load_publisher_settings
+from services.publisher.workdays import WorkdaysCache
 
 
 @dataclass
@@ -24,9 +29,12 @@ class PublisherApp:
     """The publisher's own objects."""
 
     settings: PublisherSettings
+    copies: Copies
     calendars: Calendars
     intake: Intake
-    operations: Operations
+    starts: TaskStarts
+    deliveries: Deliveries
+    queries: PublisherQueries
     relay: Relay | None
 
 
@@ -34,7 +42,8 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
     """Build the publisher's objects, each handed its dependencies by keyword."""
     mine = settings or load_publisher_settings()
     wake = asyncio.Event()  # set when results are queued: the relay looks at once
-    calendars = Calendars(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox)
+    workdays = WorkdaysCache()  # built calendars, shared by commands and queries
+    calendars = Calendars(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox, workdays=workdays)
     intake = Intake(
         db=ctx.db,
         bus=ctx.bus,
@@ -44,13 +53,6 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         calendars=calendars,
         max_attachment_bytes=mine.max_attachment_bytes,
         wake=wake,
-    )
-    ops = Operations(
-        db=ctx.db,
-        audit=ctx.audit,
-        calendars=calendars,
-        wake=wake,
-        public_base_url=mine.public_base_url,
     )
     relay = (
         Relay(
@@ -72,9 +74,12 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
     )
     return PublisherApp(
         settings=mine,
+        copies=Copies(db=ctx.db),
         calendars=calendars,
         intake=intake,
-        operations=ops,
+        starts=TaskStarts(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
+        deliveries=Deliveries(db=ctx.db, audit=ctx.audit, wake=wake),
+        queries=PublisherQueries(db=ctx.db, workdays=workdays),
         relay=relay,
     )
 
@@ -89,17 +94,26 @@ async def _start(ctx: ServiceContext, app: PublisherApp) -> None:
             replicas=ctx.settings.stream_replicas,
             duplicate_window_s=ctx.settings.stream_duplicate_window_s,
         )
-    await handlers.register(ctx, calendars=app.calendars)
+    await handlers.register(ctx, copies=app.copies, calendars=app.calendars)
     if app.relay is not None:
         ctx.background.append(asyncio.create_task(app.relay.run(), name="publisher-relay"))
     ctx.background.append(
-        asyncio.create_task(app.operations.watch(every_s=app.settings.deadline_poll_s))
+        asyncio.create_task(watch(app.queries, every_s=app.settings.deadline_poll_s))
     )
-    register_metrics(ctx.metrics, app.operations)
+    register_metrics(ctx.metrics, app.queries)
 
 
 def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
-    return [api.router(ctx, intake=app.intake, ops=app.operations)]
+    return [
+        api.router(
+            ctx,
+            intake=app.intake,
+            starts=app.starts,
+            deliveries=app.deliveries,
+            queries=app.queries,
+            public_base_url=app.settings.public_base_url,
+        )
+    ]
 
 
 def spec(settings: PublisherSettings | None = None) -> ServiceSpec[PublisherApp]:

@@ -1,4 +1,4 @@
-"""NATS subscriptions of the publisher service (thin: parse, call the domain, ack after commit)."""
+"""NATS subscriptions of the publisher service (thin: parse, call one command, ack after commit)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,20 @@ from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved, RulesActivated
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
-from services.publisher import store
-from services.publisher.calendars import Calendars
+from services.publisher.commands.calendars import Calendars
+from services.publisher.commands.copies import Copies
 
 
-async def register(ctx: ServiceContext, *, calendars: Calendars) -> None:
+async def register(ctx: ServiceContext, *, copies: Copies, calendars: Calendars) -> None:
     """Keep our own copies of tasks, draws, approved plans and the holiday calendar of the
     active rule set (ping is answered by the kit)."""
     completed = subjects.event("draw", "completed")
 
     async def on_task(msg: Incoming) -> None:
-        task = msg.parse(TaskAssigned)
-        async with ctx.db.transaction() as conn:
-            await store.upsert_task(conn, task)
+        await copies.take_task(msg.parse(TaskAssigned))
 
     async def on_plan(msg: Incoming) -> None:
-        plan = msg.parse(PlanApproved)
-        async with ctx.db.transaction() as conn:
-            await store.upsert_plan(conn, plan)
+        await copies.take_plan(msg.parse(PlanApproved))
 
     ctx.bus.consume(
         stream=subjects.stream_name("draw"),
@@ -35,11 +31,10 @@ async def register(ctx: ServiceContext, *, calendars: Calendars) -> None:
     )
 
     async def on_draw(msg: Incoming) -> None:
-        async with ctx.db.transaction() as conn:
-            if msg.subject == completed:
-                await store.upsert_draw_completed(conn, msg.parse(DrawCompleted))
-            else:
-                await store.mark_draw_superseded(conn, msg.parse(DrawSuperseded))
+        draw: DrawCompleted | DrawSuperseded = (
+            msg.parse(DrawCompleted) if msg.subject == completed else msg.parse(DrawSuperseded)
+        )
+        await copies.take_draw(draw)
 
     ctx.bus.consume(
         stream=subjects.stream_name("draw"),

@@ -17,8 +17,6 @@ import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import asyncpg
-
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.errors import TemporaryError
@@ -128,13 +126,13 @@ class Relay:
         await store.record_outcomes(self.db.pool, list(zip(rows, outcomes, strict=True)))
         return len(rows)
 
-    async def _attempt(self, row: asyncpg.Record) -> Outcome:
+    async def _attempt(self, row: store.DueDelivery) -> Outcome:
         try:
             await self._deliver(row)
         except DeliveryFailed as exc:
             self.failed += 1
             return after_failure(
-                attempts=row["attempts"],
+                attempts=row.attempts,
                 error=str(exc)[:500],
                 permanent=exc.permanent,
                 now=datetime.now(UTC),
@@ -143,9 +141,9 @@ class Relay:
             )
         except Exception as exc:  # unknown: retried, never lost
             self.failed += 1
-            log.exception("delivery %s failed", row["idempotency_key"])
+            log.exception("delivery %s failed", row.idempotency_key)
             return after_failure(
-                attempts=row["attempts"],
+                attempts=row.attempts,
                 error=f"{type(exc).__name__}: {exc}"[:500],
                 permanent=False,
                 now=datetime.now(UTC),
@@ -153,23 +151,23 @@ class Relay:
                 rand=self.rand,
             )
         self.delivered += 1
-        return after_success(attempts=row["attempts"])
+        return after_success(attempts=row.attempts)
 
-    async def _deliver(self, row: asyncpg.Record) -> None:
-        if row["destination"] == "disclosure":
+    async def _deliver(self, row: store.DueDelivery) -> None:
+        if row.destination == "disclosure":
             await self._post_disclosure(row)
         else:
             async with self.nats_limit:
                 await self._publish(row)
 
-    async def _post_disclosure(self, row: asyncpg.Record) -> None:
+    async def _post_disclosure(self, row: store.DueDelivery) -> None:
         if self.disclosure is None:
             return  # the embedded default: the built-in public pages are the disclosure
         try:
             reply = await self.disclosure.post(
-                row["body"].encode("utf-8"),
+                row.body.encode("utf-8"),
                 {
-                    "Idempotency-Key": row["idempotency_key"],
+                    "Idempotency-Key": row.idempotency_key,
                     "Content-Type": "application/json; charset=utf-8",
                 },
             )
@@ -182,13 +180,13 @@ class Relay:
                 permanent=http_failure_is_permanent(reply.status),
             )
 
-    async def _publish(self, row: asyncpg.Record) -> None:
-        subject = row["subject"]
+    async def _publish(self, row: store.DueDelivery) -> None:
+        subject = row.subject or ""  # only disclosure rows have none
         try:
             await self.bus.publish_raw(
                 subject,
-                row["body"].encode("utf-8"),
-                event_id=row["idempotency_key"],
+                row.body.encode("utf-8"),
+                event_id=row.idempotency_key,
                 source=self.source,
                 timeout=self.nats_timeout_s,
             )

@@ -25,8 +25,8 @@ from contracts.publisher import DeadlinesChanged, ResultSubmission
 from services.planner.app import spec as planner_spec
 from services.publisher import store
 from services.publisher.app import spec
+from services.publisher.commands.intake import Submitter
 from services.publisher.domain.workdays import package_data
-from services.publisher.intake import Submitter
 from services.publisher.settings import PublisherSettings
 
 from ..planner.support import ROOT, shipped_text
@@ -118,7 +118,7 @@ async def test_activating_a_2027_file_recomputes_provisional_deadlines_and_says_
     assert (a.due_date.isoformat(), a.due_date_provisional) == ("2027-01-04", True)
     assert (b.due_date.isoformat(), b.due_date_provisional) == ("2027-02-23", True)
     assert (c.due_date.isoformat(), c.due_date_provisional) == ("2026-12-18", False)
-    ops = svc.wiring.operations
+    ops = svc.wiring.queries
     listed = await ops.at_risk_and_overdue(today=date(2027, 1, 1))
     assert [(d.result_id, d.state, d.due_date.isoformat(), d.provisional) for d in listed] == [
         ("R-T-C", "overdue", "2026-12-18", False),

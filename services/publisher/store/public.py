@@ -1,6 +1,6 @@
 """SQL of the public side (公示): the four notices and the draws, from the publisher's own copies.
 
-Only reads; `store.py` writes the rows these queries read.
+Only reads; `store/tasks.py` and `store/results.py` write the rows these queries read.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from services.publisher.domain.notices import (
     ResultVersionNotice,
     TaskNotice,
 )
-
-# A connection, or a pool's proxy of one (asyncpg types them apart; both work here).
-Conn = Any
+from services.publisher.store.conn import Conn
 
 
 async def item_notices(conn: Conn) -> list[ItemNotice]:

@@ -13,24 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from contracts import subjects
-from contracts.holidays import HolidaySchedule
 from contracts.planner import RulesActivated
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
 from services.kit.envelope import event_id
 from services.kit.outbox import Outbox
 from services.publisher import store
-from services.publisher.domain.deadlines import (
-    StoredDeadline,
-    change_events,
-    publication_due,
-    restate,
-)
-from services.publisher.domain.workdays import Workdays, default_workdays
+from services.publisher.domain.deadlines import change_events, publication_due, restate
+from services.publisher.workdays import WorkdaysCache
 
 log = logging.getLogger("spotcheck.publisher.calendar")
 
@@ -38,41 +31,22 @@ ACTOR = "planner"  # the change comes from the planner's activation (its actor i
 
 
 class Calendars:
-    """The stored calendar, built into `Workdays` once per rule-set version."""
+    """Taking an activated rule set's holiday calendar, and stamping due dates with the stored
+    one."""
 
-    def __init__(self, *, db: Database, audit: AuditTrail, outbox: Outbox) -> None:
+    def __init__(
+        self, *, db: Database, audit: AuditTrail, outbox: Outbox, workdays: WorkdaysCache
+    ) -> None:
         self.db = db
         self.audit = audit
         self.outbox = outbox
-        self._built: dict[str, Workdays] = {}
-
-    def workdays_of(self, stored: store.StoredCalendar) -> Workdays:
-        """The working days of a stored calendar (built once per rules version)."""
-        if stored.rules_version is None:
-            return default_workdays()
-        return self._build(
-            stored.rules_version,
-            [HolidaySchedule.model_validate(s) for s in stored.schedules],
-        )
-
-    def _build(self, version: str, schedules: Sequence[HolidaySchedule]) -> Workdays:
-        built = self._built.get(version)
-        if built is None:
-            if len(self._built) >= 8:  # activations are rare; keep the last few
-                self._built.clear()
-            built = self._built[version] = Workdays.build(schedules)
-        return built
-
-    async def current(self) -> Workdays:
-        """The working days as stored now (for reports; deadlines are stamped under a lock)."""
-        async with self.db.pool.acquire() as conn:
-            return self.workdays_of(await store.read_calendar(conn))
+        self.workdays = workdays
 
     async def stamp(self, conn: store.Conn, rows: list[store.NewResult]) -> list[store.NewResult]:
         """`rows` with their due dates counted on the stored calendar, read holding its lock
         shared (call inside the transaction that inserts them)."""
         await store.lock_calendar(conn, exclusive=False)
-        workdays = self.workdays_of(await store.read_calendar(conn))
+        workdays = self.workdays.of(await store.read_calendar(conn))
         out = []
         for row in rows:
             due = publication_due(row.check_date, workdays=workdays)
@@ -105,8 +79,8 @@ class Calendars:
                 )
             ):
                 return 0
-            old = self.workdays_of(stored)
-            new = self._build(event.version, event.holidays)
+            old = self.workdays.of(stored)
+            new = self.workdays.build(event.version, event.holidays)
             await store.save_calendar(
                 conn,
                 rules_version=event.version,
@@ -117,20 +91,7 @@ class Calendars:
             changes = []
             if days:
                 rows = await store.deadlines_touching(conn, days[0], days[-1])
-                changes = restate(
-                    [
-                        StoredDeadline(
-                            r["result_id"],
-                            r["version"],
-                            r["task_id"],
-                            r["check_date"],
-                            r["due_date"],
-                            r["due_date_provisional"],
-                        )
-                        for r in rows
-                    ],
-                    new,
-                )
+                changes = restate(rows, new)
                 await store.update_deadlines(
                     conn, [(c.result_id, c.version, c.due_date, c.provisional) for c in changes]
                 )

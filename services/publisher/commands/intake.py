@@ -1,6 +1,6 @@
 """Accepting results: check against our task copies, store evidence, then one transaction that
 inserts the result version, queues every delivery (outbox) and the `result.accepted` event, and
-appends the audit entry. Also the start of a visit (`task.started`)."""
+appends the audit entry."""
 
 from __future__ import annotations
 
@@ -16,19 +16,18 @@ from typing import Any
 import asyncpg
 
 from contracts import subjects
-from contracts.publisher import ResultAccepted, ResultSubmission, SubmissionOutcome, TaskStarted
+from contracts.publisher import ResultAccepted, ResultSubmission, SubmissionOutcome
 from services.kit.audit import AuditTrail
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.kit.envelope import event_id
 from services.kit.errors import Conflict, DomainError, Invalid, TooLarge
 from services.kit.outbox import Outbox
 from services.publisher import store
-from services.publisher.calendars import Calendars
+from services.publisher.commands.calendars import Calendars
+from services.publisher.commands.grouping import GroupCommit, TaskReader
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.payloads import build_deliveries, normalised_items, result_id_of
-from services.publisher.domain.validation import CheckedResult, check_start, check_submission
-from services.publisher.grouping import GroupCommit, TaskReader
+from services.publisher.domain.validation import CheckedResult, check_submission
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,49 +215,6 @@ class Intake:
         stored = await self.group.commit(rows, actor=by.actor)
         # The replies carry the due dates as counted on the stored calendar when written.
         return [(i, r.accepted) for i, r in zip(indexes, stored, strict=True)]
-
-    async def start(
-        self, task_id: str, *, by: Submitter, now: datetime | None = None
-    ) -> TaskStarted:
-        """Mark a task's visit begun (掌上查: 开始检查) and tell the draw (`task.started`).
-
-        The first start counts; a second one answers the first's facts and changes nothing.
-        """
-        async with self.db.transaction() as conn:
-            task = check_start(
-                task_id,
-                await store.get_task(conn, task_id, lock=True),
-                started_by=by.inspector_id,
-                starter_dept=by.dept,
-            )
-            if task.started_at is not None and task.started_by is not None:
-                return TaskStarted(
-                    task_id=task_id,
-                    draw_id=task.draw_id,
-                    started_by=task.started_by,
-                    started_at=task.started_at,
-                )
-            event = TaskStarted(
-                task_id=task_id,
-                draw_id=task.draw_id,
-                started_by=by.actor,
-                started_at=now or datetime.now(UTC),
-            )
-            await store.mark_started(conn, task_id, by=event.started_by, at=event.started_at)
-            await self.audit.append(
-                conn,
-                actor=by.actor,
-                action="task.started",
-                subject=task_id,
-                data={"draw_id": task.draw_id, "started_at": event.started_at.isoformat()},
-            )
-            await self.outbox.add(
-                conn,
-                subjects.event("publisher", "task.started"),
-                event,
-                event_id=event_id("task.started", task_id),
-            )
-        return event
 
 
 def _refused(index: int, sub: ResultSubmission, exc: DomainError) -> SubmissionOutcome:

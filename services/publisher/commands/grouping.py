@@ -21,7 +21,7 @@ from services.kit.db import Database
 from services.kit.envelope import event_id
 from services.kit.outbox import Outbox
 from services.publisher import store
-from services.publisher.calendars import Calendars
+from services.publisher.commands.calendars import Calendars
 from services.publisher.domain.validation import TaskView
 
 Snapshot = tuple[dict[str, TaskView], dict[str, int]]

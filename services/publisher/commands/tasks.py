@@ -1,0 +1,67 @@
+"""The start of a visit (掌上查: 开始检查): recorded once, and told to the draw (`task.started`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from contracts import subjects
+from contracts.publisher import TaskStarted
+from services.kit.audit import AuditTrail
+from services.kit.db import Database
+from services.kit.envelope import event_id
+from services.kit.outbox import Outbox
+from services.publisher import store
+from services.publisher.commands.intake import Submitter
+from services.publisher.domain.validation import check_start
+
+
+class TaskStarts:
+    """Marks tasks' visits begun."""
+
+    def __init__(self, *, db: Database, audit: AuditTrail, outbox: Outbox) -> None:
+        self.db = db
+        self.audit = audit
+        self.outbox = outbox
+
+    async def start(
+        self, task_id: str, *, by: Submitter, now: datetime | None = None
+    ) -> TaskStarted:
+        """Mark a task's visit begun (掌上查: 开始检查) and tell the draw (`task.started`).
+
+        The first start counts; a second one answers the first's facts and changes nothing.
+        """
+        async with self.db.transaction() as conn:
+            task = check_start(
+                task_id,
+                await store.get_task(conn, task_id, lock=True),
+                started_by=by.inspector_id,
+                starter_dept=by.dept,
+            )
+            if task.started_at is not None and task.started_by is not None:
+                return TaskStarted(
+                    task_id=task_id,
+                    draw_id=task.draw_id,
+                    started_by=task.started_by,
+                    started_at=task.started_at,
+                )
+            event = TaskStarted(
+                task_id=task_id,
+                draw_id=task.draw_id,
+                started_by=by.actor,
+                started_at=now or datetime.now(UTC),
+            )
+            await store.mark_started(conn, task_id, by=event.started_by, at=event.started_at)
+            await self.audit.append(
+                conn,
+                actor=by.actor,
+                action="task.started",
+                subject=task_id,
+                data={"draw_id": task.draw_id, "started_at": event.started_at.isoformat()},
+            )
+            await self.outbox.add(
+                conn,
+                subjects.event("publisher", "task.started"),
+                event,
+                event_id=event_id("task.started", task_id),
+            )
+        return event

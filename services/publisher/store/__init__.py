@@ -1,0 +1,94 @@
+"""ALL SQL of the publisher (asyncpg), returning typed rows: no `asyncpg.Record` leaves here.
+
+- `tasks`    our copies of tasks, approved plans and draws (written by the NATS handlers)
+- `results`  result versions with their deliveries, their deadlines
+- `outbox`   the delivery outbox: the relay's claims and outcomes, operators' views
+- `calendar` the stored holiday calendar and its lock
+- `public`   the public notices (公示) and open data, read only
+
+Callers write `from services.publisher import store` and `store.<function>`.
+"""
+
+from services.publisher.store.calendar import (
+    StoredCalendar,
+    lock_calendar,
+    read_calendar,
+    save_calendar,
+)
+from services.publisher.store.conn import Conn
+from services.publisher.store.outbox import (
+    OUTBOX_CHANNEL,
+    DueDelivery,
+    claim_due,
+    get_delivery,
+    list_deliveries,
+    notify_outbox,
+    outbox_counts,
+    record_outcomes,
+    set_pending,
+)
+from services.publisher.store.public import (
+    draw_notices,
+    item_notices,
+    plan_notices,
+    result_notices,
+    task_notices,
+)
+from services.publisher.store.results import (
+    NewResult,
+    UnpublishedResult,
+    deadlines_touching,
+    insert_results,
+    result_versions,
+    unpublished,
+    update_deadlines,
+)
+from services.publisher.store.tasks import (
+    get_task,
+    get_tasks,
+    latest_versions,
+    mark_draw_superseded,
+    mark_started,
+    tasks_and_latest,
+    upsert_draw_completed,
+    upsert_plan,
+    upsert_task,
+)
+
+__all__ = [
+    "OUTBOX_CHANNEL",
+    "Conn",
+    "DueDelivery",
+    "NewResult",
+    "StoredCalendar",
+    "UnpublishedResult",
+    "claim_due",
+    "deadlines_touching",
+    "draw_notices",
+    "get_delivery",
+    "get_task",
+    "get_tasks",
+    "insert_results",
+    "item_notices",
+    "latest_versions",
+    "list_deliveries",
+    "lock_calendar",
+    "mark_draw_superseded",
+    "mark_started",
+    "notify_outbox",
+    "outbox_counts",
+    "plan_notices",
+    "read_calendar",
+    "record_outcomes",
+    "result_notices",
+    "result_versions",
+    "save_calendar",
+    "set_pending",
+    "task_notices",
+    "tasks_and_latest",
+    "unpublished",
+    "update_deadlines",
+    "upsert_draw_completed",
+    "upsert_plan",
+    "upsert_task",
+]
