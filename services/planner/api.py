@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 
@@ -29,6 +29,17 @@ class SimulateBody(Contract):
     files: dict[str, str]
 
 
+# Who may call what (FastAPI dependencies; each checks the bearer token's role).
+PolicyStaff = Annotated[Principal, require(Role.POLICY)]
+RulesReader = Annotated[Principal, require(Role.POLICY, Role.PLANNER, Role.AUDITOR)]
+HistoryReader = Annotated[Principal, require(Role.POLICY, Role.AUDITOR)]
+Simulator = Annotated[Principal, require(Role.POLICY, Role.PLANNER)]
+PlanSubmitter = Annotated[Principal, require(Role.PLANNER, Role.POLICY)]
+PlanReader = Annotated[
+    Principal, require(Role.PLANNER, Role.POLICY, Role.AUDITOR, Role.DRAW_OFFICER)
+]
+
+
 def _bytes(files: dict[str, str]) -> dict[str, bytes]:
     return {p: t.encode("utf-8") for p, t in files.items()}
 
@@ -38,7 +49,7 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
     r = APIRouter(tags=["planner"])
 
     @r.post("/rules/check")
-    async def check(body: RuleFilesBody, _: Principal = require(Role.POLICY)) -> dict[str, Any]:
+    async def check(body: RuleFilesBody, _: PolicyStaff) -> dict[str, Any]:
         rs = await commands.check(_bytes(body.files))
         return {
             "version": rs.version,
@@ -48,40 +59,29 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
         }
 
     @r.post("/rules/activate")
-    async def activate(
-        body: RuleFilesBody, who: Principal = require(Role.POLICY)
-    ) -> RulesActivated:
+    async def activate(body: RuleFilesBody, who: PolicyStaff) -> RulesActivated:
         return await commands.activate(_bytes(body.files), actor=who.sub)
 
     @r.get("/rules/active")
-    async def active(
-        _: Principal = require(Role.POLICY, Role.PLANNER, Role.AUDITOR),
-    ) -> dict[str, Any]:
+    async def active(_: RulesReader) -> dict[str, Any]:
         return await queries.active_rules()  # what PostgreSQL says is active now
 
     @r.get("/rules/history")
-    async def history(_: Principal = require(Role.POLICY, Role.AUDITOR)) -> list[dict[str, Any]]:
+    async def history(_: HistoryReader) -> list[dict[str, Any]]:
         return await queries.history()
 
     @r.post("/rules/simulate")
-    async def simulate(
-        body: SimulateBody, _: Principal = require(Role.POLICY, Role.PLANNER)
-    ) -> dict[str, Any]:
+    async def simulate(body: SimulateBody, _: Simulator) -> dict[str, Any]:
         return await queries.simulate(body.plan, _bytes(body.files))
 
     @r.post("/plans", status_code=201)
-    async def submit(
-        plan: PlanSubmission, who: Principal = require(Role.PLANNER, Role.POLICY)
-    ) -> PlanAccepted:
+    async def submit(plan: PlanSubmission, who: PlanSubmitter) -> PlanAccepted:
         if who.role is Role.PLANNER and who.dept is not None and who.dept not in plan.departments:
             raise Forbidden(f"a planner of {who.dept} cannot submit a plan of {plan.departments}")
         return await commands.submit(plan, actor=who.sub)
 
     @r.get("/plans/{plan_id}")
-    async def show(
-        plan_id: str,
-        _: Principal = require(Role.PLANNER, Role.POLICY, Role.AUDITOR, Role.DRAW_OFFICER),
-    ) -> dict[str, Any]:
+    async def show(plan_id: str, _: PlanReader) -> dict[str, Any]:
         return await queries.show(plan_id)
 
     return r

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -28,6 +28,12 @@ from services.publisher.domain import opendata, pages
 from services.publisher.queries import PublisherQueries
 
 MAX_BATCH = 1000
+
+# Who may call what (FastAPI dependencies; each checks the bearer token's role).
+ResultSubmitter = Annotated[Principal, require(Role.INSPECTOR, Role.PLANNER)]
+ResultReader = Annotated[Principal, require(Role.AUDITOR, Role.INSPECTOR, Role.PLANNER)]
+Operator = Annotated[Principal, require(Role.OPERATOR)]
+OperationsReader = Annotated[Principal, require(Role.OPERATOR, Role.AUDITOR)]
 
 
 def _submitter(p: Principal) -> Submitter:
@@ -60,15 +66,13 @@ def router(
     """The publisher service's routes."""
     r = APIRouter(tags=["publisher"])
 
-    submitters = require(Role.INSPECTOR, Role.PLANNER)
-
     @r.post("/results", status_code=201)
-    async def submit(body: ResultSubmission, p: Principal = submitters) -> ResultAccepted:
+    async def submit(body: ResultSubmission, p: ResultSubmitter) -> ResultAccepted:
         """Submit one result (or a correction: a new version)."""
         return _raise((await intake.submit([body], by=_submitter(p)))[0])
 
     @r.post("/results/batch")
-    async def submit_batch(request: Request, p: Principal = submitters) -> list[SubmissionOutcome]:
+    async def submit_batch(request: Request, p: ResultSubmitter) -> list[SubmissionOutcome]:
         """Submit many results; each is accepted whole or refused with every reason."""
         raw = await request.json()
         if not isinstance(raw, list) or len(raw) > MAX_BATCH:
@@ -100,12 +104,12 @@ def router(
         return [outcomes[i] for i in sorted(outcomes)]
 
     @r.post("/tasks/{task_id}/start")
-    async def start_task(task_id: str, p: Principal = submitters) -> TaskStarted:
+    async def start_task(task_id: str, p: ResultSubmitter) -> TaskStarted:
         """Mark the task's visit begun (开始检查): no later visit is merged into it any more."""
         return await starts.start(task_id, by=_submitter(p))
 
     @r.post("/attachments", status_code=201)
-    async def upload(request: Request, _: Principal = submitters) -> dict[str, Any]:
+    async def upload(request: Request, _: ResultSubmitter) -> dict[str, Any]:
         """Store evidence (raw body) in the object store; answers its SHA-256 and size."""
         limit = intake.max_attachment_bytes
         chunks, size = [], 0
@@ -118,9 +122,7 @@ def router(
         return {"sha256": digest, "size": n}
 
     @r.get("/results/{result_id}")
-    async def versions(
-        result_id: str, _: Principal = require(Role.AUDITOR, Role.INSPECTOR, Role.PLANNER)
-    ) -> list[dict[str, Any]]:
+    async def versions(result_id: str, _: ResultReader) -> list[dict[str, Any]]:
         """Every version of a result, oldest first."""
         rows = await queries.versions(result_id)
         if not rows:
@@ -129,22 +131,18 @@ def router(
 
     @r.get("/deliveries")
     async def list_deliveries(
-        state: DeliveryState | None = None,
-        limit: int = 100,
-        _: Principal = require(Role.OPERATOR, Role.AUDITOR),
+        _: OperationsReader, state: DeliveryState | None = None, limit: int = 100
     ) -> list[Delivery]:
         """Outbox rows; `?state=dead` lists the dead letters."""
         return await queries.deliveries(state=state, limit=min(limit, 10_000))
 
     @r.post("/deliveries/{delivery_id}/replay")
-    async def replay(delivery_id: int, p: Principal = require(Role.OPERATOR)) -> Delivery:
+    async def replay(delivery_id: int, p: Operator) -> Delivery:
         """Put a dead letter back in the queue under the same idempotency key."""
         return await deliveries.replay(delivery_id, actor=p.sub)
 
     @r.get("/deadlines")
-    async def deadlines(
-        _: Principal = require(Role.OPERATOR, Role.AUDITOR),
-    ) -> list[DeadlineEntry]:
+    async def deadlines(_: OperationsReader) -> list[DeadlineEntry]:
         """Results not yet public that are at risk or overdue."""
         return await queries.at_risk_and_overdue()
 
