@@ -4,20 +4,31 @@ Where each service listens comes from `var/stack.json` (written by `spotcheck up
 have moved a port that was taken), else from the settings (`SPOTCHECK_<SERVICE>_PORT`, or
 `SPOTCHECK_<SERVICE>_URL` for a remote deployment). Tokens: `SPOTCHECK_TOKEN` if set, else one
 signed with the embedded key for the role the command needs.
+
+Every command goes through this module: `Api` for the request, `call` to turn an error answer
+into its lines on stderr and exit 1, `fail` for a refusal of the command's own, `print_json` for
+`--json` output. Only the offline commands (`rules check/test`, `publisher due-date`) run code
+of a service, and that through its library module (`services/planner/library.py`,
+`services/publisher/library.py`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import httpx
+import typer
 
 from contracts.common import Role
 from services.kit.auth import issue_token, load_or_create_key
 from services.kit.settings import Settings, load_settings
+
+T = TypeVar("T")
 
 
 class ApiError(RuntimeError):
@@ -132,3 +143,38 @@ class Api:
     def post(self, path: str, **kwargs: Any) -> Any:
         """POST `path`."""
         return self.request("POST", path, **kwargs)
+
+
+# -- for commands: what a command prints when a call fails ---------------------------------------
+
+
+def fail(message: str) -> NoReturn:
+    """Print `message` on stderr and exit 1."""
+    print(message, file=sys.stderr)
+    raise typer.Exit(1)
+
+
+def report(exc: ApiError) -> None:
+    """Print an error answer on stderr: each detail on its line (a rule file's as
+    `file:line: [rule] reason`, any other as `loc: msg`), then the one-line message."""
+    for d in exc.details:
+        if "file" in d:
+            rule = f" [{d['rule']}]" if d.get("rule") else ""
+            print(f"{d['file']}:{d.get('line', 0)}:{rule} {d.get('reason')}", file=sys.stderr)
+        else:
+            print(f"{d.get('loc', '')}: {d.get('msg', d)}", file=sys.stderr)
+    print(str(exc), file=sys.stderr)
+
+
+def call(fn: Callable[[], T]) -> T:
+    """`fn()`, or, when a service answers with an error, `report` it and exit 1."""
+    try:
+        return fn()
+    except ApiError as exc:
+        report(exc)
+        raise typer.Exit(1) from None
+
+
+def print_json(value: Any) -> None:
+    """`value` as one line of JSON on stdout (Chinese as it is, not escaped)."""
+    print(json.dumps(value, ensure_ascii=False))

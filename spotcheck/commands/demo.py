@@ -40,7 +40,8 @@ def demo(
     from rich.console import Console
 
     from services.kit.settings import load_settings
-    from spotcheck.demo.runner import Demo, Options
+    from spotcheck.demo import runner
+    from spotcheck.demo.common import Demo, Options
 
     console = Console(stderr=as_json)
     if not console.is_terminal:  # a log file or pipe: wide enough for the tables
@@ -52,7 +53,7 @@ def demo(
     run = Demo(options=options, settings=settings, console=console)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        report = run.run()
+        report = runner.run(run)
         if as_json:
             typer.echo(json.dumps(report, ensure_ascii=False))
         if not serve:
@@ -85,7 +86,7 @@ def _expected(exc: Exception) -> bool:
     import httpx
 
     from spotcheck.client import ApiError
-    from spotcheck.demo.runner import DemoError
+    from spotcheck.demo.common import DemoError
     from spotcheck.stack import StackError
 
     return isinstance(exc, DemoError | StackError | ApiError | httpx.HTTPError | OSError)

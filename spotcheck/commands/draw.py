@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from contracts.common import Role
+from spotcheck.client import Api, call, fail, print_json
 
 app = typer.Typer(help="The public draw: start, seed, verify, show", no_args_is_help=True)
 
 
-def _call(fn: Any) -> Any:
-    from spotcheck.client import ApiError
-
-    try:
-        return fn()
-    except ApiError as exc:
-        for d in exc.details:
-            print(f"{d.get('loc', '')}: {d.get('msg', d)}", file=sys.stderr)
-        print(str(exc), file=sys.stderr)
-        raise typer.Exit(1) from None
-
-
-def _api(role: Role | None = Role.DRAW_OFFICER, *, sub: str | None = None) -> Any:
-    from spotcheck.client import Api
-
+def _api(role: Role | None = Role.DRAW_OFFICER, *, sub: str | None = None) -> Api:
+    """The draw's API (a draw selects and staffs within one request: a long timeout)."""
     return Api("draw", role=role, timeout=900.0, sub=sub)
-
-
-def _print(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False))
 
 
 @app.command()
@@ -45,9 +27,9 @@ def start(
     ] = False,
 ) -> None:
     """Freeze the approved plan's candidates and publish the commitment; prints the draw id."""
-    reply = _call(lambda: _api().post("/draws", json={"plan_id": plan_id}))
+    reply = call(lambda: _api().post("/draws", json={"plan_id": plan_id}))
     if as_json:
-        _print(reply)
+        print_json(reply)
     else:
         print(reply["draw_id"])
 
@@ -73,23 +55,21 @@ def seed(
     """
     if source == "parties":
         if not party or not secret:
-            print("--source parties needs --party and --secret", file=sys.stderr)
-            raise typer.Exit(1)
+            fail("--source parties needs --party and --secret")
         if reveal:
             path = f"/draws/{draw_id}/parties/{party}/reveal"
-            reply = _call(lambda: _api().post(path, json={"secret": secret}))
+            reply = call(lambda: _api().post(path, json={"secret": secret}))
         else:
             digest = hashlib.sha256(secret.encode("utf-8")).hexdigest()
             body = {"party_id": party, "commitment_sha256": digest}
-            reply = _call(lambda: _api().post(f"/draws/{draw_id}/parties", json=body))
+            reply = call(lambda: _api().post(f"/draws/{draw_id}/parties", json=body))
     else:
         if seed is None:
-            print("--seed is required for dice and beacon seeds", file=sys.stderr)
-            raise typer.Exit(1)
+            fail("--seed is required for dice and beacon seeds")
         body = {"seed": seed, "source": source}
-        reply = _call(lambda: _api().post(f"/draws/{draw_id}/seed", json=body))
+        reply = call(lambda: _api().post(f"/draws/{draw_id}/seed", json=body))
     if as_json:
-        _print(reply)
+        print_json(reply)
     else:
         print(
             f"{reply['draw_id']} {reply['state']}: {reply['tasks']} tasks, "
@@ -122,17 +102,16 @@ def redraw(
     the new draw's id. Refused once a task of the draw is started or has its result.
     """
     if sum((reason is not None, confirm, cancel)) != 1:
-        print("give exactly one of --reason TEXT, --confirm, --cancel", file=sys.stderr)
-        raise typer.Exit(1)
+        fail("give exactly one of --reason TEXT, --confirm, --cancel")
     api = _api(sub=officer)
     if confirm:
-        reply = _call(lambda: api.post(f"/draws/{draw_id}/redraw/confirm"))
+        reply = call(lambda: api.post(f"/draws/{draw_id}/redraw/confirm"))
     elif cancel:
-        reply = _call(lambda: api.post(f"/draws/{draw_id}/redraw/cancel"))
+        reply = call(lambda: api.post(f"/draws/{draw_id}/redraw/cancel"))
     else:
-        reply = _call(lambda: api.post(f"/draws/{draw_id}/redraw", json={"reason": reason}))
+        reply = call(lambda: api.post(f"/draws/{draw_id}/redraw", json={"reason": reason}))
     if as_json:
-        _print(reply)
+        print_json(reply)
     elif confirm:
         print(reply["draw_id"])
     elif cancel:
@@ -149,7 +128,7 @@ def redraw(
 @app.command()
 def verify(draw_id: str) -> None:
     """Re-derive the draw through the service: prints OK or the first difference (exit 1)."""
-    reply = _call(lambda: _api(None).get(f"/draws/{draw_id}/verify"))
+    reply = call(lambda: _api(None).get(f"/draws/{draw_id}/verify"))
     if reply["ok"]:
         print(f"OK {draw_id}")
     else:
@@ -160,9 +139,9 @@ def verify(draw_id: str) -> None:
 @app.command(name="list")
 def list_draws(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every draw: `[{"draw_id", "plan_id", "state"}, …]` with --json."""
-    rows = _call(lambda: _api(None).get("/draws"))
+    rows = call(lambda: _api(None).get("/draws"))
     if as_json:
-        _print(rows)
+        print_json(rows)
         return
     for r in rows:
         print(f"{r['draw_id']}\t{r['plan_id']}\t{r['state']}")
@@ -171,9 +150,9 @@ def list_draws(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 @app.command()
 def show(draw_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The public record (DESIGN §6 format; --json prints it and nothing else)."""
-    record = _call(lambda: _api(None).get(f"/draws/{draw_id}/record"))
+    record = call(lambda: _api(None).get(f"/draws/{draw_id}/record"))
     if as_json:
-        _print(record)
+        print_json(record)
         return
     print(
         f"{record['draw_id']} plan {record['plan_id']} seed {record['seed']} "
@@ -193,17 +172,15 @@ def candidates(
 ) -> None:
     """Write each stratum's frozen list as `<stratum_id>.txt` (one USCC per line)."""
     api = _api(None)
-    rows = _call(lambda: api.get(f"/draws/{draw_id}/candidates"))
+    rows = call(lambda: api.get(f"/draws/{draw_id}/candidates"))
     out.mkdir(parents=True, exist_ok=True)
     for r in rows:
         resp = api.http.get(r["url"])
         if resp.status_code != 200:
-            print(f"{r['stratum_id']}: HTTP {resp.status_code}", file=sys.stderr)
-            raise typer.Exit(1)
+            fail(f"{r['stratum_id']}: HTTP {resp.status_code}")
         body = resp.content
         if hashlib.sha256(body).hexdigest() != r["candidates_sha256"]:
-            print(f"{r['stratum_id']}: list does not match its committed hash", file=sys.stderr)
-            raise typer.Exit(1)
+            fail(f"{r['stratum_id']}: list does not match its committed hash")
         (out / f"{r['stratum_id']}.txt").write_bytes(body)
     print(f"{len(rows)} lists written to {out}")
 
@@ -217,12 +194,12 @@ def tasks(
     api = _api(None)
     rows: list[dict[str, Any]] = []
     while True:
-        page = _call(lambda: api.get(f"/draws/{draw_id}/tasks", params={"offset": len(rows)}))
+        page = call(lambda: api.get(f"/draws/{draw_id}/tasks", params={"offset": len(rows)}))
         if not page:
             break
         rows.extend(page)
     if as_json:
-        _print(rows)
+        print_json(rows)
         return
     for r in rows:
         t = r["task"]
@@ -237,9 +214,9 @@ def ticket(
     draw_id: str, uscc: str, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """A company's ticket in each stratum it was in, and the stratum's cut-off."""
-    reply = _call(lambda: _api(None).get(f"/draws/{draw_id}/tickets/{uscc}"))
+    reply = call(lambda: _api(None).get(f"/draws/{draw_id}/tickets/{uscc}"))
     if as_json:
-        _print(reply)
+        print_json(reply)
         return
     for s in reply["strata"]:
         mark = "SELECTED" if s["selected"] else "-"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,25 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.common import Role
+from spotcheck.client import Api, call, fail, print_json
 
 app = typer.Typer(help="Annual sampling plans: submit and show", no_args_is_help=True)
 
 
-def _call(fn: Any) -> Any:
-    from spotcheck.client import ApiError
-
-    try:
-        return fn()
-    except ApiError as exc:
-        for d in exc.details:
-            print(f"{d.get('loc', '')}: {d.get('msg', d)}", file=sys.stderr)
-        print(str(exc), file=sys.stderr)
-        raise typer.Exit(1) from None
-
-
-def _api(dept: str | None) -> Any:
-    from spotcheck.client import Api
-
+def _api(dept: str | None) -> Api:
+    """The planner's API as a planner of `dept`."""
     return Api("planner", role=Role.PLANNER, dept=dept)
 
 
@@ -64,11 +51,10 @@ def submit(
     try:
         body = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
     except (OSError, yaml.YAMLError) as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
-        raise typer.Exit(1) from None
-    reply = _call(lambda: _api(dept).post("/plans", json=body))
+        fail(f"{path}: {exc}")
+    reply = call(lambda: _api(dept).post("/plans", json=body))
     if as_json:
-        print(json.dumps(reply, ensure_ascii=False))
+        print_json(reply)
         return
     flags = f" flags: {', '.join(reply['flags'])}" if reply.get("flags") else ""
     print(
@@ -83,13 +69,9 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="The approved plan as the event")] = False,
 ) -> None:
     """Strata and their explanations as a table (`--json`: the plan.approved event)."""
-    plan = _call(lambda: _api(None).get(f"/plans/{plan_id}"))
+    plan = call(lambda: _api(None).get(f"/plans/{plan_id}"))
     if as_json:
-        print(
-            json.dumps(
-                plan["approved"] if plan["status"] == "approved" else plan, ensure_ascii=False
-            )
-        )
+        print_json(plan["approved"] if plan["status"] == "approved" else plan)
         return
     if plan["status"] != "approved":
         print(f"{plan_id} rejected:")

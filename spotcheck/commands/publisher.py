@@ -10,14 +10,9 @@ import typer
 
 from contracts.common import Role
 from services.kit.settings import load_settings
-from spotcheck.client import Api, ApiError
+from spotcheck.client import Api, call, fail, print_json
 
 app = typer.Typer(help="Deliveries, dead letters, deadlines", no_args_is_help=True)
-
-
-def _fail(exc: Exception) -> None:
-    typer.echo(str(exc), err=True)
-    raise typer.Exit(1) from exc
 
 
 @app.command("due-date")
@@ -34,10 +29,8 @@ def due_date_cmd(
     the publisher. A date that counts days of a year with no published holidays is still
     answered, provisionally (weekends and statutory holidays only): a note on stderr says so.
     """
-    from services.planner.domain.ruleset import holiday_schedules
-    from services.planner.rulefiles import read_rule_dir
-    from services.publisher.domain.deadlines import publication_due
-    from services.publisher.domain.workdays import Workdays
+    from services.planner.library import holiday_schedules, read_rule_dir
+    from services.publisher.library import Workdays, publication_due
 
     try:
         day = date.fromisoformat(check_date)
@@ -54,7 +47,7 @@ def due_date_cmd(
     if errors:
         for err in errors:
             typer.echo(str(err), err=True)
-        _fail(ValueError(f"{len(errors)} error(s) in the holiday files of {directory}"))
+        fail(f"{len(errors)} error(s) in the holiday files of {directory}")
     workdays = Workdays.build(schedules)
     due = publication_due(day, workdays=workdays)
     if as_json:
@@ -87,15 +80,10 @@ def dead_letters(
     as_json: bool = typer.Option(False, "--json", help="print only JSON"),
 ) -> None:
     """Deliveries that failed for good; replay them with `spotcheck publisher replay ID`."""
-    try:
-        rows = Api("publisher", role=Role.OPERATOR).get(
-            "/deliveries", params={"state": "dead", "limit": limit}
-        )
-    except ApiError as exc:
-        _fail(exc)
-        return
+    api = Api("publisher", role=Role.OPERATOR)
+    rows = call(lambda: api.get("/deliveries", params={"state": "dead", "limit": limit}))
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        print_json(rows)
         return
     for d in rows:
         typer.echo(
@@ -108,24 +96,18 @@ def dead_letters(
 @app.command("replay")
 def replay(delivery_id: int = typer.Argument(..., metavar="ID")) -> None:
     """Queue a dead letter again, under the same idempotency key."""
-    try:
-        d = Api("publisher", role=Role.OPERATOR).post(f"/deliveries/{delivery_id}/replay")
-    except ApiError as exc:
-        _fail(exc)
-        return
+    api = Api("publisher", role=Role.OPERATOR)
+    d = call(lambda: api.post(f"/deliveries/{delivery_id}/replay"))
     typer.echo(f"{d['id']} {d['idempotency_key']}: {d['state']}")
 
 
 @app.command("overdue")
 def overdue(as_json: bool = typer.Option(False, "--json", help="print only JSON")) -> None:
     """Results not yet public that are at risk (≤ 5 working days left) or overdue."""
-    try:
-        rows = Api("publisher", role=Role.OPERATOR).get("/deadlines")
-    except ApiError as exc:
-        _fail(exc)
-        return
+    api = Api("publisher", role=Role.OPERATOR)
+    rows = call(lambda: api.get("/deadlines"))
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        print_json(rows)
         return
     for r in rows:
         typer.echo(

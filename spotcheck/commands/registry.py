@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from services.registry.domain.parsing import SAMPLE_BYTES, detect_encoding
+from services.registry.library import SAMPLE_BYTES, detect_encoding
 
 app = typer.Typer(
     help="两库: import, generate and inspect the entity directory and inspector roster",
@@ -324,7 +324,7 @@ def generate(
     out: Annotated[Path, typer.Option(help="Output folder")] = Path("."),
 ) -> None:
     """Write realistic synthetic entities.csv and inspectors.csv."""
-    from services.registry.domain import synthetic
+    from services.registry.library import synthetic
 
     if not 0.0 <= bad < 1.0:
         typer.echo("--bad must be in [0, 1)", err=True)

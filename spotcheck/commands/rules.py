@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.common import Role
+from spotcheck.client import Api, call, fail, print_json
 
 app = typer.Typer(help="Policy rule files: check, test, simulate, activate", no_args_is_help=True)
 
@@ -26,33 +27,26 @@ def _dir(directory: Path | None) -> Path:
     return load_settings().rules_dir
 
 
-def _fail(message: str) -> None:
-    print(message, file=sys.stderr)
-    raise typer.Exit(1)
-
-
 def _read(directory: Path) -> dict[str, bytes]:
-    from services.planner.rulefiles import read_rule_dir
+    from services.planner.library import read_rule_dir
 
     try:
         return read_rule_dir(directory)
     except (OSError, ValueError) as exc:
-        _fail(str(exc))
-        raise  # unreachable
+        fail(str(exc))
 
 
 @app.command()
 def check(directory: DirArg = None) -> None:
     """Check schema and meaning; every error as `file:line: [rule] reason`; exit 1 on errors."""
-    from services.planner.domain.ruleset import check_files
+    from services.planner.library import check_files
 
     files = _read(_dir(directory))
     ruleset, errors = check_files(files)
     if errors or ruleset is None:
         for err in errors:
             print(str(err), file=sys.stderr)
-        _fail(f"{len(errors)} error(s); the rule set is refused")
-        return
+        fail(f"{len(errors)} error(s); the rule set is refused")
     years = "/".join(str(h.year) for h in ruleset.holidays) or "none (package data only)"
     print(
         f"ok: {len(ruleset.items)} items, {len(ruleset.rules)} rules, "
@@ -63,28 +57,19 @@ def check(directory: DirArg = None) -> None:
 @app.command("test")
 def test_(directory: DirArg = None) -> None:
     """Run the cases of `tests/*.yaml` and print a table; exit 1 on any failure."""
-    from services.planner.domain.casetests import parse_cases, run_cases
-    from services.planner.domain.engine import RuleEngine
-    from services.planner.domain.ruleset import check_files
-    from services.planner.rulefiles import case_files
+    from services.planner.library import check_files, run_rule_tests
 
     files = _read(_dir(directory))
     ruleset, errors = check_files(files)
     if ruleset is None:
         for err in errors:
             print(str(err), file=sys.stderr)
-        _fail("the rule set does not pass `spotcheck rules check`")
-        return
-    cases, case_errors = parse_cases(case_files(files))
+        fail("the rule set does not pass `spotcheck rules check`")
+    results, case_errors = run_rule_tests(files, ruleset)
     for err in case_errors:
         print(str(err), file=sys.stderr)
-    if not cases and not case_errors:
-        _fail("no cases in tests/*.yaml")
-    engine = RuleEngine(ruleset)
-    try:
-        results = run_cases(cases, ruleset, engine.evaluate)
-    finally:
-        engine.close()
+    if not results and not case_errors:
+        fail("no cases in tests/*.yaml")
     table = Table(title=f"rules/tests — version {ruleset.version[:12]}")
     for col in ("", "case", "where", "expected", "got", "why"):
         table.add_column(col)
@@ -109,29 +94,12 @@ def _files_body(directory: Path) -> dict[str, Any]:
     try:
         return {"files": {p: b.decode("utf-8") for p, b in files.items()}}
     except UnicodeDecodeError as exc:
-        _fail(f"a rule file is not UTF-8: {exc}")
-        raise
+        fail(f"a rule file is not UTF-8: {exc}")
 
 
-def _api(role: Role) -> Any:
-    from spotcheck.client import Api
-
+def _api(role: Role) -> Api:
+    """The planner's API with a token for `role`."""
     return Api("planner", role=role)
-
-
-def _call(fn: Any) -> Any:
-    from spotcheck.client import ApiError
-
-    try:
-        return fn()
-    except ApiError as exc:
-        for d in exc.details:
-            if "file" in d:
-                rule = f" [{d['rule']}]" if d.get("rule") else ""
-                print(f"{d['file']}:{d.get('line', 0)}:{rule} {d.get('reason')}", file=sys.stderr)
-            else:
-                print(f"{d.get('loc', '')}: {d.get('msg', d)}", file=sys.stderr)
-        _fail(str(exc))
 
 
 @app.command()
@@ -140,9 +108,9 @@ def activate(
 ) -> None:
     """Send the directory to the planner: checked, then active for the next plan (no restart)."""
     body = _files_body(_dir(directory))
-    reply = _call(lambda: _api(Role.POLICY).post("/rules/activate", json=body))
+    reply = call(lambda: _api(Role.POLICY).post("/rules/activate", json=body))
     if as_json:
-        print(json.dumps(reply, ensure_ascii=False))
+        print_json(reply)
         return
     prev = reply.get("previous_version") or "-"
     print(f"active: {reply['version']} (previous {prev})")
@@ -170,9 +138,9 @@ def simulate(
     body: dict[str, Any] = {"plan": yaml.safe_load(plan.read_text(encoding="utf-8"))}
     body["plan"] = json.loads(json.dumps(body["plan"], default=str))
     body.update(_files_body(_dir(rules)))
-    reply = _call(lambda: _api(Role.POLICY).post("/rules/simulate", json=body))
+    reply = call(lambda: _api(Role.POLICY).post("/rules/simulate", json=body))
     if as_json:
-        print(json.dumps(reply, ensure_ascii=False))
+        print_json(reply)
         return
     table = Table(
         title=f"active {str(reply['active_version'])[:12]} → "

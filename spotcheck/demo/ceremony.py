@@ -13,15 +13,13 @@ import json
 import secrets
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from contracts.common import Role
 from services.kit.auth import issue_token, load_or_create_key
 from spotcheck.client import ApiError
+from spotcheck.demo.common import ROOT, Demo, DemoError, fetch_tasks, retry
 from spotcheck.demo.display import draw_table, tasks_table
-
-if TYPE_CHECKING:
-    from spotcheck.demo.runner import Demo
 
 DEMO_SEED_BYTES = 32
 SEED_SUBJECT = "spotcheck-demo"
@@ -43,8 +41,6 @@ def live_draw(draws: list[dict[str, Any]], plan_id: str) -> dict[str, Any] | Non
 
 def run_draw(demo: Demo, plan: dict[str, Any]) -> dict[str, Any]:
     """Start (or reuse) the draw of `plan`, seed it, show it and verify it."""
-    from spotcheck.demo.runner import ROOT, DemoError, retry
-
     plan_id = plan["plan_id"]
     public = demo.api("draw")
     officer = demo.api("draw", Role.DRAW_OFFICER)
@@ -94,17 +90,6 @@ def run_draw(demo: Demo, plan: dict[str, Any]) -> dict[str, Any]:
     if not verified:
         raise DemoError(f"draw {draw_id} does not verify with {VERIFY_TOOL}")
     return {"record": record, "tasks": tasks, "verified": verified, "status": status}
-
-
-def fetch_tasks(demo: Demo, draw_id: str) -> list[dict[str, Any]]:
-    """Every task of a draw (with its state), page by page."""
-    api = demo.api("draw")
-    rows: list[dict[str, Any]] = []
-    while True:
-        page = api.get(f"/draws/{draw_id}/tasks", params={"offset": len(rows), "limit": 5000})
-        if not page:
-            return rows
-        rows.extend(page)
 
 
 def _verify(demo: Demo, draw_id: str, record: dict[str, Any], tool: Any) -> bool:

@@ -23,10 +23,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final, TextIO
 
-from services.registry.domain import synthetic
-from services.registry.domain.codes import industries, regions
-from services.registry.domain.rows import ENTITY_FIELDS, INSPECTOR_FIELDS
-from services.registry.domain.synthetic import entity_uscc
+from services.registry.library import (
+    ENTITY_FIELDS,
+    INSPECTOR_FIELDS,
+    entity_uscc,
+    industries,
+    regions,
+    synthetic,
+)
 
 REGION: Final = "360202"
 NEIGHBOUR: Final = "360203"  # 珠山区: a few inspectors also serve it (cross-region teams)

