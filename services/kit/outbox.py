@@ -22,6 +22,8 @@ from services.kit.relay import RelayLoop
 
 # JetStream publishes in flight at once while a batch is published.
 WINDOW = 256
+# From this many events on `add_many` queues by COPY instead of one pipelined INSERT.
+COPY_MIN = 1000
 
 
 class Outbox:
@@ -60,19 +62,41 @@ class Outbox:
         self.relay.nudge()
         return eid
 
-    async def add_many(self, conn: Any, events: Sequence[tuple[str, BaseModel, str]]) -> None:
+    async def add_many(self, conn: Any, events: Sequence[tuple[str, BaseModel | str, str]]) -> None:
         """Queue `(subject, event, event_id)` triples in the caller's transaction at once.
 
-        One pipelined statement for a batch (a group commit of hundreds of results queues one
-        event each); repeated event ids are ignored, as in `add`.
+        An event may come serialised already: a `str` is the JSON text of its contract model
+        (the draw writes each `task.assigned` body once, as its stored row and as the event).
+        Repeated event ids are ignored, as in `add`. A small batch is one pipelined statement
+        (a group commit of hundreds of results); from `COPY_MIN` events on they go through
+        COPY and one INSERT (a province draw queues 250k), in the order given.
         """
         if not events:
             return
-        await conn.executemany(
-            "INSERT INTO event_outbox (event_id, subject, body) VALUES ($1, $2, $3)"
-            " ON CONFLICT (event_id) DO NOTHING",
-            [(eid, subject, dumps(event).decode("utf-8")) for subject, event, eid in events],
-        )
+        rows = [
+            (eid, subject, event if isinstance(event, str) else dumps(event).decode("utf-8"))
+            for subject, event, eid in events
+        ]
+        if len(rows) < COPY_MIN:
+            await conn.executemany(
+                "INSERT INTO event_outbox (event_id, subject, body) VALUES ($1, $2, $3)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                rows,
+            )
+        else:
+            await conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS event_outbox_in (seq integer, event_id text,"
+                " subject text, body text) ON COMMIT DELETE ROWS"
+            )
+            await conn.copy_records_to_table(
+                "event_outbox_in",
+                records=((i, *r) for i, r in enumerate(rows)),
+                columns=["seq", "event_id", "subject", "body"],
+            )
+            await conn.execute(
+                "INSERT INTO event_outbox (event_id, subject, body) SELECT event_id, subject,"
+                " body FROM event_outbox_in ORDER BY seq ON CONFLICT (event_id) DO NOTHING"
+            )
         self.relay.nudge()
 
     async def flush(self) -> int:

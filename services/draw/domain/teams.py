@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from services.draw.domain.gcpause import paused_gc
 from services.draw.domain.spec import validate_id
 from services.kit.errors import Invalid
 
@@ -314,8 +313,7 @@ def assign_teams(
     in a joint task the smallest (count, ticket) inspector of each department, departments in
     order; then the smallest of all others until the team is full.
     """
-    with paused_gc():
-        return _assign(seed, tasks, inspectors)
+    return _assign(seed, tasks, inspectors)
 
 
 def _assign(seed: str, tasks: Sequence[TeamTask], inspectors: Sequence[Inspector]) -> Assignment:
