@@ -2,7 +2,8 @@
 
 The decisions live in `domain/`; this module reads and writes the store, asks the registry and
 publishes events. Every state change is one transaction with its audit entry; events go out
-after the commit with deterministic ids, so a retry never publishes a fact twice.
+after the commit with deterministic ids, so a retry never publishes a fact twice. Each command
+answers the draw's status afterwards (read through `queries.py`), which is what its route returns.
 """
 
 from __future__ import annotations
