@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 
 from services.draw.domain import spec, tasks, teams  # noqa: E402
-from services.draw.domain.gcpause import paused_gc  # noqa: E402
+from services.draw.gcpause import paused_gc  # noqa: E402
 
 SEED = "31415926535897932384626433832795"
 BP = 500
@@ -163,15 +163,16 @@ def team_run(
     selections = [
         tasks.StratumSelection(sid, tuple(p), ("SCJG-001",), ("SCJG",), (), 4) for sid, p in picks
     ]
-    drafts = tasks.build_tasks(
-        draw_id="D-bench",
-        plan_id="P-bench",
-        selections=selections,
-        period_start=date(2026, 4, 1),
-        period_end=date(2026, 11, 30),
-    )
+    with paused_gc():  # as the service builds them (services/draw/gcpause.py)
+        drafts = tasks.build_tasks(
+            draw_id="D-bench",
+            plan_id="P-bench",
+            selections=selections,
+            period_start=date(2026, 4, 1),
+            period_end=date(2026, 11, 30),
+        )
     need = {"SCJG": frozenset({"general"})}
-    with paused_gc():  # as services/draw/staffing.py builds them
+    with paused_gc():  # as services/draw/commands/selection.py builds them
         team_tasks = [
             teams.TeamTask(
                 task_id=d.task_id,
@@ -199,7 +200,8 @@ def team_run(
         for i in range(n_inspectors)
     ]
     t = time.perf_counter()
-    result = teams.assign_teams(SEED, team_tasks, people)
+    with paused_gc():
+        result = teams.assign_teams(SEED, team_tasks, people)
     assign = time.perf_counter() - t
     counts = list(result.counts.values())
     spread = max(counts) - min(counts) if counts else 0

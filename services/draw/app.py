@@ -10,23 +10,29 @@ from fastapi import APIRouter
 
 from contracts import subjects
 from services.draw import api, handlers
-from services.draw.ceremony import Ceremony
-from services.draw.selection import Selector
+from services.draw.commands import Ceremony, DrawCommands, Freezer, Intake, Selection
+from services.draw.queries import DrawQueries
 from services.kit.service import ServiceContext, ServiceSpec
 
 
 @dataclass
 class DrawApp:
-    """The draw's own objects."""
+    """The draw's own objects: its commands (state changes) and queries (reads)."""
 
-    selector: Selector
-    ceremony: Ceremony
+    commands: DrawCommands
+    queries: DrawQueries
 
 
 def build(ctx: ServiceContext) -> DrawApp:
     """Build the draw's objects, each handed its dependencies by keyword."""
-    selector = Selector(ctx=ctx)
-    return DrawApp(selector=selector, ceremony=Ceremony(ctx=ctx, selector=selector))
+    queries = DrawQueries(db=ctx.db)
+    freezer = Freezer(ctx=ctx)
+    selection = Selection(ctx=ctx)
+    ceremony = Ceremony(ctx=ctx, freezer=freezer, selection=selection, queries=queries)
+    commands = DrawCommands(
+        ceremony=ceremony, freezer=freezer, selection=selection, intake=Intake(ctx=ctx)
+    )
+    return DrawApp(commands=commands, queries=queries)
 
 
 async def _start(ctx: ServiceContext, app: DrawApp) -> None:
@@ -39,12 +45,14 @@ async def _start(ctx: ServiceContext, app: DrawApp) -> None:
             replicas=ctx.settings.stream_replicas,
             duplicate_window_s=ctx.settings.stream_duplicate_window_s,
         )
-    await handlers.register(ctx)
-    ctx.background.append(asyncio.create_task(app.ceremony.resume_all(), name="draw-resume"))
+    await handlers.register(ctx, intake=app.commands.intake)
+    ctx.background.append(
+        asyncio.create_task(app.commands.ceremony.resume_all(), name="draw-resume")
+    )
 
 
 def _routers(ctx: ServiceContext, app: DrawApp) -> list[APIRouter]:
-    return [api.router(ctx, ceremony=app.ceremony, selector=app.selector)]
+    return [api.router(ceremony=app.commands.ceremony, queries=app.queries)]
 
 
 def spec() -> ServiceSpec[DrawApp]:

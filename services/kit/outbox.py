@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from pydantic import BaseModel
 
 from services.kit.bus import Bus
@@ -22,6 +23,8 @@ from services.kit.relay import RelayLoop
 
 # JetStream publishes in flight at once while a batch is published.
 WINDOW = 256
+# From this many events on `add_many` queues by COPY instead of one pipelined INSERT.
+COPY_MIN = 1000
 
 
 class Outbox:
@@ -60,20 +63,55 @@ class Outbox:
         self.relay.nudge()
         return eid
 
-    async def add_many(self, conn: Any, events: Sequence[tuple[str, BaseModel, str]]) -> None:
+    async def add_many(self, conn: Any, events: Sequence[tuple[str, BaseModel | str, str]]) -> None:
         """Queue `(subject, event, event_id)` triples in the caller's transaction at once.
 
-        One pipelined statement for a batch (a group commit of hundreds of results queues one
-        event each); repeated event ids are ignored, as in `add`.
+        An event may come serialised already: a `str` is the JSON text of its contract model
+        (the draw writes each `task.assigned` body once, as its stored row and as the event).
+        Repeated event ids are ignored, as in `add`. A small batch is one pipelined statement
+        (a group commit of hundreds of results); from `COPY_MIN` events on they are copied
+        straight into the table in a savepoint (a province draw queues 250k), and only if an id
+        was queued before, through a staging table that skips the repeats. Order is kept.
         """
         if not events:
             return
-        await conn.executemany(
-            "INSERT INTO event_outbox (event_id, subject, body) VALUES ($1, $2, $3)"
-            " ON CONFLICT (event_id) DO NOTHING",
-            [(eid, subject, dumps(event).decode("utf-8")) for subject, event, eid in events],
-        )
+        rows = [
+            (eid, subject, event if isinstance(event, str) else dumps(event).decode("utf-8"))
+            for subject, event, eid in events
+        ]
+        if len(rows) < COPY_MIN:
+            await conn.executemany(
+                "INSERT INTO event_outbox (event_id, subject, body) VALUES ($1, $2, $3)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                rows,
+            )
+        else:
+            try:
+                # INSERT … ON CONFLICT from a staging table costs about three COPYs; a repeated
+                # id is the rare case (a handler run again), so try the plain COPY first.
+                async with conn.transaction():
+                    await conn.copy_records_to_table(
+                        "event_outbox", records=rows, columns=["event_id", "subject", "body"]
+                    )
+            except asyncpg.UniqueViolationError:
+                await self._add_skipping_repeats(conn, rows)
         self.relay.nudge()
+
+    @staticmethod
+    async def _add_skipping_repeats(conn: Any, rows: list[tuple[str, str, str]]) -> None:
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS event_outbox_in (seq integer, event_id text,"
+            " subject text, body text) ON COMMIT DELETE ROWS"
+        )
+        await conn.copy_records_to_table(
+            "event_outbox_in",
+            records=((i, *r) for i, r in enumerate(rows)),
+            columns=["seq", "event_id", "subject", "body"],
+        )
+        await conn.execute(
+            "INSERT INTO event_outbox (event_id, subject, body) SELECT event_id, subject, body"
+            " FROM event_outbox_in ORDER BY seq ON CONFLICT (event_id) DO NOTHING"
+        )
 
     async def flush(self) -> int:
         """Publish everything pending now; returns how many events were published."""

@@ -24,7 +24,6 @@ from datetime import date
 from enum import StrEnum
 from operator import attrgetter
 
-from services.draw.domain.gcpause import paused_gc
 from services.kit.errors import Invalid
 
 
@@ -133,7 +132,6 @@ def _union(*groups: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted({x for g in groups for x in g}))
 
 
-@paused_gc()
 def build_tasks(
     *,
     draw_id: str,

@@ -81,7 +81,7 @@ async def test_visits_merge_and_frequency_excludes(
 ) -> None:
     svc = await run_service(draw_app.spec)
     if via == "object":  # the province case, made small: every exclusion list is "large"
-        svc.wiring.ceremony.exclude_inline_max = 2
+        svc.wiring.commands.freezer.exclude_inline_max = 2
     officer = svc.auth(Role.DRAW_OFFICER)
     registry = RegistryStandIn(_entities(), _roster())
     await registry.start(nats_url)

@@ -109,7 +109,7 @@ async def test_draw_with_the_real_registry(run_service: Any, nats_url: str, tmp_
     # A second plan excludes this year's 21 entities (frequency rule). Forced through the
     # object store (the province case): the registry reads `exclude_object` and leaves them out
     # of every stratum, else the draw would refuse to commit (409 exclusions_ignored).
-    draw.wiring.ceremony.exclude_inline_max = 0
+    draw.wiring.commands.freezer.exclude_inline_max = 0
     second = plan.model_copy(
         update={
             "plan_id": "P2026-SCJG-02",

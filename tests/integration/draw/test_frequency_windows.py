@@ -158,7 +158,7 @@ async def test_each_stratum_leaves_out_whom_its_own_window_and_count_say(
     registry = await run_service(registry_app.spec)
     draw = await run_service(draw_app.spec)
     if via == "object":  # the province case: every exclusion list through the object store
-        draw.wiring.ceremony.exclude_inline_max = 0
+        draw.wiring.commands.freezer.exclude_inline_max = 0
     got = await http_import(registry, "entities", _csv(tmp_path / "e.csv"))
     assert got["accepted"] == len(ENTITIES), got["rejects"]
     officer = draw.auth(Role.DRAW_OFFICER)

@@ -73,3 +73,46 @@ async def test_relay_runs_in_background(database_url: str, nats_url: str, tmp_pa
         await outbox.stop()
         await bus.close()
         await db.close()
+
+
+async def test_add_many_in_bulk_keeps_order_and_skips_repeats(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    from services.kit.outbox import COPY_MIN
+
+    db = Database(url=database_url, schema="planner")
+    await db.connect()
+    await db.migrate(tmp_path)
+    bus = await Bus.connect(nats_url, name="t")
+    outbox = Outbox(db=db, bus=bus)
+    n = COPY_MIN + 200
+    try:
+        async with db.transaction() as conn:
+            await outbox.add(conn, "out3.fact", Fact(n=5), event_id="bulk-5")
+        async with db.transaction() as conn:
+            # Pre-serialised bodies (str) and models mixed; bulk-5 was queued already.
+            await outbox.add_many(
+                conn,
+                [
+                    ("out3.fact", Fact(n=i) if i % 2 else Fact(n=i).model_dump_json(), f"bulk-{i}")
+                    for i in range(n)
+                ],
+            )
+        async with db.transaction() as conn:  # all fresh: the plain COPY path
+            await outbox.add_many(
+                conn, [("out3.fact", Fact(n=i).model_dump_json(), f"more-{i}") for i in range(n)]
+            )
+        async with db.pool.acquire() as conn:
+            ids = [
+                r["event_id"]
+                for r in await conn.fetch(
+                    "SELECT event_id FROM event_outbox WHERE subject = 'out3.fact' ORDER BY id"
+                )
+            ]
+            body = await conn.fetchval("SELECT body FROM event_outbox WHERE event_id = 'bulk-7'")
+        expected = [f"bulk-{i}" for i in range(n) if i != 5]
+        assert ids == ["bulk-5", *expected, *(f"more-{i}" for i in range(n))]
+        assert Fact.model_validate_json(body).n == 7
+    finally:
+        await bus.close()
+        await db.close()

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from contracts.draw import TaskAssigned
 from contracts.planner import PlanApproved, PlanItem, ResolvedStratum
 from contracts.registry import EntityFilter, EntityRecord, InspectorRecord
-from services.draw import staffing
+from services.draw.domain import staffing
 from services.draw.domain.tasks import StratumSelection, build_tasks
 
 SEED = "31415926535897932384626"

@@ -1,5 +1,7 @@
 """From drafts to staffed task rows: team inputs, `assign_teams`, bodies and events (no I/O).
 
+The caller pauses the cyclic collector around it (services/draw/gcpause.py).
+
 A province draw has ~250k tasks, so this path builds no pydantic model per task: the
 `TaskAssigned` bodies are plain JSON values with exactly the contract's fields (the unit tests
 compare them with `TaskAssigned` itself), serialised once and used for both the stored row and
@@ -19,9 +21,17 @@ from contracts.draw import TaskItem
 from contracts.planner import PlanApproved
 from contracts.registry import EntityRecord, InspectorRecord
 from services.draw.domain import teams
-from services.draw.domain.gcpause import paused_gc
 from services.draw.domain.tasks import TaskDraft
 from services.kit.envelope import event_ids
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTask:
+    """A stored task body (the `TaskAssigned` JSON value) with the expertise its items need:
+    what a task absorbed from an earlier draw brings along."""
+
+    body: dict[str, Any]
+    expertise: dict[str, list[str]]
 
 
 @dataclass(slots=True)
@@ -35,15 +45,15 @@ class Staffed:
 
 
 def item_tables(
-    plan: PlanApproved, foreign: Mapping[str, Mapping[str, Any]]
+    plan: PlanApproved, foreign: Mapping[str, StoredTask]
 ) -> tuple[dict[str, TaskItem], dict[str, set[str]]]:
     """Items by code (this plan's and absorbed tasks') and the expertise each needs."""
     items: dict[str, TaskItem] = {}
     expertise: dict[str, set[str]] = {}
     for f in foreign.values():
-        for i in f["body"]["items"]:
+        for i in f.body["items"]:
             items[i["code"]] = TaskItem.model_validate(i)
-        for code, tags in (f["expertise"] or {}).items():
+        for code, tags in f.expertise.items():
             expertise.setdefault(code, set()).update(tags)
     for pi in plan.items:
         items[pi.code] = TaskItem(code=pi.code, name=pi.name, department=pi.department)
@@ -56,7 +66,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-@paused_gc()
 def staff(
     *,
     seed: str,
@@ -67,7 +76,7 @@ def staff(
     roster: Sequence[InspectorRecord],
     loads: Mapping[str, int],
     last: Mapping[str, frozenset[str]],
-    foreign: Mapping[str, Mapping[str, Any]],
+    foreign: Mapping[str, StoredTask],
 ) -> Staffed:
     """Staff the drafts (DESIGN §6, docs/draw-spec.md §7) and make their rows and events."""
     items, expertise = item_tables(plan, foreign)

@@ -1,4 +1,4 @@
-"""After the seed: select per stratum, make tasks, staff them, store, publish; and read back.
+"""After the seed: select per stratum, make tasks, staff them, store, publish.
 
 Selection reads the draw's own immutable copy of the frozen lists. Inspectors and entity names
 come from the registry (`rpc.inspectors`, `rpc.entities`); loads, recusals declared on tasks and
@@ -11,18 +11,9 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from contracts import subjects
-from contracts.draw import (
-    DrawCompleted,
-    DrawRecord,
-    RecordStratum,
-    RedrawFacts,
-    StratumTicket,
-    TicketReply,
-    VerifyReply,
-)
+from contracts.draw import DrawCompleted
 from contracts.registry import (
     EntitiesReply,
     EntitiesRequest,
@@ -31,10 +22,11 @@ from contracts.registry import (
     InspectorsReply,
     InspectorsRequest,
 )
-from services.draw import staffing, store
-from services.draw.domain import machine, spec, tasks
+from services.draw import store
+from services.draw.domain import machine, spec, staffing, tasks
 from services.draw.domain.machine import DrawState
-from services.draw.domain.verify import first_difference
+from services.draw.gcpause import paused_gc
+from services.draw.queries import record_in
 from services.kit.envelope import event_id
 from services.kit.errors import Conflict
 from services.kit.service import ServiceContext
@@ -42,8 +34,8 @@ from services.kit.service import ServiceContext
 log = logging.getLogger("spotcheck.draw")
 
 
-class Selector:
-    """Selection, teams and the public read side of a draw."""
+class Selection:
+    """Selection and teams of a seeded draw."""
 
     def __init__(self, *, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -91,14 +83,14 @@ class Selector:
             selections: list[tasks.StratumSelection] = []
             chosen: dict[str, tuple[list[str], str | None]] = {}
             for r in rows:
-                blob = await store.candidate_list(conn, draw_id, r["stratum_id"])
+                blob = await store.candidate_list(conn, draw_id, r.stratum_id)
                 lines = blob.split(b"\n")[:-1] if blob else []
-                picked = spec.select_lines(seed, r["stratum_id"], lines, r["k"])
-                chosen[r["stratum_id"]] = (
+                picked = spec.select_lines(seed, r.stratum_id, lines, r.k)
+                chosen[r.stratum_id] = (
                     [u for _, u in picked],
                     picked[-1][0] if picked else None,
                 )
-                rs = by_id[r["stratum_id"]]
+                rs = by_id[r.stratum_id]
                 selections.append(
                     tasks.StratumSelection(
                         stratum_id=rs.stratum_id,
@@ -109,13 +101,14 @@ class Selector:
                         batches=rs.batches if rs.batches > 1 else plan.batches,
                     )
                 )
-            drafts = tasks.build_tasks(
-                draw_id=draw_id,
-                plan_id=plan.plan_id,
-                selections=selections,
-                period_start=plan.period_start,
-                period_end=plan.period_end,
-            )
+            with paused_gc():
+                drafts = tasks.build_tasks(
+                    draw_id=draw_id,
+                    plan_id=plan.plan_id,
+                    selections=selections,
+                    period_start=plan.period_start,
+                    period_end=plan.period_end,
+                )
             usccs_all = [t.uscc for t in drafts]
             opened = await store.open_tasks(
                 conn, usccs_all, plan_id=plan.plan_id, start=plan.period_start, end=plan.period_end
@@ -127,17 +120,18 @@ class Selector:
         entities = await self._entities(usccs_all)
         departments = sorted({dep for t in drafts for dep in t.departments})
         roster = await self._inspectors(departments)
-        staffed = staffing.staff(
-            seed=seed,
-            draw_id=draw_id,
-            plan=plan,
-            drafts=drafts,
-            entities=entities,
-            roster=roster,
-            loads=loads,
-            last=last,
-            foreign=foreign,
-        )
+        with paused_gc():
+            staffed = staffing.staff(
+                seed=seed,
+                draw_id=draw_id,
+                plan=plan,
+                drafts=drafts,
+                entities=entities,
+                roster=roster,
+                loads=loads,
+                last=last,
+                foreign=foreign,
+            )
         task_rows, members, events = staffed.rows, staffed.members, staffed.events
         async with self.ctx.db.transaction() as conn:
             d = await store.get_draw(conn, draw_id, lock=True)
@@ -161,7 +155,7 @@ class Selector:
             )
             # The record first, then one task.assigned per task, all in this transaction.
             completed = DrawCompleted(
-                record=await self._record(conn, draw_id),
+                record=await record_in(conn, draw_id),
                 tasks=len(task_rows),
                 unstaffed=staffed.unstaffed,
                 completed_at=completed_at,
@@ -172,84 +166,8 @@ class Selector:
                 completed,
                 event_id=event_id("completed", draw_id),
             )
-            await store.queue_task_events(conn, events)
-
-    # -- read side ---------------------------------------------------------------------------------
-
-    async def record(self, draw_id: str) -> DrawRecord:
-        """The public record (spec `spotcheck-draw/1`); only once the seed is known."""
-        async with self.ctx.db.pool.acquire() as conn:
-            return await self._record(conn, draw_id)
-
-    async def _record(self, conn: Any, draw_id: str) -> DrawRecord:
-        d = await store.get_draw(conn, draw_id)
-        if d.seed is None or d.commitment_sha256 is None:
-            raise Conflict(
-                f"draw {draw_id} has no seed yet; its commitment is at /draws/{draw_id}/commitment",
-                code="not_seeded",
+            # Each body is the JSON of its `TaskAssigned`, byte for byte (domain/staffing.py):
+            # written once, as the task's row and as its event.
+            await self.ctx.outbox.add_many(
+                conn, [(subject, body, eid) for eid, subject, body in events]
             )
-        extra = await store.draw_extra(conn, draw_id)
-        rows = await store.strata(conn, draw_id)
-        parties = await store.parties(conn, draw_id)
-        return DrawRecord(
-            draw_id=d.draw_id,
-            plan_id=d.plan_id,
-            rules_version=extra["rules_version"],
-            seed=d.seed,
-            seed_source=d.seed_source.value if d.seed_source else "",
-            commitment_sha256=d.commitment_sha256,
-            strata=[
-                RecordStratum(
-                    stratum_id=r["stratum_id"],
-                    n=r["n"],
-                    bp=r["bp"],
-                    k=r["k"],
-                    candidates_sha256=r["candidates_sha256"],
-                    selected=list(r["selected"] or []),
-                    count=r["count"],
-                )
-                for r in rows
-            ],
-            supersedes=d.supersedes,
-            superseded_by=d.superseded_by,
-            seed_parties=store.public_parties(parties) if parties.parties else None,
-            redraw=None
-            if d.redraw_reason is None or d.redraw_by is None or d.redraw_at is None
-            else RedrawFacts(
-                reason=d.redraw_reason,
-                requested_by=d.redraw_by,
-                confirmed_by=d.redraw_confirmed_by,
-                at=d.redraw_at,
-            ),
-        )
-
-    async def verify(self, draw_id: str) -> VerifyReply:
-        """Re-derive the record from the stored lists."""
-        record = (await self.record(draw_id)).model_dump(mode="json", exclude_none=True)
-        async with self.ctx.db.pool.acquire() as conn:
-            lists = {
-                r["stratum_id"]: await store.candidate_list(conn, draw_id, r["stratum_id"])
-                for r in await store.strata(conn, draw_id)
-            }
-        diff = first_difference(record, lambda sid: lists[sid])
-        return VerifyReply(draw_id=draw_id, ok=diff is None, difference=diff)
-
-    async def tickets(self, draw_id: str, uscc: str) -> TicketReply:
-        """A company's ticket in each stratum it was a candidate of, with the cut-offs."""
-        async with self.ctx.db.pool.acquire() as conn:
-            d = await store.get_draw(conn, draw_id)
-            ids = await store.strata_of_uscc(conn, draw_id, uscc)
-            rows = {r["stratum_id"]: r for r in await store.strata(conn, draw_id)}
-        out = []
-        if d.seed is not None:
-            for sid in ids:
-                r = rows[sid]
-                out.append(
-                    StratumTicket(
-                        stratum_id=sid,
-                        ticket=spec.ticket(d.seed, sid, uscc),
-                        cutoff_ticket=r["cutoff_ticket"],
-                        selected=uscc in (r["selected"] or []),
-                    )
-                )
-        return TicketReply(draw_id=draw_id, uscc=uscc, seed=d.seed, strata=out)

@@ -1,0 +1,28 @@
+"""The draw's use cases that change state, one module per group:
+
+- `ceremony.py`: start, seed, commit-reveal, resume, redraw (two officers);
+- `freeze.py`: exclusions, the registry's freeze, the commitment;
+- `selection.py`: after the seed, selection, tasks, teams, the record and the events;
+- `progress.py`: approved plans and task progress from other services' events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.draw.commands.ceremony import Ceremony
+from services.draw.commands.freeze import Freezer
+from services.draw.commands.progress import Intake
+from services.draw.commands.selection import Selection
+
+__all__ = ["Ceremony", "DrawCommands", "Freezer", "Intake", "Selection"]
+
+
+@dataclass(frozen=True)
+class DrawCommands:
+    """The draw's command objects, as app.py builds them."""
+
+    ceremony: Ceremony
+    freezer: Freezer
+    selection: Selection
+    intake: Intake

@@ -1,0 +1,95 @@
+"""All SQL of the draw service (asyncpg), one module per aggregate; rows come back as domain
+objects or the frozen dataclasses of `rows.py`, never as asyncpg records.
+
+- `draws.py`: approved plans, draws and their ceremony facts, commit-reveal parties;
+- `strata.py`: committed strata and their frozen candidate lists;
+- `tasks.py`: tasks, team members, progress and what earlier tasks say about a new draw.
+"""
+
+from services.draw.store.draws import (
+    active_draw_of_plan,
+    add_party,
+    draw_extra,
+    get_draw,
+    get_plan,
+    insert_draw,
+    list_draws,
+    parties,
+    public_parties,
+    reveal_party,
+    save_plan,
+    seeded_draws,
+    update_draw,
+)
+from services.draw.store.rows import (
+    Conn,
+    DrawExtra,
+    DrawListRow,
+    StoredTask,
+    StratumRow,
+    TaskRow,
+)
+from services.draw.store.strata import (
+    candidate_list,
+    insert_stratum,
+    set_selection,
+    strata,
+    strata_of_uscc,
+)
+from services.draw.store.tasks import (
+    dumps,
+    excluded_usccs,
+    insert_tasks,
+    last_inspectors,
+    loads,
+    mark_merged,
+    open_tasks,
+    set_progress,
+    supersede_tasks,
+    task_bodies,
+    task_counts,
+    task_progress,
+    tasks,
+    work_done,
+)
+
+__all__ = [
+    "Conn",
+    "DrawExtra",
+    "DrawListRow",
+    "StoredTask",
+    "StratumRow",
+    "TaskRow",
+    "active_draw_of_plan",
+    "add_party",
+    "candidate_list",
+    "draw_extra",
+    "dumps",
+    "excluded_usccs",
+    "get_draw",
+    "get_plan",
+    "insert_draw",
+    "insert_stratum",
+    "insert_tasks",
+    "last_inspectors",
+    "list_draws",
+    "loads",
+    "mark_merged",
+    "open_tasks",
+    "parties",
+    "public_parties",
+    "reveal_party",
+    "save_plan",
+    "seeded_draws",
+    "set_progress",
+    "set_selection",
+    "strata",
+    "strata_of_uscc",
+    "supersede_tasks",
+    "task_bodies",
+    "task_counts",
+    "task_progress",
+    "tasks",
+    "update_draw",
+    "work_done",
+]

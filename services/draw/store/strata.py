@@ -1,0 +1,102 @@
+"""SQL of a draw's committed strata and their frozen candidate lists (bytes as published)."""
+
+from __future__ import annotations
+
+from services.draw.store.rows import Conn, StratumRow
+from services.kit.errors import NotFound
+
+
+async def insert_stratum(
+    conn: Conn,
+    draw_id: str,
+    *,
+    stratum_id: str,
+    n: int,
+    bp: int | None,
+    count: int | None,
+    k: int,
+    candidates_sha256: str,
+    object_name: str,
+    body: bytes,
+) -> None:
+    """A committed stratum with its frozen list (bytes exactly as published)."""
+    await conn.execute(
+        "INSERT INTO strata (draw_id, stratum_id, n, bp, count, k, candidates_sha256, "
+        "object_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        draw_id,
+        stratum_id,
+        n,
+        bp,
+        count,
+        k,
+        candidates_sha256,
+        object_name,
+    )
+    await conn.execute(
+        "INSERT INTO candidate_lists (draw_id, stratum_id, body) VALUES ($1, $2, $3)",
+        draw_id,
+        stratum_id,
+        body,
+    )
+
+
+async def strata(conn: Conn, draw_id: str) -> list[StratumRow]:
+    """A draw's strata sorted by stratum id (byte order)."""
+    rows = await conn.fetch(
+        "SELECT stratum_id, n, bp, count, k, candidates_sha256, object_name, selected, "
+        'cutoff_ticket FROM strata WHERE draw_id = $1 ORDER BY stratum_id COLLATE "C"',
+        draw_id,
+    )
+    return [
+        StratumRow(
+            stratum_id=r["stratum_id"],
+            n=r["n"],
+            bp=r["bp"],
+            count=r["count"],
+            k=r["k"],
+            candidates_sha256=r["candidates_sha256"],
+            object_name=r["object_name"],
+            selected=None if r["selected"] is None else tuple(r["selected"]),
+            cutoff_ticket=r["cutoff_ticket"],
+        )
+        for r in rows
+    ]
+
+
+async def candidate_list(conn: Conn, draw_id: str, stratum_id: str) -> bytes:
+    """A frozen list exactly as published."""
+    body: bytes | None = await conn.fetchval(
+        "SELECT body FROM candidate_lists WHERE draw_id = $1 AND stratum_id = $2",
+        draw_id,
+        stratum_id,
+    )
+    if body is None:
+        raise NotFound(f"draw {draw_id!r} has no stratum {stratum_id!r}")
+    return body
+
+
+async def set_selection(
+    conn: Conn, draw_id: str, stratum_id: str, selected: list[str], cutoff: str | None
+) -> None:
+    """Write a stratum's selection once."""
+    await conn.execute(
+        "UPDATE strata SET selected = $3, cutoff_ticket = $4 "
+        "WHERE draw_id = $1 AND stratum_id = $2",
+        draw_id,
+        stratum_id,
+        selected,
+        cutoff,
+    )
+
+
+async def strata_of_uscc(conn: Conn, draw_id: str, uscc: str) -> list[str]:
+    """The strata of a draw whose frozen list holds this USCC (a whole line of the list)."""
+    line = b"\n" + uscc.encode("utf-8") + b"\n"
+    rows = await conn.fetch(
+        "SELECT stratum_id FROM candidate_lists WHERE draw_id = $1 "
+        "AND position($2::bytea IN ('\\x0a'::bytea || body)) > 0 "
+        'ORDER BY stratum_id COLLATE "C"',
+        draw_id,
+        line,
+    )
+    return [r["stratum_id"] for r in rows]
