@@ -42,11 +42,11 @@ from contracts.registry import EntityFilter, FreezeRequest, StratumSpec
 from services.kit.audit import AuditTrail
 from services.kit.bus import Bus
 from services.kit.db import Database
-from services.registry import snapshots
+from services.registry.commands import freeze as snapshots
+from services.registry.commands.imports import Importer
 from services.registry.domain import synthetic
 from services.registry.domain.codes import counties_in
 from services.registry.domain.rows import ENTITY_FIELDS, Vocabulary
-from services.registry.importer import Importer
 from spotcheck.commands.registry import chunks
 from spotcheck.embedded import (
     EmbeddedPostgres,

@@ -1,43 +1,38 @@
-"""HTTP API of the registry service (thin: parse, authorise, call the domain, answer)."""
+"""HTTP API of the registry service (thin: parse, authorise, call one command or query,
+translate errors)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as FastPath
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from contracts import subjects
 from contracts.common import Role
 from contracts.registry import (
     EntityDetail,
     EntityPage,
-    EntityVersion,
     FreezeReply,
     ImportChunkReply,
     ImportCommitReply,
-    ImportCompleted,
     ImportStarted,
     InspectorRecord,
     InspectorsReply,
     RejectedRow,
     RiskClassesConfig,
 )
-from services.kit.auth import public, require
-from services.kit.envelope import event_id
-from services.kit.errors import Invalid, NotFound
-from services.kit.service import ServiceContext
-from services.registry import snapshots, store
-from services.registry.domain import uscc as uscc_mod
+from services.kit.auth import Principal, public, require
+from services.kit.errors import Invalid
+from services.registry.commands.imports import MAX_CHUNKS, Importer, Reject
 from services.registry.domain.parsing import FileProblem
-from services.registry.domain.rows import Vocabulary
-from services.registry.importer import MAX_CHUNKS, Importer, Reject
+from services.registry.queries import Queries
 
-ANY_ROLE = require()
-OWNER = require(Role.REGISTRY_OWNER)
+# What a route needs of its caller: any signed-in role, or the registry's owner.
+AnyRole = Annotated[Principal, require()]
+Owner = Annotated[Principal, require(Role.REGISTRY_OWNER)]
 
 
 class ImportOpen(BaseModel):
@@ -51,82 +46,47 @@ def _rejects(items: list[Reject]) -> list[RejectedRow]:
     return [RejectedRow.model_validate(r) for r in items]
 
 
-def router(ctx: ServiceContext, *, importer: Importer, vocab: Vocabulary) -> APIRouter:
+def router(*, importer: Importer, queries: Queries) -> APIRouter:
     """The registry service's routes."""
     r = APIRouter(tags=["registry"])
 
     @r.get("/entities/{uscc}")
-    async def entity(uscc: str, as_of: datetime | None = None, _: Any = ANY_ROLE) -> EntityDetail:
-        code = uscc_mod.normalise(uscc)
-        async with ctx.db.pool.acquire() as conn:
-            row = await store.entity_at(conn, code, as_of)
-            versions = await store.entity_versions(conn, code)
-        if row is None:
-            when = f" at {as_of.isoformat()}" if as_of else ""
-            raise NotFound(f"no entity {code}{when}")
-        return EntityDetail(
-            entity=store.entity_record(row),
-            as_of=as_of,
-            history=[
-                EntityVersion(
-                    entity=store.entity_record(v),
-                    valid_from=v["valid_from"],
-                    valid_to=v["valid_to"],
-                )
-                for v in versions
-            ],
-        )
+    async def entity(uscc: str, _: AnyRole, as_of: datetime | None = None) -> EntityDetail:
+        return await queries.entity_detail(uscc, as_of)
 
     @r.get("/entities")
     async def search(
+        _: AnyRole,
         name_prefix: str | None = None,
         region: str | None = None,
         industry: str | None = None,
         risk_class: str | None = None,
         after: str = "",
         limit: int = 100,
-        _: Any = ANY_ROLE,
     ) -> EntityPage:
-        limit = max(1, min(limit, 1000))
-        async with ctx.db.pool.acquire() as conn:
-            rows = await store.search_entities(
-                conn,
-                name_prefix=name_prefix,
-                region_prefix=region,
-                industry_prefix=industry,
-                risk_class=risk_class.upper() if risk_class else None,
-                after=after,
-                limit=limit,
-            )
-        entities = [store.entity_record(x) for x in rows]
-        return EntityPage(
-            entities=entities, next_after=entities[-1].uscc if len(entities) == limit else None
+        return await queries.search_entities(
+            name_prefix=name_prefix,
+            region=region,
+            industry=industry,
+            risk_class=risk_class,
+            after=after,
+            limit=limit,
         )
 
     @r.get("/inspectors/{inspector_id}")
-    async def inspector(inspector_id: str, _: Any = ANY_ROLE) -> InspectorRecord:
-        async with ctx.db.pool.acquire() as conn:
-            row = await store.inspector_by_id(conn, inspector_id)
-        if row is None:
-            raise NotFound(f"no inspector {inspector_id}")
-        return store.inspector_record(row)
+    async def inspector(inspector_id: str, _: AnyRole) -> InspectorRecord:
+        return await queries.inspector(inspector_id)
 
     @r.get("/inspectors")
     async def inspectors(
-        department: str | None = None, offset: int = 0, limit: int = 100, _: Any = ANY_ROLE
+        _: AnyRole, department: str | None = None, offset: int = 0, limit: int = 100
     ) -> InspectorsReply:
-        limit = max(1, min(limit, 1000))
-        async with ctx.db.pool.acquire() as conn:
-            rows = await store.inspectors_page(
-                conn, [department] if department else [], max(0, offset), limit + 1
-            )
-        return InspectorsReply(
-            inspectors=[store.inspector_record(x) for x in rows[:limit]],
-            next_offset=offset + limit if len(rows) > limit else None,
+        return await queries.inspectors_page(
+            [department] if department else [], max(0, offset), max(1, min(limit, 1000))
         )
 
     @r.post("/imports", status_code=201)
-    async def open_import(body: ImportOpen, who: Any = OWNER) -> ImportStarted:
+    async def open_import(body: ImportOpen, who: Owner) -> ImportStarted:
         import_id = await importer.open(body.kind, source=body.source, actor=who.sub)
         return ImportStarted(import_id=import_id, kind=body.kind)
 
@@ -135,9 +95,9 @@ def router(ctx: ServiceContext, *, importer: Importer, vocab: Vocabulary) -> API
         import_id: str,
         chunk: Annotated[int, FastPath(ge=0, le=MAX_CHUNKS)],
         request: Request,
+        _: Owner,
         first_line: Annotated[int, Query(ge=1)] = 2,
         format: Literal["csv", "jsonl"] = "csv",
-        _: Any = OWNER,
     ) -> ImportChunkReply:
         # passed on as bytes: a plain CSV chunk goes to PostgreSQL as it came (the worker
         # checks that it is UTF-8)
@@ -155,21 +115,8 @@ def router(ctx: ServiceContext, *, importer: Importer, vocab: Vocabulary) -> API
         )
 
     @r.post("/imports/{import_id}/commit")
-    async def commit(import_id: str, who: Any = OWNER) -> ImportCommitReply:
-        rejects: list[Reject] = []
-        summary = await importer.commit(import_id, actor=who.sub, on_reject=rejects.append)
-        await ctx.bus.publish_event(
-            subjects.event("registry", "import.completed"),
-            ImportCompleted(
-                import_id=import_id,
-                kind=summary["kind"],
-                source=summary.get("source", ""),
-                accepted=summary["accepted"],
-                rejected=summary["rejected"],
-                finished_at=datetime.fromisoformat(summary["at"]),
-            ),
-            event_id=event_id("import.completed", import_id),
-        )
+    async def commit(import_id: str, who: Owner) -> ImportCommitReply:
+        summary, rejects = await importer.commit_and_announce(import_id, actor=who.sub)
         return ImportCommitReply(
             import_id=import_id,
             kind=summary["kind"],
@@ -183,20 +130,17 @@ def router(ctx: ServiceContext, *, importer: Importer, vocab: Vocabulary) -> API
     @r.get("/config/risk-classes")
     @public
     async def risk_classes() -> RiskClassesConfig:
-        return RiskClassesConfig(risk_classes=sorted(vocab.risk_classes))
+        return queries.risk_classes()
 
     @r.get("/snapshots/{snapshot_id}")
     @public
     async def snapshot(snapshot_id: str) -> FreezeReply:
-        found = await snapshots.load(ctx.db, snapshot_id)
-        if found is None:
-            raise NotFound(f"no snapshot {snapshot_id}")
-        return found
+        return await queries.snapshot(snapshot_id)
 
     @r.get("/snapshots/{snapshot_id}/strata/{stratum_id}.txt")
     @public
     async def candidate_list(snapshot_id: str, stratum_id: str) -> StreamingResponse:
-        blocks = await snapshots.stream_list(ctx.db, snapshot_id, stratum_id)
+        blocks = await queries.candidate_list(snapshot_id, stratum_id)
         return StreamingResponse(
             blocks,
             media_type="text/plain; charset=utf-8",

@@ -13,18 +13,24 @@ from fastapi import APIRouter
 from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
 from services.registry import api, handlers
-from services.registry.config import RegistrySettings
+from services.registry.commands.directory import Directory
+from services.registry.commands.freeze import Freezer
+from services.registry.commands.imports import Importer
 from services.registry.domain.rows import Vocabulary
-from services.registry.importer import Importer
+from services.registry.queries import Queries
+from services.registry.settings import RegistrySettings
 
 
 @dataclass
 class RegistryApp:
-    """The registry's own objects."""
+    """The registry's own objects: its settings, its use cases and its reads."""
 
     settings: RegistrySettings
     vocab: Vocabulary
     importer: Importer
+    directory: Directory
+    freezer: Freezer
+    queries: Queries
     warm_up: asyncio.Task[Any] | None = field(default=None)
 
 
@@ -33,12 +39,22 @@ def build(ctx: ServiceContext, settings: RegistrySettings | None = None) -> Regi
     tests and the bench)."""
     mine = settings or RegistrySettings()
     vocab = mine.vocabulary()
-    importer = Importer(db=ctx.db, audit=ctx.audit, vocab=vocab, workers=mine.import_workers)
-    return RegistryApp(settings=mine, vocab=vocab, importer=importer)
+    return RegistryApp(
+        settings=mine,
+        vocab=vocab,
+        importer=Importer(
+            db=ctx.db, audit=ctx.audit, vocab=vocab, workers=mine.import_workers, bus=ctx.bus
+        ),
+        directory=Directory(db=ctx.db, audit=ctx.audit, vocab=vocab),
+        freezer=Freezer(
+            db=ctx.db, bus=ctx.bus, audit=ctx.audit, replicas=ctx.settings.stream_replicas
+        ),
+        queries=Queries(db=ctx.db, vocab=vocab),
+    )
 
 
 async def _start(ctx: ServiceContext, app: RegistryApp) -> None:
-    await handlers.register(ctx, vocab=app.vocab)
+    await handlers.register(ctx, directory=app.directory, freezer=app.freezer, queries=app.queries)
     # in the background: the service answers meanwhile, and a first chunk waits if it must
     app.warm_up = asyncio.create_task(app.importer.start_workers())
 
@@ -52,7 +68,7 @@ async def _stop(ctx: ServiceContext, app: RegistryApp) -> None:
 
 
 def _routers(ctx: ServiceContext, app: RegistryApp) -> list[APIRouter]:
-    return [api.router(ctx, importer=app.importer, vocab=app.vocab)]
+    return [api.router(importer=app.importer, queries=app.queries)]
 
 
 def spec() -> ServiceSpec[RegistryApp]:

@@ -49,7 +49,7 @@ _LEADS: Final = (0xC2, 0xE1, 0xE2, 0xE3)
 MAX_LABELS_BYTES: Final = 512
 
 # How PostgreSQL turns a canonical line, loaded as text columns (dates as dates: see
-# rawstage.RAW_COLUMNS), into the entity record.
+# store.staging.RAW_COLUMNS), into the entity record.
 CANONICAL_SQL: Final = (
     "uscc, name, entity_type, region_code, industry_code, coalesce(status, '存续') AS status, "
     "coalesce(abnormal = '1', false) AS abnormal, risk_class, "

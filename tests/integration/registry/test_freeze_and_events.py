@@ -26,9 +26,9 @@ from contracts.registry import (
     StatsRequest,
     StratumSpec,
 )
-from services.registry import store
 from services.registry.app import spec
 from services.registry.domain import synthetic
+from services.registry.store import risk as store
 
 from .helpers import http_import, wait_for
 

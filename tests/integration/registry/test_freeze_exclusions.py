@@ -20,9 +20,9 @@ from contracts.registry import (
     StratumSpec,
 )
 from services.kit.errors import DomainError
-from services.registry import sqlfilter
 from services.registry.app import spec
 from services.registry.domain import uscc as uscc_mod
+from services.registry.store import filters as sqlfilter
 
 from .test_freeze_and_events import _expected, _load
 

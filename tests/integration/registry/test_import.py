@@ -19,11 +19,14 @@ from contracts.registry import (
     InspectorsReply,
     InspectorsRequest,
 )
-from services.registry import bulk, importer, rawstage, stager, store
 from services.registry.app import spec
+from services.registry.commands import staging
 from services.registry.domain import synthetic
 from services.registry.domain import uscc as uscc_mod
 from services.registry.domain.rows import ENTITY_FIELDS, Vocabulary, validate_entity
+from services.registry.store import bulk
+from services.registry.store import entities as store
+from services.registry.store import imports as store_imports
 
 from .helpers import http_import, write_csv
 
@@ -49,7 +52,7 @@ def small_files_take_the_fast_paths(monkeypatch: Any, *, first_load: bool | None
     `first_load`, through the first-load build or, False, never), staged in the service process
     so that these patches reach the staging code."""
     monkeypatch.setenv("SPOTCHECK_REGISTRY_IMPORT_WORKERS", "0")
-    monkeypatch.setattr(rawstage, "RAW_MIN_LINES", 1)
+    monkeypatch.setattr(staging, "RAW_MIN_LINES", 1)
     if first_load is not None:
         monkeypatch.setattr(bulk, "FIRST_LOAD_MIN_ROWS", 1 if first_load else 10**9)
 
@@ -68,7 +71,7 @@ async def test_import_with_bad_rows_and_duplicates(
 ) -> None:
     if bulk:
         # the bulk path (indexes rebuilt, duplicates found by the primary key) for a small file
-        monkeypatch.setattr(importer, "BULK_MIN_ROWS", 1)
+        monkeypatch.setattr(store_imports, "BULK_MIN_ROWS", 1)
     svc = await run_service(spec)
     rows = [
         entity_row("91360202MA3500000A"),
@@ -106,7 +109,7 @@ async def test_reimport_is_idempotent_and_changes_keep_history(
     synthetic.write_entities(out, 500, seed=11)
     first = tmp_path / "entities.csv"
     first.write_text(out.getvalue(), encoding="utf-8")
-    monkeypatch.setattr(importer, "BULK_MIN_ROWS", 1)  # the first load is a bulk load
+    monkeypatch.setattr(store_imports, "BULK_MIN_ROWS", 1)  # the first load is a bulk load
     a = await http_import(svc, "entities", first, rows_per_chunk=128)
     assert (a["accepted"], a["rejected"], a["changed"]) == (500, 0, 500)
     async with svc.ctx.db.pool.acquire() as conn:
@@ -279,7 +282,7 @@ async def test_plain_csv_chunks_give_exactly_the_row_by_row_results(
     def not_row_by_row(*args: Any) -> Any:
         raise AssertionError("a plain chunk was read row by row")
 
-    monkeypatch.setattr(stager, "raw_rows", not_row_by_row)
+    monkeypatch.setattr(staging, "raw_rows", not_row_by_row)
     svc = await run_service(spec)
     out = io.StringIO()
     synthetic.write_entities(out, 3000, seed=17, bad=0.1)
@@ -296,7 +299,7 @@ async def test_plain_csv_chunks_give_exactly_the_row_by_row_results(
         entity_row(code[7], industry_code="c3074", status="吊销"),
     ]
     text = "\n".join(lines + [",".join(r) for r in special]) + "\n"
-    assert rawstage.split_header(text.encode()) is not None
+    assert staging.split_header(text.encode()) is not None
     path = tmp_path / "plain.csv"
     path.write_text(text, encoding="utf-8")
     result = await http_import(svc, "entities", path, rows_per_chunk=700)
@@ -413,7 +416,7 @@ async def test_duplicates_in_plain_chunks_are_reported_at_their_file_lines(
     out = io.StringIO()
     synthetic.write_entities(out, 300, seed=23)
     lines = out.getvalue().splitlines()
-    assert rawstage.split_header(out.getvalue().encode()) is not None
+    assert staging.split_header(out.getvalue().encode()) is not None
     lines[10] = lines[10].replace(",0,", ",否,", 1) if ",0," in lines[10] else lines[10] + "x"
     lines.insert(250, lines[40])  # file line 251 repeats file line 41
     lines.insert(120, lines[200])  # file line 121 repeats file line 201 (202 after insertion)

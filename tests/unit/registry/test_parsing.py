@@ -103,7 +103,7 @@ def test_json_lines() -> None:
 
 
 def test_json_lines_of_a_chunk_keep_their_numbers_across_unicode_line_separators() -> None:
-    from services.registry import stager
+    from services.registry.commands import staging as stager
 
     text = (
         '{"uscc": "91360202MA3500000A", "name": "甲\u2028乙", "address": "丙\u0085丁"}\n'

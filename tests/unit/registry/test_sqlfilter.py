@@ -8,7 +8,7 @@ import pytest
 
 from contracts.registry import EntityFilter
 from services.kit.errors import Invalid
-from services.registry import sqlfilter
+from services.registry.store import filters as sqlfilter
 
 
 def test_region_prefixes_drop_those_covered_by_a_shorter_one() -> None:

@@ -199,6 +199,11 @@ async def put_in_place(conn: Any, *, import_id: str) -> bool:
     return True
 
 
+async def drop_built(conn: Any, *, import_id: str) -> None:
+    """Drop a built table that was not put in place."""
+    await conn.execute(f"DROP TABLE {table_for(import_id)}")
+
+
 async def _not_null_names(conn: Any, table: str) -> dict[str, str]:
     """Column → name of its NOT NULL constraint (PostgreSQL 18 and later; empty before)."""
     rows = await conn.fetch(

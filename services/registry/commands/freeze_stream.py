@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from services.registry.domain.freeze import CandidateHasher, object_name, split_strata
+from services.registry.store import snapshots
 
 BLOCK_BYTES = 1 << 20
 BATCH_BYTES = 8 << 20
@@ -132,11 +133,7 @@ class StreamWriter:
             # Deflated in a thread (zlib lets go of the GIL) while the stream goes on: the
             # database then writes a third of the bytes.
             records = await asyncio.to_thread(_deflate, batch)
-            await self.wconn.copy_records_to_table(
-                "snapshot_block",
-                records=records,
-                columns=["snapshot_id", "stratum_id", "block", "data", "deflated"],
-            )
+            await snapshots.copy_blocks(self.wconn, records)
 
     async def _finish(self) -> None:
         """Close the current stratum: its last blocks, commitment and upload."""

@@ -5,7 +5,8 @@ row per region prefix × risk class × entity type they name, each with the stra
 letter code); rows sharing their other conditions form a branch, a hash join of the entities
 (filtered once by those conditions) to its strata rows; exclusions are anti-joins. The pairs
 come out of `COPY … TO STDOUT` as fixed-width lines "code\tUSCC", ordered by stratum number
-and `uscc COLLATE "C"`, and `freeze_stream.StreamWriter` turns them into stored lists.
+and `uscc COLLATE "C"`, and `freeze_stream.StreamWriter` turns them into stored lists. The SQL
+is in `store.snapshots` and `store.filters`.
 
 Exclusions come inline (`exclude_usccs`) or, for lists too large for a message, as an object
 in the snapshots bucket (`exclude_object`, one USCC a line): each distinct object is read once,
@@ -20,21 +21,22 @@ import json
 import logging
 import tempfile
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from contracts import subjects
 from contracts.registry import FreezeReply, FreezeRequest, FrozenStratum
 from services.kit.audit import AuditTrail
+from services.kit.bus import Bus
 from services.kit.db import Database
+from services.kit.envelope import event_id
 from services.kit.errors import Invalid, NotFound
-from services.registry import sqlfilter
+from services.registry.commands.freeze_stream import StreamWriter, Uploader
 from services.registry.domain import uscc as uscc_mod
 from services.registry.domain.freeze import MAX_STRATA, object_name, stratum_code
-from services.registry.domain.rows import ENTITY_FIELDS
-from services.registry.freeze_stream import StreamWriter, Uploader
+from services.registry.store import filters, snapshots
 
 log = logging.getLogger("spotcheck.registry.freeze")
 # Writes the content of a named object of the snapshots bucket into a binary file;
@@ -42,12 +44,11 @@ log = logging.getLogger("spotcheck.registry.freeze")
 Fetcher = Callable[[str, BinaryIO], Awaitable[None]]
 __all__ = [
     "Fetcher",
+    "Freezer",
     "Uploader",
     "freeze",
-    "load",
     "object_store_io",
     "snapshot_id_for",
-    "stream_list",
 ]
 
 
@@ -97,11 +98,11 @@ def _plan(
         object_set = None
         if s.exclude_object:
             object_set = objects.setdefault(s.exclude_object, -1 - len(objects))
-        for r in sqlfilter.strata_rows(s.stratum_id, s.filter):
+        for r in filters.strata_rows(s.stratum_id, s.filter):
             rows.append(r)
             sets.append((inline_set, object_set))
     idx_of = {s.stratum_id: i for i, s in enumerate(req.strata)}
-    groups, branches = sqlfilter.group_rows(rows)
+    groups, branches = filters.group_rows(rows)
     table = [
         (idx_of[r[0]], stratum_code(idx_of[r[0]]), g, *r, *st)
         for r, g, st in zip(rows, groups, sets, strict=True)
@@ -109,7 +110,7 @@ def _plan(
     params: list[Any] = []
     source = f"freeze_source_{suffix}" if req.as_of is not None else "entity"
     union = " UNION ALL ".join(
-        sqlfilter.branch_sql(
+        filters.branch_sql(
             g,
             shape,
             common,
@@ -133,36 +134,17 @@ async def _load_objects(
         return []
     if fetch is None:
         raise Invalid("exclusion objects are not available here")
-    await conn.execute("CREATE TEMP TABLE freeze_exclude_raw (line text) ON COMMIT DROP")
+    await snapshots.start_exclusion_objects(conn)
     loaded = []
     with tempfile.TemporaryDirectory(prefix="freeze-excl-") as tmp:
         for name, set_no in objects.items():
             path = Path(tmp) / "object.txt"
             with path.open("wb") as f:
                 await fetch(name, f)
-            await conn.execute("TRUNCATE freeze_exclude_raw")
-            try:
-                await conn.copy_to_table(
-                    "freeze_exclude_raw", source=str(path), format="csv", delimiter="\x01"
-                )
-            except Exception as exc:  # a NUL byte, invalid UTF-8, …
-                raise Invalid(f"exclusion object {name!r} is not a text list: {exc}") from exc
-            # Normalised as USCCs are everywhere (trimmed, upper case); blank lines skipped.
-            # The shape is checked here; a code with a wrong check character matches nothing.
-            bad = await conn.fetchval(
-                "SELECT u FROM (SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclude_raw)"
-                " t WHERE u <> '' AND u !~ '^[0-9A-Z]{18}$' LIMIT 1"
+            n = await snapshots.load_exclusion_object(
+                conn, name=name, path=path, set_no=set_no, suffix=suffix
             )
-            if bad is not None:
-                raise Invalid(f"exclusion object {name!r}: {bad[:40]!r} is not a USCC")
-            status = await conn.execute(
-                f"INSERT INTO freeze_exclude_{suffix} (set_no, uscc) "
-                "SELECT DISTINCT $1::int, u FROM "
-                "(SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclude_raw) t "
-                "WHERE u <> ''",
-                set_no,
-            )
-            loaded.append([name, int(status.split()[-1])])
+            loaded.append([name, n])
     return loaded
 
 
@@ -178,7 +160,7 @@ async def freeze(
     (when `audit` is given) its audit entry are committed together. `upload` stores a list in
     the object store; `fetch` reads exclusion objects."""
     snapshot_id = snapshot_id_for(req.request_id)
-    existing = await load(db, snapshot_id)
+    existing = await snapshots.load(db, snapshot_id)
     if existing is not None:
         return existing
     ids = [s.stratum_id for s in req.strata]
@@ -198,44 +180,18 @@ async def freeze(
         conn.transaction(isolation="repeatable_read"),
         wconn.transaction(),
     ):
-        as_of: datetime = req.as_of or await conn.fetchval("SELECT now()")
-        # Room for the (stratum, USCC) sort of a whole province in memory, and the plan
-        # this query needs: hash joins (the strata rows are few, their row estimates poor)
-        # with the scan, join and sort shared among parallel workers, as the ordered
-        # `COPY … ORDER BY uscc` of the same rows would be.
-        await conn.execute(
-            "SET LOCAL work_mem = '256MB'; SET LOCAL enable_mergejoin = off; "
-            "SET LOCAL enable_nestloop = off; SET LOCAL parallel_setup_cost = 0; "
-            "SET LOCAL parallel_tuple_cost = 0"
-        )
-        await conn.execute(sqlfilter.tables_sql(suffix))
-        await conn.copy_records_to_table(
-            f"freeze_strata_{suffix}", records=table, columns=list(sqlfilter.STRATA_COLUMNS)
-        )
-        if inline:
-            await conn.copy_records_to_table(
-                f"freeze_exclude_{suffix}", records=inline, columns=["set_no", "uscc"]
-            )
+        as_of: datetime = req.as_of or await snapshots.now(conn)
+        await snapshots.prepare_freeze(conn, suffix=suffix, strata=table, inline=inline)
         loaded = await _load_objects(conn, objects, fetch, suffix)
-        # statistics, so that the planner hashes the strata rather than the directory
-        await conn.execute(f"ANALYZE freeze_strata_{suffix}")
-        if inline or objects:
-            await conn.execute(f"ANALYZE freeze_exclude_{suffix}")
+        await snapshots.analyze(conn, suffix=suffix, exclusions=bool(inline or objects))
         if req.as_of is not None:
-            await _as_of_source(conn, as_of, suffix)
-        await wconn.execute(
-            "INSERT INTO snapshot (snapshot_id, request_id, as_of, request)"
-            " VALUES ($1, $2, $3, $4)",
-            snapshot_id,
-            req.request_id,
-            as_of,
-            json.loads(req.model_dump_json()),
-        )
+            await snapshots.as_of_source(conn, as_of, suffix)
+        await snapshots.insert_snapshot(wconn, snapshot_id=snapshot_id, req=req, as_of=as_of)
         codes = {stratum_code(i).encode(): s.stratum_id for i, s in enumerate(req.strata)}
         writer = StreamWriter(wconn=wconn, snapshot_id=snapshot_id, strata=codes, upload=upload)
         try:
             t1 = time.perf_counter()
-            await conn.copy_from_query(query, *params, output=writer.feed, format="text")
+            await snapshots.stream(conn, query, params, writer.feed)
             t2 = time.perf_counter()
             await writer.end()
             for s in req.strata:
@@ -246,9 +202,7 @@ async def freeze(
             await writer.abort()
             raise
         t3 = time.perf_counter()
-        await conn.execute(sqlfilter.drop_sql(suffix))
-        if req.as_of is not None:
-            await conn.execute(f"DROP TABLE freeze_source_{suffix}")
+        await snapshots.drop_freeze_tables(conn, suffix=suffix, as_of_source=req.as_of is not None)
         strata = []
         for s in req.strata:
             n, sha = writer.done[s.stratum_id]
@@ -260,15 +214,10 @@ async def freeze(
                     object_name=object_name(snapshot_id, s.stratum_id),
                 )
             )
-        await wconn.executemany(
-            "INSERT INTO snapshot_stratum (snapshot_id, stratum_id, n, candidates_sha256,"
-            " object_name, spec) VALUES ($1, $2, $3, $4, $5, $6)",
-            [
-                (snapshot_id, f.stratum_id, f.n, f.candidates_sha256, f.object_name, spec)
-                for f, spec in zip(
-                    strata, (json.loads(s.model_dump_json()) for s in req.strata), strict=True
-                )
-            ],
+        await snapshots.insert_strata(
+            wconn,
+            snapshot_id,
+            list(zip(strata, (json.loads(s.model_dump_json()) for s in req.strata), strict=True)),
         )
         log.info(
             "freeze %s: prepare %.2f s, query and stream %.2f s, last writes and uploads %.2f s",
@@ -296,62 +245,26 @@ async def freeze(
     return reply
 
 
-async def _as_of_source(conn: Any, as_of: datetime, suffix: str) -> None:
-    cols = ", ".join(ENTITY_FIELDS)
-    # CREATE TABLE AS takes no parameters; a timestamp literal from a datetime is safe.
-    literal = f"TIMESTAMPTZ '{as_of.isoformat()}'"
-    await conn.execute(
-        f"CREATE UNLOGGED TABLE freeze_source_{suffix} AS "
-        f"SELECT {cols} FROM entity WHERE valid_from <= {literal} UNION ALL "
-        f"SELECT {cols} FROM entity_history WHERE valid_from <= {literal} "
-        f"AND {literal} < valid_to"
-    )
-    await conn.execute(f"ANALYZE freeze_source_{suffix}")
+class Freezer:
+    """The freeze use case of the service: freeze, store the lists in the snapshots bucket,
+    announce `snapshot.frozen`."""
 
+    def __init__(self, *, db: Database, bus: Bus, audit: AuditTrail, replicas: int) -> None:
+        self.db = db
+        self.bus = bus
+        self.audit = audit
+        self.replicas = replicas
 
-async def load(db: Database, snapshot_id: str) -> FreezeReply | None:
-    """A snapshot already frozen, or None."""
-    async with db.pool.acquire() as conn:
-        snap = await conn.fetchrow("SELECT * FROM snapshot WHERE snapshot_id = $1", snapshot_id)
-        if snap is None:
-            return None
-        rows = await conn.fetch(
-            "SELECT stratum_id, n, candidates_sha256, object_name FROM snapshot_stratum "
-            "WHERE snapshot_id = $1 ORDER BY stratum_id",
-            snapshot_id,
+    async def freeze_and_publish(self, req: FreezeRequest) -> FreezeReply:
+        """Freeze, store the lists in the object store bucket, announce `snapshot.frozen`."""
+        if not req.strata:
+            raise Invalid("a freeze needs at least one stratum")
+        obs = await self.bus.object_store(subjects.SNAPSHOTS_BUCKET, replicas=self.replicas)
+        upload, fetch = object_store_io(obs)
+        reply = await freeze(self.db, req, upload=upload, fetch=fetch, audit=self.audit)
+        await self.bus.publish_event(
+            subjects.event("registry", "snapshot.frozen"),
+            reply,
+            event_id=event_id("snapshot.frozen", reply.snapshot_id),
         )
-    return FreezeReply(
-        snapshot_id=snapshot_id,
-        as_of=snap["as_of"],
-        strata=[FrozenStratum(**dict(r)) for r in rows],
-    )
-
-
-async def stream_list(db: Database, snapshot_id: str, stratum_id: str) -> Any:
-    """The blocks of one frozen list, in order, as an async iterator of bytes."""
-    async with db.pool.acquire() as conn:
-        found = await conn.fetchval(
-            "SELECT 1 FROM snapshot_stratum WHERE snapshot_id = $1 AND stratum_id = $2",
-            snapshot_id,
-            stratum_id,
-        )
-    if not found:
-        raise NotFound(f"no stratum {stratum_id} in snapshot {snapshot_id}")
-
-    async def blocks() -> Any:
-        block = 0
-        while True:
-            async with db.pool.acquire() as conn:
-                row = await conn.fetchrow(
-                    "SELECT data, deflated FROM snapshot_block WHERE snapshot_id = $1"
-                    " AND stratum_id = $2 AND block = $3",
-                    snapshot_id,
-                    stratum_id,
-                    block,
-                )
-            if row is None:
-                return
-            yield zlib.decompress(row["data"]) if row["deflated"] else bytes(row["data"])
-            block += 1
-
-    return blocks()
+        return reply

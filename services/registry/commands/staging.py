@@ -4,6 +4,11 @@ the bulk of an import's CPU time) run on every core while the service keeps answ
 A worker receives a chunk's text, parses and validates it with the domain code, and `COPY`s
 the valid rows into the import's staging table over its own connection, replacing any earlier
 copy of the same chunk in one transaction. Only counts and the rejected rows travel back.
+
+A plain CSV chunk of entities (each line one CSV record, `screen.is_plain`, columns in field
+order) is screened by column with NumPy (`screen.screen_entities`) and its text goes to
+PostgreSQL unchanged (`store.staging.copy_raw_chunk`); only the lines the screen did not pass
+are validated row by row by `validate_entity`, as in the general path.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from typing import Any
 
 import asyncpg
 
-from services.registry import rawstage
+from services.registry.domain import screen
 from services.registry.domain.fastrows import EntityChecker
 from services.registry.domain.parsing import (
     BadRow,
     FileProblem,
     RawRow,
+    map_header,
     read_csv,
     read_jsonl,
     reject_entry,
@@ -28,12 +34,13 @@ from services.registry.domain.parsing import (
 from services.registry.domain.rows import (
     ENTITY_FIELDS,
     ENTITY_REQUIRED,
-    INSPECTOR_COLUMNS,
     INSPECTOR_FIELDS,
     INSPECTOR_REQUIRED,
     Vocabulary,
+    validate_entity,
     validate_inspector,
 )
+from services.registry.store import staging
 
 
 @dataclass(frozen=True)
@@ -122,47 +129,87 @@ def records(
         yield (chunk, item.line + shift, *record)
 
 
-async def _claim_chunk(conn: Any, import_id: str, chunk: int) -> None:
-    """Inside the chunk's transaction: serialise copies of it and remove an earlier copy."""
-    stage = f"stage_{import_id}"
-    # The lock serialises two copies of the same chunk sent at once.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{import_id}:{chunk}")
-    # Only a resent chunk has rows to replace: a DELETE would scan the whole staging table
-    # (no index, to keep COPY fast), once per chunk of a five-million-row file.
-    resent = await conn.fetchval(
-        "SELECT 1 FROM import_chunk WHERE import_id = $1 AND chunk = $2", import_id, chunk
-    )
-    if resent:
-        await conn.execute(f"DELETE FROM {stage} WHERE chunk = $1", chunk)
-        await conn.execute(f"DROP TABLE IF EXISTS {rawstage.raw_table(import_id, chunk)}")
+# Smaller chunks are validated row by row into the typed staging table: a table per chunk
+# pays off only for large chunks (the CLI sends 50,000 rows), and bounds how many tables one
+# import makes (a 20-million-row province: at most 2,000).
+RAW_MIN_LINES = 10_000
+_EMPTY_RECORD = b"," * (len(ENTITY_FIELDS) - 1) + b"\n"
 
 
-async def _count_chunk(
-    conn: Any, import_id: str, chunk: int, counts: list[int], *, raw_first_line: int | None = None
-) -> None:
-    await conn.execute(
-        "INSERT INTO import_chunk (import_id, chunk, accepted, rejected, raw_first_line)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (import_id, chunk)"
-        " DO UPDATE SET accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected,"
-        " raw_first_line = EXCLUDED.raw_first_line",
-        import_id,
-        chunk,
-        counts[0],
-        counts[1],
-        raw_first_line,
-    )
+def split_header(data: bytes) -> tuple[bytes, bytes] | None:
+    """(header line, the rest) of a plain entity chunk of at least RAW_MIN_LINES lines whose
+    columns are in field order, else None."""
+    nl = data.find(b"\n")
+    if nl < 0:
+        return None
+    try:
+        header = data[:nl].decode("utf-8").lstrip("\ufeff").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    if '"' in header or map_header(header.split(","), ENTITY_FIELDS, ENTITY_REQUIRED) != list(
+        range(len(ENTITY_FIELDS))
+    ):
+        return None
+    body = data[nl + 1 :]
+    if body and not body.endswith(b"\n"):
+        body += b"\n"
+    if body.count(b"\n") < RAW_MIN_LINES or not screen.is_plain(body):
+        return None
+    return data[:nl], body
 
 
-async def copy_chunk(
-    conn: Any, import_id: str, kind: str, chunk: int, recs: Any, counts: list[int]
-) -> None:
-    """Replace chunk `chunk` of the import's staging table with `recs` (in one transaction)."""
-    fields = ENTITY_FIELDS if kind == "entities" else INSPECTOR_COLUMNS
-    stage = f"stage_{import_id}"
-    async with conn.transaction():
-        await _claim_chunk(conn, import_id, chunk)
-        await conn.copy_records_to_table(stage, records=recs, columns=["chunk", "line", *fields])
-        await _count_chunk(conn, import_id, chunk, counts)
+def _general(
+    header: bytes, lines: list[bytes], numbers: list[int], vocab: Vocabulary
+) -> tuple[list[tuple[int, tuple[Any, ...]]], list[dict[str, Any]]]:
+    """Validate lines the screen did not pass, as the general path would: clean records with
+    their file line numbers, and rejects."""
+    text = (header + b"\n" + b"\n".join(lines) + b"\n").decode("utf-8")
+    records: list[tuple[int, tuple[Any, ...]]] = []
+    rejects: list[dict[str, Any]] = []
+    # no quotes or carriage returns: physical line k + 2 of `text` is `numbers[k]` of the file
+    for row in read_csv(io.StringIO(text, newline=""), ENTITY_FIELDS, ENTITY_REQUIRED):
+        line = numbers[row.line - 2]
+        if isinstance(row, BadRow):
+            rejects.append(reject_entry(line, row.errors, row.raw))
+            continue
+        record, errors = validate_entity(row.values, vocab)
+        if record is None:
+            rejects.append(
+                reject_entry(line, errors, dict(zip(ENTITY_FIELDS, row.values, strict=True)))
+            )
+        else:
+            records.append((line, record))
+    return records, rejects
+
+
+async def stage_plain(
+    conn: Any,
+    *,
+    import_id: str,
+    chunk: int,
+    header: bytes,
+    body: bytes,
+    first_line: int,
+    vocab: Vocabulary,
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Stage a plain chunk inside the caller's transaction (after the chunk was claimed);
+    returns [accepted, rejected] and the rejects."""
+    # Not decoded here: COPY checks the encoding (CharacterNotInRepertoireError, reported
+    # by the caller like a UnicodeDecodeError)
+    suspect = screen.screen_entities(body, vocab)
+    records: list[tuple[int, tuple[Any, ...]]] = []
+    rejects: list[dict[str, Any]] = []
+    lines_total = body.count(b"\n")
+    if suspect:
+        lines = body.split(b"\n")
+        picked = [lines[i] for i in suspect]
+        records, rejects = _general(header, picked, [first_line + i for i in suspect], vocab)
+        for i in suspect:
+            lines[i] = _EMPTY_RECORD[:-1]
+        body = b"\n".join(lines)
+    await staging.copy_raw_chunk(conn, import_id=import_id, chunk=chunk, body=body, records=records)
+    accepted = lines_total - len(suspect) + len(records)
+    return [accepted, len(rejects)], rejects
 
 
 async def stage_text(
@@ -179,19 +226,19 @@ async def stage_text(
     """Stage a chunk given as text (or its UTF-8 bytes); returns [accepted, rejected] and the
     rejects.
 
-    A plain CSV chunk of entities is screened by column and loaded as it is (`rawstage`);
+    A plain CSV chunk of entities is screened by column and loaded as it is (`stage_plain`);
     every other chunk is validated row by row in Python.
     """
     plain = None
     if kind == "entities" and fmt == "csv":
         data = text if isinstance(text, bytes) else text.encode("utf-8")
-        plain = rawstage.split_header(data)
+        plain = split_header(data)
     if plain is not None:
         header, body = plain
         try:
             async with conn.transaction():
-                await _claim_chunk(conn, import_id, chunk)
-                counts, rejects = await rawstage.stage(
+                await staging.claim_chunk(conn, import_id, chunk)
+                counts, rejects = await stage_plain(
                     conn,
                     import_id=import_id,
                     chunk=chunk,
@@ -200,7 +247,7 @@ async def stage_text(
                     first_line=first_line,
                     vocab=vocab,
                 )
-                await _count_chunk(conn, import_id, chunk, counts, raw_first_line=first_line)
+                await staging.count_chunk(conn, import_id, chunk, counts, raw_first_line=first_line)
             return counts, rejects
         except (UnicodeDecodeError, asyncpg.CharacterNotInRepertoireError) as exc:
             raise FileProblem(
@@ -219,7 +266,7 @@ async def stage_text(
     counts = [0, 0]
     rows, shift = raw_rows(kind, text, first_line, fmt)
     recs = records(kind, chunk, rows, vocab, rejects, counts, shift)
-    await copy_chunk(conn, import_id, kind, chunk, recs, counts)
+    await staging.copy_chunk(conn, import_id, kind, chunk, recs, counts)
     return counts, rejects
 
 
