@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from contracts import subjects
 from services.draw import api, handlers
 from services.draw.commands import Ceremony, DrawCommands, Freezer, Intake, Selection
 from services.draw.queries import DrawQueries
@@ -36,15 +35,6 @@ def build(ctx: ServiceContext) -> DrawApp:
 
 
 async def _start(ctx: ServiceContext, app: DrawApp) -> None:
-    # Streams the consumers read may not exist yet if planner or publisher never started. The
-    # same duplicate window as their owners give them, or each start would reset the other's.
-    for svc in ("planner", "publisher"):
-        await ctx.bus.ensure_stream(
-            subjects.stream_name(svc),
-            subjects.stream_subjects(svc),
-            replicas=ctx.settings.stream_replicas,
-            duplicate_window_s=ctx.settings.stream_duplicate_window_s,
-        )
     await handlers.register(ctx, intake=app.commands.intake)
     ctx.background.append(
         asyncio.create_task(app.commands.ceremony.resume_all(), name="draw-resume")
@@ -63,4 +53,5 @@ def spec() -> ServiceSpec[DrawApp]:
         build=build,
         routers=_routers,
         start=_start,
+        reads_streams_of=("planner", "publisher"),
     )

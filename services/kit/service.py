@@ -74,6 +74,8 @@ class ServiceSpec(Generic[W]):
     start: Callable[[ServiceContext, W], Awaitable[None]] | None = None
     stop: Callable[[ServiceContext, W], Awaitable[None]] | None = None
     extra_streams: list[tuple[str, list[str]]] = field(default_factory=list)
+    # Other services whose event streams this one consumes.
+    reads_streams_of: tuple[str, ...] = ()
 
 
 def make_verifier(settings: Settings) -> TokenVerifier:
@@ -130,12 +132,16 @@ async def started(spec: ServiceSpec[W], settings: Settings) -> AsyncIterator[Ser
     try:
         await db.migrate(spec.migrations)
         bus = await Bus.connect(settings.nats_url, name=f"spotcheck-{spec.name}")
-        await bus.ensure_stream(
-            subjects.stream_name(spec.name),
-            subjects.stream_subjects(spec.name),
-            replicas=settings.stream_replicas,
-            duplicate_window_s=settings.stream_duplicate_window_s,
-        )
+        # Its own stream, and those of the services it reads: they may not exist yet if their
+        # owner never started. The same duplicate window as their owner gives them, or each
+        # start would reset the other's.
+        for svc in (spec.name, *spec.reads_streams_of):
+            await bus.ensure_stream(
+                subjects.stream_name(svc),
+                subjects.stream_subjects(svc),
+                replicas=settings.stream_replicas,
+                duplicate_window_s=settings.stream_duplicate_window_s,
+            )
         await bus.ensure_stream(
             subjects.AUDIT_STREAM,
             [f"{subjects.AUDIT_SUBJECT_PREFIX}.>"],

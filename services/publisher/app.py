@@ -8,7 +8,6 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
 from services.publisher import api, handlers
 from services.publisher.commands.calendars import Calendars
@@ -85,15 +84,6 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
 
 
 async def _start(ctx: ServiceContext, app: PublisherApp) -> None:
-    # Streams the consumers read may not exist yet if draw/planner never started. The same
-    # duplicate window as their owners give them, or each start would reset the other's.
-    for svc in ("draw", "planner"):
-        await ctx.bus.ensure_stream(
-            subjects.stream_name(svc),
-            subjects.stream_subjects(svc),
-            replicas=ctx.settings.stream_replicas,
-            duplicate_window_s=ctx.settings.stream_duplicate_window_s,
-        )
     await handlers.register(ctx, copies=app.copies, calendars=app.calendars)
     if app.relay is not None:
         ctx.background.append(asyncio.create_task(app.relay.run(), name="publisher-relay"))
@@ -124,4 +114,5 @@ def spec(settings: PublisherSettings | None = None) -> ServiceSpec[PublisherApp]
         build=lambda ctx: build(ctx, settings),
         routers=_routers,
         start=_start,
+        reads_streams_of=("draw", "planner"),
     )

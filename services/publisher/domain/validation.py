@@ -7,10 +7,6 @@ a submission in one go. Nothing is stored unless everything passes.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,8 +17,13 @@ from services.kit.errors import Conflict, Invalid
 from services.publisher.domain import methods as check_methods
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.deadlines import due_date
+from services.publisher.domain.result_parts import (
+    check_attachments,
+    check_confirmations,
+    check_items,
+    reason,
+)
 
-MIN_CONFIRMATIONS = 2
 DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 
@@ -68,10 +69,6 @@ class CheckedResult:
     licensing_feedback: bool
 
 
-def _reason(loc: list[str | int], msg: str, kind: str, msg_zh: str) -> dict[str, Any]:
-    return {"loc": loc, "msg": msg, "type": kind, "msg_zh": msg_zh}
-
-
 def check_submission(
     sub: ResultSubmission,
     *,
@@ -101,11 +98,11 @@ def check_submission(
         then=("submit the result for that task", "请对该任务录入结果"),
     )
     if task is not None and task.merged_into is None:
-        reasons += _check_confirmations(sub, task)
-        reasons += _check_items(sub, task)
+        reasons += check_confirmations(sub, task)
+        reasons += check_items(sub, task)
         if not task.period_start <= sub.check_date <= task.period_end:
             reasons.append(
-                _reason(
+                reason(
                     ["check_date"],
                     f"check date {sub.check_date} is outside the task's period "
                     f"{task.period_start}..{task.period_end}",
@@ -117,7 +114,7 @@ def check_submission(
     reasons += _check_method(sub, method, task)
     if sub.check_date > today:
         reasons.append(
-            _reason(
+            reason(
                 ["check_date"],
                 f"check date {sub.check_date} is in the future",
                 "check_date_future",
@@ -129,14 +126,14 @@ def check_submission(
     try:
         due = due_date(sub.check_date)
     except Invalid as exc:
-        reasons.append(_reason(["check_date"], exc.message, exc.code, "节假日日历不含该年份"))
+        reasons.append(reason(["check_date"], exc.message, exc.code, "节假日日历不含该年份"))
 
     codes: list[str] = []
     for i, item in enumerate(sub.items):
         cat = categories.resolve(item.category)
         if cat is None:
             reasons.append(
-                _reason(
+                reason(
                     ["items", i, "category"],
                     f"unknown result category {item.category!r}",
                     "category_unknown",
@@ -146,12 +143,12 @@ def check_submission(
         else:
             codes.append(cat.code)
 
-    reasons += _check_attachments(sub, max_attachment_bytes)
+    reasons += check_attachments(sub, max_attachment_bytes)
 
     if sub.corrects_version is None:
         if latest_version is not None:
             conflicts.append(
-                _reason(
+                reason(
                     ["corrects_version"],
                     f"task {sub.task_id} already has result version {latest_version}; "
                     "submit a correction naming that version",
@@ -162,7 +159,7 @@ def check_submission(
     else:
         if not (sub.correction_reason or "").strip():
             reasons.append(
-                _reason(
+                reason(
                     ["correction_reason"],
                     "a correction needs a reason",
                     "correction_reason_missing",
@@ -171,7 +168,7 @@ def check_submission(
             )
         if latest_version is None:
             reasons.append(
-                _reason(
+                reason(
                     ["corrects_version"],
                     "there is no result to correct",
                     "nothing_to_correct",
@@ -180,7 +177,7 @@ def check_submission(
             )
         elif sub.corrects_version != latest_version:
             conflicts.append(
-                _reason(
+                reason(
                     ["corrects_version"],
                     f"version {sub.corrects_version} is not the latest ({latest_version})",
                     "stale_version",
@@ -219,7 +216,7 @@ def _check_method(
     e.g. 无事不扰: no proactive on-site visit to a class-A entity, shaped the task's list)."""
     if method is None:
         return [
-            _reason(
+            reason(
                 ["method"],
                 f"unknown check method {sub.method!r}: give one of "
                 f"{', '.join(m.value for m in Method)} "
@@ -238,7 +235,7 @@ def _check_method(
         why = "; the rules allow no proactive on-site visit to this entity (e.g. class A)"
         why_zh = "；按规则不主动实施现场检查（如A类主体“无事不扰”）"
     return [
-        _reason(
+        reason(
             ["method"],
             f"method {method.value} is not allowed for task {task.task_id} "
             f"(allowed: {allowed}){why}",
@@ -290,11 +287,11 @@ def _who_may_act(
     one of its inspectors (`inspector`) or staff of one of its departments (`dept`)."""
     if task is None:
         return [
-            _reason(["task_id"], f"task {task_id} does not exist", "task_unknown", "抽查任务不存在")
+            reason(["task_id"], f"task {task_id} does not exist", "task_unknown", "抽查任务不存在")
         ]
     if task.merged_into is not None:
         return [
-            _reason(
+            reason(
                 ["task_id"],
                 f"task {task.task_id} was merged into task {task.merged_into}; {then[0]}",
                 "task_merged",
@@ -304,7 +301,7 @@ def _who_may_act(
     reasons: list[dict[str, Any]] = []
     if not task.team:
         reasons.append(
-            _reason(
+            reason(
                 ["task_id"],
                 f"task {task.task_id} has no team",
                 "task_unstaffed",
@@ -313,7 +310,7 @@ def _who_may_act(
         )
     if inspector is not None and inspector not in task.team:
         reasons.append(
-            _reason(
+            reason(
                 [loc],
                 f"inspector {inspector} is not on the task's team",
                 "inspector_not_on_team",
@@ -322,149 +319,11 @@ def _who_may_act(
         )
     if dept is not None and dept not in task.departments:
         reasons.append(
-            _reason(
+            reason(
                 ["task_id"],
                 f"department {dept} is not on task {task.task_id}",
                 "department_not_on_task",
                 "录入部门不是该任务的检查部门",
             )
         )
-    return reasons
-
-
-def _check_confirmations(sub: ResultSubmission, task: TaskView) -> list[dict[str, Any]]:
-    """Every assigned inspector confirms once, nobody else does, and at least two do."""
-    reasons: list[dict[str, Any]] = []
-    team = set(task.team)
-    found, seen = _check_members(
-        [conf.inspector_id for conf in sub.confirmations],
-        team,
-        loc="confirmations",
-        attr="inspector_id",
-        foreign=(
-            lambda v: f"inspector {v} is not on the task's team",
-            "inspector_not_on_team",
-            "确认人不是该任务的检查人员",
-        ),
-        twice=(
-            lambda v: f"inspector {v} confirmed twice",
-            "confirmation_duplicate",
-            "同一检查人员重复确认",
-        ),
-        missing=(
-            lambda v: f"assigned inspector {v} has not confirmed",
-            "confirmation_missing",
-            "缺少检查组成员的确认",
-        ),
-    )
-    reasons += found
-    if len(seen & team) < MIN_CONFIRMATIONS:
-        reasons.append(
-            _reason(
-                ["confirmations"],
-                f"at least {MIN_CONFIRMATIONS} assigned inspectors must confirm, "
-                f"got {len(seen & team)}",
-                "confirmation_too_few",
-                "至少两名检查人员确认",
-            )
-        )
-    return reasons
-
-
-def _check_items(sub: ResultSubmission, task: TaskView) -> list[dict[str, Any]]:
-    reasons, _ = _check_members(
-        [item.item_code for item in sub.items],
-        set(task.item_codes),
-        loc="items",
-        attr="item_code",
-        foreign=(
-            lambda v: f"item {v} is not an item of task {task.task_id}",
-            "item_not_in_task",
-            "检查事项不属于该任务",
-        ),
-        twice=(lambda v: f"item {v} appears twice", "item_duplicate", "检查事项重复"),
-        missing=(
-            lambda v: f"item {v} of the task has no result",
-            "item_missing",
-            "任务的检查事项缺少结果",
-        ),
-    )
-    return reasons
-
-
-# (English message for a value, reason type, Chinese message)
-_Reason = tuple[Callable[[str], str], str, str]
-
-
-def _check_members(
-    values: list[str],
-    expected: set[str],
-    *,
-    loc: str,
-    attr: str,
-    foreign: _Reason,
-    twice: _Reason,
-    missing: _Reason,
-) -> tuple[list[dict[str, Any]], set[str]]:
-    """Each value must be expected and given once, and every expected value given: the rule
-    for a task's items and for its team's confirmations. Returns the reasons and what was seen.
-    """
-    reasons: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for i, value in enumerate(values):
-        if value not in expected:
-            reasons.append(_reason([loc, i, attr], foreign[0](value), foreign[1], foreign[2]))
-        if value in seen:
-            reasons.append(_reason([loc, i, attr], twice[0](value), twice[1], twice[2]))
-        seen.add(value)
-    for value in sorted(expected - seen):
-        reasons.append(_reason([loc], missing[0](value), missing[1], missing[2]))
-    return reasons, seen
-
-
-def _check_attachments(sub: ResultSubmission, limit: int) -> list[dict[str, Any]]:
-    reasons: list[dict[str, Any]] = []
-    for i, att in enumerate(sub.attachments):
-        if att.size > limit:
-            reasons.append(
-                _reason(
-                    ["attachments", i, "size"],
-                    f"attachment {att.name!r} is {att.size} bytes, over the limit of {limit}",
-                    "attachment_too_large",
-                    "附件超过大小限制",
-                )
-            )
-            continue
-        if att.content_base64 is None:
-            continue
-        try:
-            content = base64.b64decode(att.content_base64, validate=True)
-        except (binascii.Error, ValueError):
-            reasons.append(
-                _reason(
-                    ["attachments", i, "content_base64"],
-                    "not valid base64",
-                    "attachment_encoding",
-                    "附件编码无效",
-                )
-            )
-            continue
-        if len(content) > limit:
-            reasons.append(
-                _reason(
-                    ["attachments", i, "size"],
-                    f"attachment {att.name!r} is {len(content)} bytes, over the limit of {limit}",
-                    "attachment_too_large",
-                    "附件超过大小限制",
-                )
-            )
-        elif len(content) != att.size or hashlib.sha256(content).hexdigest() != att.sha256:
-            reasons.append(
-                _reason(
-                    ["attachments", i, "sha256"],
-                    f"attachment {att.name!r} does not match its size and SHA-256",
-                    "attachment_mismatch",
-                    "附件与其SHA-256不符",
-                )
-            )
     return reasons
