@@ -122,11 +122,9 @@ def check_submission(
             )
         )
 
-    due: date | None = None
-    try:
-        due = due_date(sub.check_date)
-    except Invalid as exc:
-        reasons.append(reason(["check_date"], exc.message, exc.code, "节假日日历不含该年份"))
+    # Never a refusal: a year with no published schedule gets a provisional date. This one is
+    # on the default calendar; the commit counts it again on the stored one (`Calendars.stamp`).
+    due = due_date(sub.check_date)
 
     codes: list[str] = []
     for i, item in enumerate(sub.items):
@@ -193,7 +191,7 @@ def check_submission(
         )
     if conflicts:
         raise Conflict(conflicts[0]["msg"], code="result_version_conflict", details=conflicts)
-    assert task is not None and due is not None and method is not None  # reasons above
+    assert task is not None and method is not None  # reasons above
     return CheckedResult(
         task=task,
         version=(latest_version or 0) + 1,

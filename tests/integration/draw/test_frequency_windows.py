@@ -14,7 +14,6 @@ Which entities the registry's frozen lists still hold is the answer:
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,9 @@ from services.draw import app as draw_app
 from services.kit.bus import Bus
 from services.planner.domain.resolve import Resolution, frequency_exclusions
 from services.registry import app as registry_app
-from services.registry.domain.rows import ENTITY_FIELDS
 from services.registry.domain.synthetic import entity_uscc
 from tests.integration.draw.test_draw_ceremony import _until
-from tests.integration.registry.helpers import http_import
+from tests.integration.registry.helpers import entity_csv, http_import
 
 SEED = "16180339887498948482045"
 START = date(2026, 3, 1)
@@ -78,27 +76,19 @@ def _usccs() -> dict[str, str]:
 
 def _csv(path: Path) -> Path:
     usccs = _usccs()
-    with path.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(ENTITY_FIELDS)
-        for name, (cls, tags) in ENTITIES.items():
-            row = {
+    return entity_csv(
+        path,
+        [
+            {
                 "uscc": usccs[name],
                 "name": f"昌江{name}有限公司",
-                "entity_type": "企业",
-                "region_code": "360202",
-                "industry_code": "F5211",
-                "status": "存续",
-                "abnormal": "0",
                 "risk_class": cls,
                 "risk_class_date": "2024-01-01",
                 "tags": tags,
-                "key_supervision": "",
-                "address": "昌江大道1号",
-                "established": "2015-01-01",
             }
-            w.writerow([row[f] for f in ENTITY_FIELDS])
-    return path
+            for name, (cls, tags) in ENTITIES.items()
+        ],
+    )
 
 
 def _approved(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from contracts.common import Role
+from services.registry.domain.rows import ENTITY_FIELDS
 from spotcheck.commands.registry import chunks, file_format
 
 
@@ -50,6 +52,34 @@ async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.1)
+
+
+# One ordinary operating enterprise of 昌江区; tests override the fields their case is about.
+ENTITY_DEFAULTS = {
+    "entity_type": "企业",
+    "region_code": "360202",
+    "industry_code": "F5211",
+    "status": "存续",
+    "abnormal": "0",
+    "risk_class": "B",
+    "risk_class_date": "2025-03-01",
+    "tags": "",
+    "key_supervision": "",
+    "address": "昌江大道1号",
+    "established": "2015-01-01",
+}
+
+
+def entity_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    """An entity import file (UTF-8, the registry's columns) of `rows`: each row gives at least
+    `uscc` and `name`, the rest falls back to `ENTITY_DEFAULTS`."""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(ENTITY_FIELDS)
+        for row in rows:
+            full = {**ENTITY_DEFAULTS, **row}
+            w.writerow([full[field] for field in ENTITY_FIELDS])
+    return path
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str) -> Path:

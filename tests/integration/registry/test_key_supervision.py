@@ -4,7 +4,6 @@ its `rpc.freeze`, on real NATS and PostgreSQL."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,9 @@ from services.planner.domain.resolve import plan_strata
 from services.planner.domain.ruleset import load_ruleset
 from services.planner.rulefiles import read_rule_dir
 from services.registry.app import spec
-from services.registry.domain.rows import ENTITY_FIELDS
 from services.registry.domain.synthetic import entity_uscc
 
-from .helpers import http_import
+from .helpers import entity_csv, http_import
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,27 +37,18 @@ def _usccs() -> dict[str, str]:
 
 def _csv(path: Path) -> Path:
     usccs = _usccs()
-    with path.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(ENTITY_FIELDS)
-        for name, (industry, label) in ENTITIES.items():
-            row = {
+    return entity_csv(
+        path,
+        [
+            {
                 "uscc": usccs[name],
                 "name": f"景德镇{name}有限公司",
-                "entity_type": "企业",
-                "region_code": "360202",
                 "industry_code": industry,
-                "status": "存续",
-                "abnormal": "0",
-                "risk_class": "B",
-                "risk_class_date": "2025-03-01",
-                "tags": "",
                 "key_supervision": label,
-                "address": "昌江大道1号",
-                "established": "2015-01-01",
             }
-            w.writerow([row[f] for f in ENTITY_FIELDS])
-    return path
+            for name, (industry, label) in ENTITIES.items()
+        ],
+    )
 
 
 async def test_a_key_supervision_label_keeps_an_entity_out_of_its_own_items_only(
