@@ -13,7 +13,8 @@ from contracts.events import event_names
 
 VERSION = "v1"
 PREFIX = f"spotcheck.{VERSION}"
-SERVICES = ("registry", "planner", "draw", "publisher")
+# `web` (the human faces) has no events of its own: no stream, only its audit and ping.
+SERVICES = ("registry", "planner", "draw", "publisher", "web")
 
 AUDIT_STREAM = "AUDIT"
 AUDIT_SUBJECT_PREFIX = f"{PREFIX}.audit"

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from contracts.common import Role
-from spotcheck.commands import demo, draw, plan, publisher, registry, results, rules
+from spotcheck.commands import demo, draw, plan, publisher, registry, results, rules, users
 
 app = typer.Typer(
     help="spotcheck — 双随机、一公开: random entities, random inspectors, public results.",
@@ -23,11 +23,12 @@ app.add_typer(plan.app, name="plan")
 app.add_typer(draw.app, name="draw")
 app.add_typer(publisher.app, name="publisher")
 app.add_typer(results.app, name="results")
+app.add_typer(users.app, name="user")
 app.command("demo")(demo.demo)
 audit_app = typer.Typer(help="The audit trail (全过程留痕)", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-SERVICES = ("registry", "planner", "draw", "publisher")
+SERVICES = ("registry", "planner", "draw", "publisher", "web")
 
 
 @app.command()
@@ -49,7 +50,7 @@ def up(
         bool, typer.Option(help="Return once every service is ready (stop: spotcheck down)")
     ] = False,
 ) -> None:
-    """Start NATS, PostgreSQL and the four services; wait until all are ready."""
+    """Start NATS, PostgreSQL, the four services and the web; wait until all are ready."""
     from spotcheck.stack import Stack, StackError
 
     stack = Stack(var_dir=var_dir, nats_url=nats_url, database_url=database_url)

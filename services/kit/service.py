@@ -76,6 +76,8 @@ class ServiceSpec(Generic[W]):
     extra_streams: list[tuple[str, list[str]]] = field(default_factory=list)
     # Other services whose event streams this one consumes.
     reads_streams_of: tuple[str, ...] = ()
+    # Last touches on the built app (the web service's HTML error pages and static files).
+    configure: Callable[[FastAPI, ServiceContext, W], None] | None = None
 
 
 def make_verifier(settings: Settings) -> TokenVerifier:
@@ -136,6 +138,8 @@ async def started(spec: ServiceSpec[W], settings: Settings) -> AsyncIterator[Ser
         # owner never started. The same duplicate window as their owner gives them, or each
         # start would reset the other's.
         for svc in (spec.name, *spec.reads_streams_of):
+            if not subjects.stream_subjects(svc):
+                continue  # a service with no events of its own (web) has no stream
             await bus.ensure_stream(
                 subjects.stream_name(svc),
                 subjects.stream_subjects(svc),
@@ -187,6 +191,8 @@ async def started(spec: ServiceSpec[W], settings: Settings) -> AsyncIterator[Ser
             max_body_bytes=settings.max_body_bytes,
             registry=ctx.metrics,
         )
+        if spec.configure is not None:
+            spec.configure(ctx.app, ctx, wiring)
         yield ctx
     finally:
         if ctx is not None:

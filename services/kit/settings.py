@@ -7,7 +7,13 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_PORTS = {"registry": 8101, "planner": 8102, "draw": 8103, "publisher": 8104}
+DEFAULT_PORTS = {
+    "registry": 8101,
+    "planner": 8102,
+    "draw": 8103,
+    "publisher": 8104,
+    "web": 8100,
+}
 
 
 class Settings(BaseSettings):
@@ -23,6 +29,7 @@ class Settings(BaseSettings):
     planner_port: int = DEFAULT_PORTS["planner"]
     draw_port: int = DEFAULT_PORTS["draw"]
     publisher_port: int = DEFAULT_PORTS["publisher"]
+    web_port: int = DEFAULT_PORTS["web"]
     # Tokens: an HS256 key file (embedded default, created by `spotcheck up`) or an OIDC JWKS URL.
     jwt_key_file: Path | None = None
     jwt_jwks_url: str | None = None

@@ -15,7 +15,8 @@ from pathlib import Path
 from services.kit.settings import DEFAULT_PORTS
 from spotcheck.embedded import free_port, port_taken
 
-SERVICES = ("registry", "planner", "draw", "publisher")
+# The web (the human faces) last: it calls the other four.
+SERVICES = ("registry", "planner", "draw", "publisher", "web")
 RELAY = "publisher-relay"
 DEFAULT_NATS_PORT = 4222
 
@@ -55,6 +56,7 @@ def spawn(
     database_url: str,
     module: str | None = None,
     publisher_url: str = "",
+    urls: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start one part (`services.<name>`, or `module`) in its own session, logging to
     `var/logs/<name>.log`, with the stack's NATS, PostgreSQL and data folder."""
@@ -74,6 +76,10 @@ def spawn(
         env[f"SPOTCHECK_{name.upper()}_PORT"] = str(port)
     if publisher_url:
         env.setdefault("SPOTCHECK_PUBLISHER_PUBLIC_BASE_URL", publisher_url)
+    # Where the web service finds the others (any of them may have moved off a taken port).
+    for service, url in (urls or {}).items():
+        if service != "web":
+            env.setdefault(f"SPOTCHECK_WEB_{service.upper()}_URL", url)
     # The embedded default is where demonstrations run: seeds labelled `demo` are allowed
     # (and say so in the public record). A production deployment does not set this.
     env.setdefault("SPOTCHECK_ALLOW_DEMO_SEED", "true")

@@ -158,6 +158,7 @@ class Stack:
                 nats_url=nats_url,
                 database_url=database_url,
                 publisher_url=publisher_url,
+                urls={n: str(info["url"]) for n, info in services.items()},
             )
         for note in notes:
             self.console.print(f"[yellow]note:[/] {note}")

@@ -12,6 +12,7 @@ from services.kit.auth import is_public
 from services.planner.app import spec as planner_spec
 from services.publisher.app import spec as publisher_spec
 from services.registry.app import spec as registry_spec
+from services.web.app import spec as web_spec
 
 
 def _guarded(dependant: Any) -> bool:
@@ -22,7 +23,9 @@ def _guarded(dependant: Any) -> bool:
 
 
 @pytest.mark.parametrize(
-    "spec", [registry_spec, planner_spec, draw_spec, publisher_spec], ids=lambda s: s.__module__
+    "spec",
+    [registry_spec, planner_spec, draw_spec, publisher_spec, web_spec],
+    ids=lambda s: s.__module__,
 )
 async def test_every_route_is_public_or_guarded(run_service, spec) -> None:
     svc = await run_service(spec)

@@ -1,0 +1,137 @@
+"""Wiring of the web service: the one place that builds its objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.kit.auth import load_or_create_key
+from services.kit.errors import NotFound
+from services.kit.service import ServiceContext, ServiceSpec
+from services.kit.settings import Settings
+from services.web import api
+from services.web.backends import SELF, SERVICE_NAMES, BackendError, Backends
+from services.web.commands import AccountCommands, InspectionCommands
+from services.web.domain.people import LockoutPolicy, SessionPolicy
+from services.web.pages import auth, errors, mobile
+from services.web.passwords import Passwords
+from services.web.queries import TaskReads, WebQueries
+from services.web.render import Pages
+from services.web.sessions import CookieNames
+from services.web.settings import WebSettings, load_web_settings
+from services.web.store import WebStore
+
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class WebApp:
+    """The web service's own objects."""
+
+    settings: WebSettings
+    backends: Backends
+    accounts: AccountCommands
+    inspections: InspectionCommands
+    queries: WebQueries
+    reads: TaskReads
+    pages: Pages
+    cookies: CookieNames
+
+
+def backend_urls(kit: Settings, web: WebSettings) -> dict[str, str]:
+    """Where each service answers: the web settings' URL, else this host and its port."""
+    return {
+        name: getattr(web, f"{name}_url") or f"http://{kit.http_host}:{kit.port_of(name)}"
+        for name in SERVICE_NAMES
+    }
+
+
+def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
+    """Build the web service's objects, each handed its dependencies by keyword."""
+    web = web or load_web_settings()
+    kit = ctx.settings
+    backends = Backends(
+        urls=backend_urls(kit, web),
+        key=None if kit.jwt_jwks_url else load_or_create_key(kit.key_file()),
+        token_ttl_s=web.backend_token_ttl_s,
+        timeout_s=web.backend_timeout_s,
+        issuer=kit.jwt_issuer,
+        audience=kit.jwt_audience,
+    )
+
+    async def roster_status(inspector_id: str) -> str | None:
+        try:
+            record = await backends.get("registry", f"/inspectors/{inspector_id}", caller=SELF)
+        except (BackendError, NotFound) as exc:
+            if getattr(exc, "status", 404) == 404:
+                return None
+            raise
+        return str(record.get("status", ""))
+
+    store = WebStore(db=ctx.db)
+    sessions = SessionPolicy(idle_minutes=web.session_idle_minutes, max_hours=web.session_max_hours)
+    return WebApp(
+        settings=web,
+        backends=backends,
+        accounts=AccountCommands(
+            db=ctx.db,
+            store=store,
+            audit=ctx.audit,
+            passwords=Passwords(),
+            roster=roster_status,
+            lockout=LockoutPolicy(failures=web.lockout_failures, minutes=web.lockout_minutes),
+            sessions=sessions,
+            password_min_length=web.password_min_length,
+        ),
+        inspections=InspectionCommands(backends=backends),
+        queries=WebQueries(store=store, sessions=sessions),
+        reads=TaskReads(backends=backends),
+        pages=Pages(),
+        cookies=CookieNames(secure=web.cookie_secure),
+    )
+
+
+def _routers(ctx: ServiceContext, app: WebApp) -> list[APIRouter]:
+    return [
+        api.router(accounts=app.accounts, queries=app.queries),
+        auth.router(
+            pages=app.pages,
+            accounts=app.accounts,
+            queries=app.queries,
+            cookies=app.cookies,
+            min_password_length=app.settings.password_min_length,
+            oidc=app.settings.oidc_enabled,
+        ),
+        mobile.router(
+            pages=app.pages,
+            reads=app.reads,
+            inspections=app.inspections,
+            queries=app.queries,
+            cookies=app.cookies,
+            public_base_url=app.settings.public_base_url,
+        ),
+    ]
+
+
+def _configure(fastapi_app: FastAPI, ctx: ServiceContext, app: WebApp) -> None:
+    fastapi_app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(fastapi_app, pages=app.pages)
+
+
+async def _stop(ctx: ServiceContext, app: WebApp) -> None:
+    await app.backends.close()
+
+
+def spec() -> ServiceSpec[WebApp]:
+    """How the web service is put together."""
+    return ServiceSpec(
+        name="web",
+        migrations=Path(__file__).parent / "migrations",
+        build=build,
+        routers=_routers,
+        stop=_stop,
+        configure=_configure,
+    )

@@ -1,0 +1,144 @@
+"""The four services' HTTP APIs, called on behalf of a signed-in person.
+
+The web service owns no domain data (DESIGN §10): every task, result and entity it shows comes
+from the service that owns it, asked with a short-lived token carrying the person's role,
+department and (for an inspector) roster id. The embedded default signs that token with the
+stack's key; when a province's SSO signs people in, their own access token is passed instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from contracts.common import Role
+from services.kit.auth import issue_token
+from services.kit.errors import DomainError, TemporaryError
+
+SERVICE_NAMES = ("registry", "planner", "draw", "publisher")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whom a backend call is made for: the claims of the token it carries."""
+
+    sub: str
+    role: Role
+    dept: str | None = None
+    # A province SSO's access token, passed through instead of a minted one.
+    bearer: str | None = None
+
+
+# The web service itself, for what anyone may see (the 检查码 page, the roster check at
+# sign-in): read-only everywhere.
+SELF = Caller(sub="web", role=Role.AUDITOR)
+
+
+class BackendError(DomainError):
+    """A service refused a call: its status, code, message and per-field details, as sent."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        err = body.get("error", {}) if isinstance(body, dict) else {}
+        super().__init__(
+            str(err.get("message") or f"HTTP {status}"),
+            code=str(err.get("code") or "backend_error"),
+            details=list(err.get("details") or []),
+        )
+        self.status = status
+
+
+class Backends:
+    """One HTTP client per service, with the token of whoever the call is for."""
+
+    def __init__(
+        self,
+        *,
+        urls: dict[str, str],
+        key: bytes | None,
+        token_ttl_s: int,
+        timeout_s: float,
+        issuer: str,
+        audience: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.urls = urls
+        self.key = key
+        self.token_ttl_s = token_ttl_s
+        self.issuer = issuer
+        self.audience = audience
+        self.client = httpx.AsyncClient(timeout=timeout_s, transport=transport)
+
+    def token(self, caller: Caller) -> str:
+        """The bearer token of a call for `caller`."""
+        if caller.bearer:
+            return caller.bearer
+        if self.key is None:
+            raise TemporaryError("no signing key and no SSO token: cannot call the services")
+        return issue_token(
+            self.key,
+            role=caller.role,
+            sub=caller.sub,
+            dept=caller.dept,
+            ttl_s=self.token_ttl_s,
+            issuer=self.issuer,
+            audience=self.audience,
+        )
+
+    async def request(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        caller: Caller | None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One call; a refusal raises `BackendError`, an unreachable service `TemporaryError`."""
+        hdrs = dict(headers or {})
+        if caller is not None:
+            hdrs["authorization"] = f"Bearer {self.token(caller)}"
+        try:
+            response = await self.client.request(
+                method,
+                self.urls[service].rstrip("/") + path,
+                json=json,
+                params={k: v for k, v in (params or {}).items() if v not in (None, "")},
+                content=content,
+                headers=hdrs,
+            )
+        except httpx.HTTPError as exc:
+            raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                body: Any = response.json()
+            except ValueError:
+                body = {}
+            if response.status_code >= 500:
+                raise TemporaryError(f"{service} answered HTTP {response.status_code}")
+            raise BackendError(response.status_code, body)
+        return response
+
+    async def get(
+        self,
+        service: str,
+        path: str,
+        *,
+        caller: Caller | None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """GET and decode JSON."""
+        return (await self.request(service, "GET", path, caller=caller, params=params)).json()
+
+    async def post(self, service: str, path: str, *, caller: Caller | None, json: Any) -> Any:
+        """POST JSON and decode the answer."""
+        response = await self.request(service, "POST", path, caller=caller, json=json)
+        return response.json() if response.content else None
+
+    async def close(self) -> None:
+        """Close the connections."""
+        await self.client.aclose()

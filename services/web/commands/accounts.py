@@ -1,0 +1,298 @@
+"""Use cases of the web service: accounts (for administrators) and signing in and out."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from contracts.common import Role
+from services.kit.audit import AuditTrail
+from services.kit.db import Database
+from services.kit.errors import Conflict, DomainError, Invalid, NotFound
+from services.web.domain.people import (
+    LockoutPolicy,
+    Problem,
+    SessionPolicy,
+    after_failure,
+    check_new_account,
+    check_password,
+    is_locked,
+)
+from services.web.passwords import Passwords, generate_password
+from services.web.store import AccountRow, WebStore
+
+# Asks the roster whether an inspector may work today (status `active`); None: unknown id.
+RosterCheck = Callable[[str], Awaitable[str | None]]
+
+
+class SignInRefused(DomainError):
+    """Sign-in refused; the message is the Chinese sentence shown on the sign-in page."""
+
+    status = 401
+    code = "sign_in_refused"
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    """A new session: the cookie's value (shown once) and the session's CSRF token."""
+
+    token: str
+    csrf_token: str
+    account: AccountRow
+    must_change_password: bool
+
+
+def token_digest(token: str) -> str:
+    """What the sessions table stores of a cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _invalid(problems: list[Problem], message: str) -> Invalid:
+    return Invalid(
+        message,
+        details=[{"loc": [p.field], "msg": p.msg, "msg_zh": p.msg_zh} for p in problems],
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AccountCommands:
+    """Accounts, passwords and sessions, each change audited."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        store: WebStore,
+        audit: AuditTrail,
+        passwords: Passwords,
+        roster: RosterCheck,
+        lockout: LockoutPolicy,
+        sessions: SessionPolicy,
+        password_min_length: int,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.audit = audit
+        self.passwords = passwords
+        self.roster = roster
+        self.lockout = lockout
+        self.sessions = sessions
+        self.password_min_length = password_min_length
+
+    async def add_account(
+        self,
+        *,
+        username: str,
+        display_name: str,
+        role: Role,
+        department: str | None,
+        inspector_id: str | None,
+        password: str | None,
+        actor: str,
+    ) -> str | None:
+        """Create an account; returns the generated first password when none was given (the
+        person must change it at first sign-in)."""
+        problems = check_new_account(
+            username=username,
+            display_name=display_name,
+            role=role,
+            department=department,
+            inspector_id=inspector_id,
+        )
+        generated = None
+        if password is None:
+            password = generated = generate_password()
+        else:
+            problems += check_password(
+                password, username=username, min_length=self.password_min_length
+            )
+        if problems:
+            raise _invalid(problems, f"account {username!r} refused")
+        if inspector_id is not None and await self.roster(inspector_id) is None:
+            raise _invalid(
+                [
+                    Problem(
+                        "inspector_id",
+                        f"no inspector {inspector_id!r} in the roster",
+                        f"名录库中没有人员编号 {inspector_id}",
+                    )
+                ],
+                f"account {username!r} refused",
+            )
+        password_hash = await self.passwords.hash(password)
+        async with self.db.transaction() as conn:
+            added = await self.store.insert_account(
+                conn,
+                username=username,
+                display_name=display_name.strip(),
+                role=role,
+                department=department,
+                inspector_id=inspector_id,
+                password_hash=password_hash,
+                must_change_password=generated is not None,
+            )
+            if not added:
+                raise Conflict(
+                    f"user name {username!r} or roster id {inspector_id!r} already has an account",
+                    code="account_exists",
+                )
+            await self.audit.append(
+                conn,
+                actor=actor,
+                action="account.added",
+                subject=username,
+                data={"role": role.value, "department": department, "inspector_id": inspector_id},
+            )
+        return generated
+
+    async def set_disabled(self, username: str, *, disabled: bool, reason: str, actor: str) -> None:
+        """Disable an account (ending its sessions) or enable it again."""
+        now = _now()
+        async with self.db.transaction() as conn:
+            changed = await self.store.set_disabled(
+                conn, username, at=now if disabled else None, reason=reason if disabled else None
+            )
+            if not changed:
+                raise NotFound(f"no account {username!r}")
+            ended = await self.store.end_sessions_of(conn, username, at=now) if disabled else 0
+            await self.audit.append(
+                conn,
+                actor=actor,
+                action="account.disabled" if disabled else "account.enabled",
+                subject=username,
+                data={"reason": reason, "sessions_ended": ended},
+            )
+
+    async def reset_password(self, username: str, *, actor: str) -> str:
+        """A new random password the person must change at next sign-in; ends their sessions
+        and lifts a lock."""
+        password = generate_password()
+        password_hash = await self.passwords.hash(password)
+        async with self.db.transaction() as conn:
+            if not await self.store.set_password(
+                conn, username, password_hash=password_hash, must_change=True
+            ):
+                raise NotFound(f"no account {username!r}")
+            await self.store.end_sessions_of(conn, username, at=_now())
+            await self.audit.append(
+                conn, actor=actor, action="account.password_reset", subject=username
+            )
+        return password
+
+    async def change_password(self, account: AccountRow, *, current: str, new: str) -> None:
+        """The person sets their own password (after a reset, or at will)."""
+        if not await self.passwords.verify(account.password_hash, current):
+            raise _invalid(
+                [Problem("current", "the current password is wrong", "当前密码不正确")],
+                "password not changed",
+            )
+        problems = check_password(
+            new, username=account.username, min_length=self.password_min_length
+        )
+        if current == new:
+            problems.append(
+                Problem("new", "the new password is the old one", "新密码不能与当前密码相同")
+            )
+        if problems:
+            raise _invalid(problems, "password not changed")
+        password_hash = await self.passwords.hash(new)
+        async with self.db.transaction() as conn:
+            await self.store.set_password(
+                conn, account.username, password_hash=password_hash, must_change=False
+            )
+            await self.audit.append(
+                conn,
+                actor=account.username,
+                action="account.password_changed",
+                subject=account.username,
+            )
+
+    async def sign_in(self, username: str, password: str, *, client: str) -> SessionStarted:
+        """Check the password (with lockout) and the roster, then start a session."""
+        now = _now()
+        account = await self.store.account(username)
+        if account is not None and is_locked(account.locked_until, now=now):
+            minutes = max(1, int((account.locked_until - now).total_seconds() // 60) + 1)  # type: ignore[operator]
+            raise SignInRefused(
+                f"账号因多次密码错误已锁定，请{minutes}分钟后再试，或请管理员重置密码。",
+                code="account_locked",
+            )
+        ok = await self.passwords.verify(account.password_hash if account else None, password)
+        if account is None or not ok:
+            if account is not None:
+                await self._failure(account, now=now, client=client)
+            raise SignInRefused("用户名或密码错误。", code="wrong_credentials")
+        if account.disabled_at is not None:
+            raise SignInRefused("账号已停用，请联系管理员。", code="account_disabled")
+        if account.inspector_id is not None:
+            status = await self.roster(account.inspector_id)
+            if status != "active":
+                raise SignInRefused(
+                    "名录库中该执法检查人员不在岗（停用、休假或退休），不能登录。",
+                    code="inspector_not_active",
+                )
+        return await self.start_session(account, now=now, client=client)
+
+    async def start_session(
+        self, account: AccountRow, *, now: datetime, client: str
+    ) -> SessionStarted:
+        """A session for an account already identified (password or SSO)."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        async with self.db.transaction() as conn:
+            await self.store.record_login(conn, account.username, at=now)
+            await self.store.insert_session(
+                conn,
+                token_sha256=token_digest(token),
+                username=account.username,
+                csrf_token=csrf,
+                now=now,
+                expires_at=self.sessions.expires_at(created_at=now, now=now),
+                client=client,
+            )
+            await self.audit.append(
+                conn,
+                actor=account.username,
+                action="session.started",
+                subject=account.username,
+                data={"client": client[:200]},
+            )
+        return SessionStarted(
+            token=token,
+            csrf_token=csrf,
+            account=account,
+            must_change_password=account.must_change_password,
+        )
+
+    async def _failure(self, account: AccountRow, *, now: datetime, client: str) -> None:
+        async with self.db.transaction() as conn:
+            locked = await self.store.account(account.username, conn=conn, lock=True)
+            assert locked is not None
+            failed, until = after_failure(locked.failed_logins, now=now, policy=self.lockout)
+            await self.store.record_failure(
+                conn, account.username, failed_logins=failed, locked_until=until
+            )
+            await self.audit.append(
+                conn,
+                actor=account.username,
+                action="account.locked" if until else "session.refused",
+                subject=account.username,
+                data={"client": client[:200], "failures": failed, "locked_until": until},
+            )
+        if until is not None:
+            raise SignInRefused(
+                f"密码连续错误{self.lockout.failures}次，账号已锁定{self.lockout.minutes}分钟。",
+                code="account_locked",
+            )
+
+    async def sign_out(self, token: str, *, username: str) -> None:
+        """End one session."""
+        async with self.db.transaction() as conn:
+            await self.store.end_session(conn, token_digest(token), at=_now())
+            await self.audit.append(conn, actor=username, action="session.ended", subject=username)

@@ -1,0 +1,1 @@
+"""The web service's pages (HTML routes), one module per face: sign-in, 掌上查, …"""

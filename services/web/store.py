@@ -1,0 +1,245 @@
+"""All SQL of the web service: accounts and sessions (asyncpg), as typed rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from contracts.common import Role
+from services.kit.db import Database
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One person who may sign in."""
+
+    username: str
+    display_name: str
+    role: Role
+    department: str | None
+    inspector_id: str | None
+    password_hash: str | None
+    must_change_password: bool
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    failed_logins: int
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A live session with the account it belongs to."""
+
+    token_sha256: str
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    account: AccountRow
+
+
+_ACCOUNT_COLUMNS = (
+    "a.username, a.display_name, a.role, a.department, a.inspector_id, a.password_hash,"
+    " a.must_change_password, a.disabled_at, a.disabled_reason, a.failed_logins,"
+    " a.locked_until, a.last_login_at, a.created_at"
+)
+
+
+def _account(r: Any) -> AccountRow:
+    return AccountRow(
+        username=r["username"],
+        display_name=r["display_name"],
+        role=Role(r["role"]),
+        department=r["department"],
+        inspector_id=r["inspector_id"],
+        password_hash=r["password_hash"],
+        must_change_password=r["must_change_password"],
+        disabled_at=r["disabled_at"],
+        disabled_reason=r["disabled_reason"],
+        failed_logins=r["failed_logins"],
+        locked_until=r["locked_until"],
+        last_login_at=r["last_login_at"],
+        created_at=r["created_at"],
+    )
+
+
+class WebStore:
+    """The web service's tables in its own schema."""
+
+    def __init__(self, *, db: Database) -> None:
+        self.db = db
+
+    async def account(
+        self, username: str, *, conn: Any = None, lock: bool = False
+    ) -> AccountRow | None:
+        """One account (locked for update inside the caller's transaction when `lock`)."""
+        sql = f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.username = $1"
+        if lock:
+            sql += " FOR UPDATE"
+        row = await (conn or self.db.pool).fetchrow(sql, username)
+        return _account(row) if row else None
+
+    async def accounts(self, *, role: Role | None = None) -> list[AccountRow]:
+        """Every account, by user name."""
+        rows = await self.db.pool.fetch(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a"
+            " WHERE $1::text IS NULL OR a.role = $1 ORDER BY a.username",
+            role.value if role else None,
+        )
+        return [_account(r) for r in rows]
+
+    async def account_of_inspector(self, inspector_id: str) -> AccountRow | None:
+        """The account tied to a roster id, if any."""
+        row = await self.db.pool.fetchrow(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.inspector_id = $1", inspector_id
+        )
+        return _account(row) if row else None
+
+    async def insert_account(
+        self,
+        conn: Any,
+        *,
+        username: str,
+        display_name: str,
+        role: Role,
+        department: str | None,
+        inspector_id: str | None,
+        password_hash: str | None,
+        must_change_password: bool,
+    ) -> bool:
+        """Add an account; False when the user name or roster id is taken."""
+        status = await conn.execute(
+            "INSERT INTO accounts (username, display_name, role, department, inspector_id,"
+            " password_hash, must_change_password, password_changed_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, now()) ON CONFLICT DO NOTHING",
+            username,
+            display_name,
+            role.value,
+            department,
+            inspector_id,
+            password_hash,
+            must_change_password,
+        )
+        return bool(status.endswith(" 1"))
+
+    async def record_failure(
+        self, conn: Any, username: str, *, failed_logins: int, locked_until: datetime | None
+    ) -> None:
+        """Count a wrong password (and lock, when the policy says so)."""
+        await conn.execute(
+            "UPDATE accounts SET failed_logins = $2,"
+            " locked_until = coalesce($3, locked_until) WHERE username = $1",
+            username,
+            failed_logins,
+            locked_until,
+        )
+
+    async def record_login(self, conn: Any, username: str, *, at: datetime) -> None:
+        """A successful sign-in clears the failure count."""
+        await conn.execute(
+            "UPDATE accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $2"
+            " WHERE username = $1",
+            username,
+            at,
+        )
+
+    async def set_password(
+        self, conn: Any, username: str, *, password_hash: str, must_change: bool
+    ) -> bool:
+        """Replace a password (clearing any lock); False when there is no such account."""
+        status = await conn.execute(
+            "UPDATE accounts SET password_hash = $2, must_change_password = $3,"
+            " password_changed_at = now(), failed_logins = 0, locked_until = NULL"
+            " WHERE username = $1",
+            username,
+            password_hash,
+            must_change,
+        )
+        return bool(status.endswith(" 1"))
+
+    async def set_disabled(
+        self, conn: Any, username: str, *, at: datetime | None, reason: str | None
+    ) -> bool:
+        """Disable (or, with `at=None`, enable) an account."""
+        status = await conn.execute(
+            "UPDATE accounts SET disabled_at = $2, disabled_reason = $3 WHERE username = $1",
+            username,
+            at,
+            reason,
+        )
+        return bool(status.endswith(" 1"))
+
+    async def insert_session(
+        self,
+        conn: Any,
+        *,
+        token_sha256: str,
+        username: str,
+        csrf_token: str,
+        now: datetime,
+        expires_at: datetime,
+        client: str,
+    ) -> None:
+        """Start a session."""
+        await conn.execute(
+            "INSERT INTO sessions (token_sha256, username, csrf_token, created_at, last_seen_at,"
+            " expires_at, client) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+            token_sha256,
+            username,
+            csrf_token,
+            now,
+            expires_at,
+            client[:200],
+        )
+
+    async def live_session(self, token_sha256: str, *, now: datetime) -> SessionRow | None:
+        """The session behind a cookie, while it lasts."""
+        row = await self.db.pool.fetchrow(
+            f"SELECT s.token_sha256, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,"
+            f" {_ACCOUNT_COLUMNS} FROM sessions s JOIN accounts a USING (username)"
+            " WHERE s.token_sha256 = $1 AND s.ended_at IS NULL AND s.expires_at > $2",
+            token_sha256,
+            now,
+        )
+        if row is None:
+            return None
+        return SessionRow(
+            token_sha256=row["token_sha256"],
+            csrf_token=row["csrf_token"],
+            created_at=row["created_at"],
+            last_seen_at=row["last_seen_at"],
+            expires_at=row["expires_at"],
+            account=_account(row),
+        )
+
+    async def touch_session(
+        self, token_sha256: str, *, now: datetime, expires_at: datetime
+    ) -> None:
+        """Move a session's idle deadline on."""
+        await self.db.pool.execute(
+            "UPDATE sessions SET last_seen_at = $2, expires_at = $3"
+            " WHERE token_sha256 = $1 AND ended_at IS NULL",
+            token_sha256,
+            now,
+            expires_at,
+        )
+
+    async def end_session(self, conn: Any, token_sha256: str, *, at: datetime) -> None:
+        """Sign out one session."""
+        await conn.execute(
+            "UPDATE sessions SET ended_at = $2 WHERE token_sha256 = $1 AND ended_at IS NULL",
+            token_sha256,
+            at,
+        )
+
+    async def end_sessions_of(self, conn: Any, username: str, *, at: datetime) -> int:
+        """Sign out every session of an account (disabled, password reset)."""
+        status = await conn.execute(
+            "UPDATE sessions SET ended_at = $2 WHERE username = $1 AND ended_at IS NULL",
+            username,
+            at,
+        )
+        return int(status.split()[-1])

@@ -1,0 +1,37 @@
+"""The web service calls the other services over real HTTP: serve their apps on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import uvicorn
+
+from spotcheck.embedded import free_port
+
+
+@pytest.fixture
+async def serve_app() -> AsyncIterator[Callable[[Any], Any]]:
+    """`url = await serve_app(app)`: the app on 127.0.0.1 and a free port until the test ends."""
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+
+    async def serve(app: Any) -> str:
+        port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        servers.append((server, task))
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        return f"http://127.0.0.1:{port}"
+
+    yield serve
+    for server, task in servers:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, timeout=10)
