@@ -27,6 +27,7 @@ PASSWORDS = {
         "PLANNER",
         "DRAW",
         "PUBLISHER",
+        "WEB",
         "CLI",
         "CREDIT",
         "CASES",

@@ -28,6 +28,7 @@ PASSWORDS = {
         "planner",
         "draw",
         "publisher",
+        "web",
         "cli",
         "credit",
         "cases",
