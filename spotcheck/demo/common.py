@@ -26,7 +26,7 @@ from spotcheck.stack import Stack
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = 7
+STEPS = 8
 
 
 class DemoError(RuntimeError):

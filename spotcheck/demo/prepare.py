@@ -18,7 +18,7 @@ PLANS_DIR = Path(__file__).resolve().parent / "plans"
 
 def start_stack(demo: Demo) -> None:
     """Use the stack already running from this folder, or start one in this process."""
-    demo.step(1, "stack — NATS JetStream, PostgreSQL, four services")
+    demo.step(1, "stack — NATS JetStream, PostgreSQL, four services and the web")
     info = running_stack(demo.settings.var_dir)
     if info is not None:
         demo.note(

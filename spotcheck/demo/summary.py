@@ -216,6 +216,19 @@ def render(s: Mapping[str, Any], console: Console) -> None:
     console.print("[bold]public pages (公示) — no login:[/]")
     for label, path in PUBLIC_PAGES:
         console.print(f"  {label:<28} {u['publisher']}{path}")
+    people = s.get("accounts") or {}
+    console.print(
+        "[bold]掌上查 — the inspector's phone app (open it on a phone or a narrow window):[/]"
+    )
+    console.print(f"  {'address':<28} {u['web']}/m/")
+    who = people.get("inspector") or {}
+    if who:
+        console.print(
+            f"  {'sign in as':<28} {who['username']} / {people['password']}  "
+            f"({who['name']}, {who['open_tasks']} open tasks)"
+        )
+    if people.get("officers"):
+        console.print(f"  {'officers (same password)':<28} {', '.join(people['officers'])}")
     console.print("[bold]API docs:[/]")
     for name in ("registry", "planner", "draw", "publisher"):
         console.print(f"  {name:<28} {u[name]}/docs")

@@ -359,7 +359,7 @@ def test_demo_starts_serves_and_stops_clean(workdir: Path) -> None:
                 proc.kill()
     text = out.read_text(errors="replace")
     assert proc.returncode == 0, text[-3000:]
-    assert "stopped cleanly" in text and "7/7 summary" in text
+    assert "stopped cleanly" in text and "8/8 summary" in text
     time.sleep(0.5)
     assert not [p for p in children if p.is_running() and p.status() != "zombie"]
     assert not (tmp_path / "var" / "stack.json").exists()
