@@ -9,7 +9,8 @@ submitted; each step says "reusing" when it does.
 
 This module runs the steps in order and gathers the summary (8; the numbers and their display
 are in `summary`): steps 1–4 are in `prepare`, 5 in `ceremony`, 6 in `publish`, 7 in
-`accounts`. What the steps share (the run, `DemoError`, `retry`, …) is in `common`; a step imports no other step.
+`accounts`. What the steps share (the run, `DemoError`, `retry`, …) is in `common`; a step
+imports no other step.
 """
 
 from __future__ import annotations
