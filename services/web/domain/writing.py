@@ -26,17 +26,22 @@ METHODS: dict[str, str] = {
 WEEKDAYS = "一二三四五六日"
 
 
-def day(value: date | None) -> str:
-    """`2026年12月3日`; an empty string for none."""
-    if value is None:
+def day(value: date | str | None) -> str:
+    """`2026年12月3日` (from a date or an ISO date as the services' JSON carries it); an empty
+    string for none."""
+    if not value:
         return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-def moment(value: datetime | None) -> str:
+def moment(value: datetime | str | None) -> str:
     """`2026年12月3日 15:04`, in China's time whatever zone the value carries."""
-    if value is None:
+    if not value:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     local = value.astimezone(CHINA) if value.tzinfo else value
     return f"{day(local.date())} {local:%H:%M}"
 

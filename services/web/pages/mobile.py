@@ -223,7 +223,7 @@ def router(
 
 def _card_context(card: TaskCardView, who: Person) -> dict[str, Any]:
     task = card.task
-    draft = task.get("pending") or task.get("draft")
+    draft = task.get("pending_draft")
     me = who.account.inspector_id
     awaiting_me = bool(draft and me in (draft.get("awaiting") or []))
     return {
@@ -234,6 +234,8 @@ def _card_context(card: TaskCardView, who: Person) -> dict[str, Any]:
         "categories": card.categories,
         "draft": draft,
         "awaiting_me": awaiting_me,
+        "names": {m.get("inspector_id", ""): m.get("name", "") for m in card.team},
+        "category_names": {c["code"]: c["name"] for c in card.categories},
         "draft_json": json.dumps(draft.get("submission", {}), ensure_ascii=False, indent=1)
         if draft
         else "",

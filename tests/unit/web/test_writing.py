@@ -17,3 +17,9 @@ def test_days_left() -> None:
     assert writing.days_left(date(2026, 12, 6), today=today) == "还剩3天"
     assert writing.days_left(today, today=today) == "今天到期"
     assert writing.days_left(date(2026, 12, 1), today=today) == "已超期2天"
+
+
+def test_iso_strings_from_the_services_json() -> None:
+    assert writing.day("2026-12-31") == "2026年12月31日"
+    assert writing.moment("2026-12-03T01:30:00Z") == "2026年12月3日 09:30"
+    assert writing.moment("") == ""
