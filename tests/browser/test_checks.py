@@ -47,3 +47,11 @@ def test_serious_violations_are_listed(desktop: Page) -> None:
 def test_a_clean_page_passes(desktop: Page) -> None:
     desktop.set_content(HEAD + "<p>双随机、一公开</p></main></body></html>")
     assert_accessible(desktop)
+
+
+def test_a_scrolling_box_must_be_reachable_by_keyboard(phone: Page) -> None:
+    """Why the public pages' table boxes have tabindex="0": without it a keyboard user cannot
+    scroll them."""
+    phone.set_content(HEAD + f'<div style="overflow-x:auto">{WIDE_TABLE}</div></main></body>')
+    with pytest.raises(AssertionError, match=r"scrollable-region-focusable \[serious\]"):
+        assert_accessible(phone)
