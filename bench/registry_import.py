@@ -246,7 +246,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             async with db.pool.acquire() as c:
                 t = time.perf_counter()
                 await c.copy_from_query(
-                    "SELECT uscc FROM entity WHERE status IN ('存续', '在业')"
+                    "SELECT uscc FROM entities WHERE status IN ('存续', '在业')"
                     " AND cardinality(key_supervision) = 0 AND risk_class IS NOT NULL"
                     " AND region_code LIKE '36%' ORDER BY uscc COLLATE \"C\"",
                     output=count,
