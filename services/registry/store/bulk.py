@@ -35,7 +35,9 @@ MAINTENANCE_WORK_MEM = "512MB"
 
 
 def table_for(import_id: str) -> str:
-    """The table a first load of `import_id` is built in."""
+    """The table a first load of `import_id` is built in. Its indexes are named
+    `<table>_<index>`: `entities_load_<32 hex digits>_entities_pkey` is 60 characters, within
+    PostgreSQL's 63 (a longer name would be cut, the same way wherever it is written)."""
     return f"entities_load_{import_id}"
 
 
