@@ -54,9 +54,9 @@ def _peak_mb() -> float:
 async def load(conn: asyncpg.Connection, entities: int, regions: int) -> float:
     """A bare entity table: USCC-shaped ids, `regions` regions × 4 risk classes."""
     t = time.perf_counter()
-    await conn.execute("DROP TABLE IF EXISTS bench_entity")
+    await conn.execute("DROP TABLE IF EXISTS bench_entities")
     await conn.execute(
-        "CREATE TABLE bench_entity (uscc text NOT NULL, region_code text NOT NULL, "
+        "CREATE TABLE bench_entities (uscc text NOT NULL, region_code text NOT NULL, "
         "risk_class text NOT NULL)"
     )
     buf = io.BytesIO()
@@ -66,13 +66,13 @@ async def load(conn: asyncpg.Connection, entities: int, regions: int) -> float:
         risk = "ABCD"[(h >> 8) & 3]
         buf.write(f"91{region}MA{i:08X}\t{region}\t{risk}\n".encode())
     buf.seek(0)
-    await conn.copy_to_table("bench_entity", source=buf, format="text")
+    await conn.copy_to_table("bench_entities", source=buf, format="text")
     # What a registry keeps for freezing: strata columns + the ids in byte order.
     await conn.execute(
-        "CREATE INDEX bench_entity_stratum ON bench_entity "
+        "CREATE INDEX bench_entities_stratum ON bench_entities "
         '(region_code, risk_class, uscc COLLATE "C")'
     )
-    await conn.execute("VACUUM ANALYZE bench_entity")
+    await conn.execute("VACUUM ANALYZE bench_entities")
     return time.perf_counter() - t
 
 
@@ -84,15 +84,15 @@ async def random_query(conn: asyncpg.Connection, work_mem: str) -> tuple[float, 
         " SELECT uscc, region_code, risk_class,"
         "  row_number() OVER (PARTITION BY region_code, risk_class ORDER BY random()) AS rn,"
         "  count(*) OVER (PARTITION BY region_code, risk_class) AS n"
-        " FROM bench_entity) t WHERE rn <= (n * $1 + 9999) / 10000",
+        " FROM bench_entities) t WHERE rn <= (n * $1 + 9999) / 10000",
         BP,
     )
     return time.perf_counter() - t, len(rows)
 
 
-ORDERED = 'SELECT uscc FROM bench_entity ORDER BY region_code, risk_class, uscc COLLATE "C"'
+ORDERED = 'SELECT uscc FROM bench_entities ORDER BY region_code, risk_class, uscc COLLATE "C"'
 COUNTS = (
-    "SELECT region_code || '.' || risk_class AS s, count(*) AS n FROM bench_entity "
+    "SELECT region_code || '.' || risk_class AS s, count(*) AS n FROM bench_entities "
     "GROUP BY region_code, risk_class ORDER BY region_code, risk_class"
 )
 

@@ -130,9 +130,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             async with db.pool.acquire() as c:
                 t = time.perf_counter()
                 async with c.transaction():
-                    await c.execute(f"CREATE UNLOGGED TABLE bare ({cols})")
+                    await c.execute(f"CREATE UNLOGGED TABLE bare_rows ({cols})")
                     await c.copy_to_table(
-                        "bare",
+                        "bare_rows",
                         source=csv_path,
                         format="csv",
                         header=True,
@@ -140,7 +140,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         freeze=True,
                     )
                 took = time.perf_counter() - t
-                await c.execute("DROP TABLE bare")
+                await c.execute("DROP TABLE bare_rows")
             print(f"raw COPY            {took:7.1f} s   peak {peak_mb():.0f} MB")
             return took
 
@@ -191,7 +191,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for attempt in range(args.repeat):
             async with db.pool.acquire() as c:
                 if attempt:
-                    await c.execute("TRUNCATE entity")
+                    await c.execute("TRUNCATE entities")
                 # as on a server that has not just written gigabytes: the WAL of one first
                 # load (~2 GB) would otherwise make the next one checkpoint half-way
                 await c.execute("CHECKPOINT")
@@ -230,7 +230,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             f"   peak {peak_mb():.0f} MB"
         )
         async with db.pool.acquire() as c:
-            await c.execute("VACUUM ANALYZE entity")
+            await c.execute("VACUUM ANALYZE entities")
 
         # 4. baseline: the same rows ordered out of PostgreSQL
         specs = strata(args.strata)
@@ -246,7 +246,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             async with db.pool.acquire() as c:
                 t = time.perf_counter()
                 await c.copy_from_query(
-                    "SELECT uscc FROM entity WHERE status IN ('存续', '在业')"
+                    "SELECT uscc FROM entities WHERE status IN ('存续', '在业')"
                     " AND cardinality(key_supervision) = 0 AND risk_class IS NOT NULL"
                     " AND region_code LIKE '36%' ORDER BY uscc COLLATE \"C\"",
                     output=count,

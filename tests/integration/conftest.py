@@ -51,6 +51,28 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
     pg.stop()
 
 
+# Every constraint, index, trigger and owned sequence of a table of `$1`, with that table.
+_DERIVED_NAMES = """
+SELECT t.relname AS table_name, o.kind, o.name FROM (
+    SELECT conrelid AS rel, 'constraint' AS kind, conname AS name FROM pg_constraint
+    UNION ALL SELECT i.indrelid, 'index', c.relname FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid
+    UNION ALL SELECT tgrelid, 'trigger', tgname FROM pg_trigger WHERE NOT tgisinternal
+    UNION ALL SELECT d.refobjid, 'sequence', s.relname FROM pg_depend d
+        JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+) o JOIN pg_class t ON t.oid = o.rel
+WHERE t.relnamespace = $1::regnamespace AND NOT starts_with(o.name, t.relname || '_')
+ORDER BY 1, 2, 3
+"""
+
+
+async def names_not_after_their_table(conn: Any, schema: str) -> list[tuple[str, str, str]]:
+    """(table, kind, name) of each constraint, index, trigger or owned sequence in `schema`
+    whose name does not begin with its table's name (none should: docs/development.md)."""
+    return [tuple(r) for r in await conn.fetch(_DERIVED_NAMES, schema)]
+
+
 async def _fresh_database(server_url: str) -> str:
     name = "t_" + uuid.uuid4().hex[:12]
     conn = await asyncpg.connect(server_url)

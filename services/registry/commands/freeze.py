@@ -108,7 +108,7 @@ def _plan(
         for r, g, st in zip(rows, groups, sets, strict=True)
     ]
     params: list[Any] = []
-    source = f"freeze_source_{suffix}" if req.as_of is not None else "entity"
+    source = f"freeze_entities_{suffix}" if req.as_of is not None else "entities"
     union = " UNION ALL ".join(
         filters.branch_sql(
             g,
@@ -129,7 +129,8 @@ def _plan(
 async def _load_objects(
     conn: Any, objects: dict[str, int], fetch: Fetcher | None, suffix: str
 ) -> list[Any]:
-    """Read each exclusion object once into `freeze_exclude`; returns [name, lines] pairs."""
+    """Read each exclusion object once into `freeze_exclusions_<suffix>`; returns [name, lines]
+    pairs."""
     if not objects:
         return []
     if fetch is None:

@@ -2,7 +2,7 @@
 
 The lines arrive ordered by stratum and USCC. Each delivery from `COPY … TO STDOUT` is cut into
 runs of one stratum with bytes operations (`domain.freeze.split_strata`); a run is hashed and
-kept. When its stratum ends the list is cut into 1 MB blocks for `snapshot_block` (deflated and
+kept. When its stratum ends the list is cut into 1 MB blocks for `snapshot_blocks` (deflated and
 written in batches by one background `COPY` at a time) and uploaded to the object store (a few
 uploads at a time). A list larger than `SPOOL_BYTES` goes to a spool file as it arrives, so
 memory holds at most one large list's tail, the batches in flight and the lists being uploaded.

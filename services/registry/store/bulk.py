@@ -1,15 +1,15 @@
 """The first load of an empty entity directory: build a new table beside it, then put it in place.
 
 A province's first import is millions of rows into an empty directory. Inserting them into
-`entity` row by row goes through the executor and the WAL one row at a time, on one core, and
+`entities` row by row goes through the executor and the WAL one row at a time, on one core, and
 each index grows by millions of random insertions. Instead, `build` makes a table of the same
-definition, `entity_load_<import>`, using both cores:
+definition, `entities_load_<import>`, using both cores:
   - two connections each convert and insert half of the staged rows (`INSERT … SELECT`; 7.1 s
     for 5M rows where one `CREATE TABLE … AS`, on one core, took 8.5–11.9 s);
   - then the two connections build the unique index on USCC and the other indexes at the same
     time, each by one sort.
 No reader of the directory sees the new table until `put_in_place`, which, inside the import's
-commit transaction, locks `entity`, checks it is still empty, and replaces it: the load is
+commit transaction, locks `entities`, checks it is still empty, and replaces it: the load is
 atomic like any other import. A build left behind by a crash is dropped by the next attempt.
 """
 
@@ -35,17 +35,19 @@ MAINTENANCE_WORK_MEM = "512MB"
 
 
 def table_for(import_id: str) -> str:
-    """The table a first load of `import_id` is built in."""
-    return f"entity_load_{import_id}"
+    """The table a first load of `import_id` is built in. Its indexes are named
+    `<table>_<index>`: `entities_load_<32 hex digits>_entities_pkey` is 60 characters, within
+    PostgreSQL's 63 (a longer name would be cut, the same way wherever it is written)."""
+    return f"entities_load_{import_id}"
 
 
 async def is_empty(conn: Any) -> bool:
     """Whether the entity directory holds no row."""
-    return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM entity)")
+    return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM entities)")
 
 
 async def can_rebuild(conn: Any) -> bool:
-    """Whether `entity` is defined by nothing that a table built beside it would lack: no
+    """Whether `entities` is defined by nothing that a table built beside it would lack: no
     grants, triggers, row security, foreign keys, rules or views, exclusion constraints,
     storage options, functions of its row type, or another owner. Otherwise a first load
     goes the ordinary way."""
@@ -62,7 +64,7 @@ async def can_rebuild(conn: Any) -> bool:
             OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)
             OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = c.reltype
                        AND d.deptype = 'n')
-        FROM pg_class c WHERE c.oid = 'entity'::regclass
+        FROM pg_class c WHERE c.oid = 'entities'::regclass
         """
     )
     return not blockers
@@ -71,8 +73,8 @@ async def can_rebuild(conn: Any) -> bool:
 async def build(
     db: Database, conn: Any, *, import_id: str, sources: tuple[str, str], at: datetime
 ) -> int | None:
-    """Build `entity_load_<import>` from the two halves `sources` (parenthesised queries of
-    entity columns), every row valid from `at`, with the indexes of `entity`, on `conn` and one
+    """Build `entities_load_<import>` from the two halves `sources` (parenthesised queries of
+    entity columns), every row valid from `at`, with the indexes of `entities`, on `conn` and one
     more pooled connection; returns the number of rows, or None when a USCC occurs twice (the
     table is dropped then)."""
     table = table_for(import_id)
@@ -83,17 +85,17 @@ async def build(
     ]
     constraints = await conn.fetch(
         "SELECT conname, pg_get_constraintdef(oid) AS def, conindid FROM pg_constraint "
-        "WHERE conrelid = 'entity'::regclass AND contype IN ('p', 'u')"
+        "WHERE conrelid = 'entities'::regclass AND contype IN ('p', 'u')"
     )
     indexes = await conn.fetch(
         "SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def, i.indexrelid "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = 'entity'::regclass"
+        "WHERE i.indrelid = 'entities'::regclass"
     )
     owned = {c["conindid"]: c for c in constraints}
     statements = []
     for ix in indexes:
-        # "CREATE [UNIQUE] INDEX name ON schema.entity USING …" → the same on the new table
+        # "CREATE [UNIQUE] INDEX name ON schema.entities USING …" → the same on the new table
         head, _, tail = ix["def"].partition(" USING ")
         kind = head.split(" INDEX ", 1)[0]
         constraint = owned.get(ix["indexrelid"])
@@ -106,7 +108,7 @@ async def build(
         # No autovacuum until it is in place: a vacuum started on it would hold up the index
         # builds and the swap.
         await conn.execute(
-            f"CREATE TABLE {table} (LIKE entity INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+            f"CREATE TABLE {table} (LIKE entities INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
             "INCLUDING STORAGE INCLUDING COMPRESSION) WITH (autovacuum_enabled = false)"
         )
         try:
@@ -158,44 +160,44 @@ async def build(
 
 
 async def put_in_place(conn: Any, *, import_id: str) -> bool:
-    """Inside the import's commit transaction: replace the empty `entity` by the built table.
+    """Inside the import's commit transaction: replace the empty `entities` by the built table.
     False (nothing changed) when the directory is no longer empty."""
     table = table_for(import_id)
-    await conn.execute("LOCK TABLE entity IN ACCESS EXCLUSIVE MODE")
+    await conn.execute("LOCK TABLE entities IN ACCESS EXCLUSIVE MODE")
     if not await is_empty(conn):
         return False
     constraints = await conn.fetch(
         "SELECT c.conname, c.contype::text AS contype, i.relname AS index FROM pg_constraint c "
         "JOIN pg_class i ON i.oid = c.conindid "
-        "WHERE c.conrelid = 'entity'::regclass AND c.contype IN ('p', 'u')"
+        "WHERE c.conrelid = 'entities'::regclass AND c.contype IN ('p', 'u')"
     )
     indexes = await conn.fetch(
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = 'entity'::regclass"
+        "WHERE i.indrelid = 'entities'::regclass"
     )
-    not_null_names = await _not_null_names(conn, "entity")
+    not_null_names = await _not_null_names(conn, "entities")
     kinds = {c["index"]: c for c in constraints}
-    await conn.execute("DROP TABLE entity")
-    await conn.execute(f"ALTER TABLE {table} RENAME TO entity")
+    await conn.execute("DROP TABLE entities")
+    await conn.execute(f"ALTER TABLE {table} RENAME TO entities")
     for ix in indexes:
         name = ix["relname"]
         built = f"{table}_{name}"
         if name in kinds:
             kind = "PRIMARY KEY" if kinds[name]["contype"] == "p" else "UNIQUE"
             await conn.execute(
-                f"ALTER TABLE entity ADD CONSTRAINT {kinds[name]['conname']} {kind} "
+                f"ALTER TABLE entities ADD CONSTRAINT {kinds[name]['conname']} {kind} "
                 f"USING INDEX {built}"
             )
         else:
             await conn.execute(f"ALTER INDEX {built} RENAME TO {name}")
     # PostgreSQL 18 names NOT NULL constraints after their table: give them the old names
-    for column, name in (await _not_null_names(conn, "entity")).items():
+    for column, name in (await _not_null_names(conn, "entities")).items():
         if column in not_null_names and name != not_null_names[column]:
             await conn.execute(
-                f"ALTER TABLE entity RENAME CONSTRAINT {name} TO {not_null_names[column]}"
+                f"ALTER TABLE entities RENAME CONSTRAINT {name} TO {not_null_names[column]}"
             )
-    await conn.execute("ALTER TABLE entity RESET (autovacuum_enabled)")
-    await conn.execute("ANALYZE entity")
+    await conn.execute("ALTER TABLE entities RESET (autovacuum_enabled)")
+    await conn.execute("ANALYZE entities")
     return True
 
 

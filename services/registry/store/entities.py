@@ -32,7 +32,7 @@ def entity_changed_sql(source: str, target: str) -> str:
     return (
         f"CREATE TEMP TABLE {target} ON COMMIT DROP AS "
         f"SELECT {', '.join('s.' + c for c in ENTITY_FIELDS)} "
-        f"FROM {source} s JOIN entity e ON e.uscc = s.uscc WHERE {_E_DIFF}"
+        f"FROM {source} s JOIN entities e ON e.uscc = s.uscc WHERE {_E_DIFF}"
     )
 
 
@@ -42,7 +42,7 @@ def entity_delta_sql(source: str, target: str) -> str:
     return (
         f"CREATE TEMP TABLE {target} ON COMMIT DROP AS "
         f"SELECT {', '.join('s.' + c for c in ENTITY_FIELDS)}, e.uscc IS NULL AS is_new "
-        f"FROM {source} s LEFT JOIN entity e ON e.uscc = s.uscc "
+        f"FROM {source} s LEFT JOIN entities e ON e.uscc = s.uscc "
         f"WHERE e.uscc IS NULL OR {_E_DIFF}"
     )
 
@@ -58,17 +58,17 @@ def entity_apply_sql(source: str, *, ordered: bool = True) -> tuple[str, str, st
     history = (
         f"INSERT INTO entity_history ({E_COLS}, valid_from, valid_to) "
         f"SELECT {', '.join('e.' + c for c in ENTITY_FIELDS)}, e.valid_from, $1 "
-        f"FROM entity e JOIN {source} s ON s.uscc = e.uscc WHERE {_E_DIFF}"
+        f"FROM entities e JOIN {source} s ON s.uscc = e.uscc WHERE {_E_DIFF}"
     )
     sets = ", ".join(f"{c} = s.{c}" for c in ENTITY_FIELDS[1:])
     update = (
-        f"UPDATE entity e SET {sets}, valid_from = $1 FROM {source} s "
+        f"UPDATE entities e SET {sets}, valid_from = $1 FROM {source} s "
         f"WHERE s.uscc = e.uscc AND {_E_DIFF}"
     )
     insert = (
-        f"INSERT INTO entity ({E_COLS}, valid_from) "
+        f"INSERT INTO entities ({E_COLS}, valid_from) "
         f"SELECT {', '.join('s.' + c for c in ENTITY_FIELDS)}, $1 FROM {source} s "
-        "WHERE NOT EXISTS (SELECT 1 FROM entity e WHERE e.uscc = s.uscc)"
+        "WHERE NOT EXISTS (SELECT 1 FROM entities e WHERE e.uscc = s.uscc)"
         + (" ORDER BY s.uscc" if ordered else "")
     )
     return history, update, insert
@@ -100,10 +100,12 @@ async def upsert_entity(conn: Conn, record: tuple[Any, ...], at: datetime) -> bo
 async def entity_at(conn: Conn, uscc: str, as_of: datetime | None) -> EntityRecord | None:
     """The entity as it was at `as_of` (now when None), or None if it did not exist then."""
     if as_of is None:
-        row = await conn.fetchrow(f"SELECT {E_COLS}, valid_from FROM entity WHERE uscc = $1", uscc)
+        row = await conn.fetchrow(
+            f"SELECT {E_COLS}, valid_from FROM entities WHERE uscc = $1", uscc
+        )
         return None if row is None else entity_record(row)
     row = await conn.fetchrow(
-        f"SELECT {E_COLS}, valid_from FROM entity WHERE uscc = $1 AND valid_from <= $2 "
+        f"SELECT {E_COLS}, valid_from FROM entities WHERE uscc = $1 AND valid_from <= $2 "
         f"UNION ALL SELECT {E_COLS}, valid_from FROM entity_history "
         "WHERE uscc = $1 AND valid_from <= $2 AND $2 < valid_to",
         uscc,
@@ -116,7 +118,7 @@ async def entity_versions(conn: Conn, uscc: str) -> list[EntityVersion]:
     """Every version of an entity, oldest first, with valid_from and valid_to (None = current)."""
     rows = await conn.fetch(
         f"SELECT {E_COLS}, valid_from, valid_to FROM entity_history WHERE uscc = $1 "
-        f"UNION ALL SELECT {E_COLS}, valid_from, NULL::timestamptz FROM entity "
+        f"UNION ALL SELECT {E_COLS}, valid_from, NULL::timestamptz FROM entities "
         "WHERE uscc = $1 ORDER BY valid_from",
         uscc,
     )
@@ -153,7 +155,7 @@ async def search_entities(
     if risk_class:
         params.append(risk_class)
         cond.append(f"risk_class = ${len(params)}")
-    sql = f"SELECT {E_COLS} FROM entity WHERE {' AND '.join(cond)} ORDER BY uscc LIMIT $2"
+    sql = f"SELECT {E_COLS} FROM entities WHERE {' AND '.join(cond)} ORDER BY uscc LIMIT $2"
     return [entity_record(r) for r in await conn.fetch(sql, *params)]
 
 
@@ -170,7 +172,7 @@ async def stats(conn: Conn, req: StatsRequest) -> StatsReply:
     """Counts of entities matching the filter, grouped by the requested fields."""
     params: list[Any] = []
     cond = filters.where(req.filter, params)
-    total = await conn.fetchval(f"SELECT count(*) FROM entity e WHERE {cond}", *params)
+    total = await conn.fetchval(f"SELECT count(*) FROM entities e WHERE {cond}", *params)
     if not req.group_by:
         return StatsReply(total=int(total), groups=[])
     exprs = []
@@ -179,7 +181,7 @@ async def stats(conn: Conn, req: StatsRequest) -> StatsReply:
             exprs.append(f"left(e.industry_code, {max(1, min(5, int(req.industry_prefix_len)))})")
         else:
             exprs.append(_GROUP_EXPR[g])
-    source = "entity e"
+    source = "entities e"
     if "tag" in req.group_by:
         source += (
             " CROSS JOIN LATERAL unnest(CASE WHEN cardinality(e.tags) = 0 THEN ARRAY['']"

@@ -163,7 +163,7 @@ CREATE UNLOGGED TABLE freeze_strata_{suffix} (
     inline_set int,
     object_set int
 );
-CREATE UNLOGGED TABLE freeze_exclude_{suffix} (
+CREATE UNLOGGED TABLE freeze_exclusions_{suffix} (
     set_no int NOT NULL,
     uscc text COLLATE "C" NOT NULL,
     PRIMARY KEY (set_no, uscc)
@@ -173,7 +173,7 @@ CREATE UNLOGGED TABLE freeze_exclude_{suffix} (
 
 def drop_sql(suffix: str) -> str:
     """Drop the tables of `tables_sql`."""
-    return f"DROP TABLE freeze_strata_{suffix}, freeze_exclude_{suffix}"
+    return f"DROP TABLE freeze_strata_{suffix}, freeze_exclusions_{suffix}"
 
 
 # The conditions of a strata row `s` over an entity `e`, besides the join keys, for a branch
@@ -188,7 +188,7 @@ STRATA_MATCH = """
 """
 EXCLUDE = """
     AND NOT EXISTS (
-        SELECT 1 FROM freeze_exclude_{suffix} x WHERE x.set_no = s.{column} AND x.uscc = e.uscc
+        SELECT 1 FROM freeze_exclusions_{suffix} x WHERE x.set_no = s.{column} AND x.uscc = e.uscc
     )
 """
 MAX_BRANCHES = 8

@@ -33,7 +33,7 @@ BULK_MIN_ROWS = 200_000
 
 @dataclass(frozen=True)
 class ImportRun:
-    """One import as `import_run` keeps it."""
+    """One import as `import_runs` keeps it."""
 
     import_id: str
     kind: str
@@ -56,7 +56,7 @@ class StagedTotals:
 async def insert_run(conn: Conn, import_id: str, *, kind: str, source: str, actor: str) -> None:
     """Record a new open import."""
     await conn.execute(
-        "INSERT INTO import_run (import_id, kind, source, actor) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO import_runs (import_id, kind, source, actor) VALUES ($1, $2, $3, $4)",
         import_id,
         kind,
         source,
@@ -67,7 +67,7 @@ async def insert_run(conn: Conn, import_id: str, *, kind: str, source: str, acto
 async def run(conn: Conn, import_id: str) -> ImportRun | None:
     """One import, or None."""
     row = await conn.fetchrow(
-        "SELECT import_id, kind, source, actor, state, summary FROM import_run"
+        "SELECT import_id, kind, source, actor, state, summary FROM import_runs"
         " WHERE import_id = $1",
         import_id,
     )
@@ -88,13 +88,13 @@ async def staged_totals(conn: Conn, import_id: str) -> StagedTotals:
     """Counts of the import's chunks, and its raw chunk tables in chunk order."""
     totals = await conn.fetchrow(
         "SELECT coalesce(sum(accepted), 0) AS staged, coalesce(sum(rejected), 0)"
-        " AS invalid FROM import_chunk WHERE import_id = $1",
+        " AS invalid FROM import_chunks WHERE import_id = $1",
         import_id,
     )
     raw_chunks = [
         (r["chunk"], r["raw_first_line"])
         for r in await conn.fetch(
-            "SELECT chunk, raw_first_line FROM import_chunk WHERE import_id = $1"
+            "SELECT chunk, raw_first_line FROM import_chunks WHERE import_id = $1"
             " AND raw_first_line IS NOT NULL ORDER BY chunk",
             import_id,
         )
@@ -123,7 +123,7 @@ async def begin_commit(conn: Conn, import_id: str) -> None:
     """First statements of the commit transaction: lock the run, so that two commits of the
     same import cannot interleave, and give the duplicate check's hash aggregate and the
     index builds memory, so that five million rows do not spill to disk in 4 MB pieces."""
-    await conn.execute("SELECT 1 FROM import_run WHERE import_id = $1 FOR UPDATE", import_id)
+    await conn.execute("SELECT 1 FROM import_runs WHERE import_id = $1 FOR UPDATE", import_id)
     await conn.execute(
         f"SET LOCAL work_mem = '{WORK_MEM}'; "
         f"SET LOCAL maintenance_work_mem = '{bulk.MAINTENANCE_WORK_MEM}'"
@@ -134,8 +134,10 @@ async def bulk_load(conn: Conn, staged: int) -> bool:
     """Whether an import is big enough, against the directory's size, to rebuild indexes."""
     if staged < BULK_MIN_ROWS:
         return False
-    estimate = await conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = 'entity'::regclass")
-    existing = await conn.fetchval("SELECT count(*) FROM entity") if estimate < 0 else estimate
+    estimate = await conn.fetchval(
+        "SELECT reltuples FROM pg_class WHERE oid = 'entities'::regclass"
+    )
+    existing = await conn.fetchval("SELECT count(*) FROM entities") if estimate < 0 else estimate
     # at most half as many rows exist as arrive: most of the import is new
     return bool(existing * 2 <= staged)
 
@@ -185,8 +187,8 @@ async def apply_entities(
         inserted = await conn.execute(insert_sql, at)
         await conn.execute("DROP TABLE import_delta")
         return str(history), int(updated.split()[-1]) + int(inserted.split()[-1])
-    await conn.execute(entity_changed_sql(source, "import_changed"))
-    history_sql, update_sql, _ = entity_apply_sql("import_changed")
+    await conn.execute(entity_changed_sql(source, "import_changes"))
+    history_sql, update_sql, _ = entity_apply_sql("import_changes")
     # indexes rebuilt after a bulk insert need no ordered input
     _, _, insert_sql = entity_apply_sql(source, ordered=False)
     history = await conn.execute(history_sql, at)
@@ -194,14 +196,16 @@ async def apply_entities(
     # A load at least doubling the directory: indexes are rebuilt by one sort each instead
     # of millions of random insertions. The exclusive lock keeps every other writer out
     # until the commit.
-    await conn.execute("LOCK TABLE entity IN ACCESS EXCLUSIVE MODE")
-    await conn.execute("ALTER TABLE entity DROP CONSTRAINT entity_pkey; DROP INDEX entity_name")
+    await conn.execute("LOCK TABLE entities IN ACCESS EXCLUSIVE MODE")
+    await conn.execute(
+        "ALTER TABLE entities DROP CONSTRAINT entities_pkey; DROP INDEX entities_name"
+    )
     inserted = await conn.execute(insert_sql, at)
     await conn.execute(
-        "ALTER TABLE entity ADD CONSTRAINT entity_pkey PRIMARY KEY (uscc); "
-        "CREATE INDEX entity_name ON entity (name text_pattern_ops)"
+        "ALTER TABLE entities ADD CONSTRAINT entities_pkey PRIMARY KEY (uscc); "
+        "CREATE INDEX entities_name ON entities (name text_pattern_ops)"
     )
-    await conn.execute("DROP TABLE import_changed")
+    await conn.execute("DROP TABLE import_changes")
     return str(history), int(updated.split()[-1]) + int(inserted.split()[-1])
 
 
@@ -217,7 +221,7 @@ async def finish_run(conn: Conn, import_id: str, at: datetime, summary: dict[str
     """In the commit transaction: drop the staging table and mark the run committed."""
     await conn.execute(f"DROP TABLE {stage_table(import_id)}")
     await conn.execute(
-        "UPDATE import_run SET state = 'committed', finished_at = $2, summary = $3 "
+        "UPDATE import_runs SET state = 'committed', finished_at = $2, summary = $3 "
         "WHERE import_id = $1",
         import_id,
         at,

@@ -22,14 +22,14 @@ def inspector_apply_sql(source: str) -> tuple[str, str]:
     history = (
         f"INSERT INTO inspector_history ({I_COLS}, valid_from, valid_to) "
         f"SELECT {', '.join('i.' + c for c in INSPECTOR_COLUMNS)}, i.valid_from, $1 "
-        f"FROM inspector i JOIN {source} s ON s.inspector_id = i.inspector_id WHERE {_I_DIFF}"
+        f"FROM inspectors i JOIN {source} s ON s.inspector_id = i.inspector_id WHERE {_I_DIFF}"
     )
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in INSPECTOR_COLUMNS[1:])
     upsert = (
-        f"INSERT INTO inspector ({I_COLS}, valid_from) "
+        f"INSERT INTO inspectors ({I_COLS}, valid_from) "
         f"SELECT {', '.join('s.' + c for c in INSPECTOR_COLUMNS)}, $1 FROM {source} s "
         f"ON CONFLICT (inspector_id) DO UPDATE SET {sets}, valid_from = EXCLUDED.valid_from "
-        f"WHERE ({', '.join('inspector.' + c for c in INSPECTOR_COLUMNS)}) IS DISTINCT FROM "
+        f"WHERE ({', '.join('inspectors.' + c for c in INSPECTOR_COLUMNS)}) IS DISTINCT FROM "
         f"({', '.join('EXCLUDED.' + c for c in INSPECTOR_COLUMNS)})"
     )
     return history, upsert
@@ -66,7 +66,7 @@ async def upsert_inspector(conn: Conn, record: tuple[Any, ...], at: datetime) ->
 async def inspector_by_id(conn: Conn, inspector_id: str) -> InspectorRecord | None:
     """One inspector, or None."""
     row = await conn.fetchrow(
-        f"SELECT {I_COLS} FROM inspector WHERE inspector_id = $1", inspector_id
+        f"SELECT {I_COLS} FROM inspectors WHERE inspector_id = $1", inspector_id
     )
     return None if row is None else inspector_record(row)
 
@@ -77,7 +77,7 @@ async def inspectors_page(
     """A page of inspectors in id order, optionally of some departments."""
     if departments:
         rows = await conn.fetch(
-            f"SELECT {I_COLS} FROM inspector WHERE department = ANY($1::text[]) "
+            f"SELECT {I_COLS} FROM inspectors WHERE department = ANY($1::text[]) "
             "ORDER BY inspector_id OFFSET $2 LIMIT $3",
             departments,
             offset,
@@ -85,7 +85,7 @@ async def inspectors_page(
         )
     else:
         rows = await conn.fetch(
-            f"SELECT {I_COLS} FROM inspector ORDER BY inspector_id OFFSET $1 LIMIT $2",
+            f"SELECT {I_COLS} FROM inspectors ORDER BY inspector_id OFFSET $1 LIMIT $2",
             offset,
             limit,
         )

@@ -1,5 +1,5 @@
 """SQL of risk classes from the credit system: one reclassification, and full pushes (their
-chunks gathered in `risk_push_chunk` until complete, then applied at once)."""
+chunks gathered in `risk_push_chunks` until complete, then applied at once)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ async def set_risk_class(
     """Apply one reclassification; "applied", "unchanged", "stale" (older than the current
     class's date) or "unknown_entity"."""
     row = await conn.fetchrow(
-        "SELECT risk_class, risk_class_date FROM entity WHERE uscc = $1 FOR UPDATE", uscc
+        "SELECT risk_class, risk_class_date FROM entities WHERE uscc = $1 FOR UPDATE", uscc
     )
     if row is None:
         return "unknown_entity"
@@ -27,12 +27,13 @@ async def set_risk_class(
         return "unchanged"
     await conn.execute(
         f"INSERT INTO entity_history ({E_COLS}, valid_from, valid_to) "
-        f"SELECT {E_COLS}, valid_from, $2 FROM entity WHERE uscc = $1",
+        f"SELECT {E_COLS}, valid_from, $2 FROM entities WHERE uscc = $1",
         uscc,
         at,
     )
     await conn.execute(
-        "UPDATE entity SET risk_class = $2, risk_class_date = $3, valid_from = $4 WHERE uscc = $1",
+        "UPDATE entities SET risk_class = $2, risk_class_date = $3, valid_from = $4"
+        " WHERE uscc = $1",
         uscc,
         risk_class,
         effective,
@@ -57,7 +58,7 @@ async def apply_full_push(
     target = (
         "(SELECT e.uscc, p.risk_class AS new_class, "
         "CASE WHEN p.uscc IS NULL THEN NULL ELSE $2::date END AS new_date "
-        "FROM entity e LEFT JOIN push_items p ON p.uscc = e.uscc "
+        "FROM entities e LEFT JOIN push_items p ON p.uscc = e.uscc "
         "WHERE (e.risk_class, e.risk_class_date) IS DISTINCT FROM "
         "(p.risk_class, CASE WHEN p.uscc IS NULL THEN NULL ELSE $2::date END))"
     )
@@ -69,18 +70,18 @@ async def apply_full_push(
     await conn.execute(
         f"INSERT INTO entity_history ({E_COLS}, valid_from, valid_to) "
         f"SELECT {', '.join('e.' + c for c in ENTITY_FIELDS)}, e.valid_from, $1 "
-        "FROM entity e JOIN push_changes c ON c.uscc = e.uscc",
+        "FROM entities e JOIN push_changes c ON c.uscc = e.uscc",
         at,
     )
     changed = await conn.fetchval(
-        "WITH u AS (UPDATE entity e SET risk_class = c.new_class, risk_class_date = c.new_date, "
+        "WITH u AS (UPDATE entities e SET risk_class = c.new_class, risk_class_date = c.new_date, "
         "valid_from = $1 FROM push_changes c WHERE c.uscc = e.uscc RETURNING 1) "
         "SELECT count(*) FROM u",
         at,
     )
     unknown = await conn.fetchval(
         "SELECT count(*) FROM push_items p WHERE NOT EXISTS "
-        "(SELECT 1 FROM entity e WHERE e.uscc = p.uscc)"
+        "(SELECT 1 FROM entities e WHERE e.uscc = p.uscc)"
     )
     return {"items": len(items), "changed": int(changed), "unknown_entities": int(unknown)}
 
@@ -93,7 +94,7 @@ def quote_date(d: date) -> str:
 async def push_state(conn: Conn, push_id: str) -> str | None:
     """ "applied" or "refused" once a full push was decided, else None."""
     state: str | None = await conn.fetchval(
-        "SELECT state FROM risk_push WHERE push_id = $1", push_id
+        "SELECT state FROM risk_pushes WHERE push_id = $1", push_id
     )
     return state
 
@@ -109,7 +110,7 @@ async def add_push_chunk(
 ) -> None:
     """Keep one chunk of a full push (a redelivered chunk changes nothing)."""
     await conn.execute(
-        "INSERT INTO risk_push_chunk (push_id, chunk, total_chunks, effective_date, items)"
+        "INSERT INTO risk_push_chunks (push_id, chunk, total_chunks, effective_date, items)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (push_id, chunk) DO NOTHING",
         push_id,
         chunk,
@@ -127,14 +128,14 @@ async def lock_push(conn: Conn, push_id: str) -> None:
 async def push_chunks_kept(conn: Conn, push_id: str) -> int:
     """How many chunks of a push are kept."""
     return int(
-        await conn.fetchval("SELECT count(*) FROM risk_push_chunk WHERE push_id = $1", push_id)
+        await conn.fetchval("SELECT count(*) FROM risk_push_chunks WHERE push_id = $1", push_id)
     )
 
 
 async def push_items(conn: Conn, push_id: str) -> list[list[Any]]:
     """The items ([uscc, risk class] pairs) of each kept chunk of a push, in chunk order."""
     rows = await conn.fetch(
-        "SELECT items FROM risk_push_chunk WHERE push_id = $1 ORDER BY chunk", push_id
+        "SELECT items FROM risk_push_chunks WHERE push_id = $1 ORDER BY chunk", push_id
     )
     return [list(r["items"]) for r in rows]
 
@@ -145,17 +146,17 @@ async def decide_push(
     """Record a push as "applied" or "refused" and drop its kept chunks."""
     if reason is None:
         await conn.execute(
-            "INSERT INTO risk_push (push_id, state, items) VALUES ($1, $2, $3)",
+            "INSERT INTO risk_pushes (push_id, state, items) VALUES ($1, $2, $3)",
             push_id,
             state,
             items,
         )
     else:
         await conn.execute(
-            "INSERT INTO risk_push (push_id, state, items, reason) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO risk_pushes (push_id, state, items, reason) VALUES ($1, $2, $3, $4)",
             push_id,
             state,
             items,
             reason,
         )
-    await conn.execute("DELETE FROM risk_push_chunk WHERE push_id = $1", push_id)
+    await conn.execute("DELETE FROM risk_push_chunks WHERE push_id = $1", push_id)

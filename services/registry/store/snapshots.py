@@ -24,11 +24,11 @@ from services.registry.store import Conn, filters
 async def load(db: Database, snapshot_id: str) -> FreezeReply | None:
     """A snapshot already frozen, or None."""
     async with db.pool.acquire() as conn:
-        snap = await conn.fetchrow("SELECT * FROM snapshot WHERE snapshot_id = $1", snapshot_id)
+        snap = await conn.fetchrow("SELECT * FROM snapshots WHERE snapshot_id = $1", snapshot_id)
         if snap is None:
             return None
         rows = await conn.fetch(
-            "SELECT stratum_id, n, candidates_sha256, object_name FROM snapshot_stratum "
+            "SELECT stratum_id, n, candidates_sha256, object_name FROM snapshot_strata "
             "WHERE snapshot_id = $1 ORDER BY stratum_id",
             snapshot_id,
         )
@@ -43,7 +43,7 @@ async def has_stratum(db: Database, snapshot_id: str, stratum_id: str) -> bool:
     """Whether a snapshot has a stratum of that id."""
     async with db.pool.acquire() as conn:
         found = await conn.fetchval(
-            "SELECT 1 FROM snapshot_stratum WHERE snapshot_id = $1 AND stratum_id = $2",
+            "SELECT 1 FROM snapshot_strata WHERE snapshot_id = $1 AND stratum_id = $2",
             snapshot_id,
             stratum_id,
         )
@@ -57,7 +57,7 @@ async def blocks(db: Database, snapshot_id: str, stratum_id: str) -> AsyncIterat
     while True:
         async with db.pool.acquire() as conn:
             row = await conn.fetchrow(
-                "SELECT data, deflated FROM snapshot_block WHERE snapshot_id = $1"
+                "SELECT data, deflated FROM snapshot_blocks WHERE snapshot_id = $1"
                 " AND stratum_id = $2 AND block = $3",
                 snapshot_id,
                 stratum_id,
@@ -99,13 +99,13 @@ async def prepare_freeze(
     )
     if inline:
         await conn.copy_records_to_table(
-            f"freeze_exclude_{suffix}", records=inline, columns=["set_no", "uscc"]
+            f"freeze_exclusions_{suffix}", records=inline, columns=["set_no", "uscc"]
         )
 
 
 async def start_exclusion_objects(conn: Conn) -> None:
     """The temporary table exclusion objects are read through (see `load_exclusion_object`)."""
-    await conn.execute("CREATE TEMP TABLE freeze_exclude_raw (line text) ON COMMIT DROP")
+    await conn.execute("CREATE TEMP TABLE freeze_exclusion_lines (line text) ON COMMIT DROP")
 
 
 async def load_exclusion_object(
@@ -113,25 +113,25 @@ async def load_exclusion_object(
 ) -> int:
     """`COPY` an exclusion object (a file of one USCC a line) into exclusion set `set_no`;
     the number of distinct USCCs. Invalid when it is not a list of USCCs."""
-    await conn.execute("TRUNCATE freeze_exclude_raw")
+    await conn.execute("TRUNCATE freeze_exclusion_lines")
     try:
         await conn.copy_to_table(
-            "freeze_exclude_raw", source=str(path), format="csv", delimiter="\x01"
+            "freeze_exclusion_lines", source=str(path), format="csv", delimiter="\x01"
         )
     except Exception as exc:  # a NUL byte, invalid UTF-8, …
         raise Invalid(f"exclusion object {name!r} is not a text list: {exc}") from exc
     # Normalised as USCCs are everywhere (trimmed, upper case); blank lines skipped.
     # The shape is checked here; a code with a wrong check character matches nothing.
     bad = await conn.fetchval(
-        "SELECT u FROM (SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclude_raw)"
+        "SELECT u FROM (SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclusion_lines)"
         " t WHERE u <> '' AND u !~ '^[0-9A-Z]{18}$' LIMIT 1"
     )
     if bad is not None:
         raise Invalid(f"exclusion object {name!r}: {bad[:40]!r} is not a USCC")
     status = await conn.execute(
-        f"INSERT INTO freeze_exclude_{suffix} (set_no, uscc) "
+        f"INSERT INTO freeze_exclusions_{suffix} (set_no, uscc) "
         "SELECT DISTINCT $1::int, u FROM "
-        "(SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclude_raw) t "
+        "(SELECT upper(btrim(line, E' \\t\\r')) u FROM freeze_exclusion_lines) t "
         "WHERE u <> ''",
         set_no,
     )
@@ -142,21 +142,21 @@ async def analyze(conn: Conn, *, suffix: str, exclusions: bool) -> None:
     """Statistics, so that the planner hashes the strata rather than the directory."""
     await conn.execute(f"ANALYZE freeze_strata_{suffix}")
     if exclusions:
-        await conn.execute(f"ANALYZE freeze_exclude_{suffix}")
+        await conn.execute(f"ANALYZE freeze_exclusions_{suffix}")
 
 
 async def as_of_source(conn: Conn, as_of: datetime, suffix: str) -> None:
-    """The directory as it was at `as_of`, as table `freeze_source_<suffix>`."""
+    """The directory as it was at `as_of`, as table `freeze_entities_<suffix>`."""
     cols = ", ".join(ENTITY_FIELDS)
     # CREATE TABLE AS takes no parameters; a timestamp literal from a datetime is safe.
     literal = f"TIMESTAMPTZ '{as_of.isoformat()}'"
     await conn.execute(
-        f"CREATE UNLOGGED TABLE freeze_source_{suffix} AS "
-        f"SELECT {cols} FROM entity WHERE valid_from <= {literal} UNION ALL "
+        f"CREATE UNLOGGED TABLE freeze_entities_{suffix} AS "
+        f"SELECT {cols} FROM entities WHERE valid_from <= {literal} UNION ALL "
         f"SELECT {cols} FROM entity_history WHERE valid_from <= {literal} "
         f"AND {literal} < valid_to"
     )
-    await conn.execute(f"ANALYZE freeze_source_{suffix}")
+    await conn.execute(f"ANALYZE freeze_entities_{suffix}")
 
 
 async def stream(
@@ -170,7 +170,7 @@ async def drop_freeze_tables(conn: Conn, *, suffix: str, as_of_source: bool) -> 
     """Drop the freeze's own tables."""
     await conn.execute(filters.drop_sql(suffix))
     if as_of_source:
-        await conn.execute(f"DROP TABLE freeze_source_{suffix}")
+        await conn.execute(f"DROP TABLE freeze_entities_{suffix}")
 
 
 async def insert_snapshot(
@@ -178,7 +178,7 @@ async def insert_snapshot(
 ) -> None:
     """On the writing connection: the snapshot's row."""
     await wconn.execute(
-        "INSERT INTO snapshot (snapshot_id, request_id, as_of, request) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO snapshots (snapshot_id, request_id, as_of, request) VALUES ($1, $2, $3, $4)",
         snapshot_id,
         req.request_id,
         as_of,
@@ -189,7 +189,7 @@ async def insert_snapshot(
 async def copy_blocks(wconn: Conn, records: list[tuple[str, str, int, bytes, bool]]) -> None:
     """On the writing connection: (snapshot, stratum, block number, data, deflated) rows."""
     await wconn.copy_records_to_table(
-        "snapshot_block",
+        "snapshot_blocks",
         records=records,
         columns=["snapshot_id", "stratum_id", "block", "data", "deflated"],
     )
@@ -200,7 +200,7 @@ async def insert_strata(
 ) -> None:
     """On the writing connection: the frozen strata with their specs."""
     await wconn.executemany(
-        "INSERT INTO snapshot_stratum (snapshot_id, stratum_id, n, candidates_sha256,"
+        "INSERT INTO snapshot_strata (snapshot_id, stratum_id, n, candidates_sha256,"
         " object_name, spec) VALUES ($1, $2, $3, $4, $5, $6)",
         [
             (snapshot_id, f.stratum_id, f.n, f.candidates_sha256, f.object_name, spec)

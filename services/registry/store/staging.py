@@ -1,5 +1,6 @@
-"""SQL of staging: each import's typed staging table `stage_<import>`, and the raw chunk tables
-`stage_<import>_<chunk>` into which plain CSV chunks of entities go as they came, by `COPY`.
+"""SQL of staging: each import's typed staging table `staged_rows_<import>`, and the raw chunk
+tables `staged_rows_<import>_<chunk>` into which plain CSV chunks of entities go as they came,
+by `COPY`.
 
 A plain chunk (see `commands.staging`) goes to PostgreSQL unchanged — `COPY … (FORMAT csv)`
 into a table of text columns of its own, where an identity column numbers the lines — except
@@ -46,12 +47,12 @@ RAW_COLUMNS = ", ".join(f"{c} {_TYPES.get(c, 'text')}" for c in ENTITY_FIELDS)
 
 def stage_table(import_id: str) -> str:
     """Name of the typed staging table of an import."""
-    return f"stage_{import_id}"
+    return f"staged_rows_{import_id}"
 
 
 def raw_table(import_id: str, chunk: int) -> str:
     """Name of the text table holding chunk `chunk` of an import."""
-    return f"stage_{import_id}_{chunk}"
+    return f"staged_rows_{import_id}_{chunk}"
 
 
 async def create_stage_table(conn: Conn, import_id: str, kind: str) -> None:
@@ -71,7 +72,7 @@ async def claim_chunk(conn: Conn, import_id: str, chunk: int) -> None:
     # Only a resent chunk has rows to replace: a DELETE would scan the whole staging table
     # (no index, to keep COPY fast), once per chunk of a five-million-row file.
     resent = await conn.fetchval(
-        "SELECT 1 FROM import_chunk WHERE import_id = $1 AND chunk = $2", import_id, chunk
+        "SELECT 1 FROM import_chunks WHERE import_id = $1 AND chunk = $2", import_id, chunk
     )
     if resent:
         await conn.execute(f"DELETE FROM {stage} WHERE chunk = $1", chunk)
@@ -83,7 +84,7 @@ async def count_chunk(
 ) -> None:
     """Record what chunk `chunk` staged ([accepted, rejected]; the first line of its raw table)."""
     await conn.execute(
-        "INSERT INTO import_chunk (import_id, chunk, accepted, rejected, raw_first_line)"
+        "INSERT INTO import_chunks (import_id, chunk, accepted, rejected, raw_first_line)"
         " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (import_id, chunk)"
         " DO UPDATE SET accepted = EXCLUDED.accepted, rejected = EXCLUDED.rejected,"
         " raw_first_line = EXCLUDED.raw_first_line",
@@ -150,7 +151,7 @@ def rows_sql(import_id: str, raw_chunks: list[tuple[int, int]], *, typed: bool =
     ]
     if typed or not parts:
         parts.append(
-            f"SELECT chunk, line, {', '.join(ENTITY_FIELDS)} FROM stage_{import_id}"
+            f"SELECT chunk, line, {', '.join(ENTITY_FIELDS)} FROM {stage_table(import_id)}"
             + ("" if typed else " WHERE false")
         )
     return " UNION ALL ".join(parts)

@@ -160,7 +160,7 @@ async def test_the_worked_subscriber_runs_against_the_shipped_accounts(
         assert db.execute("SELECT result_id, version, uscc FROM results").fetchall() == [
             ("R-T-1", 2, "91360202MA35XXXX0A")
         ]
-        assert {r[0] for r in db.execute("SELECT event_id FROM seen")} == {
+        assert {r[0] for r in db.execute("SELECT event_id FROM seen_events")} == {
             "R-T-1:v1:stream",
             "R-T-1:v2:stream",
         }

@@ -160,7 +160,7 @@ async def test_freeze_commitments_match_an_independent_computation(
     # (reclassified through the registry's own write path, which keeps the history)
     async with svc.ctx.db.transaction() as conn:
         at = await conn.fetchval("SELECT clock_timestamp()")
-        for u in await conn.fetch("SELECT uscc FROM entity WHERE risk_class = 'B'"):
+        for u in await conn.fetch("SELECT uscc FROM entities WHERE risk_class = 'B'"):
             await store.set_risk_class(conn, u["uscc"], "D", date(2099, 1, 1), at)
     again = await svc.ctx.bus.request(
         subjects.rpc("registry", "freeze"), req, FreezeReply, timeout=60
@@ -168,7 +168,7 @@ async def test_freeze_commitments_match_an_independent_computation(
     assert again == reply
     # and a new freeze "as of" the first one reproduces its candidates from the history
     async with svc.ctx.db.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM entity WHERE risk_class = 'B'") == 0
+        assert await conn.fetchval("SELECT count(*) FROM entities WHERE risk_class = 'B'") == 0
     replay = await svc.ctx.bus.request(
         subjects.rpc("registry", "freeze"),
         FreezeRequest(request_id="replay", strata=strata, as_of=reply.as_of),
@@ -181,7 +181,7 @@ async def test_freeze_commitments_match_an_independent_computation(
     # frozen lists are immutable
     async with svc.ctx.db.pool.acquire() as conn:
         with pytest.raises(asyncpg.RaiseError, match="immutable"):
-            await conn.execute("DELETE FROM snapshot_block")
+            await conn.execute("DELETE FROM snapshot_blocks")
 
 
 async def test_stats_groups(run_service: Any, tmp_path: Path) -> None:
@@ -262,13 +262,13 @@ async def test_risk_class_events_single_and_full_push(run_service: Any, tmp_path
     async def push_applied() -> bool:
         async with svc.ctx.db.pool.acquire() as conn:
             return bool(
-                await conn.fetchval("SELECT state FROM risk_push WHERE push_id = 'push-2026-08'")
+                await conn.fetchval("SELECT state FROM risk_pushes WHERE push_id = 'push-2026-08'")
             )
 
     await wait_for(push_applied)
     async with svc.ctx.db.pool.acquire() as conn:
-        state = dict(await conn.fetch("SELECT uscc, risk_class FROM entity"))
-        dates = set(await conn.fetchval("SELECT array_agg(DISTINCT risk_class_date) FROM entity"))
+        state = dict(await conn.fetch("SELECT uscc, risk_class FROM entities"))
+        dates = set(await conn.fetchval("SELECT array_agg(DISTINCT risk_class_date) FROM entities"))
         actions = [
             r["action"] for r in await conn.fetch("SELECT action FROM audit_log ORDER BY seq")
         ]
@@ -291,13 +291,13 @@ async def test_risk_class_events_single_and_full_push(run_service: Any, tmp_path
         async with svc.ctx.db.pool.acquire() as conn:
             return bool(
                 await conn.fetchval(
-                    "SELECT state = 'refused' FROM risk_push WHERE push_id = 'push-bad'"
+                    "SELECT state = 'refused' FROM risk_pushes WHERE push_id = 'push-bad'"
                 )
             )
 
     await wait_for(refused)
     async with svc.ctx.db.pool.acquire() as conn:
-        assert dict(await conn.fetch("SELECT uscc, risk_class FROM entity")) == state
+        assert dict(await conn.fetch("SELECT uscc, risk_class FROM entities")) == state
 
 
 async def test_classes_are_configuration(

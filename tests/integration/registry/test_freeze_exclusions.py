@@ -148,4 +148,4 @@ async def test_a_missing_or_malformed_exclusion_object_refuses_the_freeze(
                 subjects.rpc("registry", "freeze"), req, FreezeReply, timeout=60
             )
     async with svc.ctx.db.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM snapshot") == 0
+        assert await conn.fetchval("SELECT count(*) FROM snapshots") == 0

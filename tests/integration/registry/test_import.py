@@ -114,8 +114,8 @@ async def test_reimport_is_idempotent_and_changes_keep_history(
     assert (a["accepted"], a["rejected"], a["changed"]) == (500, 0, 500)
     async with svc.ctx.db.pool.acquire() as conn:
         indexes = await conn.fetchval(
-            "SELECT count(*) FROM pg_indexes WHERE tablename = 'entity'"
-            " AND indexname IN ('entity_pkey', 'entity_name')"
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'entities'"
+            " AND indexname IN ('entities_pkey', 'entities_name')"
         )
     assert indexes == 2
 
@@ -124,7 +124,7 @@ async def test_reimport_is_idempotent_and_changes_keep_history(
 
     async with svc.ctx.db.pool.acquire() as conn:
         before: datetime = await conn.fetchval("SELECT now()")
-        state1 = await conn.fetch("SELECT * FROM entity ORDER BY uscc")
+        state1 = await conn.fetch("SELECT * FROM entities ORDER BY uscc")
     lines = out.getvalue().splitlines()
     target = lines[1].split(",")
     target[1] = "改名后的公司"
@@ -148,7 +148,7 @@ async def test_reimport_is_idempotent_and_changes_keep_history(
     # re-importing the original file restores the old name: a third version, not an edit
     await http_import(svc, "entities", first, rows_per_chunk=500)
     async with svc.ctx.db.pool.acquire() as conn:
-        state2 = await conn.fetch("SELECT * FROM entity ORDER BY uscc")
+        state2 = await conn.fetch("SELECT * FROM entities ORDER BY uscc")
         versions = await conn.fetchval(
             "SELECT count(*) FROM entity_history WHERE uscc = $1", target[0]
         )
@@ -172,10 +172,10 @@ async def test_interrupted_import_run_again_ends_in_the_same_state(
     partial = await http_import(svc, "entities", path, rows_per_chunk=100, commit=False)
     assert partial["rejected"] > 0
     async with svc.ctx.db.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM entity") == 0
+        assert await conn.fetchval("SELECT count(*) FROM entities") == 0
     done = await http_import(svc, "entities", path, rows_per_chunk=100)
     async with svc.ctx.db.pool.acquire() as conn:
-        count = await conn.fetchval("SELECT count(*) FROM entity")
+        count = await conn.fetchval("SELECT count(*) FROM entities")
         entries = await conn.fetch("SELECT action, data FROM audit_log ORDER BY seq")
     assert count == done["accepted"] and done["accepted"] + done["rejected"] == 300
     assert [e["action"] for e in entries] == ["registry.import.entities"]
@@ -322,7 +322,7 @@ async def test_plain_csv_chunks_give_exactly_the_row_by_row_results(
     expected = {u: recs[0] for u, recs in by_code.items() if len(recs) == 1}
     assert result["accepted"] == len(expected) and result["duplicates"] == len(duplicated)
     async with svc.ctx.db.pool.acquire() as conn:
-        rows = await conn.fetch(f"SELECT {', '.join(ENTITY_FIELDS)} FROM entity")
+        rows = await conn.fetch(f"SELECT {', '.join(ENTITY_FIELDS)} FROM entities")
     assert {r["uscc"]: tuple(r) for r in rows} == expected
     assert expected[code[1]][7] is not None and expected[code[2]][9] == ["食品经营", "特种设备使用"]
 
@@ -332,11 +332,11 @@ SELECT 'column', attname || ' ' || format_type(atttypid, atttypmod) || ' ' || at
        || ' ' || coalesce((SELECT collname FROM pg_collation WHERE oid = attcollation), '')
        || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE attrelid = 'entity'::regclass AND attnum > 0 AND NOT attisdropped
+WHERE attrelid = 'entities'::regclass AND attnum > 0 AND NOT attisdropped
 UNION ALL SELECT 'index', pg_get_indexdef(indexrelid) FROM pg_index
-WHERE indrelid = 'entity'::regclass
+WHERE indrelid = 'entities'::regclass
 UNION ALL SELECT 'constraint', conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
-WHERE conrelid = 'entity'::regclass
+WHERE conrelid = 'entities'::regclass
 ORDER BY 1, 2
 """
 
@@ -368,9 +368,9 @@ async def test_first_load_builds_the_directory_with_its_definition(
     assert result["accepted"] == 500 and result["changed"] == 500
     async with svc.ctx.db.pool.acquire() as conn:
         after = [tuple(r) for r in await conn.fetch(DEFINITION_SQL)]
-        assert await conn.fetchval("SELECT count(*) FROM entity") == 500
+        assert await conn.fetchval("SELECT count(*) FROM entities") == 500
         assert not await conn.fetchval(
-            "SELECT count(*) FROM pg_class WHERE relname LIKE 'entity_load%'"
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'entities_load%'"
         )
     assert after == before
     assert any("PRIMARY KEY" in r[1] for r in after) and any(
@@ -432,7 +432,7 @@ async def test_duplicates_in_plain_chunks_are_reported_at_their_file_lines(
 
 async def _entity_oid(svc: Any) -> int:
     async with svc.ctx.db.pool.acquire() as conn:
-        return int(await conn.fetchval("SELECT 'entity'::regclass::oid"))
+        return int(await conn.fetchval("SELECT 'entities'::regclass::oid"))
 
 
 async def test_a_first_load_gives_way_to_a_writer_and_to_grants(
@@ -464,17 +464,17 @@ async def test_a_first_load_gives_way_to_a_writer_and_to_grants(
     assert result["accepted"] == 300 and result["changed"] == 300
     assert await _entity_oid(svc) == oid
     async with svc.ctx.db.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM entity") == 301
+        assert await conn.fetchval("SELECT count(*) FROM entities") == 301
         assert not await conn.fetchval(
-            "SELECT count(*) FROM pg_class WHERE relname LIKE 'entity_load%'"
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'entities_load%'"
         )
-        await conn.execute("TRUNCATE entity; GRANT SELECT ON entity TO PUBLIC")
+        await conn.execute("TRUNCATE entities; GRANT SELECT ON entities TO PUBLIC")
     monkeypatch.setattr(bulk, "build", built)
     assert not await _check_can_rebuild(svc)
     result = await http_import(svc, "entities", path, rows_per_chunk=100)
     assert result["changed"] == 300 and await _entity_oid(svc) == oid
     async with svc.ctx.db.pool.acquire() as conn:
-        await conn.execute("REVOKE SELECT ON entity FROM PUBLIC; TRUNCATE entity")
+        await conn.execute("REVOKE SELECT ON entities FROM PUBLIC; TRUNCATE entities")
     assert await _check_can_rebuild(svc)
     result = await http_import(svc, "entities", path, rows_per_chunk=100)
     assert result["changed"] == 300 and await _entity_oid(svc) != oid
@@ -501,7 +501,7 @@ async def test_staged_rows_lost_in_a_restart_are_not_committed_as_if_applied(
     async with svc.ctx.db.pool.acquire() as conn:
         tables = await conn.fetch(
             "SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r'",
-            f"stage_{import_id}%",
+            f"staged_rows_{import_id}%",
         )
         assert len(tables) == 4  # the typed table and three chunk tables
         for t in tables:
@@ -510,7 +510,7 @@ async def test_staged_rows_lost_in_a_restart_are_not_committed_as_if_applied(
     r = await svc.http.post(f"/imports/{import_id}/commit", headers=auth)
     assert r.status_code == 409 and "send the file again" in r.json()["error"]["message"]
     async with svc.ctx.db.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM entity") == 0
+        assert await conn.fetchval("SELECT count(*) FROM entities") == 0
 
 
 async def test_chunk_numbers_are_checked(run_service: Any) -> None:

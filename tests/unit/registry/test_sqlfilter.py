@@ -28,7 +28,7 @@ def test_industry_patterns_add_the_section_letter() -> None:
 def test_where_uses_only_parameters() -> None:
     params: list[Any] = []
     sql = sqlfilter.where(
-        EntityFilter(region_prefixes=["36'; DROP TABLE entity; --"[:2]], tags_any=["x'y"]), params
+        EntityFilter(region_prefixes=["36'; DROP TABLE entities; --"[:2]], tags_any=["x'y"]), params
     )
     assert "x'y" not in sql and "DROP" not in sql
     assert params == [["36%"], ["x'y"], ["存续", "在业"]]
@@ -71,17 +71,17 @@ def test_strata_rows_expand_keys_so_each_entity_meets_one_row() -> None:
     assert sqlfilter.shapes(rows + open_rows) == [(0, False, False), (4, True, True)]
     params: list[Any] = []
     branch = sqlfilter.branch_sql(
-        3, (4, True, False), None, "entity", params, suffix="x1", inline=True
+        3, (4, True, False), None, "entities", params, suffix="x1", inline=True
     )
     assert "e.risk_class = s.class_key" in branch and "s.type_key" not in branch
     assert "s.group_no = 3" in branch and "s.inline_set" in branch and "object_set" not in branch
     assert "s.industry_patterns" in branch and params == []
-    assert "JOIN freeze_strata_x1 s" in branch and "freeze_exclude_x1" in branch
+    assert "JOIN freeze_strata_x1 s" in branch and "freeze_exclusions_x1" in branch
     assert "left(e.region_code, 4)" in branch
-    six = sqlfilter.branch_sql(0, (6, False, False), None, "entity", [], suffix="x1")
-    assert "e.region_code = s.region_prefix" in six and "freeze_exclude" not in six
+    six = sqlfilter.branch_sql(0, (6, False, False), None, "entities", [], suffix="x1")
+    assert "e.region_code = s.region_prefix" in six and "freeze_exclusions" not in six
     with pytest.raises(ValueError):
-        sqlfilter.tables_sql("x; DROP TABLE entity")
+        sqlfilter.tables_sql("x; DROP TABLE entities")
 
 
 def test_strata_sharing_their_conditions_form_one_branch_with_plain_filters() -> None:
@@ -95,7 +95,9 @@ def test_strata_sharing_their_conditions_form_one_branch_with_plain_filters() ->
     shape, common = branches[groups[0]]
     assert shape == (4, True, False) and common is not None
     params: list[Any] = []
-    sql = sqlfilter.branch_sql(groups[0], shape, common, "entity", params, suffix="x", objects=True)
+    sql = sqlfilter.branch_sql(
+        groups[0], shape, common, "entities", params, suffix="x", objects=True
+    )
     assert (
         "x'y" not in sql
         and params == [["x'y"], ["存续", "在业"]]
@@ -122,12 +124,12 @@ def test_key_supervision_labels_are_part_of_a_branch_and_of_a_strata_row() -> No
     groups, branches = sqlfilter.group_rows(rows)
     assert len(branches) == 2 and groups[0] != groups[1]  # different conditions, two branches
     params: list[Any] = []
-    sql = sqlfilter.branch_sql(groups[0], *branches[groups[0]], "entity", params, suffix="x")
+    sql = sqlfilter.branch_sql(groups[0], *branches[groups[0]], "entities", params, suffix="x")
     assert "NOT (e.key_supervision && $2::text[])" in sql and ["食品生产"] in params
     params = []
-    sql = sqlfilter.branch_sql(groups[1], *branches[groups[1]], "entity", params, suffix="x")
+    sql = sqlfilter.branch_sql(groups[1], *branches[groups[1]], "entities", params, suffix="x")
     assert "key_supervision" not in sql
     # per joined row (too many condition sets), the strata table's column decides
-    per_row = sqlfilter.branch_sql(0, (4, False, False), None, "entity", [], suffix="x")
+    per_row = sqlfilter.branch_sql(0, (4, False, False), None, "entities", [], suffix="x")
     assert "NOT (e.key_supervision && s.exclude_labels)" in per_row
     assert "exclude_labels text[]" in sqlfilter.tables_sql("x")
