@@ -13,10 +13,17 @@ from services.kit.db import Database
 from services.planner.app import spec as planner
 from services.publisher.app import spec as publisher
 from services.registry.app import spec as registry
+from services.web.app import spec as web
 from tests.integration import conftest
 from tests.integration.conftest import names_not_after_their_table
 
-SERVICES = {"draw": draw, "planner": planner, "publisher": publisher, "registry": registry}
+SERVICES = {
+    "draw": draw,
+    "planner": planner,
+    "publisher": publisher,
+    "registry": registry,
+    "web": web,
+}
 # Plurals without an s, and the nouns that already name a set or a singleton.
 NOT_IN_S = {
     "strata",
