@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.rules import ExpectedAnswer
-from services.planner.domain.ruleset import check_files, load_ruleset
+from services.planner.domain.ruleset import RuleSet, check_files, load_ruleset
 
 from .conftest import files_with
 
@@ -165,3 +165,15 @@ def test_missing_question_and_other_shape_errors() -> None:
         "basis is empty: name the clause, or leave basis out"
     )
     assert len(errs) == 4
+
+
+def test_every_shipped_item_has_a_checklist(shipped: RuleSet) -> None:
+    assert len(shipped.items) == 14
+    for code, item in shipped.items.items():
+        assert 3 <= len(item.checklist) <= 8, code
+        assert [q.id for q in item.checklist] == [
+            f"Q{n}" for n in range(1, len(item.checklist) + 1)
+        ], code
+        for q in item.checklist:
+            assert q.question.startswith("是否") or "是否" in q.question, (code, q.id)
+            assert q.basis is None or q.basis.startswith("《"), (code, q.id)
