@@ -1,4 +1,4 @@
-"""Planner contracts: approved and rejected plans, rule-set activation."""
+"""Planner contracts: approved and rejected plans, rule-set activation, the item catalogue."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from pydantic import Field
 from contracts.base import Contract
 from contracts.holidays import HolidaySchedule
 from contracts.registry import STRATUM_ID_PATTERN, EntityFilter
-from contracts.rules import CODE_PATTERN, Ratio
+from contracts.rules import (
+    CODE_PATTERN,
+    AppliesTo,
+    Department,
+    ExpectedAnswer,
+    ItemKind,
+    Method,
+    Ratio,
+)
 
 
 class PlanItem(Contract):
@@ -194,3 +202,48 @@ class PlanAccepted(Contract):
     strata: int
     excluded: int
     flags: list[str] = []
+
+
+# ---- the item catalogue (HTTP replies of GET /items, GET /items/{code}; public) --------------
+
+
+class CatalogueQuestion(Contract):
+    """One question of an item's checklist (检查表), answered on site 是 / 否 / 不适用."""
+
+    id: str
+    """Unique within its item (Q1, Q2, …)."""
+    question: str
+    basis: str | None = None
+    """The legal clause the question rests on, when the rule file names one."""
+    expects: ExpectedAnswer
+    """The compliant answer: `yes` (是) or `no` (否, for questions like 是否存在…的情形)."""
+
+
+class CatalogueItem(Contract):
+    """An item of the active item catalogue (检查事项清单), as the rule files define it.
+
+    `key_supervision` says whether the item is on a key-supervision list (重点监管): entities
+    carrying one of `key_supervision_labels` leave its random draw. A key-supervision item
+    with no labels is the old form (`key_supervision: true`): every label leaves its draw.
+    """
+
+    code: str
+    name: str
+    department: Department
+    kind: ItemKind
+    legal_basis: str
+    methods: list[Method]
+    applies_to: AppliesTo
+    expertise: list[str] = []
+    key_supervision: bool = False
+    key_supervision_labels: list[str] = []
+    checklist: list[CatalogueQuestion] = []
+    """The questions in the order they are asked on site."""
+
+
+class ItemCatalogue(Contract):
+    """`GET /items`: the item catalogue of the active rule set, in the rule files' order."""
+
+    rules_version: str
+    """The active rule set's version (SHA-256 of its files): a new one may change a checklist."""
+    items: list[CatalogueItem]

@@ -184,6 +184,72 @@ class AppliesTo(Contract):
     tags: list[str] = []
 
 
+def _expects(value: object) -> object:
+    # YAML 1.1 reads a bare `yes`/`no` as a boolean: take it as the word the author wrote.
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return value
+
+
+def _text(reason: str) -> Any:
+    """A text field that must say something: blank text is refused with `reason`."""
+
+    def check(value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ValueError(reason)
+        return value
+
+    return BeforeValidator(check)
+
+
+class ExpectedAnswer(StrEnum):
+    """Which answer to a checklist question is the compliant one (是 / 否)."""
+
+    YES = "yes"
+    NO = "no"
+
+
+QuestionId = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$", max_length=16)]
+"""A question's short code, unique within its item (Q1, Q2, …): results may name it."""
+
+
+class ChecklistQuestion(Contract):
+    """One question of an item's checklist (检查表): what the inspector answers on site.
+
+    The inspector answers 是 / 否 / 不适用 with a note; `expects` says which answer is
+    compliant (`no` for questions like 是否存在虚假公示的情形).
+    """
+
+    id: QuestionId
+    question: Annotated[
+        str,
+        _text("the question is empty: write what the inspector answers (是/否/不适用)"),
+        WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"\S"}),
+    ] = Field(description="检查内容：现场回答“是/否/不适用”的问题，如 年度报告是否按时公示")
+    basis: (
+        Annotated[
+            str,
+            _text("basis is empty: name the clause, or leave basis out"),
+            WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"\S"}),
+        ]
+        | None
+    ) = Field(default=None, description="法律依据条款，如 《企业信息公示暂行条例》第八条")
+    expects: Annotated[
+        ExpectedAnswer,
+        BeforeValidator(_expects),
+        WithJsonSchema(
+            {
+                "enum": ["yes", "no", True, False],
+                "default": "yes",
+                "description": "合规的回答：yes（是，默认）或 no（否）；YAML 把不加引号的"
+                " yes/no 读作 true/false，两种写法都可以。",
+            }
+        ),
+    ] = ExpectedAnswer.YES
+
+
 class Item(Contract):
     """One entry of the item catalogue (检查事项清单)."""
 
@@ -199,6 +265,9 @@ class Item(Contract):
     methods: list[Method] = Field(min_length=1)
     applies_to: AppliesTo = AppliesTo()
     expertise: list[str] = []
+    checklist: list[ChecklistQuestion] = []
+    """The questions the inspector answers on site (检查表), in the order they are asked;
+    ids unique within the item (the planner's check names a repeated one)."""
 
 
 class Effective(Contract):

@@ -8,8 +8,15 @@ from fastapi import APIRouter
 
 from contracts.base import Contract
 from contracts.common import Role
-from contracts.planner import PlanAccepted, PlanSubmission, RulesActivated
-from services.kit.auth import Principal, require
+from contracts.planner import (
+    CatalogueItem,
+    ItemCatalogue,
+    PlanAccepted,
+    PlanSubmission,
+    RulesActivated,
+)
+from contracts.rules import ItemKind
+from services.kit.auth import Principal, public, require
 from services.kit.errors import Forbidden
 from services.kit.service import ServiceContext
 from services.planner.commands import PlannerCommands
@@ -73,6 +80,21 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
     @r.post("/rules/simulate")
     async def simulate(body: SimulateBody, _: Simulator) -> dict[str, Any]:
         return await queries.simulate(body.plan, _bytes(body.files))
+
+    # ---- the item catalogue (抽查事项清单): public, no token -------------------------------
+
+    @r.get("/items")
+    @public
+    async def items(department: str | None = None, kind: ItemKind | None = None) -> ItemCatalogue:
+        """The active rule set's item catalogue, each item with its checklist (检查表);
+        `?department=SCJG`, `?kind=general|priority` narrow it."""
+        return await queries.catalogue(department=department, kind=kind)
+
+    @r.get("/items/{code}")
+    @public
+    async def item(code: str) -> CatalogueItem:
+        """One item of the active catalogue with its checklist; 404 when it has no such item."""
+        return await queries.item(code)
 
     @r.post("/plans", status_code=201)
     async def submit(plan: PlanSubmission, who: PlanSubmitter) -> PlanAccepted:

@@ -1,4 +1,5 @@
-"""The planner's reads: the active rules, their history, stored plans, "what if" simulations.
+"""The planner's reads: the active rules and their item catalogue, the rules' history, stored
+plans, "what if" simulations.
 
 A simulation is a read: nothing is stored, activated or published.
 """
@@ -8,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from contracts.planner import PlanSubmission
+from contracts.planner import CatalogueItem, ItemCatalogue, PlanSubmission
+from contracts.rules import ItemKind
 from services.kit.bus import Bus
 from services.kit.errors import NotFound
 from services.planner.active import ActiveRules
 from services.planner.counts import registry_counts
+from services.planner.domain.catalogue import catalogue, catalogue_item
 from services.planner.domain.engine import Outcome
 from services.planner.domain.plan import PlanInvalid, check_plan
 from services.planner.domain.resolve import plan_strata, sized
@@ -39,6 +42,29 @@ class PlannerQueries:
             "risk_classes": rs.risk_classes,
             "items": [i.model_dump(mode="json") for i in rs.items.values()],
         }
+
+    async def catalogue(
+        self, *, department: str | None = None, kind: ItemKind | None = None
+    ) -> ItemCatalogue:
+        """The active rule set's item catalogue (public), optionally one department's or kind's."""
+        rs, _engine = await self.rules.current()
+        return catalogue(rs, department=department, kind=kind)
+
+    async def item(self, code: str) -> CatalogueItem:
+        """One item of the active catalogue with its checklist; `NotFound` if it has none such."""
+        rs, _engine = await self.rules.current()
+        found = catalogue_item(rs, code)
+        if found is None:
+            version = rs.version[:12]
+            msg = f"no item {code!r} in the active item catalogue (rules {version})"
+            msg_zh = f"现行检查事项清单（规则版本 {version}）中没有事项 {code}"
+            raise NotFound(
+                msg,
+                details=[
+                    {"loc": ["path", "code"], "msg": msg, "msg_zh": msg_zh, "type": "not_found"}
+                ],
+            )
+        return found
 
     async def history(self) -> list[dict[str, Any]]:
         """The activation history, newest first."""

@@ -29,6 +29,7 @@ from contracts.rules import (
 )
 from services.kit.errors import Invalid
 from services.planner.domain import checks
+from services.planner.domain.checklists import check_checklists
 from services.planner.domain.holidays import HOLIDAY_DIR, PlacedSchedule, check_holidays
 from services.planner.domain.yamlpos import Located, YamlError, load
 
@@ -218,6 +219,7 @@ def check_files(files: Mapping[str, bytes]) -> tuple[RuleSet | None, list[RuleEr
         for i, item in enumerate(rule_file.items):
             item_lines.append((path, located.line_of(("items", i)), item))
             items.setdefault(item.code, item)
+        errors.extend(RuleError(*p) for p in check_checklists(path, located, rule_file.items))
         for i, rule in enumerate(rule_file.rules):
             placed.append(PlacedRule(rule, path, located.line_of(("rules", i)), len(placed)))
     schedules = _schedules(parsed)
