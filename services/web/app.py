@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -16,12 +16,13 @@ from services.web import api
 from services.web.backends import SELF, SERVICE_NAMES, BackendError, Backends
 from services.web.commands import AccountCommands, InspectionCommands
 from services.web.domain.people import LockoutPolicy, SessionPolicy
-from services.web.pages import auth, errors, mobile
+from services.web.pages import auth, errors, mobile, sso
 from services.web.passwords import Passwords
 from services.web.queries import TaskReads, WebQueries
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 from services.web.settings import WebSettings, load_web_settings
+from services.web.sso import SsoSignIn
 from services.web.store import WebStore
 
 STATIC = Path(__file__).parent / "static"
@@ -39,6 +40,8 @@ class WebApp:
     reads: TaskReads
     pages: Pages
     cookies: CookieNames
+    # Sign-in through the province's SSO, when configured (`WebSettings.oidc_enabled`).
+    sso: SsoSignIn | None = None
 
 
 def backend_urls(kit: Settings, web: WebSettings) -> dict[str, str]:
@@ -62,9 +65,10 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
         audience=kit.jwt_audience,
     )
 
-    async def roster_status(inspector_id: str) -> str | None:
+    async def roster_status(inspector_id: str, *, bearer: str | None = None) -> str | None:
+        caller = replace(SELF, bearer=bearer) if bearer else SELF
         try:
-            record = await backends.get("registry", f"/inspectors/{inspector_id}", caller=SELF)
+            record = await backends.get("registry", f"/inspectors/{inspector_id}", caller=caller)
         except (BackendError, NotFound) as exc:
             if getattr(exc, "status", 404) == 404:
                 return None
@@ -73,29 +77,46 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
 
     store = WebStore(db=ctx.db)
     sessions = SessionPolicy(idle_minutes=web.session_idle_minutes, max_hours=web.session_max_hours)
+    accounts = AccountCommands(
+        db=ctx.db,
+        store=store,
+        audit=ctx.audit,
+        passwords=Passwords(),
+        roster=roster_status,
+        lockout=LockoutPolicy(failures=web.lockout_failures, minutes=web.lockout_minutes),
+        sessions=sessions,
+        password_min_length=web.password_min_length,
+        password_sign_in=not web.oidc_enabled,
+    )
+    single_sign_on = (
+        SsoSignIn(
+            issuer=web.oidc_issuer,
+            client_id=web.oidc_client_id,
+            client_secret=web.oidc_client_secret,
+            username_claim=web.oidc_username_claim,
+            store=store,
+            accounts=accounts,
+            keep_access_token=bool(kit.jwt_jwks_url),
+            timeout_s=web.backend_timeout_s,
+        )
+        if web.oidc_enabled
+        else None
+    )
     return WebApp(
         settings=web,
         backends=backends,
-        accounts=AccountCommands(
-            db=ctx.db,
-            store=store,
-            audit=ctx.audit,
-            passwords=Passwords(),
-            roster=roster_status,
-            lockout=LockoutPolicy(failures=web.lockout_failures, minutes=web.lockout_minutes),
-            sessions=sessions,
-            password_min_length=web.password_min_length,
-        ),
+        accounts=accounts,
         inspections=InspectionCommands(backends=backends),
         queries=WebQueries(store=store, sessions=sessions),
         reads=TaskReads(backends=backends),
         pages=Pages(),
         cookies=CookieNames(secure=web.cookie_secure),
+        sso=single_sign_on,
     )
 
 
 def _routers(ctx: ServiceContext, app: WebApp) -> list[APIRouter]:
-    return [
+    routers = [
         api.router(accounts=app.accounts, queries=app.queries),
         auth.router(
             pages=app.pages,
@@ -114,6 +135,16 @@ def _routers(ctx: ServiceContext, app: WebApp) -> list[APIRouter]:
             public_base_url=app.settings.public_base_url,
         ),
     ]
+    if app.sso is not None:
+        routers.append(
+            sso.router(
+                pages=app.pages,
+                sso=app.sso,
+                cookies=app.cookies,
+                public_base_url=app.settings.public_base_url,
+            )
+        )
+    return routers
 
 
 def _configure(fastapi_app: FastAPI, ctx: ServiceContext, app: WebApp) -> None:
@@ -123,6 +154,8 @@ def _configure(fastapi_app: FastAPI, ctx: ServiceContext, app: WebApp) -> None:
 
 async def _stop(ctx: ServiceContext, app: WebApp) -> None:
     await app.backends.close()
+    if app.sso is not None:
+        await app.sso.close()
 
 
 def spec() -> ServiceSpec[WebApp]:

@@ -3,7 +3,8 @@
 The web service owns no domain data (DESIGN §10): every task, result and entity it shows comes
 from the service that owns it, asked with a short-lived token carrying the person's role,
 department and (for an inspector) roster id. The embedded default signs that token with the
-stack's key; when a province's SSO signs people in, their own access token is passed instead.
+stack's key; when a province's SSO signs people in and the services verify its tokens (JWKS),
+their own access token is passed instead (services/web/sso.py).
 """
 
 from __future__ import annotations

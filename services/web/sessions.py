@@ -19,11 +19,16 @@ from fastapi import Depends, Request, Response
 from contracts.common import Role
 from services.kit.errors import DomainError, Forbidden
 from services.web.backends import Caller
+from services.web.commands import unseal
+from services.web.domain.sso import PENDING_LOGIN_MINUTES
 from services.web.queries import WebQueries
 from services.web.store import AccountRow
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PRE_CSRF_COOKIE = "spotcheck_pre"
+# The state of an SSO login begun in this browser: its callback must come back to the same one.
+SSO_STATE_COOKIE = "spotcheck_sso"
+SSO_PATH = "/login/sso"
 
 
 class SignInNeeded(DomainError):
@@ -51,12 +56,18 @@ class Person:
     account: AccountRow
     csrf_token: str
     session_token: str
+    # Their own access token from the province's SSO, kept with the session only when the
+    # services verify the provider's tokens (SPOTCHECK_JWT_JWKS_URL).
+    bearer: str | None = None
 
     @property
     def caller(self) -> Caller:
-        """Their identity in calls to the four services."""
+        """Their identity in calls to the four services: their own SSO token when kept, else
+        the claims of the token the web mints for them."""
         a = self.account
-        return Caller(sub=a.inspector_id or a.username, role=a.role, dept=a.department)
+        return Caller(
+            sub=a.inspector_id or a.username, role=a.role, dept=a.department, bearer=self.bearer
+        )
 
 
 class CookieNames:
@@ -104,6 +115,27 @@ class CookieNames:
             path="/",
         )
 
+    def set_sso_state(self, request: Request, response: Response, state: str) -> None:
+        """Bind an SSO login to this browser. Lax, not Strict: the provider's redirect back is a
+        top-level navigation from another site, and must bring it."""
+        response.set_cookie(
+            SSO_STATE_COOKIE,
+            state,
+            max_age=PENDING_LOGIN_MINUTES * 60,
+            httponly=True,
+            secure=self.is_secure(request),
+            samesite="lax",
+            path=SSO_PATH,
+        )
+
+    def sso_state(self, request: Request) -> str:
+        """The state of the SSO login this browser began, if any."""
+        return request.cookies.get(SSO_STATE_COOKIE, "")
+
+    def clear_sso_state(self, request: Request, response: Response) -> None:
+        """Forget the SSO login's state once its callback came."""
+        response.delete_cookie(SSO_STATE_COOKIE, path=SSO_PATH)
+
 
 def pre_csrf_value(request: Request) -> str:
     """The sign-in form's token: the browser's, or a new one."""
@@ -144,7 +176,12 @@ def person_dependency(*, queries: WebQueries, cookies: CookieNames, roles: tuple
                 raise CsrfRefused("表单已过期或来源不明，请刷新页面后重新提交。")
         if roles and row.account.role not in roles:
             raise Forbidden("您的账号无权打开此页面。")
-        return Person(account=row.account, csrf_token=row.csrf_token, session_token=token)
+        return Person(
+            account=row.account,
+            csrf_token=row.csrf_token,
+            session_token=token,
+            bearer=unseal(row.access_token, token=token) if row.access_token else None,
+        )
 
     # The route walker counts a route as guarded by this marker (tests/integration/kit).
     _person.__spotcheck_roles__ = roles  # type: ignore[attr-defined]

@@ -1,4 +1,5 @@
-"""All SQL of the web service: accounts and sessions (asyncpg), as typed rows."""
+"""All SQL of the web service: accounts, sessions and pending SSO logins (asyncpg), as typed
+rows."""
 
 from __future__ import annotations
 
@@ -39,6 +40,19 @@ class SessionRow:
     last_seen_at: datetime
     expires_at: datetime
     account: AccountRow
+    # The person's SSO access token, sealed with the cookie (services/web/commands/accounts.py).
+    access_token: bytes | None = None
+
+
+@dataclass(frozen=True)
+class SsoLoginRow:
+    """A login on its way through the province's SSO."""
+
+    state: str
+    nonce: str
+    code_verifier: str
+    next: str
+    created_at: datetime
 
 
 _ACCOUNT_COLUMNS = (
@@ -182,25 +196,31 @@ class WebStore:
         now: datetime,
         expires_at: datetime,
         client: str,
+        access_token: bytes | None = None,
+        access_expires_at: datetime | None = None,
     ) -> None:
-        """Start a session."""
+        """Start a session (with the person's sealed SSO access token, when kept)."""
         await conn.execute(
             "INSERT INTO sessions (token_sha256, username, csrf_token, created_at, last_seen_at,"
-            " expires_at, client) VALUES ($1, $2, $3, $4, $4, $5, $6)",
+            " expires_at, client, access_token, access_expires_at)"
+            " VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
             token_sha256,
             username,
             csrf_token,
             now,
             expires_at,
             client[:200],
+            access_token,
+            access_expires_at,
         )
 
     async def live_session(self, token_sha256: str, *, now: datetime) -> SessionRow | None:
-        """The session behind a cookie, while it lasts."""
+        """The session behind a cookie, while it lasts (and its SSO access token does)."""
         row = await self.db.pool.fetchrow(
             f"SELECT s.token_sha256, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at,"
-            f" {_ACCOUNT_COLUMNS} FROM sessions s JOIN accounts a USING (username)"
-            " WHERE s.token_sha256 = $1 AND s.ended_at IS NULL AND s.expires_at > $2",
+            f" s.access_token, {_ACCOUNT_COLUMNS} FROM sessions s JOIN accounts a USING (username)"
+            " WHERE s.token_sha256 = $1 AND s.ended_at IS NULL AND s.expires_at > $2"
+            " AND (s.access_expires_at IS NULL OR s.access_expires_at > $2)",
             token_sha256,
             now,
         )
@@ -213,6 +233,7 @@ class WebStore:
             last_seen_at=row["last_seen_at"],
             expires_at=row["expires_at"],
             account=_account(row),
+            access_token=row["access_token"],
         )
 
     async def touch_session(
@@ -243,3 +264,44 @@ class WebStore:
             at,
         )
         return int(status.split()[-1])
+
+    async def insert_sso_login(
+        self,
+        *,
+        state: str,
+        nonce: str,
+        code_verifier: str,
+        next: str,
+        now: datetime,
+        purge_before: datetime,
+    ) -> None:
+        """Keep a login on its way through the provider; drop those abandoned before
+        `purge_before`."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM sso_logins WHERE created_at < $1", purge_before)
+            await conn.execute(
+                "INSERT INTO sso_logins (state, nonce, code_verifier, next, created_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                state,
+                nonce,
+                code_verifier,
+                next,
+                now,
+            )
+
+    async def take_sso_login(self, state: str) -> SsoLoginRow | None:
+        """The pending login of a callback, deleted as it is read: a state is used once."""
+        row = await self.db.pool.fetchrow(
+            "DELETE FROM sso_logins WHERE state = $1"
+            " RETURNING state, nonce, code_verifier, next, created_at",
+            state,
+        )
+        if row is None:
+            return None
+        return SsoLoginRow(
+            state=row["state"],
+            nonce=row["nonce"],
+            code_verifier=row["code_verifier"],
+            next=row["next"],
+            created_at=row["created_at"],
+        )

@@ -3,17 +3,23 @@ steps it carries to the publisher for the signed-in person."""
 
 from services.web.commands.accounts import (
     AccountCommands,
+    PasswordSignInOff,
     SessionStarted,
     SignInRefused,
+    seal,
     token_digest,
+    unseal,
 )
 from services.web.commands.inspections import InspectionCommands, Submitted
 
 __all__ = [
     "AccountCommands",
     "InspectionCommands",
+    "PasswordSignInOff",
     "SessionStarted",
     "SignInRefused",
     "Submitted",
+    "seal",
     "token_digest",
+    "unseal",
 ]

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.common import Role
 from services.kit.audit import AuditTrail
@@ -24,8 +30,14 @@ from services.web.domain.people import (
 from services.web.passwords import Passwords, generate_password
 from services.web.store import AccountRow, WebStore
 
-# Asks the roster whether an inspector may work today (status `active`); None: unknown id.
-RosterCheck = Callable[[str], Awaitable[str | None]]
+
+class RosterCheck(Protocol):
+    """Asks the roster whether an inspector may work today (status `active`); None: unknown
+    id. `bearer`: the person's own SSO token, when the services take no token the web mints."""
+
+    def __call__(self, inspector_id: str, *, bearer: str | None = None) -> Awaitable[str | None]:
+        """The inspector's roster status."""
+        ...
 
 
 class SignInRefused(DomainError):
@@ -33,6 +45,16 @@ class SignInRefused(DomainError):
 
     status = 401
     code = "sign_in_refused"
+
+
+class PasswordSignInOff(SignInRefused):
+    """Passwords sign nobody in while the province's SSO does."""
+
+    status = 403
+    code = "password_sign_in_off"
+
+
+PASSWORD_SIGN_IN_OFF = "本系统已启用统一身份认证，不再使用密码登录，请点击“使用统一身份认证登录”。"
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,26 @@ class SessionStarted:
 def token_digest(token: str) -> str:
     """What the sessions table stores of a cookie."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _sealing_key(token: str) -> bytes:
+    # Keyed by the cookie itself: the table holds only the cookie's SHA-256, which gives no key.
+    return hmac.new(token.encode(), b"spotcheck-web session access token", "sha256").digest()
+
+
+def seal(secret: str, *, token: str) -> bytes:
+    """`secret` encrypted (AES-256-GCM) for the session whose cookie is `token`."""
+    nonce = os.urandom(12)
+    return nonce + AESGCM(_sealing_key(token)).encrypt(nonce, secret.encode(), None)
+
+
+def unseal(sealed: bytes, *, token: str) -> str | None:
+    """What `seal` sealed for this cookie; None when it was sealed for another or altered."""
+    try:
+        plain = AESGCM(_sealing_key(token)).decrypt(sealed[:12], sealed[12:], None)
+    except (InvalidTag, ValueError):
+        return None
+    return plain.decode()
 
 
 def _invalid(problems: list[Problem], message: str) -> Invalid:
@@ -75,6 +117,7 @@ class AccountCommands:
         lockout: LockoutPolicy,
         sessions: SessionPolicy,
         password_min_length: int,
+        password_sign_in: bool = True,
     ) -> None:
         self.db = db
         self.store = store
@@ -84,6 +127,8 @@ class AccountCommands:
         self.lockout = lockout
         self.sessions = sessions
         self.password_min_length = password_min_length
+        # Off while the province's SSO signs people in (`WebSettings.oidc_enabled`).
+        self.password_sign_in = password_sign_in
 
     async def add_account(
         self,
@@ -215,6 +260,8 @@ class AccountCommands:
 
     async def sign_in(self, username: str, password: str, *, client: str) -> SessionStarted:
         """Check the password (with lockout) and the roster, then start a session."""
+        if not self.password_sign_in:
+            raise PasswordSignInOff(PASSWORD_SIGN_IN_OFF)
         now = _now()
         account = await self.store.account(username)
         if account is not None and is_locked(account.locked_until, now=now):
@@ -228,21 +275,61 @@ class AccountCommands:
             if account is not None:
                 await self._failure(account, now=now, client=client)
             raise SignInRefused("用户名或密码错误。", code="wrong_credentials")
+        await self._admit(account)
+        return await self.start_session(account, now=now, client=client)
+
+    async def sign_in_sso(
+        self,
+        username: str,
+        *,
+        access_token: str | None,
+        access_expires_at: datetime | None,
+        client: str,
+    ) -> SessionStarted:
+        """Start a session for a person the province's SSO has identified as `username`: the
+        local account gives their role, and is refused as at password sign-in (disabled, an
+        inspector not active in the roster). `access_token`: kept with the session when the
+        services take the person's own token (its end ends the session)."""
+        account = await self.store.account(username)
+        if account is None:
+            raise SignInRefused(
+                f"统一身份认证账号“{username[:64]}”在本系统中没有账号，请联系管理员开通。",
+                code="unknown_account",
+            )
+        await self._admit(account, bearer=access_token)
+        return await self.start_session(
+            account,
+            now=_now(),
+            client=client,
+            via="sso",
+            access_token=access_token,
+            access_expires_at=access_expires_at,
+        )
+
+    async def _admit(self, account: AccountRow, *, bearer: str | None = None) -> None:
+        """Refuse an identified person whose account may not sign in now."""
         if account.disabled_at is not None:
             raise SignInRefused("账号已停用，请联系管理员。", code="account_disabled")
         if account.inspector_id is not None:
-            status = await self.roster(account.inspector_id)
+            status = await self.roster(account.inspector_id, bearer=bearer)
             if status != "active":
                 raise SignInRefused(
                     "名录库中该执法检查人员不在岗（停用、休假或退休），不能登录。",
                     code="inspector_not_active",
                 )
-        return await self.start_session(account, now=now, client=client)
 
     async def start_session(
-        self, account: AccountRow, *, now: datetime, client: str
+        self,
+        account: AccountRow,
+        *,
+        now: datetime,
+        client: str,
+        via: str = "password",
+        access_token: str | None = None,
+        access_expires_at: datetime | None = None,
     ) -> SessionStarted:
-        """A session for an account already identified (password or SSO)."""
+        """A session for an account already identified (`via` password or SSO), with the
+        person's SSO access token sealed into it when given."""
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
         async with self.db.transaction() as conn:
@@ -255,13 +342,15 @@ class AccountCommands:
                 now=now,
                 expires_at=self.sessions.expires_at(created_at=now, now=now),
                 client=client,
+                access_token=seal(access_token, token=token) if access_token else None,
+                access_expires_at=access_expires_at if access_token else None,
             )
             await self.audit.append(
                 conn,
                 actor=account.username,
                 action="session.started",
                 subject=account.username,
-                data={"client": client[:200]},
+                data={"client": client[:200], "via": via},
             )
         return SessionStarted(
             token=token,

@@ -37,6 +37,35 @@ def safe_next(value: str | None, role: Role) -> str:
     return home_of(role)
 
 
+def render_login(
+    request: Request,
+    *,
+    pages: Pages,
+    cookies: CookieNames,
+    oidc: bool,
+    next_url: str,
+    error: str = "",
+    username: str = "",
+    status: int = 200,
+) -> Response:
+    """The sign-in page (the password form, or the SSO button), with an error when one."""
+    token = pre_csrf_value(request)
+    response = pages.render(
+        request,
+        "login.html",
+        {
+            "next": next_url,
+            "error": error,
+            "username": username,
+            "oidc": oidc,
+            "pre_csrf": token,
+        },
+        status_code=status,
+    )
+    cookies.set_pre_csrf(request, response, token)
+    return response
+
+
 def router(
     *,
     pages: Pages,
@@ -53,21 +82,16 @@ def router(
     def login_page(
         request: Request, *, next_url: str, error: str = "", username: str = "", status: int = 200
     ) -> Response:
-        token = pre_csrf_value(request)
-        response = pages.render(
+        return render_login(
             request,
-            "login.html",
-            {
-                "next": next_url,
-                "error": error,
-                "username": username,
-                "oidc": oidc,
-                "pre_csrf": token,
-            },
-            status_code=status,
+            pages=pages,
+            cookies=cookies,
+            oidc=oidc,
+            next_url=next_url,
+            error=error,
+            username=username,
+            status=status,
         )
-        cookies.set_pre_csrf(request, response, token)
-        return response
 
     @r.get("/login")
     @public
