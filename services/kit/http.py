@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -100,6 +101,17 @@ class RequestContext:
             method = scope.get("method", "")
             self.requests.labels(method, path, str(status)).inc()
             self.latency.labels(method, path).observe(time.perf_counter() - started)
+
+
+def api_routes(routes: Sequence[Any]) -> Iterator[APIRoute]:
+    """Every API route of an app, also those inside routers that FastAPI (0.165 on) keeps
+    nested as included routers rather than copying them into `app.routes`."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from api_routes(inner.routes)
 
 
 def create_app(

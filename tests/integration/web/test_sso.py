@@ -4,7 +4,7 @@ on its own port, and a browser (an httpx client keeping cookies) walking between
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi.routing import APIRoute
 
 from contracts.common import Role
 from services.kit.auth import is_public
+from services.kit.http import api_routes
 from services.registry.app import spec as registry_spec
 from services.web.app import spec as web_spec
 from services.web.domain.sso import pkce_challenge
@@ -323,21 +323,11 @@ async def test_the_persons_own_token_is_passed_when_services_verify_by_jwks(
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
 
-def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
-    """The app's routes, also inside routers FastAPI (0.165) includes as `_IncludedRouter`."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            yield from _api_routes(inner.routes)
-
-
 async def test_the_sso_routes_are_public_and_only_there_when_sso_is_on(
     run_service: Any, provider: OidcProvider, monkeypatch: Any
 ) -> None:
     web = await run_service(web_spec)
-    paths = {route.path for route in _api_routes(web.ctx.app.routes)}
+    paths = {route.path for route in api_routes(web.ctx.app.routes)}
     assert "/login" in paths and "/login/sso" not in paths
     r = await web.http.get("/login/sso")
     assert r.status_code == 404
@@ -345,7 +335,7 @@ async def test_the_sso_routes_are_public_and_only_there_when_sso_is_on(
     web = await run_service(web_spec)
     sso_routes = {
         route.path: is_public(route.endpoint)
-        for route in _api_routes(web.ctx.app.routes)
+        for route in api_routes(web.ctx.app.routes)
         if route.path.startswith("/login/sso")
     }
     assert sso_routes == {"/login/sso": True, "/login/sso/callback": True}
