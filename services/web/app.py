@@ -16,6 +16,7 @@ from services.web import api
 from services.web.backends import SELF, SERVICE_NAMES, BackendError, Backends
 from services.web.commands import AccountCommands, InspectionCommands
 from services.web.domain.people import LockoutPolicy, SessionPolicy
+from services.web.headers import SecurityHeaders
 from services.web.pages import auth, errors, mobile, sso
 from services.web.passwords import Passwords
 from services.web.queries import TaskReads, WebQueries
@@ -149,6 +150,7 @@ def _routers(ctx: ServiceContext, app: WebApp) -> list[APIRouter]:
 
 def _configure(fastapi_app: FastAPI, ctx: ServiceContext, app: WebApp) -> None:
     fastapi_app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    fastapi_app.add_middleware(SecurityHeaders)
     errors.install(fastapi_app, pages=app.pages)
 
 
