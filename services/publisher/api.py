@@ -65,14 +65,17 @@ def _member(p: Principal) -> Submitter:
     return _submitter(p)
 
 
-def _answer(outcome: SubmissionOutcome, response: Response) -> ResultAccepted | ResultDraft:
-    """A submission's (or confirmation's) outcome as HTTP: 201 a result accepted now, 202 a
-    draft awaiting confirmations, 200 either again (a repeat); an error raised."""
+def _answer(
+    outcome: SubmissionOutcome, response: Response, *, draft_status: int = 202
+) -> ResultAccepted | ResultDraft:
+    """A submission's (or confirmation's) outcome as HTTP: 201 a result accepted now,
+    `draft_status` a draft awaiting confirmations (202 when just submitted), 200 either again
+    (a repeat); an error raised."""
     if outcome.accepted is not None:
         response.status_code = 200 if outcome.repeated else 201
         return outcome.accepted
     if outcome.draft is not None:
-        response.status_code = 200 if outcome.repeated else 202
+        response.status_code = 200 if outcome.repeated else draft_status
         return outcome.draft
     err: dict[str, Any] = dict(outcome.error or {})
     cls: type[DomainError] = {409: Conflict, 413: TooLarge}.get(
@@ -175,7 +178,8 @@ def router(
         """A team member confirms the draft they read, with their own sign-in: 200 the draft
         (others still awaited), 201 the result once everyone has; 409 when `content_sha256` or
         `draft_id` is not the draft's awaiting confirmation."""
-        return _answer(await drafts.confirm(task_id, body, by=_member(p)), response)
+        outcome = await drafts.confirm(task_id, body, by=_member(p))
+        return _answer(outcome, response, draft_status=200)
 
     @r.post("/tasks/{task_id}/draft/return")
     async def return_draft(task_id: str, body: DraftReturn, p: TeamMember) -> ResultDraft:
