@@ -43,7 +43,7 @@ ResultSubmitter = Annotated[Principal, require(Role.INSPECTOR, Role.PLANNER)]
 ResultReader = Annotated[Principal, require(Role.AUDITOR, Role.INSPECTOR, Role.PLANNER)]
 Operator = Annotated[Principal, require(Role.OPERATOR)]
 OperationsReader = Annotated[Principal, require(Role.OPERATOR, Role.AUDITOR)]
-TaskReader = Annotated[
+TasksReader = Annotated[
     Principal, require(Role.INSPECTOR, Role.PLANNER, Role.AUDITOR, Role.OPERATOR)
 ]
 TeamMember = Annotated[Principal, require(Role.INSPECTOR)]
@@ -78,9 +78,12 @@ def _answer(
         response.status_code = 200 if outcome.repeated else draft_status
         return outcome.draft
     err: dict[str, Any] = dict(outcome.error or {})
-    cls: type[DomainError] = {409: Conflict, 413: TooLarge}.get(
-        int(err.get("status", 422)), Invalid
-    )
+    cls: type[DomainError] = {
+        403: Forbidden,
+        404: NotFound,
+        409: Conflict,
+        413: TooLarge,
+    }.get(int(err.get("status", 422)), Invalid)
     raise cls(
         str(err.get("message")), code=str(err.get("code")), details=list(err.get("details") or [])
     )
@@ -149,7 +152,7 @@ def router(
 
     @r.get("/tasks")
     async def tasks(
-        p: TaskReader,
+        p: TasksReader,
         status: str | None = None,
         q: str | None = None,
         limit: int | None = None,
@@ -161,7 +164,7 @@ def router(
         return await queries.tasks(_reader(p), status=status, q=q, limit=limit, offset=offset)
 
     @r.get("/tasks/{task_id}")
-    async def task(task_id: str, p: TaskReader) -> TaskDetail:
+    async def task(task_id: str, p: TasksReader) -> TaskDetail:
         """One task: its card, every result version, and the draft awaiting confirmation in
         full (what the member confirming reads). 403 for an inspector not on its team."""
         return await queries.task(_reader(p), task_id)

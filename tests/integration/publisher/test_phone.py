@@ -362,6 +362,29 @@ async def test_a_draft_is_replaced_by_a_new_submission_and_returned_with_a_reaso
     ]
 
 
+async def test_a_result_entered_by_department_staff_replaces_a_waiting_draft(
+    run_service: Any,
+) -> None:
+    svc = await run_service(publisher())
+    await publish_tasks(svc, [task_assigned("T-1", period_end=FAR)])
+    i1, i2 = bearer(svc, Role.INSPECTOR, "I-1"), bearer(svc, Role.INSPECTOR, "I-2")
+    r = await svc.http.post("/results", json=result_body("T-1", confirmations=[]), headers=i1)
+    assert r.status_code == 202
+    d = r.json()
+    staff = bearer(svc, Role.PLANNER, "staff-1", dept="scjg")
+    assert (await svc.http.post("/results", json=result_body("T-1"), headers=staff)).is_success
+    confirm = {"draft_id": d["draft_id"], "content_sha256": d["content_sha256"]}
+    r = await svc.http.post("/tasks/T-1/draft/confirm", json=confirm, headers=i2)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "draft_closed"
+    assert await count(svc, "SELECT count(*) FROM results") == 1
+    data = await svc.ctx.db.pool.fetchval(
+        "SELECT data FROM audit_log WHERE action = 'result.accepted'"
+    )
+    assert (json.loads(data) if isinstance(data, str) else data)["drafts_replaced"] == [
+        d["draft_id"]
+    ]
+
+
 async def test_the_same_idempotency_key_records_once_even_when_two_race(run_service: Any) -> None:
     svc = await run_service(publisher())
     await publish_tasks(
