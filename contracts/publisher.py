@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
 from contracts.base import Contract
+from contracts.draw import TaskItem
+
+
+class ChecklistAnswer(Contract):
+    """One question of an item's checklist (检查表) answered on site: `yes` 是, `no` 否,
+    `na` 不适用, with an optional note."""
+
+    question_id: str = Field(min_length=1, max_length=100)
+    answer: Literal["yes", "no", "na"]
+    note: str = ""
 
 
 class ItemResult(Contract):
@@ -22,6 +33,34 @@ class ItemResult(Contract):
     category: str
     problems: str = ""
     rooted_at_approval: bool = False
+    answers: list[ChecklistAnswer] = []
+    """The item's checklist as answered on site (掌上查); kept with the result, not published."""
+
+
+class FollowUp(Contract):
+    """What the check leads to (后续处置).
+
+    `rectify_by` is the deadline of an order to correct (责令整改期限), after the check date,
+    with `rectification` saying what must be corrected; `refer` hands the case to case
+    handling (移送案件办理), allowed only when some item's category is a violation (a
+    category that is referred anyway is referred without it).
+    """
+
+    rectify_by: date | None = None
+    rectification: str = ""
+    refer: bool = False
+
+
+class RepresentativeConfirmation(Contract):
+    """The entity's representative confirms the record of the check on site (被检查对象确认).
+
+    `signature_sha256` names an attachment of the same submission (the signature, uploaded
+    with `POST /attachments`).
+    """
+
+    name: str = Field(min_length=1, max_length=100)
+    confirmed_at: datetime
+    signature_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class Confirmation(Contract):
@@ -56,16 +95,28 @@ class ResultSubmission(Contract):
 
     A correction names the version it corrects (`corrects_version`, which must be the latest)
     and gives a reason; it becomes a new version, the old one stays.
+
+    `confirmations`: department staff entering a paper record (谁检查、谁录入) give every team
+    member's. An inspector gives at most their own (it is implied when left out): each other
+    member confirms with their own sign-in (`POST /tasks/{task_id}/draft/confirm`), and until
+    all have, the submission is a `ResultDraft`.
+
+    `idempotency_key` (the phone's offline queue): the same key from the same submitter for the
+    same task answers the first outcome again and never records twice; the same key with other
+    content is refused (409 `idempotency_key_reused`).
     """
 
     task_id: str
     check_date: date
     method: str
     items: list[ItemResult] = Field(min_length=1)
-    confirmations: list[Confirmation]
+    confirmations: list[Confirmation] = []
     attachments: list[Attachment] = []
     corrects_version: int | None = None
     correction_reason: str | None = None
+    follow_up: FollowUp | None = None
+    representative: RepresentativeConfirmation | None = None
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class ResultAccepted(Contract):
@@ -103,12 +154,16 @@ class TaskStarted(Contract):
 
 
 class SubmissionOutcome(Contract):
-    """One line of a batch submission's report: accepted, or refused with every reason."""
+    """One line of a batch submission's report: accepted, kept as a draft awaiting the other
+    team members' confirmations (an inspector's submission), or refused with every reason.
+    `repeated`: an idempotency key seen before; this is the first outcome again."""
 
     index: int
     task_id: str | None = None
     accepted: ResultAccepted | None = None
+    draft: ResultDraft | None = None
     error: dict[str, object] | None = None
+    repeated: bool = False
 
 
 class PublishedItem(Contract):
@@ -167,6 +222,8 @@ class ReferralCreated(Contract):
     departments: list[str]
     items: list[ItemResult]
     check_date: date
+    follow_up: FollowUp | None = None
+    """The order to correct and the inspectors' request to refer, when they gave one."""
 
 
 class LicensingFeedback(Contract):
@@ -249,3 +306,171 @@ class DeadlinesChanged(Contract):
     part: int = Field(default=1, ge=1)
     parts: int = Field(default=1, ge=1)
     changed_at: datetime
+
+
+# ---- 掌上查: the inspector's tasks, drafts awaiting confirmation, the check code -------------
+
+
+class DraftState(StrEnum):
+    """States of a result draft."""
+
+    AWAITING = "awaiting"  # some team members have not confirmed yet
+    ACCEPTED = "accepted"  # every member confirmed: it is a result version now
+    RETURNED = "returned"  # a member sent it back (`reason`); it may be submitted again
+    REPLACED = "replaced"  # a newer submission (or a result entered otherwise) took its place
+
+
+class ResultDraft(Contract):
+    """An inspector's result waiting for the other team members' confirmations (待确认).
+
+    Answered with 202 by `POST /results` when an inspector submits and other members of the
+    team have not confirmed; not a result yet, no event is sent. Each other member reads it
+    (`GET /tasks/{task_id}`) and confirms it with their own sign-in, naming `draft_id` and
+    `content_sha256`, so they confirm exactly what they read.
+
+    `content_sha256`: hex SHA-256 of the canonical submission: `submission` as JSON without
+    `confirmations`, `idempotency_key` and attachments' `content_base64`, keys sorted, no
+    whitespace (`separators=(",", ":")`), non-ASCII characters as themselves, UTF-8.
+    `submission` is given in full by `GET /tasks/{task_id}` and the submit reply, and left out
+    of task lists.
+    """
+
+    draft_id: str
+    task_id: str
+    content_sha256: str
+    submitted_by: str
+    confirmed_by: list[Confirmation]
+    awaiting: list[str]
+    created_at: datetime
+    state: DraftState = DraftState.AWAITING
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    reason: str | None = None
+    """Why it was returned, or what replaced it."""
+    result_id: str | None = None
+    version: int | None = None
+    """The result version it became (state `accepted`)."""
+    submission: ResultSubmission | None = None
+
+
+class DraftConfirm(Contract):
+    """`POST /tasks/{task_id}/draft/confirm`: a team member confirms the draft they read."""
+
+    draft_id: str
+    content_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class DraftReturn(Contract):
+    """`POST /tasks/{task_id}/draft/return`: a team member sends the draft back, saying why."""
+
+    draft_id: str
+    reason: str = Field(max_length=1000)
+
+
+class TaskStatus(StrEnum):
+    """Where a task stands, as the phone shows it."""
+
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"  # the visit was started (开始检查)
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # a draft waits for team members
+    RESULT_RECORDED = "result_recorded"  # its latest result version is not public yet
+    PUBLISHED = "published"  # its latest result version is public
+    MERGED = "merged"  # absorbed by a later visit (`merged_into`): takes no result
+
+
+class ResultSummary(Contract):
+    """The latest version of a task's result, in short."""
+
+    result_id: str
+    version: int
+    check_date: date
+    due_date: date
+    published_at: datetime | None = None
+
+
+class TaskCard(Contract):
+    """`GET /tasks`: one task as the inspector's phone lists it (its due date is
+    `period_end`; `overdue`: that day has passed and no result is recorded)."""
+
+    task_id: str
+    draw_id: str
+    plan_id: str
+    batch: int
+    uscc: str
+    entity_name: str
+    region_code: str
+    departments: list[str]
+    lead_department: str
+    items: list[TaskItem]
+    methods: list[str]
+    team: list[str]
+    """Inspector ids; names and certificates come from the registry."""
+    period_start: date
+    period_end: date
+    status: TaskStatus
+    overdue: bool
+    started_at: datetime | None = None
+    merged_into: str | None = None
+    latest_result: ResultSummary | None = None
+    pending_draft: ResultDraft | None = None
+    """The draft awaiting confirmation, without its submission."""
+
+
+class RecordedItem(ItemResult):
+    """An item result as stored: its category as the code, with the category's name."""
+
+    category_name: str
+
+
+class ResultVersion(Contract):
+    """One stored version of a task's result, as recorded."""
+
+    result_id: str
+    version: int
+    supersedes: int | None = None
+    correction_reason: str | None = None
+    submitted_by: str
+    check_date: date
+    due_date: date
+    due_date_provisional: bool = False
+    method: str
+    items: list[RecordedItem]
+    violation: bool
+    confirmations: list[Confirmation]
+    attachments: list[Attachment]
+    follow_up: FollowUp | None = None
+    representative: RepresentativeConfirmation | None = None
+    accepted_at: datetime
+    published_at: datetime | None = None
+
+
+class TaskDetail(TaskCard):
+    """`GET /tasks/{task_id}`: the card with every result version (oldest first) and the
+    pending draft in full (its `submission`), for the member who confirms it."""
+
+    results: list[ResultVersion] = []
+
+
+class PublicTaskItem(Contract):
+    """An item of a public task."""
+
+    code: str
+    name: str
+
+
+class PublicTask(Contract):
+    """`GET /public/tasks/{task_id}.json` (检查码): what anyone scanning a task's check code may
+    verify — the task, the entity, its items and the inspectors sent (ids; names and
+    certificate numbers come from the registry)."""
+
+    task_id: str
+    entity_name: str
+    uscc: str
+    items: list[PublicTaskItem]
+    team: list[str]
+    period_start: date
+    period_end: date
+    status: TaskStatus
+
+
+SubmissionOutcome.model_rebuild()  # it names ResultDraft, defined after it

@@ -13,18 +13,27 @@ from contracts.publisher import (
     DeadlineEntry,
     Delivery,
     DeliveryState,
+    DraftConfirm,
+    DraftReturn,
+    PublicTask,
     ResultAccepted,
+    ResultDraft,
     ResultSubmission,
     SubmissionOutcome,
+    TaskCard,
+    TaskDetail,
     TaskStarted,
 )
 from services.kit.auth import Principal, public, require
-from services.kit.errors import Conflict, DomainError, Invalid, NotFound, TooLarge
+from services.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
 from services.kit.service import ServiceContext
 from services.publisher.commands.deliveries import Deliveries
+from services.publisher.commands.drafts import Drafts
 from services.publisher.commands.intake import Intake, Submitter
+from services.publisher.commands.submissions import Submissions
 from services.publisher.commands.tasks import TaskStarts
 from services.publisher.domain import opendata, pages
+from services.publisher.domain.task_list import Reader
 from services.publisher.queries import PublisherQueries
 
 MAX_BATCH = 1000
@@ -34,6 +43,10 @@ ResultSubmitter = Annotated[Principal, require(Role.INSPECTOR, Role.PLANNER)]
 ResultReader = Annotated[Principal, require(Role.AUDITOR, Role.INSPECTOR, Role.PLANNER)]
 Operator = Annotated[Principal, require(Role.OPERATOR)]
 OperationsReader = Annotated[Principal, require(Role.OPERATOR, Role.AUDITOR)]
+TasksReader = Annotated[
+    Principal, require(Role.INSPECTOR, Role.PLANNER, Role.AUDITOR, Role.OPERATOR)
+]
+TeamMember = Annotated[Principal, require(Role.INSPECTOR)]
 
 
 def _submitter(p: Principal) -> Submitter:
@@ -42,13 +55,35 @@ def _submitter(p: Principal) -> Submitter:
     return Submitter(actor=p.sub, inspector_id=None, dept=p.dept or "")
 
 
-def _raise(outcome: SubmissionOutcome) -> ResultAccepted:
+def _reader(p: Principal) -> Reader:
+    return Reader(role=p.role, sub=p.sub, dept=p.dept)
+
+
+def _member(p: Principal) -> Submitter:
+    if p.role is not Role.INSPECTOR:  # the dependency let only inspectors through
+        raise Forbidden("only a member of the team confirms, with their own sign-in")
+    return _submitter(p)
+
+
+def _answer(
+    outcome: SubmissionOutcome, response: Response, *, draft_status: int = 202
+) -> ResultAccepted | ResultDraft:
+    """A submission's (or confirmation's) outcome as HTTP: 201 a result accepted now,
+    `draft_status` a draft awaiting confirmations (202 when just submitted), 200 either again
+    (a repeat); an error raised."""
     if outcome.accepted is not None:
+        response.status_code = 200 if outcome.repeated else 201
         return outcome.accepted
+    if outcome.draft is not None:
+        response.status_code = 200 if outcome.repeated else draft_status
+        return outcome.draft
     err: dict[str, Any] = dict(outcome.error or {})
-    cls: type[DomainError] = {409: Conflict, 413: TooLarge}.get(
-        int(err.get("status", 422)), Invalid
-    )
+    cls: type[DomainError] = {
+        403: Forbidden,
+        404: NotFound,
+        409: Conflict,
+        413: TooLarge,
+    }.get(int(err.get("status", 422)), Invalid)
     raise cls(
         str(err.get("message")), code=str(err.get("code")), details=list(err.get("details") or [])
     )
@@ -58,6 +93,8 @@ def router(
     ctx: ServiceContext,
     *,
     intake: Intake,
+    submissions: Submissions,
+    drafts: Drafts,
     starts: TaskStarts,
     deliveries: Deliveries,
     queries: PublisherQueries,
@@ -66,10 +103,20 @@ def router(
     """The publisher service's routes."""
     r = APIRouter(tags=["publisher"])
 
-    @r.post("/results", status_code=201)
-    async def submit(body: ResultSubmission, p: ResultSubmitter) -> ResultAccepted:
-        """Submit one result (or a correction: a new version)."""
-        return _raise((await intake.submit([body], by=_submitter(p)))[0])
+    @r.post(
+        "/results",
+        status_code=201,
+        responses={
+            202: {"model": ResultDraft, "description": "an inspector's draft, awaiting the team"}
+        },
+    )
+    async def submit(
+        body: ResultSubmission, p: ResultSubmitter, response: Response
+    ) -> ResultAccepted | ResultDraft:
+        """Submit one result (or a correction: a new version). Department staff: accepted at
+        once (201). An inspector: a draft until every other team member confirmed it with
+        their own sign-in (202). A repeated idempotency key answers the first outcome (200)."""
+        return _answer(await submissions.submit(body, by=_submitter(p)), response)
 
     @r.post("/results/batch")
     async def submit_batch(request: Request, p: ResultSubmitter) -> list[SubmissionOutcome]:
@@ -98,10 +145,49 @@ def router(
                         "details": details,
                     },
                 )
-        done = await intake.submit([s for _, s in parsed], by=_submitter(p))
+        done = await submissions.submit_many([s for _, s in parsed], by=_submitter(p))
         for (i, _), out in zip(parsed, done, strict=True):
             outcomes[i] = out.model_copy(update={"index": i})
         return [outcomes[i] for i in sorted(outcomes)]
+
+    @r.get("/tasks")
+    async def tasks(
+        p: TasksReader,
+        status: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[TaskCard]:
+        """掌上查: an inspector's tasks (a planner's: their department's; auditors, operators:
+        all), overdue first, then by due date; `status`, `q` (part of the name or the start of
+        the USCC), `limit` 1..500 (100), `offset`."""
+        return await queries.tasks(_reader(p), status=status, q=q, limit=limit, offset=offset)
+
+    @r.get("/tasks/{task_id}")
+    async def task(task_id: str, p: TasksReader) -> TaskDetail:
+        """One task: its card, every result version, and the draft awaiting confirmation in
+        full (what the member confirming reads). 403 for an inspector not on its team."""
+        return await queries.task(_reader(p), task_id)
+
+    @r.post(
+        "/tasks/{task_id}/draft/confirm",
+        responses={
+            201: {"model": ResultAccepted, "description": "the last confirmation: the result"}
+        },
+    )
+    async def confirm_draft(
+        task_id: str, body: DraftConfirm, p: TeamMember, response: Response
+    ) -> ResultAccepted | ResultDraft:
+        """A team member confirms the draft they read, with their own sign-in: 200 the draft
+        (others still awaited), 201 the result once everyone has; 409 when `content_sha256` or
+        `draft_id` is not the draft's awaiting confirmation."""
+        outcome = await drafts.confirm(task_id, body, by=_member(p))
+        return _answer(outcome, response, draft_status=200)
+
+    @r.post("/tasks/{task_id}/draft/return")
+    async def return_draft(task_id: str, body: DraftReturn, p: TeamMember) -> ResultDraft:
+        """A team member sends the draft back with a reason; the task may be submitted again."""
+        return await drafts.give_back(task_id, body, by=_member(p))
 
     @r.post("/tasks/{task_id}/start")
     async def start_task(task_id: str, p: ResultSubmitter) -> TaskStarted:
@@ -163,6 +249,12 @@ def router(
     async def public_tasks(q: str | None = None, draw: str | None = None) -> HTMLResponse:
         rows, draws = await queries.task_notices(query=q, draw_id=draw)
         return HTMLResponse(pages.render_tasks(rows, query=q, draws=draws))
+
+    @r.get("/public/tasks/{task_id}.json")
+    @public
+    async def public_task(task_id: str) -> PublicTask:
+        """检查码: the task's public facts (entity, items, team ids, period, status)."""
+        return await queries.public_task(task_id)
 
     @r.get("/public/draws.json")
     @public

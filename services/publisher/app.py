@@ -13,7 +13,9 @@ from services.publisher import api, handlers
 from services.publisher.commands.calendars import Calendars
 from services.publisher.commands.copies import Copies
 from services.publisher.commands.deliveries import Deliveries
+from services.publisher.commands.drafts import Drafts
 from services.publisher.commands.intake import Intake
+from services.publisher.commands.submissions import Submissions
 from services.publisher.commands.tasks import TaskStarts
 from services.publisher.domain.categories import load_categories
 from services.publisher.metrics import register_metrics, watch
@@ -31,6 +33,8 @@ class PublisherApp:
     copies: Copies
     calendars: Calendars
     intake: Intake
+    drafts: Drafts
+    submissions: Submissions
     starts: TaskStarts
     deliveries: Deliveries
     queries: PublisherQueries
@@ -53,6 +57,7 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         max_attachment_bytes=mine.max_attachment_bytes,
         wake=wake,
     )
+    drafts = Drafts(db=ctx.db, audit=ctx.audit, intake=intake)
     relay = (
         Relay(
             db=ctx.db,
@@ -76,6 +81,8 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         copies=Copies(db=ctx.db),
         calendars=calendars,
         intake=intake,
+        drafts=drafts,
+        submissions=Submissions(intake=intake, drafts=drafts),
         starts=TaskStarts(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
         deliveries=Deliveries(db=ctx.db, audit=ctx.audit, wake=wake),
         queries=PublisherQueries(db=ctx.db, workdays=workdays),
@@ -98,6 +105,8 @@ def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
         api.router(
             ctx,
             intake=app.intake,
+            submissions=app.submissions,
+            drafts=app.drafts,
             starts=app.starts,
             deliveries=app.deliveries,
             queries=app.queries,

@@ -1,13 +1,23 @@
-"""The publisher's reads: result versions, deliveries and dead letters, deadlines, and the public
-notices and open data. Plain SQL through the store; no domain model but the deadline count."""
+"""The publisher's reads: the inspector's tasks (掌上查), result versions, deliveries and dead
+letters, deadlines, and the public notices and open data. Plain SQL through the store; no domain
+model but the deadline count and who may see which task."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
 
-from contracts.publisher import DeadlineEntry, Delivery, DeliveryState
+from contracts.publisher import (
+    DeadlineEntry,
+    Delivery,
+    DeliveryState,
+    PublicTask,
+    PublicTaskItem,
+    TaskCard,
+    TaskDetail,
+)
 from services.kit.db import Database
+from services.kit.errors import NotFound
 from services.publisher import store
 from services.publisher.domain.deadlines import DeadlineState, deadline
 from services.publisher.domain.notices import (
@@ -17,6 +27,7 @@ from services.publisher.domain.notices import (
     ResultNotice,
     TaskNotice,
 )
+from services.publisher.domain.task_list import Reader, check_may_read, check_query, scope_of
 from services.publisher.workdays import WorkdaysCache
 
 
@@ -27,6 +38,61 @@ class PublisherQueries:
         self.db = db
         self.workdays = workdays
         self.counts: dict[str, int] = {}  # the last deadline report's counts, for the metrics
+
+    # ---- 掌上查: the tasks of an inspector (of a department, or all) ---------------------------
+
+    async def tasks(
+        self,
+        reader: Reader,
+        *,
+        status: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        today: date | None = None,
+    ) -> list[TaskCard]:
+        """The tasks this reader may see, filtered: overdue first, then by due date."""
+        query = check_query(status=status, q=q, limit=limit, offset=offset)
+        scope = scope_of(reader)
+        async with self.db.pool.acquire() as conn:
+            return await store.task_cards(
+                conn, scope=scope, query=query, today=today or datetime.now(UTC).date()
+            )
+
+    async def task(self, reader: Reader, task_id: str, *, today: date | None = None) -> TaskDetail:
+        """One task with its result versions and its draft awaiting confirmation in full (403
+        for a reader who may not see it)."""
+        async with self.db.pool.acquire() as conn:
+            card = await store.task_card(conn, task_id, today=today or datetime.now(UTC).date())
+            if card is None:
+                raise NotFound(f"no task {task_id}", code="task_unknown")
+            check_may_read(reader, task_id=task_id, team=card.team, departments=card.departments)
+            results = await store.task_results(conn, task_id)
+            draft = card.pending_draft
+            if draft is not None:
+                full = await store.get_draft(conn, draft.draft_id)
+                draft = None if full is None else full.view(card.team, full=True)
+        return TaskDetail(
+            **{**card.model_dump(exclude={"pending_draft"}), "pending_draft": draft},
+            results=results,
+        )
+
+    async def public_task(self, task_id: str, *, today: date | None = None) -> PublicTask:
+        """What the task's check code (检查码) shows anyone: the task, entity, items, team."""
+        async with self.db.pool.acquire() as conn:
+            card = await store.task_card(conn, task_id, today=today or datetime.now(UTC).date())
+        if card is None:
+            raise NotFound(f"no task {task_id}", code="task_unknown")
+        return PublicTask(
+            task_id=card.task_id,
+            entity_name=card.entity_name,
+            uscc=card.uscc,
+            items=[PublicTaskItem(code=i.code, name=i.name) for i in card.items],
+            team=card.team,
+            period_start=card.period_start,
+            period_end=card.period_end,
+            status=card.status,
+        )
 
     async def versions(self, result_id: str) -> list[dict[str, Any]]:
         """Every version of a result, oldest first."""

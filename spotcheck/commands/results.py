@@ -13,7 +13,10 @@ import typer
 from contracts.common import Role
 from spotcheck.client import Api, call, fail, print_json
 
-app = typer.Typer(help="Inspection results: start a visit, submit", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspection results: your tasks, start a visit, submit, confirm a team member's result",
+    no_args_is_help=True,
+)
 
 BATCH = 500
 
@@ -74,6 +77,7 @@ def submit(
             o["index"] += start
         outcomes += part
     refused = [o for o in outcomes if o.get("error")]
+    drafts = [o for o in outcomes if o.get("draft")]
     if as_json:
         print_json(outcomes)
     else:
@@ -84,10 +88,97 @@ def submit(
                     f"#{o['index']} {a['task_id']}: accepted {a['result_id']} "
                     f"v{a['version']}, due {a['due_date']}"
                 )
+            elif o.get("draft"):
+                d = o["draft"]
+                typer.echo(
+                    f"#{o['index']} {d['task_id']}: draft {d['draft_id']} awaits confirmation "
+                    f"by {', '.join(d['awaiting'])} (spotcheck results confirm {d['task_id']})"
+                )
             else:
                 e = o["error"]
                 reasons = "; ".join(d.get("msg", "") for d in e.get("details", [])) or e["message"]
                 typer.echo(f"#{o['index']} {o.get('task_id')}: refused: {reasons}", file=sys.stderr)
-        typer.echo(f"{len(outcomes) - len(refused)} accepted, {len(refused)} refused")
+        accepted = len(outcomes) - len(refused) - len(drafts)
+        typer.echo(
+            f"{accepted} accepted, {len(drafts)} awaiting confirmation, {len(refused)} refused"
+        )
     if refused:
         raise typer.Exit(1)
+
+
+def _inspector_api(inspector: str) -> Api:
+    return Api("publisher", role=Role.INSPECTOR, sub=inspector)
+
+
+@app.command("tasks")
+def tasks(
+    inspector: str = typer.Option(..., help="your inspector id"),
+    status: str | None = typer.Option(None, help="assigned, in_progress, awaiting_confirmation…"),
+    q: str | None = typer.Option(None, help="part of the entity's name or the start of its USCC"),
+    limit: int = typer.Option(100, help="at most this many (1..500)"),
+    as_json: bool = typer.Option(False, "--json", help="print only JSON"),
+) -> None:
+    """Your tasks (掌上查): overdue first, then by due date."""
+    params: dict[str, Any] = {"limit": limit}
+    if status:
+        params["status"] = status
+    if q:
+        params["q"] = q
+    api = _inspector_api(inspector)
+    cards = call(lambda: api.get("/tasks", params=params))
+    if as_json:
+        print_json(cards)
+        return
+    for c in cards:
+        late = " OVERDUE" if c["overdue"] else ""
+        typer.echo(
+            f"{c['task_id']}  due {c['period_end']}  batch {c['batch']}  {c['status']}{late}  "
+            f"{c['entity_name']} ({c['uscc']})"
+        )
+    typer.echo(f"{len(cards)} tasks")
+
+
+@app.command("confirm")
+def confirm(
+    task_id: str = typer.Argument(..., help="the task whose draft result you confirm"),
+    inspector: str = typer.Option(..., help="your inspector id (on the task's team)"),
+    sha256: str | None = typer.Option(
+        None, help="the content_sha256 you read (default: the draft's as shown now)"
+    ),
+) -> None:
+    """Confirm a team member's draft result with your own sign-in (each member confirms)."""
+    api = _inspector_api(inspector)
+    task = call(lambda: api.get(f"/tasks/{task_id}"))
+    draft = task.get("pending_draft")
+    if not draft:
+        fail(f"task {task_id} has no draft result awaiting confirmation")
+    sub = draft["submission"] or {}
+    for item in sub.get("items", []):
+        problems = f" — {item['problems']}" if item.get("problems") else ""
+        typer.echo(f"  {item['item_code']}: {item['category']}{problems}")
+    body = {"draft_id": draft["draft_id"], "content_sha256": sha256 or draft["content_sha256"]}
+    got = call(lambda: api.post(f"/tasks/{task_id}/draft/confirm", json=body))
+    if got.get("result_id"):
+        typer.echo(
+            f"{task_id}: confirmed; accepted {got['result_id']} v{got['version']}, "
+            f"due {got['due_date']}"
+        )
+    else:
+        typer.echo(f"{task_id}: confirmed; still awaiting {', '.join(got['awaiting'])}")
+
+
+@app.command("return")
+def give_back(
+    task_id: str = typer.Argument(..., help="the task whose draft result you send back"),
+    inspector: str = typer.Option(..., help="your inspector id (on the task's team)"),
+    reason: str = typer.Option(..., help="why (the submitter reads it)"),
+) -> None:
+    """Send a team member's draft result back, saying why; it can then be submitted again."""
+    api = _inspector_api(inspector)
+    task = call(lambda: api.get(f"/tasks/{task_id}"))
+    draft = task.get("pending_draft")
+    if not draft:
+        fail(f"task {task_id} has no draft result awaiting confirmation")
+    body = {"draft_id": draft["draft_id"], "reason": reason}
+    call(lambda: api.post(f"/tasks/{task_id}/draft/return", json=body))
+    typer.echo(f"{task_id}: draft {draft['draft_id']} returned")

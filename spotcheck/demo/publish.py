@@ -1,15 +1,20 @@
-"""Step 6 of the demo: inspectors submit results; the publisher delivers them; deadlines.
+"""Step 6 of the demo: inspectors record results; the publisher delivers them; deadlines.
 
-Each inspector submits the results of the tasks he or she leads with his or her own token
-(role `inspector`, subject = inspector id), in batches, as the phone app would. A result the
-publisher already has is skipped (answer `result_exists`); a task the publisher has not yet
-heard of (`task.assigned` still on its way over NATS) is tried again for a while.
+As on the phone (掌上查): the first member of each team submits the result of the tasks he or
+she leads with his or her own token (role `inspector`, subject = inspector id), in batches,
+each with an idempotency key as the phone's offline queue sends it. A submission confirms for
+the submitter only, so it waits as a draft; each other member of the team then reads it and
+confirms it with his or her own token, and the last confirmation makes it the result. A
+result the publisher already has is skipped (answer `result_exists`, or the first outcome of
+the same key again); a task the publisher has not yet heard of (`task.assigned` still on its
+way over NATS) is tried again for a while.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +24,7 @@ from contracts.common import Role
 from services.kit.auth import issue_token, load_or_create_key
 from services.kit.backoff import Backoff
 from services.publisher.library import load_categories
+from spotcheck.client import Api, ApiError
 from spotcheck.demo import results as sample
 from spotcheck.demo.common import Demo, DemoError, fetch_tasks, progress_bar, today
 from spotcheck.demo.summary import publication_timing
@@ -29,11 +35,19 @@ TASK_WAIT_S = 120.0
 # backoff, half a second doubling to two.
 RESUBMIT_BACKOFF = Backoff(base_s=0.5, cap_s=2.0)
 DELIVERY_WAIT_S = 300.0
+# Team members confirming drafts at the same time (each request is one short transaction).
+CONFIRMERS = 4
 
 
 def _kind(outcome: dict[str, Any]) -> str:
+    draft = outcome.get("draft")
+    if draft:
+        if draft["state"] == "awaiting":
+            return "draft"
+        # The same idempotency key again (a rerun): the draft its first submission made.
+        return "skipped" if draft["state"] == "accepted" else "refused"
     if outcome.get("accepted"):
-        return "submitted"
+        return "skipped" if outcome.get("repeated") else "submitted"
     err = outcome.get("error") or {}
     types = {str(d.get("type")) for d in err.get("details") or []}
     if "result_exists" in types:
@@ -44,7 +58,8 @@ def _kind(outcome: dict[str, Any]) -> str:
 
 
 def run_results(demo: Demo) -> dict[str, int]:
-    """Submit the sample results; wait for every delivery; show the deadline status."""
+    """Submit the sample results, have each team confirm them; wait for every delivery; show
+    the deadline status."""
     # Read the tasks again: a later plan's draw may have absorbed an earlier draw's open task
     # (进一次门、查多项事), which then is `merged` and takes no result of its own.
     for d in demo.facts.draws:
@@ -55,12 +70,14 @@ def run_results(demo: Demo) -> dict[str, int]:
     total = sum(len(v) for v in by_inspector.values())
     demo.note(
         f"{total} of {len(tasks)} staffed tasks have a result now "
-        f"({demo.o.results_per_mille / 10:g}%), entered by {len(by_inspector)} inspectors"
+        f"({demo.o.results_per_mille / 10:g}%), submitted by {len(by_inspector)} inspectors "
+        "and confirmed by their teams, each member with his or her own sign-in"
     )
     key = load_or_create_key(demo.settings.key_file())
     api = demo.api("publisher")
     counts: Counter[str] = Counter()
     refusals: list[str] = []
+    drafts: list[dict[str, Any]] = []
     pending = dict(by_inspector)
     deadline = time.monotonic() + TASK_WAIT_S
     passes = 0
@@ -79,10 +96,13 @@ def run_results(demo: Demo) -> dict[str, int]:
                         if kind == "wait":
                             waiting.setdefault(inspector, []).append(sub)
                             continue
-                        counts[kind] += 1
                         progress.advance(bar)
+                        if kind == "draft":
+                            drafts.append(out["draft"])
+                            continue
+                        counts[kind] += 1
                         if kind == "refused":
-                            refusals.append(f"{sub['task_id']}: {out['error'].get('message')}")
+                            refusals.append(f"{sub['task_id']}: {_why(out)}")
             pending = waiting
             if pending:
                 if time.monotonic() > deadline:
@@ -90,9 +110,14 @@ def run_results(demo: Demo) -> dict[str, int]:
                     raise DemoError(f"the publisher never heard of {n} tasks (task.assigned)")
                 passes += 1
                 time.sleep(RESUBMIT_BACKOFF.delay(passes))
+        confirmed = _confirm(demo, api, key, drafts, progress)
+    counts["submitted"] += confirmed["submitted"]
+    counts["refused"] += confirmed["refused"]
+    refusals += confirmed["refusals"]
     demo.note(
-        f"submitted {counts['submitted']}, skipped {counts['skipped']} (already submitted), "
-        f"refused {counts['refused']}"
+        f"submitted {counts['submitted']} (each confirmed by the rest of its team: "
+        f"{confirmed['confirmations']} confirmations), skipped {counts['skipped']} "
+        f"(already submitted), refused {counts['refused']}"
     )
     for line in refusals[:5]:
         demo.note(f"[red]refused[/] {line}")
@@ -102,6 +127,59 @@ def run_results(demo: Demo) -> dict[str, int]:
     return {"submitted": counts["submitted"], "skipped": counts["skipped"]} | {
         "refused": counts["refused"],
         "chosen": total,
+        "confirmations": confirmed["confirmations"],
+    }
+
+
+def _why(outcome: dict[str, Any]) -> str:
+    err = outcome.get("error") or {}
+    return str(err.get("message") or outcome.get("draft", {}).get("state", "?"))
+
+
+def _confirm(
+    demo: Demo, api: Api, key: bytes, drafts: list[dict[str, Any]], progress: Any
+) -> dict[str, Any]:
+    """Each member awaited confirms each draft with his or her own token (several members at
+    a time, as on their phones); the last confirmation of a draft makes it the result."""
+    bar = progress.add_task("team members confirm", total=len(drafts))
+    tokens: dict[str, str] = {}
+
+    def headers(inspector: str) -> dict[str, str]:
+        if inspector not in tokens:
+            tokens[inspector] = issue_token(key, role=Role.INSPECTOR, sub=inspector)
+        return {"Authorization": f"Bearer {tokens[inspector]}"}
+
+    def one(draft: dict[str, Any]) -> tuple[str, int, str]:
+        body = {"draft_id": draft["draft_id"], "content_sha256": draft["content_sha256"]}
+        done, got = 0, {}
+        try:
+            for member in draft["awaiting"]:
+                got = api.post(
+                    f"/tasks/{draft['task_id']}/draft/confirm", json=body, headers=headers(member)
+                )
+                done += 1
+        except ApiError as exc:
+            return "refused", done, f"{draft['task_id']}: {exc}"
+        return ("submitted" if got.get("result_id") else "refused"), done, draft["task_id"]
+
+    for draft in drafts:  # tokens made up front: the threads only read them
+        for member in draft["awaiting"]:
+            headers(member)
+    counts: Counter[str] = Counter()
+    refusals: list[str] = []
+    confirmations = 0
+    with ThreadPoolExecutor(max_workers=CONFIRMERS) as pool:
+        for kind, done, what in pool.map(one, drafts):
+            counts[kind] += 1
+            confirmations += done
+            progress.advance(bar)
+            if kind == "refused":
+                refusals.append(what)
+    return {
+        "submitted": counts["submitted"],
+        "refused": counts["refused"],
+        "refusals": refusals,
+        "confirmations": confirmations,
     }
 
 

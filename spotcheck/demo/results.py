@@ -122,7 +122,9 @@ def method_of(methods: Sequence[str]) -> str:
 
 
 def submission(task: Mapping[str, Any], *, today: date) -> dict[str, Any]:
-    """The result body (`ResultSubmission`) of one staffed task, confirmed by two of its team."""
+    """The result body (`ResultSubmission`) of one staffed task as its first member submits it
+    from the phone: their own confirmation only (each other member confirms with their own
+    sign-in), and an idempotency key, as the phone's offline queue sends."""
     task_id = str(task["task_id"])
     day = check_date(
         task_id,
@@ -130,16 +132,18 @@ def submission(task: Mapping[str, Any], *, today: date) -> dict[str, Any]:
         date.fromisoformat(str(task["period_end"])),
         today,
     )
-    team = [str(m["inspector_id"]) for m in task["team"]]
     return {
         "task_id": task_id,
         "check_date": day.isoformat(),
         "method": method_of(list(task.get("methods") or [])),
         "items": items_of(task_id, list(task["items"])),
         "confirmations": [
-            {"inspector_id": i, "confirmed_at": f"{day.isoformat()}T16:30:00+08:00"}
-            for i in team[:2]
+            {
+                "inspector_id": str(task["team"][0]["inspector_id"]),
+                "confirmed_at": f"{day.isoformat()}T16:30:00+08:00",
+            }
         ],
+        "idempotency_key": f"demo-{task_id}",
     }
 
 
@@ -147,7 +151,7 @@ def submissions_by_inspector(
     tasks: Iterable[Mapping[str, Any]], *, plan: Plan = Plan()
 ) -> dict[str, list[dict[str, Any]]]:
     """The chosen staffed tasks' results, grouped by the inspector who enters them (the first
-    member of the team: 谁检查、谁录入)."""
+    member of the team: 谁检查、谁录入); the other members confirm them."""
     out: dict[str, list[dict[str, Any]]] = {}
     for task in tasks:
         if not task.get("team") or not chosen(str(task["task_id"]), plan.share_per_mille):

@@ -195,7 +195,8 @@ def render(s: Mapping[str, Any], console: Console) -> None:
     r = s["results"]
     t.add_row(
         "results 检查结果",
-        f"{r.get('submitted', 0):,} submitted now, {r.get('skipped', 0):,} already there, "
+        f"{r.get('submitted', 0):,} submitted now (confirmed by each team member: "
+        f"{r.get('confirmations', 0):,} confirmations), {r.get('skipped', 0):,} already there, "
         f"{r.get('refused', 0):,} refused",
     )
     t.add_row("published 结果公示", f"{s['published']:,} ({s['violations']:,} with violations)")

@@ -50,6 +50,7 @@ def _task_for_inspector(s: Running) -> dict[str, str]:
                 r["state"] == "assigned"
                 and r["progress"] == "not_started"
                 and len(t["items"]) == 1
+                and len(t["team"]) == 2  # the guide's partner is the one other to confirm
                 and t["task_id"] not in done
                 and "on_site" in t["methods"]
             ):
@@ -140,8 +141,16 @@ def _check_outputs(out: dict[str, str], v: dict[str, str]) -> None:
     assert f"{v['DRAW']}: redraw asked for by officer.li" in redraw
     assert of("spotcheck draw redraw $DRAW --confirm").strip().startswith("D-")
     assert f"{v['TASK']}: started by {v['INSPECTOR']}" in of("spotcheck results start")
-    assert "1 accepted, 0 refused" in of("spotcheck results submit result.json")
-    assert "v2" in of("spotcheck results submit correction.json")
+    assert of("spotcheck results tasks").strip().endswith("tasks")
+    assert "0 accepted, 1 awaiting confirmation, 0 refused" in of(
+        "spotcheck results submit result.json"
+    )
+    assert f"awaits confirmation by {v['PARTNER']}" in of("spotcheck results submit result.json")
+    assert "1 awaiting confirmation" in of("spotcheck results submit correction.json")
+    # The partner's confirmation makes each the result (the last run: the correction, v2).
+    assert "confirmed; accepted" in of("spotcheck results confirm") and "v2" in of(
+        "spotcheck results confirm"
+    )
     assert of("spotcheck publisher due-date").strip() == "2026-12-18"
     results = json.loads(of('curl -s "http://127.0.0.1:8104/public/results.json"'))
     assert any(r["task_id"] == v["TASK"] and r["version"] == 2 for r in results["results"])

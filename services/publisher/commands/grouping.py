@@ -157,52 +157,81 @@ class GroupCommit:
             for job in group:
                 _settle(job.done, None)
 
+    async def write_in(
+        self, conn: store.Conn, rows: list[store.NewResult], *, actor: str
+    ) -> list[store.NewResult]:
+        """Write these rows in the caller's transaction (no grouping: the caller holds locks,
+        e.g. the task row of a draft whose last confirmation this is); returns them as stored."""
+        return (await self._insert(conn, [(actor, rows)]))[0]
+
     async def _write(self, group: list[_Job]) -> None:
         async with self.db.transaction() as conn:
-            stamped = await self.calendars.stamp(conn, [r for job in group for r in job.rows])
-            at = 0
-            for job in group:  # each request gets its own rows back as stored
-                job.rows, at = stamped[at : at + len(job.rows)], at + len(job.rows)
-            by_actor: dict[str, list[store.NewResult]] = {}
-            for job in group:
-                by_actor.setdefault(job.actor, []).extend(job.rows)
-            await store.insert_results(conn, stamped)
-            accepted = subjects.event("publisher", "result.accepted")
-            await store.notify_outbox(conn)  # relays in other processes start at once
-            # The draw learns that these tasks have their results (no merging, no redraw).
-            await self.outbox.add_many(
-                conn,
-                [
-                    (
-                        accepted,
-                        r.accepted,
-                        event_id("result.accepted", r.result_id, f"v{r.version}"),
-                    )
-                    for r in stamped
-                ],
-            )
-            for actor, rows in by_actor.items():
-                await self.audit.append(
-                    conn,
-                    actor=actor,
-                    action="result.accepted",
-                    subject=",".join(f"{r.result_id}:v{r.version}" for r in rows[:20])
-                    + ("…" if len(rows) > 20 else ""),
-                    data={
-                        "results": [
-                            {
-                                "result_id": r.result_id,
-                                "version": r.version,
-                                "task_id": r.task_id,
-                                "categories": r.categories,
-                                "supersedes": r.supersedes,
-                                "due_date": r.due_date.isoformat(),
-                                "due_date_provisional": r.due_date_provisional,
-                            }
-                            for r in rows
-                        ]
-                    },
+            stored = await self._insert(conn, [(job.actor, job.rows) for job in group])
+            for job, rows in zip(group, stored, strict=True):
+                job.rows = rows  # each request gets its own rows back as stored
+
+    async def _insert(
+        self, conn: store.Conn, jobs: list[tuple[str, list[store.NewResult]]]
+    ) -> list[list[store.NewResult]]:
+        stamped = await self.calendars.stamp(conn, [r for _, rows in jobs for r in rows])
+        out: list[list[store.NewResult]] = []
+        at = 0
+        for _, rows in jobs:
+            out.append(stamped[at : at + len(rows)])
+            at += len(rows)
+        by_actor: dict[str, list[store.NewResult]] = {}
+        for (actor, _), rows in zip(jobs, out, strict=True):
+            by_actor.setdefault(actor, []).extend(rows)
+        await store.insert_results(conn, stamped)
+        accepted = subjects.event("publisher", "result.accepted")
+        await store.notify_outbox(conn)  # relays in other processes start at once
+        # The draw learns that these tasks have their results (no merging, no redraw).
+        await self.outbox.add_many(
+            conn,
+            [
+                (
+                    accepted,
+                    r.accepted,
+                    event_id("result.accepted", r.result_id, f"v{r.version}"),
                 )
+                for r in stamped
+            ],
+        )
+        for actor, rows in by_actor.items():
+            # A draft still awaiting confirmation of one of these tasks (an inspector's, while
+            # department staff entered the result) was written for an older state: replaced.
+            replaced = await store.replace_awaiting(
+                conn,
+                [r.task_id for r in rows],
+                at=rows[0].accepted_at,
+                by=actor,
+                reason="a result version was recorded for the task",
+            )
+            data: dict[str, object] = {
+                "results": [
+                    {
+                        "result_id": r.result_id,
+                        "version": r.version,
+                        "task_id": r.task_id,
+                        "categories": r.categories,
+                        "supersedes": r.supersedes,
+                        "due_date": r.due_date.isoformat(),
+                        "due_date_provisional": r.due_date_provisional,
+                    }
+                    for r in rows
+                ]
+            }
+            if replaced:
+                data["drafts_replaced"] = replaced
+            await self.audit.append(
+                conn,
+                actor=actor,
+                action="result.accepted",
+                subject=",".join(f"{r.result_id}:v{r.version}" for r in rows[:20])
+                + ("…" if len(rows) > 20 else ""),
+                data=data,
+            )
+        return out
 
 
 def _settle(

@@ -1,6 +1,10 @@
 """Accepting results: check against our task copies, store evidence, then one transaction that
-inserts the result version, queues every delivery (outbox) and the `result.accepted` event, and
-appends the audit entry."""
+inserts the result version (with the submitter's idempotency key), queues every delivery
+(outbox) and the `result.accepted` event, and appends the audit entry.
+
+Department staff's submissions (and batches) come here directly; an inspector's become drafts
+first (`drafts.py`) and come here, inside the draft's transaction, when the last member of the
+team confirms (`accept_in`)."""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from services.publisher import store
 from services.publisher.commands.calendars import Calendars
 from services.publisher.commands.grouping import GroupCommit, TaskReader
 from services.publisher.domain.categories import CategoryTable
+from services.publisher.domain.drafts import content_sha256, key_reused
 from services.publisher.domain.payloads import build_deliveries, normalised_items, result_id_of
 from services.publisher.domain.validation import CheckedResult, check_submission
 
@@ -83,6 +88,21 @@ class Intake:
         await bucket.put(digest, io.BytesIO(content))
         return digest, len(content)
 
+    async def store_evidence(self, sub: ResultSubmission) -> None:
+        """Refuse a submission whose referenced attachments were not uploaded; store its inline
+        ones. Call after the submission passed its checks (sizes and hashes are checked
+        there)."""
+        if not sub.attachments:
+            return
+        missing = await self._attachments_present(sub)
+        if missing:
+            raise Invalid(
+                f"result for task {sub.task_id} refused", code="result_refused", details=missing
+            )
+        for att in sub.attachments:
+            if att.content_base64 is not None:
+                await self.put_attachment(base64.b64decode(att.content_base64))
+
     async def _attachments_present(self, sub: ResultSubmission) -> list[dict[str, Any]]:
         """Reasons for referenced (not inline) attachments missing from the object store."""
         reasons = []
@@ -112,6 +132,7 @@ class Intake:
         today = today or datetime.now(UTC).date()
         task_ids = [s.task_id for s in subs]
         tasks, latest = await self.reader.read(task_ids)
+        keys = await self._keys(subs, by)
         outcomes: list[SubmissionOutcome | None] = [None] * len(subs)
         accepted: list[tuple[int, ResultSubmission, CheckedResult]] = []
         seen: set[str] = set()
@@ -123,6 +144,14 @@ class Intake:
                         code="result_duplicate_in_batch",
                     )
                 seen.add(sub.task_id)
+                known = keys.get((sub.task_id, sub.idempotency_key or ""))
+                if known is not None:  # a repeat: the first outcome again, nothing recorded
+                    if known.content_sha256 != content_sha256(sub) or known.reply is None:
+                        raise key_reused(sub.idempotency_key or "")
+                    outcomes[i] = SubmissionOutcome(
+                        index=i, task_id=sub.task_id, accepted=known.reply, repeated=True
+                    )
+                    continue
                 checked = check_submission(
                     sub,
                     task=tasks.get(sub.task_id),
@@ -133,20 +162,10 @@ class Intake:
                     today=today,
                     max_attachment_bytes=self.max_attachment_bytes,
                 )
-                if sub.attachments:
-                    missing = await self._attachments_present(sub)
-                    if missing:
-                        raise Invalid(
-                            f"result for task {sub.task_id} refused",
-                            code="result_refused",
-                            details=missing,
-                        )
-                    for att in sub.attachments:
-                        if att.content_base64 is not None:
-                            await self.put_attachment(base64.b64decode(att.content_base64))
+                await self.store_evidence(sub)
                 accepted.append((i, sub, checked))
             except DomainError as exc:
-                outcomes[i] = _refused(i, sub, exc)
+                outcomes[i] = refused(i, sub, exc)
         if accepted:
             try:
                 for i, acc in await self._commit(accepted, by):
@@ -161,63 +180,126 @@ class Intake:
         self.wake.set()
         return [o for o in outcomes if o is not None]
 
+    async def _keys(
+        self, subs: Sequence[ResultSubmission], by: Submitter
+    ) -> dict[tuple[str, str], store.SubmissionKey]:
+        """The idempotency keys of these submissions that this submitter used before."""
+        wanted = [(s.task_id, s.idempotency_key) for s in subs if s.idempotency_key]
+        if not wanted:
+            return {}
+        async with self.db.pool.acquire() as conn:
+            return await store.get_keys(conn, by.actor, wanted)
+
+    async def accept_in(
+        self,
+        conn: store.Conn,
+        sub: ResultSubmission,
+        *,
+        submitted_by: Submitter,
+        actor: str,
+        today: date,
+        key: store.SubmissionKey | None = None,
+    ) -> ResultAccepted:
+        """Check and accept one submission inside the caller's transaction (the draft's, when
+        its last member confirms): the same checks and the same writes as `submit`, with the
+        task and its latest version read in that transaction. `actor` is audited."""
+        tasks, latest = await store.tasks_and_latest(conn, [sub.task_id])
+        checked = check_submission(
+            sub,
+            task=tasks.get(sub.task_id),
+            categories=self.categories,
+            submitted_by=submitted_by.inspector_id,
+            submitter_dept=submitted_by.dept,
+            latest_version=latest.get(sub.task_id),
+            today=today,
+            max_attachment_bytes=self.max_attachment_bytes,
+        )
+        row = self._new_result(sub, checked, submitted_by.actor, datetime.now(UTC), key)
+        [stored] = await self.group.write_in(conn, [row], actor=actor)
+        return stored.accepted
+
     async def _commit(
         self, accepted: list[tuple[int, ResultSubmission, CheckedResult]], by: Submitter
     ) -> list[tuple[int, ResultAccepted]]:
         now = datetime.now(UTC)
-        rows: list[store.NewResult] = []
-        indexes: list[int] = []
-        for i, sub, checked in accepted:
-            rid = result_id_of(sub.task_id)
-            deliveries = build_deliveries(sub, checked, categories=self.categories, accepted_at=now)
-            reply = ResultAccepted(
-                result_id=rid,
-                version=checked.version,
-                task_id=sub.task_id,
-                check_date=sub.check_date,
-                due_date=checked.due,
-                destinations=[d[0] for d in deliveries],
-                accepted_at=now,
-            )
-            items = [
-                {
-                    **it.model_dump(mode="json"),
-                    "category_name": self.categories.by_code[it.category].name,
-                }
-                for it in normalised_items(sub, checked, self.categories)
-            ]
-            rows.append(
-                store.NewResult(
-                    result_id=rid,
-                    version=checked.version,
-                    task_id=sub.task_id,
-                    supersedes=checked.supersedes,
-                    correction_reason=sub.correction_reason,
+        rows = [
+            self._new_result(
+                sub,
+                checked,
+                by.actor,
+                now,
+                None
+                if sub.idempotency_key is None
+                else store.SubmissionKey(
                     submitted_by=by.actor,
-                    check_date=sub.check_date,
-                    # Counted again on the stored holiday calendar when the row is written.
-                    due_date=checked.due,
-                    method=checked.method,
-                    items=items,
-                    categories=list(checked.category_codes),
-                    violation=checked.violation,
-                    confirmations=[c.model_dump(mode="json") for c in sub.confirmations],
-                    attachments=[
-                        a.model_dump(mode="json", exclude={"content_base64"})
-                        for a in sub.attachments
-                    ],
-                    accepted_at=now,
-                    deliveries=deliveries,
-                    accepted=reply,
-                )
+                    task_id=sub.task_id,
+                    idempotency_key=sub.idempotency_key,
+                    content_sha256=content_sha256(sub),
+                ),
             )
-            indexes.append(i)
+            for _, sub, checked in accepted
+        ]
         stored = await self.group.commit(rows, actor=by.actor)
         # The replies carry the due dates as counted on the stored calendar when written.
-        return [(i, r.accepted) for i, r in zip(indexes, stored, strict=True)]
+        return [(i, r.accepted) for (i, _, _), r in zip(accepted, stored, strict=True)]
+
+    def _new_result(
+        self,
+        sub: ResultSubmission,
+        checked: CheckedResult,
+        submitted_by: str,
+        now: datetime,
+        key: store.SubmissionKey | None,
+    ) -> store.NewResult:
+        rid = result_id_of(sub.task_id)
+        deliveries = build_deliveries(sub, checked, categories=self.categories, accepted_at=now)
+        reply = ResultAccepted(
+            result_id=rid,
+            version=checked.version,
+            task_id=sub.task_id,
+            check_date=sub.check_date,
+            due_date=checked.due,
+            destinations=[d[0] for d in deliveries],
+            accepted_at=now,
+        )
+        items = [
+            {
+                **it.model_dump(mode="json"),
+                "category_name": self.categories.by_code[it.category].name,
+            }
+            for it in normalised_items(sub, checked, self.categories)
+        ]
+        return store.NewResult(
+            result_id=rid,
+            version=checked.version,
+            task_id=sub.task_id,
+            supersedes=checked.supersedes,
+            correction_reason=sub.correction_reason,
+            submitted_by=submitted_by,
+            check_date=sub.check_date,
+            # Counted again on the stored holiday calendar when the row is written.
+            due_date=checked.due,
+            method=checked.method,
+            items=items,
+            categories=list(checked.category_codes),
+            violation=checked.violation,
+            confirmations=[c.model_dump(mode="json") for c in sub.confirmations],
+            attachments=[
+                a.model_dump(mode="json", exclude={"content_base64"}) for a in sub.attachments
+            ],
+            accepted_at=now,
+            deliveries=deliveries,
+            accepted=reply,
+            follow_up=None if sub.follow_up is None else sub.follow_up.model_dump(mode="json"),
+            representative=None
+            if sub.representative is None
+            else sub.representative.model_dump(mode="json"),
+            key=key,
+        )
 
 
-def _refused(index: int, sub: ResultSubmission, exc: DomainError) -> SubmissionOutcome:
+def refused(index: int, sub: ResultSubmission, exc: DomainError) -> SubmissionOutcome:
+    """The outcome line of a refused submission (the error in the HTTP error's shape)."""
     return SubmissionOutcome(
         index=index,
         task_id=sub.task_id,

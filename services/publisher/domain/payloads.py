@@ -123,9 +123,14 @@ def build_deliveries(
                 uscc=task.uscc,
                 entity_name=task.entity_name,
                 departments=list(task.departments),
-                items=[i for i in items if categories.by_code[i.category].referral],
+                # The items whose category is referred; when the inspectors asked to refer
+                # (follow_up.refer) a violation that is not referred by its category alone,
+                # the violations.
+                items=[i for i in items if categories.by_code[i.category].referral]
+                or [i for i in items if categories.by_code[i.category].violation],
                 check_date=sub.check_date,
-            ).model_dump(mode="json")
+                follow_up=sub.follow_up,
+            ).model_dump(mode="json", exclude_none=True)
         else:
             subject = subjects.event("publisher", "licensing.feedback")
             body = LicensingFeedback(

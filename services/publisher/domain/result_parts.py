@@ -65,6 +65,34 @@ def check_confirmations(sub: ResultSubmission, task: TaskView) -> list[dict[str,
     return reasons
 
 
+def check_own_confirmations(sub: ResultSubmission, inspector_id: str) -> list[dict[str, Any]]:
+    """An inspector submitting with their own sign-in may confirm only for themselves: each
+    other member confirms the draft with theirs (a confirmation in someone else's name would
+    let one token speak for the whole team)."""
+    reasons: list[dict[str, Any]] = []
+    for i, conf in enumerate(sub.confirmations):
+        if conf.inspector_id != inspector_id:
+            reasons.append(
+                reason(
+                    ["confirmations", i],
+                    f"inspector {inspector_id} cannot confirm for {conf.inspector_id}: each "
+                    "member confirms with their own sign-in",
+                    "confirmation_not_own",
+                    "只能以本人身份确认，其他组员须使用自己的账号确认",
+                )
+            )
+        elif i > 0 and any(c.inspector_id == inspector_id for c in sub.confirmations[:i]):
+            reasons.append(
+                reason(
+                    ["confirmations", i],
+                    f"inspector {inspector_id} confirmed twice",
+                    "confirmation_duplicate",
+                    "同一检查人员重复确认",
+                )
+            )
+    return reasons
+
+
 def check_items(sub: ResultSubmission, task: TaskView) -> list[dict[str, Any]]:
     reasons, _ = check_members(
         [item.item_code for item in sub.items],

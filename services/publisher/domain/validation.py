@@ -17,10 +17,16 @@ from services.kit.errors import Conflict, Invalid
 from services.publisher.domain import methods as check_methods
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.deadlines import due_date
+from services.publisher.domain.on_site import (
+    check_answers,
+    check_follow_up,
+    check_representative,
+)
 from services.publisher.domain.result_parts import (
     check_attachments,
     check_confirmations,
     check_items,
+    check_own_confirmations,
     reason,
 )
 
@@ -79,12 +85,17 @@ def check_submission(
     today: date,
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     submitter_dept: str | None = None,
+    draft: bool = False,
 ) -> CheckedResult:
     """Check a submission; raise `Invalid` (or `Conflict` for version clashes) with all reasons.
 
     `submitted_by` is the inspector submitting (must be on the team); department staff who
     enter results for their inspectors (谁检查、谁录入) give `submitter_dept` instead, which
     must be one of the task's departments.
+
+    `draft`: an inspector's own submission (掌上查) before the other members confirmed it. Its
+    confirmations may only be the submitter's own (`confirmation_not_own` otherwise); the team's
+    are checked when the last member confirms and the whole is checked again without `draft`.
     """
     reasons: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
@@ -97,8 +108,11 @@ def check_submission(
         loc="submitted_by",
         then=("submit the result for that task", "请对该任务录入结果"),
     )
+    if draft and submitted_by is not None:
+        reasons += check_own_confirmations(sub, submitted_by)
     if task is not None and task.merged_into is None:
-        reasons += check_confirmations(sub, task)
+        if not draft:
+            reasons += check_confirmations(sub, task)
         reasons += check_items(sub, task)
         if not task.period_start <= sub.check_date <= task.period_end:
             reasons.append(
@@ -141,6 +155,11 @@ def check_submission(
         else:
             codes.append(cat.code)
 
+    known = len(codes) == len(sub.items)
+    violation = categories.any_violation(codes)
+    reasons += check_answers(sub)
+    reasons += check_follow_up(sub, violation=violation if known else None)
+    reasons += check_representative(sub)
     reasons += check_attachments(sub, max_attachment_bytes)
 
     if sub.corrects_version is None:
@@ -199,8 +218,11 @@ def check_submission(
         due=due,
         method=method.value,
         category_codes=tuple(codes),
-        violation=categories.any_violation(codes),
-        referral=categories.needs_referral(codes),
+        violation=violation,
+        # The inspectors may refer a violation whose category alone is not referred (e.g. E
+        # 发现问题已责令改正): 移送 when they ask for it.
+        referral=categories.needs_referral(codes)
+        or (sub.follow_up is not None and sub.follow_up.refer),
         credit_feedback=categories.needs_credit_feedback(codes),
         licensing_feedback=categories.needs_licensing_feedback(codes)
         or any(item.rooted_at_approval for item in sub.items),

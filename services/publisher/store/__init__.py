@@ -1,6 +1,8 @@
 """ALL SQL of the publisher (asyncpg), returning typed rows: no `asyncpg.Record` leaves here.
 
 - `tasks`    our copies of tasks, approved plans and draws (written by the NATS handlers)
+- `cards`    the task list of the phone (掌上查): cards with status, a task's result versions
+- `drafts`   results awaiting the team's confirmations, and the phone's idempotency keys
 - `results`  result versions with their deliveries, their deadlines
 - `outbox`   the delivery outbox: the relay's claims and outcomes, operators' views
 - `calendar` the stored holiday calendar and its lock
@@ -15,7 +17,23 @@ from services.publisher.store.calendar import (
     read_calendar,
     save_calendar,
 )
+from services.publisher.store.cards import task_card, task_cards, task_results
 from services.publisher.store.conn import Conn
+from services.publisher.store.drafts import (
+    SubmissionKey,
+    accepted_reply,
+    awaiting_drafts,
+    claim_key,
+    close_draft,
+    get_draft,
+    get_key,
+    get_keys,
+    insert_draft,
+    replace_awaiting,
+    set_confirmations,
+    set_draft_result,
+    set_key_outcome,
+)
 from services.publisher.store.outbox import (
     OUTBOX_CHANNEL,
     DueDelivery,
@@ -61,13 +79,22 @@ __all__ = [
     "DueDelivery",
     "NewResult",
     "StoredCalendar",
+    "SubmissionKey",
     "UnpublishedResult",
+    "accepted_reply",
+    "awaiting_drafts",
     "claim_due",
+    "claim_key",
+    "close_draft",
     "deadlines_touching",
     "draw_notices",
     "get_delivery",
+    "get_draft",
+    "get_key",
+    "get_keys",
     "get_task",
     "get_tasks",
+    "insert_draft",
     "insert_results",
     "item_notices",
     "latest_versions",
@@ -80,11 +107,18 @@ __all__ = [
     "plan_notices",
     "read_calendar",
     "record_outcomes",
+    "replace_awaiting",
     "result_notices",
     "result_versions",
     "save_calendar",
+    "set_confirmations",
+    "set_draft_result",
+    "set_key_outcome",
     "set_pending",
+    "task_card",
+    "task_cards",
     "task_notices",
+    "task_results",
     "tasks_and_latest",
     "unpublished",
     "update_deadlines",

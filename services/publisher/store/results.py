@@ -10,6 +10,7 @@ from typing import Any
 from contracts.publisher import ResultAccepted
 from services.publisher.domain.deadlines import StoredDeadline
 from services.publisher.store.conn import Conn
+from services.publisher.store.drafts import SubmissionKey, insert_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +35,20 @@ class NewResult:
     deliveries: list[tuple[str, str, str | None, dict[str, Any]]]  # (dest, key, subject, body)
     accepted: ResultAccepted  # the reply, and the result.accepted event
     due_date_provisional: bool = False
+    follow_up: dict[str, Any] | None = None
+    representative: dict[str, Any] | None = None
+    key: SubmissionKey | None = None  # the submitter's idempotency key, recorded with it
 
 
 async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
-    """Insert result versions and queue their deliveries (call inside one transaction)."""
+    """Insert result versions, their idempotency keys, and queue their deliveries (call inside
+    one transaction). A key or version already recorded raises `UniqueViolationError`."""
     await conn.executemany(
         """INSERT INTO results (result_id, version, task_id, supersedes, correction_reason,
                submitted_by, check_date, due_date, method, items, categories, violation,
-               confirmations, attachments, accepted_at, due_date_provisional)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)""",
+               confirmations, attachments, accepted_at, due_date_provisional, follow_up,
+               representative)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)""",
         [
             (
                 r.result_id,
@@ -61,10 +67,13 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
                 r.attachments,
                 r.accepted_at,
                 r.due_date_provisional,
+                r.follow_up,
+                r.representative,
             )
             for r in results
         ],
     )
+    await insert_keys(conn, [(r.key, r.accepted) for r in results if r.key is not None])
     await conn.executemany(
         """INSERT INTO outbox (result_id, version, destination, idempotency_key, subject,
                payload, next_attempt_at)

@@ -40,14 +40,17 @@ def _bearer(svc: Any, role: Role, sub: str) -> dict[str, str]:
 
 
 def _result(task: dict[str, Any], method: str) -> dict[str, Any]:
+    """The first member's submission: their own confirmation (the others confirm with theirs)."""
     return {
         "task_id": task["task_id"],
         "check_date": CHECK_DATE,
         "method": method,
         "items": [{"item_code": i["code"], "category": "1"} for i in task["items"]],
         "confirmations": [
-            {"inspector_id": m["inspector_id"], "confirmed_at": f"{CHECK_DATE}T16:00:00+08:00"}
-            for m in task["team"]
+            {
+                "inspector_id": task["team"][0]["inspector_id"],
+                "confirmed_at": f"{CHECK_DATE}T16:00:00+08:00",
+            }
         ],
     }
 
@@ -114,6 +117,13 @@ async def test_progress_from_the_publisher_stops_merging_and_redraws(
         [reason] = r.json()["error"]["details"]
         assert reason["type"] == "method_not_allowed" and "documents, online" in reason["msg"]
         r = await pub.http.post("/results", json=_result(finished, "书面检查"), headers=inspector)
+        assert r.status_code == 202, r.text  # a draft until the rest of the team confirms
+        confirm = {"draft_id": r.json()["draft_id"], "content_sha256": r.json()["content_sha256"]}
+        for member in finished["team"][1:]:
+            mine = _bearer(pub, Role.INSPECTOR, member["inspector_id"])
+            r = await pub.http.post(
+                f"/tasks/{finished['task_id']}/draft/confirm", json=confirm, headers=mine
+            )
         assert r.status_code == 201, r.text
         stored = await pub.ctx.db.pool.fetchval(
             "SELECT method FROM results WHERE task_id = $1", finished["task_id"]

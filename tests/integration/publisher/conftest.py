@@ -15,7 +15,9 @@ import pytest
 import uvicorn
 
 from contracts import subjects
+from contracts.common import Role
 from contracts.draw import TaskAssigned, TaskItem, TeamMember
+from services.kit.auth import issue_token, load_or_create_key
 
 
 def task_assigned(
@@ -25,6 +27,8 @@ def task_assigned(
     name: str = "景德镇测试瓷业有限公司",
     uscc: str = "91360202MA35XXXX0A",
     dept: str = "scjg",
+    batch: int = 1,
+    period_end: date = date(2026, 6, 30),
 ) -> TaskAssigned:
     return TaskAssigned(
         task_id=task_id,
@@ -36,11 +40,18 @@ def task_assigned(
         departments=[dept],
         lead_department=dept,
         items=[TaskItem(code="ITEM-01", name="企业公示信息情况的检查", department=dept)],
-        batch=1,
+        batch=batch,
         period_start=date(2026, 3, 1),
-        period_end=date(2026, 6, 30),
+        period_end=period_end,
         team=[TeamMember(inspector_id=i, name=f"检查员{i}", department=dept) for i in team],
     )
+
+
+def bearer(svc: Any, role: Role, sub: str, dept: str | None = None) -> dict[str, str]:
+    """Headers with a token for this subject (an inspector's id, as the web app signs it)."""
+    key = load_or_create_key(svc.ctx.settings.key_file())
+    token = issue_token(key, role=role, sub=sub, dept=dept, ttl_s=600)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def result_body(
