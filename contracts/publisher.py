@@ -473,4 +473,21 @@ class PublicTask(Contract):
     status: TaskStatus
 
 
+class ResultCategoryInfo(Contract):
+    """One category of the national result table, as forms offer it (`parent` nests the
+    detailed categories under their group)."""
+
+    code: str
+    name: str
+    parent: str | None = None
+    violation: bool
+
+
+class ResultCategoryList(Contract):
+    """`GET /public/result-categories.json`: the categories results are recorded in."""
+
+    version: str
+    categories: list[ResultCategoryInfo]
+
+
 SubmissionOutcome.model_rebuild()  # it names ResultDraft, defined after it

@@ -17,6 +17,7 @@ from contracts.publisher import (
     DraftReturn,
     PublicTask,
     ResultAccepted,
+    ResultCategoryList,
     ResultDraft,
     ResultSubmission,
     SubmissionOutcome,
@@ -255,6 +256,12 @@ def router(
     async def public_task(task_id: str) -> PublicTask:
         """检查码: the task's public facts (entity, items, team ids, period, status)."""
         return await queries.public_task(task_id)
+
+    @r.get("/public/result-categories.json")
+    @public
+    async def result_categories() -> ResultCategoryList:
+        """The national result categories (检查结果类别) results are recorded in."""
+        return queries.result_categories()
 
     @r.get("/public/draws.json")
     @public

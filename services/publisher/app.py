@@ -85,7 +85,7 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         submissions=Submissions(intake=intake, drafts=drafts),
         starts=TaskStarts(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
         deliveries=Deliveries(db=ctx.db, audit=ctx.audit, wake=wake),
-        queries=PublisherQueries(db=ctx.db, workdays=workdays),
+        queries=PublisherQueries(db=ctx.db, workdays=workdays, categories=load_categories()),
         relay=relay,
     )
 

@@ -13,12 +13,15 @@ from contracts.publisher import (
     DeliveryState,
     PublicTask,
     PublicTaskItem,
+    ResultCategoryInfo,
+    ResultCategoryList,
     TaskCard,
     TaskDetail,
 )
 from services.kit.db import Database
 from services.kit.errors import NotFound
 from services.publisher import store
+from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.deadlines import DeadlineState, deadline
 from services.publisher.domain.notices import (
     DrawNotice,
@@ -34,10 +37,21 @@ from services.publisher.workdays import WorkdaysCache
 class PublisherQueries:
     """Reads for operators, auditors and the public pages."""
 
-    def __init__(self, *, db: Database, workdays: WorkdaysCache) -> None:
+    def __init__(self, *, db: Database, workdays: WorkdaysCache, categories: CategoryTable) -> None:
         self.db = db
         self.workdays = workdays
+        self.categories = categories
         self.counts: dict[str, int] = {}  # the last deadline report's counts, for the metrics
+
+    def result_categories(self) -> ResultCategoryList:
+        """The national result categories, in the table's order (the phone's result form)."""
+        return ResultCategoryList(
+            version=self.categories.version,
+            categories=[
+                ResultCategoryInfo(code=c.code, name=c.name, parent=c.parent, violation=c.violation)
+                for c in self.categories.all()
+            ],
+        )
 
     # ---- 掌上查: the tasks of an inspector (of a department, or all) ---------------------------
 
