@@ -71,20 +71,26 @@ def _password(stack: Seeded) -> str:
     return str(stack.summary["accounts"]["password"])
 
 
-def sign_in(page: Page, stack: Seeded, username: str, password: str | None = None) -> None:
-    """Sign in through the form, as a person does."""
+def sign_in(
+    page: Page, stack: Seeded, username: str, password: str | None = None, *, ok: bool = True
+) -> None:
+    """Sign in through the form, as a person does; with `ok`, wait until the tasks show."""
     page.goto(stack.urls["web"] + "/m/")
     expect(page).to_have_url(re.compile(r"/login\?next="))
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password or _password(stack))
     page.get_by_role("button", name="登录").tap()
+    if ok:
+        expect(page.get_by_role("heading", level=1, name="我的任务")).to_be_visible()
 
 
-def _fill_result(page: Page, *, photo: bool = True) -> None:
-    """Answer every checklist question, pick 未发现问题 for every item, name the representative."""
+def _fill_result(page: Page, task: dict[str, Any], *, photo: bool = True) -> None:
+    """Answer every checklist question, pick 未发现问题 for every item, date the check on the
+    task's last day (the demo's periods have ended), name the representative."""
+    page.get_by_label("检查日期").fill(task["period_end"])
     for group in page.locator("fieldset.question").all():
         group.get_by_label("是", exact=True).check()
-    for select in page.get_by_label("检查结果").all():
+    for select in page.locator("select[name$='-category']").all():
         select.select_option(label="未发现问题")
     if photo:
         page.get_by_label("拍照或选择照片（最多9张）").set_input_files(
@@ -132,7 +138,7 @@ def test_result_confirmed_by_both_members_reaches_the_public_page(
     expect(a.locator(".chip.in_progress").first).to_be_visible()
     a.get_by_role("link", name="录入结果").tap()
     expect(a.get_by_role("heading", level=1, name="录入结果")).to_be_visible()
-    _fill_result(a)
+    _fill_result(a, task)
     expect(a.locator("#photo-previews img")).to_have_count(1)
     assert_accessible(a)
     save_screenshot(a, "m-result-phone")
@@ -177,7 +183,7 @@ def test_offline_result_is_kept_and_sent_once(
     page = context.new_page()
     sign_in(page, browser_stack, task["team"][0].lower())
     page.goto(f"{browser_stack.urls['web']}/m/tasks/{task['task_id']}/result")
-    _fill_result(page)
+    _fill_result(page, task)
     context.set_offline(True)
     page.get_by_role("button", name="提交结果").tap()
     expect(page.locator("#submit-status")).to_contain_text("已保存在本机")
@@ -206,7 +212,7 @@ def test_a_refusal_is_shown_next_to_its_field_and_nothing_typed_is_lost(
     task = open_tasks.pop()
     sign_in(phone, browser_stack, task["team"][0].lower())
     phone.goto(f"{browser_stack.urls['web']}/m/tasks/{task['task_id']}/result")
-    _fill_result(phone, photo=False)
+    _fill_result(phone, task, photo=False)
     phone.get_by_label("检查日期").fill("2020-01-02")  # before the task's period
     phone.get_by_label("整改要求").fill("补报年度报告")
     phone.get_by_role("button", name="提交结果").tap()
@@ -231,11 +237,11 @@ def test_wrong_passwords_lock_the_account(browser_stack: Seeded, phone: Page) ->
     }
     assert httpx.post(f"{web}/admin/users", json=body, headers=headers).status_code == 201
     for _ in range(4):
-        sign_in(phone, browser_stack, "lock-test", "not-the-password")
+        sign_in(phone, browser_stack, "lock-test", "not-the-password", ok=False)
         expect(phone.get_by_role("alert")).to_have_text("用户名或密码错误。")
-    sign_in(phone, browser_stack, "lock-test", "not-the-password")
+    sign_in(phone, browser_stack, "lock-test", "not-the-password", ok=False)
     expect(phone.get_by_role("alert")).to_contain_text("已锁定")
-    sign_in(phone, browser_stack, "lock-test", "Suoding-2026-x")
+    sign_in(phone, browser_stack, "lock-test", "Suoding-2026-x", ok=False)
     expect(phone.get_by_role("alert")).to_contain_text("已锁定")
     assert_accessible(phone)
     save_screenshot(phone, "m-locked-phone")

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Form, Request
-from fastapi.datastructures import UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from contracts.common import Role
 from services.kit.auth import public
