@@ -48,6 +48,8 @@ CHROMIUM_ARGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # The browser's own language: date fields and the file button as a Chinese phone shows them.
+    "--lang=zh-CN",
 )
 CHINESE_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 # The county of the browser stack: small (the demo takes seconds), enough for every page to
