@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install browser lint typecheck unit integration e2e browser-tests bench schemas clean
+.PHONY: run test install browser lint typecheck unit integration e2e browser-tests screenshots bench schemas clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "spotcheck needs Python 3.11 or newer (found %s)" % sys.version.split()[0])'
@@ -55,3 +55,8 @@ schemas: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## screenshots: the guide's pictures of 掌上查 (docs/images/), as the browser tests take them
+screenshots: install browser
+	SPOTCHECK_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  tests/browser/test_mobile.py

@@ -111,8 +111,9 @@ def assert_fits_width(page: Page) -> None:
 
 def save_screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
     """Save what the page shows (the first screen, or the whole page) as `<name>.png` in the
-    screenshots folder; return its path."""
+    screenshots folder, one image pixel per CSS pixel (a phone's 390 px, not its device's
+    1,170: small enough for the guide); return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
+    page.screenshot(path=str(path), full_page=full_page, scale="css")
     return path

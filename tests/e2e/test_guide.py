@@ -156,3 +156,7 @@ def _check_outputs(out: dict[str, str], v: dict[str, str]) -> None:
     assert any(r["task_id"] == v["TASK"] and r["version"] == 2 for r in results["results"])
     assert "<feed" in of('curl -s "http://127.0.0.1:8104/public/feed.atom"')
     assert set(SERVICES) <= set(of("spotcheck status").split())
+    assert "added li.jing; first password" in of("spotcheck user add")
+    assert "li.jing" in of("spotcheck user list") and "planner" in of("spotcheck user list")
+    assert "new password for li.jing" in of("spotcheck user reset-password")
+    assert "disabled li.jing" in of("spotcheck user disable")
