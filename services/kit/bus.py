@@ -346,6 +346,9 @@ class Bus:
             spawn=self._spawn,
         )
         self._subs.append(sub)
+        # The server knows the subscription once this returns: a request sent right after (a
+        # test's, or another copy's the moment this one says it is ready) finds a responder.
+        await self.nc.flush()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run `coro` as a task that `close` cancels; it forgets itself when done."""
