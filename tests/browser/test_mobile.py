@@ -174,6 +174,21 @@ def test_result_confirmed_by_both_members_reaches_the_public_page(
     assert len(version["attachments"]) == 1 and version["representative"]["name"] == "周经理"
     assert all(a["answers"] for a in version["items"] if a["answers"] is not None)
 
+    # A correction is a new version with its reason, confirmed by the team the same way.
+    a.goto(f"{browser_stack.urls['web']}/m/tasks/{task['task_id']}")
+    a.get_by_role("link", name="更正结果").tap()
+    expect(a.get_by_role("heading", level=1, name="更正结果")).to_be_visible()
+    _fill_result(a, task, photo=False)
+    a.get_by_label("更正理由").fill("漏记现场发现的问题")
+    a.get_by_role("button", name="提交结果").tap()
+    expect(a.get_by_text("等待同组检查人员在其手机上确认")).to_be_visible()
+    b.goto(f"{browser_stack.urls['web']}/m/tasks/{task['task_id']}")
+    b.get_by_role("button", name="我已核对，确认此结果").tap()
+    expect(b.get_by_text("结果已录入，将按期公示")).to_be_visible()
+    versions = _api(browser_stack, "publisher", f"/tasks/{task['task_id']}", role=Role.AUDITOR)
+    assert [v["version"] for v in versions["results"]] == [1, 2]
+    assert versions["results"][1]["correction_reason"] == "漏记现场发现的问题"
+
 
 def test_offline_result_is_kept_and_sent_once(
     browser_stack: Seeded, browser: Browser, open_tasks: list[dict[str, Any]]
