@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from contracts.common import Role
+from contracts.common import DEPARTMENT_ROLES, Role
 from spotcheck.commands import demo, draw, plan, publisher, registry, results, rules, users
 
 app = typer.Typer(
@@ -102,6 +102,12 @@ def token(
     from services.kit.auth import issue_token, load_or_create_key
     from services.kit.settings import load_settings
 
+    if role in DEPARTMENT_ROLES and not dept:
+        typer.echo(
+            f"a {role.value}'s token must name a department: give --dept (e.g. --dept SCJG)",
+            err=True,
+        )
+        raise typer.Exit(2)
     settings = load_settings()
     if settings.jwt_jwks_url:
         typer.echo("tokens come from your OIDC provider (SPOTCHECK_JWT_JWKS_URL is set)", err=True)

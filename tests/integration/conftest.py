@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -21,6 +22,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import jwt
 import pytest
 
 from contracts.common import Role
@@ -140,6 +142,13 @@ class RunningService:
 
     def auth(self, role: Role, dept: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, dept)}"}
+
+    def signed(self, **claims: Any) -> dict[str, str]:
+        """Headers with a token of exactly these claims (plus a valid issuer, audience and
+        expiry), signed with the service's key: tokens `issue_token` would refuse to make."""
+        key = load_or_create_key(self.ctx.settings.key_file())
+        body = {"iss": "spotcheck", "aud": "spotcheck", "exp": int(time.time()) + 600, **claims}
+        return {"Authorization": "Bearer " + jwt.encode(body, key, algorithm="HS256")}
 
 
 @pytest.fixture

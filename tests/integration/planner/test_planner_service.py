@@ -110,11 +110,55 @@ async def test_plans_rules_and_events(run_service: Any, stats_double: StatsDoubl
     assert rejected["plan_id"] == "P-BAD" and len(rejected["reasons"]) == 2
 
 
+async def test_who_submits_and_reads_whose_plans(
+    run_service: Any, stats_double: StatsDouble
+) -> None:
+    """A planner acts for the department the token names, and only for it; approved plans are
+    public (计划公告), a rejected one is read by its departments' planners, the policy staff and
+    the auditors only (services/planner/domain/readers.py)."""
+    svc = await run_service(spec, rules_dir=ROOT / "rules")
+    scjg, sw, sthj = (svc.auth(Role.PLANNER, d) for d in ("SCJG", "SW", "STHJ"))
+    assert (await svc.http.post("/plans", json=plan_body("P-OK"), headers=scjg)).status_code == 201
+    bad = plan_body("P-BAD", items=[{"item": "NOPE", "ratio": "3%"}])
+    assert (await svc.http.post("/plans", json=bad, headers=sw)).status_code == 422
+
+    # A planner's token without a department is refused on every route, before anything else.
+    for claims in ({"sub": "p", "role": "planner"}, {"sub": "p", "role": "planner", "dept": ""}):
+        nodept = svc.signed(**claims)
+        r = await svc.http.post("/plans", json=plan_body("P-NODEPT"), headers=nodept)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "department_missing", r.text
+        for path in ("/plans/P-OK", "/rules/active"):
+            r = await svc.http.get(path, headers=nodept)
+            assert r.status_code == 403 and r.json()["error"]["code"] == "department_missing"
+    assert (await svc.http.get("/plans/P-NODEPT", headers=scjg)).status_code == 404
+    # …and a planner of a department outside the plan cannot submit it.
+    r = await svc.http.post("/plans", json=plan_body("P-OTHER"), headers=sthj)
+    assert r.status_code == 403 and "a planner of STHJ cannot submit" in r.text
+
+    # Approved: every reader, a planner of any department included.
+    for who in (scjg, sw, sthj, *(svc.auth(r) for r in (Role.POLICY, Role.AUDITOR))):
+        r = await svc.http.get("/plans/P-OK", headers=who)
+        assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    assert (await svc.http.get("/plans/P-OK", headers=svc.auth(Role.DRAW_OFFICER))).is_success
+
+    # Rejected: its departments' planners, the policy staff and the auditors; no one else.
+    for who in (scjg, sw, svc.auth(Role.POLICY), svc.auth(Role.AUDITOR)):
+        r = await svc.http.get("/plans/P-BAD", headers=who)
+        assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+    for who in (sthj, svc.auth(Role.DRAW_OFFICER)):
+        r = await svc.http.get("/plans/P-BAD", headers=who)
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "plan_not_public"
+        assert "reasons" not in r.text and "NOPE" not in r.text
+    # Unknown is unknown to everyone.
+    assert (await svc.http.get("/plans/P-NONE", headers=sthj)).status_code == 404
+
+
 async def test_activation_while_plans_resolve_never_mixes(
     run_service: Any, stats_double: StatsDouble
 ) -> None:
     svc = await run_service(spec, rules_dir=ROOT / "rules")
-    policy, planner = svc.auth(Role.POLICY), svc.auth(Role.PLANNER)
+    policy, planner = svc.auth(Role.POLICY), svc.auth(Role.PLANNER, "SCJG")
     shipped = shipped_text()
     caps = {version_of({p: t.encode() for p, t in shipped.items()}): 500}
     regions = [f"3602{i:02d}" for i in range(1, 41)]
@@ -150,7 +194,7 @@ async def test_a_rolled_back_plan_publishes_nothing(
     """The event goes through the outbox: a plan whose transaction fails at commit leaves no
     row, no outbox entry and no message, and the next plan's event still goes out."""
     svc = await run_service(spec, rules_dir=ROOT / "rules")
-    planner = svc.auth(Role.PLANNER)
+    planner = svc.auth(Role.PLANNER, "SCJG")
     # A deferred constraint trigger fails the commit itself, after every statement of the
     # transaction (the outbox insert included) has run.
     async with svc.ctx.db.pool.acquire() as conn:
@@ -200,7 +244,7 @@ async def test_the_same_plan_id_twice_at_once_is_one_plan(
     run_service: Any, stats_double: StatsDouble
 ) -> None:
     svc = await run_service(spec, rules_dir=ROOT / "rules")
-    planner = svc.auth(Role.PLANNER)
+    planner = svc.auth(Role.PLANNER, "SCJG")
     answers = await asyncio.gather(
         *(svc.http.post("/plans", json=plan_body("P-TWICE"), headers=planner) for _ in range(3))
     )
