@@ -120,7 +120,8 @@ def token(
 def audit_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Re-walk every service's audit chain; name the first broken link."""
+    """Re-walk every service's audit chain against its copy on the AUDIT stream; name the
+    first entry altered, rewritten or missing."""
     from spotcheck.client import Api, ApiError
 
     reports = []
@@ -137,7 +138,12 @@ def audit_verify(
     else:
         for rep in reports:
             if rep.get("ok"):
-                typer.echo(f"{rep['service']:<10} ok       {rep.get('entries', 0)} entries")
+                head = rep.get("head")
+                typer.echo(
+                    f"{rep['service']:<10} ok       {rep.get('entries', 0)} entries, "
+                    f"{rep.get('anchored', 0)} matched on the AUDIT stream"
+                    + (f" (head {head})" if head is not None else "")
+                )
             elif "broken_at" in rep:
                 typer.echo(
                     f"{rep['service']:<10} BROKEN   at entry {rep['broken_at']}: {rep['reason']}"

@@ -159,9 +159,11 @@ async def run_service(
     async with AsyncExitStack() as stack:
 
         async def start(spec_factory: Callable[[], ServiceSpec[Any]], **overrides: Any) -> Any:
-            # a test may name another database (e.g. on the external server)
+            # a test may name another database (e.g. on the external server) or NATS server
             settings = settings_for(
-                nats_url, overrides.pop("database_url", database_url), **overrides
+                overrides.pop("nats_url", nats_url),
+                overrides.pop("database_url", database_url),
+                **overrides,
             )
             ctx = await stack.enter_async_context(started(spec_factory(), settings))
             assert ctx.app is not None
