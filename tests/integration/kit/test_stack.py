@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from spotcheck.embedded import free_port
+from tests.waiting import wait_until
 
 SERVICES = ("registry", "planner", "draw", "publisher")
 
@@ -85,9 +86,11 @@ def test_up_starts_everything_and_sigterm_leaves_nothing(tmp_path: Path) -> None
         proc.wait(60)
         out = proc.stdout.read().decode() if proc.stdout else ""
         assert "all services ready" in out
-        time.sleep(0.5)
-        assert not [p for p in descendants if p.is_running() and p.status() != "zombie"]
-        assert not _postgres_of(var / "pg")
+        wait_until(
+            lambda: not [p for p in descendants if p.is_running() and p.status() != "zombie"],
+            what="every process of the stack has ended",
+        )
+        wait_until(lambda: not _postgres_of(var / "pg"), what="PostgreSQL has stopped")
         assert not (var / "stack.json").exists()
     finally:
         if proc.poll() is None:
