@@ -297,13 +297,14 @@ class AuditTrail:
                 "SELECT * FROM audit_log WHERE NOT published ORDER BY seq LIMIT $1", BATCH
             )
             if not rows:
-                last = await conn.fetchrow(
-                    "SELECT seq, sha256 FROM audit_log WHERE published ORDER BY seq DESC LIMIT 1"
-                )
                 due = self._head_at is None or time.monotonic() - self._head_at >= self.head_every_s
-                if due and last is not None:
-                    await self._publish_head_or_warn(last["seq"], last["sha256"])
                 if due:
+                    last = await conn.fetchrow(
+                        "SELECT seq, sha256 FROM audit_log WHERE published"
+                        " ORDER BY seq DESC LIMIT 1"
+                    )
+                    if last is not None:
+                        await self._publish_head_or_warn(last["seq"], last["sha256"])
                     self._head_at = time.monotonic()
                 return 0
             entries = [_entry(self.service, row) for row in rows]

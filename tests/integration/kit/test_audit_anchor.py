@@ -66,6 +66,29 @@ async def test_a_clean_chain_verifies_against_its_copy_and_head(
     assert (head.service, head.seq, head.sha256) == ("draw", 5, last.sha256)
 
 
+async def test_the_head_is_published_after_each_batch_and_again_when_due(
+    run_service: Any, tmp_path: Path
+) -> None:
+    svc = await _service_with_copied_chain(run_service, tmp_path, 2)
+    # Another copy of the service (its relay not started), on the same chain.
+    trail = AuditTrail(service="draw", db=svc.ctx.db, bus=svc.ctx.bus, head_every_s=3600)
+    heads: list[int] = []
+    publish = trail.publish_head
+
+    async def recorded(seq: int, sha256: str) -> None:
+        heads.append(seq)
+        await publish(seq, sha256)
+
+    trail.publish_head = recorded  # type: ignore[method-assign]
+    assert await trail.publish_pending() == 0 and heads == [2]  # at start: the current head
+    assert await trail.publish_pending() == 0 and heads == [2]  # not due again yet
+    async with svc.ctx.db.transaction() as conn:
+        await trail.append(conn, actor="a", action="b", subject="c")
+    assert await trail.publish_pending() == 1 and heads == [2, 3]  # after a batch
+    trail.head_every_s = 0.0
+    assert await trail.publish_pending() == 0 and heads == [2, 3, 3]  # due: the same head
+
+
 async def test_a_run_rewritten_with_recomputed_hashes_is_named(
     run_service: Any, tmp_path: Path
 ) -> None:
