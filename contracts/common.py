@@ -21,6 +21,11 @@ class Role(StrEnum):
     OPERATOR = "operator"
 
 
+# Roles whose work is tied to one department: a token of one of them names its department
+# (`dept`), or it is refused everywhere and never minted (services/kit/auth.py).
+DEPARTMENT_ROLES = frozenset({Role.PLANNER, Role.INSPECTOR})
+
+
 class ErrorDetail(Contract):
     """One reason a request was refused; `loc` points at the field (and line) at fault."""
 

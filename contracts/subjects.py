@@ -83,3 +83,9 @@ def audit_subject(service: str) -> str:
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}")
     return f"{AUDIT_SUBJECT_PREFIX}.{service}"
+
+
+def audit_head_subject(service: str) -> str:
+    """Subject on which a service publishes its audit chain's head (seq and sha256 of its last
+    entry) to the AUDIT stream, so that a truncated chain is found by `audit verify`."""
+    return f"{audit_subject(service)}.head"

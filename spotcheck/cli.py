@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from contracts.common import Role
+from contracts.common import DEPARTMENT_ROLES, Role
 from spotcheck.commands import demo, draw, plan, publisher, registry, results, rules, users
 
 app = typer.Typer(
@@ -102,6 +102,12 @@ def token(
     from services.kit.auth import issue_token, load_or_create_key
     from services.kit.settings import load_settings
 
+    if role in DEPARTMENT_ROLES and not dept:
+        typer.echo(
+            f"a {role.value}'s token must name a department: give --dept (e.g. --dept SCJG)",
+            err=True,
+        )
+        raise typer.Exit(2)
     settings = load_settings()
     if settings.jwt_jwks_url:
         typer.echo("tokens come from your OIDC provider (SPOTCHECK_JWT_JWKS_URL is set)", err=True)
@@ -114,7 +120,8 @@ def token(
 def audit_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Re-walk every service's audit chain; name the first broken link."""
+    """Re-walk every service's audit chain against its copy on the AUDIT stream; name the
+    first entry altered, rewritten or missing."""
     from spotcheck.client import Api, ApiError
 
     reports = []
@@ -131,7 +138,12 @@ def audit_verify(
     else:
         for rep in reports:
             if rep.get("ok"):
-                typer.echo(f"{rep['service']:<10} ok       {rep.get('entries', 0)} entries")
+                head = rep.get("head")
+                typer.echo(
+                    f"{rep['service']:<10} ok       {rep.get('entries', 0)} entries, "
+                    f"{rep.get('anchored', 0)} matched on the AUDIT stream"
+                    + (f" (head {head})" if head is not None else "")
+                )
             elif "broken_at" in rep:
                 typer.echo(
                     f"{rep['service']:<10} BROKEN   at entry {rep['broken_at']}: {rep['reason']}"

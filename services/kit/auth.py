@@ -3,6 +3,10 @@
 The embedded default signs HS256 tokens with a key under `./var` (made by `spotcheck up`);
 at scale the issuer is an OIDC provider, given as a JWKS URL. Every route either depends on
 `require(...)` or is marked `@public`; a test walks every app and checks that.
+
+A planner's or an inspector's work is tied to one department (`DEPARTMENT_ROLES`): their token
+names it in `dept`, or it is refused on every route (403 `department_missing`), whatever the
+route, and `issue_token` will not sign one.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any, TypeVar
 import jwt
 from fastapi import Depends, Request
 
-from contracts.common import Role
+from contracts.common import DEPARTMENT_ROLES, Role
 from services.kit.errors import Forbidden, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,7 +78,21 @@ class TokenVerifier:
             role = Role(claims["role"])
         except ValueError as exc:
             raise Unauthorized(f"unknown role {claims['role']!r} in token") from exc
-        return Principal(sub=str(claims["sub"]), role=role, dept=claims.get("dept"))
+        dept = claims.get("dept")
+        if dept is not None and not isinstance(dept, str):
+            raise Unauthorized(f"invalid token: dept must be a string, not {dept!r}")
+        if role in DEPARTMENT_ROLES and not dept:
+            raise department_missing(role)
+        return Principal(sub=str(claims["sub"]), role=role, dept=dept or None)
+
+
+def department_missing(role: Role) -> Forbidden:
+    """403 for a planner's or inspector's token that names no department."""
+    return Forbidden(
+        f"a {role.value}'s token must name the department (claim dept); this one names none "
+        "(没有所属部门的令牌不能使用)",
+        code="department_missing",
+    )
 
 
 def load_or_create_key(path: Path) -> bytes:
@@ -98,7 +116,9 @@ def issue_token(
     issuer: str = "spotcheck",
     audience: str = "spotcheck",
 ) -> str:
-    """Sign a token for the embedded default."""
+    """Sign a token for the embedded default; a planner's or inspector's needs `dept`."""
+    if role in DEPARTMENT_ROLES and not dept:
+        raise ValueError(f"a {role.value}'s token must name a department (dept)")
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub,

@@ -108,17 +108,11 @@ def audit_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/verify")
     async def verify(_: Any = require(Role.AUDITOR)) -> dict[str, Any]:
-        broken = await ctx.audit.verify()
-        count = len(await ctx.audit.entries())
-        if broken is None:
-            return {"service": ctx.name, "ok": True, "entries": count}
-        return {
-            "service": ctx.name,
-            "ok": False,
-            "entries": count,
-            "broken_at": broken.seq,
-            "reason": broken.reason,
-        }
+        """Re-walk the chain against its copy on the AUDIT stream: `ok`, `entries`, `anchored`
+        (how many were compared with their copy), `head` (the last published head's seq) and,
+        when broken, `broken_at` (the first entry altered, rewritten or missing), `kind` and
+        `reason`. 503 when the stream cannot be read."""
+        return (await ctx.audit.verify()).as_dict()
 
     return router
 

@@ -98,12 +98,15 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
 
     @r.post("/plans", status_code=201)
     async def submit(plan: PlanSubmission, who: PlanSubmitter) -> PlanAccepted:
-        if who.role is Role.PLANNER and who.dept is not None and who.dept not in plan.departments:
+        # A planner's token always names a department (services/kit/auth.py).
+        if who.role is Role.PLANNER and who.dept not in plan.departments:
             raise Forbidden(f"a planner of {who.dept} cannot submit a plan of {plan.departments}")
         return await commands.submit(plan, actor=who.sub)
 
     @r.get("/plans/{plan_id}")
-    async def show(plan_id: str, _: PlanReader) -> dict[str, Any]:
-        return await queries.show(plan_id)
+    async def show(plan_id: str, who: PlanReader) -> dict[str, Any]:
+        """A stored plan; an approved one to every reader, a rejected one to its departments'
+        planners, the policy staff and the auditors (services/planner/domain/readers.py)."""
+        return await queries.show(plan_id, role=who.role, dept=who.dept)
 
     return r

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from contracts.common import Role
 from contracts.planner import CatalogueItem, ItemCatalogue, PlanSubmission
 from contracts.rules import ItemKind
 from services.kit.bus import Bus
@@ -18,6 +19,7 @@ from services.planner.counts import registry_counts
 from services.planner.domain.catalogue import catalogue, catalogue_item
 from services.planner.domain.engine import Outcome
 from services.planner.domain.plan import PlanInvalid, check_plan
+from services.planner.domain.readers import check_may_read
 from services.planner.domain.resolve import plan_strata, sized
 from services.planner.store import PlannerStore
 
@@ -70,11 +72,19 @@ class PlannerQueries:
         """The activation history, newest first."""
         return await self.store.history()
 
-    async def show(self, plan_id: str) -> dict[str, Any]:
-        """A stored plan: status, flags, reasons, and the approved event."""
+    async def show(self, plan_id: str, *, role: Role, dept: str | None) -> dict[str, Any]:
+        """A stored plan: status, flags, reasons, and the approved event — when this reader may
+        read it (domain/readers.py: approved plans are public, rejected ones are not)."""
         row = await self.store.get_plan(plan_id)
         if row is None:
             raise NotFound(f"no plan {plan_id}")
+        check_may_read(
+            plan_id=plan_id,
+            status=row["status"],
+            departments=row["departments"],
+            role=role,
+            dept=dept,
+        )
         return row
 
     async def simulate(self, plan: PlanSubmission, files: dict[str, bytes]) -> dict[str, Any]:

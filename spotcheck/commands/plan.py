@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,10 @@ app = typer.Typer(help="Annual sampling plans: submit and show", no_args_is_help
 
 
 def _api(dept: str | None) -> Api:
-    """The planner's API as a planner of `dept`."""
+    """The planner's API as a planner of `dept`, or (no department: only to read) as an
+    auditor, who reads every plan."""
+    if dept is None:
+        return Api("planner", role=Role.AUDITOR)
     return Api("planner", role=Role.PLANNER, dept=dept)
 
 
@@ -42,12 +46,16 @@ def _num(value: int | None) -> str:
 @app.command()
 def submit(
     path: Annotated[Path, typer.Argument(help="Plan YAML")],
-    dept: Annotated[str | None, typer.Option(help="Submitting department")] = None,
+    dept: Annotated[
+        str | None, typer.Option(help="Submitting department (one of the plan's departments)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Submit a plan; a refused plan prints every reason and exits 1."""
+    """Submit a plan as a planner of --dept; a refused plan prints every reason and exits 1."""
     import yaml
 
+    if not dept and "SPOTCHECK_TOKEN" not in os.environ:
+        fail("give --dept DEPT: the department submitting the plan (one of its departments)")
     try:
         body = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
     except (OSError, yaml.YAMLError) as exc:
@@ -66,10 +74,14 @@ def submit(
 @app.command()
 def show(
     plan_id: str,
+    dept: Annotated[
+        str | None,
+        typer.Option(help="Read as a planner of this department (a rejected plan: its own)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The approved plan as the event")] = False,
 ) -> None:
     """Strata and their explanations as a table (`--json`: the plan.approved event)."""
-    plan = call(lambda: _api(None).get(f"/plans/{plan_id}"))
+    plan = call(lambda: _api(dept).get(f"/plans/{plan_id}"))
     if as_json:
         print_json(plan["approved"] if plan["status"] == "approved" else plan)
         return

@@ -39,7 +39,7 @@ def _client(inspector: str | None, dept: str | None) -> Api:
     if not inspector and not dept and "SPOTCHECK_TOKEN" not in os.environ:
         fail("give --inspector ID or --dept DEPT (or SPOTCHECK_TOKEN)")
     if inspector:
-        return Api("publisher", role=Role.INSPECTOR, sub=inspector)
+        return _inspector_api(inspector)
     # SPOTCHECK_TOKEN, when set, stands in for the token of whichever role is asked for here.
     return Api("publisher", role=Role.PLANNER, dept=dept, sub=f"cli-{dept}")
 
@@ -107,7 +107,12 @@ def submit(
 
 
 def _inspector_api(inspector: str) -> Api:
-    return Api("publisher", role=Role.INSPECTOR, sub=inspector)
+    """The publisher's API as this inspector: the token names the department the roster gives
+    them, as their sign-in would (an inspector's token without one is refused)."""
+    if "SPOTCHECK_TOKEN" in os.environ:
+        return Api("publisher", role=Role.INSPECTOR, sub=inspector)
+    person = call(lambda: Api("registry", role=Role.AUDITOR).get(f"/inspectors/{inspector}"))
+    return Api("publisher", role=Role.INSPECTOR, dept=person["department"], sub=inspector)
 
 
 @app.command("tasks")

@@ -74,6 +74,10 @@ def run_results(demo: Demo) -> dict[str, int]:
         "and confirmed by their teams, each member with his or her own sign-in"
     )
     key = load_or_create_key(demo.settings.key_file())
+    # An inspector's token names his or her department, as the sign-in would.
+    departments = {
+        str(m["inspector_id"]): str(m["department"]) for t in tasks for m in t.get("team") or []
+    }
     api = demo.api("publisher")
     counts: Counter[str] = Counter()
     refusals: list[str] = []
@@ -87,7 +91,7 @@ def run_results(demo: Demo) -> dict[str, int]:
             waiting: dict[str, list[dict[str, Any]]] = {}
             for inspector, subs in pending.items():
                 api.http.headers["Authorization"] = "Bearer " + issue_token(
-                    key, role=Role.INSPECTOR, sub=inspector
+                    key, role=Role.INSPECTOR, sub=inspector, dept=departments[inspector]
                 )
                 for start in range(0, len(subs), BATCH):
                     part = subs[start : start + BATCH]
@@ -110,7 +114,7 @@ def run_results(demo: Demo) -> dict[str, int]:
                     raise DemoError(f"the publisher never heard of {n} tasks (task.assigned)")
                 passes += 1
                 time.sleep(RESUBMIT_BACKOFF.delay(passes))
-        confirmed = _confirm(demo, api, key, drafts, progress)
+        confirmed = _confirm(demo, api, key, departments, drafts, progress)
     counts["submitted"] += confirmed["submitted"]
     counts["refused"] += confirmed["refused"]
     refusals += confirmed["refusals"]
@@ -137,7 +141,12 @@ def _why(outcome: dict[str, Any]) -> str:
 
 
 def _confirm(
-    demo: Demo, api: Api, key: bytes, drafts: list[dict[str, Any]], progress: Any
+    demo: Demo,
+    api: Api,
+    key: bytes,
+    departments: dict[str, str],
+    drafts: list[dict[str, Any]],
+    progress: Any,
 ) -> dict[str, Any]:
     """Each member awaited confirms each draft with his or her own token (several members at
     a time, as on their phones); the last confirmation of a draft makes it the result."""
@@ -146,7 +155,9 @@ def _confirm(
 
     def headers(inspector: str) -> dict[str, str]:
         if inspector not in tokens:
-            tokens[inspector] = issue_token(key, role=Role.INSPECTOR, sub=inspector)
+            tokens[inspector] = issue_token(
+                key, role=Role.INSPECTOR, sub=inspector, dept=departments[inspector]
+            )
         return {"Authorization": f"Bearer {tokens[inspector]}"}
 
     def one(draft: dict[str, Any]) -> tuple[str, int, str]:

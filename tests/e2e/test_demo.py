@@ -33,6 +33,7 @@ from tests.e2e.conftest import (
     cli,
     stack_env,
 )
+from tests.waiting import wait_until
 
 PLANS = ("P2026-CJ-SCJG", "P2026-CJ-JOINT", "P2026-CJ-STHJ")
 CATEGORIES = json.loads(
@@ -321,8 +322,7 @@ def test_demo_failure_is_one_line_and_leaves_nothing(workdir: Path) -> None:
     assert "step 6 (results)" in errors[0] and "cannot reach http://127.0.0.1:9" in errors[0]
     assert "Traceback" not in r.stderr + r.stdout
     assert "Traceback" in (tmp_path / "var" / "logs" / "demo.log").read_text()
-    time.sleep(0.5)
-    assert not _leftovers(tmp_path / "var")
+    wait_until(lambda: not _leftovers(tmp_path / "var"), what="no process of the demo is left")
     assert not (tmp_path / "var" / "stack.json").exists()
 
 
@@ -360,6 +360,8 @@ def test_demo_starts_serves_and_stops_clean(workdir: Path) -> None:
     text = out.read_text(errors="replace")
     assert proc.returncode == 0, text[-3000:]
     assert "stopped cleanly" in text and "8/8 summary" in text
-    time.sleep(0.5)
-    assert not [p for p in children if p.is_running() and p.status() != "zombie"]
+    wait_until(
+        lambda: not [p for p in children if p.is_running() and p.status() != "zombie"],
+        what="every process of the demo has ended",
+    )
     assert not (tmp_path / "var" / "stack.json").exists()

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -21,6 +22,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import jwt
 import pytest
 
 from contracts.common import Role
@@ -141,6 +143,13 @@ class RunningService:
     def auth(self, role: Role, dept: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, dept)}"}
 
+    def signed(self, **claims: Any) -> dict[str, str]:
+        """Headers with a token of exactly these claims (plus a valid issuer, audience and
+        expiry), signed with the service's key: tokens `issue_token` would refuse to make."""
+        key = load_or_create_key(self.ctx.settings.key_file())
+        body = {"iss": "spotcheck", "aud": "spotcheck", "exp": int(time.time()) + 600, **claims}
+        return {"Authorization": "Bearer " + jwt.encode(body, key, algorithm="HS256")}
+
 
 @pytest.fixture
 async def run_service(
@@ -150,9 +159,11 @@ async def run_service(
     async with AsyncExitStack() as stack:
 
         async def start(spec_factory: Callable[[], ServiceSpec[Any]], **overrides: Any) -> Any:
-            # a test may name another database (e.g. on the external server)
+            # a test may name another database (e.g. on the external server) or NATS server
             settings = settings_for(
-                nats_url, overrides.pop("database_url", database_url), **overrides
+                overrides.pop("nats_url", nats_url),
+                overrides.pop("database_url", database_url),
+                **overrides,
             )
             ctx = await stack.enter_async_context(started(spec_factory(), settings))
             assert ctx.app is not None

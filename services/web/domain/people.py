@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from contracts.common import Role
+from contracts.common import DEPARTMENT_ROLES, Role
 
 ROLE_NAMES: dict[Role, str] = {
     Role.INSPECTOR: "执法检查人员",
@@ -23,9 +23,6 @@ ROLE_NAMES: dict[Role, str] = {
     Role.REGISTRY_OWNER: "两库管理人员",
     Role.OPERATOR: "系统运维人员",
 }
-
-# Roles whose work is tied to one department: a token without one is refused everywhere.
-DEPARTMENT_ROLES = frozenset({Role.PLANNER, Role.INSPECTOR})
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 

@@ -34,9 +34,9 @@ def _scjg_plan() -> PlanApproved:
     return plan.model_copy(update={"strata": strata})
 
 
-def _bearer(svc: Any, role: Role, sub: str) -> dict[str, str]:
+def _bearer(svc: Any, role: Role, sub: str, dept: str | None = None) -> dict[str, str]:
     key = load_or_create_key(svc.ctx.settings.key_file())
-    return {"Authorization": "Bearer " + issue_token(key, role=role, sub=sub)}
+    return {"Authorization": "Bearer " + issue_token(key, role=role, sub=sub, dept=dept)}
 
 
 def _result(task: dict[str, Any], method: str) -> dict[str, Any]:
@@ -100,17 +100,23 @@ async def test_progress_from_the_publisher_stops_merging_and_redraws(
         await _until(publisher_has_tasks)
 
         # An inspector of the team begins one visit; starting again changes nothing.
-        inspector = _bearer(pub, Role.INSPECTOR, started["team"][0]["inspector_id"])
+        first_member = started["team"][0]
+        inspector = _bearer(
+            pub, Role.INSPECTOR, first_member["inspector_id"], first_member["department"]
+        )
         r = await pub.http.post(f"/tasks/{started['task_id']}/start", headers=inspector)
         assert r.status_code == 200, r.text
         again = await pub.http.post(f"/tasks/{started['task_id']}/start", headers=inspector)
         assert again.json() == r.json()
-        stranger = _bearer(pub, Role.INSPECTOR, "SW-0")
+        stranger = _bearer(pub, Role.INSPECTOR, "SW-0", "SW")
         r = await pub.http.post(f"/tasks/{started['task_id']}/start", headers=stranger)
         assert r.status_code == 422 and r.json()["error"]["code"] == "start_refused"
 
         # The rules allow no on-site visit for these tasks: such a result is refused, whole.
-        inspector = _bearer(pub, Role.INSPECTOR, finished["team"][0]["inspector_id"])
+        first_member = finished["team"][0]
+        inspector = _bearer(
+            pub, Role.INSPECTOR, first_member["inspector_id"], first_member["department"]
+        )
         r = await pub.http.post("/results", json=_result(finished, "实地核查"), headers=inspector)
         assert r.status_code == 422, r.text
         assert r.json()["error"]["code"] == "result_refused"
@@ -120,7 +126,7 @@ async def test_progress_from_the_publisher_stops_merging_and_redraws(
         assert r.status_code == 202, r.text  # a draft until the rest of the team confirms
         confirm = {"draft_id": r.json()["draft_id"], "content_sha256": r.json()["content_sha256"]}
         for member in finished["team"][1:]:
-            mine = _bearer(pub, Role.INSPECTOR, member["inspector_id"])
+            mine = _bearer(pub, Role.INSPECTOR, member["inspector_id"], member["department"])
             r = await pub.http.post(
                 f"/tasks/{finished['task_id']}/draft/confirm", json=confirm, headers=mine
             )

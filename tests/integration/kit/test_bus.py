@@ -15,6 +15,7 @@ import pytest
 from contracts.base import Contract
 from services.kit.bus import Bus, Incoming, PoisonMessage
 from services.kit.errors import NotFound, TemporaryError
+from tests.waiting import eventually
 
 
 class Hello(Contract):
@@ -81,10 +82,13 @@ async def test_temporary_failure_is_redelivered_then_acked(bus: Bus) -> None:
     bus.consume(stream=stream, durable="flaky", subjects=[f"{prefix}.>"], handler=flaky)
     await bus.publish_event(f"{prefix}.x", Hello(name="a"))
     await asyncio.wait_for(done.wait(), 20)
+
+    async def settled() -> bool:  # the third delivery acked: none can come any more
+        info = await bus.js.consumer_info(stream, "flaky")
+        return info.num_ack_pending == 0 and info.num_pending == 0
+
+    await eventually(settled, what="the third delivery is acked")
     assert attempts == [1, 2, 3]
-    await asyncio.sleep(0.5)
-    info = await bus.js.consumer_info(stream, "flaky")
-    assert info.num_ack_pending == 0 and info.num_pending == 0
 
 
 async def test_poison_message_is_terminated_not_looped(bus: Bus) -> None:
@@ -102,10 +106,15 @@ async def test_poison_message_is_terminated_not_looped(bus: Bus) -> None:
     await bus.js.publish(f"{prefix}.x", b'{"nope": 1}')
     await bus.publish_event(f"{prefix}.x", Hello(name="after"))
     await asyncio.wait_for(good.wait(), 10)
-    await asyncio.sleep(1.5)
+
+    async def settled() -> bool:  # the poison terminated, the good one acked: nothing is due
+        info = await bus.js.consumer_info(stream, "p")
+        return info.num_ack_pending == 0 and info.num_pending == 0
+
+    await eventually(settled, what="both messages are settled")
     info = await bus.js.consumer_info(stream, "p")
     assert seen == ["after"]
-    assert info.num_ack_pending == 0 and info.num_redelivered == 0
+    assert info.num_redelivered == 0
     assert issubclass(PoisonMessage, Exception)
 
 

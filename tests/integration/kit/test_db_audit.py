@@ -73,12 +73,12 @@ async def test_audit_chain_is_committed_published_and_tamper_evident(
             async with db.transaction() as conn:
                 await audit.append(conn, actor="x", action="y", subject="z")
                 raise RuntimeError("rollback")
-        assert await audit.verify() is None
+        assert (await audit.verify()).broken is None
         assert len(await audit.entries()) == 3
 
         assert await audit.publish_pending() == 3
         info = await bus.js.stream_info("AUDIT")
-        assert info.state.messages == 3
+        assert info.state.messages == 4  # three entries and the chain's head
         assert info.config.deny_delete and info.config.deny_purge
         with pytest.raises(nats.js.errors.APIError, match="purge"):
             await bus.js.purge_stream("AUDIT")
@@ -87,7 +87,7 @@ async def test_audit_chain_is_committed_published_and_tamper_evident(
             await conn.execute(
                 """UPDATE audit_log SET data = '{"seed": "1", "n": 1}' WHERE seq = 2"""
             )
-        broken = await audit.verify()
+        broken = (await audit.verify()).broken
         assert broken is not None and broken.seq == 2
     finally:
         await audit.stop()
@@ -109,6 +109,6 @@ async def test_concurrent_appends_keep_one_chain(database_url: str, tmp_path: Pa
         await asyncio.gather(*(one(i) for i in range(20)))
         entries = await audit.entries()
         assert [e.seq for e in entries] == list(range(1, 21))
-        assert await audit.verify() is None
+        assert (await audit.verify()).broken is None
     finally:
         await db.close()

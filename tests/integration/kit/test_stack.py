@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from spotcheck.embedded import free_port
+from tests.waiting import wait_until
 
 SERVICES = ("registry", "planner", "draw", "publisher")
 
@@ -85,9 +86,11 @@ def test_up_starts_everything_and_sigterm_leaves_nothing(tmp_path: Path) -> None
         proc.wait(60)
         out = proc.stdout.read().decode() if proc.stdout else ""
         assert "all services ready" in out
-        time.sleep(0.5)
-        assert not [p for p in descendants if p.is_running() and p.status() != "zombie"]
-        assert not _postgres_of(var / "pg")
+        wait_until(
+            lambda: not [p for p in descendants if p.is_running() and p.status() != "zombie"],
+            what="every process of the stack has ended",
+        )
+        wait_until(lambda: not _postgres_of(var / "pg"), what="PostgreSQL has stopped")
         assert not (var / "stack.json").exists()
     finally:
         if proc.poll() is None:
@@ -95,17 +98,21 @@ def test_up_starts_everything_and_sigterm_leaves_nothing(tmp_path: Path) -> None
 
 
 def _audit_verify_finds_tampering(stack: dict, env: dict[str, str], cwd: Path) -> None:
-    """Entries appended through the kit verify; an edited entry is named by the CLI."""
+    """Entries appended through the kit verify, once the draw service copied them to the
+    AUDIT stream too; a deleted last entry and an edited entry are named by the CLI."""
     import asyncio
 
     from services.kit.audit import AuditTrail
     from services.kit.db import Database
 
-    async def append_then_tamper(tamper: bool) -> None:
+    async def append_then_tamper(tamper: str | None) -> None:
         db = Database(url=stack["database_url"], schema="draw")
         await db.connect()
         try:
-            if tamper:
+            if tamper == "delete-last":
+                await db.pool.execute("DELETE FROM audit_log WHERE seq = 3")
+                return
+            if tamper == "edit":
                 async with db.pool.acquire() as conn:
                     await conn.execute(
                         """UPDATE audit_log SET data = '{"seed": "forged"}' WHERE seq = 2"""
@@ -130,11 +137,21 @@ def _audit_verify_finds_tampering(stack: dict, env: dict[str, str], cwd: Path) -
             timeout=60,
         )
 
-    asyncio.run(append_then_tamper(False))
-    ok = verify()
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "draw" in ok.stdout and "3 entries" in ok.stdout
-    asyncio.run(append_then_tamper(True))
+    asyncio.run(append_then_tamper(None))
+    # The draw service's audit relay copies them within its idle period (5 s).
+    deadline = time.monotonic() + 30
+    while True:
+        ok = verify()
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        if "3 entries, 3 matched on the AUDIT stream (head 3)" in ok.stdout:
+            break
+        assert time.monotonic() < deadline, ok.stdout
+        time.sleep(0.5)
+    asyncio.run(append_then_tamper("delete-last"))
+    bad = verify()
+    assert bad.returncode == 1
+    assert "draw       BROKEN   at entry 3: entry 3 is missing from PostgreSQL" in bad.stdout
+    asyncio.run(append_then_tamper("edit"))
     bad = verify()
     assert bad.returncode == 1
     assert "draw       BROKEN   at entry 2" in bad.stdout, bad.stdout

@@ -95,12 +95,14 @@ async def test_sample_plans_submit_and_show(served: Any) -> None:
         "2026-joint.yaml": "P2026-JOINT",
     }
     assert sorted(p.name for p in PLANS.glob("*.yaml")) == sorted(expected)
+    r = await run(env, "plan", "submit", str(PLANS / "2026-joint.yaml"))
+    assert r.exit_code == 1 and "give --dept" in r.stderr  # a planner acts for a department
     for name, plan_id in expected.items():
-        r = await run(env, "plan", "submit", str(PLANS / name))
+        r = await run(env, "plan", "submit", str(PLANS / name), "--dept", "SCJG")
         assert r.exit_code == 0, r.output + r.stderr
         assert r.stdout.startswith(f"{plan_id} approved: ")
         assert "flags" not in r.stdout  # filed and entered on time
-    r = await run(env, "plan", "submit", str(PLANS / "2026-joint.yaml"))
+    r = await run(env, "plan", "submit", str(PLANS / "2026-joint.yaml"), "--dept", "SW")
     assert r.exit_code == 1 and "already exists" in r.stderr
 
     r = await run(env, "plan", "show", "P2026-JOINT", "--json")
@@ -112,7 +114,9 @@ async def test_sample_plans_submit_and_show(served: Any) -> None:
     assert groups == {"qyxx-sw", "gy-hj"} and event["joint_share_bp"] == 10000
     gy = next(s for s in event["strata"] if s["stratum_id"] == "2026.gy-hj.C.360202")
     assert gy["item_codes"] == ["SCJG-003", "STHJ-003"] and gy["filter"]["entity_types"] == ["企业"]
-    stored = (await svc.http.get("/plans/P2026-JOINT", headers=svc.auth(Role.PLANNER))).json()
+    stored = (
+        await svc.http.get("/plans/P2026-JOINT", headers=svc.auth(Role.PLANNER, "STHJ"))
+    ).json()
     assert event == stored["approved"]
 
     r = await run(env, "plan", "show", "P2026-SCJG-PQ")
@@ -144,12 +148,17 @@ async def test_a_refused_plan_prints_every_reason(served: Any, tmp_path: Path) -
     bad = bad.replace("SCJG-005", "SCJG-999").replace("P2026-SCJG-GEN", "P-BAD")
     bad = bad.replace("end: 2026-10-31", "end: 2027-01-31")
     (tmp_path / "bad.yaml").write_text(bad, encoding="utf-8")
-    r = await run(env, "plan", "submit", str(tmp_path / "bad.yaml"))
+    r = await run(env, "plan", "submit", str(tmp_path / "bad.yaml"), "--dept", "SCJG")
     assert r.exit_code == 1
     assert "items[1].item: item 'SCJG-999' is not in the catalogue" in r.stderr
     assert "period: period 2026-04-01–2027-01-31 is not within 2026" in r.stderr
     r = await run(env, "plan", "show", "P-BAD")
     assert r.exit_code == 1 and "P-BAD rejected" in r.stdout and "SCJG-999" in r.stdout
+    r = await run(env, "plan", "show", "P-BAD", "--dept", "SCJG")
+    assert r.exit_code == 1 and "P-BAD rejected" in r.stdout
+    # A rejected plan is its department's working paper: not for a planner of another.
+    r = await run(env, "plan", "show", "P-BAD", "--dept", "SW")
+    assert r.exit_code == 1 and "plan P-BAD is rejected, not approved" in r.stderr
 
 
 async def test_rules_activate_and_simulate(
@@ -193,3 +202,13 @@ async def test_rules_activate_and_simulate(
     )
     history = (await svc.http.get("/rules/history", headers=svc.auth(Role.POLICY))).json()
     assert [h["version"] for h in history] == [shipped, activated["version"], shipped]
+
+
+async def test_token_refuses_a_planner_or_inspector_without_department(served: Any) -> None:
+    _, env = served
+    for role in ("planner", "inspector"):
+        r = await run(env, "token", "--role", role)
+        assert r.exit_code == 2 and "must name a department: give --dept" in r.stderr
+        assert r.stdout == ""
+    r = await run(env, "token", "--role", "planner", "--dept", "SCJG")
+    assert r.exit_code == 0 and r.stdout.count(".") == 2  # a JWT

@@ -40,7 +40,7 @@ def plan(plan_id: str, items: list[dict[str, Any]], regions: list[str]) -> dict[
 
 
 async def approved(svc: Any, plan_id: str) -> dict[str, Any]:
-    r = await svc.http.get(f"/plans/{plan_id}", headers=svc.auth(Role.PLANNER))
+    r = await svc.http.get(f"/plans/{plan_id}", headers=svc.auth(Role.PLANNER, "SW"))
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()["approved"]
     return body

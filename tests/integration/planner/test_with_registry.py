@@ -109,7 +109,7 @@ async def test_a_plan_is_sized_by_the_real_registry(run_service: Any) -> None:
     }
     r = await planner.http.post("/plans", json=body, headers=planner.auth(Role.PLANNER, "SCJG"))
     assert r.status_code == 201, r.text
-    shown = await planner.http.get("/plans/P-REG", headers=planner.auth(Role.PLANNER))
+    shown = await planner.http.get("/plans/P-REG", headers=planner.auth(Role.PLANNER, "SW"))
     strata = shown.json()["approved"]["strata"]
     assert len(strata) == 16
     got = {s["stratum_id"]: (s["n_estimate"], s["k_estimate"]) for s in strata}

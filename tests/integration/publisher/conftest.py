@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from contracts import subjects
-from contracts.common import Role
+from contracts.common import DEPARTMENT_ROLES, Role
 from contracts.draw import TaskAssigned, TaskItem, TeamMember
 from services.kit.auth import issue_token, load_or_create_key
 
@@ -48,7 +48,10 @@ def task_assigned(
 
 
 def bearer(svc: Any, role: Role, sub: str, dept: str | None = None) -> dict[str, str]:
-    """Headers with a token for this subject (an inspector's id, as the web app signs it)."""
+    """Headers with a token for this subject (an inspector's id, as the web app signs it); an
+    inspector's or planner's names `dept`, by default the department `task_assigned` gives."""
+    if role in DEPARTMENT_ROLES and dept is None:
+        dept = "scjg"
     key = load_or_create_key(svc.ctx.settings.key_file())
     token = issue_token(key, role=role, sub=sub, dept=dept, ttl_s=600)
     return {"Authorization": f"Bearer {token}"}

@@ -30,8 +30,8 @@ async def counts(svc: Any) -> tuple[int, int]:
 async def test_each_refusal_changes_nothing(run_service: Any) -> None:
     svc = await run_service(publisher_spec(relay_enabled=False, max_attachment_bytes=1000))
     await publish_tasks(svc, [task_assigned("T-1")])
-    inspector = svc.auth(Role.INSPECTOR)  # sub = test-inspector: not on the team
-    on_team = {"Authorization": "Bearer " + svc.token(Role.INSPECTOR)}
+    inspector = svc.auth(Role.INSPECTOR, "scjg")  # sub = test-inspector: not on the team
+    on_team = {"Authorization": "Bearer " + svc.token(Role.INSPECTOR, "scjg")}
     cases = {
         "task_unknown": result_body("T-404"),
         "category_unknown": result_body("T-1", category="差不多"),
@@ -162,7 +162,9 @@ async def test_overdue_results_are_reported_to_operators_and_exported_as_metrics
         "/results", json=result_body("T-1"), headers=svc.auth(Role.PLANNER, "scjg")
     )
     assert resp.status_code == 201
-    assert (await svc.http.get("/deadlines", headers=svc.auth(Role.INSPECTOR))).status_code == 403
+    assert (
+        await svc.http.get("/deadlines", headers=svc.auth(Role.INSPECTOR, "scjg"))
+    ).status_code == 403
     for role in (Role.OPERATOR, Role.AUDITOR):
         rows = (await svc.http.get("/deadlines", headers=svc.auth(role))).json()
         assert [(r["result_id"], r["state"], r["due_date"]) for r in rows] == [

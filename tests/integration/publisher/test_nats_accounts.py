@@ -20,6 +20,8 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.errors import TimeoutError as NatsTimeout
 
+from tests.waiting import eventually
+
 ACCOUNTS = Path(__file__).resolve().parents[3] / "deploy" / "nats" / "accounts.conf"
 PASSWORDS = {
     name: f"pw-{name}"
@@ -146,10 +148,15 @@ async def test_a_service_user_is_limited_to_its_own_subjects(accounts_server: st
         await draw.publish("spotcheck.v1.publisher.result.published.360202.scjg", b"{}")
         await draw.subscribe("spotcheck.v1.publisher.rpc.>")
         await draw.flush()
-        await asyncio.sleep(0.2)
-        joined = "\n".join(errors).lower()
-        assert 'permissions violation for publish to "spotcheck.v1.publisher' in joined
-        assert 'permissions violation for subscription to "spotcheck.v1.publisher.rpc' in joined
+        expected = (
+            'permissions violation for publish to "spotcheck.v1.publisher',
+            'permissions violation for subscription to "spotcheck.v1.publisher.rpc',
+        )
+        await eventually(  # the server's -ERR lines arrive after the flush's pong
+            lambda: all(e in "\n".join(errors).lower() for e in expected),
+            what=f"both permission violations reported (so far: {errors})",
+            timeout=10,
+        )
     finally:
         await draw.close()
 

@@ -101,6 +101,56 @@ async def test_import_with_bad_rows_and_duplicates(
     assert (await svc.http.get("/entities/91360202MA3500004N", headers=owner)).status_code == 404
 
 
+@pytest.mark.parametrize("path", ["row-by-row", "plain-chunks", "bulk"])
+async def test_a_bad_row_of_an_entity_already_stored_leaves_its_version_unchanged(
+    run_service: Any, tmp_path: Path, monkeypatch: Any, path: str
+) -> None:
+    """DESIGN §8: bad input changes nothing. A refused row names an entity the directory
+    already holds: its stored version (row, history, version count) stays as it was, while the
+    good rows of the same file are applied — on each way a chunk can take."""
+    if path == "plain-chunks":
+        small_files_take_the_fast_paths(monkeypatch, first_load=False)
+    elif path == "bulk":
+        monkeypatch.setattr(store_imports, "BULK_MIN_ROWS", 1)
+    svc = await run_service(spec)
+    kept = [uscc_mod.make(f"91360202MA36{n:05d}") for n in range(4)]
+    first = [entity_row(u, name=f"原有企业{n}") for n, u in enumerate(kept)]
+    result = await http_import(
+        svc, "entities", write_csv(tmp_path / "a.csv", list(ENTITY_FIELDS), first, "utf-8")
+    )
+    assert result["accepted"] == 4
+
+    async def stored() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with svc.ctx.db.pool.acquire() as conn:
+            rows = await conn.fetch("SELECT * FROM entities ORDER BY uscc")
+            history = await conn.fetch("SELECT * FROM entity_history ORDER BY uscc, valid_from")
+        return [dict(r) for r in rows], [dict(r) for r in history]
+
+    before_rows, before_history = await stored()
+    second = [
+        # each changes its name too: were the row applied, the name would show it
+        entity_row(kept[0], name="改名甲", region_code="999999"),  # no such region
+        entity_row(kept[1], name="改名乙", established="2020-02-30"),  # no such day
+        entity_row(kept[2], name="改名丙", risk_class="A", risk_class_date=""),  # class, no date
+        entity_row(kept[3], name="改名丁"),  # a good change of the same file
+    ]
+    result = await http_import(
+        svc, "entities", write_csv(tmp_path / "b.csv", list(ENTITY_FIELDS), second, "utf-8")
+    )
+    assert (result["accepted"], result["rejected"], result["changed"]) == (1, 3, 1)
+    assert sorted(r["line"] for r in result["rejects"]) == [2, 3, 4]
+    after_rows, after_history = await stored()
+    assert after_rows[:3] == before_rows[:3]
+    assert [h for h in after_history if h["uscc"] in kept[:3]] == [
+        h for h in before_history if h["uscc"] in kept[:3]
+    ]
+    assert after_rows[3]["name"] == "改名丁"
+    auth = svc.auth(Role.AUDITOR)
+    for n, uscc in enumerate(kept[:3]):
+        shown = (await svc.http.get(f"/entities/{uscc}", headers=auth)).json()
+        assert shown["entity"]["name"] == f"原有企业{n}" and len(shown["history"]) == 1
+
+
 async def test_reimport_is_idempotent_and_changes_keep_history(
     run_service: Any, tmp_path: Path, monkeypatch: Any
 ) -> None:

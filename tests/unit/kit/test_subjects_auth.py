@@ -1,5 +1,6 @@
 import time
 
+import jwt
 import pytest
 
 from contracts import subjects
@@ -7,7 +8,7 @@ from contracts.common import Role
 from services.kit.auth import TokenVerifier, issue_token
 from services.kit.bus import nak_delay
 from services.kit.envelope import event_type
-from services.kit.errors import Unauthorized
+from services.kit.errors import Forbidden, Unauthorized
 
 
 def test_event_subjects_and_streams_never_capture_rpc() -> None:
@@ -47,3 +48,29 @@ def test_tokens_roundtrip_and_are_checked() -> None:
     with pytest.raises(Unauthorized):
         verifier.verify("not-a-token")
     assert time.time() > 0
+
+
+@pytest.mark.parametrize("role", [Role.PLANNER, Role.INSPECTOR])
+def test_a_department_role_needs_its_department(role: Role) -> None:
+    key = b"k" * 32
+    verifier = TokenVerifier(key=key)
+    with pytest.raises(ValueError, match="must name a department"):
+        issue_token(key, role=role, sub="li")
+    with pytest.raises(ValueError, match="must name a department"):
+        issue_token(key, role=role, sub="li", dept="")
+    base = {"sub": "li", "role": role.value, "exp": int(time.time()) + 60}
+    base |= {"iss": "spotcheck", "aud": "spotcheck"}
+    for claims in (base, base | {"dept": ""}, base | {"dept": None}):
+        with pytest.raises(Forbidden, match="must name the department") as refused:
+            verifier.verify(jwt.encode(claims, key, algorithm="HS256"))
+        assert refused.value.code == "department_missing"
+    with pytest.raises(Unauthorized, match="dept must be a string"):
+        verifier.verify(jwt.encode(base | {"dept": 7}, key, algorithm="HS256"))
+    assert verifier.verify(issue_token(key, role=role, sub="li", dept="SW")).dept == "SW"
+
+
+def test_other_roles_need_no_department() -> None:
+    key = b"k" * 32
+    verifier = TokenVerifier(key=key)
+    for role in (r for r in Role if r not in (Role.PLANNER, Role.INSPECTOR)):
+        assert verifier.verify(issue_token(key, role=role, sub="x")).dept is None
