@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 
 from contracts.common import Role
-from services.kit.auth import issue_token, is_public, load_or_create_key
+from services.kit.auth import is_public, issue_token, load_or_create_key
 from services.kit.http import api_routes
 from services.kit.service import ServiceContext, ServiceSpec, started
 from services.kit.settings import Settings
