@@ -82,7 +82,9 @@ class RequestContext:
     - The body limit counts the bytes as they stream in, whether or not a Content-Length was
       sent (chunked transfer encoding), and stops at the limit: a declared length over it is
       refused before reading; otherwise the read that passes it raises `BodyTooLarge` (413)
-      and nothing past the limit is buffered.
+      and nothing past the limit is buffered. The server (uvicorn) discards what the client
+      still sends after the answer, reading it off the connection without keeping it; the
+      connection is not closed on it, which would reset it and lose the answer.
     - An exception no handler took is logged and answered here, inside the request's context,
       with the one error shape (500, code `internal`). Starlette's own last-resort handler
       runs outside every middleware, after the context is gone.
