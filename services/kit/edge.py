@@ -133,15 +133,16 @@ async def check_media_type(request: Request) -> None:
     list' or 'not an object', which says nothing of the real mistake."""
     route = request.scope.get("route")
     body_field = getattr(route, "body_field", None)
-    if body_field is None or not await request.body():
+    if body_field is None:
         return
     kind = _media_type(request)
     if isinstance(body_field.field_info, params.Form):
-        if kind not in _FORMS:
+        # FastAPI has read the form (an empty one when it was not a form at all)
+        if kind and kind not in _FORMS:
             raise UnsupportedMediaType(
-                f"the body must be a form ({' or '.join(_FORMS)}), not {kind or 'untyped'}"
+                f"the body must be a form ({' or '.join(_FORMS)}), not {kind}"
             )
-    elif not _is_json(kind):
+    elif await request.body() and not _is_json(kind):
         raise UnsupportedMediaType(
             f"the body must be JSON (Content-Type: application/json), not {kind or 'untyped'}"
         )

@@ -26,7 +26,7 @@ from contracts.publisher import (
     TaskStarted,
 )
 from services.kit.auth import Principal, public, require
-from services.kit.edge import Limit, Offset, RowId
+from services.kit.edge import Limit, RowId
 from services.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
 from services.kit.service import ServiceContext
 from services.publisher.commands.deliveries import Deliveries
@@ -163,8 +163,8 @@ def router(
         p: TasksReader,
         status: str | None = None,
         q: str | None = None,
-        limit: Limit | None = None,
-        offset: Offset | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> list[TaskCard]:
         """掌上查: an inspector's tasks (a planner's: their department's; auditors, operators:
         all), overdue first, then by due date; `status`, `q` (part of the name or the start of
