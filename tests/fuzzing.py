@@ -257,8 +257,9 @@ def _fuzz_operation(
                 key = f"{label} {title}"
                 if key not in stats.failures:
                     curl = case.as_curl_command(headers=headers)
+                    why = " ".join(str(getattr(failure, "message", "")).split())[:300]
                     stats.failures[key] = (
-                        f"{response.status_code} {response.text[:300]}\n    {curl}"
+                        f"{response.status_code} {response.text[:300]}\n      {why}\n    {curl}"
                     )
 
     with contextlib.suppress(Unsatisfiable):

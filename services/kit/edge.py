@@ -76,6 +76,9 @@ def _walk(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | 
 def text_problems(request: Request) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """(location, problem) of each query or path parameter that breaks the text rule."""
     for name, value in request.query_params.multi_items():
+        if not name:
+            yield ("query", ""), "a query parameter needs a name"
+            continue
         problem = text_problem(name, multiline=False) or text_problem(value, multiline=False)
         if problem:
             yield ("query", name), problem

@@ -88,6 +88,7 @@ async def test_control_characters_in_queries_and_paths_are_refused(run_service) 
         (publisher, "/public/tasks?draw=%00", ["query", "draw"]),
         (publisher, "/public/tasks?q=%1B%5B2J", ["query", "q"]),  # an escape sequence
         (publisher, "/public/tasks/%00.json", ["path", "task_id"]),
+        (publisher, "/public/results?=x", ["query", ""]),  # a value with no name
         (registry, "/entities?name_prefix=%00", ["query", "name_prefix"]),
         (registry, "/entities?after=%00", ["query", "after"]),
         (registry, "/snapshots/%00", ["path", "snapshot_id"]),
