@@ -28,6 +28,7 @@ from contracts.draw import (
 from services.draw.commands import Ceremony
 from services.draw.queries import DrawQueries
 from services.kit.auth import Principal, public, require
+from services.kit.edge import Limit, Offset
 
 # Parties of a commit-reveal may be officers, auditors (discipline office) or planners.
 PARTY_ROLES = (Role.DRAW_OFFICER, Role.AUDITOR, Role.PLANNER)
@@ -121,7 +122,11 @@ def router(*, ceremony: Ceremony, queries: DrawQueries) -> APIRouter:
         """The frozen lists of a draw: stratum, n, hash and where to fetch each."""
         return await queries.candidate_lists(draw_id)
 
-    @r.get("/draws/{draw_id}/candidates/{stratum_id}.txt")
+    @r.get(
+        "/draws/{draw_id}/candidates/{stratum_id}.txt",
+        response_class=Response,
+        responses={200: {"description": "one USCC a line", "content": {"text/plain": {}}}},
+    )
     @public
     async def candidate_list(draw_id: str, stratum_id: str) -> Response:
         """One frozen list exactly as committed: one USCC per line."""
@@ -130,7 +135,7 @@ def router(*, ceremony: Ceremony, queries: DrawQueries) -> APIRouter:
 
     @r.get("/draws/{draw_id}/tasks")
     @public
-    async def tasks(draw_id: str, offset: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    async def tasks(draw_id: str, offset: Offset = 0, limit: Limit = 1000) -> list[dict[str, Any]]:
         """Tasks in task order with their teams (inspector id, name, department), state and
         progress (not_started | in_progress | result_recorded, as the publisher reported)."""
         return await queries.tasks(draw_id, offset=offset, limit=limit)

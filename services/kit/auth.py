@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPBearer
 
 from contracts.common import DEPARTMENT_ROLES, Role
 from services.kit.errors import Forbidden, Unauthorized
@@ -133,6 +134,18 @@ def issue_token(
     return jwt.encode(claims, key, algorithm="HS256")
 
 
+# The OpenAPI security scheme of every guarded route: `require` depends on it, so FastAPI
+# declares it on exactly the routes that need a token. It checks nothing itself (the token is
+# read and verified below, with our own errors).
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="A JWT with the caller's role (and department): `spotcheck token`, or the "
+    "province's OIDC provider.",
+    auto_error=False,
+)
+
+
 def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -147,7 +160,7 @@ def _principal(request: Request) -> Principal:
 def require(*roles: Role) -> Any:
     """A FastAPI dependency: the caller must hold one of `roles`; returns the `Principal`."""
 
-    def _check(request: Request) -> Principal:
+    def _check(request: Request, _: Any = Security(BEARER)) -> Principal:
         principal = _principal(request)
         if roles and principal.role not in roles:
             allowed = ", ".join(r.value for r in roles)

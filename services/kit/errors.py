@@ -67,6 +67,13 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
+class UnsupportedMediaType(DomainError):
+    """The body is not of the media type the route reads (JSON, a form)."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class TemporaryError(DomainError):
     """A dependency is down or busy; the same request may succeed later."""
 

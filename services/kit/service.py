@@ -30,6 +30,7 @@ from services.kit.audit import AuditTrail
 from services.kit.auth import TokenVerifier, load_or_create_key, require
 from services.kit.bus import Bus, ConnectError
 from services.kit.db import Database, DatabaseError
+from services.kit.edge import Limit, RowId
 from services.kit.http import create_app
 from services.kit.logs import setup_logging
 from services.kit.outbox import Outbox
@@ -101,7 +102,7 @@ def audit_router(ctx: ServiceContext) -> APIRouter:
 
     @router.get("/entries")
     async def entries(
-        after: int = 0, limit: int = 100, _: Any = require(Role.AUDITOR)
+        after: RowId = 0, limit: Limit = 100, _: Any = require(Role.AUDITOR)
     ) -> list[dict[str, Any]]:
         rows = await ctx.audit.entries(after=after, limit=min(limit, 1000))
         return [{**e.__dict__, "at": e.at.isoformat()} for e in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -26,6 +26,7 @@ from contracts.publisher import (
     TaskStarted,
 )
 from services.kit.auth import Principal, public, require
+from services.kit.edge import Limit, RowId
 from services.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
 from services.kit.service import ServiceContext
 from services.publisher.commands.deliveries import Deliveries
@@ -48,6 +49,11 @@ TasksReader = Annotated[
     Principal, require(Role.INSPECTOR, Role.PLANNER, Role.AUDITOR, Role.OPERATOR)
 ]
 TeamMember = Annotated[Principal, require(Role.INSPECTOR)]
+
+
+def _text(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of a route that returns `media_type` rather than JSON."""
+    return {200: {"description": f"{media_type}, UTF-8", "content": {media_type: {}}}}
 
 
 def _submitter(p: Principal) -> Submitter:
@@ -120,11 +126,12 @@ def router(
         return _answer(await submissions.submit(body, by=_submitter(p)), response)
 
     @r.post("/results/batch")
-    async def submit_batch(request: Request, p: ResultSubmitter) -> list[SubmissionOutcome]:
-        """Submit many results; each is accepted whole or refused with every reason."""
-        raw = await request.json()
-        if not isinstance(raw, list) or len(raw) > MAX_BATCH:
-            raise Invalid(f"the body must be a list of at most {MAX_BATCH} results")
+    async def submit_batch(
+        raw: Annotated[list[dict[str, Any]], Body(max_length=MAX_BATCH)],
+        p: ResultSubmitter,
+    ) -> list[SubmissionOutcome]:
+        """Submit many results (a JSON list of at most 1000 `ResultSubmission` objects); each is
+        accepted whole or refused with every reason (its line of the report, by `index`)."""
         parsed: list[tuple[int, ResultSubmission]] = []
         outcomes: dict[int, SubmissionOutcome] = {}
         for i, item in enumerate(raw):
@@ -218,13 +225,13 @@ def router(
 
     @r.get("/deliveries")
     async def list_deliveries(
-        _: OperationsReader, state: DeliveryState | None = None, limit: int = 100
+        _: OperationsReader, state: DeliveryState | None = None, limit: Limit = 100
     ) -> list[Delivery]:
         """Outbox rows; `?state=dead` lists the dead letters."""
         return await queries.deliveries(state=state, limit=min(limit, 10_000))
 
     @r.post("/deliveries/{delivery_id}/replay")
-    async def replay(delivery_id: int, p: Operator) -> Delivery:
+    async def replay(delivery_id: RowId, p: Operator) -> Delivery:
         """Put a dead letter back in the queue under the same idempotency key."""
         return await deliveries.replay(delivery_id, actor=p.sub)
 
@@ -281,7 +288,7 @@ def router(
         rows = await queries.result_notices(query=q, limit=10_000)
         return Response(opendata.results_json(rows), media_type="application/json")
 
-    @r.get("/public/results.csv")
+    @r.get("/public/results.csv", response_class=Response, responses=_text("text/csv"))
     @public
     async def public_results_csv(q: str | None = None) -> Response:
         rows = await queries.result_notices(query=q, limit=100_000)
@@ -291,7 +298,7 @@ def router(
             headers={"Content-Disposition": 'attachment; filename="results.csv"'},
         )
 
-    @r.get("/public/feed.atom")
+    @r.get("/public/feed.atom", response_class=Response, responses=_text("application/atom+xml"))
     @public
     async def public_feed() -> Response:
         rows = await queries.result_notices(query=None, limit=200)

@@ -25,6 +25,7 @@ from contracts.registry import (
     RiskClassesConfig,
 )
 from services.kit.auth import Principal, public, require
+from services.kit.edge import MAX_OFFSET, Limit, Offset
 from services.kit.errors import Invalid
 from services.registry.commands.imports import MAX_CHUNKS, Importer, Reject
 from services.registry.domain.parsing import FileProblem
@@ -62,7 +63,7 @@ def router(*, importer: Importer, queries: Queries) -> APIRouter:
         industry: str | None = None,
         risk_class: str | None = None,
         after: str = "",
-        limit: int = 100,
+        limit: Limit = 100,
     ) -> EntityPage:
         return await queries.search_entities(
             name_prefix=name_prefix,
@@ -79,7 +80,7 @@ def router(*, importer: Importer, queries: Queries) -> APIRouter:
 
     @r.get("/inspectors")
     async def inspectors(
-        _: AnyRole, department: str | None = None, offset: int = 0, limit: int = 100
+        _: AnyRole, department: str | None = None, offset: Offset = 0, limit: Limit = 100
     ) -> InspectorsReply:
         return await queries.inspectors_page(
             [department] if department else [], max(0, offset), max(1, min(limit, 1000))
@@ -96,7 +97,7 @@ def router(*, importer: Importer, queries: Queries) -> APIRouter:
         chunk: Annotated[int, FastPath(ge=0, le=MAX_CHUNKS)],
         request: Request,
         _: Owner,
-        first_line: Annotated[int, Query(ge=1)] = 2,
+        first_line: Annotated[int, Query(ge=1, le=MAX_OFFSET)] = 2,
         format: Literal["csv", "jsonl"] = "csv",
     ) -> ImportChunkReply:
         # passed on as bytes: a plain CSV chunk goes to PostgreSQL as it came (the worker
@@ -137,7 +138,11 @@ def router(*, importer: Importer, queries: Queries) -> APIRouter:
     async def snapshot(snapshot_id: str) -> FreezeReply:
         return await queries.snapshot(snapshot_id)
 
-    @r.get("/snapshots/{snapshot_id}/strata/{stratum_id}.txt")
+    @r.get(
+        "/snapshots/{snapshot_id}/strata/{stratum_id}.txt",
+        response_class=StreamingResponse,
+        responses={200: {"description": "one USCC a line", "content": {"text/plain": {}}}},
+    )
     @public
     async def candidate_list(snapshot_id: str, stratum_id: str) -> StreamingResponse:
         blocks = await queries.candidate_list(snapshot_id, stratum_id)

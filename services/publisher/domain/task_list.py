@@ -21,6 +21,8 @@ from services.kit.errors import Forbidden, Invalid
 from services.publisher.domain.result_parts import reason
 
 MAX_LIMIT = 500
+# How far a page may start (PostgreSQL's integer; the kit's `edge.MAX_OFFSET`).
+MAX_OFFSET = 2**31 - 1
 DEFAULT_LIMIT = 100
 
 
@@ -109,7 +111,7 @@ def check_query(
     *, status: str | None, q: str | None, limit: int | None, offset: int | None
 ) -> TaskQuery:
     """The list's filters, or `Invalid` with every reason: `status` one of `TaskStatus`,
-    `limit` 1..500, `offset` ≥ 0; `q` (part of the entity's name, or the start of its USCC)
+    `limit` 1..500, `offset` 0..MAX_OFFSET; `q` (part of the entity's name, or the start of its USCC)
     is trimmed, an empty one is no filter."""
     reasons: list[dict[str, Any]] = []
     state: TaskStatus | None = None
@@ -137,6 +139,15 @@ def check_query(
             )
         )
     skip = 0 if offset is None else offset
+    if skip > MAX_OFFSET:
+        reasons.append(
+            reason(
+                ["query", "offset"],
+                f"offset must be at most {MAX_OFFSET}, got {skip}",
+                "offset_out_of_range",
+                f"起始位置不能超过 {MAX_OFFSET}",
+            )
+        )
     if skip < 0:
         reasons.append(
             reason(

@@ -1,4 +1,5 @@
-"""Errors as pages: a person gets a page in Chinese, never a JSON body (`/admin` keeps JSON)."""
+"""Errors as pages: a person gets a page in Chinese, never a JSON body (`/admin/` and
+`/audit/` keep JSON)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.kit.errors import DomainError
-from services.kit.http import error_response
+from services.kit.http import HTTP_CODES, error_response
 from services.kit.logs import request_id_var
 from services.web.render import Pages
 from services.web.sessions import SignInNeeded
@@ -29,7 +30,7 @@ HEADINGS = {
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith(
-        ("/admin/", "/api/")
+        ("/admin/", "/api/", "/audit/")
     ) or "application/json" in request.headers.get("accept", "")
 
 
@@ -77,7 +78,7 @@ def install(app: FastAPI, *, pages: Pages) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = HTTP_CODES.get(exc.status_code, "http_error")
         if _wants_json(request):
             return error_response(exc.status_code, code, str(exc.detail))
         message = "您要找的页面不存在。" if exc.status_code == 404 else str(exc.detail)

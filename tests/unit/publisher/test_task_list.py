@@ -58,3 +58,8 @@ def test_filters_are_checked_all_at_once() -> None:
     }
     with pytest.raises(Invalid):
         check_query(status=None, q=None, limit=0, offset=None)
+    # An offset past PostgreSQL's integer is refused here, not by the database (a 500).
+    with pytest.raises(Invalid) as caught:
+        check_query(status=None, q=None, limit=None, offset=10**20)
+    assert [d["type"] for d in caught.value.details] == ["offset_out_of_range"]
+    assert check_query(status=None, q=None, limit=None, offset=2**31 - 1).offset == 2**31 - 1
