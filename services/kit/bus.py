@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.errors import NoServersError
+from nats.errors import AuthorizationError, NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js import api as js_api
@@ -84,9 +85,18 @@ class Bus:
         self._closing = False
 
     @classmethod
-    async def connect(cls, url: str, *, name: str, connect_timeout: float = 5.0) -> Bus:
-        """Connect to `url` (comma-separated servers of a cluster allowed)."""
+    async def connect(
+        cls,
+        url: str,
+        *,
+        name: str,
+        connect_timeout: float = 5.0,
+        credentials: tuple[str, str] | None = None,
+    ) -> Bus:
+        """Connect to `url` (comma-separated servers of a cluster allowed), as the user of
+        `credentials` (user, password) when given (`Settings.nats_credentials()`)."""
         servers = [u.strip() for u in url.split(",") if u.strip()]
+        auth = {"user": credentials[0], "password": credentials[1]} if credentials else {}
 
         async def _on_error(exc: Exception) -> None:
             log.warning("nats error: %s", exc)
@@ -102,11 +112,18 @@ class Bus:
                 allow_reconnect=True,
                 error_cb=_on_error,
                 drain_timeout=5,
+                **auth,
             )
         except (TimeoutError, NoServersError, OSError, NatsTimeout) as exc:
             raise ConnectError(
-                f"cannot reach NATS at {url}: {exc or type(exc).__name__}. "
+                f"cannot reach NATS at {_redact(url)}: {exc or type(exc).__name__}. "
                 "Start it (spotcheck up starts one) or set SPOTCHECK_NATS_URL."
+            ) from exc
+        except AuthorizationError as exc:
+            who = f"user {credentials[0]!r}" if credentials else "no user"
+            raise ConnectError(
+                f"NATS at {_redact(url)} refused {who}: {exc}. Set SPOTCHECK_NATS_USER and "
+                "SPOTCHECK_NATS_PASSWORD(_FILE) to this process's user (docs/operations.md)."
             ) from exc
         nc.options["max_reconnect_attempts"] = -1
         nc.options["reconnect_time_wait"] = 1
@@ -389,3 +406,8 @@ class Bus:
             await asyncio.wait_for(self.nc.flush(), timeout=2)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.nc.close(), timeout=5)
+
+
+def _redact(url: str) -> str:
+    """`url` without the passwords of `nats://user:password@host` servers."""
+    return re.sub(r"//([^:/@,]+):[^@,]*@", r"//\1:***@", url)

@@ -28,6 +28,7 @@ PASSWORDS = {
         "planner",
         "draw",
         "publisher",
+        "relay",
         "web",
         "cli",
         "credit",
