@@ -27,6 +27,7 @@ from prometheus_client import (
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.common import ErrorBody, ErrorInfo
+from services.kit import unavailable
 from services.kit.auth import TokenVerifier, public
 from services.kit.errors import DomainError
 from services.kit.logs import request_id_var
@@ -162,6 +163,8 @@ def create_app(
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal", "internal error; see the service log")
+
+    unavailable.install(app)  # PostgreSQL away, TemporaryError: 503 with Retry-After
 
     @app.get("/healthz", tags=["ops"])
     @public
