@@ -98,7 +98,11 @@ class Bus:
         servers = [u.strip() for u in url.split(",") if u.strip()]
         auth = {"user": credentials[0], "password": credentials[1]} if credentials else {}
 
+        refused: list[str] = []  # the server's "Authorization Violation", seen by error_cb
+
         async def _on_error(exc: Exception) -> None:
+            if isinstance(exc, AuthorizationError) or "authorization" in str(exc).lower():
+                refused.append(str(exc))
             log.warning("nats error: %s", exc)
 
         try:
@@ -114,16 +118,23 @@ class Bus:
                 drain_timeout=5,
                 **auth,
             )
-        except (TimeoutError, NoServersError, OSError, NatsTimeout) as exc:
+        except (AuthorizationError, TimeoutError, NoServersError, OSError, NatsTimeout) as exc:
+            if refused or isinstance(exc, AuthorizationError):
+                who = (
+                    f"user {credentials[0]!r}"
+                    if credentials
+                    else "the URL's user"
+                    if "@" in url
+                    else "no user"
+                )
+                raise ConnectError(
+                    f"NATS at {_redact(url)} refused {who} ({refused[-1] if refused else exc}). "
+                    "Set SPOTCHECK_NATS_USER and SPOTCHECK_NATS_PASSWORD_FILE (or "
+                    "SPOTCHECK_NATS_PASSWORD) to this process's user: docs/operations.md."
+                ) from exc
             raise ConnectError(
                 f"cannot reach NATS at {_redact(url)}: {exc or type(exc).__name__}. "
                 "Start it (spotcheck up starts one) or set SPOTCHECK_NATS_URL."
-            ) from exc
-        except AuthorizationError as exc:
-            who = f"user {credentials[0]!r}" if credentials else "no user"
-            raise ConnectError(
-                f"NATS at {_redact(url)} refused {who}: {exc}. Set SPOTCHECK_NATS_USER and "
-                "SPOTCHECK_NATS_PASSWORD(_FILE) to this process's user (docs/operations.md)."
             ) from exc
         nc.options["max_reconnect_attempts"] = -1
         nc.options["reconnect_time_wait"] = 1
