@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nats
@@ -21,7 +24,11 @@ from nats.js.errors import NotFoundError
 from contracts import subjects
 from services.kit.bus import Bus, ConnectError
 from spotcheck.embedded import free_port
-from tests.stack import Running, cli, started_stack
+from tests.integration.publisher.test_nats_accounts import (  # noqa: F401 - the fixture
+    PASSWORDS,
+    accounts_server,
+)
+from tests.stack import Running, cli, new_workdir, stack_env, started_stack
 
 RESULT = "spotcheck.v1.publisher.result.published.360202.scjg"
 FORGED = "spotcheck.v1.publisher.result.published.360202.forged"
@@ -145,3 +152,41 @@ def test_no_password_is_in_the_repository() -> None:
         pytest.skip("not a git checkout")
     assert not [p for p in tracked if p.endswith(".password") or p.startswith("var/")]
     assert "var/" in (root / ".gitignore").read_text().split()
+
+
+def test_up_on_an_external_nats_with_accounts(
+    accounts_server: str,  # noqa: F811 - the imported fixture
+) -> None:
+    """An existing NATS with deploy/'s accounts: the province's passwords in a folder
+    (SPOTCHECK_NATS_CREDENTIALS_DIR), each part connects as its own user from it."""
+    tmp = new_workdir("spotcheck-external-accounts-")
+    folder = tmp / "nats-passwords"
+    folder.mkdir(mode=0o700)
+    for user, password in PASSWORDS.items():
+        (folder / f"{user}.password").write_text(password + "\n")
+    env = stack_env(tmp)
+    env["SPOTCHECK_NATS_CREDENTIALS_DIR"] = str(folder)
+    log = (tmp / "up.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spotcheck", "up", "--nats-url", accounts_server],
+        env=env,
+        cwd=tmp,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp / "var" / "stack.json").exists():
+            assert proc.poll() is None, (tmp / "up.log").read_text()
+            assert time.monotonic() < deadline, "the stack did not start"
+            time.sleep(0.3)
+        info = json.loads((tmp / "var" / "stack.json").read_text())
+        assert not info["nats_embedded"] and not (tmp / "var" / "secrets").exists()
+        status = cli(Running(env=env, cwd=tmp, urls={}), "status", "--json")
+        assert status.returncode == 0, status.stdout + status.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(90)
+        log.close()
+    assert proc.returncode == 0
+    shutil.rmtree(tmp, ignore_errors=True)
