@@ -122,6 +122,22 @@ def _quoted(path: Path) -> str:
     return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def adopt_global_streams(store_dir: Path, account: str = "SPOTCHECK") -> bool:
+    """Move the streams a NATS without accounts kept (in its global account, `$G`) to
+    `account`, once, before the server starts with accounts; whether it moved them.
+
+    A data folder from before the embedded NATS had accounts keeps its streams — the AUDIT
+    copy of the audit trail, the event history, the consumers' positions — instead of the
+    services starting on empty ones.
+    """
+    root = store_dir / "jetstream"
+    old, new = root / "$G", root / account
+    if not (old / "streams").is_dir() or new.exists():
+        return False
+    old.rename(new)
+    return True
+
+
 def part_environment(part: str, folder: Path | None) -> dict[str, str]:
     """`SPOTCHECK_NATS_USER`/`SPOTCHECK_NATS_PASSWORD_FILE` of a part, from the passwords
     `folder` (none: the part keeps the operator's own NATS settings)."""

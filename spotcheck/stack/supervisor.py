@@ -233,6 +233,11 @@ class Stack:
             folder, accounts.password_users(accounts.accounts_text())
         )
         store = self.var_dir / "nats"
+        if accounts.adopt_global_streams(store):
+            self.console.print(
+                "[yellow]note:[/] NATS now runs with accounts: its streams moved to the "
+                "SPOTCHECK account"
+            )
         config = accounts.write_server_config(
             self.var_dir / "nats-config", host="127.0.0.1", port=port, store_dir=store
         )

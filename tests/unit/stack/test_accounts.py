@@ -82,3 +82,14 @@ def test_settings_read_a_password_file(tmp_path: Path) -> None:
         Settings(nats_user="draw").nats_credentials()
     with pytest.raises(SettingsError, match="cannot read"):
         Settings(nats_user="draw", nats_password_file=tmp_path / "none").nats_credentials()
+
+
+def test_streams_of_a_nats_without_accounts_move_to_the_spotcheck_account(tmp_path: Path) -> None:
+    streams = tmp_path / "jetstream" / "$G" / "streams" / "AUDIT"
+    streams.mkdir(parents=True)
+    (streams / "meta.inf").write_text("{}")
+    assert accounts.adopt_global_streams(tmp_path)
+    assert (tmp_path / "jetstream" / "SPOTCHECK" / "streams" / "AUDIT" / "meta.inf").exists()
+    assert not (tmp_path / "jetstream" / "$G").exists()
+    assert not accounts.adopt_global_streams(tmp_path)  # once
+    assert not accounts.adopt_global_streams(tmp_path / "empty")
