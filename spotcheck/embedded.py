@@ -75,14 +75,14 @@ def start_nats(
         args = [str(nats_server_binary()), "-c", str(config)]
     else:
         args = [str(nats_server_binary()), "-a", host, "-p", str(port), "-js", "-sd", str(data_dir)]
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        args,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, **env} if env else None,
-    )
+    with open(log_file or os.devnull, "ab") as out:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **env} if env else None,
+        )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -38,6 +38,7 @@ from services.kit import envelope, rpc
 from services.kit.backoff import Backoff
 from services.kit.envelope import Incoming, dumps, loads
 from services.kit.errors import DomainError, PoisonMessage, TemporaryError
+from services.kit.unavailable import as_unavailable
 
 __all__ = [
     "Bus",
@@ -317,10 +318,20 @@ class Bus:
         except asyncio.CancelledError:
             await msg.nak()
             raise
-        except Exception:
-            # Unknown failures are retried with backoff; max_deliver bounds the loop.
+        except Exception as exc:
+            # Unknown failures are retried with backoff; max_deliver bounds the loop. PostgreSQL
+            # away is expected for a while: one line, no traceback.
             delay = nak_delay(incoming.num_delivered)
-            log.exception("handler failed, retry in %.1fs", delay, extra={"fields": fields})
+            outage = as_unavailable(exc)
+            if outage is not None:
+                log.warning(
+                    "temporary failure, retry in %.1fs: %s",
+                    delay,
+                    outage.message,
+                    extra={"fields": fields},
+                )
+            else:
+                log.exception("handler failed, retry in %.1fs", delay, extra={"fields": fields})
             await msg.nak(delay=delay)
         else:
             await msg.ack()

@@ -106,14 +106,16 @@ def spawn(
     # The embedded default is where demonstrations run: seeds labelled `demo` are allowed
     # (and say so in the public record). A production deployment does not set this.
     env.setdefault("SPOTCHECK_ALLOW_DEMO_SEED", "true")
-    log = open(var_dir / "logs" / f"{name}.log", "ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", module or f"services.{name}"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # The child keeps its own copy of the log's descriptor: ours is closed at once, so that
+    # restarts do not pile up open files in the supervisor.
+    with open(var_dir / "logs" / f"{name}.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", module or f"services.{name}"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def ensure_runtime_dir() -> None:
