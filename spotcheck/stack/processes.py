@@ -149,10 +149,16 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+# The supervisor's own lines in a part's log (spotcheck/stack/supervisor.py `_say`).
+SUPERVISOR_MARK = '"service": "spotcheck-up"'
+
+
 def tail(path: Path, lines: int = 3) -> str:
-    """The last `lines` lines of a log, on one line (for an error message)."""
+    """The last `lines` lines the part itself wrote to its log, on one line (for an error
+    message): the supervisor's own notes in it are left out."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
         return "(no log)"
-    return " | ".join(text[-lines:]) or "(empty log)"
+    own = [line for line in text if SUPERVISOR_MARK not in line]
+    return " | ".join(own[-lines:]) or "(empty log)"

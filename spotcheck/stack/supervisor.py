@@ -399,7 +399,7 @@ class Stack:
         line = {
             "ts": datetime.now(UTC).isoformat(),
             "level": "error" if "red" in style else "warning" if style == "yellow" else "info",
-            "service": "spotcheck-up",
+            "service": "spotcheck-up",  # SUPERVISOR_MARK: `tail` leaves these out
             "logger": "spotcheck.stack",
             "msg": message,
         }
