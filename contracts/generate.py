@@ -45,6 +45,38 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+# What every subscriber must know, in the document itself (docs/subscribing.md says the same).
+DELIVERY = (
+    "Delivery is at least once: a consumer may receive the same event more than once (a "
+    "redelivery after a missed ack, a relay's retry, an operator's replay). De-duplicate by the "
+    "event id — the ce-id header, equal to Nats-Msg-Id — which is the same for every copy of "
+    "one fact: keep what you stored the first time."
+)
+
+# The envelope of every event (services/kit/envelope.py writes it).
+EVENT_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "required": ["ce-specversion", "ce-id", "ce-source", "ce-type", "ce-time", "Nats-Msg-Id"],
+    "properties": {
+        "ce-specversion": {"type": "string", "const": "1.0"},
+        "ce-id": {
+            "type": "string",
+            "description": "The event id: the same for every copy of one fact. Delivery is at "
+            "least once; de-duplicate by this id.",
+        },
+        "ce-source": {"type": "string", "description": "The service that published it."},
+        "ce-type": {"type": "string", "description": "The subject without its qualifiers."},
+        "ce-time": {"type": "string", "format": "date-time"},
+        "content-type": {"type": "string", "const": "application/json"},
+        "Nats-Msg-Id": {
+            "type": "string",
+            "description": "Equal to ce-id; JetStream drops a repeat within its duplicate "
+            "window, a subscriber must still expect one.",
+        },
+    },
+}
+
+
 def asyncapi() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every event, external subject and rpc verb."""
     from contracts.catalog import EVENT_MODELS, EXTERNAL_MODELS, RPC_MODELS
@@ -53,13 +85,20 @@ def asyncapi() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
 
-    def add(key: str, address: str, model: type[BaseModel], action: str, doc: str) -> None:
-        messages[model.__name__] = {
-            "name": model.__name__,
-            "contentType": "application/json",
-            "payload": {"$ref": f"./{model.__module__.split('.')[-1]}.{model.__name__}.json"},
-            "summary": (model.__doc__ or "").strip().splitlines()[0],
-        }
+    def add(
+        key: str, address: str, model: type[BaseModel], action: str, doc: str, event: bool = False
+    ) -> None:
+        message = messages.setdefault(
+            model.__name__,
+            {
+                "name": model.__name__,
+                "contentType": "application/json",
+                "payload": {"$ref": f"./{model.__module__.split('.')[-1]}.{model.__name__}.json"},
+                "summary": (model.__doc__ or "").strip().splitlines()[0],
+            },
+        )
+        if event:
+            message["headers"] = EVENT_HEADERS
         channels[key] = {
             "address": address,
             "description": doc,
@@ -74,24 +113,28 @@ def asyncapi() -> dict[str, Any]:
         if (service, name) == ("publisher", "result.published"):
             address += ".{region}.{dept}"
             doc += " Other agencies read this subject (account AGENCIES)."
-        add(key, address, model, "send", doc)
+        add(key, address, model, "send", doc, event=True)
     for subject, model in sorted(EXTERNAL_MODELS.items()):
         add(subject, subject, model, "receive", "Published by the credit-risk system.")
     for (service, verb), (req, rep) in sorted(RPC_MODELS.items()):
         key = f"{service}.rpc.{verb}"
         add(key, s.rpc(service, verb), req, "receive", f"Request/reply; answers {rep.__name__}.")
-        messages[rep.__name__] = {
-            "name": rep.__name__,
-            "contentType": "application/json",
-            "payload": {"$ref": f"./{rep.__module__.split('.')[-1]}.{rep.__name__}.json"},
-        }
+        # (a reply that is also an event, like FreezeReply, keeps its event headers)
+        messages.setdefault(
+            rep.__name__,
+            {
+                "name": rep.__name__,
+                "contentType": "application/json",
+                "payload": {"$ref": f"./{rep.__module__.split('.')[-1]}.{rep.__name__}.json"},
+            },
+        )
     return {
         "asyncapi": "3.0.0",
         "info": {
             "title": "spotcheck events",
             "version": s.VERSION,
             "description": "双随机、一公开 events over NATS JetStream. CloudEvents 1.0 attributes "
-            "travel as ce-* headers; Nats-Msg-Id equals ce-id.",
+            "travel as ce-* headers; Nats-Msg-Id equals ce-id. " + DELIVERY,
         },
         "defaultContentType": "application/json",
         "channels": channels,

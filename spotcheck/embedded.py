@@ -57,13 +57,32 @@ def nats_server_binary() -> Path:
 
 
 def start_nats(
-    data_dir: Path, *, port: int, host: str = "127.0.0.1", log_file: Path | None = None
+    data_dir: Path,
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    log_file: Path | None = None,
+    config: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start nats-server with JetStream storing in `data_dir`; wait until it accepts clients."""
+    """Start nats-server with JetStream storing in `data_dir`; wait until it accepts clients.
+
+    With `config` the server runs that file (which must listen on `host:port` and store in
+    `data_dir`: the embedded stack's accounts), with `env` added to its environment.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    args = [str(nats_server_binary()), "-a", host, "-p", str(port), "-js", "-sd", str(data_dir)]
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
-    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    if config is not None:
+        args = [str(nats_server_binary()), "-c", str(config)]
+    else:
+        args = [str(nats_server_binary()), "-a", host, "-p", str(port), "-js", "-sd", str(data_dir)]
+    with open(log_file or os.devnull, "ab") as out:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **env} if env else None,
+        )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -120,6 +139,15 @@ class EmbeddedPostgres:
                 f"embedded PostgreSQL failed to start in {self.data_dir}: {exc}. "
                 "Check that the folder is writable, or set SPOTCHECK_DATABASE_URL."
             ) from exc
+        try:
+            # The wheel keeps one handle per folder for the life of the process: a server this
+            # process stopped (or that died) is started again through that same handle.
+            with server._lock:
+                server.ensure_postgres_running()
+        except Exception as exc:
+            raise EmbeddedError(
+                f"embedded PostgreSQL failed to start again in {self.data_dir}: {exc}"
+            ) from exc
         self._server = server
         try:
             server.psql(
@@ -164,6 +192,13 @@ class EmbeddedPostgres:
                 else:
                     break
         self._server = None
+
+    def running(self) -> bool:
+        """Whether the server this object started still runs (its postmaster lives)."""
+        if self._server is None:
+            return False
+        pid = self._postmaster_pid()
+        return pid is not None and not _wait_gone(pid, 0.0)
 
     def _postmaster_pid(self) -> int | None:
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.errors import NoServersError
+from nats.errors import AuthorizationError, NoServersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js import api as js_api
@@ -37,6 +38,7 @@ from services.kit import envelope, rpc
 from services.kit.backoff import Backoff
 from services.kit.envelope import Incoming, dumps, loads
 from services.kit.errors import DomainError, PoisonMessage, TemporaryError
+from services.kit.unavailable import as_unavailable
 
 __all__ = [
     "Bus",
@@ -84,11 +86,24 @@ class Bus:
         self._closing = False
 
     @classmethod
-    async def connect(cls, url: str, *, name: str, connect_timeout: float = 5.0) -> Bus:
-        """Connect to `url` (comma-separated servers of a cluster allowed)."""
+    async def connect(
+        cls,
+        url: str,
+        *,
+        name: str,
+        connect_timeout: float = 5.0,
+        credentials: tuple[str, str] | None = None,
+    ) -> Bus:
+        """Connect to `url` (comma-separated servers of a cluster allowed), as the user of
+        `credentials` (user, password) when given (`Settings.nats_credentials()`)."""
         servers = [u.strip() for u in url.split(",") if u.strip()]
+        auth = {"user": credentials[0], "password": credentials[1]} if credentials else {}
+
+        refused: list[str] = []  # the server's "Authorization Violation", seen by error_cb
 
         async def _on_error(exc: Exception) -> None:
+            if isinstance(exc, AuthorizationError) or "authorization" in str(exc).lower():
+                refused.append(str(exc))
             log.warning("nats error: %s", exc)
 
         try:
@@ -102,10 +117,24 @@ class Bus:
                 allow_reconnect=True,
                 error_cb=_on_error,
                 drain_timeout=5,
+                **auth,
             )
-        except (TimeoutError, NoServersError, OSError, NatsTimeout) as exc:
+        except (AuthorizationError, TimeoutError, NoServersError, OSError, NatsTimeout) as exc:
+            if refused or isinstance(exc, AuthorizationError):
+                who = (
+                    f"user {credentials[0]!r}"
+                    if credentials
+                    else "the URL's user"
+                    if "@" in url
+                    else "no user"
+                )
+                raise ConnectError(
+                    f"NATS at {_redact(url)} refused {who} ({refused[-1] if refused else exc}). "
+                    "Set SPOTCHECK_NATS_USER and SPOTCHECK_NATS_PASSWORD_FILE (or "
+                    "SPOTCHECK_NATS_PASSWORD) to this process's user: docs/operations.md."
+                ) from exc
             raise ConnectError(
-                f"cannot reach NATS at {url}: {exc or type(exc).__name__}. "
+                f"cannot reach NATS at {_redact(url)}: {exc or type(exc).__name__}. "
                 "Start it (spotcheck up starts one) or set SPOTCHECK_NATS_URL."
             ) from exc
         nc.options["max_reconnect_attempts"] = -1
@@ -289,10 +318,20 @@ class Bus:
         except asyncio.CancelledError:
             await msg.nak()
             raise
-        except Exception:
-            # Unknown failures are retried with backoff; max_deliver bounds the loop.
+        except Exception as exc:
+            # Unknown failures are retried with backoff; max_deliver bounds the loop. PostgreSQL
+            # away is expected for a while: one line, no traceback.
             delay = nak_delay(incoming.num_delivered)
-            log.exception("handler failed, retry in %.1fs", delay, extra={"fields": fields})
+            outage = as_unavailable(exc)
+            if outage is not None:
+                log.warning(
+                    "temporary failure, retry in %.1fs: %s",
+                    delay,
+                    outage.message,
+                    extra={"fields": fields},
+                )
+            else:
+                log.exception("handler failed, retry in %.1fs", delay, extra={"fields": fields})
             await msg.nak(delay=delay)
         else:
             await msg.ack()
@@ -392,3 +431,8 @@ class Bus:
             await asyncio.wait_for(self.nc.flush(), timeout=2)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.nc.close(), timeout=5)
+
+
+def _redact(url: str) -> str:
+    """`url` without the passwords of `nats://user:password@host` servers."""
+    return re.sub(r"//([^:/@,]+):[^@,]*@", r"//\1:***@", url)

@@ -28,6 +28,7 @@ from prometheus_client import (
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.common import ErrorBody, ErrorInfo
+from services.kit import unavailable
 from services.kit.auth import TokenVerifier, public
 from services.kit.edge import check_request
 from services.kit.errors import DomainError
@@ -285,6 +286,8 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
+
+    unavailable.install(app)  # PostgreSQL away, TemporaryError: 503 with Retry-After
 
     @app.get("/healthz", tags=["ops"])
     @public

@@ -30,6 +30,7 @@ from services.kit.errors import (
     TooLarge,
     Unauthorized,
 )
+from services.kit.unavailable import as_unavailable
 
 log = logging.getLogger("spotcheck.bus")
 
@@ -67,7 +68,9 @@ async def serve(
                 await msg.respond(dumps(reply))
             except Exception as exc:
                 err = error_body(exc)
-                if not isinstance(exc, DomainError | ValidationError):
+                if err.error.code == TemporaryError.code:
+                    log.warning("rpc %s: %s", subject, err.error.message)
+                elif not isinstance(exc, DomainError | ValidationError):
                     log.exception("rpc %s failed", subject)
                 if msg.reply:
                     await nc.publish(msg.reply, dumps(err), headers={ERROR_HEADER: err.error.code})
@@ -96,7 +99,9 @@ async def request(
 
 
 def error_body(exc: Exception) -> ErrorBody:
-    """The one error shape for an exception raised while answering."""
+    """The one error shape for an exception raised while answering (PostgreSQL away is
+    `unavailable`: the caller raises a `TemporaryError`)."""
+    exc = as_unavailable(exc) or exc
     if isinstance(exc, DomainError):
         return ErrorBody(error=ErrorInfo(code=exc.code, message=exc.message, details=exc.details))
     if isinstance(exc, ValidationError):

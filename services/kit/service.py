@@ -34,7 +34,7 @@ from services.kit.edge import Limit, RowId
 from services.kit.http import create_app
 from services.kit.logs import setup_logging
 from services.kit.outbox import Outbox
-from services.kit.settings import Settings, load_settings
+from services.kit.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("spotcheck.service")
 VERSION = "0.1.0"
@@ -128,7 +128,11 @@ async def started(spec: ServiceSpec[W], settings: Settings) -> AsyncIterator[Ser
     wiring: W | None = None
     try:
         await db.migrate(spec.migrations)
-        bus = await Bus.connect(settings.nats_url, name=f"spotcheck-{spec.name}")
+        bus = await Bus.connect(
+            settings.nats_url,
+            name=f"spotcheck-{spec.name}",
+            credentials=settings.nats_credentials(),
+        )
         # Its own stream, and those of the services it reads: they may not exist yet if their
         # owner never started. The same duplicate window as their owner gives them, or each
         # start would reset the other's.
@@ -255,7 +259,7 @@ def main(spec_factory: Callable[[], ServiceSpec[Any]]) -> None:
     setup_logging(spec.name, level=settings.log_level, json_lines=settings.log_json)
     try:
         asyncio.run(serve(spec, settings))
-    except (ConnectError, DatabaseError) as exc:
+    except (ConnectError, DatabaseError, SettingsError) as exc:
         print(f"spotcheck {spec.name}: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PORTS = {
@@ -16,12 +16,26 @@ DEFAULT_PORTS = {
 }
 
 
+class SettingsError(RuntimeError):
+    """The settings contradict each other or name a file that cannot be read; says which."""
+
+
 class Settings(BaseSettings):
     """Every knob of a spotcheck service. Built by `load_settings()`, never at import time."""
 
     model_config = SettingsConfigDict(env_prefix="SPOTCHECK_", extra="ignore")
 
     nats_url: str = "nats://127.0.0.1:4222"
+    # This process's NATS user (deploy/nats/accounts.conf: one per service, the CLI, the
+    # relay) and its password, given directly or in a file (mode 0600). Without a user, the
+    # URL's own `nats://user:password@host` (or none) is used.
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    nats_password_file: Path | None = None
+    # A folder of `<user>.password` files: `spotcheck up` gives each part its own user from it
+    # (the embedded default generates `var/secrets/nats`; set it to use an external NATS with
+    # accounts), and the command line uses `cli.password` from it.
+    nats_credentials_dir: Path | None = None
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     var_dir: Path = Path("var")
     http_host: str = "127.0.0.1"
@@ -56,6 +70,28 @@ class Settings(BaseSettings):
         """The HTTP port a service listens on."""
         port: int = getattr(self, f"{service}_port")
         return port
+
+    def nats_credentials(self) -> tuple[str, str] | None:
+        """(user, password) for NATS, or None when the URL carries them (or there are none).
+
+        `nats_password` wins over `nats_password_file`; a user without either is an error.
+        """
+        if not self.nats_user:
+            return None
+        if self.nats_password is not None:
+            return self.nats_user, self.nats_password.get_secret_value()
+        if self.nats_password_file is not None:
+            try:
+                return self.nats_user, self.nats_password_file.read_text("utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"cannot read SPOTCHECK_NATS_PASSWORD_FILE {self.nats_password_file}: "
+                    f"{exc.strerror}"
+                ) from None
+        raise SettingsError(
+            f"SPOTCHECK_NATS_USER is {self.nats_user!r} but neither SPOTCHECK_NATS_PASSWORD "
+            "nor SPOTCHECK_NATS_PASSWORD_FILE is set"
+        )
 
     def key_file(self) -> Path:
         """Where the HS256 signing key of the embedded default lives."""

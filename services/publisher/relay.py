@@ -206,7 +206,11 @@ async def _main() -> None:  # pragma: no cover - exercised by the integration te
     setup_logging("publisher-relay", level=settings.log_level, json_lines=settings.log_json)
     db = Database(url=settings.database_url, schema="publisher", pool_max=4)
     await db.connect()
-    bus = await Bus.connect(settings.nats_url, name="spotcheck-publisher-relay")
+    bus = await Bus.connect(
+        settings.nats_url,
+        name="spotcheck-publisher-relay",
+        credentials=settings.nats_credentials(),
+    )
     relay = Relay(
         db=db,
         bus=bus,

@@ -67,6 +67,10 @@ def demo(
         console.print("[bold green]serving[/] — open the pages above; Ctrl-C stops everything")
         run.stack.catch_signals()
         run.stack.serve()
+        if run.stack.failure:  # a part kept crashing: the stack gave up on it
+            from spotcheck.stack import StackError
+
+            raise StackError(run.stack.failure)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None

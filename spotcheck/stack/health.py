@@ -14,12 +14,15 @@ from spotcheck.stack.processes import SERVICES
 from spotcheck.stack.stackfile import StackError
 
 
-def probe_nats(url: str) -> None:
-    """Connect to NATS at `url` and close; `StackError` when it cannot."""
+def probe_nats(url: str, credentials: tuple[str, str] | None = None) -> None:
+    """Connect to NATS at `url` (as the user of `credentials`) and close; `StackError` when it
+    cannot."""
     from services.kit.bus import Bus, ConnectError
 
     async def probe() -> None:
-        bus = await Bus.connect(url, name="spotcheck-up-probe", connect_timeout=3)
+        bus = await Bus.connect(
+            url, name="spotcheck-up-probe", connect_timeout=3, credentials=credentials
+        )
         await bus.close()
 
     try:
@@ -49,8 +52,9 @@ def short_pg(url: str) -> str:
 
 def collect_status(var_dir: Path | None = None) -> dict[str, Any]:
     """Health of NATS, PostgreSQL and each service of the recorded (or configured) stack."""
-    from services.kit.settings import load_settings
+    from services.kit.settings import SettingsError, load_settings
     from spotcheck.client import read_stack, service_url
+    from spotcheck.stack.accounts import cli_credentials
 
     settings = load_settings(**({"var_dir": var_dir} if var_dir else {}))
     stack = read_stack(settings)
@@ -58,9 +62,9 @@ def collect_status(var_dir: Path | None = None) -> dict[str, Any]:
     database_url = stack.get("database_url") or settings.database_url
     parts: list[dict[str, Any]] = []
     try:
-        probe_nats(nats_url)
+        probe_nats(nats_url, cli_credentials(settings, stack))
         parts.append({"part": "nats", "where": nats_url, "ok": True, "detail": "connected"})
-    except StackError as exc:
+    except (StackError, SettingsError) as exc:
         parts.append({"part": "nats", "where": nats_url, "ok": False, "detail": str(exc)})
     try:
         probe_pg(database_url)

@@ -21,28 +21,44 @@ RELAY = "publisher-relay"
 DEFAULT_NATS_PORT = 4222
 
 
-def nats_port(notes: list[str]) -> int:
-    """The port for the embedded NATS: 4222, or a free one when it is taken (said in `notes`)."""
-    port = DEFAULT_NATS_PORT
-    if port_taken(port):
-        port = free_port()
-        notes.append(f"port {DEFAULT_NATS_PORT} is taken: NATS uses {port}")
+def choose_port(
+    part: str, *, default: int, remembered: int | None, explicit: int | None, notes: list[str]
+) -> int:
+    """The port of a part: the one set for it (`explicit`), else the one it had last time
+    (`remembered`, kept in `var/ports.json` so that clients and subscribers find it again),
+    else its default; a free one when that is taken (said in `notes`)."""
+    wanted = [explicit] if explicit is not None else [remembered, default]
+    for port in wanted:
+        if port is not None and not port_taken(port):
+            return port
+    first = next(p for p in wanted if p is not None)
+    port = free_port()
+    notes.append(f"port {first} is taken: {part} uses {port}")
     return port
 
 
-def service_ports(notes: list[str]) -> dict[str, dict[str, int | str]]:
-    """Port and URL of each service: `SPOTCHECK_<SERVICE>_PORT` or the default, else a free
-    one when that is taken (said in `notes`)."""
+def nats_port(notes: list[str], *, remembered: int | None = None) -> int:
+    """The port for the embedded NATS: the one it had last time, else 4222, else a free one."""
+    return choose_port(
+        "NATS", default=DEFAULT_NATS_PORT, remembered=remembered, explicit=None, notes=notes
+    )
+
+
+def service_ports(
+    notes: list[str], *, remembered: dict[str, int] | None = None
+) -> dict[str, dict[str, int | str]]:
+    """Port and URL of each service: `SPOTCHECK_<SERVICE>_PORT`, else the port it had last
+    time, else the default; a free one when that is taken (said in `notes`)."""
     services: dict[str, dict[str, int | str]] = {}
     for name in SERVICES:
-        port = DEFAULT_PORTS[name]
         env_port = os.environ.get(f"SPOTCHECK_{name.upper()}_PORT")
-        if env_port and env_port.isdigit():
-            port = int(env_port)
-        if port_taken(port):
-            new = free_port()
-            notes.append(f"port {port} is taken: {name} uses {new}")
-            port = new
+        port = choose_port(
+            name,
+            default=DEFAULT_PORTS[name],
+            remembered=(remembered or {}).get(name),
+            explicit=int(env_port) if env_port and env_port.isdigit() else None,
+            notes=notes,
+        )
         services[name] = {"port": port, "url": f"http://127.0.0.1:{port}"}
     return services
 
@@ -57,10 +73,17 @@ def spawn(
     module: str | None = None,
     publisher_url: str = "",
     urls: dict[str, str] | None = None,
+    nats_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start one part (`services.<name>`, or `module`) in its own session, logging to
-    `var/logs/<name>.log`, with the stack's NATS, PostgreSQL and data folder."""
+    `var/logs/<name>.log`, with the stack's NATS (as the part's own user: `nats_env`),
+    PostgreSQL and data folder."""
     env = dict(os.environ)
+    if nats_env:
+        # Its own user only: never a password meant for the operator's shell or another part.
+        for key in ("SPOTCHECK_NATS_PASSWORD", "SPOTCHECK_NATS_CREDENTIALS_DIR"):
+            env.pop(key, None)
+        env.update(nats_env)
     env.update(
         {
             "SPOTCHECK_NATS_URL": nats_url,
@@ -83,14 +106,16 @@ def spawn(
     # The embedded default is where demonstrations run: seeds labelled `demo` are allowed
     # (and say so in the public record). A production deployment does not set this.
     env.setdefault("SPOTCHECK_ALLOW_DEMO_SEED", "true")
-    log = open(var_dir / "logs" / f"{name}.log", "ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", module or f"services.{name}"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    # The child keeps its own copy of the log's descriptor: ours is closed at once, so that
+    # restarts do not pile up open files in the supervisor.
+    with open(var_dir / "logs" / f"{name}.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", module or f"services.{name}"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def ensure_runtime_dir() -> None:
@@ -124,10 +149,16 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+# The supervisor's own lines in a part's log (spotcheck/stack/supervisor.py `_say`).
+SUPERVISOR_MARK = '"service": "spotcheck-up"'
+
+
 def tail(path: Path, lines: int = 3) -> str:
-    """The last `lines` lines of a log, on one line (for an error message)."""
+    """The last `lines` lines the part itself wrote to its log, on one line (for an error
+    message): the supervisor's own notes in it are left out."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
         return "(no log)"
-    return " | ".join(text[-lines:]) or "(empty log)"
+    own = [line for line in text if SUPERVISOR_MARK not in line]
+    return " | ".join(own[-lines:]) or "(empty log)"

@@ -1,4 +1,5 @@
-"""`var/stack.json`: what runs where, written by `spotcheck up` once every part is ready.
+"""`var/stack.json`: what runs where, written by `spotcheck up` once every part is ready;
+`var/ports.json`: the ports the parts had, kept after a stop so the next start reuses them.
 
 The command line reads it to find the services (`spotcheck.client`), `spotcheck down` to find
 the supervisor, `spotcheck demo` to reuse a running stack. Only the supervisor that wrote it
@@ -19,6 +20,7 @@ import httpx
 from spotcheck.stack.processes import SERVICES, alive
 
 STACK_FILE = "stack.json"
+PORTS_FILE = "ports.json"
 
 
 class StackError(RuntimeError):
@@ -39,6 +41,20 @@ def write_stack(var_dir: Path, info: dict[str, Any]) -> None:
     path = var_dir / STACK_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def remembered_ports(var_dir: Path) -> dict[str, int]:
+    """The ports each part had the last time (`var/ports.json`; kept after the stack stops)."""
+    data = read_json(var_dir / PORTS_FILE)
+    return {k: v for k, v in data.items() if isinstance(v, int) and 0 < v < 65536}
+
+
+def remember_ports(var_dir: Path, ports: dict[str, int]) -> None:
+    """Keep the parts' ports for the next start (`var/ports.json`)."""
+    path = var_dir / PORTS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(ports, indent=2), encoding="utf-8")
     tmp.replace(path)
 
 

@@ -2,16 +2,26 @@
 
 Children are started in their own process groups and stopped in reverse order (services
 first, then NATS and PostgreSQL) on Ctrl-C or SIGTERM, so nothing is left behind.
+
+Once ready, a watcher thread keeps the stack whole: a part that exits (a service, the relay,
+NATS, PostgreSQL) is started again on the same port after the backoff of `healing.py`, said on
+the console and in the part's log, and reported when it is ready again. Only the fifth crash of
+one part within a minute stops the stack, naming the part and the end of its log. NATS keeps
+its port (and the services theirs) across restarts of the stack too: `var/ports.json`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +30,10 @@ from rich.console import Console
 from rich.table import Table
 
 from services.kit.auth import load_or_create_key
+from services.kit.settings import SettingsError, load_settings
 from spotcheck.embedded import EmbeddedError, EmbeddedPostgres, start_nats, stop_process
+from spotcheck.stack import accounts
+from spotcheck.stack.healing import Restarts
 from spotcheck.stack.health import probe_nats, probe_pg, short_pg
 from spotcheck.stack.processes import (
     RELAY,
@@ -36,10 +49,13 @@ from spotcheck.stack.stackfile import (
     check_not_running,
     forget_stack,
     read_json,
+    remember_ports,
+    remembered_ports,
     write_stack,
 )
 
 READY_TIMEOUT_S = 90.0
+WATCH_EVERY_S = 0.3
 
 
 @dataclass
@@ -53,9 +69,20 @@ class Stack:
     _procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _pg: EmbeddedPostgres | None = None
     _stop: bool = False
+    # How to start each part again: its spawn arguments (NATS: its config and environment).
+    _spawn_args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _nats_start: dict[str, Any] | None = None
+    _urls: dict[str, str] = field(default_factory=dict)
+    _restarts: Restarts = field(default_factory=Restarts)
+    _watcher: threading.Thread | None = None
+    _halt: threading.Event = field(default_factory=threading.Event)
+    # Set when the watcher gave up on a part: why the stack stopped.
+    failure: str | None = None
 
     def run(self, *, detach: bool = False) -> None:
-        """Start everything and serve until Ctrl-C/SIGTERM (or return when `detach`)."""
+        """Start everything and serve until Ctrl-C/SIGTERM (or return when `detach`).
+
+        Raises `StackError` when a part crashed too often (after stopping everything)."""
         if detach:
             self._detach()
             return
@@ -66,6 +93,8 @@ class Stack:
             self.serve()
         finally:
             self.stop()
+        if self.failure:
+            raise StackError(self.failure)
 
     def catch_signals(self) -> None:
         """From now on Ctrl-C and SIGTERM only ask the stack to stop (see `serve`)."""
@@ -73,7 +102,8 @@ class Stack:
         signal.signal(signal.SIGINT, self._on_signal)
 
     def start(self) -> dict[str, Any]:
-        """Start NATS, PostgreSQL and the services; wait until ready; record and print them.
+        """Start NATS, PostgreSQL and the services; wait until ready; record and print them;
+        from then on restart whatever stops (the watcher).
 
         Returns what `var/stack.json` holds. On failure raises `StackError`; call `stop` (in a
         `finally`) to stop whatever had started.
@@ -83,22 +113,23 @@ class Stack:
         info = self._start_all()
         write_stack(self.var_dir, info)
         self._print_table(info)
+        self._watcher = threading.Thread(target=self._watch, name="spotcheck-watch", daemon=True)
+        self._watcher.start()
         return info
 
     def serve(self) -> None:
-        """Keep running until Ctrl-C/SIGTERM (after `catch_signals`) or a child stops."""
-        while not self._stop:
-            for name, proc in self._procs.items():
-                if proc.poll() is not None:
-                    self.console.print(
-                        f"[red]{name} stopped (code {proc.returncode}); stopping the stack[/]"
-                    )
-                    self._stop = True
-                    break
-            time.sleep(0.3)
+        """Keep running until Ctrl-C/SIGTERM (after `catch_signals`) or until the watcher gave
+        up on a part (`failure`)."""
+        while not self._stop and not self._halt.is_set():
+            time.sleep(WATCH_EVERY_S)
 
     def stop(self) -> None:
-        """Stop the services, then NATS and PostgreSQL; forget `var/stack.json`. Idempotent."""
+        """Stop the watcher, the services, then NATS and PostgreSQL; forget
+        `var/stack.json`. Idempotent."""
+        self._halt.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=60)
+            self._watcher = None
         for name in (RELAY, *reversed(SERVICES), "nats"):
             proc = self._procs.get(name)
             if proc is not None:
@@ -125,18 +156,24 @@ class Stack:
 
     def _start_all(self) -> dict[str, Any]:
         notes: list[str] = []
-        nats_url = self.nats_url
-        if not nats_url:
-            port = nats_port(notes)
-            try:
-                self._procs["nats"] = start_nats(
-                    self.var_dir / "nats", port=port, log_file=self.var_dir / "logs" / "nats.log"
-                )
-            except EmbeddedError as exc:
-                raise StackError(str(exc)) from None
-            nats_url = f"nats://127.0.0.1:{port}"
-        else:
-            probe_nats(nats_url)
+        remembered = remembered_ports(self.var_dir)
+        try:
+            settings = load_settings(var_dir=self.var_dir)
+            nats_url = self.nats_url
+            folder: Path | None
+            if not nats_url:
+                folder = accounts.credentials_dir(self.var_dir)
+                port = nats_port(notes, remembered=remembered.get("nats"))
+                self._start_nats(folder, port)
+                nats_url = f"nats://127.0.0.1:{port}"
+            else:
+                folder = settings.nats_credentials_dir
+                probe_nats(nats_url, accounts.cli_credentials(settings, {}))
+            part_env = {
+                part: accounts.part_environment(part, folder) for part in (*SERVICES, RELAY)
+            }
+        except (accounts.AccountsError, SettingsError) as exc:
+            raise StackError(str(exc)) from None
         database_url = self.database_url
         if not database_url:
             ensure_runtime_dir()
@@ -148,30 +185,37 @@ class Stack:
         else:
             probe_pg(database_url)
         load_or_create_key(self.var_dir / "jwt.key")
-        services = service_ports(notes)
+        services = service_ports(notes, remembered=remembered)
+        ports = {name: int(info["port"]) for name, info in services.items()}
+        if not self.nats_url:
+            ports["nats"] = port
+        remember_ports(self.var_dir, ports)
         publisher_url = str(services["publisher"]["url"])
+        self._urls = {name: str(info["url"]) for name, info in services.items()}
         for name in SERVICES:
-            self._procs[name] = spawn(
-                name,
-                var_dir=self.var_dir,
-                port=int(services[name]["port"]),
-                nats_url=nats_url,
-                database_url=database_url,
-                publisher_url=publisher_url,
-                urls={n: str(info["url"]) for n, info in services.items()},
-            )
+            self._spawn_args[name] = {
+                "var_dir": self.var_dir,
+                "port": int(services[name]["port"]),
+                "nats_url": nats_url,
+                "database_url": database_url,
+                "publisher_url": publisher_url,
+                "urls": self._urls,
+                "nats_env": part_env[name],
+            }
+            self._procs[name] = spawn(name, **self._spawn_args[name])
         for note in notes:
             self.console.print(f"[yellow]note:[/] {note}")
         self._wait_ready(services)
         # After the publisher migrated its schema: the relay only reads and writes it.
-        self._procs[RELAY] = spawn(
-            RELAY,
-            var_dir=self.var_dir,
-            port=None,
-            nats_url=nats_url,
-            database_url=database_url,
-            module="services.publisher.relay",
-        )
+        self._spawn_args[RELAY] = {
+            "var_dir": self.var_dir,
+            "port": None,
+            "nats_url": nats_url,
+            "database_url": database_url,
+            "module": "services.publisher.relay",
+            "nats_env": part_env[RELAY],
+        }
+        self._procs[RELAY] = spawn(RELAY, **self._spawn_args[RELAY])
         return {
             "pid": os.getpid(),
             "nats_url": nats_url,
@@ -182,6 +226,31 @@ class Stack:
             "services": services,
             "started_at": time.time(),
         }
+
+    def _start_nats(self, folder: Path, port: int) -> None:
+        """The embedded NATS with deploy/nats/accounts.conf and the generated passwords."""
+        passwords = accounts.ensure_passwords(
+            folder, accounts.password_users(accounts.accounts_text())
+        )
+        store = self.var_dir / "nats"
+        if accounts.adopt_global_streams(store):
+            self.console.print(
+                "[yellow]note:[/] NATS now runs with accounts: its streams moved to the "
+                "SPOTCHECK account"
+            )
+        config = accounts.write_server_config(
+            self.var_dir / "nats-config", host="127.0.0.1", port=port, store_dir=store
+        )
+        self._nats_start = {
+            "port": port,
+            "log_file": self.var_dir / "logs" / "nats.log",
+            "config": config,
+            "env": accounts.server_environment(passwords),
+        }
+        try:
+            self._procs["nats"] = start_nats(store, **self._nats_start)
+        except EmbeddedError as exc:
+            raise StackError(str(exc)) from None
 
     def _wait_ready(self, services: dict[str, dict[str, Any]]) -> None:
         pending = set(services)
@@ -210,6 +279,133 @@ class Stack:
                 time.sleep(0.2)
         if self._stop:
             raise StackError("interrupted while starting")
+
+    # -- keep it whole ----------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Restart each part that stopped (after its backoff) until `stop`, or give up."""
+        due: dict[str, float] = {}  # part → when to start it again (monotonic)
+        coming_back: set[str] = set()  # services restarted, not yet ready
+        while not self._halt.wait(WATCH_EVERY_S) and not self._stop:
+            try:
+                self._watch_once(due, coming_back)
+            except Exception as exc:  # the watcher must outlive any surprise of one round
+                self.console.print(f"[red]spotcheck up: watching the stack failed: {exc!r}[/]")
+
+    def _watch_once(self, due: dict[str, float], coming_back: set[str]) -> None:
+        now = time.monotonic()
+        for name in self._parts():
+            if self._halt.is_set() or self._stop:
+                return
+            if name in due:
+                if now >= due[name]:
+                    del due[name]
+                    if not self._restart(name):
+                        self._crashed(name, "could not start", due)
+                    elif name in SERVICES:
+                        coming_back.add(name)
+                continue
+            how = self._exit_code(name)
+            if how is not None:
+                coming_back.discard(name)
+                self._crashed(name, how, due)
+        for name in sorted(coming_back):
+            if self._ready(name):
+                coming_back.discard(name)
+                self._say(name, f"{name} is ready again on {self._urls[name]}", "green")
+
+    def _parts(self) -> list[str]:
+        parts = ["postgres"] if self._pg is not None else []
+        parts += [n for n in ("nats", *SERVICES, RELAY) if n in self._procs]
+        return parts
+
+    def _exit_code(self, name: str) -> str | None:
+        """How the part ended, or None while it runs."""
+        if name == "postgres":
+            assert self._pg is not None
+            return None if self._pg.running() else "stopped"
+        code = self._procs[name].poll()
+        if code is None:
+            return None
+        return f"signal {-code}" if code < 0 else f"code {code}"
+
+    def _crashed(self, name: str, how: str, due: dict[str, float]) -> None:
+        now = time.monotonic()
+        self._clean_up_after(name)
+        delay = self._restarts.crashed(name, now)
+        log = self.var_dir / "pg" / "log" if name == "postgres" else self._log_of(name)
+        if delay is None:
+            self.failure = (
+                f"{name} stopped {self._restarts.limit} times within "
+                f"{self._restarts.window_s:.0f} s (last: {how}); stopping the stack. "
+                f"The end of {log}: {tail(log, 5)}"
+            )
+            self._say(name, self.failure, "bold red")
+            self._halt.set()
+            return
+        count = self._restarts.recent(name, now)
+        self._say(
+            name,
+            f"{name} stopped ({how}); starting it again in {delay:.1f} s "
+            f"(crash {count} of at most {self._restarts.limit - 1} within "
+            f"{self._restarts.window_s:.0f} s)",
+            "yellow",
+        )
+        due[name] = now + delay
+
+    def _clean_up_after(self, name: str) -> None:
+        """Whatever the dead part left in its process group (worker processes) goes too."""
+        proc = self._procs.get(name)
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def _restart(self, name: str) -> bool:
+        """Start a part again as it was started; whether it started."""
+        try:
+            if name == "postgres":
+                assert self._pg is not None
+                self._pg.start()
+                self._say(name, "postgres is running again", "green")
+            elif name == "nats":
+                assert self._nats_start is not None
+                self._procs[name] = start_nats(self.var_dir / "nats", **self._nats_start)
+                self._say(
+                    name, f"nats is running again on port {self._nats_start['port']}", "green"
+                )
+            else:
+                self._procs[name] = spawn(name, **self._spawn_args[name])
+                if name == RELAY:
+                    self._say(name, f"{name} started again", "green")
+        except (EmbeddedError, OSError) as exc:
+            self._say(name, f"{name} did not start: {exc}", "red")
+            return False
+        return True
+
+    def _log_of(self, name: str) -> Path:
+        return self.var_dir / "logs" / f"{name}.log"
+
+    def _ready(self, name: str) -> bool:
+        try:
+            return httpx.get(self._urls[name] + "/readyz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _say(self, name: str, message: str, style: str) -> None:
+        """On the console, and as a JSON line in the part's own log."""
+        self.console.print(f"[{style}]{message}[/]")
+        if name == "postgres":
+            return  # its log belongs to PostgreSQL
+        line = {
+            "ts": datetime.now(UTC).isoformat(),
+            "level": "error" if "red" in style else "warning" if style == "yellow" else "info",
+            "service": "spotcheck-up",  # SUPERVISOR_MARK: `tail` leaves these out
+            "logger": "spotcheck.stack",
+            "msg": message,
+        }
+        with contextlib.suppress(OSError):
+            with self._log_of(name).open("a", encoding="utf-8") as f:
+                f.write(json.dumps(line, ensure_ascii=False) + "\n")
 
     # -- run and stop -----------------------------------------------------------------------
 

@@ -18,3 +18,14 @@ def test_asyncapi_lists_the_public_result_stream() -> None:
     assert doc["asyncapi"].startswith("3.")
     addresses = {c["address"] for c in doc["channels"].values()}
     assert "spotcheck.v1.publisher.result.published.{region}.{dept}" in addresses
+
+
+def test_asyncapi_tells_subscribers_to_expect_repeats_and_drop_them_by_event_id() -> None:
+    doc = generate.asyncapi()
+    assert "at least once" in doc["info"]["description"]
+    assert "De-duplicate by the event id" in doc["info"]["description"]
+    messages = doc["components"]["messages"]
+    for (_, _), model in EVENT_MODELS.items():
+        headers = messages[model.__name__]["headers"]
+        assert "ce-id" in headers["required"], model.__name__
+        assert "de-duplicate by this id" in headers["properties"]["ce-id"]["description"]

@@ -27,6 +27,7 @@ PASSWORDS = {
         "PLANNER",
         "DRAW",
         "PUBLISHER",
+        "RELAY",
         "WEB",
         "CLI",
         "CREDIT",

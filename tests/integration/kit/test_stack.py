@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from spotcheck.embedded import free_port
+from spotcheck.stack import SERVICES as ALL_SERVICES
 from tests.waiting import wait_until
 
 SERVICES = ("registry", "planner", "draw", "publisher")
@@ -22,7 +23,7 @@ SERVICES = ("registry", "planner", "draw", "publisher")
 def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["SPOTCHECK_VAR_DIR"] = str(tmp_path / "var")
-    for name in SERVICES:
+    for name in ALL_SERVICES:  # the web too: its default port may be another stack's
         env[f"SPOTCHECK_{name.upper()}_PORT"] = str(free_port())
     env.pop("SPOTCHECK_NATS_URL", None)
     env.pop("SPOTCHECK_DATABASE_URL", None)

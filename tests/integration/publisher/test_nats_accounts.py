@@ -30,6 +30,7 @@ PASSWORDS = {
         "planner",
         "draw",
         "publisher",
+        "relay",
         "web",
         "cli",
         "credit",
