@@ -34,10 +34,8 @@ from spotcheck.embedded import (  # noqa: E402
 from tests.fuzzing import SERVICES, fuzz_service, serving, signing_key  # noqa: E402
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, tmp: Path) -> int:
     names = [n for n in SERVICES if n in args.services.split(",")]
-    tmp = Path(tempfile.mkdtemp(prefix="spotcheck-fuzz-"))
-    tmp.chmod(0o755)
     pg = EmbeddedPostgres(tmp / "pg")
     pg_url = pg.start()
     nats_port = free_port()
@@ -92,7 +90,10 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=40, help="failed checks shown per service")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
-    sys.exit(asyncio.run(run(args)))
+    # a folder the embedded PostgreSQL may enter when it runs as a user of its own (as root)
+    tmp = Path(tempfile.mkdtemp(prefix="spotcheck-fuzz-"))
+    tmp.chmod(0o755)
+    sys.exit(asyncio.run(run(args, tmp)))
 
 
 if __name__ == "__main__":

@@ -46,8 +46,9 @@ def router(*, accounts: AccountCommands, queries: WebQueries) -> APIRouter:
             username=body.username,
             display_name=body.display_name,
             role=body.role,
-            department=body.department,
-            inspector_id=body.inspector_id,
+            # an empty one is none (a form or a script sends "" for "not given")
+            department=body.department or None,
+            inspector_id=body.inspector_id or None,
             password=body.password,
             actor=who.sub,
         )

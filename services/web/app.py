@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -67,9 +68,13 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
     )
 
     async def roster_status(inspector_id: str, *, bearer: str | None = None) -> str | None:
+        if not inspector_id:
+            return None  # no id is in no roster (and `/inspectors/` is another route)
         caller = replace(SELF, bearer=bearer) if bearer else SELF
         try:
-            record = await backends.get("registry", f"/inspectors/{inspector_id}", caller=caller)
+            record = await backends.get(
+                "registry", f"/inspectors/{quote(inspector_id, safe='')}", caller=caller
+            )
         except (BackendError, NotFound) as exc:
             if getattr(exc, "status", 404) == 404:
                 return None

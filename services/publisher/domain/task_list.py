@@ -111,8 +111,8 @@ def check_query(
     *, status: str | None, q: str | None, limit: int | None, offset: int | None
 ) -> TaskQuery:
     """The list's filters, or `Invalid` with every reason: `status` one of `TaskStatus`,
-    `limit` 1..500, `offset` 0..MAX_OFFSET; `q` (part of the entity's name, or the start of its USCC)
-    is trimmed, an empty one is no filter."""
+    `limit` 1..500, `offset` 0..MAX_OFFSET; `q` (part of the entity's name, or the start of
+    its USCC) is trimmed, an empty one is no filter."""
     reasons: list[dict[str, Any]] = []
     state: TaskStatus | None = None
     if status:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 from services.web.backends import Backends, Caller
 
@@ -30,7 +31,7 @@ class InspectionCommands:
     async def start(self, caller: Caller, task_id: str) -> dict[str, Any]:
         """开始检查: the visit has begun."""
         reply: dict[str, Any] = await self.backends.post(
-            "publisher", f"/tasks/{task_id}/start", caller=caller, json={}
+            "publisher", f"/tasks/{quote(task_id, safe='')}/start", caller=caller, json={}
         )
         return reply
 
@@ -72,7 +73,7 @@ class InspectionCommands:
         response = await self.backends.request(
             "publisher",
             "POST",
-            f"/tasks/{task_id}/draft/confirm",
+            f"/tasks/{quote(task_id, safe='')}/draft/confirm",
             caller=caller,
             json={"draft_id": draft_id, "content_sha256": content_sha256},
         )
@@ -85,7 +86,7 @@ class InspectionCommands:
         """Return a draft to its submitter, with the reason."""
         await self.backends.post(
             "publisher",
-            f"/tasks/{task_id}/draft/return",
+            f"/tasks/{quote(task_id, safe='')}/draft/return",
             caller=caller,
             json={"draft_id": draft_id, "reason": reason},
         )

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from services.kit.errors import NotFound
 from services.web.backends import SELF, BackendError, Backends, Caller
@@ -83,7 +84,7 @@ class TaskReads:
     async def task(self, caller: Caller, task_id: str) -> dict[str, Any]:
         """One task with its results and pending draft (403 outside the team)."""
         task: dict[str, Any] = await self.backends.get(
-            "publisher", f"/tasks/{task_id}", caller=caller
+            "publisher", f"/tasks/{quote(task_id, safe='')}", caller=caller
         )
         return task
 
@@ -93,7 +94,7 @@ class TaskReads:
         if code not in self._items:
             try:
                 self._items[code] = await self.backends.get(
-                    "planner", f"/items/{code}", caller=None
+                    "planner", f"/items/{quote(code, safe='')}", caller=None
                 )
             except BackendError as exc:
                 if exc.status != 404:
@@ -120,7 +121,7 @@ class TaskReads:
         """A team member's name and certificate (the roster is readable by any role)."""
         try:
             record: dict[str, Any] = await self.backends.get(
-                "registry", f"/inspectors/{inspector_id}", caller=SELF
+                "registry", f"/inspectors/{quote(inspector_id, safe='')}", caller=SELF
             )
         except (BackendError, NotFound):
             return {"inspector_id": inspector_id, "name": inspector_id, "certificate_no": ""}
@@ -133,7 +134,7 @@ class TaskReads:
         async def entity() -> dict[str, Any] | None:
             try:
                 detail = await self.backends.get(
-                    "registry", f"/entities/{task['uscc']}", caller=SELF
+                    "registry", f"/entities/{quote(task['uscc'], safe='')}", caller=SELF
                 )
             except BackendError:
                 return None

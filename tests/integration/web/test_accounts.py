@@ -181,3 +181,32 @@ async def test_pages_need_a_session_and_open_redirects_are_refused(web: Any) -> 
     # an unknown page is a page in Chinese, not JSON
     r = await web.http.get("/no/such/page")
     assert r.status_code == 404 and "页面不存在" in r.text
+
+
+async def test_an_empty_or_odd_roster_id_is_an_answer_not_a_500(web: Any) -> None:
+    # Found by the fuzzer (issue 17): an empty `inspector_id` asked the registry for
+    # `/inspectors/`, another route, and the answer was a 500. Empty is "none"; any other id
+    # is one path segment, quoted, whatever it holds.
+    for n in (1, 2):  # twice: two accounts without a roster id do not clash on ""
+        r = await _add(
+            web,
+            username=f"zhao{n}",
+            display_name="赵",
+            role="policy",
+            inspector_id="",
+            department="",
+        )
+        assert r.status_code == 201, r.text
+    listed = (await web.http.get("/admin/users", headers=web.auth(Role.OPERATOR))).json()
+    assert {a["inspector_id"] for a in listed} == {None}
+    for odd in ("../entities", "a/b", "?x=1", "%00"):
+        r = await _add(
+            web,
+            username="qian",
+            display_name="钱",
+            role="inspector",
+            department="SCJG",
+            inspector_id=odd,
+            password=PASSWORD,
+        )
+        assert r.status_code == 422 and "名录库" in r.json()["error"]["details"][0]["msg_zh"], odd
