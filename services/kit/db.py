@@ -22,6 +22,7 @@ import asyncpg
 from services.kit.errors import TemporaryError
 
 KIT_MIGRATIONS = Path(__file__).parent / "migrations"
+CONNECT_TIMEOUT_S = 10.0
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -58,7 +59,7 @@ class Database:
     async def connect(self) -> None:
         """Create the schema if needed and open the pool."""
         try:
-            conn = await asyncpg.connect(self.url, timeout=10)
+            conn = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT_S)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             raise DatabaseError(
                 f"cannot reach PostgreSQL at {_redact(self.url)}: {exc}. "
@@ -76,6 +77,9 @@ class Database:
             max_size=self.pool_max,
             init=_init_connection,
             server_settings={"search_path": f'"{self.schema}",public'},
+            # A new connection while PostgreSQL is away fails within this (a 503 to the
+            # caller: services/kit/unavailable.py) instead of asyncpg's default minute.
+            timeout=CONNECT_TIMEOUT_S,
         )
 
     async def migrate(self, *directories: Path) -> list[str]:

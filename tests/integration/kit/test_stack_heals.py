@@ -98,7 +98,8 @@ def test_a_killed_service_and_a_killed_nats_come_back_on_their_ports() -> None:
             lambda: (p := _part(supervisor, "nats-server")) and p.pid != nats_server.pid,
         )
         assert _stack_info(s.cwd)["nats_url"] == nats_url
-        assert port_taken(int(nats_url.rsplit(":", 1)[1]))  # listening where it was
+        port = int(nats_url.rsplit(":", 1)[1])
+        _wait_for("NATS listening where it was", lambda: port_taken(port))
         # every service reconnects to the same address
         for name, url in s.urls.items():
             _wait_for(f"{name} connected to NATS again", lambda url=url: _ready(url, nats=True))
