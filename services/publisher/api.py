@@ -321,12 +321,13 @@ def router(
         year: int | None = None,
         department: str | None = None,
         item: str | None = None,
+        plan: str | None = None,
         offset: int = 0,
         limit: int = 20,
     ) -> PlanNoticePage:
-        """计划公告: approved plans, newest first, with their items and draws."""
+        """计划公告: approved plans, newest first, with their items and draws (`plan`: one)."""
         f = queries.public_filter(
-            year=year, department=department, item=item, offset=offset, limit=limit
+            year=year, department=department, item=item, plan=plan, offset=offset, limit=limit
         )
         return await queries.plan_page(f)
 

@@ -65,6 +65,7 @@ class NoticeFilter:
     categories: tuple[str, ...] = ()
     """Category codes a result must have one of (the asked one and its sub-categories)."""
     draw: str | None = None
+    plan: str | None = None
     search: Search | None = None
     offset: int = 0
     limit: int = DEFAULT_LIMIT
@@ -123,6 +124,7 @@ def notice_filter(
     region: str | None = None,
     category: str | None = None,
     draw: str | None = None,
+    plan: str | None = None,
     q: str | None = None,
     offset: int | None = None,
     limit: int | None = None,
@@ -147,6 +149,7 @@ def notice_filter(
         region=reg,
         categories=cats,
         draw=_code("draw", draw),
+        plan=_code("plan", plan),
         search=search_text(q),
         offset=min(max(0, offset or 0), MAX_OFFSET),
         limit=min(max(1, limit or DEFAULT_LIMIT), MAX_LIMIT),

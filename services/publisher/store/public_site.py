@@ -248,6 +248,8 @@ async def plan_page(conn: Conn, f: NoticeFilter) -> PlanNoticePage:
     """计划公告: one page of approved plans (newest first), with their draws."""
     a = _Args()
     conditions = []
+    if f.plan is not None:
+        conditions.append(f"p.plan_id = {a.add(f.plan)}")
     if f.year is not None:
         conditions.append(f"p.year = {a.add(f.year)}")
     if f.department is not None:

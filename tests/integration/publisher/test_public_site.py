@@ -206,6 +206,9 @@ async def test_plans_companies_and_overview(site: Any) -> None:
         for p in (await _get(site, "/public/notices/plans.json", department="sthj"))["plans"]
     ] == ["P2026"]
 
+    one = await _get(site, "/public/notices/plans.json", plan="P2025")
+    assert [p["title"] for p in one["plans"]] == ["2025年度抽查计划"]
+
     found = await _get(site, "/public/companies.json", q="青花瓷")
     assert [(c["uscc"], c["tasks"], c["results"]) for c in found["companies"]] == [
         ("91360202MA35AAAA1A", 2, 2)
