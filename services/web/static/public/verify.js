@@ -227,6 +227,81 @@ export async function allTickets(seed, stratumId, list, progress) {
   return out;
 }
 
+// Lists at least this long are hashed by workers (verify-worker.js), one slice each, when the
+// browser has more than one core; shorter ones on the page's own thread (a worker's start
+// costs more than it saves there).
+const PARALLEL_FROM = 20000;
+
+/** A few workers that hash slices of lists, kept for one verification. */
+export class TicketPool {
+  constructor(size) {
+    this.size = size;
+    this.workers = [];
+    this.next = 0;
+    this.waiting = new Map();
+  }
+
+  static create() {
+    const cores = (typeof navigator !== "undefined" && navigator.hardwareConcurrency) || 1;
+    if (cores < 2 || typeof Worker === "undefined") return null;
+    return new TicketPool(Math.min(cores, 4));
+  }
+
+  worker(i) {
+    if (!this.workers[i]) {
+      const w = new Worker(new URL("./verify-worker.js", import.meta.url), { type: "module" });
+      w.onmessage = (event) => {
+        const { id, digests, error } = event.data;
+        const done = this.waiting.get(id);
+        this.waiting.delete(id);
+        if (error) done.reject(new Error(error));
+        else done.resolve(digests);
+      };
+      w.onerror = (event) => {
+        for (const [, done] of this.waiting) done.reject(new Error(event.message || "worker failed"));
+        this.waiting.clear();
+      };
+      this.workers[i] = w;
+    }
+    return this.workers[i];
+  }
+
+  /** Every ticket of the list (as `allTickets`), the list cut in one slice per worker. */
+  async tickets(seed, stratumId, list, progress) {
+    const parts = this.size;
+    const out = new Uint8Array(list.n * 32);
+    const jobs = [];
+    let done = 0;
+    for (let p = 0; p < parts; p++) {
+      const a = Math.floor((list.n * p) / parts);
+      const b = Math.floor((list.n * (p + 1)) / parts);
+      if (a === b) continue;
+      const base = list.starts[a];
+      const bytes = list.bytes.slice(base, list.ends[b - 1]);
+      const starts = list.starts.slice(a, b).map((x) => x - base);
+      const ends = list.ends.slice(a, b).map((x) => x - base);
+      const id = this.next++;
+      jobs.push(
+        new Promise((resolve, reject) => {
+          this.waiting.set(id, { resolve, reject });
+          this.worker(p).postMessage({ id, seed, stratumId, bytes, starts, ends }, [bytes.buffer]);
+        }).then((digests) => {
+          out.set(digests, a * 32);
+          done += b - a;
+          if (progress) progress(done);
+        }),
+      );
+    }
+    await Promise.all(jobs);
+    return out;
+  }
+
+  close() {
+    for (const w of this.workers) if (w) w.terminate();
+    this.workers = [];
+  }
+}
+
 /** The indices of the k candidates with the smallest tickets, in ticket order (equal tickets
  * by USCC bytes): the tool's `heapq.nsmallest(k, zip(tickets, usccs))`. */
 export function smallest(tickets, list, k) {
@@ -343,7 +418,10 @@ async function verifyStratum(seed, s, fetchList, opts) {
   if (k !== want) {
     throw new Difference(`stratum ${sid}: k is ${py(k)}, spec gives ${want} (n=${n}, bp=${py(bp)})`, "k");
   }
-  const tickets = await allTickets(seed, sid, list, opts.progress);
+  const tickets =
+    opts.pool && list.n >= PARALLEL_FROM
+      ? await opts.pool.tickets(seed, sid, list, opts.progress)
+      : await allTickets(seed, sid, list, opts.progress);
   for (const [u, expected] of Object.entries(s.tickets || {})) {
     const got = await ticket(seed, sid, u);
     if (got !== expected) {
@@ -426,9 +504,24 @@ export async function verifyDraw(record, fetchList, options = {}) {
     return report;
   }
   const strata = [...record.strata].sort((a, b) => compareUtf8(String(a.stratum_id), String(b.stratum_id)));
+  const pool = options.workers === false ? null : TicketPool.create();
+  try {
+    await verifyStrata(record, strata, seed, fetchList, options, report, first, pool);
+  } finally {
+    if (pool) pool.close();
+  }
+  await checkExamples(record, first);
+  if (report.firstDifference === null && report.unreadable === null) {
+    report.ok = true;
+    const total = report.strata.reduce((sum, r) => sum + (r.ok ? r.k : 0), 0);
+    report.summary = `OK ${record.draw_id ?? ""} ${record.strata.length} strata, ${total} selected`.replace("  ", " ");
+  }
+  return report;
+}
+
+async function verifyStrata(record, strata, seed, fetchList, options, report, first, pool) {
   const lines = [];
   const seen = new Set();
-  let total = 0;
   let complete = true;
   for (const s of strata) {
     const sid = s.stratum_id;
@@ -440,10 +533,9 @@ export async function verifyDraw(record, fetchList, options = {}) {
       if (seen.has(sid)) throw new Difference(`stratum ${sid} appears twice`, "duplicate");
       seen.add(sid);
       const progress = options.progress ? (done) => options.progress(sid, done, s.n) : null;
-      const got = await verifyStratum(seed, s, fetchList, { uscc: options.uscc, progress });
+      const got = await verifyStratum(seed, s, fetchList, { uscc: options.uscc, progress, pool });
       row.ok = true;
       lines.push(got.line);
-      total += got.k;
       if (got.company) report.company.push(got.company);
     } catch (e) {
       complete = false;
@@ -474,12 +566,6 @@ export async function verifyDraw(record, fetchList, options = {}) {
   } else {
     report.commitment = { ok: null, message: null };
   }
-  await checkExamples(record, first);
-  if (report.firstDifference === null && report.unreadable === null) {
-    report.ok = true;
-    report.summary = `OK ${record.draw_id ?? ""} ${record.strata.length} strata, ${total} selected`.replace("  ", " ");
-  }
-  return report;
 }
 
 /** The reference vectors' extra examples (k, tickets as entered, a parties seed). */
