@@ -11,6 +11,7 @@ verifier; the large-text mode works without JavaScript; pages print without thei
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -23,6 +24,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from services.registry.library import entity_uscc
 from tests.browser.checks import assert_accessible, assert_fits_width, save_screenshot
 from tests.browser.conftest import DESKTOP, PHONE, Seeded
 from tests.stack import ROOT
@@ -282,6 +284,85 @@ def test_a_company_sees_its_own_ticket_as_the_tool_computes_it(
     assert_fits_width(phone)
     assert_accessible(phone)
     save_screenshot(phone, "site-draw-ticket-phone")
+
+
+def _synthetic(n: int, *, reorder: bool) -> tuple[dict[str, Any], bytes]:
+    """A record of one stratum of `n` candidates (its selection by hashlib), and its list."""
+    seed, sid, bp = "27182818284590452353", f"2026.WIDE-{n}.B.360202", 500
+    usccs = sorted({entity_uscc(91, "360202", i) for i in range(n)})
+    body = "".join(u + "\n" for u in usccs).encode()
+    k = (n * bp + 9999) // 10000
+    chosen = sorted((hashlib.sha256(f"{seed}|{sid}|{u}".encode()).hexdigest(), u) for u in usccs)
+    selected = [u for _, u in chosen[:k]]
+    if reorder:
+        selected[k // 2], selected[k // 2 + 1] = selected[k // 2 + 1], selected[k // 2]
+    digest = hashlib.sha256(body).hexdigest()
+    record = {
+        "spec": "spotcheck-draw/1",
+        "draw_id": "D-WIDE",
+        "plan_id": "P-WIDE",
+        "rules_version": "x",
+        "seed": seed,
+        "seed_source": "dice",
+        "commitment_sha256": hashlib.sha256(f"{sid}\t{n}\t{k}\t{digest}\n".encode()).hexdigest(),
+        "strata": [
+            {
+                "stratum_id": sid,
+                "n": n,
+                "bp": bp,
+                "k": k,
+                "candidates_sha256": digest,
+                "selected": selected,
+            }
+        ],
+    }
+    return record, body
+
+
+@pytest.mark.parametrize("reorder", [False, True])
+def test_a_large_stratum_is_hashed_by_workers_as_the_tool_computes(
+    reorder: bool,
+    browser_stack: Seeded,
+    desktop: Page,
+    draws: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """A stratum past `PARALLEL_FROM` is hashed in slices by verify-worker.js: the verdict, the
+    first difference and a company's ticket are still the tool's."""
+    record, body = _synthetic(30_000, reorder=reorder)
+    sid = record["strata"][0]["stratum_id"]
+    (tmp_path / "record.json").write_text(json.dumps(record), encoding="utf-8")
+    (tmp_path / f"{sid}.txt").write_bytes(body)
+    draw_id = draws[-1]["draw_id"]
+    desktop.route(
+        f"**/draws/{draw_id}/record.json",
+        lambda route: route.fulfill(body=json.dumps(record), content_type="application/json"),
+    )
+    desktop.route(
+        f"**/draws/{draw_id}/candidates/{sid}.txt",
+        lambda route: route.fulfill(body=body, content_type="text/plain; charset=utf-8"),
+    )
+    workers: list[str] = []
+    desktop.on("worker", lambda w: workers.append(w.url))
+    uscc = record["strata"][0]["selected"][0]
+    desktop.goto(f"{browser_stack.urls['web']}/draws/{draw_id}")
+    desktop.get_by_label("统一社会信用代码").fill(uscc)
+    desktop.get_by_role("button", name="计算签号").click()
+    section = desktop.locator("[data-verifier]")
+    expect(section).to_have_attribute("data-state", "done", timeout=VERIFY_TIMEOUT_MS)
+    if desktop.evaluate("navigator.hardwareConcurrency") > 1:
+        assert workers and all(w.endswith("/static/public/verify-worker.js") for w in workers)
+    tool = _tool(str(tmp_path / "record.json"), str(tmp_path), "--uscc", uscc)
+    said = desktop.locator("[data-verify-summary]").get_attribute("data-first-difference")
+    if reorder:
+        assert tool.returncode == 1 and section.get_attribute("data-ok") == "false"
+        assert said == tool.stdout.strip().removeprefix("DIFFERENCE: ")
+        return
+    assert tool.returncode == 0 and section.get_attribute("data-ok") == "true" and said == ""
+    line = tool.stdout.splitlines()[0].split("\t")
+    row = desktop.locator(".ticket-row").first
+    assert row.get_attribute("data-ticket") == line[2].removeprefix("ticket ")
+    assert row.get_attribute("data-cutoff") == line[3].removeprefix("cut-off ")
 
 
 def test_draw_page_on_a_phone(
