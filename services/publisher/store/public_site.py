@@ -40,11 +40,9 @@ PROGRESS_SQL = (
     "THEN 'result_recorded' WHEN t.merged_into IS NOT NULL THEN 'merged' "
     "WHEN t.started_at IS NOT NULL THEN 'in_progress' ELSE 'not_started' END"
 )
-# The latest published version of each result: no later version of it is public.
-LATEST_PUBLISHED = (
-    "r.published_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM results n "
-    "WHERE n.result_id = r.result_id AND n.version > r.version AND n.published_at IS NOT NULL)"
-)
+# The latest published version of each result (no later version of it is public: the mark
+# migration 007's trigger keeps; the partial index `results_public` holds exactly these rows).
+LATEST_PUBLISHED = "r.published_at IS NOT NULL AND NOT r.public_superseded"
 
 
 class _Args:
@@ -82,7 +80,9 @@ def _task_conditions(f: NoticeFilter, a: _Args, *, year_column: str | None) -> l
         if len(prefix) == 6:
             out.append(f"t.region_code = {a.add(prefix)}")
         else:
-            out.append(f"t.region_code LIKE {a.add(prefix + '%')}")
+            # the codes under a prefecture or province: a range of digit strings
+            low, high = prefix.ljust(6, "0"), str(int(prefix) + 1).ljust(6, "0")
+            out.append(f"t.region_code >= {a.add(low)} AND t.region_code < {a.add(high)}")
     if f.draw is not None:
         out.append(f"t.draw_id = {a.add(f.draw)}")
     s = f.search
@@ -132,14 +132,17 @@ TASK_JOINS = "LEFT JOIN draws d ON d.draw_id = t.draw_id LEFT JOIN plans p ON p.
 
 
 async def task_page(conn: Conn, f: NoticeFilter) -> TaskNoticePage:
-    """任务公告: one page of tasks (newest period first) and how many match."""
+    """任务公告: one page of tasks (newest period first) and how many match. The page's keys
+    are found first (the index's order, no joins), then only its rows are read in full."""
     a = _Args()
     where = _where(_task_conditions(f, a, year_column="t.period_start"))
     total = await conn.fetchval(f"SELECT count(*) FROM tasks t{where}", *a.values)
     rows = await conn.fetch(
-        f"SELECT {TASK_COLUMNS} FROM tasks t {TASK_JOINS}{where} "
+        f"WITH page AS (SELECT t.task_id FROM tasks t{where} "
         f"ORDER BY t.period_start DESC, t.task_id "
-        f"LIMIT {a.add(f.limit)} OFFSET {a.add(f.offset)}",
+        f"LIMIT {a.add(f.limit)} OFFSET {a.add(f.offset)}) "
+        f"SELECT {TASK_COLUMNS} FROM page JOIN tasks t ON t.task_id = page.task_id {TASK_JOINS} "
+        f"ORDER BY t.period_start DESC, t.task_id",
         *a.values,
     )
     return TaskNoticePage(
@@ -215,24 +218,35 @@ RESULT_COLUMNS = (
 )
 
 
-def _result_conditions(f: NoticeFilter, a: _Args) -> list[str]:
-    out = [LATEST_PUBLISHED, *_task_conditions(f, a, year_column="r.check_date")]
+def _result_conditions(f: NoticeFilter, a: _Args) -> tuple[str, str]:
+    """The FROM and WHERE of the results matching `f` (the task joined only when a filter is
+    on the task)."""
+    on_task = _task_conditions(f, a, year_column=None)
+    out = [LATEST_PUBLISHED, *on_task]
+    if f.year is not None:
+        out.append(
+            f"r.check_date >= {a.add(date(f.year, 1, 1))} "
+            f"AND r.check_date < {a.add(date(f.year + 1, 1, 1))}"
+        )
     if f.categories:
         out.append(f"r.categories && {a.add(list(f.categories))}::text[]")
-    return out
+    source = "results r JOIN tasks t ON t.task_id = r.task_id" if on_task else "results r"
+    return source, _where(out)
 
 
 async def result_page(conn: Conn, f: NoticeFilter) -> ResultNoticePage:
-    """结果公告: one page of published results (newest publication first), how many match."""
+    """结果公告: one page of published results (newest publication first), how many match.
+    The page's keys are found first, then only its rows are read in full."""
     a = _Args()
-    where = _where(_result_conditions(f, a))
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM results r JOIN tasks t ON t.task_id = r.task_id{where}", *a.values
-    )
+    source, where = _result_conditions(f, a)
+    total = await conn.fetchval(f"SELECT count(*) FROM {source}{where}", *a.values)
     rows = await conn.fetch(
-        f"SELECT {RESULT_COLUMNS} FROM results r JOIN tasks t ON t.task_id = r.task_id{where} "
+        f"WITH page AS (SELECT r.result_id, r.version FROM {source}{where} "
         f"ORDER BY r.published_at DESC, r.result_id "
-        f"LIMIT {a.add(f.limit)} OFFSET {a.add(f.offset)}",
+        f"LIMIT {a.add(f.limit)} OFFSET {a.add(f.offset)}) "
+        f"SELECT {RESULT_COLUMNS} FROM page "
+        f"JOIN results r ON r.result_id = page.result_id AND r.version = page.version "
+        f"JOIN tasks t ON t.task_id = r.task_id ORDER BY r.published_at DESC, r.result_id",
         *a.values,
     )
     histories = await _histories(conn, rows)
@@ -383,9 +397,15 @@ async def overview(conn: Conn, year: int, categories: list[NoticeOption]) -> Pub
         r["d"]
         for r in await conn.fetch("SELECT DISTINCT unnest(departments) AS d FROM plans ORDER BY 1")
     ]
+    # The distinct regions read off the index one jump at a time (a loose index scan), not
+    # by reading every task.
     regions = [
-        r["region_code"]
-        for r in await conn.fetch("SELECT DISTINCT region_code FROM tasks ORDER BY 1")
+        r["c"]
+        for r in await conn.fetch(
+            "WITH RECURSIVE c AS (SELECT min(region_code) AS c FROM tasks UNION ALL "
+            "SELECT (SELECT min(region_code) FROM tasks WHERE region_code > c.c) FROM c "
+            "WHERE c.c IS NOT NULL) SELECT c FROM c WHERE c IS NOT NULL"
+        )
     ]
     items = [
         NoticeOption(code=r["code"], name=r["name"] or r["code"], department=r["department"] or "")

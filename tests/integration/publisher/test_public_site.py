@@ -269,3 +269,33 @@ async def test_a_chinese_name_part_is_found_through_the_trigram_index(run_servic
         )
     text = json.dumps(plan[0][0], ensure_ascii=False)
     assert "tasks_entity_name_trgm" in text, text
+
+
+@pytest.mark.parametrize(
+    "order", [("v1", "v2"), ("v2", "v1"), ("both",)], ids=["in-order", "reversed", "one-statement"]
+)
+async def test_the_latest_public_version_is_marked_whatever_the_order(
+    run_service: Any, order: tuple[str, ...]
+) -> None:
+    """The mark behind 结果公告 (migration 007's trigger): only the highest published version
+    of a result is shown, whether versions are published in order, out of order, or together."""
+    svc = await run_service(lambda: spec(PublisherSettings(relay_enabled=False)))
+    await publish_tasks(svc, [task_assigned("T-1")])
+    staff = svc.auth(Role.PLANNER, "scjg")
+    assert (
+        await svc.http.post("/results", json=result_body("T-1"), headers=staff)
+    ).status_code == 201
+    fix = result_body("T-1", category="2", corrects_version=1, correction_reason="录入错误")
+    assert (await svc.http.post("/results", json=fix, headers=staff)).status_code == 201
+    pool = svc.ctx.db.pool
+    versions = {"v1": [1], "v2": [2], "both": [1, 2]}
+    for step in order:
+        await pool.execute(
+            "UPDATE results SET published_at = now() WHERE version = ANY($1::int[])",
+            versions[step],
+        )
+    marks = await pool.fetch("SELECT version, public_superseded FROM results ORDER BY version")
+    assert [(m["version"], m["public_superseded"]) for m in marks] == [(1, True), (2, False)]
+    page = await _get(svc, "/public/notices/results.json")
+    assert page["total"] == 1 and page["results"][0]["version"] == 2
+    assert [h["version"] for h in page["results"][0]["history"]] == [1]
