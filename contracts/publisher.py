@@ -491,3 +491,190 @@ class ResultCategoryList(Contract):
 
 
 SubmissionOutcome.model_rebuild()  # it names ResultDraft, defined after it
+
+
+# ---- the public site's reads (一公开): paged, filterable, no token ------------------------------
+
+
+class NoticeProgress(StrEnum):
+    """How far a public task has come (任务公告's 进度)."""
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    RESULT_RECORDED = "result_recorded"
+    MERGED = "merged"  # absorbed by a later visit to the same entity (进一次门、查多项事)
+
+
+class TaskNoticeRow(Contract):
+    """A task as the public reads it (任务公告): entity, items, authority, period, progress,
+    and the draw that chose it (`draw_superseded_by` when that draw was redrawn)."""
+
+    task_id: str
+    draw_id: str
+    plan_id: str
+    plan_title: str | None = None
+    plan_year: int | None = None
+    uscc: str
+    entity_name: str
+    region_code: str
+    departments: list[str]
+    items: list[TaskItem]
+    period_start: date
+    period_end: date
+    progress: NoticeProgress
+    merged_into: str | None = None
+    draw_superseded_by: str | None = None
+
+
+class TaskNoticePage(Contract):
+    """`GET /public/notices/tasks.json`: one page of tasks, newest period first."""
+
+    total: int
+    offset: int
+    limit: int
+    tasks: list[TaskNoticeRow]
+
+
+class ResultNoticeItem(Contract):
+    """An item's published outcome, with the item's and the category's names."""
+
+    item_code: str
+    item_name: str
+    category: str
+    category_name: str
+    problems: str = ""
+
+
+class ResultNoticeVersion(Contract):
+    """An earlier published version of a result (更正记录)."""
+
+    version: int
+    published_at: datetime
+    categories: list[str]
+    """The category names of that version."""
+    correction_reason: str | None = None
+
+
+class ResultNoticeRow(Contract):
+    """A published result as the public reads it (结果公告): the latest published version, with
+    the earlier published ones as its history, and what the check led to (`follow_up`)."""
+
+    result_id: str
+    version: int
+    task_id: str
+    draw_id: str
+    plan_id: str
+    uscc: str
+    entity_name: str
+    region_code: str
+    departments: list[str]
+    check_date: date
+    due_date: date
+    due_date_provisional: bool = False
+    published_at: datetime
+    violation: bool
+    items: list[ResultNoticeItem]
+    follow_up: FollowUp | None = None
+    correction_reason: str | None = None
+    history: list[ResultNoticeVersion] = []
+
+
+class ResultNoticePage(Contract):
+    """`GET /public/notices/results.json`: one page of published results, newest first."""
+
+    total: int
+    offset: int
+    limit: int
+    results: list[ResultNoticeRow]
+
+
+class PlanNoticeItem(Contract):
+    """An item of an approved plan."""
+
+    code: str
+    name: str
+    department: str
+    kind: str
+
+
+class PlanNoticeRow(Contract):
+    """An approved plan (计划公告) with its items and the draws made for it."""
+
+    plan_id: str
+    year: int
+    title: str
+    departments: list[str]
+    approved_at: datetime
+    strata: int
+    rules_version: str
+    items: list[PlanNoticeItem]
+    draws: list[str] = []
+    """Draw ids of the plan, newest first (a redrawn one stays, marked on its page)."""
+
+
+class PlanNoticePage(Contract):
+    """`GET /public/notices/plans.json`: one page of approved plans, newest first."""
+
+    total: int
+    offset: int
+    limit: int
+    plans: list[PlanNoticeRow]
+
+
+class CompanyMatch(Contract):
+    """A market entity found by the public search, with how often it was drawn."""
+
+    uscc: str
+    entity_name: str
+    region_code: str
+    tasks: int
+    results: int
+    """Published results (latest versions)."""
+    last_period_end: date
+
+
+class CompanyPage(Contract):
+    """`GET /public/companies.json?q=`: entities with public records whose name contains `q`
+    or whose USCC starts with it."""
+
+    total: int
+    offset: int
+    limit: int
+    companies: list[CompanyMatch]
+
+
+class CompanyHistory(Contract):
+    """`GET /public/companies/{uscc}.json`: an entity's inspection history (its tasks, newest
+    first, and its published results with their corrections and follow-up). Empty lists, not
+    404, for an entity never drawn: that is an answer too."""
+
+    uscc: str
+    entity_name: str | None = None
+    region_code: str | None = None
+    tasks: list[TaskNoticeRow]
+    results: list[ResultNoticeRow]
+
+
+class NoticeOption(Contract):
+    """A value a public filter offers: its code, name and (for items) department."""
+
+    code: str
+    name: str = ""
+    department: str = ""
+
+
+class PublicOverview(Contract):
+    """`GET /public/overview.json?year=`: a year's figures (home page) and the values the
+    notices' filters offer."""
+
+    year: int
+    years: list[int]
+    plans: int
+    draws: int
+    tasks: int
+    results: int
+    violations: int
+    departments: list[str]
+    regions: list[str]
+    items: list[NoticeOption]
+    categories: list[NoticeOption]

@@ -10,19 +10,25 @@ from pydantic import ValidationError
 
 from contracts.common import Role
 from contracts.publisher import (
+    CompanyHistory,
+    CompanyPage,
     DeadlineEntry,
     Delivery,
     DeliveryState,
     DraftConfirm,
     DraftReturn,
+    PlanNoticePage,
+    PublicOverview,
     PublicTask,
     ResultAccepted,
     ResultCategoryList,
     ResultDraft,
+    ResultNoticePage,
     ResultSubmission,
     SubmissionOutcome,
     TaskCard,
     TaskDetail,
+    TaskNoticePage,
     TaskStarted,
 )
 from services.kit.auth import Principal, public, require
@@ -306,5 +312,98 @@ def router(
             opendata.results_atom(rows, base_url=public_base_url),
             media_type="application/atom+xml; charset=utf-8",
         )
+
+    # ---- the public site's reads (一公开): paged and filtered, no token ----------------------
+
+    @r.get("/public/overview.json")
+    @public
+    async def public_overview(year: int | None = None) -> PublicOverview:
+        """A year's plans, draws, tasks and published results (this year's by default), and
+        the years, departments, regions, items and result categories the filters offer."""
+        return await queries.overview(year)
+
+    @r.get("/public/notices/plans.json")
+    @public
+    async def plan_notice_page(
+        year: int | None = None,
+        department: str | None = None,
+        item: str | None = None,
+        plan: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> PlanNoticePage:
+        """计划公告: approved plans, newest first, with their items and draws (`plan`: one)."""
+        f = queries.public_filter(
+            year=year, department=department, item=item, plan=plan, offset=offset, limit=limit
+        )
+        return await queries.plan_page(f)
+
+    @r.get("/public/notices/tasks.json")
+    @public
+    async def task_notice_page(
+        year: int | None = None,
+        department: str | None = None,
+        item: str | None = None,
+        region: str | None = None,
+        draw: str | None = None,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> TaskNoticePage:
+        """任务公告: tasks, newest period first; `year` (of the period's start), `department`,
+        `item`, `region` (a code ending in 00 takes in the regions under it), `draw`, `q`
+        (part of the name or the start of the USCC); `offset`, `limit` ≤ 100; `total`."""
+        f = queries.public_filter(
+            year=year,
+            department=department,
+            item=item,
+            region=region,
+            draw=draw,
+            q=q,
+            offset=offset,
+            limit=limit,
+        )
+        return await queries.task_page(f)
+
+    @r.get("/public/notices/results.json")
+    @public
+    async def result_notice_page(
+        year: int | None = None,
+        department: str | None = None,
+        item: str | None = None,
+        region: str | None = None,
+        category: str | None = None,
+        q: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> ResultNoticePage:
+        """结果公告: the latest published version of each result (earlier ones as `history`),
+        newest first; filters as the tasks', plus `category` (with its sub-categories) and
+        `year` of the check date."""
+        f = queries.public_filter(
+            year=year,
+            department=department,
+            item=item,
+            region=region,
+            category=category,
+            q=q,
+            offset=offset,
+            limit=limit,
+        )
+        return await queries.result_page(f)
+
+    @r.get("/public/companies.json")
+    @public
+    async def company_search(q: str | None = None, offset: int = 0, limit: int = 20) -> CompanyPage:
+        """Entities with public records whose name contains `q` or whose USCC starts with it,
+        most recently drawn first."""
+        return await queries.company_page(queries.public_filter(q=q, offset=offset, limit=limit))
+
+    @r.get("/public/companies/{uscc}.json")
+    @public
+    async def company(uscc: str) -> CompanyHistory:
+        """An entity's inspection history: its tasks and its published results with their
+        corrections and follow-up (empty lists for an entity never drawn)."""
+        return await queries.company_history(uscc)
 
     return r

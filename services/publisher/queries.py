@@ -8,18 +8,25 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from contracts.publisher import (
+    CompanyHistory,
+    CompanyPage,
     DeadlineEntry,
     Delivery,
     DeliveryState,
+    NoticeOption,
+    PlanNoticePage,
+    PublicOverview,
     PublicTask,
     PublicTaskItem,
     ResultCategoryInfo,
     ResultCategoryList,
+    ResultNoticePage,
     TaskCard,
     TaskDetail,
+    TaskNoticePage,
 )
 from services.kit.db import Database
-from services.kit.errors import NotFound
+from services.kit.errors import Invalid, NotFound
 from services.publisher import store
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.deadlines import DeadlineState, deadline
@@ -29,6 +36,12 @@ from services.publisher.domain.notices import (
     PlanNotice,
     ResultNotice,
     TaskNotice,
+)
+from services.publisher.domain.public_filters import (
+    USCC_LENGTH,
+    FilterRefused,
+    NoticeFilter,
+    notice_filter,
 )
 from services.publisher.domain.task_list import Reader, check_may_read, check_query, scope_of
 from services.publisher.workdays import WorkdaysCache
@@ -180,3 +193,62 @@ class PublisherQueries:
         """结果公告: published results matching a search, newest first."""
         async with self.db.pool.acquire() as conn:
             return await store.result_notices(conn, query=query, limit=limit)
+
+    # ---- the public site (一公开): pages of the notices, the company search -------------------
+
+    def public_filter(self, **values: Any) -> NoticeFilter:
+        """The checked filter of a public page; a value that cannot be right is `Invalid`
+        (422, naming the query parameter)."""
+        try:
+            return notice_filter(**values, categories=self.categories)
+        except FilterRefused as exc:
+            raise Invalid(
+                f"{exc.field} {exc.value!r} is not a valid value",
+                code="invalid_filter",
+                details=[
+                    {
+                        "loc": ["query", exc.field],
+                        "msg": f"not a valid {exc.field}",
+                        "msg_zh": "筛选条件的取值无效",
+                        "type": "value_error",
+                    }
+                ],
+            ) from exc
+
+    async def task_page(self, f: NoticeFilter) -> TaskNoticePage:
+        """任务公告: one page of tasks matching the filter, newest period first."""
+        async with self.db.pool.acquire() as conn:
+            return await store.task_page(conn, f)
+
+    async def result_page(self, f: NoticeFilter) -> ResultNoticePage:
+        """结果公告: one page of published results matching the filter, newest first."""
+        async with self.db.pool.acquire() as conn:
+            return await store.result_page(conn, f)
+
+    async def plan_page(self, f: NoticeFilter) -> PlanNoticePage:
+        """计划公告: one page of approved plans (by year, department, item)."""
+        async with self.db.pool.acquire() as conn:
+            return await store.plan_page(conn, f)
+
+    async def company_page(self, f: NoticeFilter) -> CompanyPage:
+        """Entities with public records answering the search (name part or USCC start)."""
+        if f.search is None:
+            return CompanyPage(total=0, offset=f.offset, limit=f.limit, companies=[])
+        async with self.db.pool.acquire() as conn:
+            return await store.company_page(conn, f)
+
+    async def company_history(self, uscc: str) -> CompanyHistory:
+        """An entity's tasks and published results (empty for one never drawn)."""
+        code = uscc.strip().upper()
+        if len(code) != USCC_LENGTH or not (code.isascii() and code.isalnum()):
+            raise Invalid(f"{uscc!r} is not a unified social credit code", code="invalid_uscc")
+        async with self.db.pool.acquire() as conn:
+            return await store.company_history(conn, code)
+
+    async def overview(self, year: int | None) -> PublicOverview:
+        """A year's figures (this year's when none is given) and the filters' values."""
+        y = year if year is not None else datetime.now(UTC).year
+        self.public_filter(year=y)
+        categories = [NoticeOption(code=c.code, name=c.name) for c in self.categories.all()]
+        async with self.db.pool.acquire() as conn:
+            return await store.overview(conn, y, categories)

@@ -18,9 +18,10 @@ from services.web.backends import SELF, SERVICE_NAMES, BackendError, Backends
 from services.web.commands import AccountCommands, InspectionCommands
 from services.web.domain.people import LockoutPolicy, SessionPolicy
 from services.web.headers import SecurityHeaders
-from services.web.pages import auth, errors, mobile, sso
+from services.web.pages import auth, errors, mobile, public, sso
 from services.web.passwords import Passwords
 from services.web.queries import TaskReads, WebQueries
+from services.web.queries.public import PublicReads
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 from services.web.settings import WebSettings, load_web_settings
@@ -41,6 +42,7 @@ class WebApp:
     queries: WebQueries
     reads: TaskReads
     pages: Pages
+    public_reads: PublicReads
     cookies: CookieNames
     # Sign-in through the province's SSO, when configured (`WebSettings.oidc_enabled`).
     sso: SsoSignIn | None = None
@@ -116,6 +118,7 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
         queries=WebQueries(store=store, sessions=sessions),
         reads=TaskReads(backends=backends),
         pages=Pages(),
+        public_reads=PublicReads(backends=backends),
         cookies=CookieNames(secure=web.cookie_secure),
         sso=single_sign_on,
     )
@@ -141,6 +144,7 @@ def _routers(ctx: ServiceContext, app: WebApp) -> list[APIRouter]:
             public_base_url=app.settings.public_base_url,
         ),
     ]
+    routers.append(public.router(pages=app.pages, reads=app.public_reads))
     if app.sso is not None:
         routers.append(
             sso.router(

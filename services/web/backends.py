@@ -140,6 +140,15 @@ class Backends:
         response = await self.request(service, "POST", path, caller=caller, json=json)
         return response.json() if response.content else None
 
+    async def open_stream(self, service: str, path: str) -> httpx.Response:
+        """A public GET whose body is read as it comes (`aiter_bytes()`); the caller closes it
+        (`aclose()`). Any status is returned; an unreachable service is `TemporaryError`."""
+        request = self.client.build_request("GET", self.urls[service].rstrip("/") + path)
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+
     async def close(self) -> None:
         """Close the connections."""
         await self.client.aclose()

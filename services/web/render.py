@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.web.domain import writing
+from services.web.domain import public, writing
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -31,6 +31,10 @@ class Pages:
             number=writing.number,
             task_status=lambda s: writing.TASK_STATUS.get(s, s),
             method=lambda m: writing.METHODS.get(m, m),
+            # The public site: text from the directories without control or direction marks,
+            # ratios in basis points as percentages.
+            clean=public.display_text,
+            ratio=public.ratio,
         )
 
     def render(

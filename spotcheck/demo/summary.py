@@ -16,6 +16,16 @@ from rich.table import Table
 
 from services.publisher.library import AT_RISK_WORKING_DAYS, due_date, is_working_day
 
+# The public site (一公开) of the web service: what citizens and companies open.
+PUBLIC_SITE = (
+    ("home 首页 (search 查企业)", "/"),
+    ("抽查事项清单 item list", "/items"),
+    ("计划公告 plans", "/plans"),
+    ("任务公告 tasks", "/tasks"),
+    ("结果公告 results", "/results"),
+    ("抽取记录 draws (验证 in the browser)", "/draws"),
+)
+# The publisher's own notices and open data (machines read these).
 PUBLIC_PAGES = (
     ("抽查事项清单 item list", "/public/items"),
     ("计划公告 plans", "/public/plans"),
@@ -214,7 +224,12 @@ def render(s: Mapping[str, Any], console: Console) -> None:
     )
     console.print(t)
     u = s["urls"]
-    console.print("[bold]public pages (公示) — no login:[/]")
+    console.print("[bold]public site (一公开) — no login, on a phone too:[/]")
+    for label, path in PUBLIC_SITE:
+        console.print(f"  {label:<28} {u['web']}{path}")
+    for d in s["draws"]:
+        console.print(f"  {'draw ' + d['draw_id']:<28} {u['web']}/draws/{d['draw_id']}")
+    console.print("[bold]publisher's notices and open data (公示):[/]")
     for label, path in PUBLIC_PAGES:
         console.print(f"  {label:<28} {u['publisher']}{path}")
     people = s.get("accounts") or {}

@@ -7,6 +7,7 @@
 - `outbox`   the delivery outbox: the relay's claims and outcomes, operators' views
 - `calendar` the stored holiday calendar and its lock
 - `public`   the public notices (公示) and open data, read only
+- `public_site` the public site's pages (一公开): paged, filtered, counted; a company's history
 
 Callers write `from services.publisher import store` and `store.<function>`.
 """
@@ -52,6 +53,14 @@ from services.publisher.store.public import (
     result_notices,
     task_notices,
 )
+from services.publisher.store.public_site import (
+    company_history,
+    company_page,
+    overview,
+    plan_page,
+    result_page,
+    task_page,
+)
 from services.publisher.store.results import (
     NewResult,
     UnpublishedResult,
@@ -86,6 +95,8 @@ __all__ = [
     "claim_due",
     "claim_key",
     "close_draft",
+    "company_history",
+    "company_page",
     "deadlines_touching",
     "draw_notices",
     "get_delivery",
@@ -104,11 +115,14 @@ __all__ = [
     "mark_started",
     "notify_outbox",
     "outbox_counts",
+    "overview",
     "plan_notices",
+    "plan_page",
     "read_calendar",
     "record_outcomes",
     "replace_awaiting",
     "result_notices",
+    "result_page",
     "result_versions",
     "save_calendar",
     "set_confirmations",
@@ -118,6 +132,7 @@ __all__ = [
     "task_card",
     "task_cards",
     "task_notices",
+    "task_page",
     "task_results",
     "tasks_and_latest",
     "unpublished",
