@@ -15,11 +15,13 @@ from services.kit.settings import Settings
 from services.web import api
 from services.web.backends import SELF, SERVICE_NAMES, BackendError, Backends
 from services.web.commands import AccountCommands, InspectionCommands
+from services.web.commands.ceremony import CeremonyCommands
 from services.web.domain.people import LockoutPolicy, SessionPolicy
 from services.web.headers import SecurityHeaders
-from services.web.pages import auth, errors, mobile, sso
+from services.web.pages import auth, console, errors, mobile, sso
 from services.web.passwords import Passwords
 from services.web.queries import TaskReads, WebQueries
+from services.web.queries.draws import DrawReads
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 from services.web.settings import WebSettings, load_web_settings
@@ -27,6 +29,14 @@ from services.web.sso import SsoSignIn
 from services.web.store import WebStore
 
 STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class ConsoleParts:
+    """The officers' console's reads and steps (issue #13)."""
+
+    draw_reads: DrawReads
+    ceremony: CeremonyCommands
 
 
 @dataclass
@@ -41,6 +51,7 @@ class WebApp:
     reads: TaskReads
     pages: Pages
     cookies: CookieNames
+    console: ConsoleParts
     # Sign-in through the province's SSO, when configured (`WebSettings.oidc_enabled`).
     sso: SsoSignIn | None = None
 
@@ -112,6 +123,9 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
         reads=TaskReads(backends=backends),
         pages=Pages(),
         cookies=CookieNames(secure=web.cookie_secure),
+        console=ConsoleParts(
+            draw_reads=DrawReads(backends=backends), ceremony=CeremonyCommands(backends=backends)
+        ),
         sso=single_sign_on,
     )
 
@@ -134,6 +148,9 @@ def _routers(ctx: ServiceContext, app: WebApp) -> list[APIRouter]:
             queries=app.queries,
             cookies=app.cookies,
             public_base_url=app.settings.public_base_url,
+        ),
+        console.router(
+            pages=app.pages, queries=app.queries, cookies=app.cookies, **vars(app.console)
         ),
     ]
     if app.sso is not None:

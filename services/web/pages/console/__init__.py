@@ -1,0 +1,36 @@
+"""The officers' console (`/console/`, issue #13): planners, draw officers, policy staff and
+auditors, desktop first and usable on a tablet, all in Chinese.
+
+One module per area (`draws.py`, …) and `shell.py` for the front page. Every page checks the
+person's role (`person_dependency(roles=...)`, a 403 page otherwise) and, where a department
+owns the thing, their department; every step is taken by the service that owns it with the
+person's own token, so the services check again.
+"""
+
+from fastapi import APIRouter
+
+from services.web.commands.ceremony import CeremonyCommands
+from services.web.pages.console import draws, shell
+from services.web.queries import WebQueries
+from services.web.queries.draws import DrawReads
+from services.web.render import Pages
+from services.web.sessions import CookieNames
+
+
+def router(
+    *,
+    pages: Pages,
+    queries: WebQueries,
+    cookies: CookieNames,
+    draw_reads: DrawReads,
+    ceremony: CeremonyCommands,
+) -> APIRouter:
+    """Every console route."""
+    r = APIRouter(include_in_schema=False)
+    r.include_router(shell.router(pages=pages, queries=queries, cookies=cookies))
+    r.include_router(
+        draws.router(
+            pages=pages, queries=queries, cookies=cookies, reads=draw_reads, ceremony=ceremony
+        )
+    )
+    return r
