@@ -16,12 +16,14 @@ from services.web import api
 from services.web.backends import SELF, SERVICE_NAMES, BackendError, Backends
 from services.web.commands import AccountCommands, InspectionCommands
 from services.web.commands.ceremony import CeremonyCommands
+from services.web.commands.plans import PlanCommands
 from services.web.domain.people import LockoutPolicy, SessionPolicy
 from services.web.headers import SecurityHeaders
 from services.web.pages import auth, console, errors, mobile, sso
 from services.web.passwords import Passwords
 from services.web.queries import TaskReads, WebQueries
 from services.web.queries.draws import DrawReads
+from services.web.queries.plans import PlanReads
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 from services.web.settings import WebSettings, load_web_settings
@@ -37,6 +39,8 @@ class ConsoleParts:
 
     draw_reads: DrawReads
     ceremony: CeremonyCommands
+    plan_reads: PlanReads
+    plan_commands: PlanCommands
 
 
 @dataclass
@@ -124,7 +128,10 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
         pages=Pages(),
         cookies=CookieNames(secure=web.cookie_secure),
         console=ConsoleParts(
-            draw_reads=DrawReads(backends=backends), ceremony=CeremonyCommands(backends=backends)
+            draw_reads=DrawReads(backends=backends),
+            ceremony=CeremonyCommands(backends=backends),
+            plan_reads=PlanReads(backends=backends),
+            plan_commands=PlanCommands(backends=backends),
         ),
         sso=single_sign_on,
     )

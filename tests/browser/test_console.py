@@ -227,3 +227,84 @@ def test_an_auditor_reads_a_draw_without_its_controls(
     assert desktop.get_by_role("button", name="提出重新抽取").count() == 0
     assert desktop.get_by_role("button", name=re.compile("开始抽取")).count() == 0
     check_page(desktop, "console-draw-auditor-desktop")
+
+
+def test_a_planner_files_a_plan_through_the_form(browser_stack: Seeded, desktop: Page) -> None:
+    stack = browser_stack
+    sign_in(desktop, stack, "planner-scjg")
+    expect(desktop).to_have_url(re.compile(r"/console/plans$"))
+    expect(desktop.get_by_role("heading", level=1, name="抽查计划")).to_be_visible()
+    expect(desktop.get_by_role("link", name=re.compile("昌江区市场监督管理局2026年度"))).to_be_visible()
+    check_page(desktop, "console-plans-desktop")
+
+    desktop.get_by_role("link", name="编制新计划").click()
+    expect(desktop.get_by_role("heading", level=1, name="编制抽查计划")).to_be_visible()
+    # The planner's own department is ticked; the catalogue's items are offered.
+    expect(desktop.get_by_role("checkbox", name="市场监管")).to_be_checked()
+    title = f"浏览器测试：{uuid.uuid4().hex[:6]} 市场主体登记事项抽查计划"
+    desktop.get_by_label("计划名称").fill(title)
+    desktop.get_by_label("区划代码（6位，多个用空格或逗号分隔）").fill("360202 36020")
+    desktop.get_by_label("开始日期").fill("2026-12-01")
+    desktop.get_by_label("结束日期").fill("2026-11-01")
+    desktop.get_by_label("纳入 SCJG-002 市场主体登记事项的检查").check()
+    desktop.get_by_label("SCJG-002 基础比例（%）").fill("百分之三")
+    desktop.get_by_label("纳入 SCJG-006 广告发布行为的检查").check()
+    desktop.get_by_role("button", name="提交计划").click()
+
+    # Every refusal at once, each next to its field, nothing typed lost.
+    expect(desktop.locator("#form-problems")).to_contain_text("共 4 处")
+    expect(desktop.locator("#regions-error")).to_have_text("“36020”不是6位区划代码")
+    expect(desktop.locator("#period_end-error")).to_contain_text("早于开始日期")
+    expect(desktop.locator("#ratio-SCJG-002-error")).to_contain_text("百分数")
+    expect(desktop.locator("#item-SCJG-006-error")).to_have_text(
+        "抽查比例和抽取户数须填写且只填写一项"
+    )
+    expect(desktop.get_by_label("计划名称")).to_have_value(title)
+    check_page(desktop, "console-plan-refused-desktop")
+
+    desktop.get_by_label("区划代码（6位，多个用空格或逗号分隔）").fill("360202")
+    desktop.get_by_label("结束日期").fill("2026-12-31")
+    desktop.get_by_label("SCJG-002 基础比例（%）").fill("3")
+    desktop.get_by_label("SCJG-006 抽取户数").fill("5")
+    desktop.get_by_label("报同级人民政府备案日期（应在2月底前）").fill("2026-03-05")
+    desktop.get_by_label("录入平台日期（应在3月31日前；不填即今天）").fill("2026-03-10")
+    desktop.get_by_role("button", name="提交计划").click()
+    expect(desktop.get_by_role("status")).to_have_text("计划已提交并通过检查。")
+    expect(desktop.get_by_role("heading", level=1, name=title)).to_be_visible()
+    plan_id = desktop.url.rsplit("/", 1)[-1].split("?")[0]
+    shown = _call(stack, "GET", "planner", f"/plans/{plan_id}", role=Role.AUDITOR)
+    assert shown["status"] == "approved" and shown["submitted_by"] == "planner-scjg"
+    assert shown["flags"] == ["filed_late"]
+    expect(desktop.get_by_text("逾期备案（晚于2月底）")).to_be_visible()
+    strata = shown["approved"]["strata"]
+    rows = desktop.locator("#strata-h + p + .table-wrap tbody tr")
+    expect(rows).to_have_count(len(strata))
+    d_class = next(s for s in strata if s["stratum_id"].endswith(".D.360202"))
+    row = rows.filter(has_text=d_class["stratum_id"])
+    expect(row).to_contain_text(str(d_class["k_estimate"]))
+    for fired in d_class["fired"]:
+        expect(row).to_contain_text(fired)
+    check_page(desktop, "console-plan-desktop")
+
+
+def test_a_planner_uploads_a_plan_file_and_sees_its_refusals(
+    browser_stack: Seeded, desktop: Page
+) -> None:
+    sign_in(desktop, browser_stack, "planner-scjg", "/console/plans/new")
+    bad = (
+        "title: 上传的计划\nyear: 2026\ndepartments: [SCJG]\nscope: {regions: ['360202']}\n"
+        "period: {start: 2026-12-01, end: 2026-12-31}\nitems:\n  - {item: NOPE-001, ratio: '3%'}\n"
+    )
+    desktop.get_by_label("计划文件", exact=True).set_input_files(
+        files=[{"name": "plan.yaml", "mimeType": "text/yaml", "buffer": bad.encode()}]
+    )
+    desktop.get_by_role("button", name="上传并提交").click()
+    expect(desktop.locator("#upload-problems")).to_contain_text(
+        "检查事项（NOPE-001）：事项“NOPE-001”不在检查事项清单中"
+    )
+    good = bad.replace("NOPE-001", "SCJG-006")
+    desktop.get_by_label("计划文件", exact=True).set_input_files(
+        files=[{"name": "plan.yaml", "mimeType": "text/yaml", "buffer": good.encode()}]
+    )
+    desktop.get_by_role("button", name="上传并提交").click()
+    expect(desktop.get_by_role("heading", level=1, name="上传的计划")).to_be_visible()

@@ -98,7 +98,6 @@ UNSTAFFED: dict[str, str] = {
 }
 
 
-
 def unstaffed_text(reason: str | None) -> str:
     """Why a task has no team, in Chinese: the draw writes `constraint: details`."""
     if not reason:

@@ -10,9 +10,11 @@ person's own token, so the services check again.
 from fastapi import APIRouter
 
 from services.web.commands.ceremony import CeremonyCommands
-from services.web.pages.console import draws, shell
+from services.web.commands.plans import PlanCommands
+from services.web.pages.console import draws, plans, shell
 from services.web.queries import WebQueries
 from services.web.queries.draws import DrawReads
+from services.web.queries.plans import PlanReads
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 
@@ -24,6 +26,8 @@ def router(
     cookies: CookieNames,
     draw_reads: DrawReads,
     ceremony: CeremonyCommands,
+    plan_reads: PlanReads,
+    plan_commands: PlanCommands,
 ) -> APIRouter:
     """Every console route."""
     r = APIRouter(include_in_schema=False)
@@ -31,6 +35,11 @@ def router(
     r.include_router(
         draws.router(
             pages=pages, queries=queries, cookies=cookies, reads=draw_reads, ceremony=ceremony
+        )
+    )
+    r.include_router(
+        plans.router(
+            pages=pages, queries=queries, cookies=cookies, reads=plan_reads, commands=plan_commands
         )
     )
     return r
