@@ -17,6 +17,7 @@ from services.web.backends import SELF, SERVICE_NAMES, BackendError, Backends
 from services.web.commands import AccountCommands, InspectionCommands
 from services.web.commands.ceremony import CeremonyCommands
 from services.web.commands.plans import PlanCommands
+from services.web.commands.rules import RuleCommands
 from services.web.domain.people import LockoutPolicy, SessionPolicy
 from services.web.headers import SecurityHeaders
 from services.web.pages import auth, console, errors, mobile, sso
@@ -24,6 +25,7 @@ from services.web.passwords import Passwords
 from services.web.queries import TaskReads, WebQueries
 from services.web.queries.draws import DrawReads
 from services.web.queries.plans import PlanReads
+from services.web.queries.rules import RuleReads
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 from services.web.settings import WebSettings, load_web_settings
@@ -41,6 +43,8 @@ class ConsoleParts:
     ceremony: CeremonyCommands
     plan_reads: PlanReads
     plan_commands: PlanCommands
+    rule_reads: RuleReads
+    rule_commands: RuleCommands
 
 
 @dataclass
@@ -132,6 +136,8 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
             ceremony=CeremonyCommands(backends=backends),
             plan_reads=PlanReads(backends=backends),
             plan_commands=PlanCommands(backends=backends),
+            rule_reads=RuleReads(backends=backends),
+            rule_commands=RuleCommands(backends=backends),
         ),
         sso=single_sign_on,
     )
