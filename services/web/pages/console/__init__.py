@@ -2,9 +2,9 @@
 auditors, desktop first and usable on a tablet, all in Chinese.
 
 One module per area (`draws.py`, `plans.py`, `rules.py`) and `shell.py` for the front page.
-Every page checks the person's role (`person_dependency(roles=...)`, a 403 page otherwise) and, where a department
-owns the thing, their department; every step is taken by the service that owns it with the
-person's own token, so the services check again.
+Every page checks the person's role (`person_dependency(roles=...)`, a 403 page otherwise)
+and, where a department owns the thing, their department; every step is taken by the service
+that owns it with the person's own token, so the services check again.
 """
 
 from fastapi import APIRouter
