@@ -218,9 +218,7 @@ def test_an_inspector_has_no_console(browser_stack: Seeded, desktop: Page) -> No
     save_screenshot(desktop, "console-403-desktop")
 
 
-def test_an_auditor_reads_a_draw_without_its_controls(
-    browser_stack: Seeded, desktop: Page
-) -> None:
+def test_an_auditor_reads_a_draw_without_its_controls(browser_stack: Seeded, desktop: Page) -> None:
     draw_id = browser_stack.summary["draws"][0]["draw_id"]
     sign_in(desktop, browser_stack, "auditor", f"/console/draws/{draw_id}")
     expect(desktop.get_by_role("heading", level=2, name=re.compile("抽取结果"))).to_be_visible()
@@ -234,7 +232,9 @@ def test_a_planner_files_a_plan_through_the_form(browser_stack: Seeded, desktop:
     sign_in(desktop, stack, "planner-scjg")
     expect(desktop).to_have_url(re.compile(r"/console/plans$"))
     expect(desktop.get_by_role("heading", level=1, name="抽查计划")).to_be_visible()
-    expect(desktop.get_by_role("link", name=re.compile("昌江区市场监督管理局2026年度"))).to_be_visible()
+    expect(
+        desktop.get_by_role("link", name=re.compile("昌江区市场监督管理局2026年度"))
+    ).to_be_visible()
     check_page(desktop, "console-plans-desktop")
 
     desktop.get_by_role("link", name="编制新计划").click()
@@ -308,3 +308,108 @@ def test_a_planner_uploads_a_plan_file_and_sees_its_refusals(
     )
     desktop.get_by_role("button", name="上传并提交").click()
     expect(desktop.get_by_role("heading", level=1, name="上传的计划")).to_be_visible()
+
+
+def test_policy_staff_simulate_a_changed_cap_and_activate_it(
+    browser_stack: Seeded, desktop: Page
+) -> None:
+    stack = browser_stack
+    active = _call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)
+    files = _call(stack, "GET", "planner", f"/rules/versions/{active['version']}", role=Role.POLICY)
+    sign_in(desktop, stack, "policy")
+    expect(desktop).to_have_url(re.compile(r"/console/rules$"))
+    expect(desktop.get_by_text(active["version"])).to_be_visible()
+    check_page(desktop, "console-rules-desktop")
+
+    # A file edited in the browser with a mistake: its check names file and line.
+    desktop.get_by_role("link", name="在浏览器中修改 ratios.yaml").click()
+    editor = desktop.get_by_label("内容（YAML）")
+    original = files["files"]["ratios.yaml"]
+    assert editor.input_value() == original
+    editor.fill(original.replace("cap_ratio:", "cap_ratoi:"))
+    desktop.get_by_role("button", name="保存为候选规则集并检查").click()
+    expect(desktop.get_by_role("alert")).to_contain_text("未通过")
+    first = desktop.locator("table.check-errors tbody tr").first
+    expect(first).to_contain_text("ratios.yaml")
+    line = original.splitlines().index(next(x for x in original.splitlines() if "cap_ratio:" in x))
+    expect(first.locator("td").nth(1)).to_have_text(str(line + 1))
+    check_page(desktop, "console-rules-check-errors-desktop")
+
+    # A changed cap uploaded as one file over the active set: checked, tested, simulated.
+    desktop.get_by_role("link", name="规则管理", exact=True).first.click()
+    classes = files["files"]["risk-classes.yaml"]
+    b_rule = 'when: {risk_class: B}\n    then: {multiply_ratio: "1"}'
+    assert b_rule in classes
+    changed = classes.replace(b_rule, b_rule.replace('"1"', '"4"'))
+    desktop.get_by_label("规则文件（.yaml / .zip，可多选）").set_input_files(
+        files=[{"name": "risk-classes.yaml", "mimeType": "text/yaml", "buffer": changed.encode()}]
+    )
+    desktop.get_by_label("说明（可选）").fill("B类主体抽查比例提高为4倍")
+    desktop.get_by_role("button", name="上传并检查").click()
+    expect(desktop.get_by_role("heading", level=1, name=re.compile("候选规则集"))).to_be_visible()
+    expect(desktop.get_by_text(re.compile("通过：14 个检查事项"))).to_be_visible()
+    expect(
+        desktop.locator(".file-list li").filter(has_text=re.compile(r"^risk-classes\.yaml"))
+    ).to_contain_text("已修改")
+    desktop.get_by_label("用于模拟的计划").select_option("P2026-CJ-SCJG")
+    desktop.get_by_role("button", name="按此计划模拟").click()
+    table = desktop.locator("table.simulation")
+    expect(table).to_be_visible()
+    candidate_id = desktop.url.split("/candidates/")[1].split("?")[0]
+    plan = _call(stack, "GET", "planner", "/plans/P2026-CJ-SCJG", role=Role.POLICY)
+    submission = plan["submission"]
+    submission["items"] = [
+        {**i, "ratio": f"{i['ratio']}bp"} if isinstance(i.get("ratio"), int) else i
+        for i in submission["items"]
+    ]
+    sim = _call(
+        stack,
+        "POST",
+        "planner",
+        "/rules/simulate",
+        role=Role.POLICY,
+        json={"plan": submission, "files": {**files["files"], "risk-classes.yaml": changed}},
+    )
+    different = [s for s in sim["strata"] if s["active_k"] != s["candidate_k"]]
+    assert different, "four times the class-B ratio raises some stratum's k"
+    expect(table.locator("tbody tr")).to_have_count(len(sim["strata"]))
+    expect(table.locator("tbody tr.changed")).to_have_count(
+        sum(
+            1
+            for s in sim["strata"]
+            if (s["active_bp"], s["active_k"], s["active_excluded"])
+            != (s["candidate_bp"], s["candidate_k"], s["candidate_excluded"])
+        )
+    )
+    row = table.locator("tbody tr", has_text=different[0]["stratum_id"])
+    expect(row.locator("td").nth(3)).to_have_text(str(different[0]["active_k"]))
+    expect(row.locator("td").nth(5)).to_have_text(str(different[0]["candidate_k"]))
+    check_page(desktop, "console-rules-simulate-desktop")
+
+    # Activation asks first; the new version is active at once.
+    desktop.get_by_role("button", name="启用此规则集").click()  # not ticked: the browser asks
+    assert (
+        _call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)["version"]
+        == (active["version"])
+    )
+    desktop.once("dialog", lambda dialog: dialog.accept())
+    desktop.get_by_label(re.compile("我已核对检查、测试和模拟结果")).check()
+    desktop.get_by_role("button", name="启用此规则集").click()
+    expect(desktop.get_by_role("status")).to_contain_text("规则集已启用")
+    now = _call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)["version"]
+    assert now != active["version"]
+    history = _call(stack, "GET", "planner", "/rules/history", role=Role.POLICY)
+    assert history[0]["activated_by"] == "policy" and history[0]["version"] == now
+    candidate = _call(
+        stack, "GET", "planner", f"/rules/candidates/{candidate_id}", role=Role.POLICY
+    )
+    assert candidate["check"]["version"] == now
+    # Leave the stack's rules as the other tests found them.
+    _call(
+        stack,
+        "POST",
+        "planner",
+        "/rules/activate",
+        role=Role.POLICY,
+        json={"files": files["files"]},
+    )

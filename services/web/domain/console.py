@@ -62,10 +62,19 @@ def roles_of(key: str) -> tuple[Role, ...]:
     return next(s.roles for s in SECTIONS if s.key == key)
 
 
+# The section each role works in most; the others are a click away in the navigation.
+PRIMARY: dict[Role, str] = {
+    Role.POLICY: "rules",
+    Role.PLANNER: "plans",
+    Role.DRAW_OFFICER: "draws",
+    Role.AUDITOR: "draws",
+}
+
+
 def console_home(role: Role) -> str:
-    """Where an officer lands: their first section, else the console's front page."""
-    found = sections_for(role)
-    return found[0].href if found else "/console/"
+    """Where an officer lands: their role's main section, else the console's front page."""
+    found = {s.key: s.href for s in sections_for(role)}
+    return found.get(PRIMARY.get(role, ""), "/console/")
 
 
 DRAW_STATES: dict[str, str] = {

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.kit.auth import public
-from services.web.domain.console import CONSOLE_ROLES, sections_for
+from services.web.domain.console import CONSOLE_ROLES, console_home
 from services.web.pages.console.common import context
 from services.web.queries import WebQueries
 from services.web.render import Pages
@@ -30,9 +30,9 @@ def router(*, pages: Pages, queries: WebQueries, cookies: CookieNames) -> APIRou
 
     @r.get("/console/")
     async def home(request: Request, who: Officer) -> Response:
-        found = sections_for(who.account.role)
-        if len(found) == 1:
-            return RedirectResponse(found[0].href, status_code=303)
+        home = console_home(who.account.role)
+        if home != "/console/":
+            return RedirectResponse(home, status_code=303)
         return pages.render(request, "console/home.html", context(who, "home"))
 
     return r
