@@ -199,6 +199,9 @@ def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
         ("planner-scjg", "/console/draws"),
         ("planner-scjg", "/console/rules"),
         ("auditor", "/console/rules"),
+        # a planner of 市场监管 opens no plan of another department
+        ("planner-scjg", "/console/plans/P2026-CJ-STHJ"),
+        ("draw-officer", "/console/plans/new"),
     ],
 )
 def test_a_role_sees_a_403_page_where_it_must(
