@@ -287,6 +287,7 @@ def test_a_planner_files_a_plan_through_the_form(browser_stack: Seeded, desktop:
     expect(row).to_contain_text(str(d_class["k_estimate"]))
     for fired in d_class["fired"]:
         expect(row).to_contain_text(fired)
+    desktop.locator("#strata-h").scroll_into_view_if_needed()
     check_page(desktop, "console-plan-desktop")
 
 
@@ -387,6 +388,7 @@ def test_policy_staff_simulate_a_changed_cap_and_activate_it(
     row = table.locator("tbody tr", has_text=different[0]["stratum_id"])
     expect(row.locator("td").nth(3)).to_have_text(str(different[0]["active_k"]))
     expect(row.locator("td").nth(5)).to_have_text(str(different[0]["candidate_k"]))
+    table.scroll_into_view_if_needed()
     check_page(desktop, "console-rules-simulate-desktop")
 
     # Activation asks first; the new version is active at once.
