@@ -29,6 +29,14 @@ class RuleFilesBody(Contract):
     files: dict[str, str]
 
 
+class CandidateBody(Contract):
+    """`POST /rules/candidates`: a candidate rule set as text, and what it was edited from."""
+
+    files: dict[str, str]
+    based_on: str | None = None
+    note: str = ""
+
+
 class SimulateBody(Contract):
     """A plan and the candidate rule files."""
 
@@ -77,6 +85,29 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
     async def history(_: HistoryReader) -> list[dict[str, Any]]:
         return await queries.history()
 
+    @r.get("/rules/versions/{version}")
+    async def version(version: str, _: HistoryReader) -> dict[str, Any]:
+        """A stored rule-set version with its files (the active one is where edits start)."""
+        return await queries.version(version)
+
+    @r.post("/rules/candidates", status_code=201)
+    async def keep_candidate(body: CandidateBody, who: PolicyStaff) -> dict[str, Any]:
+        """Keep a candidate set (uploaded or edited in the console); its id is its SHA-256."""
+        candidate_id = await commands.keep_candidate(
+            _bytes(body.files), based_on=body.based_on, note=body.note[:200], actor=who.sub
+        )
+        return {"candidate_id": candidate_id}
+
+    @r.get("/rules/candidates")
+    async def candidates(_: PolicyStaff) -> list[dict[str, Any]]:
+        """Candidate sets, newest first."""
+        return await queries.candidates()
+
+    @r.get("/rules/candidates/{candidate_id}")
+    async def candidate(candidate_id: str, _: PolicyStaff) -> dict[str, Any]:
+        """A candidate's files, its check (errors with file and line) and its tests' results."""
+        return await queries.candidate(candidate_id)
+
     @r.post("/rules/simulate")
     async def simulate(body: SimulateBody, _: Simulator) -> dict[str, Any]:
         return await queries.simulate(body.plan, _bytes(body.files))
@@ -102,6 +133,19 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
         if who.role is Role.PLANNER and who.dept not in plan.departments:
             raise Forbidden(f"a planner of {who.dept} cannot submit a plan of {plan.departments}")
         return await commands.submit(plan, actor=who.sub)
+
+    @r.get("/plans")
+    async def plans(
+        who: PlanReader,
+        year: int | None = None,
+        department: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """Plans newest first; a planner sees their own department's."""
+        if who.role is Role.PLANNER and who.dept is not None:
+            department = who.dept
+        return await queries.plans(year=year, department=department, status=status, limit=limit)
 
     @r.get("/plans/{plan_id}")
     async def show(plan_id: str, who: PlanReader) -> dict[str, Any]:

@@ -18,13 +18,13 @@ from services.kit.audit import AuditTrail
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.envelope import event_id
-from services.kit.errors import Conflict
+from services.kit.errors import Conflict, Invalid
 from services.kit.outbox import Outbox
 from services.planner.active import ActiveRules
 from services.planner.counts import registry_counts
 from services.planner.domain.plan import PlanInvalid, check_plan, filing_flags
 from services.planner.domain.resolve import approved_event, plan_strata, resolve
-from services.planner.domain.ruleset import RuleSet
+from services.planner.domain.ruleset import RuleSet, candidate_id_of
 from services.planner.rulefiles import read_rule_dir
 from services.planner.store import PlannerStore
 
@@ -162,6 +162,36 @@ class PlannerCommands:
             await self.outbox.flush()
         except Exception as exc:
             log.warning("events stay in the outbox for the relay: %s", exc)
+
+    async def keep_candidate(
+        self, files: dict[str, bytes], *, based_on: str | None, note: str, actor: str
+    ) -> str:
+        """Keep a candidate rule set as uploaded or edited (checked when read, not here: a
+        candidate that fails is what policy staff come to fix); returns its id."""
+        if not files:
+            raise Invalid("a candidate rule set needs at least one file", code="no_files")
+        for path in files:
+            if path.startswith("/") or ".." in path.split("/") or "\\" in path:
+                raise Invalid(f"{path!r} is not a relative path in the rule folder")
+        candidate_id = candidate_id_of(files)
+        text = {p: b.decode("utf-8") for p, b in files.items()}
+        async with self.db.transaction() as conn:
+            await self.store.save_candidate(
+                conn,
+                candidate_id=candidate_id,
+                files=text,
+                based_on=based_on,
+                note=note,
+                actor=actor,
+            )
+            await self.audit.append(
+                conn,
+                actor=actor,
+                action="rules.candidate",
+                subject=candidate_id,
+                data={"files": len(files), "based_on": based_on},
+            )
+        return candidate_id
 
     async def submit(self, plan: PlanSubmission, *, actor: str) -> PlanAccepted:
         """Validate and resolve a plan; store it; publish plan.approved or plan.rejected.

@@ -16,11 +16,14 @@ from services.kit.bus import Bus
 from services.kit.errors import NotFound
 from services.planner.active import ActiveRules
 from services.planner.counts import registry_counts
+from services.planner.domain.casetests import parse_cases, run_cases
 from services.planner.domain.catalogue import catalogue, catalogue_item
-from services.planner.domain.engine import Outcome
+from services.planner.domain.engine import Outcome, RuleEngine
 from services.planner.domain.plan import PlanInvalid, check_plan
 from services.planner.domain.readers import check_may_read
 from services.planner.domain.resolve import plan_strata, sized
+from services.planner.domain.ruleset import RuleSet, check_files
+from services.planner.rulefiles import case_files
 from services.planner.store import PlannerStore
 
 
@@ -87,6 +90,48 @@ class PlannerQueries:
         )
         return row
 
+    async def plans(
+        self,
+        *,
+        year: int | None = None,
+        department: str | None = None,
+        status: str | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """Stored plans newest first: title, departments, status, filing flags, strata."""
+        return await self.store.list_plans(
+            year=year, department=department, status=status, limit=min(max(limit, 1), 1000)
+        )
+
+    async def version(self, version: str) -> dict[str, Any]:
+        """A stored (once activated or checked) rule-set version with its files."""
+        files = await self.store.version_files(version)
+        if files is None:
+            raise NotFound(f"no rule set version {version}")
+        return {"version": version, "files": files}
+
+    async def candidates(self) -> list[dict[str, Any]]:
+        """Candidate rule sets, newest first (without their files)."""
+        return await self.store.list_candidates()
+
+    async def candidate(self, candidate_id: str) -> dict[str, Any]:
+        """A candidate with its files, its check (every error with file and line) and, when it
+        passes, its test cases' results. Nothing is activated."""
+        row = await self.store.get_candidate(candidate_id)
+        if row is None:
+            raise NotFound(f"no candidate rule set {candidate_id}")
+        files = {p: t.encode("utf-8") for p, t in row["files"].items()}
+        ruleset, errors = await self.rules.run(check_files, files)
+        check: dict[str, Any] = {
+            "ok": ruleset is not None,
+            "version": ruleset.version if ruleset else None,
+            "errors": [e.as_dict() for e in errors],
+            "items": len(ruleset.items) if ruleset else None,
+            "rules": len(ruleset.rules) if ruleset else None,
+        }
+        tests = await self.rules.run(_run_tests, files, ruleset) if ruleset else None
+        return {**row, "check": check, "tests": tests}
+
     async def simulate(self, plan: PlanSubmission, files: dict[str, bytes]) -> dict[str, Any]:
         """n per stratum from the registry, k under the active and the candidate rules.
 
@@ -151,4 +196,31 @@ def _sim_row(c: Outcome | None, a: Outcome | None) -> dict[str, Any]:
         "candidate_excluded": c.excluded if c else None,
         "delta_k": c.k - a.k if c and a else None,
         "candidate_explanation": c.explanation if c else [],
+    }
+
+
+def _run_tests(files: dict[str, bytes], ruleset: RuleSet) -> dict[str, Any]:
+    """The candidate's `tests/*.yaml` cases against it (on the rules thread: durable-rules)."""
+    cases, errors = parse_cases(case_files(files))
+    engine = RuleEngine(ruleset)
+    try:
+        results = run_cases(cases, ruleset, engine.evaluate)
+    finally:
+        engine.close()
+    return {
+        "passed": sum(r.ok for r in results),
+        "failed": sum(not r.ok for r in results),
+        "results": [
+            {
+                "file": r.file,
+                "line": r.line,
+                "name": r.name,
+                "expected": r.expected,
+                "got": r.got,
+                "ok": r.ok,
+                "failures": list(r.failures),
+            }
+            for r in results
+        ],
+        "errors": [e.as_dict() for e in errors],
     }

@@ -133,3 +133,78 @@ class PlannerStore:
         out = dict(row)
         out["created_at"] = row["created_at"].isoformat()
         return out
+
+    async def list_plans(
+        self, *, year: int | None, department: str | None, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Plans newest first, with what a list shows (not the strata)."""
+        rows = await self.db.pool.fetch(
+            "SELECT plan_id, status, year, departments, rules_version, flags, submitted_by,"
+            " created_at, submission->>'title' AS title,"
+            " submission->>'lead_department' AS lead_department,"
+            " submission->>'filed_on' AS filed_on, submission->>'entered_on' AS entered_on,"
+            " approved->'joint' AS joint, approved->'joint_share_bp' AS joint_share_bp,"
+            " jsonb_array_length(coalesce(approved->'strata', '[]'::jsonb)) AS strata,"
+            " jsonb_array_length(coalesce(reasons, '[]'::jsonb)) AS reasons"
+            " FROM plans"
+            " WHERE ($1::int IS NULL OR year = $1) AND ($2::text IS NULL OR $2 = ANY(departments))"
+            " AND ($3::text IS NULL OR status = $3)"
+            " ORDER BY created_at DESC, plan_id LIMIT $4",
+            year,
+            department,
+            status,
+            limit,
+        )
+        return [
+            {
+                **dict(r),
+                "created_at": r["created_at"].isoformat(),
+                "joint": bool(r["joint"]),
+                "lead_department": r["lead_department"] or r["departments"][0],
+            }
+            for r in rows
+        ]
+
+    async def save_candidate(
+        self,
+        conn: Any,
+        *,
+        candidate_id: str,
+        files: dict[str, str],
+        based_on: str | None,
+        note: str,
+        actor: str,
+    ) -> None:
+        """Keep a candidate rule set (the same files twice are one candidate)."""
+        await conn.execute(
+            "INSERT INTO rule_candidates (candidate_id, files, based_on, note, uploaded_by)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (candidate_id) DO NOTHING",
+            candidate_id,
+            files,
+            based_on,
+            note,
+            actor,
+        )
+
+    async def get_candidate(self, candidate_id: str) -> dict[str, Any] | None:
+        """A candidate with its files."""
+        row = await self.db.pool.fetchrow(
+            "SELECT * FROM rule_candidates WHERE candidate_id = $1", candidate_id
+        )
+        if row is None:
+            return None
+        return {
+            **dict(row),
+            "files": dict(row["files"]),
+            "created_at": row["created_at"].isoformat(),
+        }
+
+    async def list_candidates(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Candidates newest first, without their files."""
+        rows = await self.db.pool.fetch(
+            "SELECT candidate_id, based_on, note, uploaded_by, created_at,"
+            " (SELECT count(*) FROM jsonb_object_keys(files)) AS files"
+            " FROM rule_candidates ORDER BY created_at DESC LIMIT $1",
+            limit,
+        )
+        return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]

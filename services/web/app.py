@@ -16,12 +16,18 @@ from services.kit.settings import Settings
 from services.web import api
 from services.web.backends import SELF, SERVICE_NAMES, BackendError, Backends
 from services.web.commands import AccountCommands, InspectionCommands
+from services.web.commands.ceremony import CeremonyCommands
+from services.web.commands.plans import PlanCommands
+from services.web.commands.rules import RuleCommands
 from services.web.domain.people import LockoutPolicy, SessionPolicy
 from services.web.headers import SecurityHeaders
-from services.web.pages import auth, errors, mobile, public, sso
+from services.web.pages import auth, console, errors, mobile, public, sso
 from services.web.passwords import Passwords
 from services.web.queries import TaskReads, WebQueries
+from services.web.queries.draws import DrawReads
+from services.web.queries.plans import PlanReads
 from services.web.queries.public import PublicReads
+from services.web.queries.rules import RuleReads
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 from services.web.settings import WebSettings, load_web_settings
@@ -29,6 +35,18 @@ from services.web.sso import SsoSignIn
 from services.web.store import WebStore
 
 STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class ConsoleParts:
+    """The officers' console's reads and steps (issue #13)."""
+
+    draw_reads: DrawReads
+    ceremony: CeremonyCommands
+    plan_reads: PlanReads
+    plan_commands: PlanCommands
+    rule_reads: RuleReads
+    rule_commands: RuleCommands
 
 
 @dataclass
@@ -44,6 +62,7 @@ class WebApp:
     pages: Pages
     public_reads: PublicReads
     cookies: CookieNames
+    console: ConsoleParts
     # Sign-in through the province's SSO, when configured (`WebSettings.oidc_enabled`).
     sso: SsoSignIn | None = None
 
@@ -120,6 +139,14 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
         pages=Pages(),
         public_reads=PublicReads(backends=backends),
         cookies=CookieNames(secure=web.cookie_secure),
+        console=ConsoleParts(
+            draw_reads=DrawReads(backends=backends),
+            ceremony=CeremonyCommands(backends=backends),
+            plan_reads=PlanReads(backends=backends),
+            plan_commands=PlanCommands(backends=backends),
+            rule_reads=RuleReads(backends=backends),
+            rule_commands=RuleCommands(backends=backends),
+        ),
         sso=single_sign_on,
     )
 
@@ -142,6 +169,9 @@ def _routers(ctx: ServiceContext, app: WebApp) -> list[APIRouter]:
             queries=app.queries,
             cookies=app.cookies,
             public_base_url=app.settings.public_base_url,
+        ),
+        console.router(
+            pages=app.pages, queries=app.queries, cookies=app.cookies, **vars(app.console)
         ),
     ]
     routers.append(public.router(pages=app.pages, reads=app.public_reads))

@@ -98,8 +98,10 @@ class Backends:
         params: dict[str, Any] | None = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
-        """One call; a refusal raises `BackendError`, an unreachable service `TemporaryError`."""
+        """One call; a refusal raises `BackendError`, an unreachable service `TemporaryError`.
+        `timeout` replaces the client's for a step known to take long (a draw's selection)."""
         hdrs = dict(headers or {})
         if caller is not None:
             hdrs["authorization"] = f"Bearer {self.token(caller)}"
@@ -111,6 +113,7 @@ class Backends:
                 params={k: v for k, v in (params or {}).items() if v not in (None, "")},
                 content=content,
                 headers=hdrs,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
             raise TemporaryError(f"{service} is not reachable: {exc}") from exc

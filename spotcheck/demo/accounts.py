@@ -20,6 +20,8 @@ DEMO_PASSWORD = "Zhangshangcha-2026"
 OFFICERS = (
     ("planner-scjg", "计划编制（市场监管）", Role.PLANNER, "SCJG"),
     ("draw-officer", "抽取操作员", Role.DRAW_OFFICER, None),
+    # A redraw takes two draw officers: one asks, the other confirms.
+    ("draw-officer-2", "抽取复核员", Role.DRAW_OFFICER, None),
     ("policy", "规则管理员", Role.POLICY, None),
     ("auditor", "审计员", Role.AUDITOR, None),
     ("operator", "系统管理员", Role.OPERATOR, None),

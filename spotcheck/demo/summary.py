@@ -16,6 +16,13 @@ from rich.table import Table
 
 from services.publisher.library import AT_RISK_WORKING_DAYS, due_date, is_working_day
 
+OFFICER_ROLES = (
+    ("planner-scjg", "planner of 市场监管: 抽查计划"),
+    ("draw-officer", "draw officer: 公开抽取"),
+    ("draw-officer-2", "second draw officer: confirms a redraw"),
+    ("policy", "policy staff: 规则管理"),
+    ("auditor", "auditor: reads plans and draws"),
+)
 # The public site (一公开) of the web service: what citizens and companies open.
 PUBLIC_SITE = (
     ("home 首页 (search 查企业)", "/"),
@@ -244,7 +251,11 @@ def render(s: Mapping[str, Any], console: Console) -> None:
             f"({who['name']}, {who['open_tasks']} open tasks)"
         )
     if people.get("officers"):
-        console.print(f"  {'officers (same password)':<28} {', '.join(people['officers'])}")
+        console.print("[bold]工作台 — the officers' console (plans, the draw, rules):[/]")
+        console.print(f"  {'address':<28} {u['web']}/console/")
+        for username, role in OFFICER_ROLES:
+            if username in people["officers"]:
+                console.print(f"  {'sign in as':<28} {username} / {people['password']}  ({role})")
     console.print("[bold]API docs:[/]")
     for name in ("registry", "planner", "draw", "publisher"):
         console.print(f"  {name:<28} {u[name]}/docs")

@@ -13,18 +13,24 @@ from services.planner.domain.ruleset import RuleSet
 
 _REGION = re.compile(r"^\d{6}$")
 _INDUSTRY = re.compile(r"^[A-Z](\d{1,4})?$")
+_WHAT_ZH = {"entity types": "主体类型", "industries": "行业", "tags": "标签"}
 
 
 @dataclass(frozen=True)
 class Reason:
-    """One reason a plan is refused; `loc` points at the field."""
+    """One reason a plan is refused; `loc` points at the field; `msg_zh` says it in Chinese
+    (the console shows it next to the field)."""
 
     loc: str
     msg: str
+    msg_zh: str = ""
 
     def as_dict(self) -> dict[str, str | int]:
         """JSON-able form, as `plan.rejected` carries it."""
-        return {"loc": self.loc, "msg": self.msg}
+        out: dict[str, str | int] = {"loc": self.loc, "msg": self.msg}
+        if self.msg_zh:
+            out["msg_zh"] = self.msg_zh
+        return out
 
 
 class PlanInvalid(Invalid):
@@ -60,18 +66,31 @@ def _check_scope(scope: PlanScope, loc: str, ruleset: RuleSet) -> list[Reason]:
     out = []
     for i, region in enumerate(scope.regions):
         if not _REGION.match(region):
-            out.append(Reason(f"{loc}.regions[{i}]", f"{region!r} is not a 6-digit region code"))
+            out.append(
+                Reason(
+                    f"{loc}.regions[{i}]",
+                    f"{region!r} is not a 6-digit region code",
+                    f"“{region}”不是6位区划代码",
+                )
+            )
     if len(set(scope.regions)) != len(scope.regions):
-        out.append(Reason(f"{loc}.regions", "a region is listed twice"))
+        out.append(Reason(f"{loc}.regions", "a region is listed twice", "区划重复"))
     for i, industry in enumerate(scope.industries):
         if not _INDUSTRY.match(industry):
-            out.append(Reason(f"{loc}.industries[{i}]", f"{industry!r} is not a GB/T 4754 code"))
+            out.append(
+                Reason(
+                    f"{loc}.industries[{i}]",
+                    f"{industry!r} is not a GB/T 4754 code",
+                    f"“{industry}”不是国民经济行业分类（GB/T 4754）代码",
+                )
+            )
     for i, cls in enumerate(scope.risk_classes or []):
         if cls not in ruleset.risk_classes:
             out.append(
                 Reason(
                     f"{loc}.risk_classes[{i}]",
                     f"unknown risk class {cls!r} (configured: {ruleset.risk_classes})",
+                    f"未知的风险类别“{cls}”（规则配置的类别：{'、'.join(ruleset.risk_classes)}）",
                 )
             )
     return out
@@ -114,6 +133,8 @@ def _check_reach(entry: PlanItemEntry, item: Item, scope: PlanScope, loc: str) -
                     f"{loc}.item",
                     f"item {entry.item} applies to {what} {applies}, "
                     f"none of which the scope's {what} {planned} includes",
+                    f"事项{entry.item}适用的{_WHAT_ZH[what]}（{'、'.join(applies)}）"
+                    f"不在计划范围的{_WHAT_ZH[what]}（{'、'.join(planned)}）之内",
                 )
             )
     return out
@@ -122,9 +143,21 @@ def _check_reach(entry: PlanItemEntry, item: Item, scope: PlanScope, loc: str) -
 def _check_period(period: Period, year: int, loc: str) -> list[Reason]:
     out = []
     if period.end < period.start:
-        out.append(Reason(f"{loc}.end", f"period ends ({period.end}) before it starts"))
+        out.append(
+            Reason(
+                f"{loc}.end",
+                f"period ends ({period.end}) before it starts",
+                f"结束日期（{period.end}）早于开始日期",
+            )
+        )
     if period.start.year != year or period.end.year != year:
-        out.append(Reason(loc, f"period {period.start}–{period.end} is not within {year}"))
+        out.append(
+            Reason(
+                loc,
+                f"period {period.start}–{period.end} is not within {year}",
+                f"实施期限 {period.start}至{period.end} 不在{year}年内",
+            )
+        )
     return out
 
 
@@ -134,18 +167,27 @@ def validate_plan(plan: PlanSubmission, ruleset: RuleSet) -> list[Reason]:
     departments = set(ruleset.departments)
     for i, dept in enumerate(plan.departments):
         if dept not in departments:
-            out.append(Reason(f"departments[{i}]", f"unknown department {dept!r}"))
+            out.append(
+                Reason(f"departments[{i}]", f"unknown department {dept!r}", f"未知的部门“{dept}”")
+            )
     if len(set(plan.departments)) != len(plan.departments):
-        out.append(Reason("departments", "a department is listed twice"))
+        out.append(Reason("departments", "a department is listed twice", "部门重复"))
     if plan.lead_department is not None and plan.lead_department not in plan.departments:
         out.append(
             Reason(
                 "lead_department",
                 f"lead department {plan.lead_department!r} is not one of the plan's",
+                f"牵头部门“{plan.lead_department}”不是本计划的部门",
             )
         )
     if len(plan.departments) > 1 and plan.lead_department is None:
-        out.append(Reason("lead_department", "a plan of several departments names its lead"))
+        out.append(
+            Reason(
+                "lead_department",
+                "a plan of several departments names its lead",
+                "多部门联合计划须指定牵头部门",
+            )
+        )
     out += _check_scope(plan.scope, "scope", ruleset)
     out += _check_period(plan.period, plan.year, "period")
     seen: set[str] = set()
@@ -153,10 +195,18 @@ def validate_plan(plan: PlanSubmission, ruleset: RuleSet) -> list[Reason]:
         loc = f"items[{i}]"
         item = ruleset.items.get(entry.item)
         if entry.item in seen:
-            out.append(Reason(f"{loc}.item", f"item {entry.item} is listed twice"))
+            out.append(
+                Reason(f"{loc}.item", f"item {entry.item} is listed twice", f"事项{entry.item}重复")
+            )
         seen.add(entry.item)
         if item is None:
-            out.append(Reason(f"{loc}.item", f"item {entry.item!r} is not in the catalogue"))
+            out.append(
+                Reason(
+                    f"{loc}.item",
+                    f"item {entry.item!r} is not in the catalogue",
+                    f"事项“{entry.item}”不在检查事项清单中",
+                )
+            )
         else:
             out += _check_reach(entry, item, entry.scope or plan.scope, loc)
         if item is not None and item.department not in plan.departments:
@@ -165,12 +215,19 @@ def validate_plan(plan: PlanSubmission, ruleset: RuleSet) -> list[Reason]:
                     f"{loc}.item",
                     f"item {entry.item} belongs to {item.department}, "
                     f"which is not a department of this plan",
+                    f"事项{entry.item}属于{item.department}，不是本计划的部门",
                 )
             )
         if (entry.ratio is None) == (entry.count is None):
-            out.append(Reason(loc, "give exactly one of ratio or count"))
+            out.append(
+                Reason(
+                    loc,
+                    "give exactly one of ratio or count",
+                    "抽查比例和抽取户数须填写且只填写一项",
+                )
+            )
         if entry.ratio is not None and entry.ratio > 10000:
-            out.append(Reason(f"{loc}.ratio", "a ratio is at most 100%"))
+            out.append(Reason(f"{loc}.ratio", "a ratio is at most 100%", "抽查比例不能超过100%"))
         if entry.scope is not None:
             out += _check_scope(entry.scope, f"{loc}.scope", ruleset)
         if entry.period is not None:

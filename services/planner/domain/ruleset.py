@@ -130,6 +130,17 @@ def version_of(files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+def candidate_id_of(files: Mapping[str, bytes]) -> str:
+    """SHA-256 of every file of a candidate set, its tests and notes too (`version_of` counts
+    only the rule files): two uploads of the same folder are one candidate."""
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.encode("utf-8")):
+        content = files[path]
+        digest.update(path.encode("utf-8") + b"\n" + str(len(content)).encode("ascii") + b"\n")
+        digest.update(content + b"\n")
+    return digest.hexdigest()
+
+
 def _rule_label(data: Any, loc: tuple[Any, ...]) -> str | None:
     if loc and loc[0] == "holidays" and isinstance(data.get("holidays"), dict):
         section = data["holidays"]

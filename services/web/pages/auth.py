@@ -12,6 +12,7 @@ from contracts.common import Role
 from services.kit.auth import public
 from services.kit.errors import Invalid
 from services.web.commands import AccountCommands, SignInRefused
+from services.web.domain.console import console_home
 from services.web.queries import WebQueries
 from services.web.render import Pages
 from services.web.sessions import (
@@ -24,10 +25,8 @@ from services.web.sessions import (
 
 
 def home_of(role: Role) -> str:
-    """Where a person lands after signing in: inspectors on 掌上查; the console (#13) is the
-    others' home once it exists, and until then their tasks view serves them too."""
-    del role
-    return "/m/"
+    """Where a person lands after signing in: inspectors on 掌上查, officers on the console."""
+    return "/m/" if role is Role.INSPECTOR else console_home(role)
 
 
 def safe_next(value: str | None, role: Role) -> str:

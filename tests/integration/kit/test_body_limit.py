@@ -106,7 +106,8 @@ async def test_a_chunked_body_stops_at_the_limit_on_every_route(run_service) -> 
             (publisher, "/results/batch", publisher.auth(Role.PLANNER, "SCJG")),
             (planner, "/rules/check", planner.auth(Role.POLICY)),
             (draw, "/draws", draw.auth(Role.DRAW_OFFICER)),
-            (publisher, "/attachments", publisher.auth(Role.INSPECTOR, "SCJG")),  # reads its own body
+            # /attachments reads its own body
+            (publisher, "/attachments", publisher.auth(Role.INSPECTOR, "SCJG")),
         ]
         urls = {id(svc): await serve_app(stack, svc.ctx.app, free_port()) for svc, _, _ in cases}
         for svc, path, headers in cases:
