@@ -81,3 +81,10 @@ CREATE INDEX IF NOT EXISTS results_public ON results (published_at DESC, result_
 CREATE INDEX IF NOT EXISTS results_categories ON results USING gin (categories);
 CREATE INDEX IF NOT EXISTS results_check_date ON results (check_date);
 CREATE INDEX IF NOT EXISTS plans_year ON plans (year, approved_at DESC);
+
+-- The home page's figures of a year, counted from the indexes alone (index-only scans): the
+-- live tasks by period and draw, the latest public results by check date and violation.
+CREATE INDEX IF NOT EXISTS tasks_live_period ON tasks (period_start, draw_id)
+    WHERE merged_into IS NULL;
+CREATE INDEX IF NOT EXISTS results_public_checked ON results (check_date, violation)
+    WHERE published_at IS NOT NULL AND NOT public_superseded;
