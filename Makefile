@@ -56,7 +56,7 @@ schemas: install
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
-## screenshots: the guide's pictures of 掌上查 (docs/images/), as the browser tests take them
+## screenshots: the guide's pictures of 掌上查 and the public site (docs/images/), as the browser tests take them
 screenshots: install browser
 	SPOTCHECK_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  tests/browser/test_mobile.py
+	  tests/browser/test_mobile.py tests/browser/test_public_site.py
