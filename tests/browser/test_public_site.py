@@ -157,6 +157,10 @@ def test_search_finds_a_company_by_part_of_its_name_and_by_uscc(
     assert_fits_width(phone)
     assert_accessible(phone)
     save_screenshot(phone, "site-company-phone")
+    # From its page to its own ticket in this year's draw that chose it, computed on the phone.
+    phone.get_by_role("link", name=re.compile(f"核对在 {a_result['draw_id']} 中的签号")).click()
+    expect(phone.locator(".ticket-row").first).to_be_visible(timeout=VERIFY_TIMEOUT_MS)
+    assert phone.locator(".ticket-row[data-selected=true]").count() >= 1
 
     phone.goto(browser_stack.urls["web"] + "/")
     phone.get_by_label("企业名称或统一社会信用代码").fill(uscc.lower())
