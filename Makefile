@@ -56,8 +56,8 @@ schemas: install
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
 
-## screenshots: the guide's pictures of 掌上查 and the console (docs/images/), as the browser tests
-## take them
+## screenshots: the guide's pictures of 掌上查, the console and the public site (docs/images/), as
+## the browser tests take them
 screenshots: install browser
 	SPOTCHECK_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  tests/browser/test_mobile.py tests/browser/test_console.py
+	  tests/browser/test_mobile.py tests/browser/test_console.py tests/browser/test_public_site.py

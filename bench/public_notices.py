@@ -100,7 +100,7 @@ async def fill(conn: Any, n: int) -> None:
         """
         INSERT INTO results (result_id, version, task_id, submitted_by, check_date, due_date,
                              method, items, categories, violation, confirmations, attachments,
-                             accepted_at, published_at)
+                             accepted_at, follow_up)
         SELECT 'R-' || t.task_id, 1, t.task_id, 'bench', t.period_start + 10, t.period_start + 40,
                '实地检查',
                jsonb_build_array(jsonb_build_object('item_code', t.items->0->>'code',
@@ -108,9 +108,7 @@ async def fill(conn: Any, n: int) -> None:
                    WHEN '2' THEN '违反市场监管相关规定' ELSE '发现问题已责令改正' END,
                  'problems', '')),
                ARRAY[c], c <> '1', '[]', '[]', now(),
-               make_timestamptz(extract(year FROM t.period_start)::int,
-                                extract(month FROM t.period_start)::int, 20, 0, 0, 0)
-                 + (abs(hashtext(t.task_id)) % 86400 || ' seconds')::interval
+               jsonb_build_object('second', abs(hashtext(t.task_id)) % 86400)
           FROM (SELECT *, (ARRAY['1','1','1','1','1','1','1','2','E','1'])
                             [1 + abs(hashtext(task_id)) % 10] AS c
                   FROM tasks) t
@@ -120,12 +118,25 @@ async def fill(conn: Any, n: int) -> None:
         """
         INSERT INTO results (result_id, version, task_id, supersedes, correction_reason,
                              submitted_by, check_date, due_date, method, items, categories,
-                             violation, confirmations, attachments, accepted_at, published_at)
+                             violation, confirmations, attachments, accepted_at, follow_up)
         SELECT result_id, 2, task_id, 1, '录入错误', 'bench', check_date, due_date, method,
-               items, categories, violation, '[]', '[]', now(), published_at + interval '3 days'
+               items, categories, violation, '[]', '[]', now(), follow_up
           FROM results WHERE abs(hashtext(result_id)) % 20 = 0
         """
     )
+    # Published as the relay does it, by an update (the trigger marks the corrected versions;
+    # the publication time parked in follow_up above, a correction three days after).
+    started = time.perf_counter()
+    await conn.execute(
+        """
+        UPDATE results SET follow_up = NULL,
+               published_at = make_timestamptz(extract(year FROM check_date)::int,
+                                               extract(month FROM check_date)::int, 20, 0, 0, 0)
+                 + ((follow_up->>'second') || ' seconds')::interval
+                 + ((version - 1) * 3 || ' days')::interval
+        """
+    )
+    print(f"published every version in one statement: {time.perf_counter() - started:.1f} s")
     await conn.execute("VACUUM ANALYZE")  # what autovacuum leaves a settled table in
 
 

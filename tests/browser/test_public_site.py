@@ -109,7 +109,8 @@ def test_public_site_page(
         expect(nav.get_by_role("link", name=heading)).to_have_attribute("aria-current", "page")
     assert_fits_width(page)
     assert_accessible(page)
-    save_screenshot(page, f"site-{name}-{viewport}")
+    if viewport == "phone":  # the guide shows the phone's; the desktop's are checked the same
+        save_screenshot(page, f"site-{name}-phone")
 
 
 def test_results_filtered_with_names_on_a_phone(browser_stack: Seeded, phone: Page) -> None:
@@ -155,7 +156,11 @@ def test_search_finds_a_company_by_part_of_its_name_and_by_uscc(
     expect(phone.get_by_text(uscc).first).to_be_visible()
     assert_fits_width(phone)
     assert_accessible(phone)
-    save_screenshot(phone, "site-company-phone", full_page=True)
+    save_screenshot(phone, "site-company-phone")
+    # From its page to its own ticket in this year's draw that chose it, computed on the phone.
+    phone.get_by_role("link", name=re.compile(f"核对在 {a_result['draw_id']} 中的签号")).click()
+    expect(phone.locator(".ticket-row").first).to_be_visible(timeout=VERIFY_TIMEOUT_MS)
+    assert phone.locator(".ticket-row[data-selected=true]").count() >= 1
 
     phone.goto(browser_stack.urls["web"] + "/")
     phone.get_by_label("企业名称或统一社会信用代码").fill(uscc.lower())

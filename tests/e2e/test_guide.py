@@ -24,7 +24,13 @@ GUIDE = ROOT / "docs" / "guide.md"
 # Run elsewhere: the session fixture (`spotcheck up`, `spotcheck down`), test_demo.py
 # (`spotcheck demo --no-serve`; `spotcheck demo`, which is what `make run` runs).
 RUN_ELSEWHERE = {"make run", "spotcheck demo --no-serve", "spotcheck up", "spotcheck down"}
-DEFAULT_PORTS = {"registry": 8101, "planner": 8102, "draw": 8103, "publisher": 8104}
+DEFAULT_PORTS = {
+    "registry": 8101,
+    "planner": 8102,
+    "draw": 8103,
+    "publisher": 8104,
+    "web": 8100,
+}
 
 
 def blocks(text: str) -> list[tuple[str, str, str]]:
@@ -147,8 +153,11 @@ def _check_outputs(out: dict[str, str], v: dict[str, str]) -> None:
     assert "completed" in of("spotcheck draw seed")
     assert of("spotcheck draw verify").startswith(f"OK {v['DRAW']}")
     verify = [t for c, t in out.items() if c.startswith("python3 tools/verify_draw.py")]
-    assert len(verify) == 2 and all(t.strip().splitlines()[-1].startswith("OK") for t in verify)
+    assert len(verify) == 3 and all(t.strip().splitlines()[-1].startswith("OK") for t in verify)
     assert v["USCC"] in of("python3 tools/verify_draw.py record.json")
+    # the public site's copies of the record and lists (§8): the same verdict, the same ticket
+    site = of("python3 tools/verify_draw.py http://127.0.0.1:8100/")
+    assert f"\t{v['USCC']}\tticket " in site and site.strip().splitlines()[-1].startswith("OK")
     assert "SELECTED" in of("spotcheck draw ticket")
     assert "BROKEN" not in of("spotcheck audit verify")
     entries: list[dict[str, Any]] = json.loads(of("curl -s -H"))

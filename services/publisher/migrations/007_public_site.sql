@@ -45,33 +45,21 @@ BEGIN
     IF pg_trigger_depth() > 1 THEN
         RETURN NULL;  -- its own update below: nothing more to mark
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        UPDATE results r SET public_superseded = true
-         WHERE r.result_id IN (SELECT a.result_id FROM published a WHERE a.published_at IS NOT NULL)
-           AND r.published_at IS NOT NULL AND NOT r.public_superseded
-           AND EXISTS (SELECT 1 FROM results n WHERE n.result_id = r.result_id
-                        AND n.version > r.version AND n.published_at IS NOT NULL);
-    ELSE
-        UPDATE results r SET public_superseded = true
-         WHERE r.result_id IN (SELECT a.result_id FROM published a
-                                 JOIN unpublished b USING (result_id, version)
-                                WHERE a.published_at IS NOT NULL AND b.published_at IS NULL)
-           AND r.published_at IS NOT NULL AND NOT r.public_superseded
-           AND EXISTS (SELECT 1 FROM results n WHERE n.result_id = r.result_id
-                        AND n.version > r.version AND n.published_at IS NOT NULL);
-    END IF;
+    UPDATE results r SET public_superseded = true
+     WHERE r.result_id IN (SELECT a.result_id FROM published a
+                             JOIN unpublished b USING (result_id, version)
+                            WHERE a.published_at IS NOT NULL AND b.published_at IS NULL)
+       AND r.published_at IS NOT NULL AND NOT r.public_superseded
+       AND EXISTS (SELECT 1 FROM results n WHERE n.result_id = r.result_id
+                    AND n.version > r.version AND n.published_at IS NOT NULL);
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
 -- Once per statement, after it: a batch of the relay may publish several versions of one
--- result at once. (A trigger with transition tables cannot name its columns.) Versions are
--- published by an update (the relay); one inserted already published is marked the same way.
+-- result at once. (A trigger with transition tables cannot name its columns.) A version is
+-- always stored unpublished and made public by an update (the relay's, store/outbox.py).
 DROP TRIGGER IF EXISTS results_public_superseded ON results;
 CREATE TRIGGER results_public_superseded AFTER UPDATE ON results
     REFERENCING OLD TABLE AS unpublished NEW TABLE AS published
-    FOR EACH STATEMENT EXECUTE FUNCTION results_public_superseded();
-DROP TRIGGER IF EXISTS results_public_superseded_insert ON results;
-CREATE TRIGGER results_public_superseded_insert AFTER INSERT ON results
-    REFERENCING NEW TABLE AS published
     FOR EACH STATEMENT EXECUTE FUNCTION results_public_superseded();
 
 -- 结果公告's order (newest publication first) over the latest public versions; its category
@@ -81,3 +69,10 @@ CREATE INDEX IF NOT EXISTS results_public ON results (published_at DESC, result_
 CREATE INDEX IF NOT EXISTS results_categories ON results USING gin (categories);
 CREATE INDEX IF NOT EXISTS results_check_date ON results (check_date);
 CREATE INDEX IF NOT EXISTS plans_year ON plans (year, approved_at DESC);
+
+-- The home page's figures of a year, counted from the indexes alone (index-only scans): the
+-- live tasks by period and draw, the latest public results by check date and violation.
+CREATE INDEX IF NOT EXISTS tasks_live_period ON tasks (period_start, draw_id)
+    WHERE merged_into IS NULL;
+CREATE INDEX IF NOT EXISTS results_public_checked ON results (check_date, violation)
+    WHERE published_at IS NOT NULL AND NOT public_superseded;

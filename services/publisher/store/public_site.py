@@ -381,9 +381,9 @@ async def overview(conn: Conn, year: int, categories: list[NoticeOption]) -> Pub
         year,
     )
     tasks = await conn.fetchval(
-        "SELECT count(*) FROM tasks t LEFT JOIN draws d ON d.draw_id = t.draw_id "
-        "WHERE t.period_start >= $1 AND t.period_start < $2 AND t.merged_into IS NULL "
-        "AND d.superseded_by IS NULL",
+        "SELECT count(*) FROM tasks t WHERE t.period_start >= $1 AND t.period_start < $2 "
+        "AND t.merged_into IS NULL AND t.draw_id NOT IN "
+        "(SELECT d.draw_id FROM draws d WHERE d.superseded_by IS NOT NULL)",
         start,
         end,
     )

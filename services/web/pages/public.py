@@ -347,9 +347,10 @@ def router(*, pages: Pages, reads: PublicReads) -> APIRouter:
         all_draws, plans, overview, names = await _gather(
             reads.draws(), reads.plans(year=year, limit=100), reads.overview(year), reads.names()
         )
-        state = {d["draw_id"]: d["state"] for d in all_draws}
+        # Every draw of the year's plans, in ceremony too (its commitment is public before the
+        # seed), newest first as the draw service lists them.
         groups = [
-            {"plan": p, "draws": [{"draw_id": d, "state": state.get(d, "")} for d in p["draws"]]}
+            {"plan": p, "draws": [d for d in all_draws if d["plan_id"] == p["plan_id"]]}
             for p in plans["plans"]
         ]
         return await render(

@@ -258,10 +258,32 @@ class Services:
 
         @app.get("/draws")
         def draws() -> Any:
-            return [{"draw_id": "D-1", "plan_id": "P-1", "state": "superseded"}]
+            return [
+                {"draw_id": "D-3", "plan_id": "P-1", "state": "committed"},
+                {"draw_id": "D-1", "plan_id": "P-1", "state": "superseded"},
+            ]
+
+        @app.get("/draws/{draw_id}/commitment")
+        def commitment(draw_id: str) -> Any:
+            record = _record()
+            return {
+                "draw_id": draw_id,
+                "plan_id": "P-1",
+                "rules_version": "r" * 64,
+                "snapshot_id": "S-1",
+                "commitment_sha256": "d" * 64,
+                "strata": [
+                    {k: v for k, v in record["strata"][0].items() if k not in ("selected", "count")}
+                ],
+                "committed_at": "2026-03-01T00:00:00Z",
+            }
 
         @app.get("/draws/{draw_id}")
         def status(draw_id: str) -> Any:
+            if draw_id == "D-3":
+                return DrawStatus(
+                    draw_id="D-3", plan_id="P-1", state="committed", commitment_sha256="d" * 64
+                ).model_dump(mode="json")
             if draw_id != "D-1":
                 return JSONResponse(
                     {"error": {"code": "not_found", "message": "no draw"}}, status_code=404
@@ -418,6 +440,14 @@ async def test_the_draw_page_says_it_was_superseded_and_why(site: Any) -> None:
     assert 'data-record="/draws/D-1/record.json"' in html
     assert 'data-candidates="/draws/D-1/candidates/{stratum_id}.txt"' in html
     assert f'data-verdict="{SID}"' in html and "0.05%" not in html and "5%" in html
+
+
+async def test_a_draw_awaiting_its_seed_shows_its_commitment(site: Any) -> None:
+    listed = (await site.http.get("/draws")).text
+    assert 'href="/draws/D-3"' in listed and "已公布承诺值，待确定随机种子" in listed
+    html = (await site.http.get("/draws/D-3")).text
+    assert "d" * 64 in html and SID in html and "尚未确定" in html
+    assert "data-verifier" not in html and "verify.js" not in html  # nothing to verify yet
 
 
 async def test_large_text_is_a_cookie_set_by_a_link(site: Any) -> None:

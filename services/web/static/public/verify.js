@@ -11,6 +11,8 @@
 
 export const SPEC = "spotcheck-draw/1";
 const STRATUM_ID = /^[A-Za-z0-9._:-]+$/;
+// The shape of a unified social credit code (GB 32100-2015's alphabet, upper case).
+const USCC = /^[0-9A-HJ-NPQRTUWXY]{18}$/;
 // Python's str.strip() whitespace (not JavaScript's trim(), which differs at the edges).
 const PY_SPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 // Tickets are hashed this many at a time: WebCrypto answers each digest on its own, so many
@@ -797,7 +799,7 @@ export function install(root = document) {
       event.preventDefault();
       const input = form.querySelector("input[name=uscc]");
       const uscc = normaliseUscc(input.value);
-      if (!/^[0-9A-HJ-NPQRTUWXY]{18}$/.test(uscc)) {
+      if (!USCC.test(uscc)) {
         input.setAttribute("aria-invalid", "true");
         text(form.querySelector("[data-uscc-error]"), "请输入18位统一社会信用代码（数字和大写字母）。");
         input.focus();
@@ -807,8 +809,9 @@ export function install(root = document) {
       text(form.querySelector("[data-uscc-error]"), "");
       run(section, uscc);
     });
+    // Come from a company's page (`?uscc=`): its tickets are computed at once.
     const asked = normaliseUscc(new URLSearchParams(location.search).get("uscc"));
-    if (asked) run(section, asked);
+    if (USCC.test(asked)) run(section, asked);
   }
 }
 
