@@ -49,9 +49,14 @@ async def _as(s: Running, url: str, user: str, errors: list[str]) -> NATS:
     )
 
 
+# Bounds on waits for what must happen (they end as soon as it does): generous, because the
+# suite may run on a loaded machine. What must not happen is checked after a positive control.
+BOUND_S = 30.0
+
+
 async def _violations(errors: list[str], *wanted: str) -> None:
     """Wait (bounded) until the server reported each permissions violation."""
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(BOUND_S):
         while not all(any(w in e for e in errors) for w in wanted):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
@@ -75,9 +80,9 @@ async def _check(s: Running, url: str) -> None:
         await agency.flush()
 
         # A result published by the publisher's user is stored and reaches the agency.
-        ack = await publisher.jetstream().publish(RESULT, b'{"result_id": "R-1"}')
+        ack = await publisher.jetstream(timeout=BOUND_S).publish(RESULT, b'{"result_id": "R-1"}')
         assert ack.stream == "PUBLISHER"
-        got = await results.next_msg(timeout=5)
+        got = await results.next_msg(timeout=BOUND_S)
         assert got.subject == RESULT and got.data == b'{"result_id": "R-1"}'
 
         # The agency's forgery is refused and never stored in the PUBLISHER stream.
@@ -85,7 +90,7 @@ async def _check(s: Running, url: str) -> None:
         await agency.flush()
         await _violations(agency_errors, f'permissions violation for publish to "{FORGED}"')
         with pytest.raises(NotFoundError):
-            await cli.jetstream().get_last_msg("PUBLISHER", FORGED)
+            await cli.jetstream(timeout=BOUND_S).get_last_msg("PUBLISHER", FORGED)
         with pytest.raises(NatsTimeout):
             await results.next_msg(timeout=0.3)
 
@@ -101,12 +106,21 @@ async def _check(s: Running, url: str) -> None:
         with pytest.raises((NatsTimeout, NoRespondersError)):
             await agency.request(ping, b"{}", timeout=1)
         await _violations(agency_errors, f'permissions violation for publish to "{ping}"')
-        reply = await cli.request(ping, b"{}", timeout=5)  # the command line's user may
+        reply = await cli.request(ping, b"{}", timeout=BOUND_S)  # the command line's user may
         assert json.loads(reply.data)["service"] == "registry"
         assert not own_errors
     finally:
         for nc in (cli, registry, publisher, agency):
             await nc.close()
+
+
+def _assert_status_reaches_nats(s: Running) -> None:
+    """`spotcheck status` connects to NATS as the command line's user (the services' own
+    health is test_stack.py's: a loaded machine may make one answer slowly)."""
+    status = cli(s, "status", "--json")
+    report = json.loads(status.stdout)
+    nats_part = next(p for p in report["parts"] if p["part"] == "nats")
+    assert nats_part["ok"], nats_part
 
 
 def test_the_embedded_nats_runs_with_accounts() -> None:
@@ -137,10 +151,7 @@ def test_the_embedded_nats_runs_with_accounts() -> None:
         assert "refused no user" in r.stderr and "SPOTCHECK_NATS_USER" in r.stderr
 
         # The command line finds its own user (spotcheck status connects as `cli`).
-        status = cli(s, "status", "--json")
-        assert status.returncode == 0, status.stdout + status.stderr
-        nats_part = next(p for p in json.loads(status.stdout)["parts"] if p["part"] == "nats")
-        assert nats_part["ok"], nats_part
+        _assert_status_reaches_nats(s)
 
 
 def test_no_password_is_in_the_repository() -> None:
@@ -175,15 +186,14 @@ def test_up_on_an_external_nats_with_accounts(
         stderr=log,
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while not (tmp / "var" / "stack.json").exists():
             assert proc.poll() is None, (tmp / "up.log").read_text()
             assert time.monotonic() < deadline, "the stack did not start"
             time.sleep(0.3)
         info = json.loads((tmp / "var" / "stack.json").read_text())
         assert not info["nats_embedded"] and not (tmp / "var" / "secrets").exists()
-        status = cli(Running(env=env, cwd=tmp, urls={}), "status", "--json")
-        assert status.returncode == 0, status.stdout + status.stderr
+        _assert_status_reaches_nats(Running(env=env, cwd=tmp, urls={}))
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(90)
