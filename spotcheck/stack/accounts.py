@@ -88,7 +88,9 @@ def ensure_passwords(folder: Path, users: list[str]) -> dict[str, str]:
             if not path.exists():
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(secrets.token_urlsafe(32) + "\n")
+                    # A letter, then hex: nats-server reads `$VAR` values as config values, and
+                    # a URL-safe token such as "2026-…" parsed as a date and stopped it.
+                    f.write("p" + secrets.token_hex(24) + "\n")
             path.chmod(0o600)
             passwords[user] = path.read_text(encoding="utf-8").strip()
     except OSError as exc:

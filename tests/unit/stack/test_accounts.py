@@ -93,3 +93,12 @@ def test_streams_of_a_nats_without_accounts_move_to_the_spotcheck_account(tmp_pa
     assert not (tmp_path / "jetstream" / "$G").exists()
     assert not accounts.adopt_global_streams(tmp_path)  # once
     assert not accounts.adopt_global_streams(tmp_path / "empty")
+
+
+def test_passwords_read_as_plain_strings_by_nats_server(tmp_path: Path) -> None:
+    """nats-server parses a `$VAR` value like any config value: a password that starts with a
+    digit may read as a number or a date ("2026-…" stopped the server). Each starts with a
+    letter and has only letters and digits."""
+    made = accounts.ensure_passwords(tmp_path / "nats", [f"u{i}" for i in range(200)])
+    for password in made.values():
+        assert password[0].isalpha() and password.isalnum() and len(password) >= 40
