@@ -9,9 +9,6 @@ import asyncio
 import json
 from typing import Any
 
-import asyncpg
-import pytest
-
 from contracts.common import Role
 from contracts.planner import PlanApproved
 from services.planner.app import spec
@@ -209,9 +206,10 @@ async def test_a_rolled_back_plan_publishes_nothing(
                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_rollback_plan();
             """
         )
-    # (The app answers 500; the in-process test transport re-raises the error instead.)
-    with pytest.raises(asyncpg.exceptions.RaiseError, match="refused at commit"):
-        await svc.http.post("/plans", json=plan_body("P-ROLLBACK"), headers=planner)
+    # The app answers 500 in the one error shape, with the request's own id.
+    r = await svc.http.post("/plans", json=plan_body("P-ROLLBACK"), headers=planner)
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal"
+    assert r.json()["error"]["request_id"] == r.headers["x-request-id"]
     assert (await svc.http.get("/plans/P-ROLLBACK", headers=planner)).status_code == 404
     r = await svc.http.post("/plans", json=plan_body("P-AFTER"), headers=planner)
     assert r.status_code == 201, r.text
