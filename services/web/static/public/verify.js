@@ -232,7 +232,9 @@ export async function allTickets(seed, stratumId, list, progress) {
 // Lists at least this long are hashed by workers (verify-worker.js), one slice each, when the
 // browser has more than one core; shorter ones on the page's own thread (a worker's start
 // costs more than it saves there).
-const PARALLEL_FROM = 20000;
+const PARALLEL_FROM = 8000;
+// Lists are downloaded this many strata ahead of the one being hashed.
+const AHEAD = 3;
 
 /** A few workers that hash slices of lists, kept for one verification. */
 export class TicketPool {
@@ -525,7 +527,27 @@ async function verifyStrata(record, strata, seed, fetchList, options, report, fi
   const lines = [];
   const seen = new Set();
   let complete = true;
-  for (const s of strata) {
+  // The next lists are downloaded while this one is hashed; each is dropped once read.
+  const ahead = new Map();
+  const fetchAhead = (sid) => {
+    if (!ahead.has(sid)) {
+      const pending = fetchList(sid);
+      pending.catch(() => {}); // its failure is reported when its stratum reads it
+      ahead.set(sid, pending);
+    }
+    const pending = ahead.get(sid);
+    ahead.delete(sid);
+    return pending;
+  };
+  for (const [i, s] of strata.entries()) {
+    for (const next of strata.slice(i + 1, i + 1 + AHEAD)) {
+      const sid = next.stratum_id;
+      if (typeof sid === "string" && STRATUM_ID.test(sid) && !("candidates" in next) && !ahead.has(sid)) {
+        const pending = fetchList(sid);
+        pending.catch(() => {});
+        ahead.set(sid, pending);
+      }
+    }
     const sid = s.stratum_id;
     const row = { stratum_id: String(sid), n: s.n, k: s.k, ok: false, code: null, message: null, unreadable: false };
     try {
@@ -535,7 +557,7 @@ async function verifyStrata(record, strata, seed, fetchList, options, report, fi
       if (seen.has(sid)) throw new Difference(`stratum ${sid} appears twice`, "duplicate");
       seen.add(sid);
       const progress = options.progress ? (done) => options.progress(sid, done, s.n) : null;
-      const got = await verifyStratum(seed, s, fetchList, { uscc: options.uscc, progress, pool });
+      const got = await verifyStratum(seed, s, fetchAhead, { uscc: options.uscc, progress, pool });
       row.ok = true;
       lines.push(got.line);
       if (got.company) report.company.push(got.company);
