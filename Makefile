@@ -60,4 +60,4 @@ clean:
 ## take them
 screenshots: install browser
 	SPOTCHECK_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q -p no:cacheprovider \
-	  tests/browser/test_mobile.py tests/browser/test_console.py
+	  tests/browser/test_mobile.py tests/browser/test_officers.py

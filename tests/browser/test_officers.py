@@ -3,6 +3,9 @@ officer runs a whole ceremony with dice digits typed by a witness, watches the p
 screen, exports the selection, and asks for a redraw that a second officer confirms; roles see
 a 403 page where they must. Every page passes axe-core and fits the width, and leaves a
 screenshot (`console-*.png`) for the guide.
+
+This module runs after `test_mobile.py` (its name says so): its draws leave tasks, and a redraw
+supersedes them, which the phone tests' choice of open tasks must not meet.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def approved_plan(stack: Seeded, title: str) -> dict[str, Any]:
         "year": 2026,
         "departments": ["SCJG"],
         "scope": {"regions": ["360202"]},
-        "period": {"start": "2026-12-01", "end": "2026-12-31"},
+        "period": {"start": "2026-06-01", "end": "2026-11-30"},
         "items": [{"item": "SCJG-006", "ratio": "3%"}],
         "filed_on": "2026-02-20",
     }
