@@ -24,6 +24,7 @@ from services.web.headers import SecurityHeaders
 from services.web.pages import auth, console, errors, mobile, public, sso
 from services.web.passwords import Passwords
 from services.web.queries import TaskReads, WebQueries
+from services.web.queries.audit import AuditReads
 from services.web.queries.draws import DrawReads
 from services.web.queries.plans import PlanReads
 from services.web.queries.public import PublicReads
@@ -47,6 +48,7 @@ class ConsoleParts:
     plan_commands: PlanCommands
     rule_reads: RuleReads
     rule_commands: RuleCommands
+    audit_reads: AuditReads
 
 
 @dataclass
@@ -146,6 +148,7 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
             plan_commands=PlanCommands(backends=backends),
             rule_reads=RuleReads(backends=backends),
             rule_commands=RuleCommands(backends=backends),
+            audit_reads=AuditReads(backends=backends, own=ctx.audit),
         ),
         sso=single_sign_on,
     )

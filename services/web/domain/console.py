@@ -30,6 +30,7 @@ SECTIONS = (
     Section("plans", "抽查计划", "/console/plans", (Role.PLANNER, Role.POLICY, Role.AUDITOR)),
     Section("draws", "公开抽取", "/console/draws", (Role.DRAW_OFFICER, Role.AUDITOR)),
     Section("rules", "规则管理", "/console/rules", (Role.POLICY,)),
+    Section("audit", "审计", "/console/audit", (Role.AUDITOR,)),
 )
 
 # Roles the console opens for at all (an inspector has 掌上查, not the console).
@@ -67,7 +68,7 @@ PRIMARY: dict[Role, str] = {
     Role.POLICY: "rules",
     Role.PLANNER: "plans",
     Role.DRAW_OFFICER: "draws",
-    Role.AUDITOR: "draws",
+    Role.AUDITOR: "audit",
 }
 
 

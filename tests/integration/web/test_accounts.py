@@ -177,7 +177,8 @@ async def test_pages_need_a_session_and_open_redirects_are_refused(web: Any) -> 
             "next": "//evil.example/",
         },
     )
-    assert r.status_code == 303 and r.headers["location"] == "/m/"
+    # not the other site: the auditor's own home, the console's 审计
+    assert r.status_code == 303 and r.headers["location"] == "/console/audit"
     # an unknown page is a page in Chinese, not JSON
     r = await web.http.get("/no/such/page")
     assert r.status_code == 404 and "页面不存在" in r.text

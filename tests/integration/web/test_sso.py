@@ -166,7 +166,8 @@ async def test_id_tokens_that_are_not_this_logins_answer_are_refused(
     # the same provider, the right claims: signed in
     provider.id_token_claims, provider.signing_key = {}, None
     r = await _sso_sign_in(browser, web, next_url="//evil.example/")
-    assert r.status_code == 303 and r.headers["location"] == "/m/"  # no open redirect
+    # no open redirect: the auditor's own home, the console's 审计
+    assert r.status_code == 303 and r.headers["location"] == "/console/audit"
     assert await _count(web, "sessions") == 1
 
 

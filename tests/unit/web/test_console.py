@@ -40,7 +40,7 @@ def test_each_role_sees_its_sections_and_lands_on_its_own() -> None:
     assert keys[Role.PLANNER] == ["plans"]
     assert keys[Role.DRAW_OFFICER] == ["draws"]
     assert keys[Role.POLICY] == ["plans", "rules"]
-    assert keys[Role.AUDITOR] == ["plans", "draws"]
+    assert keys[Role.AUDITOR] == ["plans", "draws", "audit"]
     assert keys[Role.INSPECTOR] == [] and Role.INSPECTOR not in console.CONSOLE_ROLES
     assert console.console_home(Role.POLICY) == "/console/rules"
     assert console.console_home(Role.DRAW_OFFICER) == "/console/draws"

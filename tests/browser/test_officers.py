@@ -3,6 +3,9 @@ officer runs a whole ceremony with dice digits typed by a witness, watches the p
 screen, exports the selection, and asks for a redraw that a second officer confirms; roles see
 a 403 page where they must. Every page passes axe-core and fits the width, and leaves a
 screenshot (`console-*.png`) for the guide.
+
+This module runs after `test_mobile.py` (its name says so): its draws leave tasks, and a redraw
+supersedes them, which the phone tests' choice of open tasks must not meet.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def approved_plan(stack: Seeded, title: str) -> dict[str, Any]:
         "year": 2026,
         "departments": ["SCJG"],
         "scope": {"regions": ["360202"]},
-        "period": {"start": "2026-12-01", "end": "2026-12-31"},
+        "period": {"start": "2026-06-01", "end": "2026-11-30"},
         "items": [{"item": "SCJG-006", "ratio": "3%"}],
         "filed_on": "2026-02-20",
     }
@@ -202,6 +205,7 @@ def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
         # a planner of 市场监管 opens no plan of another department
         ("planner-scjg", "/console/plans/P2026-CJ-STHJ"),
         ("draw-officer", "/console/plans/new"),
+        ("planner-scjg", "/console/audit"),
     ],
 )
 def test_a_role_sees_a_403_page_where_it_must(
@@ -418,3 +422,26 @@ def test_policy_staff_simulate_a_changed_cap_and_activate_it(
         role=Role.POLICY,
         json={"files": files["files"]},
     )
+
+
+def test_an_auditor_verifies_the_chains_and_finds_who_redrew(
+    browser_stack: Seeded, desktop: Page
+) -> None:
+    sign_in(desktop, browser_stack, "auditor")
+    expect(desktop).to_have_url(re.compile(r"/console/audit$"))
+    chains = desktop.locator("table.chains tbody tr")
+    expect(chains).to_have_count(5)
+    for service in ("registry", "planner", "draw", "publisher", "web"):
+        verified = _call(browser_stack, "GET", service, "/audit/verify", role=Role.AUDITOR)
+        row = chains.filter(has_text=service)
+        expect(row).to_contain_text("完整" if verified["ok"] else "链条断裂")
+        expect(row.locator("td").nth(2)).to_have_text(f"{verified['entries']:,}")
+    check_page(desktop, "console-audit-desktop")
+    # Who confirmed the redraw of the ceremony test (this module's first test)?
+    desktop.get_by_label("服务").select_option(label="公开抽取")
+    desktop.get_by_label("人员").fill("draw-officer-2")
+    desktop.get_by_role("button", name="筛选").click()
+    rows = desktop.locator("table.entries tbody tr")
+    expect(rows.filter(has_text="draw.redraw").first).to_be_visible()
+    for text in rows.locator("td:nth-child(3)").all_inner_texts():
+        assert "draw-officer-2" in text
