@@ -104,9 +104,17 @@ class RelayLoop:
     async def aclose(self) -> None:
         """Cancel the background run started by `start` and wait for it (rows stay due)."""
         if self._task is not None:
+            # Stopping as well as cancelling: on Python 3.11 `wait_for` can swallow a cancel
+            # that lands as its inner wait completes (a NOTIFY at shutdown), and the loop would
+            # then run on and this wait never end.
+            self.stop()
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            done, _ = await asyncio.wait({self._task}, timeout=15)
+            if not done:
+                log.warning("%s did not stop within 15 s; left behind", self.name)
+            elif not self._task.cancelled():
+                with contextlib.suppress(Exception):
+                    self._task.result()
             self._task = None
 
     async def run(self) -> None:

@@ -22,6 +22,7 @@ from contracts.common import Role
 from services.kit.auth import issue_token
 from tests.browser.checks import assert_accessible, assert_fits_width, save_screenshot
 from tests.browser.conftest import PHONE, Seeded
+from tests.waiting import wait_until
 
 # A 1×1 PNG: evidence as the camera would hand it over.
 PHOTO = base64.b64decode(
@@ -156,15 +157,17 @@ def test_result_confirmed_by_both_members_reaches_the_public_page(
     expect(b.get_by_text("结果已录入，将按期公示")).to_be_visible()
 
     # the public results page lists it once the publisher has delivered it
+    # (the relay publishes in the background: wait for its open data to hold it, then look)
+    notices = f"{browser_stack.urls['publisher']}/public/results.json"
+
+    def disclosed() -> bool:
+        r = httpx.get(notices, params={"q": task["uscc"]}, timeout=10)
+        return r.status_code == 200 and task["uscc"] in r.text
+
+    wait_until(disclosed, what=f"the result of {task['task_id']} in the public notices", timeout=60)
     public = browser.new_context(**PHONE).new_page()
     public.goto(f"{browser_stack.urls['publisher']}/public/results?q={task['uscc']}")
-    cell = public.get_by_role("main").get_by_text(task["entity_name"]).first
-    for _ in range(30):
-        if cell.count():
-            break
-        public.wait_for_timeout(1000)  # the relay publishes in the background: poll the page
-        public.reload()
-    expect(cell).to_be_visible()
+    expect(public.get_by_role("main").get_by_text(task["entity_name"]).first).to_be_visible()
     detail = _api(browser_stack, "publisher", f"/tasks/{task['task_id']}", role=Role.AUDITOR)
     assert len(detail["results"]) == 1
     version = detail["results"][0]

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -340,11 +339,12 @@ def test_demo_starts_serves_and_stops_clean(workdir: Path) -> None:
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 400
-            while "Ctrl-C stops everything" not in out.read_text(errors="replace"):
+
+            def serving() -> bool:
                 assert proc.poll() is None, out.read_text(errors="replace")[-3000:]
-                assert time.monotonic() < deadline, "the demo did not reach serving"
-                time.sleep(0.5)
+                return "Ctrl-C stops everything" in out.read_text(errors="replace")
+
+            wait_until(serving, what="the demo serving", timeout=400)
             info = json.loads((tmp_path / "var" / "stack.json").read_text())
             assert info["pid"] == proc.pid
             for name in SERVICES:

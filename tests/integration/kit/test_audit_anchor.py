@@ -31,6 +31,9 @@ def _spec(tmp_path: Path) -> ServiceSpec[None]:
 async def _service_with_copied_chain(run_service: Any, tmp_path: Path, n: int) -> Any:
     """The service with `n` entries in its chain, every one of them copied to the stream."""
     svc = await run_service(lambda: _spec(tmp_path))
+    # The background relay stopped: the test copies the chain itself, so no head of an earlier
+    # batch from the relay can land after the test's own.
+    await svc.ctx.audit.stop()
     for i in range(n):
         async with svc.ctx.db.transaction() as conn:
             await svc.ctx.audit.append(

@@ -59,7 +59,9 @@ async def test_plans_are_listed_per_department(run_service: Any, stats_double: S
     approved = await svc.http.get("/plans?status=approved&year=2026", headers=scjg)
     assert {p["plan_id"] for p in approved.json()} == {"P-JOINT", "P-SCJG"}
     assert (await svc.http.get("/plans?year=2025", headers=scjg)).json() == []
-    assert (await svc.http.get("/plans", headers=svc.auth(Role.INSPECTOR))).status_code == 403
+    assert (
+        await svc.http.get("/plans", headers=svc.auth(Role.INSPECTOR, "SCJG"))
+    ).status_code == 403
 
 
 async def test_candidates_are_kept_checked_and_tested(run_service: Any) -> None:
