@@ -35,6 +35,7 @@ class Pages:
             # ratios in basis points as percentages.
             clean=public.display_text,
             ratio=public.ratio,
+            year_choices=lambda years: [(y, f"{y}年") for y in years],
         )
 
     def render(

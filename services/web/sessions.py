@@ -17,7 +17,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request, Response
 
 from contracts.common import Role
-from services.kit.errors import DomainError, Forbidden
+from services.kit.errors import DomainError, Forbidden, Unauthorized
 from services.web.backends import Caller
 from services.web.commands import unseal
 from services.web.domain.sso import PENDING_LOGIN_MINUTES
@@ -31,10 +31,9 @@ SSO_STATE_COOKIE = "spotcheck_sso"
 SSO_PATH = "/login/sso"
 
 
-class SignInNeeded(DomainError):
+class SignInNeeded(Unauthorized):
     """No live session: the page answers with a redirect to the sign-in page."""
 
-    status = 401
     code = "sign_in_needed"
 
     def __init__(self, next_url: str) -> None:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from contracts.common import Role
 from services.kit.audit import AuditTrail
 from services.kit.db import Database
-from services.kit.errors import Conflict, DomainError, Invalid, NotFound
+from services.kit.errors import Conflict, Invalid, NotFound, Unauthorized
 from services.web.domain.people import (
     LockoutPolicy,
     Problem,
@@ -40,10 +40,9 @@ class RosterCheck(Protocol):
         ...
 
 
-class SignInRefused(DomainError):
+class SignInRefused(Unauthorized):
     """Sign-in refused; the message is the Chinese sentence shown on the sign-in page."""
 
-    status = 401
     code = "sign_in_refused"
 
 

@@ -67,8 +67,9 @@ def router(
         ),
     ]
 
-    @r.get("/console/draws")
-    async def overview(request: Request, who: Reader, done: str = "") -> Response:
+    async def overview_page(
+        request: Request, who: Person, *, error: str, status_code: int = 200
+    ) -> Response:
         found = await reads.overview(who.caller)
         return pages.render(
             request,
@@ -81,9 +82,14 @@ def router(
                 titles=found.titles,
                 states=words.DRAW_STATES,
                 can_act=who.account.role is Role.DRAW_OFFICER,
-                error=done,
+                error=error,
             ),
+            status_code=status_code,
         )
+
+    @r.get("/console/draws")
+    async def overview(request: Request, who: Reader, done: str = "") -> Response:
+        return await overview_page(request, who, error=done)
 
     @r.post("/console/draws")
     async def start(
@@ -92,21 +98,8 @@ def router(
         try:
             status = await ceremony.start(who.caller, plan_id)
         except REFUSED as exc:
-            found = await reads.overview(who.caller)
-            return pages.render(
-                request,
-                "console/draws.html",
-                context(
-                    who,
-                    "draws",
-                    draws=found.draws,
-                    startable=found.startable,
-                    titles=found.titles,
-                    states=words.DRAW_STATES,
-                    can_act=True,
-                    error=message_of(exc),
-                ),
-                status_code=_status(exc),
+            return await overview_page(
+                request, who, error=message_of(exc), status_code=_status(exc)
             )
         return RedirectResponse(f"/console/draws/{status['draw_id']}?done=started", 303)
 
