@@ -376,6 +376,7 @@ class TaskStatus(StrEnum):
     RESULT_RECORDED = "result_recorded"  # its latest result version is not public yet
     PUBLISHED = "published"  # its latest result version is public
     MERGED = "merged"  # absorbed by a later visit (`merged_into`): takes no result
+    SUPERSEDED = "superseded"  # its draw was redrawn before any result: nothing to do
 
 
 class ResultSummary(Contract):

@@ -57,6 +57,8 @@ class TaskView:
     # When and by whom the visit was marked begun (POST /tasks/{id}/start).
     started_at: datetime | None = None
     started_by: str | None = None
+    # Set when a redraw superseded the task's draw: the redraw's tasks replace it.
+    draw_superseded_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ def check_submission(
         dept=submitter_dept,
         loc="submitted_by",
         then=("submit the result for that task", "请对该任务录入结果"),
+        recorded=latest_version is not None,
     )
     if draft and submitted_by is not None:
         reasons += check_own_confirmations(sub, submitted_by)
@@ -301,10 +304,13 @@ def _who_may_act(
     dept: str | None,
     loc: str,
     then: tuple[str, str],
+    recorded: bool = False,
 ) -> list[dict[str, Any]]:
     """Who may act on a task (record its result, start its visit): the task exists and was not
-    merged into another (`then` says what to do there instead), it has a team, and the actor is
-    one of its inspectors (`inspector`) or staff of one of its departments (`dept`)."""
+    merged into another (`then` says what to do there instead), its draw was not superseded by
+    a redraw (unless a result is already `recorded`: that may be corrected), it has a team, and
+    the actor is one of its inspectors (`inspector`) or staff of one of its departments
+    (`dept`)."""
     if task is None:
         return [
             reason(["task_id"], f"task {task_id} does not exist", "task_unknown", "抽查任务不存在")
@@ -316,6 +322,17 @@ def _who_may_act(
                 f"task {task.task_id} was merged into task {task.merged_into}; {then[0]}",
                 "task_merged",
                 f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），{then[1]}",
+            )
+        ]
+    if task.draw_superseded_by is not None and not recorded:
+        # A result already recorded may still be corrected; nothing new starts on it.
+        return [
+            reason(
+                ["task_id"],
+                f"the draw of task {task.task_id} was superseded by redraw"
+                f" {task.draw_superseded_by}: its tasks replace this one",
+                "draw_superseded",
+                f"该任务所在的抽取已被重新抽取（{task.draw_superseded_by}）取代，请按新抽取的任务检查",
             )
         ]
     reasons: list[dict[str, Any]] = []

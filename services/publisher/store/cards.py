@@ -2,9 +2,11 @@
 status, the latest result and the draft awaiting confirmation; a task's result versions.
 
 A task's status is computed here, in one place, so that the list can filter and page on it:
-merged (absorbed by a later visit) › awaiting_confirmation (a draft waits for members) ›
+merged (absorbed by a later visit) › superseded (its draw was redrawn and it has no result nor
+draft: the redraw's tasks replace it) › awaiting_confirmation (a draft waits for members) ›
 published (its latest result version is public) › result_recorded › in_progress (started) ›
-assigned. Overdue: its period has ended (before `today`) and it has no result, unless merged.
+assigned. Overdue: its period has ended (before `today`) and it has no result, unless merged or
+superseded. A list without a status filter leaves superseded tasks out: there is nothing to do.
 """
 
 from __future__ import annotations
@@ -31,13 +33,17 @@ SELECT t.task_id, t.draw_id, t.plan_id, t.batch, t.uscc, t.entity_name, t.region
        t.period_end, t.started_at, t.merged_into,
        lr.result_id, lr.version, lr.check_date, lr.due_date, lr.published_at,
        CASE WHEN t.merged_into IS NOT NULL THEN 'merged'
+            WHEN dr.superseded_by IS NOT NULL AND lr.result_id IS NULL AND d.draft_id IS NULL
+                THEN 'superseded'
             WHEN d.draft_id IS NOT NULL THEN 'awaiting_confirmation'
             WHEN lr.published_at IS NOT NULL THEN 'published'
             WHEN lr.result_id IS NOT NULL THEN 'result_recorded'
             WHEN t.started_at IS NOT NULL THEN 'in_progress'
             ELSE 'assigned' END AS status,
-       (t.merged_into IS NULL AND lr.result_id IS NULL AND t.period_end < $1) AS overdue
+       (t.merged_into IS NULL AND dr.superseded_by IS NULL AND lr.result_id IS NULL
+        AND t.period_end < $1) AS overdue
 FROM tasks t
+LEFT JOIN draws dr ON dr.draw_id = t.draw_id
 LEFT JOIN LATERAL (
     SELECT r.result_id, r.version, r.check_date, r.due_date, r.published_at
     FROM results r WHERE r.task_id = t.task_id ORDER BY r.version DESC LIMIT 1
@@ -110,10 +116,11 @@ async def task_cards(conn: Conn, *, scope: Scope, query: TaskQuery, today: date)
             f"(strpos(t.entity_name, ${len(args)}) > 0"
             f" OR starts_with(upper(t.uscc), upper(${len(args)})))"
         )
-    status = ""
     if query.status is not None:
         args.append(query.status.value)
         status = f"WHERE c.status = ${len(args)}"
+    else:
+        status = "WHERE c.status <> 'superseded'"
     args += [query.limit, query.offset]
     sql = (
         f"SELECT * FROM ({_CARDS} {'WHERE ' + ' AND '.join(where) if where else ''}) c "

@@ -145,12 +145,20 @@ def _task_view(r: asyncpg.Record) -> TaskView:
         methods=tuple(r["methods"]),
         started_at=r["started_at"],
         started_by=r["started_by"],
+        draw_superseded_by=r["draw_superseded_by"],
     )
+
+
+# A task with its draw's redraw, when one superseded it (the draws row may not be in yet).
+_TASK_VIEW = (
+    "SELECT t.*, d.superseded_by AS draw_superseded_by"
+    " FROM tasks t LEFT JOIN draws d USING (draw_id)"
+)
 
 
 async def get_task(conn: Conn, task_id: str, *, lock: bool = False) -> TaskView | None:
     """Our copy of a task, or None (`lock` takes a row lock for a change)."""
-    sql = "SELECT * FROM tasks WHERE task_id = $1" + (" FOR UPDATE" if lock else "")
+    sql = f"{_TASK_VIEW} WHERE t.task_id = $1" + (" FOR UPDATE OF t" if lock else "")
     row = await conn.fetchrow(sql, task_id)
     return None if row is None else _task_view(row)
 
@@ -168,7 +176,7 @@ async def mark_started(conn: Conn, task_id: str, *, by: str, at: datetime) -> No
 
 async def get_tasks(conn: Conn, task_ids: Sequence[str]) -> dict[str, TaskView]:
     """Our copies of several tasks, by id."""
-    rows = await conn.fetch("SELECT * FROM tasks WHERE task_id = ANY($1::text[])", list(task_ids))
+    rows = await conn.fetch(f"{_TASK_VIEW} WHERE t.task_id = ANY($1::text[])", list(task_ids))
     return {r["task_id"]: _task_view(r) for r in rows}
 
 
@@ -177,8 +185,9 @@ async def tasks_and_latest(
 ) -> tuple[dict[str, TaskView], dict[str, int]]:
     """Our copies of several tasks and the latest result version of each (one round trip)."""
     rows = await conn.fetch(
-        "SELECT t.*, (SELECT max(version) FROM results r WHERE r.task_id = t.task_id) AS latest "
-        "FROM tasks t WHERE t.task_id = ANY($1::text[])",
+        "SELECT t.*, d.superseded_by AS draw_superseded_by,"
+        " (SELECT max(version) FROM results r WHERE r.task_id = t.task_id) AS latest"
+        " FROM tasks t LEFT JOIN draws d USING (draw_id) WHERE t.task_id = ANY($1::text[])",
         list(task_ids),
     )
     tasks = {r["task_id"]: _task_view(r) for r in rows}

@@ -14,6 +14,7 @@ TASK_STATUS: dict[str, str] = {
     "result_recorded": "已录入",
     "published": "已公示",
     "merged": "已合并",
+    "superseded": "已重新抽取",
 }
 
 METHODS: dict[str, str] = {

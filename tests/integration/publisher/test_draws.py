@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import subjects
+from contracts.common import Role
 from contracts.draw import DrawCompleted, DrawRecord, DrawSuperseded
 from services.publisher.app import spec
 from services.publisher.settings import PublisherSettings
 
-from .conftest import publish_tasks, task_assigned
+from .conftest import bearer, publish_tasks, result_body, task_assigned
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -108,3 +109,42 @@ async def test_a_superseded_mark_that_arrives_first_survives_the_completion(
     await wait_draws(svc, 1, superseded=1)
     draws = (await svc.http.get("/public/draws.json")).json()["draws"]
     assert [(d["draw_id"], d["superseded_by"], d["tasks"]) for d in draws] == [("D-7", "D-8", 0)]
+
+
+async def test_a_superseded_draws_tasks_leave_the_phone_list_and_take_no_new_result(
+    run_service: Any,
+) -> None:
+    svc = await run_service(lambda: spec(PublisherSettings(relay_enabled=False)))
+    old = [task_assigned("T-1"), task_assigned("T-3", uscc="91360202MA35CCCC0C")]
+    new = [task_assigned("T-2", uscc="91360202MA35BBBB0B").model_copy(update={"draw_id": "D-2"})]
+    await publish_tasks(svc, old + new)
+    staff = bearer(svc, Role.PLANNER, "staff-1")
+    # T-3's result was recorded before the redraw: it stays, and may still be corrected.
+    r = await svc.http.post("/results", json=result_body("T-3"), headers=staff)
+    assert r.status_code == 201, r.text
+    await svc.ctx.bus.publish_event(
+        subjects.event("draw", "superseded"),
+        DrawSuperseded(draw_id="D-1", superseded_by="D-2", reason="重抽", by="officer", at=AT),
+        event_id="D-1.superseded",
+    )
+    await wait_draws(svc, 0, superseded=1)
+
+    i1 = bearer(svc, Role.INSPECTOR, "I-1")
+    listed = (await svc.http.get("/tasks", headers=i1)).json()
+    assert {t["task_id"]: t["status"] for t in listed} == {
+        "T-2": "assigned",
+        "T-3": "result_recorded",
+    }
+    [gone] = (await svc.http.get("/tasks?status=superseded", headers=i1)).json()
+    # its period ended long ago (2026-06-30) with no result: overdue, were it not superseded
+    assert (gone["task_id"], gone["status"], gone["overdue"]) == ("T-1", "superseded", False)
+    assert (await svc.http.get("/public/tasks/T-1.json")).json()["status"] == "superseded"
+
+    for path, body in (("/results", result_body("T-1")), ("/tasks/T-1/start", {})):
+        r = await svc.http.post(path, json=body, headers=staff)
+        assert r.status_code == 422, r.text
+        [detail] = r.json()["error"]["details"]
+        assert detail["type"] == "draw_superseded" and "D-2" in detail["msg_zh"]
+    fix = result_body("T-3", category="2", corrects_version=1, correction_reason="录入错误")
+    r = await svc.http.post("/results", json=fix, headers=staff)
+    assert r.status_code == 201, r.text
