@@ -9,7 +9,9 @@ and return how many rows it handled. The loop decides when to run it:
 - at once again after a full batch (more is likely due);
 - after a partial batch, when woken or after `partial_s`; when nothing was due, when woken or
   after `idle_s`. Woken means `nudge()` in this process (a command just queued a row) or a
-  PostgreSQL `NOTIFY` on `channel` (another process did); the timers are the fallback;
+  PostgreSQL `NOTIFY` on `channel` (another process did); the timers are the fallback. The
+  LISTEN connection dies with its server: after an outage it is opened again once a step
+  reaches the database;
 - after a failure (the database or NATS went away), after the kit's backoff — doubling from
   `retry.base_s` up to `retry.cap_s`, reset by the next success — so that an outage is not
   hammered and a recovery is noticed within seconds. Nudges do not cut that wait short: the
@@ -39,6 +41,9 @@ from services.kit.errors import TemporaryError
 log = logging.getLogger("spotcheck.relay")
 
 Step = Callable[[], Awaitable[int]]
+
+# How often a lost LISTEN connection is tried again (only after a step reached the database).
+RELISTEN_EVERY_S = 5.0
 
 # Failures a relay expects while a dependency is away: logged in one line, without traceback.
 EXPECTED_FAILURES: tuple[type[BaseException], ...] = (
@@ -85,6 +90,9 @@ class RelayLoop:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._listener: Any = None
+        self._relistening = False
+        self._listen_tried_at = float("-inf")
 
     def nudge(self) -> None:
         """Rows may be due now: run the step without waiting for the timer."""
@@ -119,16 +127,40 @@ class RelayLoop:
 
     async def run(self) -> None:
         """Relay until cancelled or stopped."""
-        listener = await self._listen()
+        self._listener = await self._listen()
         try:
             await asyncio.gather(*(self._worker() for _ in range(self.workers)))
         finally:
-            if listener is not None:
-                assert self.db is not None and self.channel is not None
-                with contextlib.suppress(Exception):
-                    await listener.remove_listener(self.channel, self._notified)
-                with contextlib.suppress(Exception):
-                    await self.db.pool.release(listener)
+            await self._unlisten()
+
+    async def _unlisten(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            assert self.db is not None and self.channel is not None
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(self.channel, self._notified)
+            with contextlib.suppress(Exception):
+                await self.db.pool.release(listener)
+
+    async def _listen_again_if_lost(self) -> None:
+        """After PostgreSQL came back (a step just succeeded), LISTEN again on a live connection:
+        the one held died with the old server, and only the timers would wake us otherwise."""
+        if self.channel is None or self._relistening:
+            return
+        if _alive(self._listener):
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._listen_tried_at < RELISTEN_EVERY_S:
+            return
+        self._relistening, self._listen_tried_at = True, now
+        try:
+            await self._unlisten()
+            self._listener = await self._listen()
+            if self._listener is not None:
+                log.info("%s: listening on %s again", self.name, self.channel)
+                self.wake.set()  # rows queued while nobody listened
+        finally:
+            self._relistening = False
 
     async def _worker(self) -> None:
         failures = 0
@@ -153,6 +185,7 @@ class RelayLoop:
                     await asyncio.wait_for(self._stopped.wait(), delay)
                 continue
             failures = 0
+            await self._listen_again_if_lost()
             if n >= self.batch or self._stopping:
                 continue
             wait = self.idle_s if n == 0 else self.partial_s
@@ -173,10 +206,11 @@ class RelayLoop:
         try:
             conn = await self.db.pool.acquire()
             await conn.add_listener(self.channel, self._notified)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("%s: cannot listen on %s, polling: %s", self.name, self.channel, exc)
             if conn is not None:
-                await self.db.pool.release(conn)
+                with contextlib.suppress(Exception):
+                    await self.db.pool.release(conn)
             return None
         except BaseException:
             # Cancelled while starting (a service stopped at once): never keep the connection,
@@ -186,3 +220,14 @@ class RelayLoop:
                     await self.db.pool.release(conn)
             raise
         return conn
+
+
+def _alive(conn: Any) -> bool:
+    """Is this held connection still usable? The pool detaches one whose server went away, and
+    then even asking raises."""
+    if conn is None:
+        return False
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False
