@@ -19,6 +19,8 @@ from services.kit.auth import issue_token
 from services.kit.errors import DomainError, TemporaryError
 
 SERVICE_NAMES = ("registry", "planner", "draw", "publisher")
+# Seconds an idle connection to a service is kept (below uvicorn's 5 s keep-alive).
+KEEPALIVE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,11 @@ class Backends:
         self.token_ttl_s = token_ttl_s
         self.issuer = issuer
         self.audience = audience
-        self.client = httpx.AsyncClient(timeout=timeout_s, transport=transport)
+        # Idle connections are dropped before the services' own keep-alive (uvicorn: 5 s) ends
+        # them: a request sent on a connection the server is closing fails "Server
+        # disconnected without sending a response".
+        limits = httpx.Limits(keepalive_expiry=KEEPALIVE_S)
+        self.client = httpx.AsyncClient(timeout=timeout_s, transport=transport, limits=limits)
 
     def token(self, caller: Caller) -> str:
         """The bearer token of a call for `caller`."""
@@ -105,18 +111,29 @@ class Backends:
         hdrs = dict(headers or {})
         if caller is not None:
             hdrs["authorization"] = f"Bearer {self.token(caller)}"
-        try:
-            response = await self.client.request(
-                method,
-                self.urls[service].rstrip("/") + path,
-                json=json,
-                params={k: v for k, v in (params or {}).items() if v not in (None, "")},
-                content=content,
-                headers=hdrs,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-        except httpx.HTTPError as exc:
-            raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+        url = self.urls[service].rstrip("/") + path
+        query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        # A read is sent once more when the server closed the kept-alive connection under it;
+        # a write is not (it may have been done: the caller's idempotency key decides).
+        attempts = 2 if method in ("GET", "HEAD") else 1
+        for attempt in range(attempts):
+            try:
+                response = await self.client.request(
+                    method,
+                    url,
+                    json=json,
+                    params=query,
+                    content=content,
+                    headers=hdrs,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+                break
+            except httpx.RemoteProtocolError as exc:
+                if attempt + 1 < attempts:
+                    continue
+                raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+            except httpx.HTTPError as exc:
+                raise TemporaryError(f"{service} is not reachable: {exc}") from exc
         if response.status_code >= 400:
             try:
                 body: Any = response.json()
