@@ -11,7 +11,7 @@ Fixtures (all of this package's tests share one stack and one browser):
   `spotcheck down` after the last browser test.
 - `browser` (package): headless Chromium, launched once.
 - `phone` / `desktop` (function): a fresh page in a context of its own — a 390×844 touch
-  phone at device scale 3, or a 1366×900 desktop; both zh-CN in Asia/Shanghai.
+  phone at device scale 3, or a 1280×800 desktop; both zh-CN in Asia/Shanghai.
 The checks (`assert_accessible`, `assert_fits_width`, `save_screenshot`) are in `checks.py`.
 
 Why not pytest-playwright's fixtures: they are session-scoped, and while a sync Playwright
@@ -65,7 +65,7 @@ PHONE: dict[str, Any] = {
     "timezone_id": "Asia/Shanghai",
 }
 DESKTOP: dict[str, Any] = {
-    "viewport": {"width": 1366, "height": 900},
+    "viewport": {"width": 1280, "height": 800},
     "locale": "zh-CN",
     "timezone_id": "Asia/Shanghai",
 }
@@ -148,5 +148,5 @@ def phone(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture
 def desktop(browser: Browser) -> Iterator[Page]:
-    """A page on a desktop: 1366×900, zh-CN, Asia/Shanghai."""
+    """A page on a desktop: 1280×800, zh-CN, Asia/Shanghai."""
     yield from _page(browser, DESKTOP)

@@ -1,4 +1,4 @@
-"""The officers' console (`/console/`) as officers use it, on a desktop (1366×900): a draw
+"""The officers' console (`/console/`) as officers use it, on a desktop (1280×800): a draw
 officer runs a whole ceremony with dice digits typed by a witness, watches the presentation
 screen, exports the selection, and asks for a redraw that a second officer confirms; roles see
 a 403 page where they must. Every page passes axe-core and fits the width, and leaves a

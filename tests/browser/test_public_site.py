@@ -109,8 +109,7 @@ def test_public_site_page(
         expect(nav.get_by_role("link", name=heading)).to_have_attribute("aria-current", "page")
     assert_fits_width(page)
     assert_accessible(page)
-    if viewport == "phone":  # the guide shows the phone's; the desktop's are checked the same
-        save_screenshot(page, f"site-{name}-phone")
+    save_screenshot(page, f"site-{name}-{viewport}")
 
 
 def test_results_filtered_with_names_on_a_phone(browser_stack: Seeded, phone: Page) -> None:
