@@ -106,6 +106,11 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # HEAD is answered as GET without the body (headers, Content-Length and status as GET's):
+        # link checkers, monitors and caches ask it, and FastAPI routes only GET.
+        head = scope.get("method") == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
         headers = dict(scope.get("headers") or [])
         sent_id = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = sent_id if _REQUEST_ID.fullmatch(sent_id) else uuid.uuid4().hex
@@ -125,6 +130,8 @@ class RequestContext:
                     *(h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"),
                     (b"x-request-id", rid.encode("latin-1")),
                 ]
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         async def counting_receive() -> Any:

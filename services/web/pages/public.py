@@ -152,6 +152,12 @@ def router(*, pages: Pages, reads: PublicReads) -> APIRouter:
         response.headers.update(headers)
         return response
 
+    @r.get("/favicon.ico")
+    @public
+    async def favicon() -> Response:
+        # Browsers and bookmarks ask for it whatever the page says: the one icon, as SVG.
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     # ---- home, search, companies --------------------------------------------------------------
 
     @r.get("/")

@@ -78,3 +78,16 @@ async def test_oversized_body_is_refused(run_service, tmp_path, size: int) -> No
     svc = await run_service(lambda: _spec(tmp_path))
     r = await svc.http.post("/things", content=b"x" * size, headers={**svc.auth(Role.DRAW_OFFICER)})
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+
+async def test_head_is_answered_as_get_without_the_body(run_service: Any, tmp_path: Any) -> None:
+    svc = await run_service(lambda: _spec(tmp_path))
+    got = await svc.http.get("/public")
+    head = await svc.http.head("/public")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"] != "0"
+    assert head.headers["x-request-id"] != got.headers["x-request-id"]
+    missing = await svc.http.head("/nowhere")
+    assert missing.status_code == 404 and missing.content == b""
+    # a route that does not serve GET still refuses HEAD
+    assert (await svc.http.head("/things")).status_code == 405

@@ -480,3 +480,15 @@ async def test_home_shows_this_years_figures(site: Any, when: date) -> None:
     html = (await site.http.get("/", params={"year": when.year})).text
     assert "2026年度概况" in html and 'href="/draws/D-1"' in html
     assert 'role="search"' in html and 'name="q"' in html
+
+
+async def test_head_and_the_icon(site: Any) -> None:
+    page = await site.http.get("/items")
+    head = await site.http.head("/items")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == page.headers["etag"]
+    assert head.headers["content-type"].startswith("text/html")
+    icon = await site.http.get("/favicon.ico")
+    assert icon.status_code == 301 and icon.headers["location"] == "/static/favicon.svg"
+    svg = await site.http.get("/static/favicon.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
