@@ -96,6 +96,6 @@ def test_signed_in_page(
             expect(title.first).to_have_text(heading)
         assert_fits_width(page)
         assert_accessible(page)
-        save_screenshot(page, f"every-{name}-{viewport}", full_page=True)
+        save_screenshot(page, f"every-{name}-{viewport}")
     finally:
         context.close()
