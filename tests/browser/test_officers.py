@@ -450,8 +450,8 @@ def test_an_auditor_verifies_the_chains_and_finds_who_redrew(
         assert before[service]["entries"] <= entries <= after[service]["entries"], service
     check_page(desktop, "console-audit-desktop")
     # Who confirmed the redraw of the ceremony test (this module's first test)?
-    desktop.get_by_label("服务").select_option(label="公开抽取")
-    desktop.get_by_label("人员").fill("draw-officer-2")
+    desktop.get_by_label("服务", exact=True).select_option(label="公开抽取")
+    desktop.get_by_label("人员", exact=True).fill("draw-officer-2")
     desktop.get_by_role("button", name="筛选").click()
     rows = desktop.locator("table.entries tbody tr")
     expect(rows.filter(has_text="draw.redraw").first).to_be_visible()
