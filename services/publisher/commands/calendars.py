@@ -50,13 +50,8 @@ class Calendars:
         out = []
         for row in rows:
             due = publication_due(row.check_date, workdays=workdays)
-            reply = row.accepted.model_copy(
-                update={"due_date": due.day, "due_date_provisional": due.provisional}
-            )
             out.append(
-                dataclasses.replace(
-                    row, due_date=due.day, due_date_provisional=due.provisional, accepted=reply
-                )
+                dataclasses.replace(row, due_date=due.day, due_date_provisional=due.provisional)
             )
         return out
 

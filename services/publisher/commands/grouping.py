@@ -215,7 +215,7 @@ class GroupCommit:
                         "task_id": r.task_id,
                         "categories": r.categories,
                         "supersedes": r.supersedes,
-                        "due_date": r.due_date.isoformat(),
+                        "due_date": r.accepted.due_date.isoformat(),
                         "due_date_provisional": r.due_date_provisional,
                     }
                     for r in rows

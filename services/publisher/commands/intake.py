@@ -253,15 +253,6 @@ class Intake:
     ) -> store.NewResult:
         rid = result_id_of(sub.task_id)
         deliveries = build_deliveries(sub, checked, categories=self.categories, accepted_at=now)
-        reply = ResultAccepted(
-            result_id=rid,
-            version=checked.version,
-            task_id=sub.task_id,
-            check_date=sub.check_date,
-            due_date=checked.due,
-            destinations=[d[0] for d in deliveries],
-            accepted_at=now,
-        )
         items = [
             {
                 **it.model_dump(mode="json"),
@@ -277,8 +268,6 @@ class Intake:
             correction_reason=sub.correction_reason,
             submitted_by=submitted_by,
             check_date=sub.check_date,
-            # Counted again on the stored holiday calendar when the row is written.
-            due_date=checked.due,
             method=checked.method,
             items=items,
             categories=list(checked.category_codes),
@@ -289,7 +278,6 @@ class Intake:
             ],
             accepted_at=now,
             deliveries=deliveries,
-            accepted=reply,
             follow_up=None if sub.follow_up is None else sub.follow_up.model_dump(mode="json"),
             representative=None
             if sub.representative is None

@@ -16,7 +16,6 @@ from contracts.rules import Method
 from services.kit.errors import Conflict, Invalid
 from services.publisher.domain import methods as check_methods
 from services.publisher.domain.categories import CategoryTable
-from services.publisher.domain.deadlines import due_date
 from services.publisher.domain.on_site import (
     check_answers,
     check_follow_up,
@@ -63,12 +62,13 @@ class TaskView:
 
 @dataclass(frozen=True, slots=True)
 class CheckedResult:
-    """A submission that passed every check, with its category codes resolved."""
+    """A submission that passed every check, with its category codes resolved. Its due date
+    is not here: it is counted once, on the stored holiday calendar, when the result is written
+    (`Calendars.stamp`)."""
 
     task: TaskView
     version: int
     supersedes: int | None
-    due: date
     method: str  # the method's code, whatever name was submitted
     category_codes: tuple[str, ...]  # per item, in submission order
     violation: bool
@@ -138,10 +138,6 @@ def check_submission(
                 "检查日期晚于今天",
             )
         )
-
-    # Never a refusal: a year with no published schedule gets a provisional date. This one is
-    # on the default calendar; the commit counts it again on the stored one (`Calendars.stamp`).
-    due = due_date(sub.check_date)
 
     codes: list[str] = []
     for i, item in enumerate(sub.items):
@@ -218,7 +214,6 @@ def check_submission(
         task=task,
         version=(latest_version or 0) + 1,
         supersedes=latest_version,
-        due=due,
         method=method.value,
         category_codes=tuple(codes),
         violation=violation,

@@ -24,7 +24,6 @@ class NewResult:
     correction_reason: str | None
     submitted_by: str
     check_date: date
-    due_date: date
     method: str
     items: list[dict[str, Any]]
     categories: list[str]
@@ -33,11 +32,29 @@ class NewResult:
     attachments: list[dict[str, Any]]
     accepted_at: datetime
     deliveries: list[tuple[str, str, str | None, dict[str, Any]]]  # (dest, key, subject, body)
-    accepted: ResultAccepted  # the reply, and the result.accepted event
-    due_date_provisional: bool = False
     follow_up: dict[str, Any] | None = None
     representative: dict[str, Any] | None = None
     key: SubmissionKey | None = None  # the submitter's idempotency key, recorded with it
+    # Counted once, on the stored holiday calendar, in the transaction that inserts the row
+    # (`Calendars.stamp`); None until then.
+    due_date: date | None = None
+    due_date_provisional: bool = False
+
+    @property
+    def accepted(self) -> ResultAccepted:
+        """The reply to the submitter, and the body of the `result.accepted` event."""
+        if self.due_date is None:
+            raise ValueError(f"result {self.result_id} v{self.version}: due date not counted yet")
+        return ResultAccepted(
+            result_id=self.result_id,
+            version=self.version,
+            task_id=self.task_id,
+            check_date=self.check_date,
+            due_date=self.due_date,
+            due_date_provisional=self.due_date_provisional,
+            destinations=[d[0] for d in self.deliveries],
+            accepted_at=self.accepted_at,
+        )
 
 
 async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
