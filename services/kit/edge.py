@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Request, params
+from fastapi.routing import APIRoute
 from pydantic import Field
 from starlette.datastructures import UploadFile
 
@@ -151,17 +152,57 @@ async def check_media_type(request: Request) -> None:
         )
 
 
+def unknown_query_parameters(request: Request) -> list[str]:
+    """Query parameters the API route does not take, in the order sent. Only routes of the
+    OpenAPI document (the APIs) are strict: a misspelt `?limt=` must not silently mean the
+    default; pages (left out of the document) ignore what links from elsewhere add."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return []
+    known = _query_names(route)
+    return [name for name in dict.fromkeys(request.query_params.keys()) if name not in known]
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route takes, its dependencies' included; kept on the route (an
+    app's routes are fixed once built; a route is not hashable, so no cache dict)."""
+    known: frozenset[str] | None = getattr(route, "_spotcheck_query_names", None)
+    if known is None:
+        names: set[str] = set()
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            names.update(field.alias for field in dependant.query_params)
+            pending.extend(dependant.dependencies)
+        known = frozenset(names)
+        route._spotcheck_query_names = known  # type: ignore[attr-defined]
+    return known
+
+
 async def check_request(request: Request) -> None:
-    """Refuse a body of the wrong media type (415), and a request whose text breaks the rule
-    (422, every field named)."""
+    """Refuse a body of the wrong media type (415), and a request whose text breaks the rule or
+    that names a query parameter the route does not take (422, every field named)."""
     await check_media_type(request)
     found = [*text_problems(request), *(await body_problems(request))]
-    if found:
+    unknown = unknown_query_parameters(request)
+    if found or unknown:
         raise Invalid(
-            "the request holds characters that are not allowed",
+            "the request holds characters that are not allowed"
+            if found
+            else f"unknown query parameter(s): {', '.join(unknown)}",
             code="invalid",
             details=[
-                {"loc": list(loc), "msg": msg, "type": "text_control_character"}
-                for loc, msg in found
+                *(
+                    {"loc": list(loc), "msg": msg, "type": "text_control_character"}
+                    for loc, msg in found
+                ),
+                *(
+                    {
+                        "loc": ["query", name],
+                        "msg": "unknown parameter",
+                        "type": "unknown_parameter",
+                    }
+                    for name in unknown
+                ),
             ],
         )

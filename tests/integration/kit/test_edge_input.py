@@ -216,3 +216,16 @@ async def test_a_500_carries_the_id_of_its_own_request(run_service, tmp_path) ->
     # The 4xx answers carry it the same way.
     r = await svc.http.get("/nowhere")
     assert r.status_code == 404 and r.json()["error"]["request_id"] == r.headers["x-request-id"]
+
+
+async def test_a_query_parameter_the_api_does_not_take_is_refused(run_service) -> None:
+    registry = await run_service(registry_spec)
+    r = await registry.http.get(
+        "/entities?limt=5&region=360202", headers=registry.auth(Role.AUDITOR)
+    )
+    _refused(r, ["query", "limt"])
+    assert [d["loc"] for d in r.json()["error"]["details"]] == [["query", "limt"]]
+    assert r.json()["error"]["details"][0]["type"] == "unknown_parameter"
+    # the parameters it takes, its guard's included, pass
+    ok = await registry.http.get("/entities?limit=5", headers=registry.auth(Role.AUDITOR))
+    assert ok.status_code == 200, ok.text
