@@ -155,6 +155,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "GET /console/rules/candidates/{candidate_id}/files/{path:path}": frozenset({P}),
         "POST /console/rules/candidates/{candidate_id}/activate": frozenset({P}),
         "GET /console/audit": frozenset({A}),
+        "GET /console/stats": STATS,
+        "GET /console/stats.csv": STATS,
     },
 }
 SPECS: dict[str, Callable[[], ServiceSpec[Any]]] = {
