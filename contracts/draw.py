@@ -269,12 +269,14 @@ class VerifyReply(Contract):
 
 class DrawnRatio(Contract):
     """One risk class (`""`: strata without one) over a year's live draws that have selected:
-    strata, candidates on the frozen lists (n) and entities selected (k)."""
+    strata, candidates on the frozen lists (n) and selections (k), both summed over strata, and
+    the distinct entities selected (an entity drawn in two strata counts once)."""
 
     risk_class: str
     strata: int
     n: int
     k: int
+    entities: int
 
 
 class DrawStats(Contract):

@@ -152,7 +152,19 @@ def test_the_leaders_figures_equal_the_services_own(
             ]
             for r in tasks["by_department"]
         ]
+        per_class: dict[str, int] = {}
+        for g in entities["groups"]:
+            key = g["key"]["risk_class"]
+            per_class[key] = per_class.get(key, 0) + g["count"]
         drawn = {r["risk_class"]: r for r in draws["by_risk_class"]}
+        for row in table_rows(page, "coverage-class"):
+            code = row[0][0] if row[0] != "未分类" else ""
+            picked = drawn.get(code, {"entities": 0})["entities"]
+            assert row[1:] == [
+                grouped(per_class.get(code, 0)),
+                grouped(picked),
+                pct(picked, per_class.get(code, 0)),
+            ]
         planned = {r["risk_class"]: r for r in plans["by_risk_class"]}
         for row in table_rows(page, "ratio-class"):
             code = row[0][0] if row[0] != "未分类" else ""
@@ -193,7 +205,10 @@ def test_the_leaders_figures_equal_the_services_own(
 
         assert_fits_width(page)
         assert_accessible(page)
-        save_screenshot(page, "stats-desktop", full_page=True)
+        save_screenshot(page, "stats-desktop")
+        save_screenshot(page, "stats-desktop-full", full_page=True)
+        page.locator("#h-ratio-class").scroll_into_view_if_needed()
+        save_screenshot(page, "stats-desktop-ratios")
     finally:
         context.close()
 
@@ -208,14 +223,14 @@ def test_a_planner_sees_their_departments_figures_on_a_phone(
         page = context.new_page()
         path = f"/console/stats?year={year}"
         sign_in(page, stack, "planner-scjg", path)
-        expect(page.get_by_label("部门")).to_have_value("SCJG")
+        expect(page.get_by_label("部门", exact=True)).to_have_value("SCJG")
         assert cards(page)["任务完成率"] == pct(tasks["completed"], tasks["tasks"])
         assert [r[0] for r in table_rows(page, "inspectors")] == [
             r["key"] for r in tasks["by_inspector"]
         ]
         expect(page.locator("[data-chart='departments']")).to_have_attribute("data-drawn", "true")
         # Every department: the choice is kept in the link of each CSV.
-        page.get_by_label("部门").select_option("all")
+        page.get_by_label("部门", exact=True).select_option("all")
         page.get_by_role("button", name="查看").click()
         expect(page).to_have_url(
             f"{stack.urls['web']}/console/stats?year={year}&region=&department=all"
@@ -224,6 +239,9 @@ def test_a_planner_sees_their_departments_figures_on_a_phone(
         assert cards(page)["任务完成率"] == pct(everyone["completed"], everyone["tasks"])
         assert_fits_width(page)
         assert_accessible(page)
-        save_screenshot(page, "stats-phone", full_page=True)
+        save_screenshot(page, "stats-phone")
+        save_screenshot(page, "stats-phone-full", full_page=True)
+        page.locator("#h-departments").scroll_into_view_if_needed()
+        save_screenshot(page, "stats-phone-departments")
     finally:
         context.close()

@@ -105,22 +105,28 @@ async def strata_of_uscc(conn: Conn, draw_id: str, uscc: str) -> list[str]:
 
 async def drawn_by_risk_class(conn: Conn, *, year: int, department: str | None) -> list[DrawnRatio]:
     """Per risk class over a year's live draws that have selected (a superseded draw counts
-    through its redraw): strata, candidates on the frozen lists, entities selected. The risk
-    class is the approved plan's, stratum by stratum."""
+    through its redraw): strata, candidates on the frozen lists, selections, and distinct
+    entities selected (one drawn in two strata counts once). The risk class is the approved
+    plan's, stratum by stratum."""
     rows = await conn.fetch(
-        """SELECT coalesce(ps->>'risk_class', '') AS risk_class, count(*) AS strata,
-                  coalesce(sum(s.n), 0) AS n, coalesce(sum(cardinality(s.selected)), 0) AS k
-           FROM strata s
-           JOIN draws d ON d.draw_id = s.draw_id
-           JOIN plans p ON p.plan_id = d.plan_id
-           LEFT JOIN LATERAL (
-               SELECT x AS ps FROM jsonb_array_elements(p.body->'strata') x
-               WHERE x->>'stratum_id' = s.stratum_id LIMIT 1
-           ) planned ON true
-           WHERE d.state <> 'superseded' AND s.selected IS NOT NULL
-             AND (p.body->>'year')::int = $1
-             AND ($2::text IS NULL OR p.body->'departments' ? $2)
-           GROUP BY 1 ORDER BY 1""",
+        """WITH picked AS (
+               SELECT coalesce(ps->>'risk_class', '') AS risk_class, s.n, s.selected
+               FROM strata s
+               JOIN draws d ON d.draw_id = s.draw_id
+               JOIN plans p ON p.plan_id = d.plan_id
+               LEFT JOIN LATERAL (
+                   SELECT x AS ps FROM jsonb_array_elements(p.body->'strata') x
+                   WHERE x->>'stratum_id' = s.stratum_id LIMIT 1
+               ) planned ON true
+               WHERE d.state <> 'superseded' AND s.selected IS NOT NULL
+                 AND (p.body->>'year')::int = $1
+                 AND ($2::text IS NULL OR p.body->'departments' ? $2)
+           )
+           SELECT c.risk_class, count(*) AS strata, coalesce(sum(c.n), 0) AS n,
+                  coalesce(sum(cardinality(c.selected)), 0) AS k,
+                  (SELECT count(DISTINCT u) FROM picked q CROSS JOIN unnest(q.selected) u
+                    WHERE q.risk_class = c.risk_class) AS entities
+           FROM picked c GROUP BY 1 ORDER BY 1""",
         year,
         department,
     )

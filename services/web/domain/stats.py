@@ -159,7 +159,7 @@ def _coverage_by_class(
     for g in entities["groups"]:
         key = g["key"].get("risk_class", "")
         total[key] = total.get(key, 0) + int(g["count"])
-    drawn = {r["risk_class"]: int(r["k"]) for r in draws["by_risk_class"]}
+    drawn = {r["risk_class"]: int(r["entities"]) for r in draws["by_risk_class"]}
     keys = sorted(set(total) | set(drawn), key=lambda k: (k == "", k))
     rows = [
         (
@@ -175,7 +175,7 @@ def _coverage_by_class(
         title="各信用风险类别的抽查覆盖率",
         headers=("信用风险类别", "在业主体（户）", "抽中主体（户）", "覆盖率"),
         rows=rows,
-        note="抽中主体为本年度各次抽取（不含被重新抽取取代的）选中的户数"
+        note="抽中主体为本年度各次抽取（不含被重新抽取取代的）选中的主体，同一主体在多个分层中被抽中计一户"
         + ("，不分区划。" if region else "。"),
         categories=[_risk(k) for k in keys],
         series=[Series("覆盖率", [percent(drawn.get(k, 0), total.get(k, 0)) for k in keys])],

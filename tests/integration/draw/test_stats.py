@@ -66,10 +66,12 @@ async def test_ratio_drawn_per_risk_class(run_service: Any) -> None:
     auditor = svc.auth(Role.AUDITOR)
     got = (await svc.http.get("/stats/draws?year=2026", headers=auditor)).json()
     assert got["draws"] == 2
-    assert {r["risk_class"]: (r["strata"], r["n"], r["k"]) for r in got["by_risk_class"]} == {
-        "A": (2, 120, 5),
-        "B": (1, 50, 3),
-        "": (1, 10, 2),
+    assert {
+        r["risk_class"]: (r["strata"], r["n"], r["k"], r["entities"]) for r in got["by_risk_class"]
+    } == {
+        "A": (2, 120, 5, 1),  # "u" selected in both strata of class A: one entity
+        "B": (1, 50, 3, 1),
+        "": (1, 10, 2, 2),
     }
     sw = (await svc.http.get("/stats/draws?year=2026&department=SW", headers=auditor)).json()
     assert sw["draws"] == 1

@@ -84,7 +84,10 @@ PLANS = {
     ],
     "by_risk_class": [{"risk_class": "A", "strata": 4, "n": 600, "k": 12}],
 }
-DRAWS = {"draws": 2, "by_risk_class": [{"risk_class": "A", "strata": 4, "n": 590, "k": 12}]}
+DRAWS = {
+    "draws": 2,
+    "by_risk_class": [{"risk_class": "A", "strata": 4, "n": 590, "k": 12, "entities": 12}],
+}
 NAMES = {"360202": "景德镇市昌江区", "360222": "景德镇市浮梁县"}
 
 

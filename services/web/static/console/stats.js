@@ -4,7 +4,8 @@
 
 const COLOURS = ["#0b4f8a", "#c2410c", "#57606a", "#1a7f37"];
 
-function option(chart) {
+function option(chart, width) {
+  const narrow = width < 520;
   const unit = chart.unit;
   const label = (v) => (v === null || v === undefined ? "" : `${v}${unit}`);
   const stacked = unit !== "%" && chart.series.length > 1;
@@ -17,14 +18,14 @@ function option(chart) {
     grid: { left: 8, right: 48, top: chart.series.length > 1 ? 32 : 8, bottom: 8, containLabel: true },
     xAxis: {
       type: "value",
-      max: unit === "%" ? 100 : undefined,
-      axisLabel: { formatter: (v) => `${v}${unit}` },
+      splitNumber: narrow ? 3 : 5,
+      axisLabel: { formatter: (v) => `${v}${unit}`, hideOverlap: true },
     },
     yAxis: {
       type: "category",
       inverse: true,
       data: chart.categories,
-      axisLabel: { width: 150, overflow: "truncate" },
+      axisLabel: { width: narrow ? 96 : 180, overflow: "truncate" },
     },
     series: chart.series.map((s) => ({
       name: s.name,
@@ -48,7 +49,7 @@ function draw() {
     const rows = chart.categories.length * (chart.unit === "%" ? chart.series.length : 1);
     el.style.height = `${Math.max(200, rows * 28 + 80)}px`;
     const instance = window.echarts.init(el, null, { renderer: "canvas" });
-    instance.setOption(option(chart));
+    instance.setOption(option(chart, el.clientWidth));
     el.dataset.drawn = "true";
     drawn.push(instance);
   }
