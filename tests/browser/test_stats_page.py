@@ -205,10 +205,9 @@ def test_the_leaders_figures_equal_the_services_own(
 
         assert_fits_width(page)
         assert_accessible(page)
-        save_screenshot(page, "stats-desktop")
-        save_screenshot(page, "stats-desktop-full", full_page=True)
+        save_screenshot(page, "console-stats-desktop")
         page.locator("#h-ratio-class").scroll_into_view_if_needed()
-        save_screenshot(page, "stats-desktop-ratios")
+        save_screenshot(page, "console-stats-ratios-desktop")
     finally:
         context.close()
 
@@ -239,9 +238,8 @@ def test_a_planner_sees_their_departments_figures_on_a_phone(
         assert cards(page)["任务完成率"] == pct(everyone["completed"], everyone["tasks"])
         assert_fits_width(page)
         assert_accessible(page)
-        save_screenshot(page, "stats-phone")
-        save_screenshot(page, "stats-phone-full", full_page=True)
+        save_screenshot(page, "console-stats-phone")
         page.locator("#h-departments").scroll_into_view_if_needed()
-        save_screenshot(page, "stats-phone-departments")
+        save_screenshot(page, "console-stats-departments-phone")
     finally:
         context.close()
