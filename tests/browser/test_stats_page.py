@@ -224,8 +224,18 @@ def test_a_planner_sees_their_departments_figures_on_a_phone(
         sign_in(page, stack, "planner-scjg", path)
         expect(page.get_by_label("部门", exact=True)).to_have_value("SCJG")
         assert cards(page)["任务完成率"] == pct(tasks["completed"], tasks["tasks"])
-        assert [r[0] for r in table_rows(page, "inspectors")] == [
-            r["key"] for r in tasks["by_inspector"]
+        roster = {
+            i["inspector_id"]: i["name"]
+            for i in _get(stack, "registry", "/inspectors", limit=1000)["inspectors"]
+        }
+        assert [r[:4] for r in table_rows(page, "inspectors")] == [
+            [
+                f"{roster[r['key']]}（{r['key']}）",
+                grouped(r["tasks"]),
+                grouped(r["completed"]),
+                grouped(r["overdue"]),
+            ]
+            for r in tasks["by_inspector"]
         ]
         expect(page.locator("[data-chart='departments']")).to_have_attribute("data-drawn", "true")
         # Every department: the choice is kept in the link of each CSV.

@@ -368,6 +368,7 @@ def compose(
     draws: Mapping[str, Any],
     departments: Mapping[str, str],
     region_names: Mapping[str, str],
+    inspector_names: Mapping[str, str] | None = None,
 ) -> StatsView:
     """The page from the four services' replies (their `/stats/...` JSON). The registry's
     groups are of every region (they give the region filter its choices); a chosen region
@@ -423,7 +424,7 @@ def compose(
             "各检查人员任务完成情况",
             "检查人员（工号）",
             tasks["by_inspector"],
-            {},
+            {k: f"{n}（{k}）" for k, n in (inspector_names or {}).items()},
             None,
         ),
         _timeliness(t),

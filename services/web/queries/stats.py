@@ -11,6 +11,11 @@ from services.web.backends import Backends, Caller
 from services.web.domain.stats import Filters, StatsView, compose
 from services.web.queries.public import Names
 
+# The roster is read in pages of this many (the registry's most), at most `ROSTER_PAGES` of them:
+# past that the table shows inspectors by their number only.
+ROSTER_PAGE = 1000
+ROSTER_PAGES = 20
+
 
 class StatsReads:
     """The four services' statistics for one set of filters."""
@@ -24,7 +29,7 @@ class StatsReads:
         """The page's figures. The registry is asked for every region: its groups are the
         region filter's choices, and the chosen region's are kept by `compose`."""
         p = filters.params()
-        entities, tasks, plans, draws = await asyncio.gather(
+        entities, tasks, plans, draws, roster = await asyncio.gather(
             self.backends.get("registry", "/stats/entities", caller=caller),
             self.backends.get("publisher", "/stats/tasks", caller=caller, params=p),
             self.backends.get(
@@ -39,6 +44,7 @@ class StatsReads:
                 caller=caller,
                 params={"year": p["year"], "department": p["department"]},
             ),
+            self._roster(caller),
         )
         codes = {g["key"].get("region", "") for g in entities["groups"]}
         codes |= {r["region_code"] for r in tasks["by_region"]}
@@ -50,4 +56,22 @@ class StatsReads:
             draws=draws,
             departments=departments,
             region_names={c: Names.region(c) for c in codes if c},
+            inspector_names=roster,
         )
+
+    async def _roster(self, caller: Caller) -> dict[str, str]:
+        """Inspectors' names by their number, from the registry's roster."""
+        names: dict[str, str] = {}
+        offset: int | None = 0
+        for _ in range(ROSTER_PAGES):
+            if offset is None:
+                break
+            page = await self.backends.get(
+                "registry",
+                "/inspectors",
+                caller=caller,
+                params={"offset": offset, "limit": ROSTER_PAGE},
+            )
+            names.update({i["inspector_id"]: i["name"] for i in page["inspectors"]})
+            offset = page.get("next_offset")
+        return names

@@ -100,6 +100,7 @@ def view(filters: Filters = Filters(2026)) -> Any:
         draws=DRAWS,
         departments=DEPTS,
         region_names=NAMES,
+        inspector_names={"I-1": "王芳"},
     )
 
 
@@ -138,6 +139,8 @@ def test_tables_and_their_charts_carry_the_same_figures() -> None:
     chart = depts.chart()
     assert chart is not None and chart["series"][0]["values"] == [25, 5]
     assert chart["series"][2]["values"] == [2, 4]  # neither completed nor overdue
+    inspectors = v.table("inspectors")
+    assert inspectors is not None and inspectors.rows[0][0] == "王芳（I-1）"
     late = v.table("late-plans")
     assert late is not None and late.chart() is None
     assert late.rows == [
