@@ -25,6 +25,10 @@ class Role(StrEnum):
 # (`dept`), or it is refused everywhere and never minted (services/kit/auth.py).
 DEPARTMENT_ROLES = frozenset({Role.PLANNER, Role.INSPECTOR})
 
+# Who reads the statistics (`GET /stats/...` of every service, the console's 统计分析): the
+# leaders' page has no role of its own; the officers who run 双随机 and its auditors read it.
+STATS_ROLES = (Role.AUDITOR, Role.PLANNER, Role.POLICY, Role.DRAW_OFFICER, Role.OPERATOR)
+
 
 class ErrorDetail(Contract):
     """One reason a request was refused; `loc` points at the field (and line) at fault."""

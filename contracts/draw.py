@@ -265,3 +265,25 @@ class VerifyReply(Contract):
     draw_id: str
     ok: bool
     difference: str | None = None
+
+
+class DrawnRatio(Contract):
+    """One risk class (`""`: strata without one) over a year's live draws that have selected:
+    strata, candidates on the frozen lists (n) and selections (k), both summed over strata, and
+    the distinct entities selected (an entity drawn in two strata counts once)."""
+
+    risk_class: str
+    strata: int
+    n: int
+    k: int
+    entities: int
+
+
+class DrawStats(Contract):
+    """`GET /stats/draws?year=&department=`: a year's draws (by their plan's year); a redrawn
+    draw counts through the draw that replaced it."""
+
+    year: int
+    department: str | None = None
+    draws: int
+    by_risk_class: list[DrawnRatio]

@@ -247,3 +247,49 @@ class ItemCatalogue(Contract):
     rules_version: str
     """The active rule set's version (SHA-256 of its files): a new one may change a checklist."""
     items: list[CatalogueItem]
+
+
+# ---- statistics for the console's leaders' page (GET /stats/plans) --------------------------
+
+
+class PlannedRatio(Contract):
+    """One risk class (`""`: entities without a class) over a year's approved plans: strata,
+    the candidates estimated when the plans were approved (n) and the entities planned (k)."""
+
+    risk_class: str
+    strata: int
+    n: int
+    k: int
+
+
+class LatePlan(Contract):
+    """An approved plan with a filing flag: `not_filed`, `filed_late` (报送政府备案 after the end
+    of February), `entered_late` (录入平台 after 31 March)."""
+
+    plan_id: str
+    title: str
+    departments: list[str]
+    filed_on: date | None = None
+    entered_on: date | None = None
+    flags: list[str]
+
+
+class PlanStats(Contract):
+    """`GET /stats/plans?year=&department=`: a year's plans as the planner holds them.
+
+    Joint share (能联尽联): strata run as joint inspections among all strata of the approved
+    plans. Random-check share: general items of the active catalogue outside key supervision
+    that some approved plan of the year checks, among all such items (the notice's 100%)."""
+
+    year: int
+    department: str | None = None
+    plans: int
+    rejected: int
+    joint_plans: int
+    strata: int
+    joint_strata: int
+    general_items: int
+    general_items_planned: int
+    unplanned_items: list[str]
+    late: list[LatePlan]
+    by_risk_class: list[PlannedRatio]

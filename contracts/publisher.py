@@ -679,3 +679,68 @@ class PublicOverview(Contract):
     regions: list[str]
     items: list[NoticeOption]
     categories: list[NoticeOption]
+
+
+# ---- statistics for the console's leaders' page (GET /stats/tasks) --------------------------
+
+
+class TaskTally(Contract):
+    """The tasks of one department or one inspector in a year. A task counts once it is live:
+    merged tasks (absorbed by a later visit) and the tasks of a redrawn draw without a result
+    are left out. Completed: a result is recorded; overdue: the period ended before today and
+    no result is recorded; entities: distinct entities with a recorded result."""
+
+    key: str
+    tasks: int
+    completed: int
+    overdue: int
+    entities: int
+
+
+class RegionTally(Contract):
+    """Distinct entities with a recorded result in one region (区划代码)."""
+
+    region_code: str
+    entities: int
+
+
+class ItemProblems(Contract):
+    """One item's checks in the latest result versions: how many, and how many found a problem
+    (a category that counts as a violation)."""
+
+    item_code: str
+    item_name: str
+    checked: int
+    problems: int
+
+
+class Timeliness(Contract):
+    """Results (each result's first version) against their publication deadline (`due_date`,
+    20 working days after the check): published by it, published after it, not yet published
+    with the deadline passed, not yet published with time left. Days are China's."""
+
+    results: int
+    on_time: int
+    late: int
+    overdue: int
+    pending: int
+
+
+class TaskStats(Contract):
+    """`GET /stats/tasks?year=&region=&department=`: a year's tasks (by the start of their
+    period) and results, as the publisher holds them. The publisher's copies of tasks carry no
+    industry: the problem rate is by item only."""
+
+    year: int
+    region: str | None = None
+    department: str | None = None
+    tasks: int
+    completed: int
+    overdue: int
+    entities_tasked: int
+    entities_checked: int
+    by_department: list[TaskTally]
+    by_inspector: list[TaskTally]
+    by_region: list[RegionTally]
+    timeliness: Timeliness
+    by_item: list[ItemProblems]

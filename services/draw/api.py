@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from contracts.common import Role
+from contracts.common import STATS_ROLES, Role
 from contracts.draw import (
     DrawCommitted,
     DrawRecord,
+    DrawStats,
     DrawStatus,
     DrawSummary,
     PartyRegistration,
@@ -28,7 +29,7 @@ from contracts.draw import (
 from services.draw.commands import Ceremony
 from services.draw.queries import DrawQueries
 from services.kit.auth import Principal, public, require
-from services.kit.edge import Limit, Offset
+from services.kit.edge import DepartmentCode, Limit, Offset, StatsYear
 
 # Parties of a commit-reveal may be officers, auditors (discipline office) or planners.
 PARTY_ROLES = (Role.DRAW_OFFICER, Role.AUDITOR, Role.PLANNER)
@@ -37,6 +38,16 @@ PARTY_ROLES = (Role.DRAW_OFFICER, Role.AUDITOR, Role.PLANNER)
 def router(*, ceremony: Ceremony, queries: DrawQueries) -> APIRouter:
     """The draw service's routes."""
     r = APIRouter(tags=["draw"])
+
+    @r.get("/stats/draws")
+    async def draw_stats(
+        year: StatsYear,
+        department: DepartmentCode | None = None,
+        _: Principal = require(*STATS_ROLES),
+    ) -> DrawStats:
+        """A year's draws: per risk class the candidates (n) and the entities selected (k),
+        for the ratio drawn against the ratio planned."""
+        return await queries.stats(year=year, department=department)
 
     @r.post("/draws", status_code=201)
     async def start(body: StartDraw, who: Principal = require(Role.DRAW_OFFICER)) -> DrawStatus:

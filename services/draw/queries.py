@@ -12,6 +12,7 @@ from contracts.draw import (
     CommittedStratum,
     DrawCommitted,
     DrawRecord,
+    DrawStats,
     DrawStatus,
     DrawSummary,
     RecordStratum,
@@ -122,6 +123,19 @@ class DrawQueries:
         async with self.db.pool.acquire() as conn:
             rows = await store.list_draws(conn)
         return [DrawSummary(draw_id=x.draw_id, plan_id=x.plan_id, state=x.state) for x in rows]
+
+    async def stats(self, *, year: int, department: str | None = None) -> DrawStats:
+        """A year's live draws and, per risk class, the candidates and the entities selected
+        (the ratio drawn, against the planner's ratio planned)."""
+        async with self.db.pool.acquire() as conn:
+            return DrawStats(
+                year=year,
+                department=department,
+                draws=await store.live_draws(conn, year=year, department=department),
+                by_risk_class=await store.drawn_by_risk_class(
+                    conn, year=year, department=department
+                ),
+            )
 
     async def commitment(self, draw_id: str) -> DrawCommitted:
         """What was committed before the seed; `Conflict` before the commitment."""

@@ -7,16 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 
 from contracts.base import Contract
-from contracts.common import Role
+from contracts.common import STATS_ROLES, Role
 from contracts.planner import (
     CatalogueItem,
     ItemCatalogue,
     PlanAccepted,
+    PlanStats,
     PlanSubmission,
     RulesActivated,
 )
 from contracts.rules import ItemKind
 from services.kit.auth import Principal, public, require
+from services.kit.edge import DepartmentCode, StatsYear
 from services.kit.errors import Forbidden
 from services.kit.service import ServiceContext
 from services.planner.commands import PlannerCommands
@@ -50,6 +52,7 @@ RulesReader = Annotated[Principal, require(Role.POLICY, Role.PLANNER, Role.AUDIT
 HistoryReader = Annotated[Principal, require(Role.POLICY, Role.AUDITOR)]
 Simulator = Annotated[Principal, require(Role.POLICY, Role.PLANNER)]
 PlanSubmitter = Annotated[Principal, require(Role.PLANNER, Role.POLICY)]
+StatsReader = Annotated[Principal, require(*STATS_ROLES)]
 PlanReader = Annotated[
     Principal, require(Role.PLANNER, Role.POLICY, Role.AUDITOR, Role.DRAW_OFFICER)
 ]
@@ -146,6 +149,15 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
         if who.role is Role.PLANNER and who.dept is not None:
             department = who.dept
         return await queries.plans(year=year, department=department, status=status, limit=limit)
+
+    @r.get("/stats/plans")
+    async def plan_stats(
+        _: StatsReader, year: StatsYear, department: DepartmentCode | None = None
+    ) -> PlanStats:
+        """A year's plans for the leaders' statistics: approved, rejected, joint; late filings;
+        joint strata among all strata (能联尽联); general items outside key supervision that a
+        plan checks; the ratio planned per risk class."""
+        return await queries.stats(year=year, department=department)
 
     @r.get("/plans/{plan_id}")
     async def show(plan_id: str, who: PlanReader) -> dict[str, Any]:

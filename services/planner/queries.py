@@ -10,7 +10,14 @@ import asyncio
 from typing import Any
 
 from contracts.common import Role
-from contracts.planner import CatalogueItem, ItemCatalogue, PlanSubmission
+from contracts.planner import (
+    CatalogueItem,
+    ItemCatalogue,
+    LatePlan,
+    PlannedRatio,
+    PlanStats,
+    PlanSubmission,
+)
 from contracts.rules import ItemKind
 from services.kit.bus import Bus
 from services.kit.errors import NotFound
@@ -101,6 +108,39 @@ class PlannerQueries:
         """Stored plans newest first: title, departments, status, filing flags, strata."""
         return await self.store.list_plans(
             year=year, department=department, status=status, limit=min(max(limit, 1), 1000)
+        )
+
+    async def stats(self, *, year: int, department: str | None = None) -> PlanStats:
+        """A year's plans for the leaders' page: counts, late filings, the joint share, the
+        random-check share of general items outside key supervision (against the active
+        catalogue; none when no rule set is active), the ratio planned per risk class."""
+        counts = await self.store.plan_counts(year=year, department=department)
+        planned = await self.store.planned_items(year=year, department=department)
+        compiled = await self.rules.current_or_none()
+        general = (
+            []
+            if compiled is None
+            else [
+                i.code
+                for i in catalogue(compiled[0], department=department, kind=ItemKind.GENERAL).items
+                if not i.key_supervision
+            ]
+        )
+        return PlanStats(
+            year=year,
+            department=department,
+            **counts,
+            general_items=len(general),
+            general_items_planned=sum(1 for c in general if c in planned),
+            unplanned_items=sorted(c for c in general if c not in planned),
+            late=[
+                LatePlan.model_validate(r)
+                for r in await self.store.late_plans(year=year, department=department)
+            ],
+            by_risk_class=[
+                PlannedRatio.model_validate(r)
+                for r in await self.store.planned_ratios(year=year, department=department)
+            ],
         )
 
     async def version(self, version: str) -> dict[str, Any]:

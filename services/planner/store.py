@@ -208,3 +208,66 @@ class PlannerStore:
             limit,
         )
         return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]
+
+    # ---- the leaders' statistics (GET /stats/plans): counted here, in SQL ------------------
+
+    async def plan_counts(self, *, year: int, department: str | None) -> dict[str, int]:
+        """A year's plans: approved, rejected, joint; strata of the approved and joint ones."""
+        row = await self.db.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE status = 'approved') AS plans,"
+            " count(*) FILTER (WHERE status = 'rejected') AS rejected,"
+            " count(*) FILTER (WHERE status = 'approved' AND (approved->>'joint')::boolean)"
+            " AS joint_plans,"
+            " coalesce(sum(jsonb_array_length(approved->'strata'))"
+            " FILTER (WHERE status = 'approved'), 0) AS strata,"
+            " coalesce(sum((SELECT count(*) FROM jsonb_array_elements(approved->'strata') s"
+            " WHERE s->>'joint_group' IS NOT NULL)) FILTER (WHERE status = 'approved'), 0)"
+            " AS joint_strata"
+            f" FROM plans WHERE {_YEAR_DEPT}",
+            year,
+            department,
+        )
+        assert row is not None  # an aggregate answers one row
+        return {k: int(v) for k, v in dict(row).items()}
+
+    async def planned_ratios(self, *, year: int, department: str | None) -> list[dict[str, Any]]:
+        """Per risk class over the approved plans' strata: strata, estimated n and k."""
+        rows = await self.db.pool.fetch(
+            "SELECT coalesce(s->>'risk_class', '') AS risk_class, count(*) AS strata,"
+            " coalesce(sum((s->>'n_estimate')::int), 0) AS n,"
+            " coalesce(sum((s->>'k_estimate')::int), 0) AS k"
+            " FROM plans CROSS JOIN LATERAL jsonb_array_elements(approved->'strata') s"
+            f" WHERE status = 'approved' AND {_YEAR_DEPT} GROUP BY 1 ORDER BY 1",
+            year,
+            department,
+        )
+        return [dict(r) for r in rows]
+
+    async def planned_items(self, *, year: int, department: str | None) -> set[str]:
+        """The item codes some approved plan of the year checks."""
+        rows = await self.db.pool.fetch(
+            "SELECT DISTINCT i->>'code' AS code"
+            " FROM plans CROSS JOIN LATERAL jsonb_array_elements(approved->'items') i"
+            f" WHERE status = 'approved' AND {_YEAR_DEPT}",
+            year,
+            department,
+        )
+        return {r["code"] for r in rows}
+
+    async def late_plans(self, *, year: int, department: str | None) -> list[dict[str, Any]]:
+        """Approved plans with a filing flag (not filed, filed late, entered late)."""
+        rows = await self.db.pool.fetch(
+            "SELECT plan_id, submission->>'title' AS title, departments, flags,"
+            " (submission->>'filed_on')::date AS filed_on,"
+            " (submission->>'entered_on')::date AS entered_on"
+            " FROM plans WHERE status = 'approved'"
+            " AND flags && ARRAY['not_filed', 'filed_late', 'entered_late']"
+            f" AND {_YEAR_DEPT} ORDER BY plan_id",
+            year,
+            department,
+        )
+        return [dict(r) for r in rows]
+
+
+# $1 the year, $2 a department or null.
+_YEAR_DEPT = "year = $1 AND ($2::text IS NULL OR $2 = ANY(departments))"

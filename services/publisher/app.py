@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from services.kit.service import ServiceContext, ServiceSpec
-from services.publisher import api, handlers
+from services.publisher import api, handlers, stats_api
 from services.publisher.commands.calendars import Calendars
 from services.publisher.commands.copies import Copies
 from services.publisher.commands.deliveries import Deliveries
@@ -111,7 +111,8 @@ def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
             deliveries=app.deliveries,
             queries=app.queries,
             public_base_url=app.settings.public_base_url,
-        )
+        ),
+        stats_api.router(queries=app.queries),
     ]
 
 

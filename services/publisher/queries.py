@@ -24,6 +24,7 @@ from contracts.publisher import (
     TaskCard,
     TaskDetail,
     TaskNoticePage,
+    TaskStats,
 )
 from services.kit.db import Database
 from services.kit.errors import Invalid, NotFound
@@ -252,3 +253,22 @@ class PublisherQueries:
         categories = [NoticeOption(code=c.code, name=c.name) for c in self.categories.all()]
         async with self.db.pool.acquire() as conn:
             return await store.overview(conn, y, categories)
+
+    # ---- the leaders' statistics (console /console/stats) -------------------------------------
+
+    async def stats(
+        self,
+        *,
+        year: int,
+        region: str | None = None,
+        department: str | None = None,
+        today: date | None = None,
+    ) -> TaskStats:
+        """A year's tasks and results counted in SQL: per department, inspector, region and
+        item, and the results' publication within their 20 working days."""
+        f = store.StatsFilter(
+            year=year, region=region, department=department, today=today or datetime.now(UTC).date()
+        )
+        violations = [c.code for c in self.categories.all() if c.violation]
+        async with self.db.pool.acquire() as conn:
+            return await store.task_stats(conn, f, violations=violations)

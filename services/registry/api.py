@@ -11,9 +11,10 @@ from fastapi import Path as FastPath
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from contracts.common import Role
+from contracts.common import STATS_ROLES, Role
 from contracts.registry import (
     EntityDetail,
+    EntityFilter,
     EntityPage,
     FreezeReply,
     ImportChunkReply,
@@ -23,9 +24,11 @@ from contracts.registry import (
     InspectorsReply,
     RejectedRow,
     RiskClassesConfig,
+    StatsReply,
+    StatsRequest,
 )
 from services.kit.auth import Principal, public, require
-from services.kit.edge import MAX_OFFSET, Limit, Offset
+from services.kit.edge import MAX_OFFSET, Limit, Offset, RegionCode
 from services.kit.errors import Invalid
 from services.registry.commands.imports import MAX_CHUNKS, Importer, Reject
 from services.registry.domain.parsing import FileProblem
@@ -34,6 +37,7 @@ from services.registry.queries import Queries
 # What a route needs of its caller: any signed-in role, or the registry's owner.
 AnyRole = Annotated[Principal, require()]
 Owner = Annotated[Principal, require(Role.REGISTRY_OWNER)]
+StatsReader = Annotated[Principal, require(*STATS_ROLES)]
 
 
 class ImportOpen(BaseModel):
@@ -72,6 +76,17 @@ def router(*, importer: Importer, queries: Queries) -> APIRouter:
             risk_class=risk_class,
             after=after,
             limit=limit,
+        )
+
+    @r.get("/stats/entities")
+    async def entity_stats(_: StatsReader, region: RegionCode | None = None) -> StatsReply:
+        """Entities in business (the active statuses) per risk class and region: what the
+        leaders' coverage is a share of. The same counts as the `rpc.stats` verb."""
+        return await queries.stats(
+            StatsRequest(
+                group_by=["risk_class", "region"],
+                filter=EntityFilter(region_prefixes=[region] if region else []),
+            )
         )
 
     @r.get("/inspectors/{inspector_id}")

@@ -29,6 +29,7 @@ from services.web.queries.draws import DrawReads
 from services.web.queries.plans import PlanReads
 from services.web.queries.public import PublicReads
 from services.web.queries.rules import RuleReads
+from services.web.queries.stats import StatsReads
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 from services.web.settings import WebSettings, load_web_settings
@@ -49,6 +50,7 @@ class ConsoleParts:
     rule_reads: RuleReads
     rule_commands: RuleCommands
     audit_reads: AuditReads
+    stats_reads: StatsReads
 
 
 @dataclass
@@ -149,6 +151,7 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
             rule_reads=RuleReads(backends=backends),
             rule_commands=RuleCommands(backends=backends),
             audit_reads=AuditReads(backends=backends, own=ctx.audit),
+            stats_reads=StatsReads(backends=backends),
         ),
         sso=single_sign_on,
     )

@@ -65,6 +65,7 @@ PAGES: dict[str, tuple[str, str, str | None]] = {
     "console-rules": ("policy", "/console/rules", None),
     "console-rules-edit": ("policy", "/console/rules/edit", None),
     "console-audit": ("auditor", "/console/audit", None),
+    "console-stats": ("auditor", "/console/stats", None),
     "password": ("auditor", "/password", None),
     "m-tasks": ("{inspector}", "/m/", "我的任务"),
     "m-task": ("{inspector}", "/m/tasks/{task}", None),

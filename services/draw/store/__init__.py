@@ -2,7 +2,8 @@
 objects or the frozen dataclasses of `rows.py`, never as asyncpg records.
 
 - `draws.py`: approved plans, draws and their ceremony facts, commit-reveal parties;
-- `strata.py`: committed strata and their frozen candidate lists;
+- `strata.py`: committed strata and their frozen candidate lists, the ratio drawn per risk
+  class;
 - `tasks.py`: tasks, team members, progress and what earlier tasks say about a new draw.
 """
 
@@ -31,7 +32,9 @@ from services.draw.store.rows import (
 )
 from services.draw.store.strata import (
     candidate_list,
+    drawn_by_risk_class,
     insert_stratum,
+    live_draws,
     set_selection,
     strata,
     strata_of_uscc,
@@ -64,6 +67,7 @@ __all__ = [
     "add_party",
     "candidate_list",
     "draw_extra",
+    "drawn_by_risk_class",
     "dumps",
     "excluded_usccs",
     "get_draw",
@@ -73,6 +77,7 @@ __all__ = [
     "insert_tasks",
     "last_inspectors",
     "list_draws",
+    "live_draws",
     "loads",
     "mark_merged",
     "open_tasks",

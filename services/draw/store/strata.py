@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts.draw import DrawnRatio
 from services.draw.store.rows import Conn, StratumRow
 from services.kit.errors import NotFound
 
@@ -100,3 +101,45 @@ async def strata_of_uscc(conn: Conn, draw_id: str, uscc: str) -> list[str]:
         line,
     )
     return [r["stratum_id"] for r in rows]
+
+
+async def drawn_by_risk_class(conn: Conn, *, year: int, department: str | None) -> list[DrawnRatio]:
+    """Per risk class over a year's live draws that have selected (a superseded draw counts
+    through its redraw): strata, candidates on the frozen lists, selections, and distinct
+    entities selected (one drawn in two strata counts once). The risk class is the approved
+    plan's, stratum by stratum."""
+    rows = await conn.fetch(
+        """WITH picked AS (
+               SELECT coalesce(ps->>'risk_class', '') AS risk_class, s.n, s.selected
+               FROM strata s
+               JOIN draws d ON d.draw_id = s.draw_id
+               JOIN plans p ON p.plan_id = d.plan_id
+               LEFT JOIN LATERAL (
+                   SELECT x AS ps FROM jsonb_array_elements(p.body->'strata') x
+                   WHERE x->>'stratum_id' = s.stratum_id LIMIT 1
+               ) planned ON true
+               WHERE d.state <> 'superseded' AND s.selected IS NOT NULL
+                 AND (p.body->>'year')::int = $1
+                 AND ($2::text IS NULL OR p.body->'departments' ? $2)
+           )
+           SELECT c.risk_class, count(*) AS strata, coalesce(sum(c.n), 0) AS n,
+                  coalesce(sum(cardinality(c.selected)), 0) AS k,
+                  (SELECT count(DISTINCT u) FROM picked q CROSS JOIN unnest(q.selected) u
+                    WHERE q.risk_class = c.risk_class) AS entities
+           FROM picked c GROUP BY 1 ORDER BY 1""",
+        year,
+        department,
+    )
+    return [DrawnRatio(**dict(r)) for r in rows]
+
+
+async def live_draws(conn: Conn, *, year: int, department: str | None) -> int:
+    """A year's draws that have selected and were not superseded."""
+    n = await conn.fetchval(
+        """SELECT count(*) FROM draws d JOIN plans p ON p.plan_id = d.plan_id
+           WHERE d.state IN ('selected', 'completed') AND (p.body->>'year')::int = $1
+             AND ($2::text IS NULL OR p.body->'departments' ? $2)""",
+        year,
+        department,
+    )
+    return int(n)

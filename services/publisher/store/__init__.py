@@ -8,6 +8,7 @@
 - `calendar` the stored holiday calendar and its lock
 - `public`   the public notices (公示) and open data, read only
 - `public_site` the public site's pages (一公开): paged, filtered, counted; a company's history
+- `stats`    the leaders' statistics: a year's tasks and results counted in SQL
 
 Callers write `from services.publisher import store` and `store.<function>`.
 """
@@ -70,6 +71,7 @@ from services.publisher.store.results import (
     unpublished,
     update_deadlines,
 )
+from services.publisher.store.stats import StatsFilter, task_stats
 from services.publisher.store.tasks import (
     get_task,
     get_tasks,
@@ -87,6 +89,7 @@ __all__ = [
     "Conn",
     "DueDelivery",
     "NewResult",
+    "StatsFilter",
     "StoredCalendar",
     "SubmissionKey",
     "UnpublishedResult",
@@ -134,6 +137,7 @@ __all__ = [
     "task_notices",
     "task_page",
     "task_results",
+    "task_stats",
     "tasks_and_latest",
     "unpublished",
     "update_deadlines",

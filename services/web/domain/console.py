@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.common import Role
+from contracts.common import STATS_ROLES, Role
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ SECTIONS = (
     Section("draws", "公开抽取", "/console/draws", (Role.DRAW_OFFICER, Role.AUDITOR)),
     Section("rules", "规则管理", "/console/rules", (Role.POLICY,)),
     Section("audit", "审计", "/console/audit", (Role.AUDITOR,)),
+    # The leaders' figures (no leader role: the officers who run 双随机 and the auditors).
+    Section("stats", "统计分析", "/console/stats", STATS_ROLES),
 )
 
 # Roles the console opens for at all (an inspector has 掌上查, not the console).

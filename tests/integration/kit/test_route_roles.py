@@ -50,6 +50,7 @@ P, PL, D, IN, A, RO, OP = (
     Role.OPERATOR,
 )
 ANY = frozenset(Role)  # any valid token (`require()`), or any signed-in person (a web page)
+STATS = frozenset({A, PL, P, D, OP})  # the statistics: contracts.common.STATS_ROLES
 
 # Who may call each route: the spec the guards are checked against. Every service also has
 # the kit's audit routes.
@@ -66,6 +67,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /imports": frozenset({RO}),
         "POST /imports/{import_id}/chunks/{chunk}": frozenset({RO}),
         "POST /imports/{import_id}/commit": frozenset({RO}),
+        "GET /stats/entities": STATS,
     },
     "planner": {
         "POST /rules/check": frozenset({P}),
@@ -80,6 +82,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /rules/candidates": frozenset({P}),
         "GET /rules/candidates": frozenset({P}),
         "GET /rules/candidates/{candidate_id}": frozenset({P}),
+        "GET /stats/plans": STATS,
     },
     "draw": {
         "POST /draws": frozenset({D}),
@@ -90,6 +93,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /draws/{draw_id}/redraw": frozenset({D}),
         "POST /draws/{draw_id}/redraw/confirm": frozenset({D}),
         "POST /draws/{draw_id}/redraw/cancel": frozenset({D}),
+        "GET /stats/draws": STATS,
     },
     "publisher": {
         "POST /results": frozenset({IN, PL}),
@@ -104,6 +108,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "GET /deliveries": frozenset({OP, A}),
         "POST /deliveries/{delivery_id}/replay": frozenset({OP}),
         "GET /deadlines": frozenset({OP, A}),
+        "GET /stats/tasks": STATS,
     },
     "web": {
         "GET /admin/users": frozenset({OP}),
@@ -150,6 +155,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "GET /console/rules/candidates/{candidate_id}/files/{path:path}": frozenset({P}),
         "POST /console/rules/candidates/{candidate_id}/activate": frozenset({P}),
         "GET /console/audit": frozenset({A}),
+        "GET /console/stats": STATS,
+        "GET /console/stats.csv": STATS,
     },
 }
 SPECS: dict[str, Callable[[], ServiceSpec[Any]]] = {

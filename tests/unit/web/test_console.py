@@ -37,10 +37,11 @@ CATALOGUE = ["SCJG-001", "SCJG-002", "SW-001"]
 
 def test_each_role_sees_its_sections_and_lands_on_its_own() -> None:
     keys = {role: [s.key for s in console.sections_for(role)] for role in Role}
-    assert keys[Role.PLANNER] == ["plans"]
-    assert keys[Role.DRAW_OFFICER] == ["draws"]
-    assert keys[Role.POLICY] == ["plans", "rules"]
-    assert keys[Role.AUDITOR] == ["plans", "draws", "audit"]
+    assert keys[Role.PLANNER] == ["plans", "stats"]
+    assert keys[Role.DRAW_OFFICER] == ["draws", "stats"]
+    assert keys[Role.POLICY] == ["plans", "rules", "stats"]
+    assert keys[Role.AUDITOR] == ["plans", "draws", "audit", "stats"]
+    assert keys[Role.OPERATOR] == ["stats"]
     assert keys[Role.INSPECTOR] == [] and Role.INSPECTOR not in console.CONSOLE_ROLES
     assert console.console_home(Role.POLICY) == "/console/rules"
     assert console.console_home(Role.DRAW_OFFICER) == "/console/draws"

@@ -1,8 +1,8 @@
 """The officers' console (`/console/`, issue #13): planners, draw officers, policy staff and
 auditors, desktop first and usable on a tablet, all in Chinese.
 
-One module per area (`draws.py`, `plans.py`, `rules.py`, `audit.py`) and `shell.py` for the
-front page.
+One module per area (`draws.py`, `plans.py`, `rules.py`, `audit.py`, `stats.py`) and `shell.py`
+for the front page.
 Every page checks the person's role (`person_dependency(roles=...)`, a 403 page otherwise)
 and, where a department owns the thing, their department; every step is taken by the service
 that owns it with the person's own token, so the services check again.
@@ -13,12 +13,13 @@ from fastapi import APIRouter
 from services.web.commands.ceremony import CeremonyCommands
 from services.web.commands.plans import PlanCommands
 from services.web.commands.rules import RuleCommands
-from services.web.pages.console import audit, draws, plans, rules, shell
+from services.web.pages.console import audit, draws, plans, rules, shell, stats
 from services.web.queries import WebQueries
 from services.web.queries.audit import AuditReads
 from services.web.queries.draws import DrawReads
 from services.web.queries.plans import PlanReads
 from services.web.queries.rules import RuleReads
+from services.web.queries.stats import StatsReads
 from services.web.render import Pages
 from services.web.sessions import CookieNames
 
@@ -35,6 +36,7 @@ def router(
     rule_reads: RuleReads,
     rule_commands: RuleCommands,
     audit_reads: AuditReads,
+    stats_reads: StatsReads,
 ) -> APIRouter:
     """Every console route."""
     r = APIRouter(include_in_schema=False)
@@ -60,4 +62,5 @@ def router(
         )
     )
     r.include_router(audit.router(pages=pages, queries=queries, cookies=cookies, reads=audit_reads))
+    r.include_router(stats.router(pages=pages, queries=queries, cookies=cookies, reads=stats_reads))
     return r
