@@ -29,7 +29,7 @@ from contracts.draw import (
 from services.draw.commands import Ceremony
 from services.draw.queries import DrawQueries
 from services.kit.auth import Principal, public, require
-from services.kit.edge import DepartmentCode, Limit, Offset, StatsYear
+from services.kit.edge import DepartmentCode, Limit, Offset, Year
 
 # Parties of a commit-reveal may be officers, auditors (discipline office) or planners.
 PARTY_ROLES = (Role.DRAW_OFFICER, Role.AUDITOR, Role.PLANNER)
@@ -41,7 +41,7 @@ def router(*, ceremony: Ceremony, queries: DrawQueries) -> APIRouter:
 
     @r.get("/stats/draws")
     async def draw_stats(
-        year: StatsYear,
+        year: Year,
         department: DepartmentCode | None = None,
         _: Principal = require(*STATS_ROLES),
     ) -> DrawStats:

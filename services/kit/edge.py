@@ -10,7 +10,7 @@ text, and none of the others belongs in a name, a title or an identifier: refuse
 Paging numbers: `Limit` (1‥`MAX_LIMIT`), `Offset` (0‥`MAX_OFFSET`) and `RowId` (0‥`MAX_ROW_ID`,
 PostgreSQL's bigint), as `Annotated` types for a route's query and path parameters: a negative or
 20-digit number is a 422, never a PostgreSQL overflow. A route may clamp further to its own page.
-The statistics' filters likewise: `StatsYear`, `RegionCode`, `DepartmentCode`.
+Filters likewise: `Year` (2000‥2100), `RegionCode`, `DepartmentCode`.
 
 `check_request` applies the text rule to every request (the app factory installs it as a
 dependency of every route): query parameters, path parameters and the parsed JSON or form body.
@@ -39,9 +39,10 @@ MAX_ROW_ID = 2**63 - 1
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 RowId = Annotated[int, Field(ge=0, le=MAX_ROW_ID)]
-# The filters of the statistics (`/stats/...`): a year, a region (GB/T 2260, six digits) and a
-# department code (the rule files' `Code`). ASCII digits only: `\d` would take any script's.
-StatsYear = Annotated[int, Field(ge=2000, le=2100)]
+# Filters: a year (of plans, draws, statistics: a 20-digit one must not reach PostgreSQL), a
+# region (GB/T 2260, six digits) and a department code (the rule files' `Code`). ASCII digits
+# only: `\d` would take any script's.
+Year = Annotated[int, Field(ge=2000, le=2100)]
 RegionCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 DepartmentCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 

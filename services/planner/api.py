@@ -18,7 +18,7 @@ from contracts.planner import (
 )
 from contracts.rules import ItemKind
 from services.kit.auth import Principal, public, require
-from services.kit.edge import DepartmentCode, StatsYear
+from services.kit.edge import DepartmentCode, Year
 from services.kit.errors import Forbidden
 from services.kit.service import ServiceContext
 from services.planner.commands import PlannerCommands
@@ -140,7 +140,7 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
     @r.get("/plans")
     async def plans(
         who: PlanReader,
-        year: int | None = None,
+        year: Year | None = None,
         department: str | None = None,
         status: str | None = None,
         limit: int = 200,
@@ -152,7 +152,7 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
 
     @r.get("/stats/plans")
     async def plan_stats(
-        _: StatsReader, year: StatsYear, department: DepartmentCode | None = None
+        _: StatsReader, year: Year, department: DepartmentCode | None = None
     ) -> PlanStats:
         """A year's plans for the leaders' statistics: approved, rejected, joint; late filings;
         joint strata among all strata (能联尽联); general items outside key supervision that a

@@ -32,7 +32,7 @@ from contracts.publisher import (
     TaskStarted,
 )
 from services.kit.auth import Principal, public, require
-from services.kit.edge import Limit, RowId
+from services.kit.edge import Limit, RowId, Year
 from services.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
 from services.kit.service import ServiceContext
 from services.publisher.commands.deliveries import Deliveries
@@ -317,7 +317,7 @@ def router(
 
     @r.get("/public/overview.json")
     @public
-    async def public_overview(year: int | None = None) -> PublicOverview:
+    async def public_overview(year: Year | None = None) -> PublicOverview:
         """A year's plans, draws, tasks and published results (this year's by default), and
         the years, departments, regions, items and result categories the filters offer."""
         return await queries.overview(year)
@@ -325,7 +325,7 @@ def router(
     @r.get("/public/notices/plans.json")
     @public
     async def plan_notice_page(
-        year: int | None = None,
+        year: Year | None = None,
         department: str | None = None,
         item: str | None = None,
         plan: str | None = None,
@@ -341,7 +341,7 @@ def router(
     @r.get("/public/notices/tasks.json")
     @public
     async def task_notice_page(
-        year: int | None = None,
+        year: Year | None = None,
         department: str | None = None,
         item: str | None = None,
         region: str | None = None,
@@ -368,7 +368,7 @@ def router(
     @r.get("/public/notices/results.json")
     @public
     async def result_notice_page(
-        year: int | None = None,
+        year: Year | None = None,
         department: str | None = None,
         item: str | None = None,
         region: str | None = None,

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from contracts.common import STATS_ROLES
 from contracts.publisher import TaskStats
 from services.kit.auth import Principal, require
-from services.kit.edge import DepartmentCode, RegionCode, StatsYear
+from services.kit.edge import DepartmentCode, RegionCode, Year
 from services.publisher.queries import PublisherQueries
 
 StatsReader = Annotated[Principal, require(*STATS_ROLES)]
@@ -23,7 +23,7 @@ def router(*, queries: PublisherQueries) -> APIRouter:
     @r.get("/stats/tasks")
     async def task_stats(
         _: StatsReader,
-        year: StatsYear,
+        year: Year,
         region: RegionCode | None = None,
         department: DepartmentCode | None = None,
     ) -> TaskStats:

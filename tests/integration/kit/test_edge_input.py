@@ -164,6 +164,9 @@ async def test_paging_numbers_and_row_ids_are_bounded(run_service) -> None:
         (registry, "GET", f"/entities?limit={HUGE}", None, ["query", "limit"]),
         (draw, "GET", f"/draws/{draw_id}/tasks?offset={HUGE}", None, ["query", "offset"]),
         (draw, "GET", f"/draws/{draw_id}/tasks?limit=-5", None, ["query", "limit"]),
+        # years too: a 26-digit one reached PostgreSQL's integer (the longer fuzz run)
+        (publisher, "GET", f"/public/overview.json?year={HUGE}", None, ["query", "year"]),
+        (publisher, "GET", "/public/notices/plans.json?year=-1", None, ["query", "year"]),
     ]
     for svc, method, url, headers, loc in cases:
         r = await svc.http.request(method, url, headers=headers or svc.auth(Role.AUDITOR))

@@ -59,6 +59,11 @@ async def test_plans_are_listed_per_department(run_service: Any, stats_double: S
     approved = await svc.http.get("/plans?status=approved&year=2026", headers=scjg)
     assert {p["plan_id"] for p in approved.json()} == {"P-JOINT", "P-SCJG"}
     assert (await svc.http.get("/plans?year=2025", headers=scjg)).json() == []
+    huge = await svc.http.get("/plans?year=55623878622508769718829056", headers=scjg)
+    assert huge.status_code == 422 and huge.json()["error"]["details"][0]["loc"] == [
+        "query",
+        "year",
+    ]
     assert (
         await svc.http.get("/plans", headers=svc.auth(Role.INSPECTOR, "SCJG"))
     ).status_code == 403
