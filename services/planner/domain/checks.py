@@ -243,8 +243,8 @@ def _overlaps(rules: list[PlacedRule], items: Mapping[str, Item]) -> list[Proble
                             f"({a.file}:{a.line}); its dates {eb.from_}–{eb.to or '…'} overlap"
                         ),
                         (
-                            f"规则编号 {b.rule.id} 已在 {ea.from_}至{ea.to or '长期'} 生效"
-                            f"（{a.file}:{a.line}）；这里的生效期间 {eb.from_}至{eb.to or '长期'}"
+                            f"规则编号 {b.rule.id} 已在 {ea.from_} 至 {ea.to or '长期'} 生效"
+                            f"（{a.file}:{a.line}）；这里的生效期间 {eb.from_} 至 {eb.to or '长期'}"
                             " 与之重叠"
                         ),
                     )

@@ -80,10 +80,11 @@ FIELD_ZH = {
 
 def field_text(loc: tuple[Any, ...]) -> str:
     """`rules.1.then.cap_ratio（抽查比例上限）`: the path as the English names it, then the
-    Chinese name of its last named part."""
+    Chinese name of its last named part (else a space, to set the path off the text after)."""
     path = ".".join(str(p) for p in loc) or "(file)"
-    name = next((FIELD_ZH[p] for p in reversed(loc) if isinstance(p, str) and p in FIELD_ZH), None)
-    return f"{path}（{name}）" if name else path
+    last = next((p for p in reversed(loc) if isinstance(p, str)), None)
+    name = FIELD_ZH.get(last) if last is not None else None
+    return f"{path}（{name}）" if name else f"{path} "
 
 
 def _choices(expected: object) -> str:
@@ -99,50 +100,50 @@ def shape_zh(err: Mapping[str, Any]) -> str:
     msg = str(err.get("msg", "")).removeprefix("Value error, ")
     zh = getattr(ctx.get("error"), "zh", None)
     if kind == "value_error" and zh:
-        return f"{field}：{zh}"
+        return f"{field.rstrip()}：{zh}"
     if kind == "missing":
-        return f"缺少必填字段 {field}"
+        return f"缺少必填字段 {field.rstrip()}"
     if kind == "extra_forbidden":
-        return f"不认识的字段 {field}：这里不能写它（可能拼错了，或写错了位置）"
+        return f"不认识的字段 {field.rstrip()}：这里不能写它（可能拼错了，或写错了位置）"
     if kind == "string_type":
-        return f"{field} 应为文本"
+        return f"{field}应为文本"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"{field} 应为整数"
+        return f"{field}应为整数"
     if kind in ("bool_type", "bool_parsing"):
-        return f"{field} 应为 true 或 false"
+        return f"{field}应为 true 或 false"
     if kind == "list_type":
-        return f"{field} 应为列表（每项一行，以“- ”开头）"
+        return f"{field}应为列表（每项一行，以“- ”开头）"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"{field} 应为“字段: 值”的映射"
+        return f"{field}应为“字段: 值”的映射"
     if kind in ("literal_error", "enum"):
-        return f"{field} 的取值应为 {_choices(ctx.get('expected'))} 之一"
+        return f"{field}的取值应为 {_choices(ctx.get('expected'))} 之一"
     if kind == "greater_than_equal":
-        return f"{field} 不能小于 {ctx.get('ge')}"
+        return f"{field}不能小于 {ctx.get('ge')}"
     if kind == "greater_than":
-        return f"{field} 应大于 {ctx.get('gt')}"
+        return f"{field}应大于 {ctx.get('gt')}"
     if kind == "less_than_equal":
-        return f"{field} 不能大于 {ctx.get('le')}"
+        return f"{field}不能大于 {ctx.get('le')}"
     if kind == "less_than":
-        return f"{field} 应小于 {ctx.get('lt')}"
+        return f"{field}应小于 {ctx.get('lt')}"
     if kind == "string_pattern_mismatch":
-        return f"{field} 的写法不符合格式要求（{ctx.get('pattern')}）"
+        return f"{field}的写法不符合格式要求（{ctx.get('pattern')}）"
     if kind in (
         "date_type",
         "date_parsing",
         "date_from_datetime_parsing",
         "date_from_datetime_inexact",
     ):
-        return f"{field} 应为日期，写成 2026-01-01 这样的格式"
+        return f"{field}应为日期，写成 2026-01-01 这样的格式"
     if kind == "string_too_short":
         return (
-            f"{field} 不能为空"
+            f"{field}不能为空"
             if ctx.get("min_length") == 1
-            else (f"{field} 至少要有 {ctx.get('min_length')} 个字符")
+            else (f"{field}至少要有 {ctx.get('min_length')} 个字符")
         )
     if kind == "string_too_long":
-        return f"{field} 最多 {ctx.get('max_length')} 个字符"
+        return f"{field}最多 {ctx.get('max_length')} 个字符"
     if kind == "too_short":
-        return f"{field} 至少要有 {ctx.get('min_length')} 项"
+        return f"{field}至少要有 {ctx.get('min_length')} 项"
     if kind == "too_long":
-        return f"{field} 最多 {ctx.get('max_length')} 项"
-    return f"{field}：取值不符合要求：{msg}"
+        return f"{field}最多 {ctx.get('max_length')} 项"
+    return f"{field.rstrip()}：取值不符合要求：{msg}"
