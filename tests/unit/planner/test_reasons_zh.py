@@ -419,3 +419,18 @@ def test_a_case_file_that_does_not_parse_says_why_in_chinese(
     assert errors and all(e.file == "tests/ratios.yaml" for e in errors)
     assert any(zh in e.reason_zh for e in errors), [e.reason_zh for e in errors]
     assert_all_in_chinese(errors)
+
+
+def test_the_cli_prints_the_chinese_under_the_english(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from spotcheck.cli import app
+
+    broken_copy(tmp_path, "holidays/2026.yaml", "work: [2026-01-04]", "work: [2026-01-05]")
+    r = CliRunner().invoke(app, ["rules", "check", str(tmp_path / "rules")])
+    assert r.exit_code == 1
+    lines = r.stderr.splitlines()
+    i = next(i for i, line in enumerate(lines) if "2026-01-05 is a 周一" in line)
+    assert lines[i].startswith("holidays/2026.yaml:") and "[holidays 2026 元旦]" in lines[i]
+    assert lines[i + 1].startswith("    holidays.breaks.0.work.0：2026-01-05 是周一")
+    assert "规则集未通过检查，共 1 处错误" in lines[-1]
