@@ -87,8 +87,18 @@ def field_text(loc: tuple[Any, ...]) -> str:
     return f"{path}（{name}）" if name else f"{path} "
 
 
+_PATTERNS_ZH = {
+    r"^[A-Za-z0-9._:-]+$": "只能由英文字母、数字和 . _ : - 组成，不能有空格或汉字",
+    r"^[A-Za-z0-9._-]+$": "只能由英文字母、数字和 . _ - 组成，不能有空格或汉字",
+    r"^\d{6}$": "应为6位区划代码，如 360202",
+    r"^\d{2,6}$": "应为2到6位数字的区划代码（或其前几位），如 36、3602、360202",
+    r"^[A-Z](\d{1,4})?$": "应为行业代码：一个大写字母，可加1到4位数字，如 C、F52",
+}
+"""The schema's patterns said in words (the regular expression is kept after them)."""
+
+
 def _choices(expected: object) -> str:
-    return str(expected).replace(" or ", "、").replace("'", "")
+    return str(expected).replace(" or ", "、").replace(", ", "、").replace("'", "")
 
 
 def shape_zh(err: Mapping[str, Any]) -> str:
@@ -126,7 +136,11 @@ def shape_zh(err: Mapping[str, Any]) -> str:
     if kind == "less_than":
         return f"{field}应小于 {ctx.get('lt')}"
     if kind == "string_pattern_mismatch":
-        return f"{field}的写法不符合格式要求（{ctx.get('pattern')}）"
+        pattern = str(ctx.get("pattern"))
+        words = _PATTERNS_ZH.get(pattern)
+        if words:
+            return f"{field}的写法不对：{words}（{pattern}）"
+        return f"{field}的写法不符合格式要求（{pattern}）"
     if kind in (
         "date_type",
         "date_parsing",

@@ -164,8 +164,17 @@ BROKEN = [
         "code: SCJG-001",
         "code: SCJG 001",
         "String should match pattern",
-        "不符合格式要求",
+        "的写法不对：只能由英文字母、数字和 . _ : - 组成",
         ["items.0.code"],
+    ),
+    (
+        "enum of many",
+        "items-scjg.yaml",
+        "methods: [on_site",
+        "methods: [on_sit",
+        "Input should be 'on_site', 'documents', 'online' or 'commissioned'",
+        "取值应为 on_site、documents、online、commissioned 之一",
+        ["items.1.methods.0", "on_site", "commissioned"],
     ),
     (
         "holiday weekday worked",
