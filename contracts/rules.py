@@ -25,6 +25,17 @@ from contracts.holidays import HolidaySchedule
 CODE_PATTERN = r"^[A-Za-z0-9._:-]+$"
 """Item, department, rule and class codes: ASCII, safe inside stratum ids (DESIGN §6)."""
 
+
+class RuleValueError(ValueError):
+    """A value a rule-file validator refuses, said in English (the message) and in Chinese
+    (`zh`): pydantic keeps the exception in the error's `ctx`, and the planner's check gives
+    `zh` to policy staff in the console."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+
 _PERCENT = re.compile(r"^\s*(\d{1,3})(?:\.(\d{1,2}))?\s*%\s*$")
 _BP = re.compile(r"^\s*(\d{1,5})\s*bp\s*$")
 _FACTOR = re.compile(r"^\s*(\d{1,4})(?:\.(\d{1,4}))?\s*$")
@@ -37,7 +48,10 @@ def parse_ratio(value: object) -> int:
     are refused on purpose: `0.05` is ambiguous and floats are inexact.
     """
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(f'a ratio must be written as a percentage string like "5%", got {value!r}')
+        raise RuleValueError(
+            f'a ratio must be written as a percentage string like "5%", got {value!r}',
+            f'抽查比例须写成带引号的百分数，如 "5%"，而不是 {value!r}',
+        )
     match = _PERCENT.match(value)
     if match:
         whole, frac = match.group(1), (match.group(2) or "")
@@ -46,20 +60,35 @@ def parse_ratio(value: object) -> int:
     if match:
         return int(match.group(1))
     if _FACTOR.match(value):
-        raise ValueError(f'a ratio must have a unit: write "5%" or "50bp", not {value}')
-    raise ValueError(f'a ratio must look like "5%", "0.5%" or "50bp", got {value!r}')
+        raise RuleValueError(
+            f'a ratio must have a unit: write "5%" or "50bp", not {value}',
+            f'抽查比例须带单位：写 "5%" 或 "50bp"，不能只写 {value}',
+        )
+    raise RuleValueError(
+        f'a ratio must look like "5%", "0.5%" or "50bp", got {value!r}',
+        f'抽查比例应写成 "5%"、"0.5%" 或 "50bp" 这样的形式，而不是 {value!r}',
+    )
 
 
 def parse_factor(value: object) -> tuple[int, int]:
     """Read a multiplier ("15", "0.5", 2) as an exact fraction (numerator, denominator)."""
     if isinstance(value, bool):
-        raise ValueError(f"a factor must be a decimal number, got {value!r}")
+        raise RuleValueError(
+            f"a factor must be a decimal number, got {value!r}",
+            f"倍数须是十进制数，而不是 {value!r}",
+        )
     text = str(value) if isinstance(value, int) else value
     if not isinstance(text, str):
-        raise ValueError(f"a factor must be a decimal number, got {value!r}")
+        raise RuleValueError(
+            f"a factor must be a decimal number, got {value!r}",
+            f"倍数须是十进制数，而不是 {value!r}",
+        )
     match = _FACTOR.match(text)
     if not match:
-        raise ValueError(f'a factor must be a decimal like "0.5" or "15", got {value!r}')
+        raise RuleValueError(
+            f'a factor must be a decimal like "0.5" or "15", got {value!r}',
+            f'倍数应写成 "0.5" 或 "15" 这样的十进制数，而不是 {value!r}',
+        )
     whole, frac = match.group(1), (match.group(2) or "")
     den = 10 ** len(frac)
     return int(whole) * den + (int(frac) if frac else 0), den
@@ -193,12 +222,12 @@ def _expects(value: object) -> object:
     return value
 
 
-def _text(reason: str) -> Any:
-    """A text field that must say something: blank text is refused with `reason`."""
+def _text(reason: str, zh: str) -> Any:
+    """A text field that must say something: blank text is refused with `reason` (`zh`)."""
 
     def check(value: object) -> object:
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise ValueError(reason)
+            raise RuleValueError(reason, zh)
         return value
 
     return BeforeValidator(check)
@@ -225,13 +254,19 @@ class ChecklistQuestion(Contract):
     id: QuestionId
     question: Annotated[
         str,
-        _text("the question is empty: write what the inspector answers (是/否/不适用)"),
+        _text(
+            "the question is empty: write what the inspector answers (是/否/不适用)",
+            "检查内容为空：请写出检查人员现场回答“是/否/不适用”的问题",
+        ),
         WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"\S"}),
     ] = Field(description="检查内容：现场回答“是/否/不适用”的问题，如 年度报告是否按时公示")
     basis: (
         Annotated[
             str,
-            _text("basis is empty: name the clause, or leave basis out"),
+            _text(
+                "basis is empty: name the clause, or leave basis out",
+                "法律依据为空：请写明条款，或删去 basis",
+            ),
             WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"\S"}),
         ]
         | None
@@ -357,8 +392,10 @@ class Effect(Contract):
     def _exactly_one(self) -> Effect:
         given = [k for k in EFFECT_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(
-                f"an effect has exactly one of {', '.join(EFFECT_KINDS)}; got {given or 'none'}"
+            raise RuleValueError(
+                f"an effect has exactly one of {', '.join(EFFECT_KINDS)}; got {given or 'none'}",
+                f"一条规则的效果（then）须有且只有以下一项：{'、'.join(EFFECT_KINDS)}；"
+                f"现在{'有 ' + '、'.join(given) if given else '一项也没有'}",
             )
         return self
 

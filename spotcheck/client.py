@@ -156,11 +156,14 @@ def fail(message: str) -> NoReturn:
 
 def report(exc: ApiError) -> None:
     """Print an error answer on stderr: each detail on its line (a rule file's as
-    `file:line: [rule] reason`, any other as `loc: msg`), then the one-line message."""
+    `file:line: [rule] reason` with its Chinese reason indented below, any other as `loc: msg`),
+    then the one-line message."""
     for d in exc.details:
         if "file" in d:
             rule = f" [{d['rule']}]" if d.get("rule") else ""
             print(f"{d['file']}:{d.get('line', 0)}:{rule} {d.get('reason')}", file=sys.stderr)
+            if d.get("reason_zh"):
+                print(f"    {d['reason_zh']}", file=sys.stderr)
         else:
             print(f"{d.get('loc', '')}: {d.get('msg', d)}", file=sys.stderr)
     print(str(exc), file=sys.stderr)

@@ -259,6 +259,7 @@ def _run_tests(files: dict[str, bytes], ruleset: RuleSet) -> dict[str, Any]:
                 "got": r.got,
                 "ok": r.ok,
                 "failures": list(r.failures),
+                "failures_zh": list(r.failures_zh),
             }
             for r in results
         ],

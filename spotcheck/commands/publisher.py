@@ -47,6 +47,8 @@ def due_date_cmd(
     if errors:
         for err in errors:
             typer.echo(str(err), err=True)
+            if err.reason_zh:
+                typer.echo(f"    {err.reason_zh}", err=True)
         fail(f"{len(errors)} error(s) in the holiday files of {directory}")
     workdays = Workdays.build(schedules)
     due = publication_due(day, workdays=workdays)

@@ -36,17 +36,28 @@ def _read(directory: Path) -> dict[str, bytes]:
         fail(str(exc))
 
 
+def _print_errors(errors: list[Any]) -> None:
+    """Each error as `file:line: [rule] reason`, its Chinese reason indented on the next line."""
+    for err in errors:
+        print(str(err), file=sys.stderr)
+        if err.reason_zh:
+            print(f"    {err.reason_zh}", file=sys.stderr)
+
+
 @app.command()
 def check(directory: DirArg = None) -> None:
-    """Check schema and meaning; every error as `file:line: [rule] reason`; exit 1 on errors."""
+    """Check schema and meaning; every error as `file:line: [rule] reason`, then the reason in
+    Chinese on the next line; exit 1 on errors."""
     from services.planner.library import check_files
 
     files = _read(_dir(directory))
     ruleset, errors = check_files(files)
     if errors or ruleset is None:
-        for err in errors:
-            print(str(err), file=sys.stderr)
-        fail(f"{len(errors)} error(s); the rule set is refused")
+        _print_errors(errors)
+        fail(
+            f"{len(errors)} error(s); the rule set is refused"
+            f" — 规则集未通过检查，共 {len(errors)} 处错误"
+        )
     years = "/".join(str(h.year) for h in ruleset.holidays) or "none (package data only)"
     print(
         f"ok: {len(ruleset.items)} items, {len(ruleset.rules)} rules, "
@@ -62,12 +73,10 @@ def test_(directory: DirArg = None) -> None:
     files = _read(_dir(directory))
     ruleset, errors = check_files(files)
     if ruleset is None:
-        for err in errors:
-            print(str(err), file=sys.stderr)
+        _print_errors(errors)
         fail("the rule set does not pass `spotcheck rules check`")
     results, case_errors = run_rule_tests(files, ruleset)
-    for err in case_errors:
-        print(str(err), file=sys.stderr)
+    _print_errors(case_errors)
     if not results and not case_errors:
         fail("no cases in tests/*.yaml")
     table = Table(title=f"rules/tests — version {ruleset.version[:12]}")
@@ -80,7 +89,7 @@ def test_(directory: DirArg = None) -> None:
             f"{r.file}:{r.line}",
             r.expected,
             r.got,
-            "; ".join(r.failures),
+            "\n".join(filter(None, ["; ".join(r.failures), "；".join(r.failures_zh)])),
         )
     Console(width=200).print(table)
     failed = sum(not r.ok for r in results) + len(case_errors)

@@ -341,6 +341,10 @@ def test_policy_staff_simulate_a_changed_cap_and_activate_it(
     expect(first).to_contain_text("ratios.yaml")
     line = original.splitlines().index(next(x for x in original.splitlines() if "cap_ratio:" in x))
     expect(first.locator("td").nth(1)).to_have_text(str(line + 1))
+    # The reason in Chinese for policy staff (the API keeps the English beside it).
+    typo = desktop.locator("table.check-errors tbody tr").filter(has_text="cap_ratoi").first
+    expect(typo.locator("td").nth(3)).to_contain_text("不认识的字段 rules.")
+    expect(desktop.locator("table.check-errors")).not_to_contain_text("Extra inputs")
     check_page(desktop, "console-rules-check-errors-desktop")
 
     # A changed cap uploaded as one file over the active set: checked, tested, simulated.

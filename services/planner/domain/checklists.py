@@ -31,15 +31,18 @@ def check_checklists(path: str, located: Located, items: Sequence[Item]) -> list
                 first[question.id] = j
                 continue
             k = first[question.id]
+            first_line = located.line_of(("items", i, "checklist", k, "id"))
             out.append(
                 (
                     path,
                     located.line_of(where),
                     f"{item.code} {item.name}",
                     f"items.{i}.checklist.{j}.id: duplicate id {question.id!r}, already the id"
-                    f" of items.{i}.checklist.{k} (line"
-                    f" {located.line_of(('items', i, 'checklist', k, 'id'))}): each question of"
+                    f" of items.{i}.checklist.{k} (line {first_line}): each question of"
                     " an item needs its own id",
+                    f"items.{i}.checklist.{j}.id（检查表问题编号）：编号 {question.id} 重复，"
+                    f"已是 items.{i}.checklist.{k}（第 {first_line} 行）的编号："
+                    "同一抽查事项的检查表中每个问题须有自己的编号",
                 )
             )
     return out

@@ -24,6 +24,7 @@ from services.planner.domain.yamlpos import Located
 HOLIDAY_DIR = "holidays"
 _FILE = re.compile(r"^holidays/(\d{4})\.ya?ml$")
 _WEEKDAYS = "一二三四五六日"
+_KIND_ZH = {"day off": "放假日", "working day": "调休上班日"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def check_holidays(placed: list[PlacedSchedule]) -> list[Problem]:
                     p.label,
                     f"holidays.year: the schedule of {s.year} belongs in "
                     f"{HOLIDAY_DIR}/{s.year}.yaml (one file per year), not in {p.file}",
+                    f"holidays.year（年份）：{s.year} 年的节假日安排应写在 "
+                    f"{HOLIDAY_DIR}/{s.year}.yaml（每年一个文件），而不是 {p.file}",
                 )
             )
         if s.year in years:
@@ -87,6 +90,7 @@ def check_holidays(placed: list[PlacedSchedule]) -> list[Problem]:
                     p.line("year"),
                     p.label,
                     f"holidays.year: {s.year} already has a schedule in {years[s.year]}",
+                    f"holidays.year（年份）：{s.year} 年已有节假日安排，在 {years[s.year]}",
                 )
             )
         years.setdefault(s.year, p.file)
@@ -103,8 +107,17 @@ def _check_break(
     year = p.schedule.year
     label = f"{p.label} {brk.name}"
 
-    def problem(path: tuple[str | int, ...], reason: str) -> None:
-        out.append((p.file, p.line("breaks", i, *path), label, f"{_field(i, path)}: {reason}"))
+    def problem(path: tuple[str | int, ...], reason: str, reason_zh: str) -> None:
+        field = _field(i, path)
+        out.append(
+            (
+                p.file,
+                p.line("breaks", i, *path),
+                label,
+                f"{field}: {reason}",
+                f"{field}：{reason_zh}",
+            )
+        )
 
     def clash(day: date, kind: str, path: tuple[str | int, ...]) -> bool:
         """Record the day's first mention, or report this second one."""
@@ -113,29 +126,50 @@ def _check_break(
             return False
         was, file, line, where = seen[day]
         if was == kind:
-            problem(path, f"{day} is already a {kind} ({file}:{line} {where})")
+            problem(
+                path,
+                f"{day} is already a {kind} ({file}:{line} {where})",
+                f"{day} 已是{_KIND_ZH[kind]}（{file}:{line} {where}），重复列出",
+            )
         else:
-            problem(path, f"{day} is a {kind} here but a {was} in {file}:{line} {where}")
+            problem(
+                path,
+                f"{day} is a {kind} here but a {was} in {file}:{line} {where}",
+                f"{day} 在这里是{_KIND_ZH[kind]}，在 {file}:{line} {where} 却是{_KIND_ZH[was]}",
+            )
         return True
 
     for key, day in (("start", brk.start), ("end", brk.end)):
         if not _in_window(day, year):
-            problem((key,), f"{day} is not in {year} (nor in the December before it)")
+            problem(
+                (key,),
+                f"{day} is not in {year} (nor in the December before it)",
+                f"{day} 不在 {year} 年内（也不在上一年的 12 月）",
+            )
     if brk.end < brk.start:
-        problem(("end",), f"{brk.end} is before start {brk.start}")
+        problem(
+            ("end",),
+            f"{brk.end} is before start {brk.start}",
+            f"最后一个放假日 {brk.end} 早于第一个放假日 {brk.start}",
+        )
     elif _in_window(brk.start, year) and _in_window(brk.end, year):
         for day in _days(brk.start, brk.end):
             if clash(day, "day off", ("start",)):
                 break  # one report per break: the first day it shares with another
     for j, day in enumerate(brk.work):
         if not _in_window(day, year):
-            problem(("work", j), f"{day} is not in {year} (nor in the December before it)")
+            problem(
+                ("work", j),
+                f"{day} is not in {year} (nor in the December before it)",
+                f"{day} 不在 {year} 年内（也不在上一年的 12 月）",
+            )
             continue
         if day.weekday() < 5:
             problem(
                 ("work", j),
                 f"{day} is a {_weekday(day)}, a working day anyway: an adjusted working day "
                 "(调休上班) is a Saturday or a Sunday",
+                f"{day} 是{_weekday(day)}，本来就是工作日：调休上班日只会是周六或周日",
             )
             continue
         clash(day, "working day", ("work", j))

@@ -31,27 +31,38 @@ from services.kit.errors import Invalid
 from services.planner.domain import checks
 from services.planner.domain.checklists import check_checklists
 from services.planner.domain.holidays import HOLIDAY_DIR, PlacedSchedule, check_holidays
+from services.planner.domain.reasons_zh import shape_zh
 from services.planner.domain.yamlpos import Located, YamlError, load
 
 
 @dataclass(frozen=True)
 class RuleError:
-    """One reason a rule set is refused."""
+    """One reason a rule set is refused: `reason` in English (API, CLI, logs), `reason_zh` the
+    same reason in Chinese, for policy staff (the console shows it)."""
 
     file: str
     line: int
     rule: str | None
     reason: str
+    reason_zh: str = ""
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
         return f"{where}: [{self.rule}] {self.reason}" if self.rule else f"{where}: {self.reason}"
+
+    def zh(self) -> str:
+        """The error as `str()` gives it, with the Chinese reason (the English when none)."""
+        where = f"{self.file}:{self.line}"
+        why = self.reason_zh or self.reason
+        return f"{where}: [{self.rule}] {why}" if self.rule else f"{where}: {why}"
 
     def as_dict(self) -> dict[str, str | int]:
         """The error as a JSON-able detail."""
         out: dict[str, str | int] = {"file": self.file, "line": self.line, "reason": self.reason}
         if self.rule:
             out["rule"] = self.rule
+        if self.reason_zh:
+            out["reason_zh"] = self.reason_zh
         return out
 
 
@@ -171,7 +182,8 @@ def _shape_errors(path: str, located: Located, exc: ValidationError) -> list[Rul
         msg = str(err["msg"]).removeprefix("Value error, ")
         field = ".".join(str(p) for p in loc) or "(file)"
         line = located.line_of(tuple(p for p in loc if isinstance(p, str | int)))
-        out.append(RuleError(path, line, _rule_label(located.data, loc), f"{field}: {msg}"))
+        label = _rule_label(located.data, loc)
+        out.append(RuleError(path, line, label, f"{field}: {msg}", shape_zh(err)))
     return out
 
 
@@ -185,15 +197,31 @@ def parse_files(
         try:
             text = files[path].decode("utf-8")
         except UnicodeDecodeError as exc:
-            errors.append(RuleError(path, 1, None, f"not UTF-8 text: {exc.reason}"))
+            errors.append(
+                RuleError(
+                    path,
+                    1,
+                    None,
+                    f"not UTF-8 text: {exc.reason}",
+                    f"不是 UTF-8 编码的文本（第 {exc.start + 1} 个字节起无法解码）：请另存为 UTF-8",
+                )
+            )
             continue
         try:
             located = load(text)
         except YamlError as exc:
-            errors.append(RuleError(path, exc.line, None, exc.message))
+            errors.append(RuleError(path, exc.line, None, exc.message, exc.message_zh))
             continue
         if not isinstance(located.data, dict):
-            errors.append(RuleError(path, 1, None, "a rule file is a mapping of sections"))
+            errors.append(
+                RuleError(
+                    path,
+                    1,
+                    None,
+                    "a rule file is a mapping of sections",
+                    "规则文件应由若干节组成（ruleset:、items:、rules: 等“字段: 值”的映射）",
+                )
+            )
             continue
         try:
             parsed.append((path, located, RuleFile.model_validate(located.data)))
@@ -205,11 +233,27 @@ def parse_files(
 def check_files(files: Mapping[str, bytes]) -> tuple[RuleSet | None, list[RuleError]]:
     """Schema and meaning of a rule set: the rule set if it is sound, and every error."""
     if not any(is_rule_file(p) for p in files):
-        return None, [RuleError("(rule set)", 0, None, "no rule files (*.yaml) found")]
+        return None, [
+            RuleError(
+                "(rule set)",
+                0,
+                None,
+                "no rule files (*.yaml) found",
+                "没有找到规则文件（*.yaml）",
+            )
+        ]
     parsed, errors = parse_files(files)
     metas = [(p, loc, f.ruleset) for p, loc, f in parsed if f.ruleset is not None]
     if not metas and not errors:
-        errors.append(RuleError("(rule set)", 0, None, "no file has a `ruleset:` section"))
+        errors.append(
+            RuleError(
+                "(rule set)",
+                0,
+                None,
+                "no file has a `ruleset:` section",
+                "没有一个文件含有 ruleset: 一节（规则集的名称、部门和风险分类）",
+            )
+        )
     for path, loc, _ in metas[1:]:
         errors.append(
             RuleError(
@@ -217,6 +261,7 @@ def check_files(files: Mapping[str, bytes]) -> tuple[RuleSet | None, list[RuleEr
                 loc.line_of(("ruleset",)),
                 None,
                 f"second `ruleset:` section (the first is in {metas[0][0]})",
+                f"第二个 ruleset: 一节（第一个在 {metas[0][0]}）：一个规则集只能有一个",
             )
         )
     if not metas:
@@ -235,8 +280,8 @@ def check_files(files: Mapping[str, bytes]) -> tuple[RuleSet | None, list[RuleEr
             placed.append(PlacedRule(rule, path, located.line_of(("rules", i)), len(placed)))
     schedules = _schedules(parsed)
     errors.extend(
-        RuleError(f, line, label, reason)
-        for f, line, label, reason in [
+        RuleError(f, line, label, reason, reason_zh)
+        for f, line, label, reason, reason_zh in [
             *checks.check_meaning(meta, item_lines, placed, items),
             *check_holidays(schedules),
         ]

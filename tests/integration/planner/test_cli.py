@@ -173,6 +173,7 @@ async def test_rules_activate_and_simulate(
     assert r.exit_code == 1
     assert "ratios.yaml:" in r.stderr and "[general-cap" in r.stderr
     assert "outside (0, 100%]" in r.stderr
+    assert "    抽查比例上限 cap_ratio 为 105%，应大于 0% 且不超过 100%" in r.stderr  # under it
 
     plan = tmp_path / "plan.yaml"
     plan.write_text(json.dumps(SIM_PLAN, ensure_ascii=False), encoding="utf-8")  # JSON is YAML

@@ -101,6 +101,9 @@ async def test_candidates_are_kept_checked_and_tested(run_service: Any) -> None:
     assert tests["failed"] >= 1 and tests["errors"] == []
     failing = next(t for t in tests["results"] if not t["ok"])
     assert failing["file"].startswith("tests/") and failing["line"] > 0 and failing["failures"]
+    # Each failure also in Chinese, in the same order (the console shows these).
+    assert len(failing["failures_zh"]) == len(failing["failures"])
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in f) for f in failing["failures_zh"])
 
     # A broken file: kept all the same, its errors name file and line; no tests are run.
     broken = dict(shipped)
@@ -111,6 +114,10 @@ async def test_candidates_are_kept_checked_and_tested(run_service: Any) -> None:
     got = (await svc.http.get(f"/rules/candidates/{cid2}", headers=policy)).json()
     assert got["check"]["ok"] is False and got["tests"] is None
     assert all(e["file"] == "ratios.yaml" and e["line"] > 1 for e in got["check"]["errors"])
+    # The English reason for the API, the Chinese one beside it for the console.
+    typo = next(e for e in got["check"]["errors"] if "cap_ratoi" in e["reason"])
+    assert "Extra inputs are not permitted" in typo["reason"]
+    assert typo["reason_zh"].startswith("不认识的字段 rules.") and "cap_ratoi" in typo["reason_zh"]
     listed = (await svc.http.get("/rules/candidates", headers=policy)).json()
     assert [c["candidate_id"] for c in listed] == [cid2, cid]
     assert listed[1]["files"] == len(shipped)

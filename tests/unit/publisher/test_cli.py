@@ -67,3 +67,5 @@ def test_a_broken_holiday_file_names_file_line_and_field(tmp_path: Path) -> None
     out = CliRunner().invoke(app, ["due-date", "2026-12-04", "--rules", str(tmp_path)])
     assert out.exit_code == 1
     assert "holidays/2027.yaml:5: [holidays 2027 元旦] holidays.breaks.0.end:" in out.stderr
+    # and the same reason in Chinese on the line below it
+    assert "    holidays.breaks.0.end（最后一个放假日）应为日期" in out.stderr

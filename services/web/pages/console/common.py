@@ -31,8 +31,13 @@ def context(who: Person, section: str, **extra: Any) -> dict[str, Any]:
 
 
 def message_of(exc: DomainError) -> str:
-    """A refusal in Chinese: the first detail's `msg_zh`, else by code, else as sent."""
+    """A refusal in Chinese: the first detail's `msg_zh`, else a rule set's first error with its
+    `reason_zh` after the code's sentence, else by code, else as sent."""
     for d in exc.details:
         if isinstance(d, dict) and d.get("msg_zh"):
             return str(d["msg_zh"])
+    for d in exc.details:
+        if isinstance(d, dict) and d.get("reason_zh"):
+            where = f"{d.get('file')} 第 {d.get('line')} 行"
+            return f"{refusal(exc.code, exc.message)}{where}：{d['reason_zh']}"
     return refusal(exc.code, exc.message)
