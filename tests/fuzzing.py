@@ -280,8 +280,8 @@ def _valid_on_the_wire(case: Any, response: Any, sent: dict[str, str]) -> bool:
     value its schema allows: a query or path parameter is text on the wire, so a list given for
     a plain string parameter arrives as a valid string (schemathesis 4.32 dismisses such cases
     for numbers, not for strings); a mutated header the caller replaced (the token) was never
-    sent; an unknown query parameter that the client left out of the URL (a `null` value) was
-    never sent either. The request is then not schema-violating at all."""
+    sent; an unknown or optional query parameter that the client left out of the URL (a `null`
+    value) was never sent either. The request is then not schema-violating at all."""
     from urllib.parse import parse_qs, unquote, urlsplit
 
     from schemathesis.specs.openapi.checks import _wire_value_matches_parameter
@@ -311,7 +311,13 @@ def _valid_on_the_wire(case: Any, response: Any, sent: dict[str, str]) -> bool:
                 values = [unquote(str(case.path_parameters[name]))]
             else:
                 return False
-            if parameter is None or not values:
+            if parameter is None:
+                return False
+            if not values:
+                # Mutated to a value the client cannot send (a `null`), so left out of the URL:
+                # an optional parameter not sent is a valid request.
+                if location == "query" and not parameter.is_required:
+                    continue
                 return False
             if not all(_wire_value_matches_parameter(parameter, v) for v in values):
                 return False
