@@ -69,6 +69,15 @@ DESKTOP: dict[str, Any] = {
     "locale": "zh-CN",
     "timezone_id": "Asia/Shanghai",
 }
+# The console is "desktop first, usable on a tablet": a 768×1024 touch tablet, portrait.
+TABLET: dict[str, Any] = {
+    "viewport": {"width": 768, "height": 1024},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+}
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""Every page a signed-in person opens — the officers' console and 掌上查 — on a 390 px phone
-and a 1280 px desktop: it loads for the role it is for, shows its heading, fits the screen's
-width, passes axe (WCAG 2.1 AA), and leaves a screenshot of each width to look at.
+"""Every page a signed-in person opens — the officers' console and 掌上查 — on a 390 px phone,
+a 768 px tablet and a 1280 px desktop: it loads for the role it is for, shows its heading, fits
+the screen's width, passes axe (WCAG 2.1 AA), and leaves a screenshot of each width to look at.
 
 Read-only: it opens pages as the demo left them, so it may run before or after the journeys
 (the public site's pages are checked the same way in test_public_site.py)."""
@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, Page, expect
 from contracts.common import Role
 from services.kit.auth import issue_token
 from tests.browser.checks import assert_accessible, assert_fits_width, save_screenshot
-from tests.browser.conftest import DESKTOP, PHONE, Seeded
+from tests.browser.conftest import DESKTOP, PHONE, TABLET, Seeded
 
-VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+VIEWPORTS = {"phone": PHONE, "tablet": TABLET, "desktop": DESKTOP}
 
 
 def _get(stack: Seeded, service: str, path: str) -> Any:

@@ -164,7 +164,7 @@ def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
     assert rows[0][:4] == ("分层", "序号", "统一社会信用代码", "主体名称")
     assert [r[2] for r in rows[1:]] == selected
     with page.expect_download() as download:
-        page.get_by_role("link", name="CSV").last.click()
+        page.get_by_role("link", name="检查任务 CSV").click()
     text = Path(download.value.path()).read_bytes().decode("utf-8-sig")
     assert text.splitlines()[0].startswith("任务编号,批次,统一社会信用代码,主体名称")
     assert len(text.splitlines()) == len(tasks) + 1
