@@ -20,8 +20,8 @@ file from `bench/results/*.md` with `python bench/assemble.py`.
 """
 
 
-def main() -> None:
-    """Write BENCHMARKS.md."""
+def render() -> str:
+    """BENCHMARKS.md as the notes make it."""
     parts = [HEADER]
     for name in ORDER:
         path = ROOT / "bench" / "results" / f"{name}.md"
@@ -31,7 +31,12 @@ def main() -> None:
         body = path.read_text(encoding="utf-8").strip().split("\n", 1)
         title = body[0].lstrip("# ").strip()
         parts.append(f"\n## {title} (issue {ISSUES[name]})\n\n{body[1].strip()}\n")
-    (ROOT / "BENCHMARKS.md").write_text("".join(parts), encoding="utf-8")
+    return "".join(parts)
+
+
+def main() -> None:
+    """Write BENCHMARKS.md."""
+    (ROOT / "BENCHMARKS.md").write_text(render(), encoding="utf-8")
 
 
 if __name__ == "__main__":
