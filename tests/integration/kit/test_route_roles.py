@@ -83,6 +83,11 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "GET /rules/candidates": frozenset({P}),
         "GET /rules/candidates/{candidate_id}": frozenset({P}),
         "GET /stats/plans": STATS,
+        "POST /plans/joint": frozenset({PL}),
+        "GET /plans/joint": frozenset({PL, P}),
+        "GET /plans/joint/{plan_id}": frozenset({PL, P}),
+        "POST /plans/joint/{plan_id}/join": frozenset({PL}),
+        "POST /plans/joint/{plan_id}/submit": frozenset({PL}),
     },
     "draw": {
         "POST /draws": frozenset({D}),
