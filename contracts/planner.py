@@ -326,13 +326,24 @@ class JointPlanJoin(Contract):
     items: list[PlanItemEntry] = Field(min_length=1)
 
 
+class JointPlanItem(Contract):
+    """An item a department brings to a joint plan draft, as the draft shows it: the base
+    ratio in basis points (`ratio_bp`, 300 for "3%") or a count."""
+
+    item: str
+    ratio_bp: int | None = None
+    count: int | None = None
+    scope: PlanScope | None = None
+    period: Period | None = None
+
+
 class JointPlanMember(Contract):
     """One department of a joint plan draft: whether it has joined (已加入) and its items."""
 
     department: str
     lead: bool = False
     joined: bool = False
-    items: list[PlanItemEntry] = []
+    items: list[JointPlanItem] = []
     joined_by: str | None = None
     joined_at: datetime | None = None
 

@@ -196,10 +196,16 @@ class JointPlans:
         """One draft; a planner sees it when their department leads it or is invited."""
         found = await self.store.joint_drafts(plan_id=plan_id, department=None, year=None, limit=1)
         if not found:
-            raise NotFound(f"no joint plan {plan_id}")
+            raise NotFound(
+                f"no joint plan {plan_id}",
+                details=[_detail("plan_id", "no such joint plan", f"没有联合抽查计划 {plan_id}")],
+            )
         draft, items = found[0]
         if who.role is Role.PLANNER and who.dept not in draft.departments:
-            raise Forbidden(f"{who.dept} takes no part in joint plan {plan_id}")
+            raise Forbidden(
+                f"{who.dept} takes no part in joint plan {plan_id}",
+                details=[_detail("plan_id", "not a department of it", "本部门未参加此联合抽查")],
+            )
         return _view(draft, items)
 
     async def drafts(
@@ -214,7 +220,10 @@ class JointPlans:
     async def _locked(self, conn: object, plan_id: str) -> JointDraftRow:
         draft = await self.store.lock_joint_draft(conn, plan_id)
         if draft is None:
-            raise NotFound(f"no joint plan {plan_id}")
+            raise NotFound(
+                f"no joint plan {plan_id}",
+                details=[_detail("plan_id", "no such joint plan", f"没有联合抽查计划 {plan_id}")],
+            )
         return draft
 
     async def _items(self, plan_id: str) -> dict[str, JointItemsRow]:

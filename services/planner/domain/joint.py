@@ -11,6 +11,7 @@ from typing import Any
 
 from contracts.planner import (
     JointPlanDraft,
+    JointPlanItem,
     JointPlanMember,
     JointPlanStart,
     PlanItemEntry,
@@ -152,7 +153,7 @@ def draft_view(
                 department=d,
                 lead=d == lead,
                 joined=got is not None,
-                items=[PlanItemEntry.model_validate(e) for e in got[0]] if got else [],
+                items=[_shown(PlanItemEntry.model_validate(e)) for e in got[0]] if got else [],
                 joined_by=got[1] if got else None,
                 joined_at=got[2] if got else None,
             )
@@ -173,4 +174,14 @@ def draft_view(
             "submitted_by": submitted_by,
             "submitted_at": submitted_at,
         }
+    )
+
+
+def _shown(entry: PlanItemEntry) -> JointPlanItem:
+    return JointPlanItem(
+        item=entry.item,
+        ratio_bp=entry.ratio,
+        count=entry.count,
+        scope=entry.scope,
+        period=entry.period,
     )

@@ -78,7 +78,7 @@ async def test_start_join_submit(run_service: Any, stats_double: StatsDouble) ->
     shown = r.json()
     assert shown["waiting"] == [] and all(m["joined"] for m in shown["members"])
     sw_member = next(m for m in shown["members"] if m["department"] == "SW")
-    assert [(i["item"], i["ratio"]) for i in sw_member["items"]] == [("SW-001", 200)]
+    assert [(i["item"], i["ratio_bp"]) for i in sw_member["items"]] == [("SW-001", 200)]
 
     # Only the lead submits.
     assert (await svc.http.post("/plans/joint/J-1/submit", headers=sw)).status_code == 403

@@ -440,8 +440,8 @@ def _values_of_items(items: list[dict[str, Any]]) -> dict[str, Any]:
     for entry in items:
         code = entry["item"]
         values[f"item-{code}"] = "on"
-        if entry.get("ratio") is not None:
-            values[f"ratio-{code}"] = words.ratio(int(entry["ratio"]))
+        if entry.get("ratio_bp") is not None:
+            values[f"ratio-{code}"] = words.ratio(int(entry["ratio_bp"]))
         if entry.get("count") is not None:
             values[f"count-{code}"] = str(entry["count"])
     return values
