@@ -293,3 +293,84 @@ class PlanStats(Contract):
     unplanned_items: list[str]
     late: list[LatePlan]
     by_risk_class: list[PlannedRatio]
+
+
+# ---- joint plans (联合抽查, 能联尽联): the lead starts a draft, the others join (#13) ---------
+
+PLAN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,48}$"
+
+
+class JointPlanStart(Contract):
+    """`POST /plans/joint`: the lead department's planner starts a joint plan draft.
+
+    The lead is the caller's department; `departments` are the lead's own and the invited
+    ones (at least two in all; the lead is added when left out). `items` are the lead's own.
+    """
+
+    plan_id: str = Field(pattern=PLAN_ID_PATTERN)
+    title: str = Field(min_length=1, max_length=200)
+    year: int = Field(ge=2000, le=2100)
+    departments: list[str] = Field(min_length=1, max_length=32)
+    scope: PlanScope
+    period: Period
+    items: list[PlanItemEntry] = Field(min_length=1)
+    batches: int = Field(default=1, ge=1, le=12)
+    filed_on: date | None = None
+    entered_on: date | None = None
+
+
+class JointPlanJoin(Contract):
+    """`POST /plans/joint/{plan_id}/join`: an invited department's items (its own only).
+    Joining again replaces that department's items."""
+
+    items: list[PlanItemEntry] = Field(min_length=1)
+
+
+class JointPlanItem(Contract):
+    """An item a department brings to a joint plan draft, as the draft shows it: the base
+    ratio in basis points (`ratio_bp`, 300 for "3%") or a count."""
+
+    item: str
+    ratio_bp: int | None = None
+    count: int | None = None
+    scope: PlanScope | None = None
+    period: Period | None = None
+
+
+class JointPlanMember(Contract):
+    """One department of a joint plan draft: whether it has joined (已加入) and its items."""
+
+    department: str
+    lead: bool = False
+    joined: bool = False
+    items: list[JointPlanItem] = []
+    joined_by: str | None = None
+    joined_at: datetime | None = None
+
+
+class JointPlanDraft(Contract):
+    """A joint plan draft as `GET /plans/joint` and `GET /plans/joint/{plan_id}` show it.
+
+    `state` is `open` (departments join) until the lead submits it (`submitted`); then
+    `plan_status` is the status of the plan the submission stored (approved or rejected).
+    """
+
+    plan_id: str
+    title: str
+    year: int
+    lead_department: str
+    departments: list[str]
+    scope: PlanScope
+    period: Period
+    batches: int = 1
+    filed_on: date | None = None
+    entered_on: date | None = None
+    state: str
+    plan_status: str | None = None
+    members: list[JointPlanMember]
+    waiting: list[str] = []
+    """The invited departments that have not joined yet (待加入)."""
+    started_by: str
+    created_at: datetime
+    submitted_by: str | None = None
+    submitted_at: datetime | None = None

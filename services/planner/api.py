@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from contracts.base import Contract
 from contracts.common import STATS_ROLES, Role
 from contracts.planner import (
+    PLAN_ID_PATTERN,
     CatalogueItem,
     ItemCatalogue,
+    JointPlanDraft,
+    JointPlanJoin,
+    JointPlanStart,
     PlanAccepted,
     PlanStats,
     PlanSubmission,
@@ -18,10 +22,11 @@ from contracts.planner import (
 )
 from contracts.rules import ItemKind
 from services.kit.auth import Principal, public, require
-from services.kit.edge import DepartmentCode, Year
+from services.kit.edge import DepartmentCode, Limit, Year
 from services.kit.errors import Forbidden
 from services.kit.service import ServiceContext
 from services.planner.commands import PlannerCommands
+from services.planner.joint import JointPlans
 from services.planner.queries import PlannerQueries
 
 
@@ -53,6 +58,9 @@ HistoryReader = Annotated[Principal, require(Role.POLICY, Role.AUDITOR)]
 Simulator = Annotated[Principal, require(Role.POLICY, Role.PLANNER)]
 PlanSubmitter = Annotated[Principal, require(Role.PLANNER, Role.POLICY)]
 StatsReader = Annotated[Principal, require(*STATS_ROLES)]
+JointPlanner = Annotated[Principal, require(Role.PLANNER)]
+JointReader = Annotated[Principal, require(Role.PLANNER, Role.POLICY)]
+PlanId = Annotated[str, Path(pattern=PLAN_ID_PATTERN)]
 PlanReader = Annotated[
     Principal, require(Role.PLANNER, Role.POLICY, Role.AUDITOR, Role.DRAW_OFFICER)
 ]
@@ -62,7 +70,13 @@ def _bytes(files: dict[str, str]) -> dict[str, bytes]:
     return {p: t.encode("utf-8") for p, t in files.items()}
 
 
-def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQueries) -> APIRouter:
+def router(
+    ctx: ServiceContext,
+    *,
+    commands: PlannerCommands,
+    queries: PlannerQueries,
+    joint: JointPlans,
+) -> APIRouter:
     """The planner service's routes."""
     r = APIRouter(tags=["planner"])
 
@@ -158,6 +172,41 @@ def router(ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQu
         joint strata among all strata (能联尽联); general items outside key supervision that a
         plan checks; the ratio planned per risk class."""
         return await queries.stats(year=year, department=department)
+
+    # ---- joint plans (联合抽查, 能联尽联): before /plans/{plan_id}, which would take "joint" --
+
+    @r.post("/plans/joint", status_code=201)
+    async def joint_start(body: JointPlanStart, who: JointPlanner) -> JointPlanDraft:
+        """The lead department's planner (the caller's department leads) starts a joint plan
+        draft with its own items, inviting the other `departments`."""
+        return await joint.start(body, who=who)
+
+    @r.get("/plans/joint")
+    async def joint_drafts(
+        who: JointReader,
+        department: DepartmentCode | None = None,
+        year: Year | None = None,
+        limit: Limit = 200,
+    ) -> list[JointPlanDraft]:
+        """Joint plan drafts newest first, with who joined and each department's items; a
+        planner sees those their department leads or is invited to."""
+        return await joint.drafts(who=who, department=department, year=year, limit=limit)
+
+    @r.get("/plans/joint/{plan_id}")
+    async def joint_draft(plan_id: PlanId, who: JointReader) -> JointPlanDraft:
+        """One joint plan draft."""
+        return await joint.show(plan_id, who=who)
+
+    @r.post("/plans/joint/{plan_id}/join")
+    async def joint_join(plan_id: PlanId, body: JointPlanJoin, who: JointPlanner) -> JointPlanDraft:
+        """An invited department joins with its own items (again: they are replaced)."""
+        return await joint.join(plan_id, body, who=who)
+
+    @r.post("/plans/joint/{plan_id}/submit", status_code=201)
+    async def joint_submit(plan_id: PlanId, who: JointPlanner) -> PlanAccepted:
+        """The lead submits the assembled plan once every invited department has joined:
+        the same submission as `POST /plans`."""
+        return await joint.submit(plan_id, who=who)
 
     @r.get("/plans/{plan_id}")
     async def show(plan_id: str, who: PlanReader) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from services.kit.service import ServiceContext, ServiceSpec
 from services.planner import api, handlers
 from services.planner.active import ActiveRules
 from services.planner.commands import PlannerCommands
+from services.planner.joint import JointPlans
 from services.planner.queries import PlannerQueries
 from services.planner.store import PlannerStore
 
@@ -25,27 +26,30 @@ class PlannerApp:
     rules: ActiveRules
     commands: PlannerCommands
     queries: PlannerQueries
+    joint: JointPlans
 
 
 def build(ctx: ServiceContext) -> PlannerApp:
     """Build the planner's objects, each handed its dependencies by keyword."""
     store = PlannerStore(db=ctx.db)
     rules = ActiveRules(store=store)
+    commands = PlannerCommands(
+        db=ctx.db,
+        bus=ctx.bus,
+        audit=ctx.audit,
+        outbox=ctx.outbox,
+        store=store,
+        rules=rules,
+        rules_dir=ctx.settings.rules_dir,
+        rpc_timeout_s=ctx.settings.rpc_timeout_s,
+    )
     return PlannerApp(
         rules=rules,
-        commands=PlannerCommands(
-            db=ctx.db,
-            bus=ctx.bus,
-            audit=ctx.audit,
-            outbox=ctx.outbox,
-            store=store,
-            rules=rules,
-            rules_dir=ctx.settings.rules_dir,
-            rpc_timeout_s=ctx.settings.rpc_timeout_s,
-        ),
+        commands=commands,
         queries=PlannerQueries(
             bus=ctx.bus, store=store, rules=rules, rpc_timeout_s=ctx.settings.rpc_timeout_s
         ),
+        joint=JointPlans(db=ctx.db, audit=ctx.audit, store=store, rules=rules, commands=commands),
     )
 
 
@@ -59,7 +63,7 @@ async def _stop(ctx: ServiceContext, app: PlannerApp) -> None:
 
 
 def _routers(ctx: ServiceContext, app: PlannerApp) -> list[APIRouter]:
-    return [api.router(ctx, commands=app.commands, queries=app.queries)]
+    return [api.router(ctx, commands=app.commands, queries=app.queries, joint=app.joint)]
 
 
 def spec() -> ServiceSpec[PlannerApp]:

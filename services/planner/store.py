@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -268,6 +270,136 @@ class PlannerStore:
         )
         return [dict(r) for r in rows]
 
+    # ---- joint plan drafts (联合抽查, #13) -------------------------------------------------
+
+    async def add_joint_draft(
+        self,
+        conn: Any,
+        *,
+        plan_id: str,
+        year: int,
+        lead: str,
+        departments: list[str],
+        header: dict[str, Any],
+        items: list[dict[str, Any]],
+        actor: str,
+    ) -> None:
+        """A new open draft with the lead's items; `Conflict` when its id is taken."""
+        try:
+            await conn.execute(
+                "INSERT INTO joint_drafts (plan_id, year, lead_department, departments, header,"
+                " started_by) VALUES ($1, $2, $3, $4, $5, $6)",
+                plan_id,
+                year,
+                lead,
+                departments,
+                header,
+                actor,
+            )
+        except asyncpg.UniqueViolationError:
+            raise Conflict(f"joint plan {plan_id} already exists") from None
+        await self.set_joint_items(conn, plan_id=plan_id, department=lead, items=items, actor=actor)
+
+    async def set_joint_items(
+        self, conn: Any, *, plan_id: str, department: str, items: list[dict[str, Any]], actor: str
+    ) -> None:
+        """A department's items of a draft (joining again replaces them)."""
+        await conn.execute(
+            "INSERT INTO joint_draft_items (plan_id, department, items, joined_by)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (plan_id, department) DO UPDATE"
+            " SET items = excluded.items, joined_by = excluded.joined_by, joined_at = now()",
+            plan_id,
+            department,
+            items,
+            actor,
+        )
+
+    async def lock_joint_draft(self, conn: Any, plan_id: str) -> JointDraftRow | None:
+        """A draft, its row locked until the transaction ends (joins and submissions queue)."""
+        row = await conn.fetchrow(
+            f"SELECT {_DRAFT_COLUMNS} FROM joint_drafts WHERE plan_id = $1 FOR UPDATE", plan_id
+        )
+        return None if row is None else JointDraftRow(**dict(row))
+
+    async def set_joint_state(
+        self,
+        conn: Any,
+        *,
+        plan_id: str,
+        state: str,
+        plan_status: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Move a draft to `submitting`, back to `open`, or to `submitted` with its plan status."""
+        await conn.execute(
+            "UPDATE joint_drafts SET state = $2, plan_status = $3, submitted_by = $4,"
+            " submitted_at = CASE WHEN $2 = 'submitted' THEN now() END WHERE plan_id = $1",
+            plan_id,
+            state,
+            plan_status,
+            actor,
+        )
+
+    async def joint_drafts(
+        self, *, plan_id: str | None = None, department: str | None, year: int | None, limit: int
+    ) -> list[tuple[JointDraftRow, list[JointItemsRow]]]:
+        """Drafts newest first (one, or those `department` leads or is invited to), each with
+        the items of the departments that joined."""
+        rows = await self.db.pool.fetch(
+            f"SELECT {_DRAFT_COLUMNS} FROM joint_drafts"
+            " WHERE ($1::text IS NULL OR plan_id = $1)"
+            " AND ($2::text IS NULL OR $2 = ANY(departments))"
+            " AND ($3::int IS NULL OR year = $3)"
+            " ORDER BY created_at DESC, plan_id LIMIT $4",
+            plan_id,
+            department,
+            year,
+            limit,
+        )
+        drafts = [JointDraftRow(**dict(r)) for r in rows]
+        items = await self.db.pool.fetch(
+            "SELECT plan_id, department, items, joined_by, joined_at FROM joint_draft_items"
+            " WHERE plan_id = ANY($1::text[])",
+            [d.plan_id for d in drafts],
+        )
+        by_plan: dict[str, list[JointItemsRow]] = {}
+        for r in items:
+            by_plan.setdefault(r["plan_id"], []).append(JointItemsRow(**dict(r)))
+        return [(d, by_plan.get(d.plan_id, [])) for d in drafts]
+
+
+@dataclass(frozen=True)
+class JointDraftRow:
+    """A row of `joint_drafts`."""
+
+    plan_id: str
+    year: int
+    lead_department: str
+    departments: list[str]
+    header: dict[str, Any]
+    state: str
+    plan_status: str | None
+    started_by: str
+    created_at: datetime
+    submitted_by: str | None
+    submitted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class JointItemsRow:
+    """A row of `joint_draft_items`: one department's items of a draft."""
+
+    plan_id: str
+    department: str
+    items: list[dict[str, Any]]
+    joined_by: str
+    joined_at: datetime
+
+
+_DRAFT_COLUMNS = (
+    "plan_id, year, lead_department, departments, header, state, plan_status, started_by,"
+    " created_at, submitted_by, submitted_at"
+)
 
 # $1 the year, $2 a department or null.
 _YEAR_DEPT = "year = $1 AND ($2::text IS NULL OR $2 = ANY(departments))"

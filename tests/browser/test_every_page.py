@@ -58,6 +58,7 @@ def ids(browser_stack: Seeded) -> dict[str, str]:
 PAGES: dict[str, tuple[str, str, str | None]] = {
     "console-plans": ("planner-scjg", "/console/plans", "抽查计划"),
     "console-plan-new": ("planner-scjg", "/console/plans/new", None),
+    "console-plan-joint-new": ("planner-scjg", "/console/plans/joint/new", "发起联合抽查"),
     "console-plan": ("planner-scjg", "/console/plans/{plan}", None),
     "console-draws": ("draw-officer", "/console/draws", None),
     "console-draw": ("draw-officer", "/console/draws/{draw}", None),

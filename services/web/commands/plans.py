@@ -24,3 +24,37 @@ class PlanCommands:
         )
         reply: dict[str, Any] = response.json()
         return reply
+
+    async def start_joint(self, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+        """Start a joint plan draft led by the caller's department."""
+        response = await self.backends.request(
+            "planner", "POST", "/plans/joint", caller=caller, json=body
+        )
+        reply: dict[str, Any] = response.json()
+        return reply
+
+    async def join_joint(
+        self, caller: Caller, plan_id: str, items: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Join a joint plan draft with the caller's department's items (again: replaced)."""
+        response = await self.backends.request(
+            "planner",
+            "POST",
+            f"/plans/joint/{plan_id}/join",
+            caller=caller,
+            json={"items": items},
+        )
+        reply: dict[str, Any] = response.json()
+        return reply
+
+    async def submit_joint(self, caller: Caller, plan_id: str) -> dict[str, Any]:
+        """Submit a joint plan draft every department joined (the lead only)."""
+        response = await self.backends.request(
+            "planner",
+            "POST",
+            f"/plans/joint/{plan_id}/submit",
+            caller=caller,
+            timeout=SUBMIT_TIMEOUT_S,
+        )
+        reply: dict[str, Any] = response.json()
+        return reply

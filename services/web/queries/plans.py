@@ -29,6 +29,20 @@ class PlanReads:
         )
         return plan
 
+    async def joint_drafts(self, caller: Caller) -> list[dict[str, Any]]:
+        """Joint plan drafts (联合抽查) the person's department leads or is invited to."""
+        drafts: list[dict[str, Any]] = await self.backends.get(
+            "planner", "/plans/joint", caller=caller
+        )
+        return drafts
+
+    async def joint_draft(self, caller: Caller, plan_id: str) -> dict[str, Any]:
+        """One joint plan draft: its departments, who joined and their items."""
+        draft: dict[str, Any] = await self.backends.get(
+            "planner", f"/plans/joint/{plan_id}", caller=caller
+        )
+        return draft
+
     async def form_data(self, caller: Caller) -> tuple[list[dict[str, Any]], list[str]]:
         """The active item catalogue and risk classes the plan form offers."""
         catalogue, active = await asyncio.gather(
