@@ -86,7 +86,9 @@ class JointPlans:
                         )
                     ],
                 )
-            if draft.state != "open":
+            # `submitting`: a submission that died between the claim and its end (a crash, a
+            # lost connection) may be taken up again; the plan store keeps one plan per id.
+            if draft.state not in ("open", "submitting"):
                 raise Conflict(
                     f"joint plan {plan_id} is already submitted",
                     details=[
@@ -137,7 +139,9 @@ class JointPlans:
                         )
                     ],
                 )
-            if draft.state != "open":
+            # `submitting`: a submission that died between the claim and its end (a crash, a
+            # lost connection) may be taken up again; the plan store keeps one plan per id.
+            if draft.state not in ("open", "submitting"):
                 raise Conflict(
                     f"joint plan {plan_id} is already submitted",
                     details=[_detail("plan_id", "already submitted", "本联合抽查计划已提交")],
@@ -173,8 +177,14 @@ class JointPlans:
             await self._submitted(plan_id, "rejected", who)
             raise
         except BaseException:
-            async with self.db.transaction() as conn:  # nothing stored: open again
-                await self.store.set_joint_state(conn, plan_id=plan_id, state="open")
+            stored = await self.store.get_plan(plan_id)
+            if stored is not None:
+                # Another submission of this draft stored the plan (a retry after a crash
+                # racing the original): the draft is submitted with that plan's status.
+                await self._submitted(plan_id, str(stored["status"]), who)
+            else:
+                async with self.db.transaction() as conn:  # nothing stored: open again
+                    await self.store.set_joint_state(conn, plan_id=plan_id, state="open")
             raise
         await self._submitted(plan_id, accepted.status, who)
         return accepted

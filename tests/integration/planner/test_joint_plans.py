@@ -149,3 +149,31 @@ async def test_start_is_checked(run_service: Any, stats_double: StatsDouble) -> 
     assert (await svc.http.post("/plans/joint/J-3/submit", headers=scjg)).status_code == 201
     r = await svc.http.post("/plans/joint", json=start_body("J-3"), headers=scjg)
     assert r.status_code == 409
+
+
+async def test_a_submission_that_died_half_way_is_taken_up_again(
+    run_service: Any, stats_double: StatsDouble
+) -> None:
+    svc = await run_service(spec, rules_dir=ROOT / "rules")
+    scjg, sw = svc.auth(Role.PLANNER, "SCJG"), svc.auth(Role.PLANNER, "SW")
+    join = {"items": [{"item": "SW-001", "ratio": "2%"}]}
+    for plan_id in ("J-8", "J-9"):
+        assert (
+            await svc.http.post("/plans/joint", json=start_body(plan_id), headers=scjg)
+        ).status_code == 201
+        r = await svc.http.post(f"/plans/joint/{plan_id}/join", json=join, headers=sw)
+        assert r.status_code == 200
+    # J-8: the process died after claiming the draft, before the plan was stored.
+    await svc.ctx.db.pool.execute(
+        "UPDATE joint_drafts SET state = 'submitting' WHERE plan_id = 'J-8'"
+    )
+    r = await svc.http.post("/plans/joint/J-8/submit", headers=scjg)
+    assert r.status_code == 201 and r.json()["status"] == "approved", r.text
+    # J-9: it died after the plan was stored, before the draft said so.
+    assert (await svc.http.post("/plans/joint/J-9/submit", headers=scjg)).status_code == 201
+    await svc.ctx.db.pool.execute(
+        "UPDATE joint_drafts SET state = 'submitting', plan_status = NULL WHERE plan_id = 'J-9'"
+    )
+    assert (await svc.http.post("/plans/joint/J-9/submit", headers=scjg)).status_code == 409
+    done = (await svc.http.get("/plans/joint/J-9", headers=scjg)).json()
+    assert (done["state"], done["plan_status"]) == ("submitted", "approved")
