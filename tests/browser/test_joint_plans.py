@@ -5,7 +5,6 @@ their fields, in Chinese; every page passes axe-core."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from playwright.sync_api import Page, expect
 
 from contracts.common import Role
 from services.kit.auth import issue_token
-from tests.browser.checks import assert_accessible, assert_fits_width, save_screenshot
 from tests.browser.conftest import Seeded
+from tests.browser.officers import check_page, sign_in, sign_out
 
 
 def _operator(stack: Seeded) -> dict[str, str]:
@@ -41,24 +40,6 @@ def _sw_planner(stack: Seeded) -> str:
     )
     r.raise_for_status()
     return username
-
-
-def sign_in(page: Page, stack: Seeded, username: str, path: str) -> None:
-    page.goto(stack.urls["web"] + "/login?next=" + path)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(str(stack.summary["accounts"]["password"]))
-    page.get_by_role("button", name="登录").click()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="退出").click()
-    expect(page).to_have_url(re.compile(r"/login"))
-
-
-def check_page(page: Page, name: str) -> None:
-    assert_fits_width(page)
-    assert_accessible(page)
-    save_screenshot(page, name)
 
 
 def test_a_joint_plan_is_started_joined_and_submitted(browser_stack: Seeded, desktop: Page) -> None:

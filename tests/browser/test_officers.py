@@ -23,8 +23,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from contracts.common import Role
 from services.kit.auth import issue_token
-from tests.browser.checks import assert_accessible, assert_fits_width, save_screenshot
+from tests.browser.checks import assert_accessible, save_screenshot
 from tests.browser.conftest import DESKTOP, Seeded
+from tests.browser.officers import check_page, sign_in, sign_out
 
 DICE = "31415926535897932384626433"
 
@@ -70,25 +71,6 @@ def approved_plan(stack: Seeded, title: str) -> dict[str, Any]:
     }
     _call(stack, "POST", "planner", "/plans", role=Role.PLANNER, dept="SCJG", json=body)
     return body
-
-
-def sign_in(page: Page, stack: Seeded, username: str, path: str = "/console/") -> None:
-    """Sign in through the form, as an officer does, going to `path`."""
-    page.goto(stack.urls["web"] + "/login?next=" + path)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(str(stack.summary["accounts"]["password"]))
-    page.get_by_role("button", name="登录").click()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="退出").click()
-    expect(page).to_have_url(re.compile(r"/login"))
-
-
-def check_page(page: Page, name: str) -> None:
-    assert_fits_width(page)
-    assert_accessible(page)
-    save_screenshot(page, name)
 
 
 def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
