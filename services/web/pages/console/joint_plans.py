@@ -18,15 +18,13 @@ from services.web.backends import BackendError
 from services.web.commands.plans import PlanCommands
 from services.web.domain import console as words
 from services.web.domain.plan_form import (
-    ENTITY_TYPES,
-    LABELS,
     Problems,
     check_form,
     problems_from_refusal,
     submission_from_form,
 )
 from services.web.pages.console.common import context, message_of, today
-from services.web.pages.console.plans import STATUSES, form_values
+from services.web.pages.console.plans import STATUSES, form_values, render_form
 from services.web.queries import WebQueries
 from services.web.queries.plans import PlanReads
 from services.web.render import Pages
@@ -61,23 +59,18 @@ def router(
         problems: Problems,
         status_code: int = 200,
     ) -> Response:
-        catalogue, risk_classes = await reads.form_data(who.caller)
         mine = who.account.department or ""
-        return pages.render(
+        return await render_form(
+            pages,
+            reads,
             request,
+            who,
             "console/plan_joint_new.html",
-            context(
-                who,
-                "plans",
-                values=values,
-                problems=problems,
-                catalogue=_of_department(catalogue, mine),
-                risk_classes=risk_classes,
-                entity_types=ENTITY_TYPES,
-                labels=LABELS,
-                mine=mine,
-            ),
+            values=values,
+            problems=problems,
             status_code=status_code,
+            department=mine,
+            mine=mine,
         )
 
     @r.get("/console/plans/joint/new")

@@ -107,22 +107,16 @@ def router(
         upload_problems: list[str] | None = None,
         status_code: int = 200,
     ) -> Response:
-        catalogue, risk_classes = await reads.form_data(who.caller)
-        return pages.render(
+        return await render_form(
+            pages,
+            reads,
             request,
+            who,
             "console/plan_new.html",
-            context(
-                who,
-                "plans",
-                values=values,
-                problems=problems,
-                upload_problems=upload_problems or [],
-                catalogue=catalogue,
-                risk_classes=risk_classes,
-                entity_types=ENTITY_TYPES,
-                labels=LABELS,
-            ),
+            values=values,
+            problems=problems,
             status_code=status_code,
+            upload_problems=upload_problems or [],
         )
 
     @r.get("/console/plans/new")
@@ -240,6 +234,47 @@ def router(
         )
 
     return r
+
+
+async def render_form(
+    pages: Pages,
+    reads: PlanReads,
+    request: Request,
+    who: Person,
+    template: str,
+    *,
+    values: dict[str, Any],
+    problems: Problems,
+    status_code: int,
+    department: str | None = None,
+    **extra: Any,
+) -> Response:
+    """A plan form (a plan's, or a joint plan's start) with the catalogue — only `department`'s
+    items when given — the risk classes, entity types and field labels."""
+    catalogue, risk_classes = await reads.form_data(who.caller)
+    if department is not None:
+        catalogue = [i for i in catalogue if _department_of(i) == department]
+    return pages.render(
+        request,
+        template,
+        context(
+            who,
+            "plans",
+            values=values,
+            problems=problems,
+            catalogue=catalogue,
+            risk_classes=risk_classes,
+            entity_types=ENTITY_TYPES,
+            labels=LABELS,
+            **extra,
+        ),
+        status_code=status_code,
+    )
+
+
+def _department_of(item: dict[str, Any]) -> Any:
+    dept = item.get("department")
+    return dept.get("code") if isinstance(dept, dict) else dept
 
 
 def form_values(form: Any) -> dict[str, Any]:
