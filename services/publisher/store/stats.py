@@ -129,6 +129,15 @@ def _tally(rows: list[Any]) -> list[TaskTally]:
 async def task_stats(conn: Conn, f: StatsFilter, *, violations: list[str]) -> TaskStats:
     """A year's tasks and results: totals, per department, inspector, region and item, and
     the results' publication against their deadline."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot, so that the figures add up while results keep arriving. No JIT: the
+        # planner prices each jsonb_array_elements at 100 rows, crosses the JIT threshold and
+        # spends a second compiling what runs in tens of milliseconds (bench/stats.py).
+        await conn.execute("SET LOCAL jit = off")
+        return await _task_stats(conn, f, violations=violations)
+
+
+async def _task_stats(conn: Conn, f: StatsFilter, *, violations: list[str]) -> TaskStats:
     args = f.args()
     totals = await conn.fetchrow(_LIVE + _TOTALS, *args)
     depts = await conn.fetch(
