@@ -40,6 +40,7 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
         t.batch,
     )
     # Tasks this visit absorbed take no results of their own; either event may come first.
+    # A visit of a superseded draw absorbs nothing any more (see `mark_draw_superseded`).
     await conn.execute(
         "UPDATE tasks SET merged_from = $2::text[] WHERE task_id = $1",
         t.task_id,
@@ -47,13 +48,18 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
     )
     await conn.execute(
         """UPDATE tasks SET merged_into = $1
-           WHERE task_id = ANY($2::text[]) AND merged_into IS DISTINCT FROM $1""",
+           WHERE task_id = ANY($2::text[]) AND merged_into IS DISTINCT FROM $1
+             AND NOT EXISTS (SELECT 1 FROM draws d
+                             WHERE d.draw_id = $3 AND d.superseded_by IS NOT NULL)""",
         t.task_id,
         list(t.merged_from),
+        t.draw_id,
     )
     await conn.execute(
         """UPDATE tasks SET merged_into = m.task_id
-           FROM tasks m WHERE tasks.task_id = $1 AND tasks.task_id = ANY(m.merged_from)""",
+           FROM tasks m WHERE tasks.task_id = $1 AND tasks.task_id = ANY(m.merged_from)
+             AND NOT EXISTS (SELECT 1 FROM draws d
+                             WHERE d.draw_id = m.draw_id AND d.superseded_by IS NOT NULL)""",
         t.task_id,
     )
 
@@ -124,6 +130,13 @@ async def mark_draw_superseded(conn: Conn, s: DrawSuperseded) -> None:
         s.at,
         s.by,
         s.confirmed_by,
+    )
+    # As the draw service does: the tasks its visits had absorbed are open again (the redraw
+    # may absorb them anew, through its own task.assigned, in either order).
+    await conn.execute(
+        """UPDATE tasks SET merged_into = NULL
+           WHERE merged_into IN (SELECT task_id FROM tasks WHERE draw_id = $1)""",
+        s.draw_id,
     )
 
 
