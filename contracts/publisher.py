@@ -714,6 +714,25 @@ class ItemProblems(Contract):
     problems: int
 
 
+class IndustryProblems(Contract):
+    """The results recorded for one industry (GB/T 4754-2017 code as the task carries it, e.g.
+    `C1311`; `""`: tasks that carry none) — each task's latest result version — and how many
+    found a problem (some item's category counts as a violation)."""
+
+    industry_code: str
+    results: int
+    problems: int
+
+
+class RiskClassTally(Contract):
+    """Distinct entities with a recorded result in one credit risk class, the class the task
+    carries (the entity's when the draw made it; `""`: not classified, or a task that carries
+    none). An entity whose tasks carry two classes counts in each."""
+
+    risk_class: str
+    entities: int
+
+
 class Timeliness(Contract):
     """Results (each result's first version) against their publication deadline (`due_date`,
     20 working days after the check): published by it, published after it, not yet published
@@ -728,8 +747,8 @@ class Timeliness(Contract):
 
 class TaskStats(Contract):
     """`GET /stats/tasks?year=&region=&department=`: a year's tasks (by the start of their
-    period) and results, as the publisher holds them. The publisher's copies of tasks carry no
-    industry: the problem rate is by item only."""
+    period) and results, as the publisher holds them. Industry and risk class are the ones each
+    task came with (`task.assigned`)."""
 
     year: int
     region: str | None = None
@@ -744,3 +763,5 @@ class TaskStats(Contract):
     by_region: list[RegionTally]
     timeliness: Timeliness
     by_item: list[ItemProblems]
+    by_industry: list[IndustryProblems] = []
+    by_risk_class: list[RiskClassTally] = []

@@ -264,8 +264,8 @@ class PublisherQueries:
         department: str | None = None,
         today: date | None = None,
     ) -> TaskStats:
-        """A year's tasks and results counted in SQL: per department, inspector, region and
-        item, and the results' publication within their 20 working days."""
+        """A year's tasks and results counted in SQL: per department, inspector, region, risk
+        class, item and industry, and the results' publication within their 20 working days."""
         f = store.StatsFilter(
             year=year, region=region, department=department, today=today or datetime.now(UTC).date()
         )

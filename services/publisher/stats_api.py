@@ -28,8 +28,8 @@ def router(*, queries: PublisherQueries) -> APIRouter:
         department: DepartmentCode | None = None,
     ) -> TaskStats:
         """A year's tasks (by the start of their period): total, completed and overdue per
-        department and per inspector; entities checked per region; problems per item; results
-        published within their 20 working days."""
+        department and per inspector; entities checked per region and per risk class;
+        problems per item and per industry; results published within their 20 working days."""
         return await queries.stats(year=year, region=region, department=department)
 
     return r

@@ -1,5 +1,6 @@
 """SQL of the leaders' statistics (`GET /stats/tasks`): a year's tasks and results counted in
-PostgreSQL, never read whole into Python.
+PostgreSQL, never read whole into Python. Industry and risk class are the ones each task came
+with (task.assigned); a task that carries none counts under `''`.
 
 A task belongs to the year its period starts in (the `tasks_period` index). Live tasks only:
 a merged task (absorbed by a later visit) is counted through the task that absorbed it, and a
@@ -15,8 +16,10 @@ from datetime import date
 from typing import Any
 
 from contracts.publisher import (
+    IndustryProblems,
     ItemProblems,
     RegionTally,
+    RiskClassTally,
     TaskStats,
     TaskTally,
     Timeliness,
@@ -27,6 +30,7 @@ from services.publisher.store.conn import Conn
 _LIVE = """
 WITH live AS (
     SELECT t.task_id, t.uscc, t.region_code, t.departments, t.team, t.items,
+           coalesce(t.industry_code, '') AS industry_code, coalesce(t.risk_class, '') AS risk_class,
            (lr.task_id IS NOT NULL) AS completed,
            (lr.task_id IS NULL AND t.period_end < $4) AS overdue
     FROM tasks t
@@ -58,6 +62,12 @@ FROM live
 _REGIONS = """
 SELECT region_code, count(DISTINCT uscc) AS entities FROM live WHERE completed
 GROUP BY region_code ORDER BY region_code
+"""
+
+# Checked entities by the risk class their task carries ('' none).
+_RISK_CLASSES = """
+SELECT risk_class, count(DISTINCT uscc) AS entities FROM live WHERE completed
+GROUP BY risk_class ORDER BY risk_class
 """
 
 # Each result once: its first publication against the first version's deadline (a correction
@@ -96,6 +106,18 @@ LEFT JOIN LATERAL (
     WHERE ti->>'code' = ri->>'item_code' LIMIT 1
 ) names ON true
 GROUP BY 1 ORDER BY 1
+"""
+
+# The latest version of each task's result by the industry its task carries ('' none): a
+# problem when some item's category is a violation ($5), as for the items above.
+_INDUSTRIES = """
+, latest AS (
+    SELECT DISTINCT ON (r.task_id) r.task_id, r.categories, live.industry_code
+    FROM results r JOIN live USING (task_id) ORDER BY r.task_id, r.version DESC
+)
+SELECT industry_code, count(*) AS results,
+       count(*) FILTER (WHERE categories && $5::text[]) AS problems
+FROM latest GROUP BY industry_code ORDER BY industry_code
 """
 
 
@@ -155,6 +177,8 @@ async def _task_stats(conn: Conn, f: StatsFilter, *, violations: list[str]) -> T
     regions = await conn.fetch(_LIVE + _REGIONS, *args)
     timely = await conn.fetchrow(_LIVE + _TIMELINESS, *args)
     items = await conn.fetch(_LIVE + _ITEMS, *args, violations)
+    industries = await conn.fetch(_LIVE + _INDUSTRIES, *args, violations)
+    classes = await conn.fetch(_LIVE + _RISK_CLASSES, *args)
     assert totals is not None and timely is not None  # aggregates always answer one row
     return TaskStats(
         year=f.year,
@@ -172,4 +196,6 @@ async def _task_stats(conn: Conn, f: StatsFilter, *, violations: list[str]) -> T
         ],
         timeliness=Timeliness(**dict(timely)),
         by_item=[ItemProblems(**dict(r)) for r in items],
+        by_industry=[IndustryProblems(**dict(r)) for r in industries],
+        by_risk_class=[RiskClassTally(**dict(r)) for r in classes],
     )
