@@ -70,12 +70,21 @@ class Confirmation(Contract):
     confirmed_at: datetime
 
 
+class AttachmentKind(StrEnum):
+    """What an attachment is to the check: evidence (现场照片等证据), the capture of an online
+    check (网络监测截图、页面存档) or the report of a commissioned one (检验检测报告、审计报告)."""
+
+    EVIDENCE = "evidence"
+    CAPTURE = "capture"
+    REPORT = "report"
+
+
 class Attachment(Contract):
     """Evidence stored in the object store bucket `EVIDENCE_BUCKET` under its SHA-256.
 
     Either uploaded first (`POST /attachments`, which answers with sha256 and size) and
     referenced here, or given inline as `content_base64` (batch files); inline content must
-    hash to `sha256`.
+    hash to `sha256`. `kind` says what it is to the check method (`MethodRecord`).
     """
 
     name: str
@@ -83,6 +92,25 @@ class Attachment(Contract):
     size: int = Field(ge=0)
     content_type: str = "application/octet-stream"
     content_base64: str | None = None
+    kind: AttachmentKind = AttachmentKind.EVIDENCE
+
+
+class MethodRecord(Contract):
+    """What the check method requires, recorded with the result (检查方式记录).
+
+    - 实地核查 `on_site`: the place (`place`); the date is the result's `check_date`.
+    - 书面检查 `documents`: the documents examined (`documents`, one name each).
+    - 网络监测 `online`: the URL or the platform monitored (`url`, `platform`) and at least one
+      attachment of kind `capture`.
+    - 委托检验检测 `commissioned`: at least one attachment of kind `report`.
+
+    Kept with the result for the file and the auditors; not published.
+    """
+
+    place: str = Field(default="", max_length=200)
+    documents: list[str] = Field(default=[], max_length=50)
+    url: str = Field(default="", max_length=2000)
+    platform: str = Field(default="", max_length=100)
 
 
 class ResultSubmission(Contract):
@@ -101,6 +129,10 @@ class ResultSubmission(Contract):
     member confirms with their own sign-in (`POST /tasks/{task_id}/draft/confirm`), and until
     all have, the submission is a `ResultDraft`.
 
+    `method_record`: what the method requires (the place of an on-site check, the documents
+    of a documents check, the URL or platform of an online one; its capture and a commissioned
+    check's report are attachments of that kind): see `MethodRecord`.
+
     `idempotency_key` (the phone's offline queue): the same key from the same submitter for the
     same task answers the first outcome again and never records twice; the same key with other
     content is refused (409 `idempotency_key_reused`).
@@ -117,6 +149,7 @@ class ResultSubmission(Contract):
     follow_up: FollowUp | None = None
     representative: RepresentativeConfirmation | None = None
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=100)
+    method_record: MethodRecord = MethodRecord()
 
 
 class ResultAccepted(Contract):
@@ -441,6 +474,8 @@ class ResultVersion(Contract):
     attachments: list[Attachment]
     follow_up: FollowUp | None = None
     representative: RepresentativeConfirmation | None = None
+    method_record: MethodRecord | None = None
+    """None for results recorded before the method's record was asked for."""
     accepted_at: datetime
     published_at: datetime | None = None
 
