@@ -9,8 +9,7 @@ statistics page asks for are timed through the publisher's own store function
 
 Baseline, same session and same rows: the floor of any count over them — the year's tasks read
 once with their latest result (`count(*)`, `count(DISTINCT uscc)` over tasks ⋈ results). The
-ratio says what the page's eleven figures cost next to reading the data once. A third column
-times the same SQL with the server's default JIT, as the route ran before it turned JIT off.
+ratio says what the page's figures cost next to reading the data once.
 Best and median of `--runs` after a warm-up. Tests never assert timings.
 
     .venv/bin/python bench/stats.py [--tasks 500000] [--runs 5] [--database-url URL]
@@ -39,9 +38,8 @@ from bench.public_notices import fill  # noqa: E402
 from services.kit.db import Database  # noqa: E402
 from services.publisher import store  # noqa: E402
 from services.publisher.domain.categories import load_categories  # noqa: E402
-from services.publisher.store.stats import _task_stats  # noqa: E402
 
-# The same rows as `_LIVE` reads for a year, with their results, counted once.
+# The same rows as the statistics' `live` reads for a year, with their results, counted once.
 FLOOR = """
 SELECT count(*) AS tasks, count(DISTINCT t.uscc) AS entities, count(r.task_id) AS results
 FROM tasks t
@@ -98,13 +96,6 @@ async def run(url: str, n: int, runs: int) -> None:
                     await conn.execute("SET LOCAL jit = off")  # as task_stats runs
                     return await conn.fetchrow(FLOOR, *f.args()[:3])
 
-            async def with_jit(f: store.StatsFilter = f) -> Any:
-                # As the route ran before JIT was turned off for it (the default server setting).
-                async with pool.acquire() as conn, conn.transaction():
-                    await conn.execute("SET LOCAL jit = on")
-                    return await _task_stats(conn, f, violations=violations)
-
-            j_best, _, _ = await best_of(runs, with_jit)
             s_best, s_med, answer = await best_of(runs, stats)
             b_best, b_med, base = await best_of(runs, floor)
             ratio = s_best / b_best
@@ -112,7 +103,7 @@ async def run(url: str, n: int, runs: int) -> None:
             print(
                 f"  {name:<28} stats {s_best * 1000:7.1f} ms (median {s_med * 1000:7.1f})"
                 f"   floor {b_best * 1000:6.1f} ms (median {b_med * 1000:6.1f})"
-                f"   ratio {ratio:4.1f}×   JIT on {j_best * 1000:7.1f} ms"
+                f"   ratio {ratio:4.1f}×"
                 f"   {answer.tasks:,} tasks, "
                 f"{len(answer.by_inspector):,} inspectors, {base['results']:,} with results",
                 flush=True,
