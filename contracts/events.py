@@ -29,6 +29,8 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("draw", "superseded"): draw.DrawSuperseded,
     ("draw", "task.assigned"): draw.TaskAssigned,
     ("publisher", "task.started"): publisher.TaskStarted,
+    ("publisher", "commission.opened"): publisher.Commission,
+    ("publisher", "commission.reported"): publisher.Commission,
     ("publisher", "result.accepted"): publisher.ResultAccepted,
     ("publisher", "result.published"): publisher.ResultPublished,
     ("publisher", "credit.feedback"): publisher.CreditFeedback,

@@ -9,8 +9,9 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from services.kit.service import ServiceContext, ServiceSpec
-from services.publisher import api, handlers, stats_api
+from services.publisher import api, commissions_api, handlers, stats_api
 from services.publisher.commands.calendars import Calendars
+from services.publisher.commands.commissions import Commissions
 from services.publisher.commands.copies import Copies
 from services.publisher.commands.deliveries import Deliveries
 from services.publisher.commands.drafts import Drafts
@@ -36,6 +37,7 @@ class PublisherApp:
     drafts: Drafts
     submissions: Submissions
     starts: TaskStarts
+    commissions: Commissions
     deliveries: Deliveries
     queries: PublisherQueries
     relay: Relay | None
@@ -84,6 +86,13 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         drafts=drafts,
         submissions=Submissions(intake=intake, drafts=drafts),
         starts=TaskStarts(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
+        commissions=Commissions(
+            db=ctx.db,
+            audit=ctx.audit,
+            outbox=ctx.outbox,
+            intake=intake,
+            categories=load_categories(),
+        ),
         deliveries=Deliveries(db=ctx.db, audit=ctx.audit, wake=wake),
         queries=PublisherQueries(db=ctx.db, workdays=workdays, categories=load_categories()),
         relay=relay,
@@ -113,6 +122,7 @@ def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
             public_base_url=app.settings.public_base_url,
         ),
         stats_api.router(queries=app.queries),
+        commissions_api.router(commissions=app.commissions),
     ]
 
 

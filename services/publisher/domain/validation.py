@@ -16,6 +16,7 @@ from contracts.rules import Method
 from services.kit.errors import Conflict, Invalid
 from services.publisher.domain import methods as check_methods
 from services.publisher.domain.categories import CategoryTable
+from services.publisher.domain.commissions import CommissionFacts, check_against_reports
 from services.publisher.domain.method_record import check_method_record
 from services.publisher.domain.on_site import (
     check_answers,
@@ -59,6 +60,8 @@ class TaskView:
     started_by: str | None = None
     # Set when a redraw superseded the task's draw: the redraw's tasks replace it.
     draw_superseded_by: str | None = None
+    # Items handed to outside bodies (委托检验检测): their results wait for the reports.
+    commissions: tuple[CommissionFacts, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ def check_submission(
         if not draft:
             reasons += check_confirmations(sub, task)
         reasons += check_items(sub, task)
+        reasons += check_against_reports(sub, task.commissions, categories)
         if not task.period_start <= sub.check_date <= task.period_end:
             reasons.append(
                 reason(
@@ -132,7 +136,8 @@ def check_submission(
     method_reasons = _check_method(sub, method, task)
     # What a method requires is asked only of a method the task allows: a wrong method is
     # mended first, and its own reason says how.
-    reasons += method_reasons or check_method_record(sub, method)
+    reports = task is not None and any(c.conclusion is not None for c in task.commissions)
+    reasons += method_reasons or check_method_record(sub, method, reports_on_file=reports)
     if sub.check_date > today:
         reasons.append(
             reason(
@@ -293,6 +298,20 @@ def check_start(
         )
     assert task is not None
     return task
+
+
+def check_actor(
+    task_id: str,
+    task: TaskView | None,
+    *,
+    inspector: str | None,
+    dept: str | None,
+    then: tuple[str, str],
+) -> list[dict[str, Any]]:
+    """Who may act on a task besides recording its result (commission an item, …): the same
+    people as may record it; `then` says, in English and Chinese, what to do on the task that
+    absorbed it when it was merged."""
+    return _who_may_act(task_id, task, inspector=inspector, dept=dept, loc="by", then=then)
 
 
 def _who_may_act(

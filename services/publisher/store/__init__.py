@@ -20,6 +20,12 @@ from services.publisher.store.calendar import (
     save_calendar,
 )
 from services.publisher.store.cards import task_card, task_cards, task_results
+from services.publisher.store.commissions import (
+    get_commission,
+    insert_commission,
+    record_report,
+    task_commissions,
+)
 from services.publisher.store.conn import Conn
 from services.publisher.store.drafts import (
     SubmissionKey,
@@ -102,12 +108,14 @@ __all__ = [
     "company_page",
     "deadlines_touching",
     "draw_notices",
+    "get_commission",
     "get_delivery",
     "get_draft",
     "get_key",
     "get_keys",
     "get_task",
     "get_tasks",
+    "insert_commission",
     "insert_draft",
     "insert_results",
     "item_notices",
@@ -123,6 +131,7 @@ __all__ = [
     "plan_page",
     "read_calendar",
     "record_outcomes",
+    "record_report",
     "replace_awaiting",
     "result_notices",
     "result_page",
@@ -134,6 +143,7 @@ __all__ = [
     "set_pending",
     "task_card",
     "task_cards",
+    "task_commissions",
     "task_notices",
     "task_page",
     "task_results",

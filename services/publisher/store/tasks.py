@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -10,6 +11,7 @@ import asyncpg
 from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved
 from services.publisher.domain.validation import TaskView
+from services.publisher.store.commissions import commission_facts
 from services.publisher.store.conn import Conn
 
 
@@ -208,6 +210,8 @@ async def tasks_and_latest(
     )
     tasks = {r["task_id"]: _task_view(r) for r in rows}
     latest = {r["task_id"]: int(r["latest"]) for r in rows if r["latest"] is not None}
+    for task_id, facts in (await commission_facts(conn, list(tasks))).items():
+        tasks[task_id] = dataclasses.replace(tasks[task_id], commissions=facts)
     return tasks, latest
 
 
