@@ -7,15 +7,12 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-import pytest
-
 from contracts.publisher import (
     Attachment,
     CommissionConclusion,
     CommissionOpening,
     CommissionReporting,
 )
-from services.kit.errors import Invalid
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.commissions import (
     CommissionFacts,
@@ -23,7 +20,7 @@ from services.publisher.domain.commissions import (
     check_opening,
     check_reporting,
 )
-from services.publisher.domain.validation import TaskView, check_submission
+from services.publisher.domain.validation import TaskView
 
 TODAY = date(2026, 4, 1)
 REPORT = Attachment(name="报告.pdf", sha256="b" * 64, size=1, kind="report")
@@ -52,19 +49,6 @@ def facts(conclusion: CommissionConclusion | None, categories: CategoryTable) ->
     )
 
 
-def types(sub: Any, task: TaskView, categories: CategoryTable) -> dict[str, list[Any]]:
-    with pytest.raises(Invalid) as caught:
-        check_submission(
-            sub,
-            task=task,
-            categories=categories,
-            submitted_by="I-1",
-            latest_version=None,
-            today=TODAY,
-        )
-    return {d["type"]: d["loc"] for d in caught.value.details}
-
-
 def test_a_conclusion_allows_its_own_categories_only(categories: CategoryTable) -> None:
     assert allowed_categories(CommissionConclusion.CONFORMING, categories) == ["1"]
     found = allowed_categories(CommissionConclusion.NONCONFORMING, categories)
@@ -74,55 +58,39 @@ def test_a_conclusion_allows_its_own_categories_only(categories: CategoryTable) 
 
 
 def test_an_item_waits_for_its_report(
-    make_submission: Any, task: TaskView, categories: CategoryTable
+    make_submission: Any, task: TaskView, categories: CategoryTable, check: Any, refusal: Any
 ) -> None:
     waiting = dataclasses.replace(task, commissions=(facts(None, categories),))
-    assert types(make_submission(), waiting, categories) == {
-        "commission_pending": ["items", 0, "category"]
-    }
+    assert refusal(make_submission(), waiting) == {"commission_pending": ["items", 0, "category"]}
 
 
 def test_a_result_agrees_with_the_report(
-    make_submission: Any, task: TaskView, categories: CategoryTable
+    make_submission: Any, task: TaskView, categories: CategoryTable, check: Any, refusal: Any
 ) -> None:
     failed = dataclasses.replace(
         task, commissions=(facts(CommissionConclusion.NONCONFORMING, categories),)
     )
-    found = types(make_submission(), failed, categories)
+    found = refusal(make_submission(), failed)
     assert found == {"commission_conclusion_mismatch": ["items", 0, "category"]}
     items = [
         {"item_code": "ITEM-01", "category": "4", "problems": "抽检不合格"},
         {"item_code": "ITEM-02", "category": "1"},
     ]
-    ok = check_submission(
-        make_submission(items=items),
-        task=failed,
-        categories=categories,
-        submitted_by="I-1",
-        latest_version=None,
-        today=TODAY,
-    )
+    ok = check(make_submission(items=items), failed)
     assert ok.category_codes == ("4", "1") and ok.violation
 
 
 def test_a_reported_commission_stands_for_the_results_own_report(
-    make_submission: Any, task: TaskView, categories: CategoryTable
+    make_submission: Any, task: TaskView, categories: CategoryTable, check: Any, refusal: Any
 ) -> None:
     passed = dataclasses.replace(
         task, commissions=(facts(CommissionConclusion.CONFORMING, categories),)
     )
     sub = make_submission(method="委托检验检测", method_record={})
-    ok = check_submission(
-        sub,
-        task=passed,
-        categories=categories,
-        submitted_by="I-1",
-        latest_version=None,
-        today=TODAY,
-    )
+    ok = check(sub, passed)
     assert ok.method == "commissioned"
     # without a commission on file, the result needs its own report
-    assert types(sub, task, categories) == {"method_report_missing": ["attachments"]}
+    assert refusal(sub, task) == {"method_report_missing": ["attachments"]}
 
 
 def test_an_opening_names_an_item_of_the_task_that_may_be_commissioned() -> None:
