@@ -29,6 +29,7 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("draw", "superseded"): draw.DrawSuperseded,
     ("draw", "task.assigned"): draw.TaskAssigned,
     ("publisher", "task.started"): publisher.TaskStarted,
+    ("publisher", "task.cancelled"): publisher.TaskCancelled,
     ("publisher", "commission.opened"): publisher.Commission,
     ("publisher", "commission.reported"): publisher.Commission,
     ("publisher", "result.accepted"): publisher.ResultAccepted,

@@ -410,6 +410,7 @@ class TaskStatus(StrEnum):
     PUBLISHED = "published"  # its latest result version is public
     MERGED = "merged"  # absorbed by a later visit (`merged_into`): takes no result
     SUPERSEDED = "superseded"  # its draw was redrawn before any result: nothing to do
+    CANCELLED = "cancelled"  # called off with a reason before any result (`TaskCancelled`)
 
 
 class ResultSummary(Contract):
@@ -541,6 +542,7 @@ class NoticeProgress(StrEnum):
     IN_PROGRESS = "in_progress"
     RESULT_RECORDED = "result_recorded"
     MERGED = "merged"  # absorbed by a later visit to the same entity (进一次门、查多项事)
+    CANCELLED = "cancelled"  # called off before its visit (取消任务)
 
 
 class TaskNoticeRow(Contract):
@@ -866,3 +868,36 @@ class Commission(Contract):
     note: str = ""
     allowed_categories: list[str] = []
     """The result categories the conclusion allows for the item (empty until reported)."""
+
+
+class CancelReason(StrEnum):
+    """Why a task is called off before its visit (取消任务): the entity is gone from the market
+    (注销, 吊销或撤销, 迁出), has closed (已关闭停业或正在组织清算), or another reason, said in a
+    note."""
+
+    DEREGISTERED = "deregistered"
+    REVOKED = "revoked"
+    CLOSED = "closed"
+    MOVED_OUT = "moved_out"
+    OTHER = "other"
+
+
+class TaskCancellation(Contract):
+    """`POST /tasks/{task_id}/cancel`: why (and, for `other`, a note saying what)."""
+
+    reason: CancelReason
+    note: str = Field(default="", max_length=500)
+
+
+class TaskCancelled(Contract):
+    """Reply to a cancellation, and event `spotcheck.v1.publisher.task.cancelled`.
+
+    The task takes no visit and no result any more and is not overdue; the draw stops counting
+    it as a visit (frequency windows) and never merges into it."""
+
+    task_id: str
+    draw_id: str
+    reason: CancelReason
+    note: str = ""
+    cancelled_by: str
+    cancelled_at: datetime

@@ -58,6 +58,23 @@ def start(
     typer.echo(f"{got['task_id']}: started by {got['started_by']} at {got['started_at']}")
 
 
+@app.command("cancel")
+def cancel(
+    task_id: str = typer.Argument(..., help="the task called off"),
+    reason: str = typer.Option(
+        ...,
+        help="deregistered (注销), revoked (吊销、撤销), closed (停业、清算), "
+        "moved_out (迁出) or other (with --note)",
+    ),
+    note: str = typer.Option("", help="what the reason is (required with --reason other)"),
+    dept: str = typer.Option(..., help="as staff of this department (one of the task's)"),
+) -> None:
+    """Call a task off before its visit (取消任务): no visit, no result, not overdue."""
+    api = _client(None, dept)
+    got = call(lambda: api.post(f"/tasks/{task_id}/cancel", json={"reason": reason, "note": note}))
+    typer.echo(f"{got['task_id']}: cancelled ({got['reason']}) by {got['cancelled_by']}")
+
+
 @app.command("commission")
 def commission(
     task_id: str = typer.Argument(..., help="the task one of whose items is commissioned"),

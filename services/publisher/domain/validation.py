@@ -32,6 +32,13 @@ from services.publisher.domain.result_parts import (
 )
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+CANCEL_REASONS_ZH = {
+    "deregistered": "主体已注销",
+    "revoked": "主体被吊销或撤销",
+    "closed": "已关闭停业或正在组织清算",
+    "moved_out": "已迁出本辖区",
+    "other": "其他原因",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,8 @@ class TaskView:
     started_by: str | None = None
     # Set when a redraw superseded the task's draw: the redraw's tasks replace it.
     draw_superseded_by: str | None = None
+    # Set when the task was called off (取消任务, `CancelReason`): no visit, no result.
+    cancel_reason: str | None = None
     # Items handed to outside bodies (委托检验检测): their results wait for the reports.
     commissions: tuple[CommissionFacts, ...] = ()
 
@@ -340,6 +349,15 @@ def _who_may_act(
                 f"task {task.task_id} was merged into task {task.merged_into}; {then[0]}",
                 "task_merged",
                 f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），{then[1]}",
+            )
+        ]
+    if task.cancel_reason is not None:
+        return [
+            reason(
+                ["task_id"],
+                f"task {task.task_id} was cancelled ({task.cancel_reason})",
+                "task_cancelled",
+                f"该任务已取消（{CANCEL_REASONS_ZH.get(task.cancel_reason, task.cancel_reason)}）",
             )
         ]
     if task.draw_superseded_by is not None and not recorded:

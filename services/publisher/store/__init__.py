@@ -79,9 +79,11 @@ from services.publisher.store.results import (
 )
 from services.publisher.store.stats import StatsFilter, task_stats
 from services.publisher.store.tasks import (
+    cancellation,
     get_task,
     get_tasks,
     latest_versions,
+    mark_cancelled,
     mark_draw_superseded,
     mark_started,
     tasks_and_latest,
@@ -101,6 +103,7 @@ __all__ = [
     "UnpublishedResult",
     "accepted_reply",
     "awaiting_drafts",
+    "cancellation",
     "claim_due",
     "claim_key",
     "close_draft",
@@ -122,6 +125,7 @@ __all__ = [
     "latest_versions",
     "list_deliveries",
     "lock_calendar",
+    "mark_cancelled",
     "mark_draw_superseded",
     "mark_started",
     "notify_outbox",

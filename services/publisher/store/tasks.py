@@ -10,6 +10,7 @@ import asyncpg
 
 from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved
+from contracts.publisher import TaskCancelled
 from services.publisher.domain.validation import TaskView
 from services.publisher.store.commissions import commission_facts
 from services.publisher.store.conn import Conn
@@ -164,6 +165,7 @@ def _task_view(r: asyncpg.Record) -> TaskView:
         started_at=r["started_at"],
         started_by=r["started_by"],
         draw_superseded_by=r["draw_superseded_by"],
+        cancel_reason=r["cancel_reason"],
     )
 
 
@@ -190,6 +192,29 @@ async def mark_started(conn: Conn, task_id: str, *, by: str, at: datetime) -> No
         at,
         by,
     )
+
+
+async def mark_cancelled(conn: Conn, c: TaskCancelled) -> None:
+    """Record that the task was called off (the caller checked that it may be)."""
+    await conn.execute(
+        "UPDATE tasks SET cancelled_at = $2, cancelled_by = $3, cancel_reason = $4, "
+        "cancel_note = $5 WHERE task_id = $1 AND cancelled_at IS NULL",
+        c.task_id,
+        c.cancelled_at,
+        c.cancelled_by,
+        c.reason.value,
+        c.note,
+    )
+
+
+async def cancellation(conn: Conn, task_id: str) -> TaskCancelled | None:
+    """The task's cancellation, if it was called off."""
+    r = await conn.fetchrow(
+        "SELECT task_id, draw_id, cancel_reason AS reason, cancel_note AS note, cancelled_by, "
+        "cancelled_at FROM tasks WHERE task_id = $1 AND cancelled_at IS NOT NULL",
+        task_id,
+    )
+    return None if r is None else TaskCancelled.model_validate(dict(r))
 
 
 async def get_tasks(conn: Conn, task_ids: Sequence[str]) -> dict[str, TaskView]:

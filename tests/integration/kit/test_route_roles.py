@@ -109,6 +109,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /tasks/{task_id}/draft/return": frozenset({IN}),
         "POST /tasks/{task_id}/start": frozenset({IN, PL}),
         "POST /tasks/{task_id}/commissions": frozenset({IN, PL}),
+        "POST /tasks/{task_id}/cancel": frozenset({PL}),
         "POST /commissions/{commission_id}/report": frozenset({IN, PL}),
         "POST /attachments": frozenset({IN, PL}),
         "GET /results/{result_id}": frozenset({A, IN, PL}),
