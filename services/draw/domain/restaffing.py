@@ -8,9 +8,10 @@ like a team member (docs/draw-spec.md §7, §7a), and re-derivable from public i
   task's restaffing number (1, 2, …): the draw's published seed decides, and a second
   restaffing of the same task gets a seed of its own;
 - the candidates are the inspectors who pass every hard constraint of §7 for this task
-  (region, department, active, certificate, expertise, recusal, last inspector, capacity),
-  who are not on the team and were never removed from this task; in a joint task whose
-  replaced member was the only one of his or her department, only that department's;
+  (region, department, active, certificate, expertise, recusal, last inspector, capacity:
+  open tasks now < capacity), who are not on the team and were never removed from this
+  task; in a joint task whose replaced member was the only one of his or her department,
+  only that department's;
 - the pick is the candidate with the fewest tasks in this draw, ties broken by the smallest
   ticket `sha256(f"{seed}|{task_id}|{inspector_id}")` — `teams.team_ticket` with the
   restaffing's seed.
@@ -160,7 +161,7 @@ def replace_member(
         departments = {own}
     recused = task.recused
     regions = set(task.regions)
-    pool = [p for p in inspectors if p.inspector_id not in team and p.inspector_id not in removed]
+    pool = [p for p in inspectors if p.inspector_id not in team]
     checks: list[tuple[Constraint, Callable[[Inspector], bool]]] = [
         (Constraint.REGION, lambda p: bool(p.region_codes & regions)),
         (Constraint.DEPARTMENT, lambda p: p.department in departments),
@@ -183,6 +184,17 @@ def replace_member(
             where = f" in {', '.join(task.regions)}" if constraint is Constraint.REGION else ""
             msg = f"{constraint.value}: no other eligible inspector left{where}"
             _refuse("no_replacement", msg, NO_ONE_ZH[constraint], "inspector_id")
+    # Never back onto the task he or she was taken off (ill, in conflict): checked last, so
+    # a refusal names a constraint of §7 whenever one explains it.
+    pool = [p for p in pool if p.inspector_id not in removed]
+    if not pool:
+        _refuse(
+            "no_replacement",
+            f"{Constraint.TEAM_SIZE.value}: every other eligible inspector was removed from "
+            "this task before",
+            "其他符合条件的检查人员此前均已从该任务换下",
+            "inspector_id",
+        )
     candidates = tuple(
         sorted(
             (Candidate(p.inspector_id, counts.get(p.inspector_id, 0)) for p in pool),

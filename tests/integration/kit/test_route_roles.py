@@ -98,6 +98,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /draws/{draw_id}/redraw": frozenset({D}),
         "POST /draws/{draw_id}/redraw/confirm": frozenset({D}),
         "POST /draws/{draw_id}/redraw/cancel": frozenset({D}),
+        "POST /tasks/{task_id}/restaff": frozenset({D}),
+        "POST /draws/{draw_id}/restaff-recused": frozenset({D}),
         "GET /stats/draws": STATS,
     },
     "publisher": {
