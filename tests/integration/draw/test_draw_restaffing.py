@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 from contracts import subjects
@@ -34,6 +35,7 @@ from tests.integration.draw.test_draw_ceremony import (
     _until,
     officer_as,
 )
+from tests.unit.draw.conftest import load_verifier
 
 
 async def _tasks(draw: Any, draw_id: str) -> dict[str, dict[str, Any]]:
@@ -169,6 +171,16 @@ async def test_restaffing_replaces_one_member_of_one_task(
         now = await _tasks(draw, draw_id)
         assert _team(now[other]) == _team(after[other])
         assert _team(now[task_id]) == [came, again["replacement"]["inspector_id"]]
+
+        # The stand-alone tool re-derives both picks from the public record.
+        record = (await draw.http.get(f"/draws/{draw_id}/record")).json()
+        published = (await draw.http.get(f"/draws/{draw_id}/restaffings")).json()
+        assert [(p["task_id"], p["n"]) for p in published] == [(task_id, 1), (task_id, 2)]
+        tool = load_verifier()
+        assert tool.verify_restaffings(record, published) == "OK 2 restaffing(s)"
+        forged = [published[0], published[1] | {"replacement": published[0]["replaced"]}]
+        with pytest.raises(tool.Difference, match="the candidates give"):
+            tool.verify_restaffings(record, forged)
 
         await _restaff_with_the_command_line(draw, staffed[2], _team(now[staffed[2]])[1], tmp_path)
     finally:
