@@ -28,6 +28,7 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("draw", "completed"): draw.DrawCompleted,
     ("draw", "superseded"): draw.DrawSuperseded,
     ("draw", "task.assigned"): draw.TaskAssigned,
+    ("draw", "task.restaffed"): draw.TaskRestaffed,
     ("publisher", "task.started"): publisher.TaskStarted,
     ("publisher", "task.cancelled"): publisher.TaskCancelled,
     ("publisher", "commission.opened"): publisher.Commission,

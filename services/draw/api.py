@@ -20,13 +20,16 @@ from contracts.draw import (
     DrawSummary,
     PartyRegistration,
     PartyReveal,
+    RecusalsChecked,
     RedrawBody,
+    RestaffBody,
     SeedBody,
     StartDraw,
+    TaskRestaffed,
     TicketReply,
     VerifyReply,
 )
-from services.draw.commands import Ceremony
+from services.draw.commands import Ceremony, Restaffing
 from services.draw.queries import DrawQueries
 from services.kit.auth import Principal, public, require
 from services.kit.edge import DepartmentCode, Limit, Offset, Year
@@ -35,7 +38,7 @@ from services.kit.edge import DepartmentCode, Limit, Offset, Year
 PARTY_ROLES = (Role.DRAW_OFFICER, Role.AUDITOR, Role.PLANNER)
 
 
-def router(*, ceremony: Ceremony, queries: DrawQueries) -> APIRouter:
+def router(*, ceremony: Ceremony, restaffing: Restaffing, queries: DrawQueries) -> APIRouter:
     """The draw service's routes."""
     r = APIRouter(tags=["draw"])
 
@@ -102,6 +105,28 @@ def router(*, ceremony: Ceremony, queries: DrawQueries) -> APIRouter:
     ) -> DrawStatus:
         """Withdraw a redraw that was asked for and not yet confirmed."""
         return await ceremony.cancel_redraw(draw_id, by=who.sub)
+
+    @r.post("/tasks/{task_id}/restaff")
+    async def restaff(
+        task_id: str, body: RestaffBody, who: Principal = require(Role.DRAW_OFFICER)
+    ) -> TaskRestaffed:
+        """Replace one member of an open task, with a reason, by the draw's seeded rules; the
+        record re-derives from the draw's seed (docs/draw-spec.md §7a)."""
+        return await restaffing.restaff(task_id, body.inspector_id, body.reason, by=who.sub)
+
+    @r.post("/draws/{draw_id}/restaff-recused")
+    async def restaff_recused(
+        draw_id: str, who: Principal = require(Role.DRAW_OFFICER)
+    ) -> RecusalsChecked:
+        """Re-check the draw's open tasks against the roster's recusals now; replace each
+        member recused for the task's entity (reason 回避)."""
+        return await restaffing.restaff_recused(draw_id, by=who.sub)
+
+    @r.get("/draws/{draw_id}/restaffings")
+    @public
+    async def restaffings(draw_id: str) -> list[TaskRestaffed]:
+        """Every restaffing of the draw's tasks, with the inputs that re-derive each pick."""
+        return await queries.restaffings(draw_id)
 
     @r.get("/draws")
     @public

@@ -3,7 +3,8 @@
 - `ceremony.py`: start, seed, commit-reveal, resume, redraw (two officers);
 - `freeze.py`: exclusions, the registry's freeze, the commitment;
 - `selection.py`: after the seed, selection, tasks, teams, the record and the events;
-- `progress.py`: approved plans and task progress from other services' events.
+- `progress.py`: approved plans and task progress from other services' events;
+- `restaffing.py`: replacing one member of one open task (换人), and recusals found later.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from dataclasses import dataclass
 from services.draw.commands.ceremony import Ceremony
 from services.draw.commands.freeze import Freezer
 from services.draw.commands.progress import Intake
+from services.draw.commands.restaffing import Restaffing
 from services.draw.commands.selection import Selection
 
-__all__ = ["Ceremony", "DrawCommands", "Freezer", "Intake", "Selection"]
+__all__ = ["Ceremony", "DrawCommands", "Freezer", "Intake", "Restaffing", "Selection"]
 
 
 @dataclass(frozen=True)
@@ -26,3 +28,4 @@ class DrawCommands:
     freezer: Freezer
     selection: Selection
     intake: Intake
+    restaffing: Restaffing

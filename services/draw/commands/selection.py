@@ -68,6 +68,10 @@ class Selection:
             offset = reply.next_offset
         return out
 
+    async def roster(self, departments: list[str]) -> list[InspectorRecord]:
+        """The registry's current roster of these departments (re-staffing asks it too)."""
+        return await self._inspectors(departments)
+
     # -- run -----------------------------------------------------------------------------------
 
     async def run(self, draw_id: str) -> None:

@@ -4,7 +4,8 @@ objects or the frozen dataclasses of `rows.py`, never as asyncpg records.
 - `draws.py`: approved plans, draws and their ceremony facts, commit-reveal parties;
 - `strata.py`: committed strata and their frozen candidate lists, the ratio drawn per risk
   class;
-- `tasks.py`: tasks, team members, progress and what earlier tasks say about a new draw.
+- `tasks.py`: tasks, team members, progress and what earlier tasks say about a new draw;
+- `restaffings.py`: re-staffing one task (the swap and its record).
 """
 
 from services.draw.store.draws import (
@@ -21,6 +22,18 @@ from services.draw.store.draws import (
     save_plan,
     seeded_draws,
     update_draw,
+)
+from services.draw.store.restaffings import (
+    RestaffTask,
+    draw_counts,
+    draw_departments,
+    insert_restaffing,
+    last_team_before,
+    open_teams,
+    removed_from,
+    restaff_task,
+    restaffings,
+    swap_member,
 )
 from services.draw.store.rows import (
     Conn,
@@ -60,12 +73,15 @@ __all__ = [
     "Conn",
     "DrawExtra",
     "DrawListRow",
+    "RestaffTask",
     "StoredTask",
     "StratumRow",
     "TaskRow",
     "active_draw_of_plan",
     "add_party",
     "candidate_list",
+    "draw_counts",
+    "draw_departments",
     "draw_extra",
     "drawn_by_risk_class",
     "dumps",
@@ -73,16 +89,22 @@ __all__ = [
     "get_draw",
     "get_plan",
     "insert_draw",
+    "insert_restaffing",
     "insert_stratum",
     "insert_tasks",
     "last_inspectors",
+    "last_team_before",
     "list_draws",
     "live_draws",
     "loads",
     "mark_merged",
     "open_tasks",
+    "open_teams",
     "parties",
     "public_parties",
+    "removed_from",
+    "restaff_task",
+    "restaffings",
     "reveal_party",
     "save_plan",
     "seeded_draws",
@@ -91,6 +113,7 @@ __all__ = [
     "strata",
     "strata_of_uscc",
     "supersede_tasks",
+    "swap_member",
     "task_bodies",
     "task_counts",
     "task_progress",

@@ -98,6 +98,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /draws/{draw_id}/redraw": frozenset({D}),
         "POST /draws/{draw_id}/redraw/confirm": frozenset({D}),
         "POST /draws/{draw_id}/redraw/cancel": frozenset({D}),
+        "POST /tasks/{task_id}/restaff": frozenset({D}),
+        "POST /draws/{draw_id}/restaff-recused": frozenset({D}),
         "GET /stats/draws": STATS,
     },
     "publisher": {
@@ -147,6 +149,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /console/draws/{draw_id}/redraw": frozenset({D}),
         "POST /console/draws/{draw_id}/redraw/confirm": frozenset({D}),
         "POST /console/draws/{draw_id}/redraw/cancel": frozenset({D}),
+        "GET /console/draws/{draw_id}/tasks/{task_id}/restaff": frozenset({D}),
+        "POST /console/draws/{draw_id}/tasks/{task_id}/restaff": frozenset({D}),
         "GET /console/draws/{draw_id}/present": frozenset({D, A}),
         "GET /console/draws/{draw_id}/present/live": frozenset({D, A}),
         "GET /console/draws/{draw_id}/{what}.{ext}": frozenset({D, A}),
