@@ -171,11 +171,22 @@ def router(
         q: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        overdue: bool | None = None,
+        inspector: str | None = None,
     ) -> list[TaskCard]:
         """掌上查: an inspector's tasks (a planner's: their department's; auditors, operators:
         all), overdue first, then by due date; `status`, `q` (part of the name or the start of
-        the USCC), `limit` 1..500 (100), `offset`."""
-        return await queries.tasks(_reader(p), status=status, q=q, limit=limit, offset=offset)
+        the USCC), `overdue` (the period ended without a result), `inspector` (one member's),
+        `limit` 1..500 (100), `offset`."""
+        return await queries.tasks(
+            _reader(p),
+            status=status,
+            q=q,
+            limit=limit,
+            offset=offset,
+            overdue=overdue,
+            inspector=inspector,
+        )
 
     @r.get("/tasks/{task_id}")
     async def task(task_id: str, p: TasksReader) -> TaskDetail:

@@ -77,10 +77,14 @@ class PublisherQueries:
         q: str | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        overdue: bool | None = None,
+        inspector: str | None = None,
         today: date | None = None,
     ) -> list[TaskCard]:
         """The tasks this reader may see, filtered: overdue first, then by due date."""
-        query = check_query(status=status, q=q, limit=limit, offset=offset)
+        query = check_query(
+            status=status, q=q, limit=limit, offset=offset, overdue=overdue, inspector=inspector
+        )
         scope = scope_of(reader)
         async with self.db.pool.acquire() as conn:
             return await store.task_cards(

@@ -222,6 +222,49 @@ def tasks(
     typer.echo(f"{len(cards)} tasks")
 
 
+@app.command("overdue")
+def overdue(
+    dept: str | None = typer.Option(None, help="your department's tasks (department staff)"),
+    inspector: str | None = typer.Option(None, help="only this inspector's tasks"),
+    as_json: bool = typer.Option(False, "--json", help="print only JSON"),
+) -> None:
+    """Overdue tasks (the plan's period ended, no result recorded), counted per department,
+    per team and per inspector, then listed. Without --dept: every department's (auditors,
+    with SPOTCHECK_TOKEN)."""
+    api = _client(None, dept) if dept else Api("publisher", role=Role.AUDITOR, sub="cli-audit")
+    params: dict[str, Any] = {"overdue": "true", "limit": 500}
+    if inspector:
+        params["inspector"] = inspector
+    cards: list[dict[str, Any]] = []
+    while True:
+        query = {**params, "offset": len(cards)}
+        page = call(lambda: api.get("/tasks", params=query))  # noqa: B023 (called at once)
+        cards += page
+        if len(page) < params["limit"]:
+            break
+    if as_json:
+        print_json(cards)
+        return
+    for title, keys in (
+        ("department", lambda c: c["departments"]),
+        ("team", lambda c: ["+".join(sorted(c["team"])) or "(no team)"]),
+        ("inspector", lambda c: c["team"]),
+    ):
+        counts: dict[str, int] = {}
+        for c in cards:
+            for k in keys(c):
+                counts[k] = counts.get(k, 0) + 1
+        typer.echo(f"overdue tasks per {title}:")
+        for k, n in sorted(counts.items(), key=lambda x: (-x[1], x[0])):
+            typer.echo(f"  {k}  {n}")
+    for c in cards:
+        typer.echo(
+            f"{c['task_id']}  due {c['period_end']}  {'+'.join(c['team'])}  "
+            f"{c['entity_name']} ({c['uscc']})"
+        )
+    typer.echo(f"{len(cards)} overdue tasks")
+
+
 @app.command("confirm")
 def confirm(
     task_id: str = typer.Argument(..., help="the task whose draft result you confirm"),

@@ -51,6 +51,8 @@ class TaskQuery:
     q: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    overdue: bool | None = None  # only overdue tasks (True), or only the others (False)
+    inspector: str | None = None  # only this inspector's tasks (within the reader's scope)
 
 
 def scope_of(reader: Reader) -> Scope:
@@ -108,11 +110,17 @@ def check_may_read(
 
 
 def check_query(
-    *, status: str | None, q: str | None, limit: int | None, offset: int | None
+    *,
+    status: str | None,
+    q: str | None,
+    limit: int | None,
+    offset: int | None,
+    overdue: bool | None = None,
+    inspector: str | None = None,
 ) -> TaskQuery:
     """The list's filters, or `Invalid` with every reason: `status` one of `TaskStatus`,
     `limit` 1..500, `offset` 0..MAX_OFFSET; `q` (part of the entity's name, or the start of
-    its USCC) is trimmed, an empty one is no filter."""
+    its USCC) is trimmed, an empty one is no filter; `overdue` and `inspector` narrow it."""
     reasons: list[dict[str, Any]] = []
     state: TaskStatus | None = None
     if status:
@@ -169,4 +177,11 @@ def check_query(
         )
     if reasons:
         raise Invalid("the task list's filters are not valid", code="invalid", details=reasons)
-    return TaskQuery(status=state, q=text or None, limit=n, offset=skip)
+    return TaskQuery(
+        status=state,
+        q=text or None,
+        limit=n,
+        offset=skip,
+        overdue=overdue,
+        inspector=(inspector or "").strip()[:100] or None,
+    )

@@ -118,11 +118,16 @@ async def task_cards(conn: Conn, *, scope: Scope, query: TaskQuery, today: date)
             f"(strpos(t.entity_name, ${len(args)}) > 0"
             f" OR starts_with(upper(t.uscc), upper(${len(args)})))"
         )
+    if query.inspector is not None:
+        args.append(query.inspector)
+        where.append(f"t.team @> ARRAY[${len(args)}::text]")
     if query.status is not None:
         args.append(query.status.value)
         status = f"WHERE c.status = ${len(args)}"
     else:
         status = "WHERE c.status NOT IN ('superseded', 'cancelled')"
+    if query.overdue is not None:
+        status += " AND c.overdue" if query.overdue else " AND NOT c.overdue"
     args += [query.limit, query.offset]
     sql = (
         f"SELECT * FROM ({_CARDS} {'WHERE ' + ' AND '.join(where) if where else ''}) c "
