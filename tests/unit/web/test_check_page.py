@@ -26,7 +26,8 @@ def _facts(status: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("status", "void"), [("assigned", False), ("published", False), ("superseded", True)]
+    ("status", "void"),
+    [("assigned", False), ("published", False), ("superseded", True), ("cancelled", True)],
 )
 def test_the_check_page_vouches_only_for_a_live_task(status: str, void: bool) -> None:
     scope = {"type": "http", "method": "GET", "path": "/m/tasks/x/code", "query_string": b""}
