@@ -8,12 +8,14 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
 from services.publisher import api, handlers, stats_api
 from services.publisher.commands.calendars import Calendars
 from services.publisher.commands.copies import Copies
 from services.publisher.commands.deliveries import Deliveries
 from services.publisher.commands.drafts import Drafts
+from services.publisher.commands.follow_up import FollowUps
 from services.publisher.commands.intake import Intake
 from services.publisher.commands.submissions import Submissions
 from services.publisher.commands.tasks import TaskStarts
@@ -37,6 +39,7 @@ class PublisherApp:
     submissions: Submissions
     starts: TaskStarts
     deliveries: Deliveries
+    follow_ups: FollowUps
     queries: PublisherQueries
     relay: Relay | None
 
@@ -85,13 +88,16 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         submissions=Submissions(intake=intake, drafts=drafts),
         starts=TaskStarts(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
         deliveries=Deliveries(db=ctx.db, audit=ctx.audit, wake=wake),
+        follow_ups=FollowUps(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
         queries=PublisherQueries(db=ctx.db, workdays=workdays, categories=load_categories()),
         relay=relay,
     )
 
 
 async def _start(ctx: ServiceContext, app: PublisherApp) -> None:
-    await handlers.register(ctx, copies=app.copies, calendars=app.calendars)
+    await handlers.register(
+        ctx, copies=app.copies, calendars=app.calendars, follow_ups=app.follow_ups
+    )
     if app.relay is not None:
         ctx.background.append(asyncio.create_task(app.relay.run(), name="publisher-relay"))
     ctx.background.append(
@@ -109,6 +115,7 @@ def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
             drafts=app.drafts,
             starts=app.starts,
             deliveries=app.deliveries,
+            follow_ups=app.follow_ups,
             queries=app.queries,
             public_base_url=app.settings.public_base_url,
         ),
@@ -125,4 +132,11 @@ def spec(settings: PublisherSettings | None = None) -> ServiceSpec[PublisherApp]
         routers=_routers,
         start=_start,
         reads_streams_of=("draw", "planner"),
+        # What the receiving bodies of referrals publish, kept while we are down.
+        extra_streams=[
+            (
+                subjects.CASES_STREAM,
+                [subjects.CASES_REFERRAL_ACKNOWLEDGED, subjects.CASES_REFERRAL_CONCLUDED],
+            )
+        ],
     )
