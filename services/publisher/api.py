@@ -20,12 +20,6 @@ from contracts.publisher import (
     PlanNoticePage,
     PublicOverview,
     PublicTask,
-    RectificationCheck,
-    RectificationChecked,
-    RectificationEntry,
-    ReferralAcknowledgement,
-    ReferralConclusion,
-    ReferralState,
     ResultAccepted,
     ResultCategoryList,
     ResultDraft,
@@ -43,7 +37,6 @@ from services.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFo
 from services.kit.service import ServiceContext
 from services.publisher.commands.deliveries import Deliveries
 from services.publisher.commands.drafts import Drafts
-from services.publisher.commands.follow_up import FollowUps
 from services.publisher.commands.intake import Intake, Submitter
 from services.publisher.commands.submissions import Submissions
 from services.publisher.commands.tasks import TaskStarts
@@ -62,11 +55,6 @@ TasksReader = Annotated[
     Principal, require(Role.INSPECTOR, Role.PLANNER, Role.AUDITOR, Role.OPERATOR)
 ]
 TeamMember = Annotated[Principal, require(Role.INSPECTOR)]
-# The body a referral went to (case handling, a judicial organ), recording what it did.
-ReceivingAgency = Annotated[Principal, require(Role.AGENCY)]
-# Who re-checks an order to correct: the task's team, or staff of one of its departments.
-Rechecker = Annotated[Principal, require(Role.INSPECTOR, Role.PLANNER)]
-FollowUpReader = Annotated[Principal, require(Role.PLANNER, Role.AUDITOR, Role.OPERATOR)]
 
 
 def _text(media_type: str) -> dict[int | str, dict[str, Any]]:
@@ -122,7 +110,6 @@ def router(
     drafts: Drafts,
     starts: TaskStarts,
     deliveries: Deliveries,
-    follow_ups: FollowUps,
     queries: PublisherQueries,
     public_base_url: str,
 ) -> APIRouter:
@@ -241,45 +228,6 @@ def router(
         if not rows:
             raise NotFound(f"no result {result_id}")
         return rows
-
-    # ---- follow-up after a finding (后续处置) ----------------------------------------------
-
-    @r.post("/referrals/{referral_id}/acknowledgement")
-    async def acknowledge_referral(
-        referral_id: str, body: ReferralAcknowledgement, p: ReceivingAgency
-    ) -> ReferralState:
-        """The receiving body took the case (已受理) under its case number. `referral_id` is
-        `referral.created`'s (`<result_id>:v<version>`). The same acknowledgement again
-        answers the record; another one is refused (409)."""
-        return await follow_ups.acknowledge(referral_id, body, by=p.sub)
-
-    @r.post("/referrals/{referral_id}/outcome")
-    async def conclude_referral(
-        referral_id: str, body: ReferralConclusion, p: ReceivingAgency
-    ) -> ReferralState:
-        """The case ended (办结): its outcome, the day decided, the penalty if any. The same
-        outcome again answers the record; another one is refused (409)."""
-        return await follow_ups.conclude(referral_id, body, receiver=None, by=p.sub)
-
-    @r.post("/results/{result_id}/rectification")
-    async def check_rectification(
-        result_id: str, body: RectificationCheck, p: Rechecker
-    ) -> RectificationChecked:
-        """The re-check of the order to correct of the result's latest version (责令整改 复查):
-        by an inspector of the task's team or staff of one of its departments; once (the same
-        again answers the record, another 409)."""
-        return await follow_ups.check_rectification(result_id, body, by=_reader(p))
-
-    @r.get("/rectifications")
-    async def rectifications(
-        p: FollowUpReader,
-        overdue: bool = False,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list[RectificationEntry]:
-        """Orders to correct by deadline, with their re-checks; `overdue=true`: the deadline
-        passed and no re-check is recorded. A planner sees their department's."""
-        return await queries.rectifications(_reader(p), overdue=overdue, limit=limit, offset=offset)
 
     @r.get("/deliveries")
     async def list_deliveries(

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
-from services.publisher import api, handlers, stats_api
+from services.publisher import api, follow_up_api, handlers, stats_api
 from services.publisher.commands.calendars import Calendars
 from services.publisher.commands.copies import Copies
 from services.publisher.commands.deliveries import Deliveries
@@ -115,11 +115,11 @@ def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
             drafts=app.drafts,
             starts=app.starts,
             deliveries=app.deliveries,
-            follow_ups=app.follow_ups,
             queries=app.queries,
             public_base_url=app.settings.public_base_url,
         ),
         stats_api.router(queries=app.queries),
+        follow_up_api.router(follow_ups=app.follow_ups, queries=app.queries),
     ]
 
 
