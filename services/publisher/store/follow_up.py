@@ -19,25 +19,24 @@ from services.publisher.store.conn import Conn
 
 @dataclass(frozen=True, slots=True)
 class ReferralTarget:
-    """A referral as made: the result version, its task (team, departments), where it went."""
+    """A referral as made: the result version, its task, where it went."""
 
     referral_id: str
     result_id: str
     version: int
     task_id: str
     to: str
-    team: tuple[str, ...]
-    departments: tuple[str, ...]
 
 
 async def referral_target(conn: Conn, result_id: str, version: int) -> ReferralTarget | None:
-    """The referral made for this result version, or None (none was made)."""
+    """The referral made for this result version, or None (none was made). Its outbox row is
+    locked: two answers to one referral at once are recorded one after the other (the second
+    then sees the first), even before `referrals` has its row."""
     row = await conn.fetchrow(
-        """SELECT r.task_id, coalesce(o.payload->>'to', 'case_handling') AS to_,
-                  t.team, t.departments
+        """SELECT r.task_id, coalesce(o.payload->>'to', 'case_handling') AS to_
            FROM outbox o JOIN results r USING (result_id, version)
-                JOIN tasks t ON t.task_id = r.task_id
-           WHERE o.result_id = $1 AND o.version = $2 AND o.destination = 'referral'""",
+           WHERE o.result_id = $1 AND o.version = $2 AND o.destination = 'referral'
+           FOR UPDATE OF o""",
         result_id,
         version,
     )
@@ -49,8 +48,6 @@ async def referral_target(conn: Conn, result_id: str, version: int) -> ReferralT
         version=version,
         task_id=row["task_id"],
         to=row["to_"],
-        team=tuple(row["team"]),
-        departments=tuple(row["departments"]),
     )
 
 
