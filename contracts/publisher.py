@@ -373,8 +373,7 @@ class ResultDraft(Contract):
     `content_sha256`, so they confirm exactly what they read.
 
     `content_sha256`: hex SHA-256 of the canonical submission: `submission` as JSON without
-    `confirmations`, `idempotency_key`, attachments' `content_base64` and a null
-    `follow_up.refer_to` (added later: submissions hashed before keep their hash), keys sorted, no
+    `confirmations`, `idempotency_key` and attachments' `content_base64`, keys sorted, no
     whitespace (`separators=(",", ":")`), non-ASCII characters as themselves, UTF-8.
     `submission` is given in full by `GET /tasks/{task_id}` and the submit reply, and left out
     of task lists.

@@ -33,16 +33,11 @@ _NOT_CONTENT = {"confirmations", "idempotency_key"}
 
 def canonical(sub: ResultSubmission) -> dict[str, Any]:
     """The submission as members confirm it: JSON values, without confirmations, the
-    idempotency key, inline attachment content and an unset `follow_up.refer_to`."""
+    idempotency key and inline attachment content."""
     body = sub.model_dump(mode="json", exclude=_NOT_CONTENT)
     body["attachments"] = [
         {k: v for k, v in a.items() if k != "content_base64"} for a in body["attachments"]
     ]
-    follow = body.get("follow_up")
-    if follow is not None and follow.get("refer_to") is None:
-        # Added after submissions were first hashed: left out unset, so that a phone's queued
-        # repeat of an earlier submission still matches its idempotency key's hash.
-        del follow["refer_to"]
     return body
 
 

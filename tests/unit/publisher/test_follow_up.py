@@ -217,14 +217,3 @@ def test_the_phone_words_each_step_in_chinese() -> None:
     state["rectification_check"] = {"checked_on": "2026-03-21", "rectified": True, "note": ""}
     assert follow_up_lines(state)[0].text == "复查：已整改到位（2026年3月21日）"
     assert follow_up_lines(None) == []
-
-
-def test_an_unset_refer_to_leaves_the_content_hash_as_before(make_submission: Any) -> None:
-    from services.publisher.domain.drafts import content_sha256
-
-    order = {"rectify_by": "2026-03-20", "rectification": "补报年报"}
-    sub = make_submission(follow_up=order)
-    # The hash of this submission as the publisher computed it before `refer_to` existed.
-    assert content_sha256(sub) == "00e595307510e1844df86cbfa1ec1f00a6ad45f346b7b3e3894d23dba868fdae"
-    judicial = make_submission(follow_up={**order, "refer_to": "judicial"})
-    assert content_sha256(judicial) != content_sha256(sub)
