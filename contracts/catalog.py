@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from contracts import common, events, registry
+from contracts import common, events, publisher, registry
 from contracts import subjects as s
 
 # (service, event name) -> payload model: the one list lives in contracts/events.py.
@@ -18,6 +18,8 @@ EVENT_MODELS = events.EVENT_MODELS
 EXTERNAL_MODELS: dict[str, type[BaseModel]] = {
     s.CREDIT_RISK_CLASS_UPDATED: registry.RiskClassUpdated,
     s.CREDIT_RISK_CLASS_FULL: registry.RiskClassFullPush,
+    s.CASES_REFERRAL_ACKNOWLEDGED: publisher.ReferralAcknowledged,
+    s.CASES_REFERRAL_CONCLUDED: publisher.ReferralConcluded,
 }
 
 # (service, verb) -> (request model, reply model).

@@ -19,6 +19,10 @@ class Role(StrEnum):
     REGISTRY_OWNER = "registry_owner"
     # Runs the platform: dead letters, replays, deadline reports.
     OPERATOR = "operator"
+    # A body receiving a referral (移送): case handling or a judicial organ's liaison. It
+    # records the acknowledgement and the outcome of its cases, when its system does not
+    # publish them on NATS (`cases.v1.referral.*`), and nothing else.
+    AGENCY = "agency"
 
 
 # Roles whose work is tied to one department: a token of one of them names its department

@@ -39,6 +39,11 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("publisher", "referral.created"): publisher.ReferralCreated,
     ("publisher", "licensing.feedback"): publisher.LicensingFeedback,
     ("publisher", "deadline.changed"): publisher.DeadlinesChanged,
+    ("publisher", "finding.licensing_feedback"): publisher.Finding,
+    ("publisher", "finding.joint_punishment"): publisher.Finding,
+    ("publisher", "referral.acknowledged"): publisher.ReferralState,
+    ("publisher", "referral.concluded"): publisher.ReferralState,
+    ("publisher", "rectification.checked"): publisher.RectificationChecked,
 }
 
 

@@ -29,6 +29,9 @@ class PlanItem(Contract):
     kind: str
     methods: list[str] = []
     expertise: list[str] = []
+    legal_basis: str = ""
+    """The catalogue's legal basis (法律依据) of the item; empty in plans approved before it
+    was carried. The publisher names it in the events of a finding."""
 
 
 class ResolvedStratum(Contract):

@@ -43,12 +43,20 @@ class FollowUp(Contract):
     `rectify_by` is the deadline of an order to correct (责令整改期限), after the check date,
     with `rectification` saying what must be corrected; `refer` hands the case to case
     handling (移送案件办理), allowed only when some item's category is a violation (a
-    category that is referred anyway is referred without it).
+    category that is referred anyway is referred without it). `refer_to` names where it goes:
+    `case_handling` (移送案件办理, what `refer: true` alone means) or `judicial` (移送司法机关,
+    a suspected crime); giving it refers the result.
     """
 
     rectify_by: date | None = None
     rectification: str = ""
     refer: bool = False
+    refer_to: Literal["case_handling", "judicial"] | None = None
+
+    @property
+    def referred(self) -> bool:
+        """Whether the inspectors asked to refer the result (either form)."""
+        return self.refer or self.refer_to is not None
 
 
 class RepresentativeConfirmation(Contract):
@@ -257,6 +265,9 @@ class ReferralCreated(Contract):
     check_date: date
     follow_up: FollowUp | None = None
     """The order to correct and the inspectors' request to refer, when they gave one."""
+    to: Literal["case_handling", "judicial"] = "case_handling"
+    """The receiving body: case handling (移送案件办理) unless the inspectors named the
+    judicial organs (`follow_up.refer_to: judicial`, 移送司法机关)."""
 
 
 class LicensingFeedback(Contract):
@@ -488,6 +499,9 @@ class TaskDetail(TaskCard):
     results: list[ResultVersion] = []
     commissions: list[Commission] = []
     """Items handed to outside bodies (委托检验检测、财务审计), with their reports."""
+    follow_up: FollowUpState | None = None
+    """What the latest result led to since: its referrals' acknowledgements and outcomes and
+    the re-check of its order to correct (None: no result yet)."""
 
 
 class PublicTaskItem(Contract):
@@ -901,3 +915,167 @@ class TaskCancelled(Contract):
     note: str = ""
     cancelled_by: str
     cancelled_at: datetime
+
+
+# ---- follow-up after a finding (后续处置): findings, referrals, the re-check of an order ----
+
+
+class FindingKind(StrEnum):
+    """Why a finding is told to other agencies."""
+
+    LICENSING_FEEDBACK = "licensing_feedback"  # 准入审批环节反馈
+    JOINT_PUNISHMENT = "joint_punishment"  # 联合惩戒
+
+
+class Finding(Contract):
+    """`spotcheck.v1.publisher.finding.licensing_feedback` and
+    `spotcheck.v1.publisher.finding.joint_punishment`: one finding (an item of one result
+    version) that registration/approval (准入审批环节反馈: the item's category is fed back, or the
+    inspectors marked the problem rooted at approval) or the agencies of joint punishment
+    (联合惩戒: the category is one of `result_categories.json`'s `joint_punishment`) act on.
+
+    One message per (result version, item, kind); its id is
+    `<result_id>:v<version>:<kind>:<item_code>`. A correction sends its own findings under a
+    higher `version`: keep the highest per (`result_id`, `item_code`); a correction with no
+    such finding any more sends none, so read `result.published` for the withdrawal."""
+
+    kind: FindingKind
+    result_id: str
+    version: int
+    task_id: str
+    uscc: str
+    entity_name: str
+    region_code: str
+    departments: list[str]
+    item_code: str
+    item_name: str
+    category: str
+    category_name: str
+    problems: str = ""
+    rooted_at_approval: bool = False
+    legal_basis: str = ""
+    """The item's legal basis as the item catalogue names it (empty for tasks of plans
+    approved before plans carried it)."""
+    check_date: date
+
+
+class ReferralAcknowledgement(Contract):
+    """`POST /referrals/{referral_id}/acknowledgement`: the receiving body took the case
+    (已受理), under its case number."""
+
+    receiver: str = Field(min_length=1, max_length=200)
+    """The receiving body, e.g. 景德镇市市场监督管理局案件审理科, 景德镇市公安局昌江分局."""
+    received_at: datetime
+    case_number: str = Field(min_length=1, max_length=100)
+
+
+class ReferralConclusion(Contract):
+    """`POST /referrals/{referral_id}/outcome`: how the case ended (办结)."""
+
+    outcome: str = Field(min_length=1, max_length=1000)
+    """E.g. 罚款5000元并责令改正, 不予立案, 不起诉, 判决有罪."""
+    decided_at: date
+    penalty: str | None = Field(default=None, max_length=1000)
+    """The penalty imposed, when there is one (行政处罚决定书文号 and content)."""
+    case_number: str | None = Field(default=None, max_length=100)
+
+
+class ReferralAcknowledged(ReferralAcknowledgement):
+    """`cases.v1.referral.acknowledged`, published by case handling or a judicial organ's
+    system: the referral of `referral_id` (from `referral.created`) was received."""
+
+    referral_id: str = Field(min_length=1, max_length=200)
+
+
+class ReferralConcluded(ReferralConclusion):
+    """`cases.v1.referral.concluded`, published by the receiving body's system: the case of
+    `referral_id` ended. `receiver` names who decided."""
+
+    referral_id: str = Field(min_length=1, max_length=200)
+    receiver: str = Field(min_length=1, max_length=200)
+
+
+class ReferralStatus(StrEnum):
+    """Where a referral stands: 已移送, 已受理（案号）, 办结（结果）."""
+
+    REFERRED = "referred"
+    ACKNOWLEDGED = "acknowledged"
+    CONCLUDED = "concluded"
+
+
+class ReferralState(Contract):
+    """A referral (移送) as the publisher holds it, and the body of the events
+    `spotcheck.v1.publisher.referral.acknowledged` / `referral.concluded`."""
+
+    referral_id: str
+    result_id: str
+    version: int
+    task_id: str
+    to: Literal["case_handling", "judicial"] = "case_handling"
+    status: ReferralStatus
+    receiver: str | None = None
+    case_number: str | None = None
+    received_at: datetime | None = None
+    outcome: str | None = None
+    decided_at: date | None = None
+    penalty: str | None = None
+    updated_by: str | None = None
+    """Who recorded the last change: a user over HTTP, or `nats:<event id>`."""
+
+
+class RectificationCheck(Contract):
+    """`POST /results/{result_id}/rectification`: the re-check of an order to correct
+    (责令整改 复查) — on which day, whether it was corrected, what was seen.
+
+    `recheck_task_id` names the re-check task (复查) once the draw opens them; for now
+    optional and not checked against tasks."""
+
+    checked_on: date
+    rectified: bool
+    note: str = Field(default="", max_length=2000)
+    recheck_task_id: str | None = Field(default=None, max_length=100)
+
+
+class RectificationChecked(RectificationCheck):
+    """`spotcheck.v1.publisher.rectification.checked` and the stored re-check: the order of
+    result `result_id` (version `version`, due `rectify_by`) re-checked."""
+
+    result_id: str
+    version: int
+    task_id: str
+    uscc: str
+    rectify_by: date
+    checked_by: str
+    recorded_at: datetime
+
+
+class RectificationEntry(Contract):
+    """`GET /rectifications`: an order to correct of a result's latest version, its deadline,
+    and its re-check when one is recorded; `overdue`: the deadline passed with none."""
+
+    result_id: str
+    version: int
+    task_id: str
+    uscc: str
+    entity_name: str
+    departments: list[str]
+    rectify_by: date
+    rectification: str
+    overdue: bool
+    check: RectificationChecked | None = None
+
+
+class FollowUpState(Contract):
+    """What a task's latest result led to, on its task (`GET /tasks/{task_id}`)."""
+
+    result_id: str
+    version: int
+    rectify_by: date | None = None
+    rectification: str = ""
+    rectification_overdue: bool = False
+    rectification_check: RectificationChecked | None = None
+    referrals: list[ReferralState] = []
+    """Every version's referral, oldest first."""
+
+
+TaskDetail.model_rebuild()

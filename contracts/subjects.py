@@ -23,6 +23,11 @@ AUDIT_SUBJECT_PREFIX = f"{PREFIX}.audit"
 CREDIT_RISK_CLASS_UPDATED = "credit.v1.risk_class.updated"
 CREDIT_RISK_CLASS_FULL = "credit.v1.risk_class.full"
 CREDIT_STREAM = "CREDIT"
+# The receiving bodies of referrals (case handling, judicial organs): they publish here that
+# a referral was received and how its case ended; the publisher records both on the task.
+CASES_REFERRAL_ACKNOWLEDGED = "cases.v1.referral.acknowledged"
+CASES_REFERRAL_CONCLUDED = "cases.v1.referral.concluded"
+CASES_STREAM = "CASES"
 
 # Object store bucket of frozen candidate lists; objects are "<snapshot_id>/<stratum_id>.txt".
 SNAPSHOTS_BUCKET = "spotcheck-snapshots"

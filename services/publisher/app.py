@@ -8,13 +8,15 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from contracts import subjects
 from services.kit.service import ServiceContext, ServiceSpec
-from services.publisher import api, handlers, lifecycle_api, stats_api
+from services.publisher import api, follow_up_api, handlers, lifecycle_api, stats_api
 from services.publisher.commands.calendars import Calendars
 from services.publisher.commands.commissions import Commissions
 from services.publisher.commands.copies import Copies
 from services.publisher.commands.deliveries import Deliveries
 from services.publisher.commands.drafts import Drafts
+from services.publisher.commands.follow_up import FollowUps
 from services.publisher.commands.intake import Intake
 from services.publisher.commands.submissions import Submissions
 from services.publisher.commands.tasks import Cancellations, TaskStarts
@@ -40,6 +42,7 @@ class PublisherApp:
     commissions: Commissions
     cancellations: Cancellations
     deliveries: Deliveries
+    follow_ups: FollowUps
     queries: PublisherQueries
     relay: Relay | None
 
@@ -96,13 +99,16 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
             categories=load_categories(),
         ),
         deliveries=Deliveries(db=ctx.db, audit=ctx.audit, wake=wake),
+        follow_ups=FollowUps(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
         queries=PublisherQueries(db=ctx.db, workdays=workdays, categories=load_categories()),
         relay=relay,
     )
 
 
 async def _start(ctx: ServiceContext, app: PublisherApp) -> None:
-    await handlers.register(ctx, copies=app.copies, calendars=app.calendars)
+    await handlers.register(
+        ctx, copies=app.copies, calendars=app.calendars, follow_ups=app.follow_ups
+    )
     if app.relay is not None:
         ctx.background.append(asyncio.create_task(app.relay.run(), name="publisher-relay"))
     ctx.background.append(
@@ -125,6 +131,7 @@ def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
         ),
         stats_api.router(queries=app.queries),
         lifecycle_api.router(commissions=app.commissions, cancellations=app.cancellations),
+        follow_up_api.router(follow_ups=app.follow_ups, queries=app.queries),
     ]
 
 
@@ -137,4 +144,11 @@ def spec(settings: PublisherSettings | None = None) -> ServiceSpec[PublisherApp]
         routers=_routers,
         start=_start,
         reads_streams_of=("draw", "planner"),
+        # What the receiving bodies of referrals publish, kept while we are down.
+        extra_streams=[
+            (
+                subjects.CASES_STREAM,
+                [subjects.CASES_REFERRAL_ACKNOWLEDGED, subjects.CASES_REFERRAL_CONCLUDED],
+            )
+        ],
     )

@@ -5,15 +5,20 @@ from __future__ import annotations
 from contracts import subjects
 from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved, RulesActivated
+from contracts.publisher import ReferralAcknowledged, ReferralConcluded
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
 from services.publisher.commands.calendars import Calendars
 from services.publisher.commands.copies import Copies
+from services.publisher.commands.follow_up import FollowUps
 
 
-async def register(ctx: ServiceContext, *, copies: Copies, calendars: Calendars) -> None:
+async def register(
+    ctx: ServiceContext, *, copies: Copies, calendars: Calendars, follow_ups: FollowUps
+) -> None:
     """Keep our own copies of tasks, draws, approved plans and the holiday calendar of the
-    active rule set (ping is answered by the kit)."""
+    active rule set, and record what the receiving bodies of referrals say (ping is answered
+    by the kit)."""
     completed = subjects.event("draw", "completed")
 
     async def on_task(msg: Incoming) -> None:
@@ -58,4 +63,29 @@ async def register(ctx: ServiceContext, *, copies: Copies, calendars: Calendars)
         durable="publisher-rules-activated",
         subjects=[subjects.event("planner", "rules.activated")],
         handler=on_rules,
+    )
+
+    async def on_acknowledged(msg: Incoming) -> None:
+        # An unknown referral or a different acknowledgement over a recorded one is a domain
+        # error: the message is terminated (logged), never retried.
+        ack = msg.parse(ReferralAcknowledged)
+        await follow_ups.acknowledge(ack.referral_id, ack, by=f"nats:{msg.event_id}")
+
+    async def on_concluded(msg: Incoming) -> None:
+        end = msg.parse(ReferralConcluded)
+        await follow_ups.conclude(
+            end.referral_id, end, receiver=end.receiver, by=f"nats:{msg.event_id}"
+        )
+
+    ctx.bus.consume(
+        stream=subjects.CASES_STREAM,
+        durable="publisher-referral-acknowledged",
+        subjects=[subjects.CASES_REFERRAL_ACKNOWLEDGED],
+        handler=on_acknowledged,
+    )
+    ctx.bus.consume(
+        stream=subjects.CASES_STREAM,
+        durable="publisher-referral-concluded",
+        subjects=[subjects.CASES_REFERRAL_CONCLUDED],
+        handler=on_concluded,
     )

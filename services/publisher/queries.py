@@ -13,14 +13,17 @@ from contracts.publisher import (
     DeadlineEntry,
     Delivery,
     DeliveryState,
+    FollowUpState,
     NoticeOption,
     PlanNoticePage,
     PublicOverview,
     PublicTask,
     PublicTaskItem,
+    RectificationEntry,
     ResultCategoryInfo,
     ResultCategoryList,
     ResultNoticePage,
+    ResultVersion,
     TaskCard,
     TaskDetail,
     TaskNoticePage,
@@ -31,6 +34,7 @@ from services.kit.errors import Invalid, NotFound
 from services.publisher import store
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.deadlines import DeadlineState, deadline
+from services.publisher.domain.follow_up import rectification_overdue
 from services.publisher.domain.notices import (
     DrawNotice,
     ItemNotice,
@@ -105,11 +109,58 @@ class PublisherQueries:
             if draft is not None:
                 full = await store.get_draft(conn, draft.draft_id)
                 draft = None if full is None else full.view(card.team, full=True)
+            follow = None
+            if results:
+                follow = await self._follow_up(
+                    conn, task_id, results[-1], today=today or datetime.now(UTC).date()
+                )
         return TaskDetail(
             **{**card.model_dump(exclude={"pending_draft"}), "pending_draft": draft},
             results=results,
             commissions=commissions,
+            follow_up=follow,
         )
+
+    async def _follow_up(
+        self, conn: store.Conn, task_id: str, latest: ResultVersion, *, today: date
+    ) -> FollowUpState:
+        """What the latest result led to: its order's re-check, every version's referral."""
+        check = await store.get_rectification_check(conn, latest.result_id)
+        rectify_by = None if latest.follow_up is None else latest.follow_up.rectify_by
+        return FollowUpState(
+            result_id=latest.result_id,
+            version=latest.version,
+            rectify_by=rectify_by,
+            rectification="" if latest.follow_up is None else latest.follow_up.rectification,
+            rectification_overdue=rectification_overdue(
+                rectify_by, checked=check is not None, today=today
+            ),
+            rectification_check=check,
+            referrals=await store.task_referrals(conn, task_id),
+        )
+
+    async def rectifications(
+        self,
+        reader: Reader,
+        *,
+        overdue: bool,
+        limit: int | None,
+        offset: int | None,
+        today: date | None = None,
+    ) -> list[RectificationEntry]:
+        """Orders to correct by deadline, with their re-checks (`overdue`: deadline passed,
+        none recorded); a planner sees their department's."""
+        scope = scope_of(reader)
+        page = check_query(status=None, q=None, limit=limit, offset=offset)
+        async with self.db.pool.acquire() as conn:
+            return await store.rectifications(
+                conn,
+                today=today or datetime.now(UTC).date(),
+                overdue_only=overdue,
+                department=scope.department,
+                limit=page.limit,
+                offset=page.offset,
+            )
 
     async def public_task(self, task_id: str, *, today: date | None = None) -> PublicTask:
         """What the task's check code (检查码) shows anyone: the task, entity, items, team."""

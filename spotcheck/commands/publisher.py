@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import typer
 
@@ -12,7 +13,10 @@ from contracts.common import Role
 from services.kit.settings import load_settings
 from spotcheck.client import Api, call, fail, print_json
 
-app = typer.Typer(help="Deliveries, dead letters, deadlines", no_args_is_help=True)
+app = typer.Typer(
+    help="Deliveries, dead letters, deadlines, follow-up (referrals, re-checks)",
+    no_args_is_help=True,
+)
 
 
 @app.command("due-date")
@@ -129,3 +133,94 @@ def overdue(as_json: bool = typer.Option(False, "--json", help="print only JSON"
             else ""
         )
     )
+
+
+# ---- follow-up after a finding (后续处置) -----------------------------------------------------
+
+
+@app.command("rectifications")
+def rectifications(
+    overdue: bool = typer.Option(False, "--overdue", help="only deadlines passed, no re-check"),
+    dept: str | None = typer.Option(None, "--dept", help="as this department's staff"),
+    limit: int = typer.Option(100, help="at most this many"),
+    as_json: bool = typer.Option(False, "--json", help="print only JSON"),
+) -> None:
+    """Orders to correct (责令整改) by deadline, with their re-checks (复查)."""
+    api = (
+        Api("publisher", role=Role.PLANNER, dept=dept, sub=f"cli-{dept}")
+        if dept
+        else Api("publisher", role=Role.OPERATOR)
+    )
+    params: dict[str, object] = {"limit": limit, "overdue": "true" if overdue else "false"}
+    rows = call(lambda: api.get("/rectifications", params=params))
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        check = r.get("check")
+        state = (
+            "overdue"
+            if r["overdue"]
+            else "open"
+            if check is None
+            else ("rectified" if check["rectified"] else "not rectified")
+        )
+        typer.echo(
+            f"{state}\t{r['result_id']} v{r['version']}\t{r['uscc']}\t"
+            f"rectify by {r['rectify_by']}\t{r['rectification']}"
+        )
+    typer.echo(f"{sum(r['overdue'] for r in rows)} overdue of {len(rows)} order(s)")
+
+
+@app.command("recheck")
+def recheck(
+    result_id: str = typer.Argument(..., metavar="RESULT_ID"),
+    checked_on: str = typer.Option(..., "--checked-on", metavar="YYYY-MM-DD"),
+    rectified: bool = typer.Option(..., "--rectified/--not-rectified"),
+    note: str = typer.Option("", "--note", help="what the re-check saw"),
+    recheck_task: str | None = typer.Option(None, "--recheck-task", help="the 复查 task's id"),
+    dept: str = typer.Option(..., "--dept", help="as this department's staff"),
+) -> None:
+    """Record the re-check of a result's order to correct (责令整改 复查)."""
+    api = Api("publisher", role=Role.PLANNER, dept=dept, sub=f"cli-{dept}")
+    body = {
+        "checked_on": checked_on,
+        "rectified": rectified,
+        "note": note,
+        "recheck_task_id": recheck_task,
+    }
+    r = call(lambda: api.post(f"/results/{quote(result_id, safe='')}/rectification", json=body))
+    typer.echo(
+        f"{r['result_id']} v{r['version']}: "
+        f"{'rectified' if r['rectified'] else 'not rectified'} on {r['checked_on']}"
+    )
+
+
+@app.command("referral-ack")
+def referral_ack(
+    referral_id: str = typer.Argument(..., metavar="REFERRAL_ID"),
+    receiver: str = typer.Option(..., "--receiver", help="the receiving body"),
+    case_number: str = typer.Option(..., "--case-number"),
+    received_at: str = typer.Option(..., "--received-at", metavar="ISO-DATETIME"),
+) -> None:
+    """As the receiving body of a referral (移送): the case was taken (已受理)."""
+    api = Api("publisher", role=Role.AGENCY, sub="cli-agency")
+    body = {"receiver": receiver, "case_number": case_number, "received_at": received_at}
+    path = f"/referrals/{quote(referral_id, safe='')}/acknowledgement"
+    r = call(lambda: api.post(path, json=body))
+    typer.echo(f"{r['referral_id']}: {r['status']} (case {r['case_number']})")
+
+
+@app.command("referral-outcome")
+def referral_outcome(
+    referral_id: str = typer.Argument(..., metavar="REFERRAL_ID"),
+    outcome: str = typer.Option(..., "--outcome"),
+    decided_at: str = typer.Option(..., "--decided-at", metavar="YYYY-MM-DD"),
+    penalty: str | None = typer.Option(None, "--penalty"),
+) -> None:
+    """As the receiving body of a referral: how its case ended (办结)."""
+    api = Api("publisher", role=Role.AGENCY, sub="cli-agency")
+    body = {"outcome": outcome, "decided_at": decided_at, "penalty": penalty}
+    path = f"/referrals/{quote(referral_id, safe='')}/outcome"
+    r = call(lambda: api.post(path, json=body))
+    typer.echo(f"{r['referral_id']}: {r['status']} ({r['outcome']})")

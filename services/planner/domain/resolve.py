@@ -337,6 +337,7 @@ def approved_event(
                 kind=i.kind.value,
                 methods=[m.value for m in i.methods],
                 expertise=list(i.expertise),
+                legal_basis=i.legal_basis,
             )
             for i in items
         ],

@@ -2,8 +2,8 @@
 
 The table lives in `services/publisher/data/result_categories.json` so that policy staff can
 change which categories count as violations (→ referral) or trigger credit and licensing
-feedback without touching code. A submission may name a category by code (canonical) or by
-its name or an older spelling; both resolve to the code.
+feedback or joint punishment (联合惩戒) without touching code. A submission may name a
+category by code (canonical) or by its name or an older spelling; both resolve to the code.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Category:
     credit_feedback: bool
     licensing_feedback: bool
     aliases: tuple[str, ...] = ()
+    joint_punishment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +78,15 @@ def build_table(data: dict[str, Any]) -> CategoryTable:
             credit_feedback=bool(row["credit_feedback"]),
             licensing_feedback=bool(row["licensing_feedback"]),
             aliases=tuple(str(a) for a in row.get("aliases", [])),
+            # A table without the column (an older one) names no category for it.
+            joint_punishment=bool(row.get("joint_punishment", False)),
         )
         if cat.code in by_code:
             raise ValueError(f"category code {cat.code} appears twice")
         if cat.referral and not cat.violation:
             raise ValueError(f"category {cat.code} is referred but not a violation")
+        if cat.joint_punishment and not cat.violation:
+            raise ValueError(f"category {cat.code} leads to joint punishment but is no violation")
         by_code[cat.code] = cat
         for label in (cat.code, cat.name, *cat.aliases):
             if label in by_label and by_label[label] != cat.code:

@@ -31,6 +31,9 @@ class Destination(StrEnum):
     REFERRAL = "referral"  # case handling, spotcheck.v1.publisher.referral.created
     LICENSING = "licensing"  # registration/approval, spotcheck.v1.publisher.licensing.feedback
     STREAM = "stream"  # public stream spotcheck.v1.publisher.result.published.<region>.<dept>
+    # One row per finding (item): spotcheck.v1.publisher.finding.<kind>, keyed by item too.
+    LICENSING_FINDING = "licensing_finding"  # finding.licensing_feedback (准入审批环节反馈)
+    JOINT_PUNISHMENT = "joint_punishment"  # finding.joint_punishment (联合惩戒)
 
 
 def destinations_for(
@@ -47,13 +50,17 @@ def destinations_for(
     return out
 
 
-def idempotency_key(result_id: str, version: int, destination: Destination | str) -> str:
-    """The key one result version carries to one destination, on every attempt, forever.
+def idempotency_key(
+    result_id: str, version: int, destination: Destination | str, *, item_code: str | None = None
+) -> str:
+    """The key one result version carries to one destination, on every attempt, forever
+    (a finding's destinations: one per item, `item_code` appended).
 
     Used as the `Idempotency-Key` header over HTTP and as `Nats-Msg-Id` on JetStream, so a
     repeated delivery is recognised by the receiver. ASCII, no spaces.
     """
-    return event_id(result_id, f"v{version}", Destination(destination).value)
+    parts = [result_id, f"v{version}", Destination(destination).value]
+    return event_id(*parts) if item_code is None else event_id(*parts, item_code)
 
 
 @dataclass(frozen=True, slots=True)

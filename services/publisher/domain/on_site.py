@@ -63,10 +63,10 @@ def check_follow_up(sub: ResultSubmission, *, violation: bool | None) -> list[di
                 "责令整改须写明整改内容",
             )
         )
-    if f.refer and violation is False:
+    if f.referred and violation is False:
         reasons.append(
             reason(
-                ["follow_up", "refer"],
+                ["follow_up", "refer" if f.refer_to is None else "refer_to"],
                 "only a result with a violation may be referred to case handling: no item's "
                 "category is a violation",
                 "refer_without_violation",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from contracts import subjects
 from contracts.publisher import (
     CreditFeedback,
+    Finding,
+    FindingKind,
     ItemResult,
     LicensingFeedback,
     PublishedItem,
@@ -130,6 +132,7 @@ def build_deliveries(
                 or [i for i in items if categories.by_code[i.category].violation],
                 check_date=sub.check_date,
                 follow_up=sub.follow_up,
+                to=referred_to(sub),
             ).model_dump(mode="json", exclude_none=True)
         else:
             subject = subjects.event("publisher", "licensing.feedback")
@@ -147,4 +150,72 @@ def build_deliveries(
                 check_date=sub.check_date,
             ).model_dump(mode="json")
         out.append((dest.value, key, subject, body))
+    return out + finding_deliveries(sub, checked, items, categories=categories)
+
+
+def referred_to(sub: ResultSubmission) -> Literal["case_handling", "judicial"]:
+    """The body a referral goes to: the judicial organs when the inspectors named them."""
+    f = sub.follow_up
+    return "judicial" if f is not None and f.refer_to == "judicial" else "case_handling"
+
+
+def finding_kinds(item: ItemResult, categories: CategoryTable) -> list[FindingKind]:
+    """Why other agencies hear of this item's finding: its category (the table's
+    `licensing_feedback`, `joint_punishment`) or a problem rooted at approval."""
+    cat = categories.by_code[item.category]
+    kinds = []
+    if cat.licensing_feedback or item.rooted_at_approval:
+        kinds.append(FindingKind.LICENSING_FEEDBACK)
+    if cat.joint_punishment:
+        kinds.append(FindingKind.JOINT_PUNISHMENT)
+    return kinds
+
+
+_FINDING_DESTINATION = {
+    FindingKind.LICENSING_FEEDBACK: Destination.LICENSING_FINDING,
+    FindingKind.JOINT_PUNISHMENT: Destination.JOINT_PUNISHMENT,
+}
+
+
+def finding_deliveries(
+    sub: ResultSubmission,
+    checked: CheckedResult,
+    items: list[ItemResult],
+    *,
+    categories: CategoryTable,
+) -> list[Delivery]:
+    """One outbox row per finding and kind: the entity, the item with the legal basis the
+    catalogue names for it, the category."""
+    task = checked.task
+    rid = result_id_of(task.task_id)
+    out: list[Delivery] = []
+    for item in items:
+        for kind in finding_kinds(item, categories):
+            dest = _FINDING_DESTINATION[kind]
+            body = Finding(
+                kind=kind,
+                result_id=rid,
+                version=checked.version,
+                task_id=task.task_id,
+                uscc=task.uscc,
+                entity_name=task.entity_name,
+                region_code=task.region_code,
+                departments=list(task.departments),
+                item_code=item.item_code,
+                item_name=task.item_names.get(item.item_code, ""),
+                category=item.category,
+                category_name=categories.by_code[item.category].name,
+                problems=item.problems,
+                rooted_at_approval=item.rooted_at_approval,
+                legal_basis=task.legal_bases.get(item.item_code, ""),
+                check_date=sub.check_date,
+            )
+            out.append(
+                (
+                    dest.value,
+                    idempotency_key(rid, checked.version, dest, item_code=item.item_code),
+                    subjects.event("publisher", f"finding.{kind.value}"),
+                    body.model_dump(mode="json"),
+                )
+            )
     return out

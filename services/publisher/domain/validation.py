@@ -7,7 +7,7 @@ a submission in one go. Nothing is stored unless everything passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -71,6 +71,10 @@ class TaskView:
     cancel_reason: str | None = None
     # Items handed to outside bodies (委托检验检测): their results wait for the reports.
     commissions: tuple[CommissionFacts, ...] = ()
+    # Item code -> name, and -> legal basis as the task's plan carries it from the item
+    # catalogue ("" when the plan predates it): named in the events of a finding.
+    item_names: dict[str, str] = field(default_factory=dict)
+    legal_bases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +242,7 @@ def check_submission(
         # The inspectors may refer a violation whose category alone is not referred (e.g. E
         # 发现问题已责令改正): 移送 when they ask for it.
         referral=categories.needs_referral(codes)
-        or (sub.follow_up is not None and sub.follow_up.refer),
+        or (sub.follow_up is not None and sub.follow_up.referred),
         credit_feedback=categories.needs_credit_feedback(codes),
         licensing_feedback=categories.needs_licensing_feedback(codes)
         or any(item.rooted_at_approval for item in sub.items),

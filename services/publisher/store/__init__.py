@@ -9,6 +9,7 @@
 - `public`   the public notices (公示) and open data, read only
 - `public_site` the public site's pages (一公开): paged, filtered, counted; a company's history
 - `stats`    the leaders' statistics: a year's tasks and results counted in SQL
+- `follow_up` referrals' acknowledgements and outcomes, re-checks of orders to correct
 
 Callers write `from services.publisher import store` and `store.<function>`.
 """
@@ -41,6 +42,18 @@ from services.publisher.store.drafts import (
     set_confirmations,
     set_draft_result,
     set_key_outcome,
+)
+from services.publisher.store.follow_up import (
+    LatestOrder,
+    ReferralTarget,
+    get_rectification_check,
+    get_referral,
+    insert_rectification_check,
+    latest_order,
+    rectifications,
+    referral_target,
+    save_referral,
+    task_referrals,
 )
 from services.publisher.store.outbox import (
     OUTBOX_CHANNEL,
@@ -96,7 +109,9 @@ __all__ = [
     "OUTBOX_CHANNEL",
     "Conn",
     "DueDelivery",
+    "LatestOrder",
     "NewResult",
+    "ReferralTarget",
     "StatsFilter",
     "StoredCalendar",
     "SubmissionKey",
@@ -116,12 +131,16 @@ __all__ = [
     "get_draft",
     "get_key",
     "get_keys",
+    "get_rectification_check",
+    "get_referral",
     "get_task",
     "get_tasks",
     "insert_commission",
     "insert_draft",
+    "insert_rectification_check",
     "insert_results",
     "item_notices",
+    "latest_order",
     "latest_versions",
     "list_deliveries",
     "lock_calendar",
@@ -136,11 +155,14 @@ __all__ = [
     "read_calendar",
     "record_outcomes",
     "record_report",
+    "rectifications",
+    "referral_target",
     "replace_awaiting",
     "result_notices",
     "result_page",
     "result_versions",
     "save_calendar",
+    "save_referral",
     "set_confirmations",
     "set_draft_result",
     "set_key_outcome",
@@ -150,6 +172,7 @@ __all__ = [
     "task_commissions",
     "task_notices",
     "task_page",
+    "task_referrals",
     "task_results",
     "task_stats",
     "tasks_and_latest",

@@ -53,7 +53,8 @@ class NewResult:
             check_date=self.check_date,
             due_date=self.due_date,
             due_date_provisional=self.due_date_provisional,
-            destinations=[d[0] for d in self.deliveries],
+            # One name per destination (a finding's have a row per item).
+            destinations=list(dict.fromkeys(d[0] for d in self.deliveries)),
             accepted_at=self.accepted_at,
         )
 

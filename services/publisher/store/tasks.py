@@ -87,7 +87,13 @@ async def upsert_plan(conn: Conn, p: PlanApproved) -> None:
         len(p.strata),
         p.rules_version,
         [
-            {"code": i.code, "name": i.name, "department": i.department, "kind": i.kind}
+            {
+                "code": i.code,
+                "name": i.name,
+                "department": i.department,
+                "kind": i.kind,
+                "legal_basis": i.legal_basis,
+            }
             for i in p.items
         ],
     )
@@ -166,12 +172,19 @@ def _task_view(r: asyncpg.Record) -> TaskView:
         started_by=r["started_by"],
         draw_superseded_by=r["draw_superseded_by"],
         cancel_reason=r["cancel_reason"],
+        item_names={i["code"]: i.get("name", "") for i in r["items"]},
+        legal_bases=dict(r["legal_bases"] or {}),
     )
 
 
 # A task with its draw's redraw, when one superseded it (the draws row may not be in yet).
+# The legal basis of each of the plan's items, as the plan carries it from the catalogue.
+_LEGAL_BASES = (
+    "(SELECT jsonb_object_agg(i->>'code', coalesce(i->>'legal_basis', ''))"
+    " FROM plans p, jsonb_array_elements(p.items) i WHERE p.plan_id = t.plan_id) AS legal_bases"
+)
 _TASK_VIEW = (
-    "SELECT t.*, d.superseded_by AS draw_superseded_by"
+    f"SELECT t.*, d.superseded_by AS draw_superseded_by, {_LEGAL_BASES}"
     " FROM tasks t LEFT JOIN draws d USING (draw_id)"
 )
 
@@ -228,7 +241,7 @@ async def tasks_and_latest(
 ) -> tuple[dict[str, TaskView], dict[str, int]]:
     """Our copies of several tasks and the latest result version of each (one round trip)."""
     rows = await conn.fetch(
-        "SELECT t.*, d.superseded_by AS draw_superseded_by,"
+        f"SELECT t.*, d.superseded_by AS draw_superseded_by, {_LEGAL_BASES},"
         " (SELECT max(version) FROM results r WHERE r.task_id = t.task_id) AS latest"
         " FROM tasks t LEFT JOIN draws d USING (draw_id) WHERE t.task_id = ANY($1::text[])",
         list(task_ids),

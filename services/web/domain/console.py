@@ -46,6 +46,7 @@ ROLE_NAMES: dict[str, str] = {
     Role.AUDITOR: "审计人员",
     Role.REGISTRY_OWNER: "名录库管理员",
     Role.OPERATOR: "系统管理员",
+    Role.AGENCY: "移送接收部门人员",
 }
 
 DEPARTMENTS: dict[str, str] = {

@@ -22,6 +22,7 @@ ROLE_NAMES: dict[Role, str] = {
     Role.AUDITOR: "审计人员",
     Role.REGISTRY_OWNER: "两库管理人员",
     Role.OPERATOR: "系统运维人员",
+    Role.AGENCY: "移送接收部门人员",
 }
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")

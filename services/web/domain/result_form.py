@@ -85,12 +85,15 @@ def submission_from_form(
     }
     rectify_by = _text(form, "rectify_by")
     rectification = _text(form, "rectification")
-    refer = _text(form, "refer") == "on"
-    if rectify_by or rectification or refer:
+    # `refer` (a checkbox of the form before the judicial organs were offered) may still come
+    # from a phone's offline queue: it means case handling.
+    refer_to = _text(form, "refer_to") or ("case_handling" if _text(form, "refer") == "on" else "")
+    if rectify_by or rectification or refer_to:
         body["follow_up"] = {
             "rectify_by": rectify_by or None,
             "rectification": rectification,
-            "refer": refer,
+            "refer": bool(refer_to),
+            "refer_to": refer_to or None,
         }
     rep_name = _text(form, "rep_name")
     if rep_name:
@@ -128,7 +131,8 @@ def method_record_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
 _RENAMED = {
     ("follow_up", "rectify_by"): "rectify_by",
     ("follow_up", "rectification"): "rectification",
-    ("follow_up", "refer"): "refer",
+    ("follow_up", "refer"): "refer_to",
+    ("follow_up", "refer_to"): "refer_to",
     ("representative", "name"): "rep_name",
     ("representative",): "rep_name",
     ("follow_up",): "rectify_by",

@@ -22,6 +22,7 @@ from services.kit.auth import public
 from services.kit.errors import Conflict, Invalid
 from services.web.backends import BackendError
 from services.web.commands import InspectionCommands
+from services.web.domain.follow_up import follow_up_lines
 from services.web.domain.result_form import (
     FormProblems,
     problems_from_refusal,
@@ -257,6 +258,7 @@ def _card_context(card: TaskCardView, who: Person) -> dict[str, Any]:
         "awaiting_me": awaiting_me,
         "names": {m.get("inspector_id", ""): m.get("name", "") for m in card.team},
         "category_names": {c["code"]: c["name"] for c in card.categories},
+        "follow_up": follow_up_lines(task.get("follow_up")),
         "draft_json": json.dumps(draft.get("submission", {}), ensure_ascii=False, indent=1)
         if draft
         else "",

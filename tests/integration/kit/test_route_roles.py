@@ -40,7 +40,7 @@ from spotcheck.embedded import free_port
 from tests.integration.planner.support import ROOT, StatsDouble, serving_stats
 from tests.integration.publisher.conftest import bearer, publish_tasks, task_assigned
 
-P, PL, D, IN, A, RO, OP = (
+P, PL, D, IN, A, RO, OP, AG = (
     Role.POLICY,
     Role.PLANNER,
     Role.DRAW_OFFICER,
@@ -48,6 +48,7 @@ P, PL, D, IN, A, RO, OP = (
     Role.AUDITOR,
     Role.REGISTRY_OWNER,
     Role.OPERATOR,
+    Role.AGENCY,
 )
 ANY = frozenset(Role)  # any valid token (`require()`), or any signed-in person (a web page)
 STATS = frozenset({A, PL, P, D, OP})  # the statistics: contracts.common.STATS_ROLES
@@ -119,6 +120,11 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /deliveries/{delivery_id}/replay": frozenset({OP}),
         "GET /deadlines": frozenset({OP, A}),
         "GET /stats/tasks": STATS,
+        # follow-up after a finding: the receiving body of a referral records what it did
+        "POST /referrals/{referral_id}/acknowledgement": frozenset({AG}),
+        "POST /referrals/{referral_id}/outcome": frozenset({AG}),
+        "POST /results/{result_id}/rectification": frozenset({IN, PL}),
+        "GET /rectifications": frozenset({PL, A, OP}),
     },
     "web": {
         "GET /admin/users": frozenset({OP}),

@@ -89,8 +89,15 @@ async def test_accept_queues_every_destination_and_corrections_are_versions(
     assert resp.status_code == 201, resp.text
     accepted = resp.json()
     assert accepted["version"] == 1 and accepted["due_date"] == "2026-04-08"
-    assert set(accepted["destinations"]) == {"disclosure", "stream", "credit", "referral"}
-    assert await counts(svc) == (1, 4)
+    # C leads to joint punishment (联合惩戒): one more row, for its one finding.
+    assert set(accepted["destinations"]) == {
+        "disclosure",
+        "stream",
+        "credit",
+        "referral",
+        "joint_punishment",
+    }
+    assert await counts(svc) == (1, 5)
     bucket = await svc.ctx.bus.object_store("spotcheck-evidence")
     got = await bucket.get(hashlib.sha256(b"inline").hexdigest())
     assert got.data == b"inline"

@@ -203,3 +203,37 @@ async def test_every_planner_copy_follows_rules_activated_as_the_planner_user(
     finally:
         for bus in copies:
             await bus.close()
+
+
+async def test_case_handling_answers_referrals_and_no_other_user_can(
+    accounts_server: str,
+) -> None:
+    """The `cases` user publishes the acknowledgement of a referral into the CASES stream (the
+    publisher consumes it); another service's user is refused the subject."""
+    errors: list[str] = []
+    publisher = await _connect(accounts_server, "publisher", errors)
+    cases = await _connect(accounts_server, "cases", errors)
+    draw_errors: list[str] = []
+    draw = await _connect(accounts_server, "draw", draw_errors)
+    subject = "cases.v1.referral.acknowledged"
+    try:
+        js = publisher.jetstream()
+        await js.add_stream(name="CASES", subjects=[subject, "cases.v1.referral.concluded"])
+        ack = await cases.jetstream().publish(subject, b'{"referral_id": "R-1:v1"}')
+        assert ack.stream == "CASES" and ack.seq == 1
+        await draw.publish(subject, b'{"forged": true}')
+        await draw.flush()
+        await eventually(
+            lambda: (
+                f'permissions violation for publish to "{subject}"'
+                in "\n".join(draw_errors).lower()
+            ),
+            what=f"the draw user refused {subject} (so far: {draw_errors})",
+            timeout=10,
+        )
+        assert (await js.stream_info("CASES")).state.messages == 1
+        assert not errors
+    finally:
+        await draw.close()
+        await cases.close()
+        await publisher.close()

@@ -89,8 +89,9 @@ async def test_killing_the_relay_mid_batch_still_gives_exactly_one_effect_per_ke
         lambda: spec(PublisherSettings(relay_enabled=False)), disclosure_url=endpoint.url
     )
     n = 150
-    await submit_all(svc, n, category="不配合检查情节严重")  # 4 destinations each
-    expected = n * 4
+    # 4 destinations each, and the finding's joint punishment (联合惩戒)
+    await submit_all(svc, n, category="不配合检查情节严重")
+    expected = n * 5
 
     relay = _relay_process(svc, endpoint.url)
     try:

@@ -135,6 +135,11 @@ def test_resolution_merges_joint_strata(shipped: RuleSet, shipped_engine: RuleEn
     )
     again = PlanApproved.model_validate_json(event.model_dump_json())
     assert again == event and again.rules_version == shipped.version and again.joint
+    # Each item carries the catalogue's legal basis: the publisher names it in a finding.
+    assert {i.code: i.legal_basis for i in event.items} == {
+        i.code: shipped.items[i.code].legal_basis for i in event.items
+    }
+    assert all(i.legal_basis for i in event.items)
 
 
 def test_no_merge_without_a_second_department_or_with_disjoint_periods(

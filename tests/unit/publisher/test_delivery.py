@@ -27,12 +27,16 @@ def test_destinations_follow_the_flags() -> None:
     clean = destinations_for(referral=False, credit_feedback=True, licensing_feedback=False)
     assert clean == [Destination.DISCLOSURE, Destination.STREAM, Destination.CREDIT]
     everything = destinations_for(referral=True, credit_feedback=True, licensing_feedback=True)
-    assert set(everything) == set(Destination)
+    # A finding's destinations are per item (`payloads.finding_deliveries`), not per result.
+    per_item = {Destination.LICENSING_FINDING, Destination.JOINT_PUNISHMENT}
+    assert set(everything) == set(Destination) - per_item
 
 
 def test_idempotency_key_is_per_version_and_destination() -> None:
     a = idempotency_key("R-1", 1, Destination.DISCLOSURE)
     assert a == "R-1:v1:disclosure" and a == idempotency_key("R-1", 1, "disclosure")
+    finding = idempotency_key("R-1", 1, Destination.JOINT_PUNISHMENT, item_code="SCJG-001")
+    assert finding == "R-1:v1:joint_punishment:SCJG-001"
     assert a != idempotency_key("R-1", 2, Destination.DISCLOSURE)
     assert a != idempotency_key("R-1", 1, Destination.CREDIT)
     with pytest.raises(ValueError):

@@ -43,10 +43,19 @@ def test_a_filled_form_becomes_the_submission() -> None:
         "rectify_by": "2026-12-31",
         "rectification": "补报年报",
         "refer": False,
+        "refer_to": None,
     }
     assert body["representative"]["name"] == "周经理"
     assert body["idempotency_key"] == "m-abc" and body["confirmations"] == []
     assert "corrects_version" not in body
+
+
+def test_a_referral_names_where_it_goes() -> None:
+    body, _ = _submit({**FORM, "refer_to": "judicial"})
+    assert body["follow_up"]["refer_to"] == "judicial" and body["follow_up"]["refer"] is True
+    # the checkbox of the form before (a phone's offline queue may still send it)
+    body, _ = _submit({**FORM, "refer": "on"})
+    assert body["follow_up"]["refer_to"] == "case_handling"
 
 
 def test_unanswered_questions_and_an_unconfirmed_representative_are_named() -> None:
@@ -63,7 +72,8 @@ def test_refusals_go_back_to_their_fields() -> None:
     assert field_of(["items", 1, "category"]) == "items-1-category"
     assert field_of(["body", "items", 0, "answers", 2, "answer"]) == "items-0-answers"
     assert field_of(["follow_up", "rectify_by"]) == "rectify_by"
-    assert field_of(["follow_up", "refer"]) == "refer"
+    assert field_of(["follow_up", "refer"]) == "refer_to"
+    assert field_of(["follow_up", "refer_to"]) == "refer_to"
     assert field_of(["representative", "name"]) == "rep_name"
     assert field_of(["check_date"]) == "check_date"
     assert field_of(["attachments", 0, "sha256"]) == "photos"
