@@ -202,6 +202,7 @@ def check_results(
         by_result.setdefault(d["result_id"], Counter())[d["destination"]] += 1
     referral = {c["code"] for c in CATEGORIES if c["referral"]}
     credit = {c["code"] for c in CATEGORIES if c["credit_feedback"]}
+    joint = {c["code"] for c in CATEGORIES if c.get("joint_punishment")}
     referrals = 0
     for p in public:
         got = by_result[p["result_id"]]
@@ -213,8 +214,11 @@ def check_results(
             expected.add("referral")
             referrals += 1
         assert expected <= set(got), (p["result_id"], got)
-        assert set(got) - expected <= {"licensing"}
-        assert all(n == 1 for n in got.values())
+        # and one delivery per finding (item) to the agencies of licensing and joint punishment
+        findings = {"licensing_finding", "joint_punishment"}
+        assert set(got) - expected - findings <= {"licensing"}
+        assert all(n == 1 for d, n in got.items() if d not in findings)
+        assert got["joint_punishment"] == sum(1 for i in p["items"] if i["category"] in joint)
     assert set(by_result) == {p["result_id"] for p in public}
     assert summary["referrals"] == referrals > 0
     assert summary["violations"] == sum(p["violation"] for p in public)
