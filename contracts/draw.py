@@ -139,6 +139,12 @@ class TaskAssigned(Contract):
     # Open tasks of earlier draws that this visit absorbed (进一次门、查多项事): they take no
     # results of their own any more; results go to this task.
     merged_from: list[str] = []
+    # How the entity came to be checked (docs/guide.md, 触发检查): `random` (a draw of a plan)
+    # or `triggered` (opened for one entity on a trigger; `draw_id` and `plan_id` are then
+    # empty, and `trigger` names why: contracts.triggered.Trigger). Absent in older events:
+    # random.
+    kind: str = "random"
+    trigger: str | None = None
 
 
 class DrawSeeded(Contract):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from contracts import draw, planner, publisher, registry
+from contracts import draw, planner, publisher, registry, triggered
 
 # (service, event name) -> payload model, in each service's order of the stream's subjects.
 EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
@@ -26,6 +26,7 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("draw", "completed"): draw.DrawCompleted,
     ("draw", "superseded"): draw.DrawSuperseded,
     ("draw", "task.assigned"): draw.TaskAssigned,
+    ("draw", "triggered.opened"): triggered.TriggeredOpened,
     ("publisher", "task.started"): publisher.TaskStarted,
     ("publisher", "result.accepted"): publisher.ResultAccepted,
     ("publisher", "result.published"): publisher.ResultPublished,

@@ -9,7 +9,14 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from services.draw import api, handlers
-from services.draw.commands import Ceremony, DrawCommands, Freezer, Intake, Selection
+from services.draw.commands import (
+    Ceremony,
+    DrawCommands,
+    Freezer,
+    Intake,
+    Selection,
+    Triggered,
+)
 from services.draw.queries import DrawQueries
 from services.kit.service import ServiceContext, ServiceSpec
 
@@ -29,7 +36,11 @@ def build(ctx: ServiceContext) -> DrawApp:
     selection = Selection(ctx=ctx)
     ceremony = Ceremony(ctx=ctx, freezer=freezer, selection=selection, queries=queries)
     commands = DrawCommands(
-        ceremony=ceremony, freezer=freezer, selection=selection, intake=Intake(ctx=ctx)
+        ceremony=ceremony,
+        freezer=freezer,
+        selection=selection,
+        intake=Intake(ctx=ctx),
+        triggered=Triggered(ctx=ctx),
     )
     return DrawApp(commands=commands, queries=queries)
 
@@ -42,7 +53,11 @@ async def _start(ctx: ServiceContext, app: DrawApp) -> None:
 
 
 def _routers(ctx: ServiceContext, app: DrawApp) -> list[APIRouter]:
-    return [api.router(ceremony=app.commands.ceremony, queries=app.queries)]
+    return [
+        api.router(
+            ceremony=app.commands.ceremony, triggered=app.commands.triggered, queries=app.queries
+        )
+    ]
 
 
 def spec() -> ServiceSpec[DrawApp]:

@@ -3,7 +3,8 @@
 - `ceremony.py`: start, seed, commit-reveal, resume, redraw (two officers);
 - `freeze.py`: exclusions, the registry's freeze, the commitment;
 - `selection.py`: after the seed, selection, tasks, teams, the record and the events;
-- `progress.py`: approved plans and task progress from other services' events.
+- `progress.py`: approved plans and task progress from other services' events;
+- `triggered.py`: triggered tasks (触发检查): open, approve, staff.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from services.draw.commands.ceremony import Ceremony
 from services.draw.commands.freeze import Freezer
 from services.draw.commands.progress import Intake
 from services.draw.commands.selection import Selection
+from services.draw.commands.triggered import Triggered
 
-__all__ = ["Ceremony", "DrawCommands", "Freezer", "Intake", "Selection"]
+__all__ = ["Ceremony", "DrawCommands", "Freezer", "Intake", "Selection", "Triggered"]
 
 
 @dataclass(frozen=True)
@@ -26,3 +28,4 @@ class DrawCommands:
     freezer: Freezer
     selection: Selection
     intake: Intake
+    triggered: Triggered

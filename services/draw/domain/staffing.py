@@ -168,6 +168,8 @@ def staff(
             "unstaffed_reason": reason,
             "joint": t.joint,
             "merged_from": list(t.merged_from),
+            "kind": "random",
+            "trigger": None,
         }
         text = _json(body)
         out.rows.append(

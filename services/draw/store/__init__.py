@@ -4,7 +4,8 @@ objects or the frozen dataclasses of `rows.py`, never as asyncpg records.
 - `draws.py`: approved plans, draws and their ceremony facts, commit-reveal parties;
 - `strata.py`: committed strata and their frozen candidate lists, the ratio drawn per risk
   class;
-- `tasks.py`: tasks, team members, progress and what earlier tasks say about a new draw.
+- `tasks.py`: tasks, team members, progress and what earlier tasks say about a new draw;
+- `triggered.py`: triggered tasks (触发检查), their openings and approvals.
 """
 
 from services.draw.store.draws import (
@@ -55,6 +56,14 @@ from services.draw.store.tasks import (
     tasks,
     work_done,
 )
+from services.draw.store.triggered import (
+    TriggeredRow,
+    approve_opening,
+    get_opening,
+    insert_opening,
+    insert_triggered_task,
+    list_openings,
+)
 
 __all__ = [
     "Conn",
@@ -63,20 +72,26 @@ __all__ = [
     "StoredTask",
     "StratumRow",
     "TaskRow",
+    "TriggeredRow",
     "active_draw_of_plan",
     "add_party",
+    "approve_opening",
     "candidate_list",
     "draw_extra",
     "drawn_by_risk_class",
     "dumps",
     "excluded_usccs",
     "get_draw",
+    "get_opening",
     "get_plan",
     "insert_draw",
+    "insert_opening",
     "insert_stratum",
     "insert_tasks",
+    "insert_triggered_task",
     "last_inspectors",
     "list_draws",
+    "list_openings",
     "live_draws",
     "loads",
     "mark_merged",
