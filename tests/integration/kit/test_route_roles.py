@@ -98,6 +98,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /draws/{draw_id}/redraw": frozenset({D}),
         "POST /draws/{draw_id}/redraw/confirm": frozenset({D}),
         "POST /draws/{draw_id}/redraw/cancel": frozenset({D}),
+        "POST /triggered": frozenset({D}),
+        "POST /triggered/{task_id}/approve": frozenset({D}),
         "GET /stats/draws": STATS,
     },
     "publisher": {
