@@ -734,6 +734,9 @@ class TaskStats(Contract):
     year: int
     region: str | None = None
     department: str | None = None
+    kind: str = "random"
+    """Whose figures these are: `random` (the draws' tasks) or `triggered` (触发检查); the two
+    are never counted together."""
     tasks: int
     completed: int
     overdue: int

@@ -171,7 +171,7 @@ class Triggered:
                 trigger=row.trigger,
                 period_start=row.period_start,
                 period_end=row.period_end,
-                body=text,
+                body=body,
                 expertise={i.code: sorted(i.expertise) for i in items},
                 team=drawn.team,
                 unstaffed_reason=drawn.unstaffed_reason,

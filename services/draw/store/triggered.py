@@ -9,7 +9,6 @@ from typing import Any
 
 from contracts.triggered import TriggeredState
 from services.draw.store.rows import Conn
-from services.draw.store.tasks import dumps
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +44,13 @@ async def insert_opening(conn: Conn, r: TriggeredRow) -> None:
         "INSERT INTO triggered (task_id, uscc, entity, trigger, evidence_ref, items, departments, "
         "lead_department, methods, period_start, period_end, rules_version, opened_by, "
         "approver, opened_at, nonce, nonce_sha256) "
-        "VALUES ($1,$2,$3::jsonb,$4,$5,$6::jsonb,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
         r.task_id,
         r.uscc,
-        dumps(r.entity),
+        r.entity,
         r.trigger,
         r.evidence_ref,
-        dumps(r.items),
+        r.items,
         list(r.departments),
         r.lead_department,
         list(r.methods),
@@ -120,12 +119,11 @@ async def approve_opening(
 ) -> None:
     """Record the approval and the inspectors who were eligible when the team was drawn."""
     await conn.execute(
-        "UPDATE triggered SET state = $2, approved_at = $3, eligible = $4::jsonb "
-        "WHERE task_id = $1",
+        "UPDATE triggered SET state = $2, approved_at = $3, eligible = $4 WHERE task_id = $1",
         task_id,
         state.value,
         at,
-        dumps(list(eligible)),
+        list(eligible),
     )
 
 
@@ -137,7 +135,7 @@ async def insert_triggered_task(
     trigger: str,
     period_start: date,
     period_end: date,
-    body: str,
+    body: dict[str, Any],
     expertise: dict[str, list[str]],
     team: Sequence[str],
     unstaffed_reason: str | None,
@@ -146,14 +144,14 @@ async def insert_triggered_task(
     await conn.execute(
         "INSERT INTO tasks (task_id, draw_id, seq, plan_id, uscc, state, period_start, "
         "period_end, body, expertise, unstaffed_reason, kind, trigger) "
-        "VALUES ($1, NULL, 0, '', $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, 'triggered', $9)",
+        "VALUES ($1, NULL, 0, '', $2, $3, $4, $5, $6, $7, $8, 'triggered', $9)",
         task_id,
         uscc,
         "assigned" if team else "unstaffed",
         period_start,
         period_end,
         body,
-        dumps(expertise),
+        expertise,
         unstaffed_reason,
         trigger,
     )

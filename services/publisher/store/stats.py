@@ -5,7 +5,8 @@ A task belongs to the year its period starts in (the `tasks_period` index). Live
 a merged task (absorbed by a later visit) is counted through the task that absorbed it, and a
 task of a redrawn draw without a result is replaced by the redraw's. Completed: some result
 version is recorded. Overdue: as on the phone's cards (store/cards.py) — the period ended
-before `today` and no result is recorded.
+before `today` and no result is recorded. Random and triggered tasks (触发检查) are never
+counted together: the figures are of one `kind`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from contracts.publisher import (
 )
 from services.publisher.store.conn import Conn
 
-# $1 year, $2 region (exact code) or null, $3 department or null, $4 today.
+# $1 year, $2 region (exact code) or null, $3 department or null, $4 today, $5 kind.
 _LIVE = """
 WITH live AS (
     SELECT t.task_id, t.uscc, t.region_code, t.departments, t.team, t.items,
@@ -38,6 +39,7 @@ WITH live AS (
       AND NOT (dr.superseded_by IS NOT NULL AND lr.task_id IS NULL)
       AND ($2::text IS NULL OR t.region_code = $2)
       AND ($3::text IS NULL OR t.departments @> ARRAY[$3::text])
+      AND t.kind = $5
 )
 """
 
@@ -79,7 +81,7 @@ SELECT count(*) AS results,
 FROM firsts
 """
 
-# The latest version of each task's result, item by item; $5 the violation categories.
+# The latest version of each task's result, item by item; $6 the violation categories.
 _ITEMS = """
 , latest AS (
     SELECT DISTINCT ON (r.task_id) r.task_id, r.items, live.items AS task_items
@@ -88,7 +90,7 @@ _ITEMS = """
 SELECT ri->>'item_code' AS item_code,
        coalesce(max(ti->>'name'), '') AS item_name,
        count(*) AS checked,
-       count(*) FILTER (WHERE ri->>'category' = ANY($5::text[])) AS problems
+       count(*) FILTER (WHERE ri->>'category' = ANY($6::text[])) AS problems
 FROM latest
 CROSS JOIN LATERAL jsonb_array_elements(latest.items) ri
 LEFT JOIN LATERAL (
@@ -107,10 +109,11 @@ class StatsFilter:
     region: str | None
     department: str | None
     today: date
+    kind: str = "random"
 
     def args(self) -> list[Any]:
         """The positional parameters of `_LIVE`."""
-        return [self.year, self.region, self.department, self.today]
+        return [self.year, self.region, self.department, self.today, self.kind]
 
 
 def _tally(rows: list[Any]) -> list[TaskTally]:
@@ -151,6 +154,7 @@ async def task_stats(conn: Conn, f: StatsFilter, *, violations: list[str]) -> Ta
         year=f.year,
         region=f.region,
         department=f.department,
+        kind=f.kind,
         tasks=totals["tasks"],
         completed=totals["completed"],
         overdue=totals["overdue"],

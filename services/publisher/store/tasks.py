@@ -18,8 +18,8 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
     await conn.execute(
         """INSERT INTO tasks (task_id, draw_id, plan_id, uscc, entity_name, region_code,
                departments, lead_department, items, team, period_start, period_end, methods,
-               batch)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+               batch, kind, trigger)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
            ON CONFLICT (task_id) DO UPDATE SET team = EXCLUDED.team, items = EXCLUDED.items,
                period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,
                entity_name = EXCLUDED.entity_name, methods = EXCLUDED.methods,
@@ -38,6 +38,8 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
         t.period_end,
         list(t.methods),
         t.batch,
+        t.kind,
+        t.trigger,
     )
     # Tasks this visit absorbed take no results of their own; either event may come first.
     await conn.execute(
