@@ -525,6 +525,11 @@ class TaskNoticeRow(Contract):
     progress: NoticeProgress
     merged_into: str | None = None
     draw_superseded_by: str | None = None
+    kind: str = "random"
+    """`triggered` (触发检查): opened on a trigger, not drawn (no draw, no plan)."""
+    trigger: str | None = None
+    """A triggered task's trigger code (contracts.triggered.Trigger); its evidence reference is
+    never public."""
 
 
 class TaskNoticePage(Contract):
@@ -673,6 +678,9 @@ class PublicOverview(Contract):
     plans: int
     draws: int
     tasks: int
+    """The draws' tasks (随机抽查) only."""
+    triggered_tasks: int = 0
+    """Triggered tasks (触发检查), counted apart."""
     results: int
     violations: int
     departments: list[str]

@@ -1,0 +1,46 @@
+"""任务公告's card of a triggered task (触发检查): labelled as such with its trigger's name, and
+no draw record (it was not drawn); a draw's task keeps its draw record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.web.pages.public import PROGRESS
+from services.web.queries.public import Names
+from services.web.render import Pages
+
+
+def _card(**over: Any) -> str:
+    task: dict[str, Any] = {
+        "task_id": "T-1",
+        "draw_id": "D-1",
+        "plan_id": "P-1",
+        "plan_title": None,
+        "uscc": "91360202MA35XXXX0A",
+        "entity_name": "景德镇某某饭店",
+        "region_code": "360202",
+        "departments": ["SCJG"],
+        "items": [{"code": "SCJG-001", "name": "企业公示信息的检查", "department": "SCJG"}],
+        "period_start": "2026-07-01",
+        "period_end": "2026-07-31",
+        "progress": "not_started",
+        "merged_into": None,
+        "draw_superseded_by": None,
+        "kind": "random",
+        "trigger": None,
+    }
+    task.update(over)
+    template = Pages().env.get_template("public/includes/task.html")
+    return template.render(t=task, loop_index=1, names=Names(), labels=PROGRESS)
+
+
+def test_a_triggered_task_shows_its_trigger_and_no_draw() -> None:
+    html = _card(task_id="TT-1", draw_id="", plan_id="", kind="triggered", trigger="big_data")
+    assert "触发检查" in html and "大数据监测" in html
+    assert "抽取记录" not in html and 'href="/draws/' not in html
+
+
+def test_a_drawn_task_keeps_its_draw_record() -> None:
+    html = _card()
+    assert "抽取记录" in html and 'href="/draws/D-1"' in html
+    assert "触发检查" not in html
