@@ -415,6 +415,9 @@ class TaskCard(Contract):
     latest_result: ResultSummary | None = None
     pending_draft: ResultDraft | None = None
     """The draft awaiting confirmation, without its submission."""
+    kind: str = "random"
+    """`triggered` (触发检查): opened on a trigger, not drawn; `trigger` says which."""
+    trigger: str | None = None
 
 
 class RecordedItem(ItemResult):

@@ -80,8 +80,9 @@ def table_rows(page: Page, key: str) -> list[list[str]]:
 
 
 def _tasks_of_the_year(stack: Seeded, year: int) -> list[dict[str, Any]]:
-    """The publisher's task cards (as the phone shows them) of tasks whose period starts in
-    `year`, merged ones left out (the list already leaves out a redrawn draw's)."""
+    """The publisher's task cards (as the phone shows them) of the draws' tasks whose period
+    starts in `year`, merged ones left out (the list already leaves out a redrawn draw's); the
+    demo's triggered check (触发检查) is counted apart, as the figures are."""
     cards: list[dict[str, Any]] = []
     while True:  # the list answers at most 500 cards a page
         page = _get(stack, "publisher", "/tasks", limit=500, offset=len(cards))
@@ -91,7 +92,9 @@ def _tasks_of_the_year(stack: Seeded, year: int) -> list[dict[str, Any]]:
     return [
         c
         for c in cards
-        if date.fromisoformat(c["period_start"]).year == year and c["status"] != "merged"
+        if date.fromisoformat(c["period_start"]).year == year
+        and c["status"] != "merged"
+        and c["kind"] == "random"
     ]
 
 
