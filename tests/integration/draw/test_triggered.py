@@ -16,11 +16,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import pytest
 import uvicorn
 
 from contracts.common import Role
 from contracts.registry import EntityRecord, InspectorRecord
 from services.draw import app as draw_app
+from services.draw import store
 from services.draw.domain.triggered import rederive_team
 from services.planner.app import spec as planner_spec
 from services.publisher.app import spec as publisher_spec
@@ -165,6 +168,21 @@ async def test_a_triggered_task_needs_its_rules_and_two_officers_and_is_publishe
         assert o.data["evidence_ref"] == "12315-2026-000123" and o.data["trigger"] == "complaint"
         a = entries["draw.triggered.approved"]
         assert (a.actor, a.data["seed"], a.data["team"]) == ("officer.wang", seed, list(team))
+
+        # Counted apart in the draw: no frequency exclusion of a random draw, never absorbed
+        # into a draw's visit; and the database refuses a triggered task without its trigger.
+        async with draw.ctx.db.pool.acquire() as conn:
+            window = {"item_codes": ["SCJG-001"], "departments": ["SCJG"]}
+            assert await store.excluded_usccs(conn, **window, since=date(2026, 1, 1)) == []
+            spans = {"start": date(2026, 7, 1), "end": date(2026, 7, 31)}
+            assert await store.open_tasks(conn, [USCC], plan_id="P-X", **spans) == []
+            with pytest.raises(asyncpg.CheckViolationError):
+                await conn.execute(
+                    "INSERT INTO tasks (task_id, seq, plan_id, uscc, state, period_start, "
+                    "period_end, body, kind) VALUES ('TT-x', 0, '', $1, 'assigned', "
+                    "'2026-07-01', '2026-07-31', '{}', 'triggered')",
+                    USCC,
+                )
 
         # The publisher keeps the task's kind and trigger.
         async def taken() -> Any:
