@@ -1,5 +1,6 @@
-"""任务公告's card of a triggered task (触发检查): labelled as such with its trigger's name, and
-no draw record (it was not drawn); a draw's task keeps its draw record."""
+"""Triggered tasks (触发检查) on the pages: 任务公告's card labels one as such with its trigger's
+name and no draw record (it was not drawn), a draw's task keeps its draw record; the phone's
+task list tells the inspector which tasks are triggered."""
 
 from __future__ import annotations
 
@@ -44,3 +45,25 @@ def test_a_drawn_task_keeps_its_draw_record() -> None:
     html = _card()
     assert "抽取记录" in html and 'href="/draws/D-1"' in html
     assert "触发检查" not in html
+
+
+def _phone_list(**over: Any) -> str:
+    card: dict[str, Any] = {
+        "task_id": "TT-1",
+        "entity_name": "景德镇某某饭店",
+        "uscc": "91360202MA35XXXX0A",
+        "items": [],
+        "period_end": "2026-07-31",
+        "status": "assigned",
+        "overdue": False,
+        "kind": "random",
+        "trigger": None,
+    }
+    card.update(over)
+    template = Pages().env.get_template("m/task_list.html")
+    return template.render(count=1, groups=[{"label": "本周", "tasks": [card]}])
+
+
+def test_the_phone_list_marks_a_triggered_task() -> None:
+    assert "触发检查·转办交办" in _phone_list(kind="triggered", trigger="referral")
+    assert "触发检查" not in _phone_list()
