@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Request
+
+from services.web.domain.public import year_tasks
 from services.web.pages.public import PROGRESS
 from services.web.queries.public import Names
 from services.web.render import Pages
@@ -67,3 +70,41 @@ def _phone_list(**over: Any) -> str:
 def test_the_phone_list_marks_a_triggered_task() -> None:
     assert "触发检查·转办交办" in _phone_list(kind="triggered", trigger="referral")
     assert "触发检查" not in _phone_list()
+
+
+def test_a_companys_triggered_check_is_not_counted_as_drawn() -> None:
+    """The company page's 随机抽取 section counts the draws' tasks only; a triggered check is
+    named apart with its trigger."""
+    drawn = {"plan_year": 2026, "period_start": "2026-03-01", "progress": "not_started"}
+    merged = {**drawn, "progress": "merged"}
+    trig = {
+        "plan_year": None,
+        "period_start": "2026-07-01",
+        "progress": "not_started",
+        "kind": "triggered",
+        "trigger": "complaint",
+    }
+    other_year = {**trig, "period_start": "2025-07-01"}
+    got, triggered = year_tasks([drawn, merged, trig, other_year], 2026)
+    assert (got, triggered) == ([drawn], [trig])
+    scope = {"type": "http", "method": "GET", "path": "/companies/x", "headers": []}
+    page = Pages().render(
+        Request({**scope, "query_string": b""}),
+        "public/company.html",
+        {
+            "c": {
+                "uscc": "91360202MA35XXXX0A",
+                "entity_name": "某饭店",
+                "tasks": [],
+                "results": [],
+            },
+            "year": 2026,
+            "this_year": [],
+            "triggered_this_year": triggered,
+            "plans": [],
+            "names": Names(),
+            "labels": PROGRESS,
+        },
+    )
+    html = page.body.decode()
+    assert "2026年度至今未被随机抽中" in html and "另有触发检查 1 次（投诉举报）" in html
