@@ -104,6 +104,7 @@ def test_the_leaders_figures_equal_the_services_own(
     stack = browser_stack
     entities = _get(stack, "registry", "/stats/entities")
     tasks = _get(stack, "publisher", "/stats/tasks", year=year)
+    triggered = _get(stack, "publisher", "/stats/tasks", year=year, kind="triggered")
     plans = _get(stack, "planner", "/stats/plans", year=year)
     draws = _get(stack, "draw", "/stats/draws", year=year)
 
@@ -142,6 +143,7 @@ def test_the_leaders_figures_equal_the_services_own(
             "任务完成率": pct(tasks["completed"], tasks["tasks"]),
             "按时公示率": pct(t["on_time"], due),
             "计划逾期报备": f"{len(plans['late'])}项",
+            "触发检查（另计）": f"{triggered['tasks']}项",
         }
         assert table_rows(page, "departments") == [
             [
