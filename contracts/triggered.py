@@ -62,7 +62,7 @@ class TriggeredOpen(Contract):
     evidence_ref: str = Field(min_length=1, max_length=200)
     """Where the trigger is on file (a complaint's number, a monitoring alert's id, a referral's
     document number): kept by the draw service and in its audit trail, never published."""
-    items: list[str] = Field(min_length=1)
+    items: list[str] = Field(min_length=1, max_length=50)
     department: str
     period_start: date
     period_end: date
