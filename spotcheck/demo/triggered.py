@@ -8,7 +8,7 @@ from the public task as anyone would (`spotcheck triggered verify`). A rerun reu
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from contracts.common import Role
@@ -18,6 +18,9 @@ from spotcheck.demo.common import Demo, DemoError
 OPENER, APPROVER = "officer.li", "officer.wang"
 EVIDENCE = "12315-DEMO-0001"
 ITEM, DEPARTMENT = "SCJG-001", "SCJG"
+# A complaint of September in the sample plans' year (rules/plans/: 2026): like theirs, the
+# period has ended, so the demo's inspectors can date a result within it.
+PERIOD = (date(2026, 9, 1), date(2026, 9, 30))
 
 
 def _class_a_entity(demo: Demo) -> dict[str, Any]:
@@ -39,15 +42,14 @@ def run_triggered(demo: Demo) -> dict[str, Any]:
         demo.note(f"reusing triggered task {task['task_id']} ({task['state']})")
     else:
         entity = _class_a_entity(demo)
-        start = date.today()
         body = {
             "uscc": entity["uscc"],
             "trigger": "complaint",
             "evidence_ref": EVIDENCE,
             "items": [ITEM],
             "department": DEPARTMENT,
-            "period_start": start.isoformat(),
-            "period_end": (start + timedelta(days=29)).isoformat(),
+            "period_start": PERIOD[0].isoformat(),
+            "period_end": PERIOD[1].isoformat(),
             "approver": APPROVER,
         }
         task = demo.api("draw", Role.DRAW_OFFICER, sub=OPENER).post("/triggered", json=body)
