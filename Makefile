@@ -61,4 +61,4 @@ clean:
 screenshots: install browser
 	SPOTCHECK_SCREENSHOTS=docs/images $(BIN)/python -m pytest -q -p no:cacheprovider \
 	  tests/browser/test_mobile.py tests/browser/test_officers.py tests/browser/test_public_site.py \
-	  tests/browser/test_stats_page.py
+	  tests/browser/test_stats_page.py tests/browser/test_seeds_and_audit.py

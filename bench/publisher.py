@@ -138,6 +138,7 @@ def body(task_id: str) -> dict[str, Any]:
         "task_id": task_id,
         "check_date": "2026-03-10",
         "method": "实地检查",
+        "method_record": {"place": "景德镇市昌江区瓷都大道1号"},
         "items": [{"item_code": "ITEM-01", "category": "1"}],
         "confirmations": [
             {"inspector_id": "I-1", "confirmed_at": "2026-03-10T10:00:00+08:00"},

@@ -117,7 +117,10 @@ class TaskAssigned(Contract):
     """`spotcheck.v1.draw.task.assigned`: one visit to one entity, with its items and team.
 
     An empty team means the task could not be staffed; `unstaffed_reason` says which
-    constraint failed.
+    constraint failed. `industry_code` (GB/T 4754-2017, e.g. `C1311`) and `risk_class` are the
+    entity's as the registry held them when the draw made the task (for the leaders'
+    statistics); null in events made before they were sent, for an entity the registry no
+    longer returns, and (`risk_class`) for an entity not classified.
     """
 
     task_id: str
@@ -139,6 +142,8 @@ class TaskAssigned(Contract):
     # Open tasks of earlier draws that this visit absorbed (进一次门、查多项事): they take no
     # results of their own any more; results go to this task.
     merged_from: list[str] = []
+    industry_code: str | None = None
+    risk_class: str | None = None
     # How the entity came to be checked (docs/guide.md, 触发检查): `random` (a draw of a plan)
     # or `triggered` (opened for one entity on a trigger; `draw_id` and `plan_id` are then
     # empty, and `trigger` names why: contracts.triggered.Trigger). Absent in older events:

@@ -21,6 +21,8 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("planner", "rules.activated"): planner.RulesActivated,
     ("planner", "plan.approved"): planner.PlanApproved,
     ("planner", "plan.rejected"): planner.PlanRejected,
+    ("planner", "joint.started"): planner.JointPlanStarted,
+    ("planner", "joint.joined"): planner.JointPlanJoined,
     ("draw", "committed"): draw.DrawCommitted,
     ("draw", "seeded"): draw.DrawSeeded,
     ("draw", "completed"): draw.DrawCompleted,

@@ -376,6 +376,42 @@ class JointPlanDraft(Contract):
     submitted_at: datetime | None = None
 
 
+class JointPlanStarted(Contract):
+    """`spotcheck.v1.planner.joint.started`: a department's planner started a joint plan draft
+    and invited the other departments (能联尽联). Nothing is approved yet: the plan itself comes
+    as `plan.approved` (or `plan.rejected`) when the lead submits it."""
+
+    plan_id: str
+    title: str
+    year: int
+    lead_department: str
+    departments: list[str]
+    """Every department of the draft, the lead first."""
+    invited: list[str]
+    """The departments asked to join (all but the lead)."""
+    scope: PlanScope
+    period: Period
+    items: list[JointPlanItem]
+    """The lead's own items."""
+    started_by: str
+    started_at: datetime
+
+
+class JointPlanJoined(Contract):
+    """`spotcheck.v1.planner.joint.joined`: an invited department joined a joint plan draft with
+    its own items, or joined again (its items replaced: the last event is the one that holds)."""
+
+    plan_id: str
+    department: str
+    items: list[JointPlanItem]
+    rejoined: bool = False
+    """True when the department had joined before and its items were replaced."""
+    waiting: list[str]
+    """The invited departments that have still not joined (empty: the lead may submit)."""
+    joined_by: str
+    joined_at: datetime
+
+
 # ---- rpc.planner.items: items of the active catalogue by code (the draw's triggered tasks) ---
 
 

@@ -70,12 +70,21 @@ class Confirmation(Contract):
     confirmed_at: datetime
 
 
+class AttachmentKind(StrEnum):
+    """What an attachment is to the check: evidence (现场照片等证据), the capture of an online
+    check (网络监测截图、页面存档) or the report of a commissioned one (检验检测报告、审计报告)."""
+
+    EVIDENCE = "evidence"
+    CAPTURE = "capture"
+    REPORT = "report"
+
+
 class Attachment(Contract):
     """Evidence stored in the object store bucket `EVIDENCE_BUCKET` under its SHA-256.
 
     Either uploaded first (`POST /attachments`, which answers with sha256 and size) and
     referenced here, or given inline as `content_base64` (batch files); inline content must
-    hash to `sha256`.
+    hash to `sha256`. `kind` says what it is to the check method (`MethodRecord`).
     """
 
     name: str
@@ -83,6 +92,25 @@ class Attachment(Contract):
     size: int = Field(ge=0)
     content_type: str = "application/octet-stream"
     content_base64: str | None = None
+    kind: AttachmentKind = AttachmentKind.EVIDENCE
+
+
+class MethodRecord(Contract):
+    """What the check method requires, recorded with the result (检查方式记录).
+
+    - 实地核查 `on_site`: the place (`place`); the date is the result's `check_date`.
+    - 书面检查 `documents`: the documents examined (`documents`, one name each).
+    - 网络监测 `online`: the URL or the platform monitored (`url`, `platform`) and at least one
+      attachment of kind `capture`.
+    - 委托检验检测 `commissioned`: at least one attachment of kind `report`.
+
+    Kept with the result for the file and the auditors; not published.
+    """
+
+    place: str = Field(default="", max_length=200)
+    documents: list[str] = Field(default=[], max_length=50)
+    url: str = Field(default="", max_length=2000)
+    platform: str = Field(default="", max_length=100)
 
 
 class ResultSubmission(Contract):
@@ -101,6 +129,10 @@ class ResultSubmission(Contract):
     member confirms with their own sign-in (`POST /tasks/{task_id}/draft/confirm`), and until
     all have, the submission is a `ResultDraft`.
 
+    `method_record`: what the method requires (the place of an on-site check, the documents
+    of a documents check, the URL or platform of an online one; its capture and a commissioned
+    check's report are attachments of that kind): see `MethodRecord`.
+
     `idempotency_key` (the phone's offline queue): the same key from the same submitter for the
     same task answers the first outcome again and never records twice; the same key with other
     content is refused (409 `idempotency_key_reused`).
@@ -117,6 +149,7 @@ class ResultSubmission(Contract):
     follow_up: FollowUp | None = None
     representative: RepresentativeConfirmation | None = None
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=100)
+    method_record: MethodRecord = MethodRecord()
 
 
 class ResultAccepted(Contract):
@@ -444,6 +477,8 @@ class ResultVersion(Contract):
     attachments: list[Attachment]
     follow_up: FollowUp | None = None
     representative: RepresentativeConfirmation | None = None
+    method_record: MethodRecord | None = None
+    """None for results recorded before the method's record was asked for."""
     accepted_at: datetime
     published_at: datetime | None = None
 
@@ -725,6 +760,25 @@ class ItemProblems(Contract):
     problems: int
 
 
+class IndustryProblems(Contract):
+    """The results recorded for one industry (GB/T 4754-2017 code as the task carries it, e.g.
+    `C1311`; `""`: tasks that carry none) — each task's latest result version — and how many
+    found a problem (some item's category counts as a violation)."""
+
+    industry_code: str
+    results: int
+    problems: int
+
+
+class RiskClassTally(Contract):
+    """Distinct entities with a recorded result in one credit risk class, the class the task
+    carries (the entity's when the draw made it; `""`: not classified, or a task that carries
+    none). An entity whose tasks carry two classes counts in each."""
+
+    risk_class: str
+    entities: int
+
+
 class Timeliness(Contract):
     """Results (each result's first version) against their publication deadline (`due_date`,
     20 working days after the check): published by it, published after it, not yet published
@@ -739,8 +793,8 @@ class Timeliness(Contract):
 
 class TaskStats(Contract):
     """`GET /stats/tasks?year=&region=&department=`: a year's tasks (by the start of their
-    period) and results, as the publisher holds them. The publisher's copies of tasks carry no
-    industry: the problem rate is by item only."""
+    period) and results, as the publisher holds them. Industry and risk class are the ones each
+    task came with (`task.assigned`)."""
 
     year: int
     region: str | None = None
@@ -758,3 +812,5 @@ class TaskStats(Contract):
     by_region: list[RegionTally]
     timeliness: Timeliness
     by_item: list[ItemProblems]
+    by_industry: list[IndustryProblems] = []
+    by_risk_class: list[RiskClassTally] = []

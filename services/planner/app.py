@@ -49,7 +49,14 @@ def build(ctx: ServiceContext) -> PlannerApp:
         queries=PlannerQueries(
             bus=ctx.bus, store=store, rules=rules, rpc_timeout_s=ctx.settings.rpc_timeout_s
         ),
-        joint=JointPlans(db=ctx.db, audit=ctx.audit, store=store, rules=rules, commands=commands),
+        joint=JointPlans(
+            db=ctx.db,
+            audit=ctx.audit,
+            outbox=ctx.outbox,
+            store=store,
+            rules=rules,
+            commands=commands,
+        ),
     )
 
 

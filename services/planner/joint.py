@@ -3,11 +3,17 @@ departments' planners join with their own items (能联尽联), the lead submits
 
 Submitting assembles one `PlanSubmission` and hands it to `PlannerCommands.submit`, the very
 command `POST /plans` calls: same evaluation, storage, audit and `plan.approved` event. Every
-change of a draft is audited in its transaction.
+change of a draft is audited in its transaction; a start and each join also put an event in
+the outbox there (`planner.joint.started`, `planner.joint.joined`), published before the
+answer (or by the relay when NATS is away), so the invited departments' systems learn of a
+draft before it is submitted.
 """
 
 from __future__ import annotations
 
+import logging
+
+from contracts import subjects
 from contracts.common import Role
 from contracts.planner import (
     JointPlanDraft,
@@ -18,12 +24,16 @@ from contracts.planner import (
 from services.kit.audit import AuditTrail
 from services.kit.auth import Principal
 from services.kit.db import Database
+from services.kit.envelope import event_id
 from services.kit.errors import Conflict, Forbidden, NotFound
+from services.kit.outbox import Outbox
 from services.planner.active import ActiveRules
 from services.planner.commands import PlannerCommands
 from services.planner.domain import joint
 from services.planner.domain.plan import PlanInvalid
 from services.planner.store import JointDraftRow, JointItemsRow, PlannerStore
+
+log = logging.getLogger("spotcheck.planner")
 
 
 class JointPlans:
@@ -34,12 +44,14 @@ class JointPlans:
         *,
         db: Database,
         audit: AuditTrail,
+        outbox: Outbox,
         store: PlannerStore,
         rules: ActiveRules,
         commands: PlannerCommands,
     ) -> None:
         self.db = db
         self.audit = audit
+        self.outbox = outbox
         self.store = store
         self.rules = rules
         self.commands = commands
@@ -52,7 +64,7 @@ class JointPlans:
         if await self.store.plan_exists(body.plan_id):
             raise Conflict(f"plan {body.plan_id} already exists")
         async with self.db.transaction() as conn:
-            await self.store.add_joint_draft(
+            started_at = await self.store.add_joint_draft(
                 conn,
                 plan_id=body.plan_id,
                 year=body.year,
@@ -69,6 +81,15 @@ class JointPlans:
                 subject=body.plan_id,
                 data={"lead": lead, "departments": departments, "items": len(body.items)},
             )
+            await self.outbox.add(
+                conn,
+                subjects.event("planner", "joint.started"),
+                joint.started_event(
+                    body, lead=lead, departments=departments, by=who.sub, at=started_at
+                ),
+                event_id=event_id("joint.started", body.plan_id),
+            )
+        await self._flush()
         return await self.show(body.plan_id, who=who)
 
     async def join(self, plan_id: str, body: JointPlanJoin, *, who: Principal) -> JointPlanDraft:
@@ -106,21 +127,47 @@ class JointPlans:
                 items={dept: [joint.entry_json(e) for e in body.items]},
             )
             joint.check_join(body.items, department=dept, plan=plan, ruleset=ruleset)
-            await self.store.set_joint_items(
+            joined_before = await self.store.joined_departments(conn, plan_id)
+            joined_at = await self.store.set_joint_items(
                 conn,
                 plan_id=plan_id,
                 department=dept,
                 items=[joint.entry_json(e) for e in body.items],
                 actor=who.sub,
             )
-            await self.audit.append(
+            entry = await self.audit.append(
                 conn,
                 actor=who.sub,
                 action="joint.join",
                 subject=plan_id,
                 data={"department": dept, "items": [e.item for e in body.items]},
             )
+            # Each join is its own fact (a department may join again): its audit entry's seq
+            # tells them apart.
+            await self.outbox.add(
+                conn,
+                subjects.event("planner", "joint.joined"),
+                joint.joined_event(
+                    plan_id,
+                    department=dept,
+                    items=body.items,
+                    departments=draft.departments,
+                    joined_before=joined_before,
+                    by=who.sub,
+                    at=joined_at,
+                ),
+                event_id=event_id("joint.joined", plan_id, dept, entry.seq),
+            )
+        await self._flush()
         return await self.show(plan_id, who=who)
+
+    async def _flush(self) -> None:
+        """Publish the events just committed before answering; if NATS is away they stay in
+        the outbox for the relay, and the answer still reports the committed change."""
+        try:
+            await self.outbox.flush()
+        except Exception as exc:
+            log.warning("events stay in the outbox for the relay: %s", exc)
 
     async def submit(self, plan_id: str, *, who: Principal) -> PlanAccepted:
         """The lead submits a draft every invited department has joined, through the

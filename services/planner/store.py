@@ -283,12 +283,13 @@ class PlannerStore:
         header: dict[str, Any],
         items: list[dict[str, Any]],
         actor: str,
-    ) -> None:
-        """A new open draft with the lead's items; `Conflict` when its id is taken."""
+    ) -> datetime:
+        """A new open draft with the lead's items; `Conflict` when its id is taken. Returns
+        when it was started (`created_at`)."""
         try:
-            await conn.execute(
+            created_at: datetime = await conn.fetchval(
                 "INSERT INTO joint_drafts (plan_id, year, lead_department, departments, header,"
-                " started_by) VALUES ($1, $2, $3, $4, $5, $6)",
+                " started_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at",
                 plan_id,
                 year,
                 lead,
@@ -299,20 +300,30 @@ class PlannerStore:
         except asyncpg.UniqueViolationError:
             raise Conflict(f"joint plan {plan_id} already exists") from None
         await self.set_joint_items(conn, plan_id=plan_id, department=lead, items=items, actor=actor)
+        return created_at
 
     async def set_joint_items(
         self, conn: Any, *, plan_id: str, department: str, items: list[dict[str, Any]], actor: str
-    ) -> None:
-        """A department's items of a draft (joining again replaces them)."""
-        await conn.execute(
+    ) -> datetime:
+        """A department's items of a draft (joining again replaces them); returns `joined_at`."""
+        joined_at: datetime = await conn.fetchval(
             "INSERT INTO joint_draft_items (plan_id, department, items, joined_by)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (plan_id, department) DO UPDATE"
-            " SET items = excluded.items, joined_by = excluded.joined_by, joined_at = now()",
+            " SET items = excluded.items, joined_by = excluded.joined_by, joined_at = now()"
+            " RETURNING joined_at",
             plan_id,
             department,
             items,
             actor,
         )
+        return joined_at
+
+    async def joined_departments(self, conn: Any, plan_id: str) -> list[str]:
+        """The departments of a draft that have joined (the lead's is among them)."""
+        rows = await conn.fetch(
+            "SELECT department FROM joint_draft_items WHERE plan_id = $1", plan_id
+        )
+        return [r["department"] for r in rows]
 
     async def lock_joint_draft(self, conn: Any, plan_id: str) -> JointDraftRow | None:
         """A draft, its row locked until the transaction ends (joins and submissions queue)."""

@@ -265,9 +265,9 @@ class PublisherQueries:
         today: date | None = None,
         kind: str = "random",
     ) -> TaskStats:
-        """A year's tasks of one kind (random or triggered) and their results counted in SQL:
-        per department, inspector, region and item, and the results' publication within their
-        20 working days."""
+        """A year's tasks of one kind (random or triggered: never mixed) and their results
+        counted in SQL: per department, inspector, region, risk class, item and industry, and
+        the results' publication within their 20 working days."""
         f = store.StatsFilter(
             year=year,
             region=region,

@@ -30,8 +30,8 @@ def router(*, queries: PublisherQueries) -> APIRouter:
     ) -> TaskStats:
         """A year's tasks (by the start of their period) of one kind — random (the draws'),
         or triggered (触发检查), never mixed: total, completed and overdue per department and
-        per inspector; entities checked per region; problems per item; results published
-        within their 20 working days."""
+        per inspector; entities checked per region and per risk class; problems per item and
+        per industry; results published within their 20 working days."""
         return await queries.stats(year=year, region=region, department=department, kind=kind)
 
     return r

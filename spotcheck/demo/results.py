@@ -14,6 +14,7 @@ late October (close to their deadline: at risk).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -121,6 +122,36 @@ def method_of(methods: Sequence[str]) -> str:
     return str(methods[0])
 
 
+def method_record_of(
+    task: Mapping[str, Any], method: str, day: date
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the method requires (`MethodRecord`) and the attachments it names: the place of an
+    on-site check, the documents read, the shop watched online and a saved copy of its page, the
+    testing body's report."""
+    name = str(task.get("entity_name") or task["uscc"])
+    if method == "on_site":
+        return {"place": f"{name}登记的经营场所"}, []
+    if method == "documents":
+        return {"documents": ["营业执照", "2025年度年度报告", "进货查验记录"]}, []
+    if method == "online":
+        record = {"platform": "网络交易平台", "url": f"https://shop.example.cn/{task['uscc']}"}
+        text = f"{day.isoformat()} 网络监测页面存档：{name}".encode()
+        kind, file = "capture", "网页存档.txt"
+    else:
+        record, kind, file = {}, "report", "检验检测报告.txt"
+        text = f"{name} 委托检验检测报告（演示）".encode()
+    return record, [
+        {
+            "name": file,
+            "sha256": hashlib.sha256(text).hexdigest(),
+            "size": len(text),
+            "content_type": "text/plain; charset=utf-8",
+            "content_base64": base64.b64encode(text).decode(),
+            "kind": kind,
+        }
+    ]
+
+
 def submission(task: Mapping[str, Any], *, today: date) -> dict[str, Any]:
     """The result body (`ResultSubmission`) of one staffed task as its first member submits it
     from the phone: their own confirmation only (each other member confirms with their own
@@ -132,10 +163,14 @@ def submission(task: Mapping[str, Any], *, today: date) -> dict[str, Any]:
         date.fromisoformat(str(task["period_end"])),
         today,
     )
+    method = method_of(list(task.get("methods") or []))
+    record, attachments = method_record_of(task, method, day)
     return {
         "task_id": task_id,
         "check_date": day.isoformat(),
-        "method": method_of(list(task.get("methods") or [])),
+        "method": method,
+        "method_record": record,
+        "attachments": attachments,
         "items": items_of(task_id, list(task["items"])),
         "confirmations": [
             {

@@ -1,7 +1,8 @@
 """联合抽查 in the officers' console (#13): market regulation's planner starts a joint plan and
 invites taxation (能联尽联); taxation's planner joins with its own items; the lead submits once
 every department joined, and the approved plan shows its joint share. Refusals show next to
-their fields, in Chinese; every page passes axe-core."""
+their fields, in Chinese; every page passes axe-core, and the draft's page (the departments,
+their items, the join form) is checked at a phone's 390 px and a tablet's 768 px too."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import uuid
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from contracts.common import Role
 from services.kit.auth import issue_token
-from tests.browser.conftest import Seeded
+from tests.browser.conftest import PHONE, TABLET, Seeded
 from tests.browser.officers import check_page, sign_in, sign_out
 
 
@@ -42,7 +43,24 @@ def _sw_planner(stack: Seeded) -> str:
     return username
 
 
-def test_a_joint_plan_is_started_joined_and_submitted(browser_stack: Seeded, desktop: Page) -> None:
+def _draft_on_small_screens(browser: Browser, stack: Seeded, username: str, plan_id: str) -> None:
+    """The draft's page as `username` sees it, on a 390 px phone and a 768 px tablet: its
+    heading, the departments' table and the join form fit the width and pass axe."""
+    for name, options in (("phone", PHONE), ("tablet", TABLET)):
+        context = browser.new_context(**options)
+        try:
+            page = context.new_page()
+            sign_in(page, stack, username, f"/console/plans/joint/{plan_id}")
+            expect(page.get_by_role("heading", level=1)).to_contain_text(plan_id)
+            expect(page.locator("#members-h ~ .table-wrap tbody tr")).to_have_count(2)
+            check_page(page, f"console-joint-open-{name}")
+        finally:
+            context.close()
+
+
+def test_a_joint_plan_is_started_joined_and_submitted(
+    browser_stack: Seeded, desktop: Page, browser: Browser
+) -> None:
     stack = browser_stack
     sw_user = _sw_planner(stack)
     plan_id = f"J2026-BT-{uuid.uuid4().hex[:6].upper()}"
@@ -77,6 +95,8 @@ def test_a_joint_plan_is_started_joined_and_submitted(browser_stack: Seeded, des
     expect(desktop.get_by_role("button", name="提交联合抽查计划")).to_be_disabled()
     check_page(desktop, "console-joint-open-desktop")
     sign_out(desktop)
+    # Taxation's planner may open it on a phone or a tablet: the join form fits there too.
+    _draft_on_small_screens(browser, stack, sw_user, plan_id)
 
     # Taxation's planner finds it on the plans page and joins with its own items.
     sign_in(desktop, stack, sw_user, "/console/plans")

@@ -85,10 +85,39 @@ def sign_in(
         expect(page.get_by_role("heading", level=1, name="我的任务")).to_be_visible()
 
 
+# Per check method: the field its record needs, what fills it, and the refusal without it.
+METHOD_RECORD = {
+    "on_site": ("place", "店内及后仓", "实地核查须填写检查地点"),
+    "documents": ("documents", "营业执照\n进货查验记录", "书面检查须列明所查阅的材料"),
+    "online": ("url", "https://shop.example.cn/91360202", "网络监测须填写所监测的网址或平台"),
+    "commissioned": ("report", "", "委托检验检测须附检验检测报告"),
+}
+
+
+def _fill_method_record(page: Page) -> str:
+    """What the task's preselected method requires; only that method's fields are shown."""
+    method = page.locator("#method").input_value()
+    for other in METHOD_RECORD:
+        part = page.locator(f'.method-part[data-method="{other}"]')
+        expect(part).to_be_visible() if other == method else expect(part).to_be_hidden()
+    field, value, _ = METHOD_RECORD[method]
+    if method == "commissioned":
+        page.locator("#report").set_input_files(
+            files=[{"name": "报告.png", "mimeType": "image/png", "buffer": PHOTO}]
+        )
+    elif method == "on_site" and page.locator("#place").input_value():
+        pass  # the registered address, filled in for the inspector
+    else:
+        page.locator(f"#{field}").fill(value)
+    return method
+
+
 def _fill_result(page: Page, task: dict[str, Any], *, photo: bool = True) -> None:
     """Answer every checklist question, pick 未发现问题 for every item, date the check on the
-    task's last day (the demo's periods have ended), name the representative."""
+    task's last day (the demo's periods have ended), give what the method requires, name the
+    representative."""
     page.get_by_label("检查日期").fill(task["period_end"])
+    _fill_method_record(page)
     for group in page.locator("fieldset.question").all():
         group.get_by_label("是", exact=True).check()
     for select in page.locator("select[name$='-category']").all():
@@ -233,10 +262,17 @@ def test_a_refusal_is_shown_next_to_its_field_and_nothing_typed_is_lost(
     _fill_result(phone, task, photo=False)
     phone.get_by_label("检查日期").fill("2020-01-02")  # before the task's period
     phone.get_by_label("整改要求").fill("补报年度报告")
+    # and without what the check method requires: both refusals come at once
+    field, _, refusal = METHOD_RECORD[phone.locator("#method").input_value()]
+    if field != "report":
+        phone.locator(f"#{field}").fill("")
+    else:
+        phone.locator("#report").set_input_files(files=[])
     phone.get_by_role("button", name="提交结果").tap()
     error = phone.locator("#err-check_date")
     expect(error).to_be_visible()
     expect(error).to_contain_text("检查日期不在任务期限内")
+    expect(phone.locator(f"#err-{field}")).to_contain_text(refusal)
     expect(phone.get_by_label("检查日期")).to_have_attribute("aria-invalid", "true")
     expect(phone.get_by_label("整改要求")).to_have_value("补报年度报告")
     expect(phone.get_by_label("企业代表姓名")).to_have_value("周经理")

@@ -16,61 +16,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 
 from contracts.common import Role
-from services.kit.auth import issue_token
 from tests.browser.checks import assert_accessible, save_screenshot
 from tests.browser.conftest import DESKTOP, Seeded
-from tests.browser.officers import check_page, sign_in, sign_out
+from tests.browser.officers import approved_plan, call, check_page, sign_in, sign_out
 
 DICE = "31415926535897932384626433"
-
-
-def _token(stack: Seeded, role: Role, sub: str, dept: str | None = None) -> str:
-    key = (Path(stack.env["SPOTCHECK_VAR_DIR"]) / "jwt.key").read_bytes().strip()
-    return issue_token(key, role=role, sub=sub, dept=dept, ttl_s=600)
-
-
-def _call(
-    stack: Seeded,
-    method: str,
-    service: str,
-    path: str,
-    *,
-    role: Role,
-    dept: str | None = None,
-    json: Any = None,
-) -> Any:
-    r = httpx.request(
-        method,
-        stack.urls[service] + path,
-        headers={"Authorization": f"Bearer {_token(stack, role, 'test', dept)}"},
-        json=json,
-        timeout=60,
-    )
-    r.raise_for_status()
-    return r.json()
-
-
-def approved_plan(stack: Seeded, title: str) -> dict[str, Any]:
-    """A small approved plan of market regulation with no draw yet (submitted over the API)."""
-    plan_id = f"P2026-BT-{uuid.uuid4().hex[:8].upper()}"
-    body = {
-        "plan_id": plan_id,
-        "title": title,
-        "year": 2026,
-        "departments": ["SCJG"],
-        "scope": {"regions": ["360202"]},
-        "period": {"start": "2026-06-01", "end": "2026-11-30"},
-        "items": [{"item": "SCJG-006", "ratio": "3%"}],
-        "filed_on": "2026-02-20",
-    }
-    _call(stack, "POST", "planner", "/plans", role=Role.PLANNER, dept="SCJG", json=body)
-    return body
 
 
 def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
@@ -90,7 +45,7 @@ def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
     page.get_by_role("button", name=f"开始抽取：{plan['title']}").click()
     expect(page.get_by_role("status").filter(has_text="已冻结候选名单")).to_be_visible()
     draw_id = page.url.rsplit("/", 1)[-1].split("?")[0]
-    status = _call(stack, "GET", "draw", f"/draws/{draw_id}", role=Role.AUDITOR)
+    status = call(stack, "GET", "draw", f"/draws/{draw_id}", role=Role.AUDITOR)
     assert status["plan_id"] == plan["plan_id"] and status["state"] == "committed"
     digest = status["commitment_sha256"]
     expect(page.locator(".hash").first).to_contain_text(digest[:8])
@@ -119,14 +74,14 @@ def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
     expect(page.get_by_role("status").filter(has_text="种子已记录")).to_be_visible()
 
     # 3 and 4: the selection, the teams, and the unstaffed tasks with the failed constraint.
-    record = _call(stack, "GET", "draw", f"/draws/{draw_id}/record", role=Role.AUDITOR)
+    record = call(stack, "GET", "draw", f"/draws/{draw_id}/record", role=Role.AUDITOR)
     assert record["seed"] == DICE and record["seed_source"] == "dice"
     selected = [u for s in record["strata"] for u in s["selected"]]
     assert selected
     expect(page.get_by_text(f"共抽取 {len(selected)} 户")).to_be_visible()
     for uscc in selected[:3]:
         expect(page.get_by_role("cell", name=uscc, exact=True).first).to_be_visible()
-    tasks = _call(stack, "GET", "draw", f"/draws/{draw_id}/tasks", role=Role.AUDITOR)
+    tasks = call(stack, "GET", "draw", f"/draws/{draw_id}/tasks", role=Role.AUDITOR)
     expect(page.get_by_text(f"共 {len(tasks)} 项检查任务")).to_be_visible()
     unstaffed = [t for t in tasks if not t["task"]["team"]]
     if unstaffed:
@@ -169,10 +124,10 @@ def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
     new_id = page.url.rsplit("/", 1)[-1].split("?")[0]
     assert new_id != draw_id
     expect(page.get_by_text(f"本次抽取是对 {draw_id} 的重新抽取")).to_be_visible()
-    old = _call(stack, "GET", "draw", f"/draws/{draw_id}", role=Role.AUDITOR)
+    old = call(stack, "GET", "draw", f"/draws/{draw_id}", role=Role.AUDITOR)
     assert old["state"] == "superseded" and old["superseded_by"] == new_id
     assert (old["redraw_by"], old["redraw_confirmed_by"]) == ("draw-officer", "draw-officer-2")
-    new = _call(stack, "GET", "draw", f"/draws/{new_id}", role=Role.AUDITOR)
+    new = call(stack, "GET", "draw", f"/draws/{new_id}", role=Role.AUDITOR)
     assert new["state"] == "committed" and new["supersedes"] == draw_id
     check_page(page, "console-redrawn-desktop")
     context.close()
@@ -261,7 +216,7 @@ def test_a_planner_files_a_plan_through_the_form(browser_stack: Seeded, desktop:
     expect(desktop.get_by_role("status")).to_have_text("计划已提交并通过检查。")
     expect(desktop.get_by_role("heading", level=1, name=title)).to_be_visible()
     plan_id = desktop.url.rsplit("/", 1)[-1].split("?")[0]
-    shown = _call(stack, "GET", "planner", f"/plans/{plan_id}", role=Role.AUDITOR)
+    shown = call(stack, "GET", "planner", f"/plans/{plan_id}", role=Role.AUDITOR)
     assert shown["status"] == "approved" and shown["submitted_by"] == "planner-scjg"
     assert shown["flags"] == ["filed_late"]
     expect(desktop.get_by_text("逾期备案（晚于2月底）")).to_be_visible()
@@ -304,8 +259,8 @@ def test_policy_staff_simulate_a_changed_cap_and_activate_it(
     browser_stack: Seeded, desktop: Page
 ) -> None:
     stack = browser_stack
-    active = _call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)
-    files = _call(stack, "GET", "planner", f"/rules/versions/{active['version']}", role=Role.POLICY)
+    active = call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)
+    files = call(stack, "GET", "planner", f"/rules/versions/{active['version']}", role=Role.POLICY)
     sign_in(desktop, stack, "policy")
     expect(desktop).to_have_url(re.compile(r"/console/rules$"))
     expect(desktop.get_by_text(active["version"])).to_be_visible()
@@ -350,13 +305,13 @@ def test_policy_staff_simulate_a_changed_cap_and_activate_it(
     table = desktop.locator("table.simulation")
     expect(table).to_be_visible()
     candidate_id = desktop.url.split("/candidates/")[1].split("?")[0]
-    plan = _call(stack, "GET", "planner", "/plans/P2026-CJ-SCJG", role=Role.POLICY)
+    plan = call(stack, "GET", "planner", "/plans/P2026-CJ-SCJG", role=Role.POLICY)
     submission = plan["submission"]
     submission["items"] = [
         {**i, "ratio": f"{i['ratio']}bp"} if isinstance(i.get("ratio"), int) else i
         for i in submission["items"]
     ]
-    sim = _call(
+    sim = call(
         stack,
         "POST",
         "planner",
@@ -384,23 +339,21 @@ def test_policy_staff_simulate_a_changed_cap_and_activate_it(
     # Activation asks first; the new version is active at once.
     desktop.get_by_role("button", name="启用此规则集").click()  # not ticked: the browser asks
     assert (
-        _call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)["version"]
+        call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)["version"]
         == (active["version"])
     )
     desktop.once("dialog", lambda dialog: dialog.accept())
     desktop.get_by_label(re.compile("我已核对检查、测试和模拟结果")).check()
     desktop.get_by_role("button", name="启用此规则集").click()
     expect(desktop.get_by_role("status")).to_contain_text("规则集已启用")
-    now = _call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)["version"]
+    now = call(stack, "GET", "planner", "/rules/active", role=Role.POLICY)["version"]
     assert now != active["version"]
-    history = _call(stack, "GET", "planner", "/rules/history", role=Role.POLICY)
+    history = call(stack, "GET", "planner", "/rules/history", role=Role.POLICY)
     assert history[0]["activated_by"] == "policy" and history[0]["version"] == now
-    candidate = _call(
-        stack, "GET", "planner", f"/rules/candidates/{candidate_id}", role=Role.POLICY
-    )
+    candidate = call(stack, "GET", "planner", f"/rules/candidates/{candidate_id}", role=Role.POLICY)
     assert candidate["check"]["version"] == now
     # Leave the stack's rules as the other tests found them.
-    _call(
+    call(
         stack,
         "POST",
         "planner",
@@ -417,7 +370,7 @@ def test_an_auditor_verifies_the_chains_and_finds_who_redrew(
 
     def verified() -> dict[str, Any]:
         return {
-            s: _call(browser_stack, "GET", s, "/audit/verify", role=Role.AUDITOR) for s in services
+            s: call(browser_stack, "GET", s, "/audit/verify", role=Role.AUDITOR) for s in services
         }
 
     # The chains go on growing while the page loads (deliveries, deadlines, this sign-in):

@@ -1,7 +1,8 @@
 """统计分析 (`/console/stats`, issue #13) in a real browser against the demo county: the page
 shows the figures this test computes itself from the services' own APIs — each service's
-`/stats/...` and, for the tasks, the publisher's task list card by card — draws a chart over
-every table, offers each table as a CSV with Chinese headers, fits a 390 px phone and a
+`/stats/...` and, for the tasks, the publisher's task list card by card, each result's latest
+version, and the draw's own task list for each task's industry and risk class — draws a chart
+over every table, offers each table as a CSV with Chinese headers, fits a 390 px phone and a
 1280 px desktop, passes axe, and leaves screenshots of both to look at."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from contracts.common import Role
 from services.kit.auth import issue_token
+from services.registry.library import industries
 from tests.browser.checks import assert_accessible, assert_fits_width, save_screenshot
 from tests.browser.conftest import DESKTOP, PHONE, Seeded
 
@@ -98,6 +100,21 @@ def _tasks_of_the_year(stack: Seeded, year: int) -> list[dict[str, Any]]:
     ]
 
 
+def _drawn_entities(stack: Seeded, draw_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The draw service's own task bodies (its public task list) by task id: what each task
+    says of its entity's industry and risk class."""
+    out: dict[str, dict[str, Any]] = {}
+    for draw_id in sorted(draw_ids):
+        offset = 0
+        while True:
+            page = _get(stack, "draw", f"/draws/{draw_id}/tasks", offset=offset, limit=1000)
+            out.update({row["task"]["task_id"]: row["task"] for row in page})
+            offset += len(page)
+            if len(page) < 1000:
+                break
+    return out
+
+
 def test_the_leaders_figures_equal_the_services_own(
     browser_stack: Seeded, browser: Browser, year: int
 ) -> None:
@@ -126,6 +143,31 @@ def test_the_leaders_figures_equal_the_services_own(
     assert {
         r["key"]: [r["tasks"], r["completed"], r["overdue"]] for r in tasks["by_department"]
     } == (per_dept)
+
+    # Checked entities per risk class and results per industry agree with what the draw says of
+    # each task's entity, and the problems with each result's latest version as recorded.
+    drawn_tasks = _drawn_entities(stack, {c["draw_id"] for c in done})
+    violating = {
+        c["code"]
+        for c in _get(stack, "publisher", "/public/result-categories.json")["categories"]
+        if c["violation"]
+    }
+    per_class: dict[str, set[str]] = {}
+    per_industry: dict[str, list[int]] = {}
+    for c in done:
+        task = drawn_tasks[c["task_id"]]
+        assert task["industry_code"], "the demo's tasks carry their entity's industry"
+        per_class.setdefault(task["risk_class"] or "", set()).add(c["uscc"])
+        latest = _get(stack, "publisher", f"/results/{c['latest_result']['result_id']}")[-1]
+        row = per_industry.setdefault(task["industry_code"], [0, 0])
+        row[0] += 1
+        row[1] += bool(set(latest["categories"]) & violating)
+    assert {r["risk_class"]: r["entities"] for r in tasks["by_risk_class"]} == {
+        k: len(v) for k, v in per_class.items()
+    }
+    assert {r["industry_code"]: [r["results"], r["problems"]] for r in tasks["by_industry"]} == (
+        per_industry
+    )
 
     context = browser.new_context(**DESKTOP)
     try:
@@ -157,18 +199,24 @@ def test_the_leaders_figures_equal_the_services_own(
             ]
             for r in tasks["by_department"]
         ]
-        per_class: dict[str, int] = {}
+        in_class: dict[str, int] = {}
         for g in entities["groups"]:
             key = g["key"]["risk_class"]
-            per_class[key] = per_class.get(key, 0) + g["count"]
+            in_class[key] = in_class.get(key, 0) + g["count"]
         drawn = {r["risk_class"]: r for r in draws["by_risk_class"]}
-        for row in table_rows(page, "coverage-class"):
+        checked = {r["risk_class"]: r["entities"] for r in tasks["by_risk_class"]}
+        class_rows = table_rows(page, "coverage-class")
+        assert set(checked) <= {row[0][0] if row[0] != "未分类" else "" for row in class_rows}
+        for row in class_rows:
             code = row[0][0] if row[0] != "未分类" else ""
             picked = drawn.get(code, {"entities": 0})["entities"]
+            seen = checked.get(code, 0)
             assert row[1:] == [
-                grouped(per_class.get(code, 0)),
+                grouped(in_class.get(code, 0)),
                 grouped(picked),
-                pct(picked, per_class.get(code, 0)),
+                pct(picked, in_class.get(code, 0)),
+                grouped(seen),
+                pct(seen, in_class.get(code, 0)),
             ]
         planned = {r["risk_class"]: r for r in plans["by_risk_class"]}
         for row in table_rows(page, "ratio-class"):
@@ -195,6 +243,24 @@ def test_the_leaders_figures_equal_the_services_own(
                 pct(items[code]["problems"], items[code]["checked"]),
             ]
 
+        # The problem rate by industry: the publisher's industry codes added up to their
+        # GB/T 4754 大类, named in Chinese.
+        by_division: dict[str, list[int]] = {}
+        for r in tasks["by_industry"]:
+            row = by_division.setdefault(r["industry_code"][:3], [0, 0])
+            row[0] += r["results"]
+            row[1] += r["problems"]
+        assert by_division, "the demo county has results with their industries"
+        table = industries()
+        expected = []
+        for code in sorted(by_division, key=lambda k: (k == "", k)):
+            n, bad = by_division[code]
+            name = table.get(code)
+            label = f"{name.name}（{code}）" if name else (code or "未记录行业")
+            expected.append([label, grouped(n), grouped(bad), pct(bad, n)])
+        assert table_rows(page, "industries") == expected
+        expect(page.get_by_role("heading", name="问题发现率（按行业）")).to_be_visible()
+
         # Every chart drawn over its table; the CSV of a table is that table.
         for chart in page.locator("[data-chart]").all():
             expect(chart).to_have_attribute("data-drawn", "true")
@@ -207,12 +273,27 @@ def test_the_leaders_figures_equal_the_services_own(
         assert text.startswith("\ufeff部门,任务数,已完成,超期未完成,完成率")
         rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
         assert rows[1:] == table_rows(page, "departments")
+        answer = page.request.get(
+            f"{stack.urls['web']}/console/stats.csv?table=industries&year={year}&department=all"
+        )
+        assert answer.ok
+        rows = list(csv.reader(io.StringIO(answer.body().decode("utf-8").lstrip("\ufeff"))))
+        assert rows[0] == [
+            "行业（国民经济行业分类大类）",
+            "检查结果（条）",
+            "发现问题（条）",
+            "问题发现率",
+        ]
+        assert rows[1:] == expected
+        expect(page.locator("[data-chart='industries']")).to_have_attribute("data-drawn", "true")
 
         assert_fits_width(page)
         assert_accessible(page)
         save_screenshot(page, "console-stats-desktop")
         page.locator("#h-ratio-class").scroll_into_view_if_needed()
         save_screenshot(page, "console-stats-ratios-desktop")
+        page.locator("#h-industries").scroll_into_view_if_needed()
+        save_screenshot(page, "console-stats-industries-desktop")
     finally:
         context.close()
 

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,29 @@ def _draw_state(s: Running, task_id: str) -> str:
     return str(next(r["state"] for r in rows if r["task"]["task_id"] == task_id))
 
 
+def _draws_settled(s: Running, *, timeout: float = 300.0) -> None:
+    """Wait until no draw is between its seed and its teams: a redraw runs its selection and
+    staffing (and the merges into its visits) after `redraw --confirm` has answered."""
+    deadline = time.monotonic() + timeout
+    while True:
+        draws = httpx.get(s.urls["draw"] + "/draws", timeout=60).json()
+        running = [d["draw_id"] for d in draws if d["state"] in ("seeded", "selected")]
+        if not running:
+            return
+        assert time.monotonic() < deadline, f"draws still running after {timeout} s: {running}"
+        time.sleep(0.5)
+
+
+def _publisher_agrees(s: Running, task_id: str, *, timeout: float = 60.0) -> None:
+    """Wait until the publisher, which learns merges and redraws from the draw's events, also
+    holds the task open (not merged)."""
+    deadline = time.monotonic() + timeout
+    url = s.urls["publisher"] + f"/public/tasks/{task_id}.json"
+    while (status := httpx.get(url, timeout=60).json()["status"]) == "merged":
+        assert time.monotonic() < deadline, f"the publisher still holds {task_id} {status}"
+        time.sleep(0.2)
+
+
 def _local(text: str, s: Running) -> str:
     for name, port in DEFAULT_PORTS.items():
         text = text.replace(f"http://127.0.0.1:{port}", s.urls[name])
@@ -120,9 +144,11 @@ def test_every_command_of_the_guide_runs(stack: Running, tmp_path: Path) -> None
             # Asked of the draw service, which makes the merge: the publisher learns of it from
             # an event, and may not have yet.
             rechecked = True
+            _draws_settled(stack)
             if _draw_state(stack, variables["TASK"]) != "assigned":
                 variables.update(_task_for_inspector(stack))
                 write_files()
+            _publisher_agrees(stack, variables["TASK"])
         done = subprocess.run(
             ["bash", "-c", _local(command, stack)],
             env=env | variables,

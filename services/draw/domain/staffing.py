@@ -168,6 +168,8 @@ def staff(
             "unstaffed_reason": reason,
             "joint": t.joint,
             "merged_from": list(t.merged_from),
+            "industry_code": e.industry_code if e is not None else None,
+            "risk_class": e.risk_class if e is not None else None,
             "kind": "random",
             "trigger": None,
         }

@@ -288,6 +288,8 @@ def task_body(
         ],
         unstaffed_reason=unstaffed_reason,
         joint=len(departments) > 1,
+        industry_code=entity.industry_code,
+        risk_class=entity.risk_class,
         kind="triggered",
         trigger=trigger,
     )

@@ -7,13 +7,16 @@ becomes — which then goes through the ordinary submission.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from contracts.planner import (
     JointPlanDraft,
     JointPlanItem,
+    JointPlanJoined,
     JointPlanMember,
     JointPlanStart,
+    JointPlanStarted,
     PlanItemEntry,
     PlanSubmission,
 )
@@ -174,6 +177,49 @@ def draft_view(
             "submitted_by": submitted_by,
             "submitted_at": submitted_at,
         }
+    )
+
+
+def started_event(
+    start: JointPlanStart, *, lead: str, departments: list[str], by: str, at: datetime
+) -> JointPlanStarted:
+    """`planner.joint.started`: the draft as started, the lead's items as the draft shows them."""
+    return JointPlanStarted(
+        plan_id=start.plan_id,
+        title=start.title,
+        year=start.year,
+        lead_department=lead,
+        departments=departments,
+        invited=[d for d in departments if d != lead],
+        scope=start.scope,
+        period=start.period,
+        items=[_shown(e) for e in start.items],
+        started_by=by,
+        started_at=at,
+    )
+
+
+def joined_event(
+    plan_id: str,
+    *,
+    department: str,
+    items: list[PlanItemEntry],
+    departments: list[str],
+    joined_before: list[str],
+    by: str,
+    at: datetime,
+) -> JointPlanJoined:
+    """`planner.joint.joined`: `department` joined with `items`; `joined_before` are the
+    departments that had joined before this (the lead's among them)."""
+    joined = {*joined_before, department}
+    return JointPlanJoined(
+        plan_id=plan_id,
+        department=department,
+        items=[_shown(e) for e in items],
+        rejoined=department in joined_before,
+        waiting=[d for d in departments if d not in joined],
+        joined_by=by,
+        joined_at=at,
     )
 
 

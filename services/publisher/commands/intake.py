@@ -282,6 +282,7 @@ class Intake:
             representative=None
             if sub.representative is None
             else sub.representative.model_dump(mode="json"),
+            method_record=sub.method_record.model_dump(mode="json"),
             key=key,
         )
 

@@ -16,6 +16,7 @@ from contracts.rules import Method
 from services.kit.errors import Conflict, Invalid
 from services.publisher.domain import methods as check_methods
 from services.publisher.domain.categories import CategoryTable
+from services.publisher.domain.method_record import check_method_record
 from services.publisher.domain.on_site import (
     check_answers,
     check_follow_up,
@@ -128,7 +129,10 @@ def check_submission(
                 )
             )
     method = check_methods.resolve(sub.method)
-    reasons += _check_method(sub, method, task)
+    method_reasons = _check_method(sub, method, task)
+    # What a method requires is asked only of a method the task allows: a wrong method is
+    # mended first, and its own reason says how.
+    reasons += method_reasons or check_method_record(sub, method)
     if sub.check_date > today:
         reasons.append(
             reason(

@@ -144,7 +144,8 @@ async def task_results(conn: Conn, task_id: str) -> list[ResultVersion]:
     rows = await conn.fetch(
         """SELECT result_id, version, supersedes, correction_reason, submitted_by, check_date,
                due_date, due_date_provisional, method, items, violation, confirmations,
-               attachments, follow_up, representative, accepted_at, published_at
+               attachments, follow_up, representative, method_record, accepted_at,
+               published_at
            FROM results WHERE task_id = $1 ORDER BY version""",
         task_id,
     )

@@ -34,6 +34,7 @@ class NewResult:
     deliveries: list[tuple[str, str, str | None, dict[str, Any]]]  # (dest, key, subject, body)
     follow_up: dict[str, Any] | None = None
     representative: dict[str, Any] | None = None
+    method_record: dict[str, Any] | None = None
     key: SubmissionKey | None = None  # the submitter's idempotency key, recorded with it
     # Counted once, on the stored holiday calendar, in the transaction that inserts the row
     # (`Calendars.stamp`); None until then.
@@ -64,8 +65,8 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
         """INSERT INTO results (result_id, version, task_id, supersedes, correction_reason,
                submitted_by, check_date, due_date, method, items, categories, violation,
                confirmations, attachments, accepted_at, due_date_provisional, follow_up,
-               representative)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)""",
+               representative, method_record)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)""",
         [
             (
                 r.result_id,
@@ -86,6 +87,7 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
                 r.due_date_provisional,
                 r.follow_up,
                 r.representative,
+                r.method_record,
             )
             for r in results
         ],

@@ -18,12 +18,13 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
     await conn.execute(
         """INSERT INTO tasks (task_id, draw_id, plan_id, uscc, entity_name, region_code,
                departments, lead_department, items, team, period_start, period_end, methods,
-               batch, kind, trigger)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+               batch, industry_code, risk_class, kind, trigger)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
            ON CONFLICT (task_id) DO UPDATE SET team = EXCLUDED.team, items = EXCLUDED.items,
                period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,
                entity_name = EXCLUDED.entity_name, methods = EXCLUDED.methods,
-               batch = EXCLUDED.batch, received_at = now()""",
+               batch = EXCLUDED.batch, industry_code = EXCLUDED.industry_code,
+               risk_class = EXCLUDED.risk_class, received_at = now()""",
         t.task_id,
         t.draw_id,
         t.plan_id,
@@ -38,10 +39,13 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
         t.period_end,
         list(t.methods),
         t.batch,
+        t.industry_code,
+        t.risk_class,
         t.kind,
         t.trigger,
     )
     # Tasks this visit absorbed take no results of their own; either event may come first.
+    # A visit of a superseded draw absorbs nothing any more (see `mark_draw_superseded`).
     await conn.execute(
         "UPDATE tasks SET merged_from = $2::text[] WHERE task_id = $1",
         t.task_id,
@@ -49,13 +53,18 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
     )
     await conn.execute(
         """UPDATE tasks SET merged_into = $1
-           WHERE task_id = ANY($2::text[]) AND merged_into IS DISTINCT FROM $1""",
+           WHERE task_id = ANY($2::text[]) AND merged_into IS DISTINCT FROM $1
+             AND NOT EXISTS (SELECT 1 FROM draws d
+                             WHERE d.draw_id = $3 AND d.superseded_by IS NOT NULL)""",
         t.task_id,
         list(t.merged_from),
+        t.draw_id,
     )
     await conn.execute(
         """UPDATE tasks SET merged_into = m.task_id
-           FROM tasks m WHERE tasks.task_id = $1 AND tasks.task_id = ANY(m.merged_from)""",
+           FROM tasks m WHERE tasks.task_id = $1 AND tasks.task_id = ANY(m.merged_from)
+             AND NOT EXISTS (SELECT 1 FROM draws d
+                             WHERE d.draw_id = m.draw_id AND d.superseded_by IS NOT NULL)""",
         t.task_id,
     )
 
@@ -126,6 +135,13 @@ async def mark_draw_superseded(conn: Conn, s: DrawSuperseded) -> None:
         s.at,
         s.by,
         s.confirmed_by,
+    )
+    # As the draw service does: the tasks its visits had absorbed are open again (the redraw
+    # may absorb them anew, through its own task.assigned, in either order).
+    await conn.execute(
+        """UPDATE tasks SET merged_into = NULL
+           WHERE merged_into IN (SELECT task_id FROM tasks WHERE draw_id = $1)""",
+        s.draw_id,
     )
 
 

@@ -36,9 +36,16 @@ class InspectionCommands:
         return reply
 
     async def attach(
-        self, caller: Caller, *, name: str, content: bytes, content_type: str
+        self,
+        caller: Caller,
+        *,
+        name: str,
+        content: bytes,
+        content_type: str,
+        kind: str = "evidence",
     ) -> dict[str, Any]:
-        """Store one photo of evidence; the attachment as a result names it."""
+        """Store one file (a photo of evidence, an online check's capture, a commissioned
+        check's report: `kind`); the attachment as a result names it."""
         response = await self.backends.request(
             "publisher",
             "POST",
@@ -53,6 +60,7 @@ class InspectionCommands:
             "sha256": stored["sha256"],
             "size": stored["size"],
             "content_type": content_type or "application/octet-stream",
+            "kind": kind,
         }
 
     async def submit(self, caller: Caller, body: dict[str, Any]) -> Submitted:

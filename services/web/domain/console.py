@@ -124,6 +124,17 @@ PROGRESS: dict[str, str] = {
     "result_recorded": "已录入结果",
 }
 
+# Why an audit chain breaks at an entry, by the kind `/audit/verify` names (services/kit/chain.py).
+CHAIN_BREAKS: dict[str, str] = {
+    "altered": "记录内容与其哈希值不符（该条记录被改动过）",
+    "rewritten": "记录与其在 AUDIT 流上的副本不一致（被改写并重算了哈希值）",
+    "missing": "记录缺失（被删除）",
+    "link": "记录所带的前一条哈希值与前一条记录不符（链条被断开或插入）",
+    "head": "记录与公布的链头不一致",
+    "copy": "AUDIT 流上的副本本身有误",
+}
+
+
 # The services' refusals of a ceremony step, by their code, as the officer reads them.
 REFUSALS: dict[str, str] = {
     "already_drawn": "该计划已有抽取；如需重新抽取，请在原抽取页面写明理由提出。",
@@ -156,7 +167,21 @@ _SEED_REFUSALS = (
     ("a beacon seed", "信标值须为信标公布的十六进制输出，至少32位。"),
     ("demo seeds are not allowed", "本系统不允许使用演示种子。"),
     ("unknown seed source", "未知的种子来源。"),
+    # The parties' commit-reveal (services/draw/domain/seeds.py).
+    ("party_id ", "参与方代号只能由字母、数字和 . _ : - 组成（例如 jijian-1）。"),
+    ("the secret of", "秘密值与该参与方登记的承诺值不符。"),
+    ("a secret needs at least", "秘密值至少需要16个字符。"),
+    ("a secret has no surrounding", "秘密值首尾不能有空格，也不能含制表符或换行。"),
+    ("registration is closed", "已开始揭示，不能再登记参与方。"),
+    ("at least 2 parties must register", "至少两个参与方登记后才能开始揭示。"),
+    ("a commitment is 64", "承诺值须为64位小写十六进制的SHA-256值。"),
     ("a party", "多方承诺—揭示的参与方信息有误。"),
+)
+# The same, by the end of the message ("party 'jijian' is already registered").
+_PARTY_REFUSALS = (
+    ("is already registered", "该参与方已登记。"),
+    ("has already revealed", "该参与方已揭示。"),
+    ("is not registered", "没有登记该参与方。"),
 )
 
 
@@ -165,6 +190,10 @@ def refusal(code: str, message: str) -> str:
     for start, zh in _SEED_REFUSALS:
         if message.startswith(start):
             return zh
+    if message.startswith("party "):
+        for end, zh in _PARTY_REFUSALS:
+            if message.endswith(end):
+                return zh
     return REFUSALS.get(code, message)
 
 

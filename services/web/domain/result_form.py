@@ -78,6 +78,7 @@ def submission_from_form(
         "task_id": task_id,
         "check_date": _text(form, "check_date"),
         "method": _text(form, "method"),
+        "method_record": method_record_from_form(form),
         "items": items,
         "confirmations": [],
         "attachments": list(attachments),
@@ -108,6 +109,21 @@ def submission_from_form(
     return body, problems
 
 
+def method_record_from_form(form: Mapping[str, Any]) -> dict[str, Any]:
+    """What the chosen method requires (`MethodRecord`), from the fields of all four: the
+    publisher asks only for the chosen one's, so what was typed for another is dropped here
+    rather than kept against a method that was not used."""
+    method = _text(form, "method")
+    if method == "on_site":
+        return {"place": _text(form, "place")}
+    if method == "documents":
+        lines = _text(form, "documents").splitlines()
+        return {"documents": [line.strip() for line in lines if line.strip()]}
+    if method == "online":
+        return {"url": _text(form, "url"), "platform": _text(form, "platform")}
+    return {}
+
+
 # Paths of the submission whose field on the form has another name.
 _RENAMED = {
     ("follow_up", "rectify_by"): "rectify_by",
@@ -116,7 +132,13 @@ _RENAMED = {
     ("representative", "name"): "rep_name",
     ("representative",): "rep_name",
     ("follow_up",): "rectify_by",
+    ("method_record", "place"): "place",
+    ("method_record", "documents"): "documents",
+    ("method_record", "url"): "url",
+    ("method_record", "platform"): "url",
 }
+# Reasons about the attachments as a whole that belong to another file field than the photos.
+_BY_TYPE = {"method_report_missing": "report"}
 
 
 def field_of(loc: Sequence[Any]) -> str | None:
@@ -167,5 +189,6 @@ def problems_from_refusal(details: Sequence[Mapping[str, Any]]) -> FormProblems:
             or d.get("msg")
             or ""
         )
-        problems.add(field_of(list(d.get("loc") or [])), message)
+        name = _BY_TYPE.get(kind) or field_of(list(d.get("loc") or []))
+        problems.add(name, message)
     return problems

@@ -1,7 +1,8 @@
 """The leaders' statistics (`/console/stats`, issue #13) composed from the services' own
 figures: the registry's entities, the planner's plans, the draw's ratios and the publisher's
 tasks and results (each answers `GET /stats/...`). Pure: the page asks the services, this
-module only divides, names and writes the figures as people in China read them.
+module only divides, names and writes the figures as people in China read them (and adds up
+the publisher's industries to their GB/T 4754 大类, which a leader reads).
 
 Every chart has a table with the same figures (and a CSV of it): a chart's values are the
 table's numbers, never computed apart. A share of nothing is `—`, not 0%.
@@ -153,32 +154,51 @@ def _risk(code: str) -> str:
 
 
 def _coverage_by_class(
-    entities: Mapping[str, Any], draws: Mapping[str, Any], *, region: str
+    entities: Mapping[str, Any],
+    draws: Mapping[str, Any],
+    tasks: Mapping[str, Any],
+    *,
+    region: str,
 ) -> Table:
     total: dict[str, int] = {}
     for g in entities["groups"]:
         key = g["key"].get("risk_class", "")
         total[key] = total.get(key, 0) + int(g["count"])
     drawn = {r["risk_class"]: int(r["entities"]) for r in draws["by_risk_class"]}
-    keys = sorted(set(total) | set(drawn), key=lambda k: (k == "", k))
+    checked = {r["risk_class"]: int(r["entities"]) for r in tasks.get("by_risk_class", [])}
+    keys = sorted(set(total) | set(drawn) | set(checked), key=lambda k: (k == "", k))
     rows = [
         (
             _risk(k),
             number(total.get(k, 0)),
             number(drawn.get(k, 0)),
             share(drawn.get(k, 0), total.get(k, 0)),
+            number(checked.get(k, 0)),
+            share(checked.get(k, 0), total.get(k, 0)),
         )
         for k in keys
     ]
     return Table(
         key="coverage-class",
         title="各信用风险类别的抽查覆盖率",
-        headers=("信用风险类别", "在业主体（户）", "抽中主体（户）", "覆盖率"),
+        headers=(
+            "信用风险类别",
+            "在业主体（户）",
+            "已抽取主体（户）",
+            "已抽取占比",
+            "已检查主体（户）",
+            "检查覆盖率",
+        ),
         rows=rows,
-        note="抽中主体为本年度各次抽取（不含被重新抽取取代的）选中的主体，同一主体在多个分层中被抽中计一户"
-        + ("，不分区划。" if region else "。"),
+        note="已抽取：本年度各次抽取（不含被重新抽取取代的）选中的主体，同一主体在多个分层中被抽中计一户"
+        + ("，不分区划" if region else "")
+        + "。已检查：本年度任务已录入检查结果的主体（同一主体多次检查计一户），按抽取时名录库中的"
+        "信用风险类别计，派发时未记录类别的任务（较早派发的任务）计入未分类。",
         categories=[_risk(k) for k in keys],
-        series=[Series("覆盖率", [percent(drawn.get(k, 0), total.get(k, 0)) for k in keys])],
+        series=[
+            Series("已抽取占比", [percent(drawn.get(k, 0), total.get(k, 0)) for k in keys]),
+            Series("检查覆盖率", [percent(checked.get(k, 0), total.get(k, 0)) for k in keys]),
+        ],
         unit="%",
     )
 
@@ -331,10 +351,41 @@ def _items(rows_in: Sequence[Mapping[str, Any]]) -> Table:
             )
             for i, r in enumerate(rows_in)
         ],
-        note="按各任务最新一版检查结果计；发现问题指结果类别属于违法违规情形。"
-        "结果公示服务保存的任务不含行业代码，暂不按行业统计。",
+        note="按各任务最新一版检查结果计；发现问题指结果类别属于违法违规情形。",
         categories=label,
         series=[Series("问题发现率", [percent(r["problems"], r["checked"]) for r in rows_in])],
+        unit="%",
+    )
+
+
+def industry_division(code: str) -> str:
+    """The 大类 (division) of a GB/T 4754-2017 code as the registry writes them, its 门类 letter
+    in front: `C1311` → `C13`; a 门类 alone stays itself, `""` (none recorded) stays `""`."""
+    return code[:3]
+
+
+def _industries(rows_in: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> Table:
+    results: dict[str, int] = {}
+    problems: dict[str, int] = {}
+    for r in rows_in:
+        d = industry_division(r["industry_code"])
+        results[d] = results.get(d, 0) + int(r["results"])
+        problems[d] = problems.get(d, 0) + int(r["problems"])
+    keys = sorted(results, key=lambda k: (k == "", k))
+    label = [f"{names[k]}（{k}）" if names.get(k, k) != k else (k or "未记录行业") for k in keys]
+    return Table(
+        key="industries",
+        title="问题发现率（按行业）",
+        headers=("行业（国民经济行业分类大类）", "检查结果（条）", "发现问题（条）", "问题发现率"),
+        rows=[
+            (label[i], number(results[k]), number(problems[k]), share(problems[k], results[k]))
+            for i, k in enumerate(keys)
+        ],
+        note="按各任务最新一版检查结果计，一项任务一条；发现问题指任一检查事项的结果类别属于"
+        "违法违规情形。行业为抽取时名录库登记的行业，按GB/T 4754-2017大类汇总；"
+        "未记录行业：派发时未记录行业的任务（较早派发的任务）。",
+        categories=label,
+        series=[Series("问题发现率", [percent(problems[k], results[k]) for k in keys])],
         unit="%",
     )
 
@@ -369,12 +420,14 @@ def compose(
     departments: Mapping[str, str],
     region_names: Mapping[str, str],
     inspector_names: Mapping[str, str] | None = None,
+    industry_names: Mapping[str, str] | None = None,
     triggered: Mapping[str, Any] | None = None,
 ) -> StatsView:
     """The page from the four services' replies (their `/stats/...` JSON). The registry's
     groups are of every region (they give the region filter its choices); a chosen region
-    keeps its own. `tasks` are the draws' tasks; `triggered` (the publisher's figures of
-    triggered checks, 触发检查) is one card of its own, never added to them."""
+    keeps its own. `industry_names` names the industries' 大类 (`industry_division`).
+    `tasks` are the draws' tasks; `triggered` (the publisher's figures of triggered checks,
+    触发检查) is one card of its own, never added to them."""
     every = list(entities["groups"])
     groups = [g for g in every if not filters.region or g["key"].get("region") == filters.region]
     entities = {"groups": groups, "total": sum(int(g["count"]) for g in groups)}
@@ -425,7 +478,7 @@ def compose(
         )
     names = {str(k): v for k, v in departments.items()}
     tables = [
-        _coverage_by_class(entities, draws, region=filters.region),
+        _coverage_by_class(entities, draws, tasks, region=filters.region),
         _ratios(plans, draws),
         _coverage_by_region(entities, tasks, region_names),
         _tally("departments", "各部门任务完成情况", "部门", tasks["by_department"], names, total),
@@ -439,6 +492,7 @@ def compose(
         ),
         _timeliness(t),
         _items(tasks["by_item"]),
+        _industries(tasks.get("by_industry", []), industry_names or {}),
         _late(plans, departments),
     ]
     regions = sorted({g["key"].get("region", "") for g in every} | ({filters.region} - {""}))

@@ -113,11 +113,17 @@ def router(
     async def submit_result(request: Request, task_id: str, who: Inspector) -> Response:
         form = await request.form()
         card = await reads.card(who.caller, task_id)
-        photos = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+        photos = _files(form, "photos")
+        reports = _files(form, "report")
         values = {k: v for k, v in form.items() if isinstance(v, str)}
         problems = FormProblems()
         if len(photos) > MAX_PHOTOS:
             problems.add("photos", f"每次最多上传{MAX_PHOTOS}张照片")
+        if len(reports) > MAX_PHOTOS:
+            problems.add("report", f"每次最多上传{MAX_PHOTOS}份报告")
+        # On an online check the pictures taken are its captures (截图); a commissioned check's
+        # report comes through its own field.
+        photo_kind = "capture" if values.get("method") == "online" else "evidence"
         attachments: list[dict[str, Any]] = []
         for name in form.getlist("attachment"):
             # Photos already stored (the offline queue uploads them first): "sha256:size:type:name".
@@ -125,17 +131,26 @@ def router(
                 sha, size, ctype, fname = name.split(":", 3)
                 if size.isdigit():
                     attachments.append(
-                        {"name": fname, "sha256": sha, "size": int(size), "content_type": ctype}
+                        {
+                            "name": fname,
+                            "sha256": sha,
+                            "size": int(size),
+                            "content_type": ctype,
+                            "kind": photo_kind,
+                        }
                     )
         if not problems:
-            for photo in photos:
-                content = await photo.read()
+            for upload, kind in [(p, photo_kind) for p in photos] + [
+                (r, "report") for r in reports
+            ]:
+                content = await upload.read()
                 attachments.append(
                     await inspections.attach(
                         who.caller,
-                        name=photo.filename or "photo.jpg",
+                        name=upload.filename or "photo.jpg",
                         content=content,
-                        content_type=photo.content_type or "image/jpeg",
+                        content_type=upload.content_type or "image/jpeg",
+                        kind=kind,
                     )
                 )
         body, local = submission_from_form(
@@ -219,6 +234,11 @@ def router(
         return pages.render(request, "check.html", {"facts": facts, "today": _today()})
 
     return r
+
+
+def _files(form: Any, name: str) -> list[UploadFile]:
+    """The files chosen in one file field (an empty field sends one nameless part)."""
+    return [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
 
 
 def _card_context(card: TaskCardView, who: Person) -> dict[str, Any]:

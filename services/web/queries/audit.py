@@ -6,7 +6,7 @@ from its own trail."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.kit.audit import AuditTrail
@@ -25,6 +25,8 @@ class AuditView:
     chains: list[dict[str, Any]]
     entries: list[dict[str, Any]]
     window: int
+    # The entry at which each broken chain breaks, by service (absent when it is missing).
+    broken: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class AuditReads:
@@ -66,4 +68,20 @@ class AuditReads:
             and (not subject or subject in str(e.get("subject", "")))
         ]
         entries.sort(key=lambda e: str(e["at"]), reverse=True)
-        return AuditView(chains=chains, entries=entries[:500], window=WINDOW)
+        breaks = [c for c in chains if not c.get("ok") and c.get("broken_at")]
+        found = await asyncio.gather(
+            *(self._entry(caller, c["service"], int(c["broken_at"])) for c in breaks)
+        )
+        broken = {c["service"]: e for c, e in zip(breaks, found, strict=True) if e is not None}
+        return AuditView(chains=chains, entries=entries[:500], window=WINDOW, broken=broken)
+
+    async def _entry(self, caller: Caller, service: str, seq: int) -> dict[str, Any] | None:
+        """The entry `seq` of a chain as stored (None when it is not: a deleted entry)."""
+        if service == WEB:
+            rows = await self.own.entries(after=seq - 1, limit=1)
+            found = [{**e.__dict__, "at": e.at.isoformat()} for e in rows]
+        else:
+            found = await self.backends.get(
+                service, "/audit/entries", caller=caller, params={"after": seq - 1, "limit": 1}
+            )
+        return found[0] if found and found[0].get("seq") == seq else None

@@ -1,8 +1,8 @@
 """What the public site (一公开) shows, composed from the services that own it, with no token:
 the publisher's notices, overview, company search and history; the planner's item catalogue
 (and with it the departments' names); the draw service's records, lists and tasks; the
-registry's name of an entity never drawn. Region names are GB/T 2260, the registry's shipped
-code table (pure data, `services.registry.library`).
+registry's name of an entity never drawn. Region names are GB/T 2260 and industry names GB/T
+4754-2017, the registry's shipped code tables (pure data, `services.registry.library`).
 
 Nothing is stored here. What changes only with a rules activation (the catalogue, the result
 categories) is kept for `CATALOGUE_TTL_S`; a year's overview for `OVERVIEW_TTL_S`; the rest is
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from services.kit.errors import NotFound
-from services.registry.library import regions
+from services.registry.library import industries, regions
 from services.web.backends import SELF, BackendError, Backends
 
 CATALOGUE_TTL_S = 300.0
@@ -36,7 +36,8 @@ class _Kept:
 
 @dataclass
 class Names:
-    """How codes are written for people: departments, items, regions, result categories."""
+    """How codes are written for people: departments, items, regions, industries, result
+    categories."""
 
     departments: dict[str, str] = field(default_factory=dict)
     items: dict[str, str] = field(default_factory=dict)
@@ -67,6 +68,12 @@ class Names:
         if parent is not None and parent.name not in ("市辖区", "县"):
             return parent.name + row.name
         return row.name
+
+    @staticmethod
+    def industry(code: str) -> str:
+        """An industry's GB/T 4754-2017 name (`C13` 农副食品加工业); the code when unknown."""
+        row = industries().get(code)
+        return code if row is None else row.name
 
 
 class PublicReads:

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Mapping
 
 from services.web.backends import Backends, Caller
-from services.web.domain.stats import Filters, StatsView, compose
+from services.web.domain.stats import Filters, StatsView, compose, industry_division
 from services.web.queries.public import Names
 
 # The roster is read in pages of this many (the registry's most), at most `ROSTER_PAGES` of them:
@@ -51,6 +51,7 @@ class StatsReads:
         )
         codes = {g["key"].get("region", "") for g in entities["groups"]}
         codes |= {r["region_code"] for r in tasks["by_region"]}
+        divisions = {industry_division(r["industry_code"]) for r in tasks.get("by_industry", [])}
         return compose(
             filters=filters,
             entities=entities,
@@ -60,6 +61,7 @@ class StatsReads:
             departments=departments,
             region_names={c: Names.region(c) for c in codes if c},
             inspector_names=roster,
+            industry_names={d: Names.industry(d) for d in divisions if d},
             triggered=triggered,
         )
 

@@ -62,7 +62,7 @@ def _entities() -> list[EntityRecord]:
                 name=f"珠山企业{i}",
                 entity_type="company",
                 region_code="360203",
-                industry_code="F5211",
+                industry_code="H6210",
                 risk_class="C",
             )
         )
@@ -306,6 +306,20 @@ async def test_full_ceremony(run_service: Any, nats_url: str, bus: Bus, tmp_path
 
         await _until(lambda: _ready(len([k for k in kinds() if k.endswith("task.assigned")]) == 21))
         assert kinds().count("spotcheck.v1.draw.committed") == 1
+        # Each task carries its entity's industry and risk class as the registry holds them
+        # (the publisher's statistics count by them), in its event as in its stored body.
+        known = {e.uscc: (e.industry_code, e.risk_class) for e in _entities()}
+        assigned = [json.loads(m.data) for m in events if m.event_type.endswith("task.assigned")]
+        assert {(a["industry_code"], a["risk_class"]) for a in assigned} == {
+            ("F5211", "A"),
+            ("F5211", "B"),
+            ("H6210", "C"),
+        }
+        for a in assigned:
+            assert (a["industry_code"], a["risk_class"]) == known[a["uscc"]]
+        assert {x["task"]["task_id"]: x["task"]["risk_class"] for x in rows} == {
+            a["task_id"]: a["risk_class"] for a in assigned
+        }
         completed = next(m for m in events if m.event_type == "spotcheck.v1.draw.completed")
         assert json.loads(completed.data)["record"] == record
 

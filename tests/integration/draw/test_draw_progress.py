@@ -45,6 +45,7 @@ def _result(task: dict[str, Any], method: str) -> dict[str, Any]:
         "task_id": task["task_id"],
         "check_date": CHECK_DATE,
         "method": method,
+        "method_record": {"place": "景德镇市昌江区", "documents": ["营业执照", "进货台账"]},
         "items": [{"item_code": i["code"], "category": "1"} for i in task["items"]],
         "confirmations": [
             {

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Any
 
 from contracts.common import Role
+from contracts.planner import JointPlanJoined, JointPlanStarted
 from services.planner.app import spec
+from tests.waiting import eventually
 
 from .support import ROOT, StatsDouble
 
@@ -117,6 +120,82 @@ async def test_start_join_submit(run_service: Any, stats_double: StatsDouble) ->
         "plan.approve",
         "joint.submit",
     ]
+
+
+async def test_a_start_and_each_join_are_events_on_nats(
+    run_service: Any, stats_double: StatsDouble
+) -> None:
+    """`planner.joint.started` and `planner.joint.joined` arrive on NATS as the draft is
+    started and joined (again), each with its CloudEvents headers and the fields its contract
+    names; a refused join sends nothing."""
+    svc = await run_service(spec, rules_dir=ROOT / "rules")
+    scjg, sw = svc.auth(Role.PLANNER, "SCJG"), svc.auth(Role.PLANNER, "SW")
+    got: list[Any] = []
+
+    async def collect(msg: Any) -> None:
+        got.append(msg)
+
+    sub = await svc.ctx.bus.nc.subscribe("spotcheck.v1.planner.joint.>", cb=collect)
+    body = start_body("J-EV", departments=["SW", "STHJ"])  # the lead is added first
+    r = await svc.http.post("/plans/joint", json=body, headers=scjg)
+    assert r.status_code == 201, r.text
+    await eventually(lambda: len(got) == 1, what="joint.started on NATS")
+    started_msg = got[0]
+    assert started_msg.subject == "spotcheck.v1.planner.joint.started"
+    assert started_msg.headers["ce-type"] == "spotcheck.v1.planner.joint.started"
+    assert started_msg.headers["ce-id"] == "joint.started:J-EV"
+    started = JointPlanStarted.model_validate_json(started_msg.data)
+    assert (started.plan_id, started.title, started.year) == ("J-EV", body["title"], 2026)
+    assert started.lead_department == "SCJG"
+    assert (started.departments, started.invited) == (["SCJG", "SW", "STHJ"], ["SW", "STHJ"])
+    assert started.scope.regions == ["360202", "360203"]
+    assert (str(started.period.start), str(started.period.end)) == ("2026-04-01", "2026-11-30")
+    assert [(i.item, i.ratio_bp, i.count) for i in started.items] == [
+        ("SCJG-002", 300, None),
+        ("SCJG-006", 100, None),
+    ]
+    draft = r.json()
+    assert started.started_by == draft["started_by"] == "test-planner"
+    assert started.started_at == datetime.fromisoformat(draft["created_at"])
+
+    # A refused join (another department's item) is no event; SW joins, then again.
+    bad = {"items": [{"item": "SCJG-001", "ratio": "2%"}]}
+    r = await svc.http.post("/plans/joint/J-EV/join", json=bad, headers=sw)
+    assert r.status_code == 422, r.text
+    for items in (
+        [{"item": "SW-001", "ratio": "5%"}, {"item": "SW-002", "count": 3}],
+        [{"item": "SW-001", "ratio": "2%"}],
+    ):
+        r = await svc.http.post("/plans/joint/J-EV/join", json={"items": items}, headers=sw)
+        assert r.status_code == 200, r.text
+    await eventually(lambda: len(got) == 3, what="two joint.joined on NATS")
+    await svc.ctx.outbox.flush()
+    await sub.unsubscribe()
+    assert len(got) == 3, [m.subject for m in got]  # the refused join sent nothing
+    first, again = (JointPlanJoined.model_validate_json(m.data) for m in got[1:])
+    for msg in got[1:]:
+        assert msg.subject == "spotcheck.v1.planner.joint.joined"
+        assert msg.headers["ce-type"] == "spotcheck.v1.planner.joint.joined"
+        assert msg.headers["ce-id"].startswith("joint.joined:J-EV:SW:")
+    assert got[1].headers["ce-id"] != got[2].headers["ce-id"]  # two facts, two ids
+    assert (first.plan_id, first.department, first.joined_by) == ("J-EV", "SW", "test-planner")
+    assert [(i.item, i.ratio_bp, i.count) for i in first.items] == [
+        ("SW-001", 500, None),
+        ("SW-002", None, 3),
+    ]
+    assert (first.rejoined, first.waiting) == (False, ["STHJ"])
+    assert [(i.item, i.ratio_bp) for i in again.items] == [("SW-001", 200)]
+    assert (again.rejoined, again.waiting) == (True, ["STHJ"])
+    sw_member = next(m for m in r.json()["members"] if m["department"] == "SW")
+    assert again.joined_at == datetime.fromisoformat(sw_member["joined_at"]) >= first.joined_at
+    # The stream keeps them too (what a subscriber that was away reads later).
+    info = await svc.ctx.bus.js.stream_info(
+        "PLANNER", subjects_filter="spotcheck.v1.planner.joint.>"
+    )
+    assert info.state.subjects == {
+        "spotcheck.v1.planner.joint.started": 1,
+        "spotcheck.v1.planner.joint.joined": 2,
+    }
 
 
 async def test_start_is_checked(run_service: Any, stats_double: StatsDouble) -> None:

@@ -69,6 +69,7 @@ def result_body(
         "task_id": task_id,
         "check_date": check_date,
         "method": "实地检查",
+        "method_record": {"place": "景德镇市昌江区瓷都大道1号"},
         "items": [{"item_code": "ITEM-01", "category": category}],
         "confirmations": [
             {"inspector_id": i, "confirmed_at": f"{check_date}T10:00:00+08:00"} for i in team

@@ -148,3 +148,53 @@ async def test_a_superseded_draws_tasks_leave_the_phone_list_and_take_no_new_res
     fix = result_body("T-3", category="2", corrects_version=1, correction_reason="录入错误")
     r = await svc.http.post("/results", json=fix, headers=staff)
     assert r.status_code == 201, r.text
+
+
+async def test_a_redraw_gives_back_the_tasks_its_draw_had_absorbed(run_service: Any) -> None:
+    """D-1's visit absorbed T-0 of an earlier draw (进一次门、查多项事); D-1 is redrawn: T-0 is
+    open again, its team may start it, and the redraw's D-2 may absorb it anew."""
+    svc = await run_service(lambda: spec(PublisherSettings(relay_enabled=False)))
+    earlier = task_assigned("T-0").model_copy(update={"draw_id": "D-0"})
+    visit = task_assigned("T-1").model_copy(update={"merged_from": ["T-0"]})
+    await publish_tasks(svc, [earlier, visit])
+
+    async def merged_into() -> str | None:
+        return await svc.ctx.db.pool.fetchval("SELECT merged_into FROM tasks WHERE task_id = 'T-0'")
+
+    async def until(expected: str | None) -> None:
+        for _ in range(400):
+            if await merged_into() == expected:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"T-0 merged into {await merged_into()}, not {expected}")
+
+    await until("T-1")
+    staff = bearer(svc, Role.PLANNER, "staff-1")
+    r = await svc.http.post("/tasks/T-0/start", headers=staff)
+    assert r.status_code == 422 and "T-1" in r.text
+
+    await svc.ctx.bus.publish_event(
+        subjects.event("draw", "superseded"),
+        DrawSuperseded(draw_id="D-1", superseded_by="D-2", reason="重抽", by="officer", at=AT),
+        event_id="D-1.superseded",
+    )
+    await until(None)
+    # D-1's own task is void; T-1 absorbing again (a late copy of its event) changes nothing.
+    received = "SELECT received_at FROM tasks WHERE task_id = 'T-1'"
+    first = await svc.ctx.db.pool.fetchval(received)
+    await svc.ctx.bus.publish_event(
+        subjects.event("draw", "task.assigned"), visit, event_id="task-T-1-late"
+    )
+    for _ in range(400):
+        if await svc.ctx.db.pool.fetchval(received) != first:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the late copy of T-1 was not taken")
+    assert await merged_into() is None
+    r = await svc.http.post("/tasks/T-0/start", headers=staff)
+    assert r.status_code == 200, r.text
+
+    again = task_assigned("T-2").model_copy(update={"draw_id": "D-2", "merged_from": ["T-0"]})
+    await publish_tasks(svc, [again])
+    await until("T-2")

@@ -69,9 +69,15 @@ def test_bodies_and_events_are_exactly_the_contract() -> None:
     drafts[0] = replace(drafts[0], merged_from=("D0:" + U[0],))
     entities = {
         u: EntityRecord(
-            uscc=u, name=f"企业{u[-3:]}", entity_type="c", region_code="360202", industry_code="F"
+            uscc=u,
+            name=f"企业{u[-3:]}",
+            entity_type="c",
+            region_code="360202",
+            industry_code=industry,
+            risk_class=risk,
         )
-        for u in U[:2]  # U[2] is no longer known: its region comes from its USCC
+        # U[2] is no longer known: its region comes from its USCC, industry and class are null
+        for u, industry, risk in ((U[0], "F5211", "B"), (U[1], "H6210", None))
     }
     roster = [_person("A1", "SCJG", "g"), _person("A2", "SCJG", "g"), _person("W1", "SW", "t")]
     out = staffing.staff(
@@ -102,8 +108,12 @@ def test_bodies_and_events_are_exactly_the_contract() -> None:
     assert [i.code for i in joint.items] == ["A", "B"] and joint.methods == ["on-site"]
     assert by_uscc[U[0]].merged_from == ["D0:" + U[0]]
     assert by_uscc[U[0]].entity_name.startswith("企业")
+    # The entity's industry and risk class as the registry holds them, for the statistics.
+    assert (by_uscc[U[0]].industry_code, by_uscc[U[0]].risk_class) == ("F5211", "B")
+    assert (joint.industry_code, joint.risk_class) == ("H6210", None)
     lost = by_uscc[U[2]]
     assert lost.entity_name == "" and lost.region_code == "360202" and lost.team == []
+    assert lost.industry_code is None and lost.risk_class is None
     assert lost.unstaffed_reason is not None and lost.unstaffed_reason.startswith("last_inspector")
     assert {m for _, m in out.members} <= {"A1", "A2", "W1"}
     assert out.rows[0][9] == {"A": ["g"]}

@@ -259,3 +259,4 @@ def test_the_task_body_is_a_triggered_task_assigned_of_no_draw_and_no_plan() -> 
     assert (t.kind, t.trigger, t.draw_id, t.plan_id) == ("triggered", "complaint", "", "")
     assert [m.inspector_id for m in t.team] == ["I2", "I1"]
     assert t.entity_name == "某某饭店" and t.methods == ["on_site"]
+    assert (t.industry_code, t.risk_class) == ("H62", "A")

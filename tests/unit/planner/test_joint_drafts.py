@@ -3,6 +3,7 @@ checked like `POST /plans` checks them, and the plan a complete draft becomes.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -96,3 +97,30 @@ def test_a_complete_draft_is_one_plan_in_the_departments_order(shipped: RuleSet)
         "联合抽查",
     )
     assert validate_plan(plan, shipped) == []
+
+
+def test_the_events_of_a_start_and_of_each_join() -> None:
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    began = joint.started_event(
+        start(departments=["SW", "STHJ"]),
+        lead="SCJG",
+        departments=["SCJG", "SW", "STHJ"],
+        by="planner-scjg",
+        at=at,
+    )
+    assert (began.lead_department, began.invited) == ("SCJG", ["SW", "STHJ"])
+    assert [(i.item, i.ratio_bp) for i in began.items] == [("SCJG-002", 50)]
+    assert (began.started_by, began.started_at, began.title) == ("planner-scjg", at, "联合抽查")
+    items = [PlanItemEntry.model_validate({"item": "SW-001", "count": 4})]
+    everyone = ["SCJG", "SW", "STHJ"]
+    first = joint.joined_event(
+        "J-1", department="SW", items=items, departments=everyone, joined_before=["SCJG"],
+        by="planner-sw", at=at,
+    )  # fmt: skip
+    assert (first.rejoined, first.waiting) == (False, ["STHJ"])
+    assert [(i.item, i.count) for i in first.items] == [("SW-001", 4)]
+    again = joint.joined_event(
+        "J-1", department="SW", items=items, departments=everyone,
+        joined_before=["SCJG", "SW", "STHJ"], by="planner-sw", at=at,
+    )  # fmt: skip
+    assert (again.rejoined, again.waiting) == (True, [])

@@ -40,6 +40,7 @@ def _submission(**over: Any) -> ResultSubmission:
         "task_id": "T-1",
         "check_date": "2026-03-10",
         "method": "实地检查",
+        "method_record": {"place": "景德镇市昌江区瓷都大道1号"},
         "items": [
             {"item_code": "ITEM-01", "category": "1"},
             {"item_code": "ITEM-02", "category": "未发现问题"},

@@ -52,9 +52,11 @@ def test_a_result_with_a_method_its_task_does_not_allow_is_refused(
 def test_a_result_with_an_allowed_method_is_kept_under_its_code(
     make_submission: Any, task: TaskView, categories: CategoryTable
 ) -> None:
+    record = {"documents": ["营业执照"], "url": "https://shop.example.cn/1"}
+    capture = {"name": "页面.png", "sha256": "a" * 64, "size": 1, "kind": "capture"}
     for given, code in (("documents", "documents"), ("网络监测", "online"), (" ONLINE ", "online")):
         ok = check_submission(
-            make_submission(method=given),
+            make_submission(method=given, method_record=record, attachments=[capture]),
             task=class_a(task),
             categories=categories,
             submitted_by="I-1",

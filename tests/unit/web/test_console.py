@@ -6,12 +6,15 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from contracts.common import Role
+from services.draw.domain.seeds import PartyCeremony, secret_commitment
+from services.kit.errors import DomainError
 from services.web.domain import console
 from services.web.domain.plan_form import (
     check_form,
@@ -61,6 +64,29 @@ def test_the_draw_in_words() -> None:
         "掷骰种子至少需要20位数字。"
     )
     assert console.refusal("unknown_code", "as sent") == "as sent"
+
+
+def test_the_commit_reveals_refusals_in_chinese() -> None:
+    """Each refusal of the parties' commit-reveal, as the draw service words it, reads in
+    Chinese next to its field."""
+    secret = "a secret of sixteen+"
+    one = PartyCeremony().register("officer", secret_commitment(secret))
+    two = one.register("jijian", secret_commitment(secret + "!"))
+    attempts: list[tuple[Callable[[], object], str]] = [
+        (lambda: one.register("纪检", "0" * 64), "参与方代号只能由字母"),
+        (lambda: one.register("x", "ABC"), "承诺值须为64位"),
+        (lambda: one.register("officer", "0" * 64), "该参与方已登记。"),
+        (lambda: one.reveal("officer", secret), "至少两个参与方"),
+        (lambda: two.reveal("officer", "short"), "秘密值至少需要16个字符。"),
+        (lambda: two.reveal("officer", secret + "?"), "秘密值与该参与方登记的承诺值不符。"),
+        (lambda: two.reveal("nobody", secret), "没有登记该参与方。"),
+        (lambda: two.reveal("officer", secret).reveal("officer", secret), "该参与方已揭示。"),
+        (lambda: two.reveal("officer", secret).register("late", "0" * 64), "已开始揭示"),
+    ]
+    for attempt, zh in attempts:
+        with pytest.raises(DomainError) as refused:
+            attempt()
+        assert console.refusal(refused.value.code, refused.value.message).startswith(zh), zh
 
 
 def test_tickets_are_the_specs() -> None:

@@ -84,3 +84,29 @@ def test_refusals_go_back_to_their_fields() -> None:
         "check_date": ["请填写正确的日期"],
     }
     assert problems.general == ["您不是该任务的检查人员"]
+
+
+def test_only_the_chosen_methods_record_is_sent() -> None:
+    typed = {"place": " 店内 ", "documents": "营业执照\n\n 进货台账 ", "url": "https://a.cn"}
+    sent = {
+        "on_site": {"place": "店内"},
+        "documents": {"documents": ["营业执照", "进货台账"]},
+        "online": {"url": "https://a.cn", "platform": ""},
+        "commissioned": {},
+    }
+    for method, record in sent.items():
+        body, _ = _submit({**FORM, **typed, "method": method})
+        assert body["method_record"] == record, method
+
+
+def test_a_missing_record_is_shown_at_its_field() -> None:
+    assert field_of(["method_record", "place"]) == "place"
+    assert field_of(["method_record", "documents", 0]) == "documents"
+    assert field_of(["method_record", "platform"]) == "url"
+    problems = problems_from_refusal(
+        [
+            {"loc": ["attachments"], "type": "method_capture_missing", "msg_zh": "须附截图"},
+            {"loc": ["attachments"], "type": "method_report_missing", "msg_zh": "须附报告"},
+        ]
+    )
+    assert problems.by_field == {"photos": ["须附截图"], "report": ["须附报告"]}

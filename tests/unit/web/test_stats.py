@@ -62,6 +62,20 @@ TASKS = {
     "by_item": [
         {"item_code": "SCJG-001", "item_name": "企业公示信息", "checked": 25, "problems": 5}
     ],
+    # Per industry code as the tasks carry them: '' (tasks from before), two classes of one
+    # 大类 (C13), one of another (H62), and a 门类 alone (F).
+    "by_industry": [
+        {"industry_code": "", "results": 4, "problems": 0},
+        {"industry_code": "C1311", "results": 10, "problems": 3},
+        {"industry_code": "C1391", "results": 6, "problems": 1},
+        {"industry_code": "F", "results": 2, "problems": 0},
+        {"industry_code": "H6210", "results": 8, "problems": 2},
+    ],
+    "by_risk_class": [
+        {"risk_class": "", "entities": 3},
+        {"risk_class": "A", "entities": 6},
+        {"risk_class": "B", "entities": 20},
+    ],
 }
 PLANS = {
     "plans": 3,
@@ -89,18 +103,20 @@ DRAWS = {
     "by_risk_class": [{"risk_class": "A", "strata": 4, "n": 590, "k": 12, "entities": 12}],
 }
 NAMES = {"360202": "景德镇市昌江区", "360222": "景德镇市浮梁县"}
+INDUSTRIES = {"C13": "农副食品加工业", "H62": "餐饮业"}
 
 
-def view(filters: Filters = Filters(2026)) -> Any:
+def view(filters: Filters = Filters(2026), tasks: dict[str, Any] = TASKS) -> Any:
     return compose(
         filters=filters,
         entities=ENTITIES,
-        tasks=TASKS,
+        tasks=tasks,
         plans=PLANS,
         draws=DRAWS,
         departments=DEPTS,
         region_names=NAMES,
         inspector_names={"I-1": "王芳"},
+        industry_names=INDUSTRIES,
     )
 
 
@@ -118,11 +134,23 @@ def test_tables_and_their_charts_carry_the_same_figures() -> None:
     v = view()
     by_class = v.table("coverage-class")
     assert by_class is not None
+    # Drawn (the draw service) and checked (the publisher) against the directory, per class;
+    # '' has no entity in the directory's groups: no share of nothing.
+    assert by_class.headers[2:] == (
+        "已抽取主体（户）",
+        "已抽取占比",
+        "已检查主体（户）",
+        "检查覆盖率",
+    )
     assert by_class.rows == [
-        ("A类（低风险）", "600", "12", "2%"),
-        ("B类（一般风险）", "900", "0", "0%"),
+        ("A类（低风险）", "600", "12", "2%", "6", "1%"),
+        ("B类（一般风险）", "900", "0", "0%", "20", "2.2%"),
+        ("未分类", "0", "0", "—", "3", "—"),
     ]
-    assert by_class.chart()["series"] == [{"name": "覆盖率", "values": [2.0, 0.0]}]
+    assert by_class.chart()["series"] == [
+        {"name": "已抽取占比", "values": [2.0, 0.0, None]},
+        {"name": "检查覆盖率", "values": [1.0, 2.2, None]},
+    ]
     ratio = v.table("ratio-class")
     assert ratio is not None and ratio.rows[0] == (
         "A类（低风险）",
@@ -148,6 +176,27 @@ def test_tables_and_their_charts_carry_the_same_figures() -> None:
     ]
     timely = v.table("timeliness")
     assert timely is not None and [r[2] for r in timely.rows] == ["88.9%", "7.4%", "3.7%", "—"]
+
+
+def test_the_problem_rate_by_industry_adds_the_codes_up_to_their_division() -> None:
+    industries = view().table("industries")
+    assert industries is not None and industries.title == "问题发现率（按行业）"
+    assert industries.rows == [
+        ("农副食品加工业（C13）", "16", "4", "25%"),
+        ("F", "2", "0", "0%"),  # a code without a name is shown as it is
+        ("餐饮业（H62）", "8", "2", "25%"),
+        ("未记录行业", "4", "0", "0%"),
+    ]
+    chart = industries.chart()
+    assert chart is not None and chart["categories"] == [r[0] for r in industries.rows]
+    assert chart["series"] == [{"name": "问题发现率", "values": [25.0, 0.0, 25.0, 0.0]}]
+    # A publisher that answers neither list yet: the sections stay, empty, without a chart.
+    older = {k: v for k, v in TASKS.items() if k not in ("by_industry", "by_risk_class")}
+    v = view(tasks=older)
+    empty = v.table("industries")
+    assert empty is not None and empty.rows == [] and empty.chart() is None
+    by_class = v.table("coverage-class")
+    assert by_class is not None and by_class.rows[0][4:] == ("0", "0%")
 
 
 def test_a_region_keeps_its_own_entities_and_every_region_stays_a_choice() -> None:

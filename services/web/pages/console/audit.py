@@ -57,6 +57,9 @@ def router(
                 actor=actor,
                 subject=subject,
                 service_names=SERVICE_NAMES,
+                breaks=words.CHAIN_BREAKS,
+                broken=[c for c in found.chains if not c.get("ok")],
+                broken_entries=found.broken,
             ),
         )
 

@@ -34,7 +34,8 @@ DONE = {
     "started": "已冻结候选名单并公布承诺值。请在见证下取得种子。",
     "seeded": "种子已记录，抽取和选派已完成。",
     "party": "参与方已登记。",
-    "revealed": "秘密值已揭示。",
+    "revealed": "秘密值已揭示。等待其余参与方揭示。",
+    "derived": "各参与方均已揭示，已由各方秘密值得出种子，抽取和选派已完成。",
     "redraw": "重新抽取的请求已提交，等待另一名抽取人员确认。",
     "cancelled": "重新抽取的请求已撤回。",
     "redrawn": "已确认重新抽取：原抽取保留并标为已被取代，新抽取已冻结名单并公布承诺值。",
@@ -156,6 +157,8 @@ def router(
                 status_code=_status(exc),
             )
         goto = target or status.get("draw_id") or draw_id
+        if done == "revealed" and status.get("seed_source") == "parties":
+            done = "derived"  # the last reveal: the seed is derived and the draw has run
         return RedirectResponse(f"/console/draws/{quote(goto)}?done={done}", status_code=303)
 
     @r.post("/console/draws/{draw_id}/seed")

@@ -1,6 +1,7 @@
-"""统计分析 (`/console/stats`): the leaders' figures — coverage, ratios planned and drawn, the
-random-check and joint shares, tasks per department and inspector, results published in time,
-problems per item, late plan filings — as cards, charts and the same figures as tables, each
+"""统计分析 (`/console/stats`): the leaders' figures — coverage (drawn and checked per risk
+class, checked per region), ratios planned and drawn, the random-check and joint shares, tasks
+per department and inspector, results published in time, problems per item and per industry,
+late plan filings — as cards, charts and the same figures as tables, each
 table also a CSV (`/console/stats.csv?table=`). Filters: year, region, department; a planner
 sees their own department's figures unless they choose another (or all)."""
 

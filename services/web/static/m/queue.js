@@ -233,6 +233,16 @@ async function setupForm(form) {
     });
   }
 
+  // Only the fields of the chosen check method are shown; without scripts all four are, each
+  // labelled with its method, and the server keeps only the chosen one's.
+  const method = form.querySelector("#method");
+  const parts = form.querySelectorAll(".method-part");
+  const showMethod = () => parts.forEach((p) => (p.hidden = !!method && p.dataset.method !== method.value));
+  if (method) {
+    method.addEventListener("change", showMethod);
+    showMethod();
+  }
+
   document.addEventListener("spotcheck:sent", (e) => {
     if (e.detail.draft.task !== task) return;
     location.assign(`/m/tasks/${task}?done=${e.detail.body.state || "accepted"}`);
