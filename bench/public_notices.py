@@ -261,25 +261,31 @@ async def run(url: str, n: int, runs: int) -> None:
         await db.close()
 
 
+def on_postgres(run: Callable[[str], Awaitable[None]], url: str | None, prefix: str) -> None:
+    """Run `run(url)` against the given PostgreSQL, or an embedded one started for it in a
+    temporary folder named with `prefix` (removed after)."""
+    if url:
+        asyncio.run(run(url))
+        return
+    from spotcheck.embedded import EmbeddedPostgres
+    from tests.stack import new_workdir
+
+    folder = new_workdir(prefix)
+    pg = EmbeddedPostgres(folder / "pg")
+    try:
+        asyncio.run(run(pg.start()))
+    finally:
+        pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", type=int, default=250_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--database-url")
     args = ap.parse_args()
-    if args.database_url:
-        asyncio.run(run(args.database_url, args.tasks, args.runs))
-        return
-    from spotcheck.embedded import EmbeddedPostgres
-    from tests.stack import new_workdir
-
-    folder = new_workdir("bench-public-")
-    pg = EmbeddedPostgres(folder / "pg")
-    try:
-        asyncio.run(run(pg.start(), args.tasks, args.runs))
-    finally:
-        pg.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    on_postgres(lambda url: run(url, args.tasks, args.runs), args.database_url, "bench-public-")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,6 @@ Without --database-url an embedded PostgreSQL is started in a temporary folder.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import shutil
 import statistics
 import sys
 import time
@@ -34,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.public_notices import fill  # noqa: E402
+from bench.public_notices import fill, on_postgres  # noqa: E402
 from services.kit.db import Database  # noqa: E402
 from services.publisher import store  # noqa: E402
 from services.publisher.domain.categories import load_categories  # noqa: E402
@@ -120,19 +118,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--database-url")
     args = ap.parse_args()
-    if args.database_url:
-        asyncio.run(run(args.database_url, args.tasks, args.runs))
-        return
-    from spotcheck.embedded import EmbeddedPostgres
-    from tests.stack import new_workdir
-
-    folder = new_workdir("bench-stats-")
-    pg = EmbeddedPostgres(folder / "pg")
-    try:
-        asyncio.run(run(pg.start(), args.tasks, args.runs))
-    finally:
-        pg.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    on_postgres(lambda url: run(url, args.tasks, args.runs), args.database_url, "bench-stats-")
 
 
 if __name__ == "__main__":

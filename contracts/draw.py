@@ -298,3 +298,61 @@ class DrawStats(Contract):
     department: str | None = None
     draws: int
     by_risk_class: list[DrawnRatio]
+
+
+# Re-staffing one task (docs/draw-spec.md §7a). Appended here: other fields above may grow.
+
+
+class RestaffBody(Contract):
+    """`POST /tasks/{task_id}/restaff`: replace one member of the task's team, with a reason."""
+
+    inspector_id: str
+    reason: str
+
+
+class RestaffCandidate(Contract):
+    """An inspector eligible to replace the member, with his or her tasks in the draw."""
+
+    inspector_id: str
+    count: int
+
+
+class TaskRestaffed(Contract):
+    """`spotcheck.v1.draw.task.restaffed`: one member of one task replaced (换人).
+
+    Re-derivable: `seed` is the SHA-256 of `seed_input` (`{draw seed}|{task_id}|restaff|{n}`),
+    and the replacement is the candidate with the smallest (`count`, ticket
+    `sha256(f"{seed}|{task_id}|{inspector_id}")`). The task's new team follows in a
+    `task.assigned` for the same task id.
+    """
+
+    task_id: str
+    draw_id: str
+    n: int = Field(ge=1)
+    replaced: TeamMember
+    replacement: TeamMember
+    reason: str
+    seed_input: str
+    seed: str
+    candidates: list[RestaffCandidate]
+    by: str
+    at: datetime
+
+
+class RestaffRefusal(Contract):
+    """A member in conflict who could not be replaced, and why (the task keeps its team)."""
+
+    task_id: str
+    inspector_id: str
+    code: str
+    reason: str
+
+
+class RecusalsChecked(Contract):
+    """`POST /draws/{draw_id}/restaff-recused`: the draw's open tasks checked against the
+    roster's current recusals; each member in conflict replaced (reason 回避) or refused."""
+
+    draw_id: str
+    checked: int
+    restaffed: list[TaskRestaffed] = []
+    refused: list[RestaffRefusal] = []

@@ -410,6 +410,7 @@ class TaskStatus(StrEnum):
     PUBLISHED = "published"  # its latest result version is public
     MERGED = "merged"  # absorbed by a later visit (`merged_into`): takes no result
     SUPERSEDED = "superseded"  # its draw was redrawn before any result: nothing to do
+    CANCELLED = "cancelled"  # called off with a reason before any result (`TaskCancelled`)
 
 
 class ResultSummary(Contract):
@@ -488,6 +489,8 @@ class TaskDetail(TaskCard):
     pending draft in full (its `submission`), for the member who confirms it."""
 
     results: list[ResultVersion] = []
+    commissions: list[Commission] = []
+    """Items handed to outside bodies (委托检验检测、财务审计), with their reports."""
 
 
 class PublicTaskItem(Contract):
@@ -542,6 +545,7 @@ class NoticeProgress(StrEnum):
     IN_PROGRESS = "in_progress"
     RESULT_RECORDED = "result_recorded"
     MERGED = "merged"  # absorbed by a later visit to the same entity (进一次门、查多项事)
+    CANCELLED = "cancelled"  # called off before its visit (取消任务)
 
 
 class TaskNoticeRow(Contract):
@@ -814,3 +818,100 @@ class TaskStats(Contract):
     by_item: list[ItemProblems]
     by_industry: list[IndustryProblems] = []
     by_risk_class: list[RiskClassTally] = []
+
+
+class CommissionKind(StrEnum):
+    """What an outside body is commissioned to do for an item (委托): a test of samples by a
+    qualified testing body (委托检验检测) or an audit of the books (委托财务审计)."""
+
+    TEST = "test"
+    AUDIT = "audit"
+
+
+class CommissionConclusion(StrEnum):
+    """The returned report's conclusion: conforming (合格 / 未发现问题) or not (不合格 /
+    发现问题). The item's result category must agree with it (`Commission.allowed_categories`)."""
+
+    CONFORMING = "conforming"
+    NONCONFORMING = "nonconforming"
+
+
+class CommissionOpening(Contract):
+    """`POST /tasks/{task_id}/commissions`: an item of the task handed to a qualified outside
+    body. The item's result waits for its report."""
+
+    item_code: str = Field(min_length=1, max_length=50)
+    kind: CommissionKind = CommissionKind.TEST
+    body_name: str = Field(min_length=1, max_length=100)
+    """The body's name (受托机构名称)."""
+    qualification_no: str = Field(min_length=1, max_length=64)
+    """Its qualification (资质认定证书编号, CMA; for an audit the firm's 执业证书编号)."""
+    subject: str = Field(min_length=1, max_length=500)
+    """The sample or the engagement (样品名称、规格、批号，或审计事项)."""
+    commissioned_on: date
+
+
+class CommissionReporting(Contract):
+    """`POST /commissions/{commission_id}/report`: the body's report (uploaded first through
+    `POST /attachments`) and its conclusion."""
+
+    report: Attachment
+    conclusion: CommissionConclusion
+    reported_on: date
+    note: str = Field(default="", max_length=500)
+
+
+class Commission(Contract):
+    """One commissioned item of a task, and the body of events
+    `spotcheck.v1.publisher.commission.opened` and `…commission.reported`."""
+
+    commission_id: str
+    task_id: str
+    item_code: str
+    kind: CommissionKind
+    body_name: str
+    qualification_no: str
+    subject: str
+    commissioned_on: date
+    opened_by: str
+    opened_at: datetime
+    report: Attachment | None = None
+    conclusion: CommissionConclusion | None = None
+    reported_on: date | None = None
+    reported_by: str | None = None
+    note: str = ""
+    allowed_categories: list[str] = []
+    """The result categories the conclusion allows for the item (empty until reported)."""
+
+
+class CancelReason(StrEnum):
+    """Why a task is called off before its visit (取消任务): the entity is gone from the market
+    (注销, 吊销或撤销, 迁出), has closed (已关闭停业或正在组织清算), or another reason, said in a
+    note."""
+
+    DEREGISTERED = "deregistered"
+    REVOKED = "revoked"
+    CLOSED = "closed"
+    MOVED_OUT = "moved_out"
+    OTHER = "other"
+
+
+class TaskCancellation(Contract):
+    """`POST /tasks/{task_id}/cancel`: why (and, for `other`, a note saying what)."""
+
+    reason: CancelReason
+    note: str = Field(default="", max_length=500)
+
+
+class TaskCancelled(Contract):
+    """Reply to a cancellation, and event `spotcheck.v1.publisher.task.cancelled`.
+
+    The task takes no visit and no result any more and is not overdue; the draw stops counting
+    it as a visit (frequency windows) and never merges into it."""
+
+    task_id: str
+    draw_id: str
+    reason: CancelReason
+    note: str = ""
+    cancelled_by: str
+    cancelled_at: datetime

@@ -4,7 +4,7 @@ The notice exempts A-class entities from proactive on-site checks "除投诉举�
 转办交办案件线索及法律法规另有规定外": these checks happen on a trigger. Each is opened by one draw
 officer with its trigger and evidence, approved by a second, named draw officer, and staffed by
 the same team rules as a draw's tasks, with a seed committed before the approval (docs/draw-spec.md
-§7a). Its `task.assigned` says `kind = "triggered"`; every statistic counts it apart.
+§7b). Its `task.assigned` says `kind = "triggered"`; every statistic counts it apart.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class TriggeredTask(Contract):
     The seed is the nonce whose SHA-256 (`nonce_sha256`) was published when the task was
     opened; it is shown once the task is approved. With `eligible` anyone can re-derive the
     team: the smallest tickets `sha256(f"{seed}|{task_id}|{inspector_id}")`, first one per
-    department (docs/draw-spec.md §7a). `evidence_ref` is set only in answers to draw officers.
+    department (docs/draw-spec.md §7b). `evidence_ref` is set only in answers to draw officers.
     """
 
     task_id: str

@@ -13,6 +13,8 @@ reference vectors do). The tool re-derives every candidate hash, n, k, the ticke
 selection and the commitment (and a parties seed from its reveals), then prints `OK` or the
 first difference, exiting with 0 (OK), 1 (difference) or 2 (could not read the input).
 `--uscc` also prints that company's ticket in every stratum it is in and the stratum's cut-off.
+`--restaffings LOCATION` (the JSON of `GET /draws/{id}/restaffings`) also re-derives every
+re-staffed task's pick from the record's seed (docs/draw-spec.md §7a).
 
 This file deliberately shares no code with the service: it is the independent re-derivation.
 """
@@ -230,15 +232,50 @@ def verify(record: dict[str, Any], sources: list[str], uscc: str | None = None) 
     )
 
 
+def verify_restaffings(record: dict[str, Any], restaffings: list[dict[str, Any]]) -> str:
+    """Each restaffing's seed from the record's seed, and its pick from its candidates: the
+    fewest tasks in the draw, then the smallest ticket sha256(f"{seed}|{task_id}|{id}")."""
+    draw_seed = check_seed(record)
+    for r in restaffings:
+        where = f"restaffing {r['task_id']} #{r['n']}"
+        if r.get("draw_id") != record.get("draw_id"):
+            raise Difference(f"{where}: of draw {r.get('draw_id')}, not {record.get('draw_id')}")
+        text = f"{draw_seed}|{r['task_id']}|restaff|{r['n']}"
+        if r["seed_input"] != text:
+            raise Difference(f"{where}: seed_input is {r['seed_input']!r}, expected {text!r}")
+        seed = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if r["seed"] != seed:
+            raise Difference(f"{where}: seed is {r['seed']}, expected {seed}")
+        if not r["candidates"]:
+            raise Difference(f"{where}: no candidates")
+        best = min(
+            r["candidates"],
+            key=lambda c: (
+                int(c["count"]),
+                hashlib.sha256(f"{seed}|{r['task_id']}|{c['inspector_id']}".encode()).hexdigest(),
+            ),
+        )
+        got = r["replacement"]["inspector_id"]
+        if best["inspector_id"] != got:
+            raise Difference(
+                f"{where}: replacement {got}, the candidates give {best['inspector_id']}"
+            )
+    return f"OK {len(restaffings)} restaffing(s)"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("record", help="draw record JSON (path or URL)")
     ap.add_argument("candidates", nargs="*", help="candidate files, directories or URLs")
     ap.add_argument("--uscc", help="print this company's tickets and the cut-offs")
+    ap.add_argument("--restaffings", help="the draw's restaffings JSON (path or URL) to re-derive")
     args = ap.parse_args(argv)
     try:
         record = json.loads(read_bytes(args.record).decode("utf-8"))
         print(verify(record, args.candidates, args.uscc))
+        if args.restaffings:
+            found = json.loads(read_bytes(args.restaffings).decode("utf-8"))
+            print(verify_restaffings(record, found))
         return 0
     except Difference as d:
         print(f"DIFFERENCE: {d}")

@@ -22,14 +22,17 @@ from contracts.draw import (
     DrawSummary,
     PartyRegistration,
     PartyReveal,
+    RecusalsChecked,
     RedrawBody,
+    RestaffBody,
     SeedBody,
     StartDraw,
+    TaskRestaffed,
     TicketReply,
     VerifyReply,
 )
 from contracts.triggered import TriggeredOpen, TriggeredTask
-from services.draw.commands import Ceremony, Triggered
+from services.draw.commands import Ceremony, Restaffing, Triggered
 from services.draw.queries import DrawQueries
 from services.kit.auth import Principal, public, require
 from services.kit.edge import DepartmentCode, Limit, Offset, Year
@@ -38,7 +41,13 @@ from services.kit.edge import DepartmentCode, Limit, Offset, Year
 PARTY_ROLES = (Role.DRAW_OFFICER, Role.AUDITOR, Role.PLANNER)
 
 
-def router(*, ceremony: Ceremony, triggered: Triggered, queries: DrawQueries) -> APIRouter:
+def router(
+    *,
+    ceremony: Ceremony,
+    restaffing: Restaffing,
+    triggered: Triggered,
+    queries: DrawQueries,
+) -> APIRouter:
     """The draw service's routes."""
     r = APIRouter(tags=["draw"])
 
@@ -105,6 +114,28 @@ def router(*, ceremony: Ceremony, triggered: Triggered, queries: DrawQueries) ->
     ) -> DrawStatus:
         """Withdraw a redraw that was asked for and not yet confirmed."""
         return await ceremony.cancel_redraw(draw_id, by=who.sub)
+
+    @r.post("/tasks/{task_id}/restaff")
+    async def restaff(
+        task_id: str, body: RestaffBody, who: Principal = require(Role.DRAW_OFFICER)
+    ) -> TaskRestaffed:
+        """Replace one member of an open task, with a reason, by the draw's seeded rules; the
+        record re-derives from the draw's seed (docs/draw-spec.md §7a)."""
+        return await restaffing.restaff(task_id, body.inspector_id, body.reason, by=who.sub)
+
+    @r.post("/draws/{draw_id}/restaff-recused")
+    async def restaff_recused(
+        draw_id: str, who: Principal = require(Role.DRAW_OFFICER)
+    ) -> RecusalsChecked:
+        """Re-check the draw's open tasks against the roster's recusals now; replace each
+        member recused for the task's entity (reason 回避)."""
+        return await restaffing.restaff_recused(draw_id, by=who.sub)
+
+    @r.get("/draws/{draw_id}/restaffings")
+    @public
+    async def restaffings(draw_id: str) -> list[TaskRestaffed]:
+        """Every restaffing of the draw's tasks, with the inputs that re-derive each pick."""
+        return await queries.restaffings(draw_id)
 
     @r.get("/draws")
     @public

@@ -14,6 +14,7 @@ from services.draw.commands import (
     DrawCommands,
     Freezer,
     Intake,
+    Restaffing,
     Selection,
     Triggered,
 )
@@ -40,6 +41,7 @@ def build(ctx: ServiceContext) -> DrawApp:
         freezer=freezer,
         selection=selection,
         intake=Intake(ctx=ctx),
+        restaffing=Restaffing(ctx=ctx, selection=selection),
         triggered=Triggered(ctx=ctx),
     )
     return DrawApp(commands=commands, queries=queries)
@@ -55,7 +57,10 @@ async def _start(ctx: ServiceContext, app: DrawApp) -> None:
 def _routers(ctx: ServiceContext, app: DrawApp) -> list[APIRouter]:
     return [
         api.router(
-            ceremony=app.commands.ceremony, triggered=app.commands.triggered, queries=app.queries
+            ceremony=app.commands.ceremony,
+            restaffing=app.commands.restaffing,
+            triggered=app.commands.triggered,
+            queries=app.queries,
         )
     ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contracts import subjects
 from contracts.planner import PlanApproved
-from contracts.publisher import ResultAccepted, TaskStarted
+from contracts.publisher import ResultAccepted, TaskCancelled, TaskStarted
 from services.draw.commands import Intake
 from services.draw.domain.tasks import Progress
 from services.kit.bus import Incoming
@@ -44,4 +44,23 @@ async def register(ctx: ServiceContext, *, intake: Intake) -> None:
         durable="draw-task-progress",
         subjects=[started, accepted],
         handler=on_progress,
+    )
+
+    async def on_cancelled(msg: Incoming) -> None:
+        c = msg.parse(TaskCancelled)
+        await intake.report_progress(
+            c.task_id,
+            Progress.CANCELLED,
+            at=c.cancelled_at,
+            subject=msg.subject,
+            event_id=msg.event_id,
+        )
+
+    # A consumer of its own: an existing durable keeps the subjects it was made with, so a
+    # new subject on `draw-task-progress` would never reach an upgraded deployment.
+    ctx.bus.consume(
+        stream=subjects.stream_name("publisher"),
+        durable="draw-task-cancelled",
+        subjects=[subjects.event("publisher", "task.cancelled")],
+        handler=on_cancelled,
     )

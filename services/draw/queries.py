@@ -19,6 +19,7 @@ from contracts.draw import (
     RedrawFacts,
     RedrawRequest,
     StratumTicket,
+    TaskRestaffed,
     TeamMember,
     TicketReply,
     VerifyReply,
@@ -252,6 +253,12 @@ class DrawQueries:
             {"task": r.task, "state": r.state, "merged_into": r.merged_into, "progress": r.progress}
             for r in rows
         ]
+
+    async def restaffings(self, draw_id: str) -> list[TaskRestaffed]:
+        """Every restaffing of a draw's tasks (public: the inputs re-derive each pick)."""
+        async with self.db.pool.acquire() as conn:
+            await store.get_draw(conn, draw_id)
+            return await store.restaffings(conn, draw_id)
 
     async def tickets(self, draw_id: str, uscc: str) -> TicketReply:
         """A company's ticket in each stratum it was a candidate of, with the cut-offs."""

@@ -9,14 +9,15 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from services.kit.service import ServiceContext, ServiceSpec
-from services.publisher import api, handlers, stats_api
+from services.publisher import api, handlers, lifecycle_api, stats_api
 from services.publisher.commands.calendars import Calendars
+from services.publisher.commands.commissions import Commissions
 from services.publisher.commands.copies import Copies
 from services.publisher.commands.deliveries import Deliveries
 from services.publisher.commands.drafts import Drafts
 from services.publisher.commands.intake import Intake
 from services.publisher.commands.submissions import Submissions
-from services.publisher.commands.tasks import TaskStarts
+from services.publisher.commands.tasks import Cancellations, TaskStarts
 from services.publisher.domain.categories import load_categories
 from services.publisher.metrics import register_metrics, watch
 from services.publisher.queries import PublisherQueries
@@ -36,6 +37,8 @@ class PublisherApp:
     drafts: Drafts
     submissions: Submissions
     starts: TaskStarts
+    commissions: Commissions
+    cancellations: Cancellations
     deliveries: Deliveries
     queries: PublisherQueries
     relay: Relay | None
@@ -84,6 +87,14 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         drafts=drafts,
         submissions=Submissions(intake=intake, drafts=drafts),
         starts=TaskStarts(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
+        cancellations=Cancellations(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
+        commissions=Commissions(
+            db=ctx.db,
+            audit=ctx.audit,
+            outbox=ctx.outbox,
+            intake=intake,
+            categories=load_categories(),
+        ),
         deliveries=Deliveries(db=ctx.db, audit=ctx.audit, wake=wake),
         queries=PublisherQueries(db=ctx.db, workdays=workdays, categories=load_categories()),
         relay=relay,
@@ -113,6 +124,7 @@ def _routers(ctx: ServiceContext, app: PublisherApp) -> list[APIRouter]:
             public_base_url=app.settings.public_base_url,
         ),
         stats_api.router(queries=app.queries),
+        lifecycle_api.router(commissions=app.commissions, cancellations=app.cancellations),
     ]
 
 

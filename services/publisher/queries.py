@@ -96,6 +96,7 @@ class PublisherQueries:
                 raise NotFound(f"no task {task_id}", code="task_unknown")
             check_may_read(reader, task_id=task_id, team=card.team, departments=card.departments)
             results = await store.task_results(conn, task_id)
+            commissions = await store.task_commissions(conn, task_id)
             draft = card.pending_draft
             if draft is not None:
                 full = await store.get_draft(conn, draft.draft_id)
@@ -103,6 +104,7 @@ class PublisherQueries:
         return TaskDetail(
             **{**card.model_dump(exclude={"pending_draft"}), "pending_draft": draft},
             results=results,
+            commissions=commissions,
         )
 
     async def public_task(self, task_id: str, *, today: date | None = None) -> PublicTask:

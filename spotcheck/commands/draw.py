@@ -221,3 +221,58 @@ def ticket(
     for s in reply["strata"]:
         mark = "SELECTED" if s["selected"] else "-"
         print(f"{s['stratum_id']}\t{s['ticket']}\tcut-off {s['cutoff_ticket']}\t{mark}")
+
+
+_OFFICER_HELP = (
+    "Your name as draw officer (signs with the embedded key; with SPOTCHECK_TOKEN set, the "
+    "token names you)"
+)
+
+
+@app.command()
+def restaff(
+    task_id: str,
+    inspector: Annotated[str, typer.Option("--inspector", help="The member to replace")],
+    reason: Annotated[str, typer.Option(help="Why (kept in the public record), e.g. 病假")],
+    officer: Annotated[str | None, typer.Option(help=_OFFICER_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Replace one member of an open task by the draw's seeded rules (换人); nothing else moves.
+
+    Prints who left and who came, and the seed input that re-derives the pick
+    (docs/draw-spec.md §7a). Refused when the task is not open, the inspector is not on its
+    team, or no other inspector is eligible (the constraint is named).
+    """
+    body = {"inspector_id": inspector, "reason": reason}
+    reply = call(lambda: _api(sub=officer).post(f"/tasks/{task_id}/restaff", json=body))
+    if as_json:
+        print_json(reply)
+        return
+    print(
+        f"{task_id}: {reply['replaced']['inspector_id']} -> "
+        f"{reply['replacement']['inspector_id']} ({reply['reason']}); restaffing "
+        f"{reply['n']}, {len(reply['candidates'])} candidate(s), seed input "
+        f"{reply['seed_input']!r}"
+    )
+
+
+@app.command(name="restaff-recused")
+def restaff_recused(
+    draw_id: str,
+    officer: Annotated[str | None, typer.Option(help=_OFFICER_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-check the draw's open tasks against the roster's recusals now; replace each member
+    recused for the task's entity (reason 回避). Exit 1 when a member could not be replaced."""
+    reply = call(lambda: _api(sub=officer).post(f"/draws/{draw_id}/restaff-recused"))
+    if as_json:
+        print_json(reply)
+    else:
+        print(f"{draw_id}: {reply['checked']} open task(s) checked")
+        for r in reply["restaffed"]:
+            who = f"{r['replaced']['inspector_id']} -> {r['replacement']['inspector_id']}"
+            print(f"  {r['task_id']}\t{who}\t{r['reason']}")
+        for r in reply["refused"]:
+            print(f"  {r['task_id']}\t{r['inspector_id']}\tNOT REPLACED: {r['reason']}")
+    if reply["refused"]:
+        raise typer.Exit(1)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,83 @@ def start(
     api = _client(inspector, dept)
     got = call(lambda: api.post(f"/tasks/{task_id}/start"))
     typer.echo(f"{got['task_id']}: started by {got['started_by']} at {got['started_at']}")
+
+
+@app.command("cancel")
+def cancel(
+    task_id: str = typer.Argument(..., help="the task called off"),
+    reason: str = typer.Option(
+        ...,
+        help="deregistered (注销), revoked (吊销、撤销), closed (停业、清算), "
+        "moved_out (迁出) or other (with --note)",
+    ),
+    note: str = typer.Option("", help="what the reason is (required with --reason other)"),
+    dept: str = typer.Option(..., help="as staff of this department (one of the task's)"),
+) -> None:
+    """Call a task off before its visit (取消任务): no visit, no result, not overdue."""
+    api = _client(None, dept)
+    got = call(lambda: api.post(f"/tasks/{task_id}/cancel", json={"reason": reason, "note": note}))
+    typer.echo(f"{got['task_id']}: cancelled ({got['reason']}) by {got['cancelled_by']}")
+
+
+@app.command("commission")
+def commission(
+    task_id: str = typer.Argument(..., help="the task one of whose items is commissioned"),
+    item: str = typer.Option(..., help="the item's code"),
+    body: str = typer.Option(..., help="the outside body's name (受托机构)"),
+    qualification: str = typer.Option(..., help="its qualification number (CMA 资质认定证书编号)"),
+    subject: str = typer.Option(..., help="the sample or the engagement (样品名称、批号…)"),
+    on: str | None = typer.Option(None, help="commissioned on (YYYY-MM-DD; today by default)"),
+    kind: str = typer.Option("test", help="test (委托检验检测) or audit (财务审计)"),
+    inspector: str | None = typer.Option(None, help="as this inspector (on the task's team)"),
+    dept: str | None = typer.Option(None, help="as staff of this department"),
+) -> None:
+    """Hand one item of a task to a qualified outside body (委托检验检测、财务审计); the item's
+    result waits for its report. Prints the commission's id."""
+    api = _client(inspector, dept)
+    opening = {
+        "item_code": item,
+        "kind": kind,
+        "body_name": body,
+        "qualification_no": qualification,
+        "subject": subject,
+        "commissioned_on": on or date.today().isoformat(),
+    }
+    got = call(lambda: api.post(f"/tasks/{task_id}/commissions", json=opening))
+    typer.echo(got["commission_id"])
+
+
+@app.command("report")
+def report(
+    commission_id: str = typer.Argument(..., help="the commission (spotcheck results commission)"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="the body's report"),
+    conclusion: str = typer.Option(..., help="conforming (合格) or nonconforming (不合格)"),
+    on: str | None = typer.Option(None, help="the report's date (YYYY-MM-DD; today by default)"),
+    note: str = typer.Option("", help="what the report found, in a line"),
+    inspector: str | None = typer.Option(None, help="as this inspector (on the task's team)"),
+    dept: str | None = typer.Option(None, help="as staff of this department"),
+) -> None:
+    """Record a commissioned body's report and its conclusion: the item's result may then be
+    recorded, in a category the conclusion allows (printed)."""
+    api = _client(inspector, dept)
+    content = file.read_bytes()
+    stored = call(lambda: api.post("/attachments", content=content))
+    attachment = {
+        "name": file.name,
+        "sha256": stored["sha256"],
+        "size": stored["size"],
+        "content_type": mimetypes.guess_type(file.name)[0] or "application/octet-stream",
+        "kind": "report",
+    }
+    body = {
+        "report": attachment,
+        "conclusion": conclusion,
+        "reported_on": on or date.today().isoformat(),
+        "note": note,
+    }
+    got = call(lambda: api.post(f"/commissions/{commission_id}/report", json=body))
+    allowed = "、".join(got["allowed_categories"])
+    typer.echo(f"{commission_id}: {got['conclusion']}; the item's result may be: {allowed}")
 
 
 @app.command("submit")

@@ -26,6 +26,7 @@ from services.kit.backoff import Backoff
 from services.publisher.library import load_categories
 from spotcheck.client import Api, ApiError
 from spotcheck.demo import results as sample
+from spotcheck.demo.commission import commission_one
 from spotcheck.demo.common import Demo, DemoError, fetch_tasks, progress_bar, today
 from spotcheck.demo.summary import publication_timing
 
@@ -79,6 +80,7 @@ def run_results(demo: Demo) -> dict[str, int]:
         str(m["inspector_id"]): str(m["department"]) for t in tasks for m in t.get("team") or []
     }
     api = demo.api("publisher")
+    commissioned = commission_one(demo, api, key, departments, by_inspector, tasks)
     counts: Counter[str] = Counter()
     refusals: list[str] = []
     drafts: list[dict[str, Any]] = []
@@ -132,6 +134,7 @@ def run_results(demo: Demo) -> dict[str, int]:
         "refused": counts["refused"],
         "chosen": total,
         "confirmations": confirmed["confirmations"],
+        "commissioned": 0 if commissioned is None else 1,
     }
 
 

@@ -1,8 +1,8 @@
 """The officers' console (`/console/`) as officers use it, on a desktop (1280×800): a draw
 officer runs a whole ceremony with dice digits typed by a witness, watches the presentation
-screen, exports the selection, and asks for a redraw that a second officer confirms; roles see
-a 403 page where they must. Every page passes axe-core and fits the width, and leaves a
-screenshot (`console-*.png`) for the guide.
+screen, exports the selection, replaces one member of a task (换人), and asks for a redraw that
+a second officer confirms; roles see a 403 page where they must. Every page passes axe-core and
+fits the width, and leaves a screenshot (`console-*.png`) for the guide.
 
 This module runs after `test_mobile.py` (its name says so): its draws leave tasks, and a redraw
 supersedes them, which the phone tests' choice of open tasks must not meet.
@@ -105,6 +105,39 @@ def test_a_draw_officer_runs_the_ceremony_and_two_officers_redraw(
     text = Path(download.value.path()).read_bytes().decode("utf-8-sig")
     assert text.splitlines()[0].startswith("任务编号,批次,统一社会信用代码,主体名称")
     assert len(text.splitlines()) == len(tasks) + 1
+
+    # 换人: one member of one task replaced, with a reason and an explicit confirmation.
+    staffed = next(t["task"] for t in tasks if t["task"]["team"])
+    task_id, ill = staffed["task_id"], staffed["team"][0]
+    page.get_by_role("link", name=f"换人：{task_id}").click()
+    expect(
+        page.get_by_role("heading", level=1, name=f"换人：{staffed['entity_name']}")
+    ).to_be_visible()
+    check_page(page, "console-restaff-desktop")
+    page.get_by_role("radio", name=re.compile(ill["inspector_id"])).check()
+    page.get_by_label("换人理由").fill("  ")  # blank: the browser lets it through, the server not
+    page.get_by_role("checkbox", name=re.compile("我确认替换该检查人员")).check()
+    page.get_by_role("button", name="确认换人").click()
+    expect(page.locator("#reason-error")).to_have_text("请填写换人理由。")
+    expect(page.get_by_role("radio", name=re.compile(ill["inspector_id"]))).to_be_checked()
+    page.get_by_label("换人理由").fill("病假")
+    page.get_by_role("checkbox", name=re.compile("我确认替换该检查人员")).check()
+    page.get_by_role("button", name="确认换人").click()
+    expect(page.get_by_role("status").filter(has_text="已换人")).to_be_visible()
+    [done] = call(stack, "GET", "draw", f"/draws/{draw_id}/restaffings", role=Role.AUDITOR)
+    assert (done["task_id"], done["replaced"]["inspector_id"]) == (task_id, ill["inspector_id"])
+    assert (done["reason"], done["by"]) == ("病假", "draw-officer")
+    came = done["replacement"]["inspector_id"]
+    row = page.get_by_role("row").filter(has_text=task_id)
+    expect(row).to_contain_text(done["replacement"]["name"])
+    after = call(stack, "GET", "draw", f"/draws/{draw_id}/tasks", role=Role.AUDITOR)
+    teams = {t["task"]["task_id"]: [m["inspector_id"] for m in t["task"]["team"]] for t in after}
+    assert came in teams[task_id] and ill["inspector_id"] not in teams[task_id]
+    assert {k: v for k, v in teams.items() if k != task_id} == {
+        t["task"]["task_id"]: [m["inspector_id"] for m in t["task"]["team"]]
+        for t in tasks
+        if t["task"]["task_id"] != task_id
+    }
 
     # A redraw: asked with a reason by one officer; the same officer cannot confirm it.
     page.get_by_role("button", name="提出重新抽取").click()

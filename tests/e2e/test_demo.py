@@ -185,6 +185,8 @@ def check_results(
         p for p in _get(s, "publisher", "/public/results.json")["results"] if p["task_id"] in state
     ]
     assert len(public) == summary["published"] == summary["results"]["submitted"] > 0
+    # one product-quality item went to a testing body, whose report came back first
+    assert summary["results"]["commissioned"] == 1
     assert all(state[p["task_id"]] == "assigned" for p in public), "a result on a merged task"
     ours = {p["result_id"] for p in public}
     deliveries = [
@@ -261,6 +263,20 @@ def check_audit(s: Running, token: str) -> None:
 
 
 @pytest.mark.timeout(900)
+def check_restaffing(s: Running, summary: dict[str, Any], shown: str) -> None:
+    """The demo re-staffed one task of its first draw: one member changed, re-derivable."""
+    draw_id = summary["draws"][0]["draw_id"]
+    [done] = _get(s, "draw", f"/draws/{draw_id}/restaffings")
+    assert f"换人 {done['task_id']}: " in shown and "--restaffings" in shown
+    row = next(r for r in _tasks(s, draw_id) if r["task"]["task_id"] == done["task_id"])
+    team = [m["inspector_id"] for m in row["task"]["team"]]
+    assert done["replacement"]["inspector_id"] in team
+    assert done["replaced"]["inspector_id"] not in team
+    assert done["seed_input"] == f"{_get(s, 'draw', f'/draws/{draw_id}/record')['seed']}|" + (
+        f"{done['task_id']}|restaff|1"
+    )
+
+
 def test_demo_cycle_agrees_end_to_end(stack: Running) -> None:
     r = cli(stack, *DEMO_ARGS, "--json")
     assert r.returncode == 0, r.stderr[-3000:]
@@ -275,12 +291,14 @@ def test_demo_cycle_agrees_end_to_end(stack: Running) -> None:
     check_teams(stack, tasks, token)
     check_results(stack, tasks, summary, token)
     check_audit(stack, token)
+    check_restaffing(stack, summary, r.stderr)
 
     # Running it again reuses everything and submits nothing twice.
     again = cli(stack, *DEMO_ARGS, "--json")
     assert again.returncode == 0, again.stderr[-3000:]
     second = json.loads(again.stdout)
     assert again.stderr.count("reusing draw") == 3
+    assert "reusing restaffing" in again.stderr
     assert "already submitted" in again.stderr and "already in the registry" in again.stderr
     assert second["results"]["submitted"] == 0
     assert second["results"]["skipped"] == summary["results"]["submitted"]

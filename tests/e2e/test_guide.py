@@ -70,6 +70,13 @@ def _task_for_inspector(s: Running) -> dict[str, str]:
     raise AssertionError("the demo left no staffed task without a result")
 
 
+def _task_to_restaff(s: Running, draw_id: str) -> dict[str, str]:
+    """A staffed task of the guide's own draw and one of its team, for the guide's 换人."""
+    rows = httpx.get(s.urls["draw"] + f"/draws/{draw_id}/tasks", timeout=60).json()
+    t = next(r["task"] for r in rows if r["state"] == "assigned")
+    return {"RESTAFF_TASK": t["task_id"], "MEMBER": t["team"][-1]["inspector_id"]}
+
+
 def _draw_state(s: Running, task_id: str) -> str:
     """The task's state in the draw service (`assigned`, `merged`, …)."""
     draw_id = task_id.split(":", 1)[0]
@@ -169,6 +176,7 @@ def test_every_command_of_the_guide_runs(stack: Running, tmp_path: Path) -> None
                 stack.urls["draw"] + f"/draws/{variables['DRAW']}/record", timeout=60
             ).json()
             variables["USCC"] = next(u for st in record["strata"] for u in st["selected"])
+            variables.update(_task_to_restaff(stack, variables["DRAW"]))
     assert ran >= 25
     _check_outputs(outputs, variables)
 
@@ -189,7 +197,11 @@ def _check_outputs(out: dict[str, str], v: dict[str, str]) -> None:
     assert "completed" in of("spotcheck draw seed")
     assert of("spotcheck draw verify").startswith(f"OK {v['DRAW']}")
     verify = [t for c, t in out.items() if c.startswith("python3 tools/verify_draw.py")]
-    assert len(verify) == 3 and all(t.strip().splitlines()[-1].startswith("OK") for t in verify)
+    assert len(verify) == 4 and all(t.strip().splitlines()[-1].startswith("OK") for t in verify)
+    restaffed = of("spotcheck draw restaff $RESTAFF_TASK")
+    assert restaffed.startswith(f"{v['RESTAFF_TASK']}: {v['MEMBER']} -> ") and "病假" in restaffed
+    assert "OK 1 restaffing(s)" in of("python3 tools/verify_draw.py record.json lists/ --rest")
+    assert "open task(s) checked" in of("spotcheck draw restaff-recused")
     assert v["USCC"] in of("python3 tools/verify_draw.py record.json")
     # the public site's copies of the record and lists (§8): the same verdict, the same ticket
     site = of("python3 tools/verify_draw.py http://127.0.0.1:8100/")

@@ -4,6 +4,7 @@
 - `freeze.py`: exclusions, the registry's freeze, the commitment;
 - `selection.py`: after the seed, selection, tasks, teams, the record and the events;
 - `progress.py`: approved plans and task progress from other services' events;
+- `restaffing.py`: replacing one member of one open task (换人), and recusals found later.
 - `triggered.py`: triggered tasks (触发检查): open, approve, staff.
 """
 
@@ -14,10 +15,19 @@ from dataclasses import dataclass
 from services.draw.commands.ceremony import Ceremony
 from services.draw.commands.freeze import Freezer
 from services.draw.commands.progress import Intake
+from services.draw.commands.restaffing import Restaffing
 from services.draw.commands.selection import Selection
 from services.draw.commands.triggered import Triggered
 
-__all__ = ["Ceremony", "DrawCommands", "Freezer", "Intake", "Selection", "Triggered"]
+__all__ = [
+    "Ceremony",
+    "DrawCommands",
+    "Freezer",
+    "Intake",
+    "Restaffing",
+    "Selection",
+    "Triggered",
+]
 
 
 @dataclass(frozen=True)
@@ -28,4 +38,5 @@ class DrawCommands:
     freezer: Freezer
     selection: Selection
     intake: Intake
+    restaffing: Restaffing
     triggered: Triggered

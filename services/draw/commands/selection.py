@@ -71,6 +71,10 @@ class Selection:
     def __init__(self, *, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
+    async def roster(self, departments: list[str]) -> list[InspectorRecord]:
+        """The registry's current roster of these departments (re-staffing asks it too)."""
+        return await roster_of(self.ctx.bus, departments)
+
     # -- run -----------------------------------------------------------------------------------
 
     async def run(self, draw_id: str) -> None:

@@ -66,15 +66,23 @@ class Progress(StrEnum):
     """How far the inspectors are with a task, as the publisher reports it.
 
     Kept apart from a task's state (assigned / unstaffed / merged / superseded: what the draw
-    did with it). `task.started` makes a task in progress, `result.accepted` result recorded.
+    did with it). `task.started` makes a task in progress, `result.accepted` result recorded,
+    `task.cancelled` cancelled: called off before any result (the publisher refuses to cancel
+    a task with one), so nothing comes after it.
     """
 
     NOT_STARTED = "not_started"
     IN_PROGRESS = "in_progress"
     RESULT_RECORDED = "result_recorded"
+    CANCELLED = "cancelled"
 
 
-_RANK = {Progress.NOT_STARTED: 0, Progress.IN_PROGRESS: 1, Progress.RESULT_RECORDED: 2}
+_RANK = {
+    Progress.NOT_STARTED: 0,
+    Progress.IN_PROGRESS: 1,
+    Progress.RESULT_RECORDED: 2,
+    Progress.CANCELLED: 3,
+}
 
 
 def advance(current: Progress, reported: Progress) -> Progress:

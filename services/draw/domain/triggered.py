@@ -12,7 +12,7 @@ opened one entity at a time. What this module decides (no I/O):
 3. the team is drawn by the draw's own rules (`teams.assign_teams`, one task) with the seed
    `nonce`, whose SHA-256 was published when the task was opened (`nonce_commitment`); the
    inspectors who met every hard constraint are recorded, so anyone can re-derive the team
-   from the seed and that list alone (`rederive_team`, docs/draw-spec.md §7a).
+   from the seed and that list alone (`rederive_team`, docs/draw-spec.md §7b).
 """
 
 from __future__ import annotations

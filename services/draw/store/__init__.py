@@ -5,6 +5,7 @@ objects or the frozen dataclasses of `rows.py`, never as asyncpg records.
 - `strata.py`: committed strata and their frozen candidate lists, the ratio drawn per risk
   class;
 - `tasks.py`: tasks, team members, progress and what earlier tasks say about a new draw;
+- `restaffings.py`: re-staffing one task (the swap and its record).
 - `triggered.py`: triggered tasks (触发检查), their openings and approvals.
 """
 
@@ -22,6 +23,18 @@ from services.draw.store.draws import (
     save_plan,
     seeded_draws,
     update_draw,
+)
+from services.draw.store.restaffings import (
+    RestaffTask,
+    draw_counts,
+    draw_departments,
+    insert_restaffing,
+    last_team_before,
+    open_teams,
+    removed_from,
+    restaff_task,
+    restaffings,
+    swap_member,
 )
 from services.draw.store.rows import (
     Conn,
@@ -69,6 +82,7 @@ __all__ = [
     "Conn",
     "DrawExtra",
     "DrawListRow",
+    "RestaffTask",
     "StoredTask",
     "StratumRow",
     "TaskRow",
@@ -77,6 +91,8 @@ __all__ = [
     "add_party",
     "approve_opening",
     "candidate_list",
+    "draw_counts",
+    "draw_departments",
     "draw_extra",
     "drawn_by_risk_class",
     "dumps",
@@ -86,18 +102,24 @@ __all__ = [
     "get_plan",
     "insert_draw",
     "insert_opening",
+    "insert_restaffing",
     "insert_stratum",
     "insert_tasks",
     "insert_triggered_task",
     "last_inspectors",
+    "last_team_before",
     "list_draws",
     "list_openings",
     "live_draws",
     "loads",
     "mark_merged",
     "open_tasks",
+    "open_teams",
     "parties",
     "public_parties",
+    "removed_from",
+    "restaff_task",
+    "restaffings",
     "reveal_party",
     "save_plan",
     "seeded_draws",
@@ -106,6 +128,7 @@ __all__ = [
     "strata",
     "strata_of_uscc",
     "supersede_tasks",
+    "swap_member",
     "task_bodies",
     "task_counts",
     "task_progress",

@@ -24,15 +24,15 @@ async def excluded_usccs(
     """Entities checked at least `times` times for one of these items by one of these
     departments in tasks whose period ends on or after `since` (a frequency window).
 
-    A check is a task of a live draw: assigned, unstaffed, or merged into another task. A
-    merged task and the task that absorbed it (which carries its items) are one visit, so
-    they count once. Triggered checks (触发检查) are counted apart: they never keep an entity
-    out of a random draw (else opening one would shield an entity from the draw).
+    A check is a task of a live draw: assigned, unstaffed, or merged into another task, and
+    not cancelled before its visit. A merged task and the task that absorbed it (which carries
+    its items) are one visit, so they count once. Triggered checks (触发检查) are counted apart:
+    they never keep an entity out of a random draw (else opening one would shield an entity
+    from the draw).
     """
     rows = await conn.fetch(
         "SELECT uscc FROM tasks t WHERE t.state IN ('assigned', 'unstaffed', 'merged') "
-        "AND t.kind = 'random' "
-        "AND t.period_end >= $3 "
+        "AND t.kind = 'random' AND t.progress <> 'cancelled' AND t.period_end >= $3 "
         "AND EXISTS (SELECT 1 FROM jsonb_array_elements(t.body->'items') i "
         "            WHERE i->>'code' = ANY($1::text[]) AND i->>'department' = ANY($2::text[])) "
         "GROUP BY uscc HAVING count(DISTINCT coalesce(t.merged_into, t.task_id)) >= $4",

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from contracts import subjects
-from contracts.publisher import ResultAccepted, ResultSubmission, SubmissionOutcome
+from contracts.publisher import Attachment, ResultAccepted, ResultSubmission, SubmissionOutcome
 from services.kit.audit import AuditTrail
 from services.kit.bus import Bus
 from services.kit.db import Database
@@ -105,8 +105,15 @@ class Intake:
 
     async def _attachments_present(self, sub: ResultSubmission) -> list[dict[str, Any]]:
         """Reasons for referenced (not inline) attachments missing from the object store."""
+        return await self.attachments_missing(sub.attachments, loc=["attachments"])
+
+    async def attachments_missing(
+        self, attachments: Sequence[Attachment], *, loc: list[str | int]
+    ) -> list[dict[str, Any]]:
+        """Reasons for referenced (not inline) attachments missing from the object store, each
+        at `loc` + its index."""
         reasons = []
-        for i, att in enumerate(sub.attachments):
+        for i, att in enumerate(attachments):
             if att.content_base64 is not None or att.size > self.max_attachment_bytes:
                 continue
             bucket = await self.evidence()
@@ -117,7 +124,7 @@ class Intake:
             if info is None or int(info.size or 0) != att.size:
                 reasons.append(
                     {
-                        "loc": ["attachments", i, "sha256"],
+                        "loc": [*loc, i, "sha256"],
                         "msg": f"attachment {att.name!r} was not uploaded",
                         "type": "attachment_missing",
                         "msg_zh": "附件未上传",

@@ -20,9 +20,12 @@ def _has(sub: ResultSubmission, kind: AttachmentKind) -> bool:
     return any(a.kind is kind for a in sub.attachments)
 
 
-def check_method_record(sub: ResultSubmission, method: Method | None) -> list[dict[str, Any]]:
+def check_method_record(
+    sub: ResultSubmission, method: Method | None, *, reports_on_file: bool = False
+) -> list[dict[str, Any]]:
     """Every trace the result's method requires and the submission lacks; none for an unknown
-    method (refused on its own)."""
+    method (refused on its own). `reports_on_file`: the task's commissions returned their
+    reports, which stand for the commissioned check's own."""
     record = sub.method_record
     reasons: list[dict[str, Any]] = []
     if method is Method.ON_SITE and not record.place.strip():
@@ -63,7 +66,11 @@ def check_method_record(sub: ResultSubmission, method: Method | None) -> list[di
                     "网络监测须附监测截图或页面存档",
                 )
             )
-    elif method is Method.COMMISSIONED and not _has(sub, AttachmentKind.REPORT):
+    elif (
+        method is Method.COMMISSIONED
+        and not reports_on_file
+        and not _has(sub, AttachmentKind.REPORT)
+    ):
         reasons.append(
             reason(
                 ["attachments"],

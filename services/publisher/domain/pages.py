@@ -43,6 +43,7 @@ PROGRESS_ZH = {
     "in_progress": "检查中",
     "result_recorded": "已录入结果",
     "merged": "已并入其他任务",
+    "cancelled": "已取消",
 }
 
 

@@ -16,6 +16,7 @@ from contracts.rules import Method
 from services.kit.errors import Conflict, Invalid
 from services.publisher.domain import methods as check_methods
 from services.publisher.domain.categories import CategoryTable
+from services.publisher.domain.commissions import CommissionFacts, check_against_reports
 from services.publisher.domain.method_record import check_method_record
 from services.publisher.domain.on_site import (
     check_answers,
@@ -31,6 +32,13 @@ from services.publisher.domain.result_parts import (
 )
 
 DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+CANCEL_REASONS_ZH = {
+    "deregistered": "主体已注销",
+    "revoked": "主体被吊销或撤销",
+    "closed": "已关闭停业或正在组织清算",
+    "moved_out": "已迁出本辖区",
+    "other": "其他原因",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +67,10 @@ class TaskView:
     started_by: str | None = None
     # Set when a redraw superseded the task's draw: the redraw's tasks replace it.
     draw_superseded_by: str | None = None
+    # Set when the task was called off (取消任务, `CancelReason`): no visit, no result.
+    cancel_reason: str | None = None
+    # Items handed to outside bodies (委托检验检测): their results wait for the reports.
+    commissions: tuple[CommissionFacts, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +130,7 @@ def check_submission(
         if not draft:
             reasons += check_confirmations(sub, task)
         reasons += check_items(sub, task)
+        reasons += check_against_reports(sub, task.commissions, categories)
         if not task.period_start <= sub.check_date <= task.period_end:
             reasons.append(
                 reason(
@@ -132,7 +145,8 @@ def check_submission(
     method_reasons = _check_method(sub, method, task)
     # What a method requires is asked only of a method the task allows: a wrong method is
     # mended first, and its own reason says how.
-    reasons += method_reasons or check_method_record(sub, method)
+    reports = task is not None and any(c.conclusion is not None for c in task.commissions)
+    reasons += method_reasons or check_method_record(sub, method, reports_on_file=reports)
     if sub.check_date > today:
         reasons.append(
             reason(
@@ -295,6 +309,20 @@ def check_start(
     return task
 
 
+def check_actor(
+    task_id: str,
+    task: TaskView | None,
+    *,
+    inspector: str | None,
+    dept: str | None,
+    then: tuple[str, str],
+) -> list[dict[str, Any]]:
+    """Who may act on a task besides recording its result (commission an item, …): the same
+    people as may record it; `then` says, in English and Chinese, what to do on the task that
+    absorbed it when it was merged."""
+    return _who_may_act(task_id, task, inspector=inspector, dept=dept, loc="by", then=then)
+
+
 def _who_may_act(
     task_id: str,
     task: TaskView | None,
@@ -321,6 +349,15 @@ def _who_may_act(
                 f"task {task.task_id} was merged into task {task.merged_into}; {then[0]}",
                 "task_merged",
                 f"该任务已并入任务 {task.merged_into}（进一次门、查多项事），{then[1]}",
+            )
+        ]
+    if task.cancel_reason is not None:
+        return [
+            reason(
+                ["task_id"],
+                f"task {task.task_id} was cancelled ({task.cancel_reason})",
+                "task_cancelled",
+                f"该任务已取消（{CANCEL_REASONS_ZH.get(task.cancel_reason, task.cancel_reason)}）",
             )
         ]
     if task.draw_superseded_by is not None and not recorded:

@@ -20,6 +20,12 @@ from services.publisher.store.calendar import (
     save_calendar,
 )
 from services.publisher.store.cards import task_card, task_cards, task_results
+from services.publisher.store.commissions import (
+    get_commission,
+    insert_commission,
+    record_report,
+    task_commissions,
+)
 from services.publisher.store.conn import Conn
 from services.publisher.store.drafts import (
     SubmissionKey,
@@ -73,9 +79,11 @@ from services.publisher.store.results import (
 )
 from services.publisher.store.stats import StatsFilter, task_stats
 from services.publisher.store.tasks import (
+    cancellation,
     get_task,
     get_tasks,
     latest_versions,
+    mark_cancelled,
     mark_draw_superseded,
     mark_started,
     tasks_and_latest,
@@ -95,6 +103,7 @@ __all__ = [
     "UnpublishedResult",
     "accepted_reply",
     "awaiting_drafts",
+    "cancellation",
     "claim_due",
     "claim_key",
     "close_draft",
@@ -102,18 +111,21 @@ __all__ = [
     "company_page",
     "deadlines_touching",
     "draw_notices",
+    "get_commission",
     "get_delivery",
     "get_draft",
     "get_key",
     "get_keys",
     "get_task",
     "get_tasks",
+    "insert_commission",
     "insert_draft",
     "insert_results",
     "item_notices",
     "latest_versions",
     "list_deliveries",
     "lock_calendar",
+    "mark_cancelled",
     "mark_draw_superseded",
     "mark_started",
     "notify_outbox",
@@ -123,6 +135,7 @@ __all__ = [
     "plan_page",
     "read_calendar",
     "record_outcomes",
+    "record_report",
     "replace_awaiting",
     "result_notices",
     "result_page",
@@ -134,6 +147,7 @@ __all__ = [
     "set_pending",
     "task_card",
     "task_cards",
+    "task_commissions",
     "task_notices",
     "task_page",
     "task_results",

@@ -35,12 +35,14 @@ SELECT t.task_id, t.draw_id, t.plan_id, t.batch, t.uscc, t.entity_name, t.region
        CASE WHEN t.merged_into IS NOT NULL THEN 'merged'
             WHEN dr.superseded_by IS NOT NULL AND lr.result_id IS NULL AND d.draft_id IS NULL
                 THEN 'superseded'
+            WHEN t.cancelled_at IS NOT NULL AND lr.result_id IS NULL THEN 'cancelled'
             WHEN d.draft_id IS NOT NULL THEN 'awaiting_confirmation'
             WHEN lr.published_at IS NOT NULL THEN 'published'
             WHEN lr.result_id IS NOT NULL THEN 'result_recorded'
             WHEN t.started_at IS NOT NULL THEN 'in_progress'
             ELSE 'assigned' END AS status,
        (t.merged_into IS NULL AND dr.superseded_by IS NULL AND lr.result_id IS NULL
+        AND t.cancelled_at IS NULL
         AND t.period_end < $1) AS overdue
 FROM tasks t
 LEFT JOIN draws dr ON dr.draw_id = t.draw_id
@@ -122,7 +124,7 @@ async def task_cards(conn: Conn, *, scope: Scope, query: TaskQuery, today: date)
         args.append(query.status.value)
         status = f"WHERE c.status = ${len(args)}"
     else:
-        status = "WHERE c.status <> 'superseded'"
+        status = "WHERE c.status NOT IN ('superseded', 'cancelled')"
     args += [query.limit, query.offset]
     sql = (
         f"SELECT * FROM ({_CARDS} {'WHERE ' + ' AND '.join(where) if where else ''}) c "

@@ -103,6 +103,7 @@ async def task_notices(
         "WHEN EXISTS (SELECT 1 FROM results r WHERE r.task_id = t.task_id) "
         "THEN 'result_recorded' WHEN t.started_at IS NOT NULL THEN 'in_progress' "
         "WHEN t.merged_into IS NOT NULL THEN 'merged' "
+        "WHEN t.cancelled_at IS NOT NULL THEN 'cancelled' "
         "ELSE 'not_started' END AS progress "
         f"FROM tasks t LEFT JOIN draws d USING (draw_id) "
         f"WHERE true{where} ORDER BY t.period_start DESC, t.task_id LIMIT {int(limit)}",

@@ -38,6 +38,7 @@ from services.publisher.store.conn import Conn
 PROGRESS_SQL = (
     "CASE WHEN EXISTS (SELECT 1 FROM results x WHERE x.task_id = t.task_id) "
     "THEN 'result_recorded' WHEN t.merged_into IS NOT NULL THEN 'merged' "
+    "WHEN t.cancelled_at IS NOT NULL THEN 'cancelled' "
     "WHEN t.started_at IS NOT NULL THEN 'in_progress' ELSE 'not_started' END"
 )
 # The latest published version of each result (no later version of it is public: the mark

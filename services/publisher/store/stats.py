@@ -4,7 +4,8 @@ with (task.assigned); a task that carries none counts under `''`.
 
 A task belongs to the year its period starts in (the `tasks_period` index). Live tasks only:
 a merged task (absorbed by a later visit) is counted through the task that absorbed it, and a
-task of a redrawn draw without a result is replaced by the redraw's. Completed: some result
+task of a redrawn draw without a result is replaced by the redraw's, and a task called off
+before its visit (取消任务) is no task to do. Completed: some result
 version is recorded. Overdue: as on the phone's cards (store/cards.py) — the period ended
 before `today` and no result is recorded. Random and triggered tasks (触发检查) are never
 counted together: the figures are of one `kind`.
@@ -43,6 +44,7 @@ WITH live AS MATERIALIZED (
     WHERE t.period_start >= make_date($1, 1, 1) AND t.period_start < make_date($1 + 1, 1, 1)
       AND t.merged_into IS NULL
       AND NOT (dr.superseded_by IS NOT NULL AND lr.task_id IS NULL)
+      AND NOT (t.cancelled_at IS NOT NULL AND lr.task_id IS NULL)
       AND ($2::text IS NULL OR t.region_code = $2)
       AND ($3::text IS NULL OR t.departments @> ARRAY[$3::text])
       AND t.kind = $5

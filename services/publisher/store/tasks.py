@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -9,7 +10,9 @@ import asyncpg
 
 from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved
+from contracts.publisher import TaskCancelled
 from services.publisher.domain.validation import TaskView
+from services.publisher.store.commissions import commission_facts
 from services.publisher.store.conn import Conn
 
 
@@ -164,6 +167,7 @@ def _task_view(r: asyncpg.Record) -> TaskView:
         started_at=r["started_at"],
         started_by=r["started_by"],
         draw_superseded_by=r["draw_superseded_by"],
+        cancel_reason=r["cancel_reason"],
     )
 
 
@@ -192,6 +196,29 @@ async def mark_started(conn: Conn, task_id: str, *, by: str, at: datetime) -> No
     )
 
 
+async def mark_cancelled(conn: Conn, c: TaskCancelled) -> None:
+    """Record that the task was called off (the caller checked that it may be)."""
+    await conn.execute(
+        "UPDATE tasks SET cancelled_at = $2, cancelled_by = $3, cancel_reason = $4, "
+        "cancel_note = $5 WHERE task_id = $1 AND cancelled_at IS NULL",
+        c.task_id,
+        c.cancelled_at,
+        c.cancelled_by,
+        c.reason.value,
+        c.note,
+    )
+
+
+async def cancellation(conn: Conn, task_id: str) -> TaskCancelled | None:
+    """The task's cancellation, if it was called off."""
+    r = await conn.fetchrow(
+        "SELECT task_id, draw_id, cancel_reason AS reason, cancel_note AS note, cancelled_by, "
+        "cancelled_at FROM tasks WHERE task_id = $1 AND cancelled_at IS NOT NULL",
+        task_id,
+    )
+    return None if r is None else TaskCancelled.model_validate(dict(r))
+
+
 async def get_tasks(conn: Conn, task_ids: Sequence[str]) -> dict[str, TaskView]:
     """Our copies of several tasks, by id."""
     rows = await conn.fetch(f"{_TASK_VIEW} WHERE t.task_id = ANY($1::text[])", list(task_ids))
@@ -210,6 +237,8 @@ async def tasks_and_latest(
     )
     tasks = {r["task_id"]: _task_view(r) for r in rows}
     latest = {r["task_id"]: int(r["latest"]) for r in rows if r["latest"] is not None}
+    for task_id, facts in (await commission_facts(conn, list(tasks))).items():
+        tasks[task_id] = dataclasses.replace(tasks[task_id], commissions=facts)
     return tasks, latest
 
 

@@ -1,6 +1,7 @@
 """The ceremony's steps the console carries to the draw service for the signed-in officer:
-start (freeze and commit), the seed (dice, beacon, or a party's commitment and reveal), and a
-redraw asked for, confirmed by a second officer, or withdrawn.
+start (freeze and commit), the seed (dice, beacon, or a party's commitment and reveal), a
+redraw asked for, confirmed by a second officer, or withdrawn, and one member of a task
+replaced (换人).
 
 The draw service decides and records each step with the officer's own token: who entered the
 seed and the two officers of a redraw are the people signed in, never the web service.
@@ -66,3 +67,11 @@ class CeremonyCommands:
     async def cancel_redraw(self, caller: Caller, draw_id: str) -> dict[str, Any]:
         """Withdraw the pending redraw."""
         return await self._post(caller, f"/draws/{draw_id}/redraw/cancel", {})
+
+    async def restaff(
+        self, caller: Caller, task_id: str, *, inspector_id: str, reason: str
+    ) -> dict[str, Any]:
+        """Replace one member of an open task (换人) by the draw's seeded rules."""
+        return await self._post(
+            caller, f"/tasks/{task_id}/restaff", {"inspector_id": inspector_id, "reason": reason}
+        )

@@ -122,6 +122,7 @@ PROGRESS: dict[str, str] = {
     "not_started": "待检查",
     "in_progress": "检查中",
     "result_recorded": "已录入结果",
+    "cancelled": "已取消",
 }
 
 # Why an audit chain breaks at an entry, by the kind `/audit/verify` names (services/kit/chain.py).

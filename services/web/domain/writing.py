@@ -15,6 +15,7 @@ TASK_STATUS: dict[str, str] = {
     "published": "已公示",
     "merged": "已合并",
     "superseded": "已重新抽取",
+    "cancelled": "已取消",
 }
 
 METHODS: dict[str, str] = {

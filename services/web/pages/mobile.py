@@ -39,6 +39,7 @@ STATUSES = (
     ("awaiting_confirmation", "待确认"),
     ("result_recorded", "已录入"),
     ("published", "已公示"),
+    ("cancelled", "已取消"),
 )
 MAX_PHOTOS = 9
 

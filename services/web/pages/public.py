@@ -79,6 +79,7 @@ PROGRESS = {
     "in_progress": "检查中",
     "result_recorded": "已录入结果",
     "merged": "已并入其他任务",
+    "cancelled": "已取消",
 }
 KINDS = {"general": "一般检查事项", "priority": "重点检查事项"}
 TASK_STATES = {

@@ -89,7 +89,7 @@ async def test_progress_from_the_publisher_stops_merging_and_redraws(
         first = await run("P-SCJG")
         rows = (await draw.http.get(f"/draws/{first}/tasks")).json()
         assert len(rows) == 6 and {x["progress"] for x in rows} == {"not_started"}
-        started, finished = rows[0]["task"], rows[1]["task"]
+        started, finished, called_off = rows[0]["task"], rows[1]["task"], rows[2]["task"]
         ids = [x["task"]["task_id"] for x in rows]
 
         async def publisher_has_tasks() -> bool:
@@ -137,10 +137,18 @@ async def test_progress_from_the_publisher_stops_merging_and_redraws(
         )
         assert stored == "documents"
 
-        # The draw hears both through its durable consumer.
+        # Department staff call a third visit off: the entity was deregistered (注销).
+        staff = _bearer(pub, Role.PLANNER, "staff-scjg", "SCJG")
+        r = await pub.http.post(
+            f"/tasks/{called_off['task_id']}/cancel", json={"reason": "deregistered"}, headers=staff
+        )
+        assert r.status_code == 200, r.text
+
+        # The draw hears all three through its durable consumers.
         expected = {x: "not_started" for x in ids}
         expected[started["task_id"]] = "in_progress"
         expected[finished["task_id"]] = "result_recorded"
+        expected[called_off["task_id"]] = "cancelled"
 
         async def draw_knows() -> bool:
             got = (await draw.http.get(f"/draws/{first}/tasks")).json()
@@ -149,13 +157,14 @@ async def test_progress_from_the_publisher_stops_merging_and_redraws(
         await _until(draw_knows)
         # The public task notice (任务公告) shows the same, from the publisher's own facts.
         html = (await pub.http.get("/public/tasks", params={"draw": first})).text
-        assert [html.count(x) for x in ("未开始", "检查中", "已录入结果")] == [4, 1, 1]
+        assert [html.count(x) for x in ("未开始", "检查中", "已录入结果", "已取消")] == [3, 1, 1, 1]
         audit = await draw.ctx.db.pool.fetch(
             "SELECT subject, data FROM audit_log WHERE action = 'task.progress' ORDER BY seq"
         )
         assert {(a["subject"], a["data"]["to"]) for a in audit} == {
             (started["task_id"], "in_progress"),
             (finished["task_id"], "result_recorded"),
+            (called_off["task_id"], "cancelled"),
         }
 
         # Work began: the first draw cannot be redrawn.
@@ -168,18 +177,19 @@ async def test_progress_from_the_publisher_stops_merging_and_redraws(
         assert "1 task(s) with a result recorded and 1 in progress" in err["message"]
         assert (await draw.http.get(f"/draws/{first}")).json()["redraw_pending"] is None
 
-        # A later plan for the same entities absorbs only the four tasks not started.
+        # A later plan for the same entities absorbs only the three tasks not started (neither
+        # the begun, the finished nor the cancelled one).
         second = await run("P-SW")
         rows = (await draw.http.get(f"/draws/{first}/tasks")).json()
         state = {x["task"]["task_id"]: x["state"] for x in rows}
         assert state[started["task_id"]] == state[finished["task_id"]] == "assigned"
-        assert sorted(state.values()).count("merged") == 4
+        assert sorted(state.values()).count("merged") == 3
         by_uscc = {
             x["task"]["uscc"]: x["task"]
             for x in (await draw.http.get(f"/draws/{second}/tasks", params={"limit": 100})).json()
         }
         assert len(by_uscc) == 60
-        for done in (started, finished):
+        for done in (started, finished, called_off):
             alone = by_uscc[done["uscc"]]
             assert alone["merged_from"] == [] and [i["code"] for i in alone["items"]] == ["SW-001"]
         for x in rows:

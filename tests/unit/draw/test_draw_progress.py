@@ -32,7 +32,9 @@ def _open(progress: Progress, start: date = Q3[0], end: date = Q3[1]) -> OpenTas
     return OpenTask("D1:U1", "P1", "U1", ("TAX-1",), ("SW",), ("documents",), start, end, progress)
 
 
-@pytest.mark.parametrize("progress", [Progress.IN_PROGRESS, Progress.RESULT_RECORDED])
+@pytest.mark.parametrize(
+    "progress", [Progress.IN_PROGRESS, Progress.RESULT_RECORDED, Progress.CANCELLED]
+)
 def test_a_started_or_finished_visit_is_never_absorbed(progress: Progress) -> None:
     merged, absorbed = merge_visits(_one_task(), [_open(progress)])
     assert absorbed == {}
@@ -72,3 +74,9 @@ def test_progress_only_moves_forward() -> None:
     assert [advance(p, x) for x in (n, p, r)] == [p, p, r]
     # A start queued offline and delivered after the result changes nothing.
     assert [advance(r, x) for x in (n, p, r)] == [r, r, r]
+
+
+def test_a_cancelled_task_stays_cancelled() -> None:
+    for late in (Progress.NOT_STARTED, Progress.IN_PROGRESS, Progress.RESULT_RECORDED):
+        assert advance(Progress.CANCELLED, late) is Progress.CANCELLED
+    assert advance(Progress.IN_PROGRESS, Progress.CANCELLED) is Progress.CANCELLED

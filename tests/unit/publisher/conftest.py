@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 
 from contracts.publisher import ResultSubmission
+from services.kit.errors import Invalid
 from services.publisher.domain.categories import CategoryTable, load_categories
-from services.publisher.domain.validation import TaskView
+from services.publisher.domain.validation import CheckedResult, TaskView, check_submission
+
+TODAY = date(2026, 4, 1)
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +61,32 @@ def _submission(**over: Any) -> ResultSubmission:
 def make_submission() -> Any:
     """A builder of valid submissions for the task above; keyword arguments override fields."""
     return _submission
+
+
+@pytest.fixture
+def check(categories: CategoryTable) -> Any:
+    """`check(sub, task)`: the submission checked by inspector I-1 on 2026-04-01, as nothing
+    recorded yet; keyword arguments override `check_submission`'s."""
+
+    def run(sub: ResultSubmission, task: TaskView | None, **kw: Any) -> CheckedResult:
+        args: dict[str, Any] = {
+            "categories": categories,
+            "submitted_by": "I-1",
+            "latest_version": None,
+            "today": TODAY,
+        }
+        return check_submission(sub, task=task, **(args | kw))
+
+    return run
+
+
+@pytest.fixture
+def refusal(check: Any) -> Any:
+    """`refusal(sub, task)`: the reasons `check` refuses it with, type → loc."""
+
+    def run(sub: ResultSubmission, task: TaskView | None, **kw: Any) -> dict[str, list[Any]]:
+        with pytest.raises(Invalid) as caught:
+            check(sub, task, **kw)
+        return {d["type"]: d["loc"] for d in caught.value.details}
+
+    return run

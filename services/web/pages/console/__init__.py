@@ -1,8 +1,8 @@
 """The officers' console (`/console/`, issue #13): planners, draw officers, policy staff and
 auditors, desktop first and usable on a tablet, all in Chinese.
 
-One module per area (`draws.py`, `plans.py`, `joint_plans.py`, `rules.py`, `audit.py`,
-`stats.py`) and `shell.py` for the front page.
+One module per area (`draws.py` and its 换人 page `restaff.py`, `plans.py`, `joint_plans.py`,
+`rules.py`, `audit.py`, `stats.py`) and `shell.py` for the front page.
 Every page checks the person's role (`person_dependency(roles=...)`, a 403 page otherwise)
 and, where a department owns the thing, their department; every step is taken by the service
 that owns it with the person's own token, so the services check again.
@@ -13,7 +13,16 @@ from fastapi import APIRouter
 from services.web.commands.ceremony import CeremonyCommands
 from services.web.commands.plans import PlanCommands
 from services.web.commands.rules import RuleCommands
-from services.web.pages.console import audit, draws, joint_plans, plans, rules, shell, stats
+from services.web.pages.console import (
+    audit,
+    draws,
+    joint_plans,
+    plans,
+    restaff,
+    rules,
+    shell,
+    stats,
+)
 from services.web.queries import WebQueries
 from services.web.queries.audit import AuditReads
 from services.web.queries.draws import DrawReads
@@ -43,6 +52,11 @@ def router(
     r.include_router(shell.router(pages=pages, queries=queries, cookies=cookies))
     r.include_router(
         draws.router(
+            pages=pages, queries=queries, cookies=cookies, reads=draw_reads, ceremony=ceremony
+        )
+    )
+    r.include_router(
+        restaff.router(
             pages=pages, queries=queries, cookies=cookies, reads=draw_reads, ceremony=ceremony
         )
     )

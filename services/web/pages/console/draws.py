@@ -24,6 +24,7 @@ from services.web.backends import BackendError
 from services.web.commands.ceremony import CeremonyCommands
 from services.web.domain import console as words
 from services.web.exports import CSV_TYPE, XLSX_TYPE, csv_bytes, xlsx_bytes
+from services.web.pages.console import restaff
 from services.web.pages.console.common import context, message_of
 from services.web.queries import WebQueries
 from services.web.queries.draws import CeremonyView, DrawReads
@@ -39,6 +40,7 @@ DONE = {
     "redraw": "重新抽取的请求已提交，等待另一名抽取人员确认。",
     "cancelled": "重新抽取的请求已撤回。",
     "redrawn": "已确认重新抽取：原抽取保留并标为已被取代，新抽取已冻结名单并公布承诺值。",
+    "restaffed": "已换人：替补人员已按本次抽取的规则抽出，检查组已更新并公开。",
 }
 SEED_SOURCES = ("dice", "beacon")
 REFUSED = (BackendError, Invalid, Conflict, Forbidden, NotFound)
@@ -371,6 +373,7 @@ def _ceremony_context(view: CeremonyView, who: Person) -> dict[str, Any]:
         "pending": pending,
         "pending_mine": bool(pending and pending.get("requested_by") == me),
         "unstaffed_text": words.unstaffed_text,
+        "restaffable": restaff.is_open,
     }
 
 
