@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from contracts import common, events, publisher, registry
+from contracts import common, events, planner, publisher, registry
 from contracts import subjects as s
 
 # (service, event name) -> payload model: the one list lives in contracts/events.py.
@@ -29,4 +29,5 @@ RPC_MODELS: dict[tuple[str, str], tuple[type[BaseModel], type[BaseModel]]] = {
     ("registry", "freeze"): (registry.FreezeRequest, registry.FreezeReply),
     ("registry", "entities"): (registry.EntitiesRequest, registry.EntitiesReply),
     ("registry", "inspectors"): (registry.InspectorsRequest, registry.InspectorsReply),
+    ("planner", "items"): (planner.ItemsRequest, planner.ItemsReply),
 }

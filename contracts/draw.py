@@ -144,6 +144,12 @@ class TaskAssigned(Contract):
     merged_from: list[str] = []
     industry_code: str | None = None
     risk_class: str | None = None
+    # How the entity came to be checked (docs/guide.md, 触发检查): `random` (a draw of a plan)
+    # or `triggered` (opened for one entity on a trigger; `draw_id` and `plan_id` are then
+    # empty, and `trigger` names why: contracts.triggered.Trigger). Absent in older events:
+    # random.
+    kind: str = "random"
+    trigger: str | None = None
 
 
 class DrawSeeded(Contract):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from contracts import draw, planner, publisher, registry
+from contracts import draw, planner, publisher, registry, triggered
 
 # (service, event name) -> payload model, in each service's order of the stream's subjects.
 EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
@@ -29,6 +29,7 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("draw", "superseded"): draw.DrawSuperseded,
     ("draw", "task.assigned"): draw.TaskAssigned,
     ("draw", "task.restaffed"): draw.TaskRestaffed,
+    ("draw", "triggered.opened"): triggered.TriggeredOpened,
     ("publisher", "task.started"): publisher.TaskStarted,
     ("publisher", "task.cancelled"): publisher.TaskCancelled,
     ("publisher", "commission.opened"): publisher.Commission,

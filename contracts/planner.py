@@ -413,3 +413,21 @@ class JointPlanJoined(Contract):
     """The invited departments that have still not joined (empty: the lead may submit)."""
     joined_by: str
     joined_at: datetime
+
+
+# ---- rpc.planner.items: items of the active catalogue by code (the draw's triggered tasks) ---
+
+
+class ItemsRequest(Contract):
+    """`spotcheck.v1.rpc.planner.items`: which of these codes the active catalogue has."""
+
+    codes: list[str] = Field(min_length=1, max_length=200)
+
+
+class ItemsReply(Contract):
+    """The active rule set's version, the items found (in the order asked) and the codes it
+    does not have (清单之外无检查: the caller refuses them)."""
+
+    rules_version: str
+    items: list[PlanItem]
+    unknown: list[str] = []

@@ -460,6 +460,9 @@ class TaskCard(Contract):
     latest_result: ResultSummary | None = None
     pending_draft: ResultDraft | None = None
     """The draft awaiting confirmation, without its submission."""
+    kind: str = "random"
+    """`triggered` (触发检查): opened on a trigger, not drawn; `trigger` says which."""
+    trigger: str | None = None
 
 
 class RecordedItem(ItemResult):
@@ -578,6 +581,11 @@ class TaskNoticeRow(Contract):
     progress: NoticeProgress
     merged_into: str | None = None
     draw_superseded_by: str | None = None
+    kind: str = "random"
+    """`triggered` (触发检查): opened on a trigger, not drawn (no draw, no plan)."""
+    trigger: str | None = None
+    """A triggered task's trigger code (contracts.triggered.Trigger); its evidence reference is
+    never public."""
 
 
 class TaskNoticePage(Contract):
@@ -726,6 +734,9 @@ class PublicOverview(Contract):
     plans: int
     draws: int
     tasks: int
+    """The draws' tasks (随机抽查) only."""
+    triggered_tasks: int = 0
+    """Triggered tasks (触发检查), counted apart."""
     results: int
     violations: int
     departments: list[str]
@@ -806,6 +817,9 @@ class TaskStats(Contract):
     year: int
     region: str | None = None
     department: str | None = None
+    kind: str = "random"
+    """Whose figures these are: `random` (the draws' tasks) or `triggered` (触发检查); the two
+    are never counted together."""
     tasks: int
     completed: int
     overdue: int

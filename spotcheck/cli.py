@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from contracts.common import DEPARTMENT_ROLES, Role
-from spotcheck.commands import demo, draw, plan, publisher, registry, results, rules, users
+from spotcheck.commands import (
+    demo,
+    draw,
+    plan,
+    publisher,
+    registry,
+    results,
+    rules,
+    triggered,
+    users,
+)
 
 app = typer.Typer(
     help="spotcheck — 双随机、一公开: random entities, random inspectors, public results.",
@@ -21,6 +31,7 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(rules.app, name="rules")
 app.add_typer(plan.app, name="plan")
 app.add_typer(draw.app, name="draw")
+app.add_typer(triggered.app, name="triggered")
 app.add_typer(publisher.app, name="publisher")
 app.add_typer(results.app, name="results")
 app.add_typer(users.app, name="user")

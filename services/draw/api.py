@@ -1,7 +1,9 @@
 """HTTP API of the draw service (thin: parse, authorise, call one command or query, answer).
 
 Ceremony steps need a draw officer; the record, the candidate lists, the tasks, a company's
-ticket and verification are public (DESIGN §6: anyone can check a draw).
+ticket and verification are public (DESIGN §6: anyone can check a draw). So are triggered tasks
+(触发检查): a draw officer opens one, the second officer named in it approves it, and anyone
+reads it (without its evidence reference) and re-derives its team.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from contracts.draw import (
     TicketReply,
     VerifyReply,
 )
-from services.draw.commands import Ceremony, Restaffing
+from contracts.triggered import TriggeredOpen, TriggeredTask
+from services.draw.commands import Ceremony, Restaffing, Triggered
 from services.draw.queries import DrawQueries
 from services.kit.auth import Principal, public, require
 from services.kit.edge import DepartmentCode, Limit, Offset, Year
@@ -38,7 +41,13 @@ from services.kit.edge import DepartmentCode, Limit, Offset, Year
 PARTY_ROLES = (Role.DRAW_OFFICER, Role.AUDITOR, Role.PLANNER)
 
 
-def router(*, ceremony: Ceremony, restaffing: Restaffing, queries: DrawQueries) -> APIRouter:
+def router(
+    *,
+    ceremony: Ceremony,
+    restaffing: Restaffing,
+    triggered: Triggered,
+    queries: DrawQueries,
+) -> APIRouter:
     """The draw service's routes."""
     r = APIRouter(tags=["draw"])
 
@@ -187,5 +196,32 @@ def router(*, ceremony: Ceremony, restaffing: Restaffing, queries: DrawQueries) 
     async def verify(draw_id: str) -> VerifyReply:
         """Re-derive hashes, selection and commitment from the stored lists."""
         return await queries.verify(draw_id)
+
+    @r.post("/triggered", status_code=201)
+    async def open_triggered(
+        body: TriggeredOpen, who: Principal = require(Role.DRAW_OFFICER)
+    ) -> TriggeredTask:
+        """Open a triggered check of one entity: its trigger, evidence, catalogue items and the
+        second draw officer who approves it. Its seed's SHA-256 is published at once."""
+        return await triggered.open(body, by=who.sub)
+
+    @r.post("/triggered/{task_id}/approve")
+    async def approve_triggered(
+        task_id: str, who: Principal = require(Role.DRAW_OFFICER)
+    ) -> TriggeredTask:
+        """The named approving officer approves: the team is drawn with the committed seed."""
+        return await triggered.approve(task_id, by=who.sub)
+
+    @r.get("/triggered")
+    @public
+    async def list_triggered(offset: Offset = 0, limit: Limit = 100) -> list[TriggeredTask]:
+        """Triggered tasks, newest first, with trigger, seed, eligible inspectors and team."""
+        return await queries.triggered_tasks(offset=offset, limit=limit)
+
+    @r.get("/triggered/{task_id}")
+    @public
+    async def show_triggered(task_id: str) -> TriggeredTask:
+        """One triggered task (the evidence reference is not public)."""
+        return await queries.triggered_task(task_id)
 
     return r

@@ -16,6 +16,7 @@ from services.draw.commands import (
     Intake,
     Restaffing,
     Selection,
+    Triggered,
 )
 from services.draw.queries import DrawQueries
 from services.kit.service import ServiceContext, ServiceSpec
@@ -41,6 +42,7 @@ def build(ctx: ServiceContext) -> DrawApp:
         selection=selection,
         intake=Intake(ctx=ctx),
         restaffing=Restaffing(ctx=ctx, selection=selection),
+        triggered=Triggered(ctx=ctx),
     )
     return DrawApp(commands=commands, queries=queries)
 
@@ -57,6 +59,7 @@ def _routers(ctx: ServiceContext, app: DrawApp) -> list[APIRouter]:
         api.router(
             ceremony=app.commands.ceremony,
             restaffing=app.commands.restaffing,
+            triggered=app.commands.triggered,
             queries=app.queries,
         )
     ]

@@ -20,14 +20,64 @@ from contracts.draw import (
     RedrawRequest,
     StratumTicket,
     TaskRestaffed,
+    TeamMember,
     TicketReply,
     VerifyReply,
+)
+from contracts.draw import TaskItem as DrawTaskItem
+from contracts.triggered import (
+    TRIGGER_LABELS,
+    Trigger,
+    TriggeredEligible,
+    TriggeredState,
+    TriggeredTask,
 )
 from services.draw import store
 from services.draw.domain import spec
 from services.draw.domain.verify import first_difference
 from services.kit.db import Database
-from services.kit.errors import Conflict
+from services.kit.errors import Conflict, NotFound
+
+
+def triggered_view(row: store.TriggeredRow, *, officer: bool) -> TriggeredTask:
+    """A triggered task as answered: the seed only once approved (until then only its
+    commitment is public), the evidence reference only to draw officers (`officer`): a
+    complaint's number can lead to the person who complained."""
+    approved = row.state is not TriggeredState.AWAITING_APPROVAL
+    task = row.task or {}
+    e = row.entity
+    return TriggeredTask(
+        task_id=row.task_id,
+        state=row.state,
+        uscc=row.uscc,
+        entity_name=e["name"],
+        region_code=e["region_code"],
+        industry_code=e["industry_code"],
+        risk_class=e.get("risk_class"),
+        trigger=Trigger(row.trigger),
+        trigger_label=TRIGGER_LABELS[row.trigger],
+        evidence_ref=row.evidence_ref if officer else None,
+        items=[
+            DrawTaskItem(code=i["code"], name=i["name"], department=i["department"])
+            for i in row.items
+        ],
+        departments=list(row.departments),
+        lead_department=row.lead_department,
+        methods=list(row.methods),
+        period_start=row.period_start,
+        period_end=row.period_end,
+        rules_version=row.rules_version,
+        opened_by=row.opened_by,
+        opened_at=row.opened_at,
+        approver=row.approver,
+        approved_at=row.approved_at,
+        nonce_sha256=row.nonce_sha256,
+        seed=row.nonce if approved else None,
+        eligible=[TriggeredEligible.model_validate(x) for x in row.eligible],
+        team=[TeamMember.model_validate(m) for m in task.get("team", [])],
+        unstaffed_reason=task.get("unstaffed_reason"),
+    )
+
 
 # The most tasks one page of `/draws/{id}/tasks` returns.
 TASK_PAGE_MAX = 5000
@@ -240,3 +290,17 @@ class DrawQueries:
             }
         diff = first_difference(record, lambda sid: lists[sid])
         return VerifyReply(draw_id=draw_id, ok=diff is None, difference=diff)
+
+    async def triggered_task(self, task_id: str, *, officer: bool = False) -> TriggeredTask:
+        """One triggered task (public; the evidence reference only for `officer`)."""
+        async with self.db.pool.acquire() as conn:
+            row = await store.get_opening(conn, task_id)
+        if row is None:
+            raise NotFound(f"no triggered task {task_id}", code="task_not_found")
+        return triggered_view(row, officer=officer)
+
+    async def triggered_tasks(self, *, offset: int, limit: int) -> list[TriggeredTask]:
+        """Triggered tasks, newest first (public: no evidence references)."""
+        async with self.db.pool.acquire() as conn:
+            rows = await store.list_openings(conn, offset=offset, limit=limit)
+        return [triggered_view(r, officer=False) for r in rows]

@@ -62,7 +62,7 @@ def build(ctx: ServiceContext) -> PlannerApp:
 
 async def _start(ctx: ServiceContext, app: PlannerApp) -> None:
     await app.commands.restore()
-    await handlers.register(ctx, commands=app.commands)
+    await handlers.register(ctx, commands=app.commands, queries=app.queries)
 
 
 async def _stop(ctx: ServiceContext, app: PlannerApp) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from contracts import subjects
-from contracts.planner import RulesActivated
+from contracts.planner import ItemsReply, ItemsRequest, RulesActivated
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
 from services.planner.commands import PlannerCommands
+from services.planner.queries import PlannerQueries
 
 
-async def register(ctx: ServiceContext, *, commands: PlannerCommands) -> None:
+async def register(
+    ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQueries
+) -> None:
     """Subscribe the planner service's consumers and rpc verbs (ping is answered by the kit).
 
     `rules.activated` is followed by every copy (not a shared durable consumer, which would
@@ -25,4 +28,12 @@ async def register(ctx: ServiceContext, *, commands: PlannerCommands) -> None:
         stream=subjects.stream_name("planner"),
         subject=subjects.event("planner", "rules.activated"),
         handler=on_activated,
+    )
+
+    async def items(req: ItemsRequest) -> ItemsReply:
+        # The draw checks a triggered task's items against the active catalogue through this.
+        return await queries.items_by_code(req.codes)
+
+    await ctx.bus.serve_rpc(
+        subjects.rpc("planner", "items"), items, request_model=ItemsRequest, queue="planner"
     )

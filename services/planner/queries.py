@@ -13,6 +13,7 @@ from contracts.common import Role
 from contracts.planner import (
     CatalogueItem,
     ItemCatalogue,
+    ItemsReply,
     LatePlan,
     PlannedRatio,
     PlanStats,
@@ -24,7 +25,7 @@ from services.kit.errors import NotFound
 from services.planner.active import ActiveRules
 from services.planner.counts import registry_counts
 from services.planner.domain.casetests import parse_cases, run_cases
-from services.planner.domain.catalogue import catalogue, catalogue_item
+from services.planner.domain.catalogue import catalogue, catalogue_item, items_by_code
 from services.planner.domain.engine import Outcome, RuleEngine
 from services.planner.domain.plan import PlanInvalid, check_plan
 from services.planner.domain.readers import check_may_read
@@ -61,6 +62,11 @@ class PlannerQueries:
         """The active rule set's item catalogue (public), optionally one department's or kind's."""
         rs, _engine = await self.rules.current()
         return catalogue(rs, department=department, kind=kind)
+
+    async def items_by_code(self, codes: list[str]) -> ItemsReply:
+        """Which of these codes the active catalogue has (rpc `planner.items`)."""
+        rs, _engine = await self.rules.current()
+        return items_by_code(rs, codes)
 
     async def item(self, code: str) -> CatalogueItem:
         """One item of the active catalogue with its checklist; `NotFound` if it has none such."""

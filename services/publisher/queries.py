@@ -320,11 +320,17 @@ class PublisherQueries:
         region: str | None = None,
         department: str | None = None,
         today: date | None = None,
+        kind: str = "random",
     ) -> TaskStats:
-        """A year's tasks and results counted in SQL: per department, inspector, region, risk
-        class, item and industry, and the results' publication within their 20 working days."""
+        """A year's tasks of one kind (random or triggered: never mixed) and their results
+        counted in SQL: per department, inspector, region, risk class, item and industry, and
+        the results' publication within their 20 working days."""
         f = store.StatsFilter(
-            year=year, region=region, department=department, today=today or datetime.now(UTC).date()
+            year=year,
+            region=region,
+            department=department,
+            today=today or datetime.now(UTC).date(),
+            kind=kind,
         )
         violations = [c.code for c in self.categories.all() if c.violation]
         async with self.db.pool.acquire() as conn:

@@ -3,7 +3,7 @@ filters checked at the edge so that no value reaches SQL unchecked."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 
@@ -26,10 +26,12 @@ def router(*, queries: PublisherQueries) -> APIRouter:
         year: Year,
         region: RegionCode | None = None,
         department: DepartmentCode | None = None,
+        kind: Literal["random", "triggered"] = "random",
     ) -> TaskStats:
-        """A year's tasks (by the start of their period): total, completed and overdue per
-        department and per inspector; entities checked per region and per risk class;
-        problems per item and per industry; results published within their 20 working days."""
-        return await queries.stats(year=year, region=region, department=department)
+        """A year's tasks (by the start of their period) of one kind — random (the draws'),
+        or triggered (触发检查), never mixed: total, completed and overdue per department and
+        per inspector; entities checked per region and per risk class; problems per item and
+        per industry; results published within their 20 working days."""
+        return await queries.stats(year=year, region=region, department=department, kind=kind)
 
     return r

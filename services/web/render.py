@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from contracts.triggered import TRIGGER_LABELS
 from services.web.domain import public, writing
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -31,6 +32,7 @@ class Pages:
             number=writing.number,
             task_status=lambda s: writing.TASK_STATUS.get(s, s),
             method=lambda m: writing.METHODS.get(m, m),
+            trigger=lambda t: TRIGGER_LABELS.get(t, t),
             # The public site: text from the directories without control or direction marks,
             # ratios in basis points as percentages.
             clean=public.display_text,

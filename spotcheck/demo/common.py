@@ -53,6 +53,7 @@ class Facts:
     plans: list[dict[str, Any]] = field(default_factory=list)
     draws: list[dict[str, Any]] = field(default_factory=list)
     results: dict[str, int] = field(default_factory=dict)
+    triggered: dict[str, Any] = field(default_factory=dict)
 
 
 # Waiting for a service to learn of something (an event still on its way): the kit's backoff,
@@ -92,9 +93,15 @@ class Demo:
         self.current = f"{n} ({title.split(' — ')[0]})"
         self.console.rule(f"[bold cyan]{n}/{STEPS} {title}")
 
-    def api(self, service: str, role: Role | None = None, dept: str | None = None) -> Api:
-        """A client of `service` with a token for `role`."""
-        return Api(service, role=role, dept=dept, settings=self.settings, timeout=900.0)
+    def api(
+        self,
+        service: str,
+        role: Role | None = None,
+        dept: str | None = None,
+        sub: str | None = None,
+    ) -> Api:
+        """A client of `service` with a token for `role` (`sub`: a named person)."""
+        return Api(service, role=role, dept=dept, settings=self.settings, timeout=900.0, sub=sub)
 
     def note(self, text: str) -> None:
         """A line of progress under the current step."""

@@ -169,6 +169,8 @@ def test_every_command_of_the_guide_runs(stack: Running, tmp_path: Path) -> None
         ran += 1
         if command.startswith("spotcheck draw start"):
             variables["DRAW"] = done.stdout.strip()
+        if command.startswith("spotcheck triggered open"):
+            variables["TT"] = done.stdout.splitlines()[0].strip()
         if command.startswith("spotcheck draw seed"):
             record = httpx.get(
                 stack.urls["draw"] + f"/draws/{variables['DRAW']}/record", timeout=60
@@ -211,6 +213,10 @@ def _check_outputs(out: dict[str, str], v: dict[str, str]) -> None:
     redraw = of("spotcheck draw redraw $DRAW --reason")
     assert f"{v['DRAW']}: redraw asked for by officer.li" in redraw
     assert of("spotcheck draw redraw $DRAW --confirm").strip().startswith("D-")
+    assert v["TT"].startswith("TT-") and "officer.wang" in of("spotcheck triggered open")
+    assert "投诉举报" in of("spotcheck triggered approve")
+    assert of("spotcheck triggered verify").strip() == f"OK {v['TT']}"
+    assert v["TT"] in of("spotcheck triggered list")
     assert f"{v['TASK']}: started by {v['INSPECTOR']}" in of("spotcheck results start")
     assert of("spotcheck results tasks").strip().endswith("tasks")
     assert "0 accepted, 1 awaiting confirmation, 0 refused" in of(

@@ -5,6 +5,7 @@
 - `selection.py`: after the seed, selection, tasks, teams, the record and the events;
 - `progress.py`: approved plans and task progress from other services' events;
 - `restaffing.py`: replacing one member of one open task (换人), and recusals found later.
+- `triggered.py`: triggered tasks (触发检查): open, approve, staff.
 """
 
 from __future__ import annotations
@@ -16,8 +17,17 @@ from services.draw.commands.freeze import Freezer
 from services.draw.commands.progress import Intake
 from services.draw.commands.restaffing import Restaffing
 from services.draw.commands.selection import Selection
+from services.draw.commands.triggered import Triggered
 
-__all__ = ["Ceremony", "DrawCommands", "Freezer", "Intake", "Restaffing", "Selection"]
+__all__ = [
+    "Ceremony",
+    "DrawCommands",
+    "Freezer",
+    "Intake",
+    "Restaffing",
+    "Selection",
+    "Triggered",
+]
 
 
 @dataclass(frozen=True)
@@ -29,3 +39,4 @@ class DrawCommands:
     selection: Selection
     intake: Intake
     restaffing: Restaffing
+    triggered: Triggered

@@ -27,11 +27,42 @@ from services.draw.domain import machine, spec, staffing, tasks
 from services.draw.domain.machine import DrawState
 from services.draw.gcpause import paused_gc
 from services.draw.queries import record_in
+from services.kit.bus import Bus
 from services.kit.envelope import event_id
 from services.kit.errors import Conflict
 from services.kit.service import ServiceContext
 
 log = logging.getLogger("spotcheck.draw")
+
+
+async def entities_of(bus: Bus, usccs: Sequence[str]) -> dict[str, EntityRecord]:
+    """The registry's records of these entities (`rpc.registry.entities`), by USCC."""
+    subject = subjects.rpc("registry", "entities")
+    chunks = [list(usccs[i : i + 1000]) for i in range(0, len(usccs), 1000)]
+    out: dict[str, EntityRecord] = {}
+    for i in range(0, len(chunks), 8):
+        replies = await asyncio.gather(
+            *(
+                bus.request(subject, EntitiesRequest(usccs=c), EntitiesReply)
+                for c in chunks[i : i + 8]
+            )
+        )
+        for r in replies:
+            out.update({e.uscc: e for e in r.entities})
+    return out
+
+
+async def roster_of(bus: Bus, departments: list[str]) -> list[InspectorRecord]:
+    """The registry's inspectors of these departments (`rpc.registry.inspectors`), all pages."""
+    subject = subjects.rpc("registry", "inspectors")
+    out: list[InspectorRecord] = []
+    offset: int | None = 0
+    while offset is not None:
+        req = InspectorsRequest(departments=departments, offset=offset, limit=1000)
+        reply = await bus.request(subject, req, InspectorsReply)
+        out.extend(reply.inspectors)
+        offset = reply.next_offset
+    return out
 
 
 class Selection:
@@ -40,37 +71,9 @@ class Selection:
     def __init__(self, *, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
-    # -- registry ------------------------------------------------------------------------------
-
-    async def _entities(self, usccs: Sequence[str]) -> dict[str, EntityRecord]:
-        subject = subjects.rpc("registry", "entities")
-        chunks = [list(usccs[i : i + 1000]) for i in range(0, len(usccs), 1000)]
-        out: dict[str, EntityRecord] = {}
-        for i in range(0, len(chunks), 8):
-            replies = await asyncio.gather(
-                *(
-                    self.ctx.bus.request(subject, EntitiesRequest(usccs=c), EntitiesReply)
-                    for c in chunks[i : i + 8]
-                )
-            )
-            for r in replies:
-                out.update({e.uscc: e for e in r.entities})
-        return out
-
-    async def _inspectors(self, departments: list[str]) -> list[InspectorRecord]:
-        subject = subjects.rpc("registry", "inspectors")
-        out: list[InspectorRecord] = []
-        offset: int | None = 0
-        while offset is not None:
-            req = InspectorsRequest(departments=departments, offset=offset, limit=1000)
-            reply = await self.ctx.bus.request(subject, req, InspectorsReply)
-            out.extend(reply.inspectors)
-            offset = reply.next_offset
-        return out
-
     async def roster(self, departments: list[str]) -> list[InspectorRecord]:
         """The registry's current roster of these departments (re-staffing asks it too)."""
-        return await self._inspectors(departments)
+        return await roster_of(self.ctx.bus, departments)
 
     # -- run -----------------------------------------------------------------------------------
 
@@ -121,9 +124,9 @@ class Selection:
             foreign = await store.task_bodies(conn, list(merged))
             loads = await store.loads(conn, since=plan.period_start)
             last = await store.last_inspectors(conn, usccs_all)
-        entities = await self._entities(usccs_all)
+        entities = await entities_of(self.ctx.bus, usccs_all)
         departments = sorted({dep for t in drafts for dep in t.departments})
-        roster = await self._inspectors(departments)
+        roster = await roster_of(self.ctx.bus, departments)
         with paused_gc():
             staffed = staffing.staff(
                 seed=seed,

@@ -170,6 +170,8 @@ def staff(
             "merged_from": list(t.merged_from),
             "industry_code": e.industry_code if e is not None else None,
             "risk_class": e.risk_class if e is not None else None,
+            "kind": "random",
+            "trigger": None,
         }
         text = _json(body)
         out.rows.append(

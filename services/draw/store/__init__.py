@@ -6,6 +6,7 @@ objects or the frozen dataclasses of `rows.py`, never as asyncpg records.
   class;
 - `tasks.py`: tasks, team members, progress and what earlier tasks say about a new draw;
 - `restaffings.py`: re-staffing one task (the swap and its record).
+- `triggered.py`: triggered tasks (触发检查), their openings and approvals.
 """
 
 from services.draw.store.draws import (
@@ -68,6 +69,14 @@ from services.draw.store.tasks import (
     tasks,
     work_done,
 )
+from services.draw.store.triggered import (
+    TriggeredRow,
+    approve_opening,
+    get_opening,
+    insert_opening,
+    insert_triggered_task,
+    list_openings,
+)
 
 __all__ = [
     "Conn",
@@ -77,8 +86,10 @@ __all__ = [
     "StoredTask",
     "StratumRow",
     "TaskRow",
+    "TriggeredRow",
     "active_draw_of_plan",
     "add_party",
+    "approve_opening",
     "candidate_list",
     "draw_counts",
     "draw_departments",
@@ -87,14 +98,18 @@ __all__ = [
     "dumps",
     "excluded_usccs",
     "get_draw",
+    "get_opening",
     "get_plan",
     "insert_draw",
+    "insert_opening",
     "insert_restaffing",
     "insert_stratum",
     "insert_tasks",
+    "insert_triggered_task",
     "last_inspectors",
     "last_team_before",
     "list_draws",
+    "list_openings",
     "live_draws",
     "loads",
     "mark_merged",

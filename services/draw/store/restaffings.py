@@ -26,10 +26,11 @@ class RestaffTask:
 
 
 async def restaff_task(conn: Conn, task_id: str, *, lock: bool = False) -> RestaffTask | None:
-    """A task by id (`lock` takes its row lock), or None."""
+    """A draw's task by id (`lock` takes its row lock), or None. A triggered task (触发检查)
+    has no draw, hence no draw seed to re-staff it with: not one of these (not yet supported)."""
     row = await conn.fetchrow(
         "SELECT task_id, draw_id, plan_id, uscc, state, progress, period_end, body, expertise "
-        "FROM tasks WHERE task_id = $1" + (" FOR UPDATE" if lock else ""),
+        "FROM tasks WHERE task_id = $1 AND kind = 'random'" + (" FOR UPDATE" if lock else ""),
         task_id,
     )
     if row is None:

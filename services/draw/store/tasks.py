@@ -26,11 +26,13 @@ async def excluded_usccs(
 
     A check is a task of a live draw: assigned, unstaffed, or merged into another task, and
     not cancelled before its visit. A merged task and the task that absorbed it (which carries
-    its items) are one visit, so they count once.
+    its items) are one visit, so they count once. Triggered checks (触发检查) are counted apart:
+    they never keep an entity out of a random draw (else opening one would shield an entity
+    from the draw).
     """
     rows = await conn.fetch(
         "SELECT uscc FROM tasks t WHERE t.state IN ('assigned', 'unstaffed', 'merged') "
-        "AND t.progress <> 'cancelled' AND t.period_end >= $3 "
+        "AND t.kind = 'random' AND t.progress <> 'cancelled' AND t.period_end >= $3 "
         "AND EXISTS (SELECT 1 FROM jsonb_array_elements(t.body->'items') i "
         "            WHERE i->>'code' = ANY($1::text[]) AND i->>'department' = ANY($2::text[])) "
         "GROUP BY uscc HAVING count(DISTINCT coalesce(t.merged_into, t.task_id)) >= $4",
@@ -46,10 +48,11 @@ async def open_tasks(
     conn: Conn, usccs: Sequence[str], *, plan_id: str, start: date, end: date
 ) -> list[OpenTask]:
     """Open tasks of other plans for these entities whose period overlaps [start, end], with
-    their progress (whether one may be absorbed is `tasks.merge_visits`' decision)."""
+    their progress (whether one may be absorbed is `tasks.merge_visits`' decision). A triggered
+    task is never absorbed into a random one: it stays its own visit, counted apart."""
     rows = await conn.fetch(
         "SELECT task_id, plan_id, uscc, body, progress FROM tasks WHERE uscc = ANY($1::text[]) "
-        "AND state IN ('assigned', 'unstaffed') AND plan_id <> $2 "
+        "AND state IN ('assigned', 'unstaffed') AND plan_id <> $2 AND kind = 'random' "
         "AND period_start <= $4 AND period_end >= $3",
         list(usccs),
         plan_id,

@@ -8,7 +8,13 @@ name, items in file order); nothing here decides anything.
 
 from __future__ import annotations
 
-from contracts.planner import CatalogueItem, CatalogueQuestion, ItemCatalogue
+from contracts.planner import (
+    CatalogueItem,
+    CatalogueQuestion,
+    ItemCatalogue,
+    ItemsReply,
+    PlanItem,
+)
 from contracts.rules import Item, ItemKind
 from services.planner.domain.ruleset import RuleSet
 
@@ -32,6 +38,29 @@ def catalogue_item(ruleset: RuleSet, code: str) -> CatalogueItem | None:
     """One item of `ruleset` by its code, or None."""
     item = ruleset.items.get(code)
     return None if item is None else _entry(ruleset, item)
+
+
+def items_by_code(ruleset: RuleSet, codes: list[str]) -> ItemsReply:
+    """The items of these codes as a task carries them (the order asked, each once), and the
+    codes the catalogue does not have: what the draw checks a triggered task's items against."""
+    found: list[PlanItem] = []
+    unknown: list[str] = []
+    for code in dict.fromkeys(codes):
+        i = ruleset.items.get(code)
+        if i is None:
+            unknown.append(code)
+            continue
+        found.append(
+            PlanItem(
+                code=i.code,
+                name=i.name,
+                department=i.department,
+                kind=i.kind.value,
+                methods=[m.value for m in i.methods],
+                expertise=list(i.expertise),
+            )
+        )
+    return ItemsReply(rules_version=ruleset.version, items=found, unknown=unknown)
 
 
 def _entry(ruleset: RuleSet, item: Item) -> CatalogueItem:

@@ -30,7 +30,7 @@ from services.publisher.store.drafts import awaiting_drafts
 _CARDS = """
 SELECT t.task_id, t.draw_id, t.plan_id, t.batch, t.uscc, t.entity_name, t.region_code,
        t.departments, t.lead_department, t.items, t.methods, t.team, t.period_start,
-       t.period_end, t.started_at, t.merged_into,
+       t.period_end, t.started_at, t.merged_into, t.kind, t.trigger,
        lr.result_id, lr.version, lr.check_date, lr.due_date, lr.published_at,
        CASE WHEN t.merged_into IS NOT NULL THEN 'merged'
             WHEN dr.superseded_by IS NOT NULL AND lr.result_id IS NULL AND d.draft_id IS NULL
@@ -80,6 +80,8 @@ async def _cards(conn: Conn, rows: list[asyncpg.Record]) -> list[TaskCard]:
                 overdue=r["overdue"],
                 started_at=r["started_at"],
                 merged_into=r["merged_into"],
+                kind=r["kind"],
+                trigger=r["trigger"],
                 latest_result=None
                 if r["result_id"] is None
                 else ResultSummary(

@@ -121,12 +121,14 @@ def _task_row(r: asyncpg.Record) -> TaskNoticeRow:
         progress=NoticeProgress(r["progress"]),
         merged_into=r["merged_into"],
         draw_superseded_by=r["superseded_by"],
+        kind=r["kind"],
+        trigger=r["trigger"],
     )
 
 
 TASK_COLUMNS = (
     "t.task_id, t.draw_id, t.plan_id, t.uscc, t.entity_name, t.region_code, t.departments, "
-    "t.items, t.period_start, t.period_end, t.merged_into, d.superseded_by, "
+    "t.items, t.period_start, t.period_end, t.merged_into, d.superseded_by, t.kind, t.trigger, "
     f"p.title AS plan_title, p.year AS plan_year, {PROGRESS_SQL} AS progress"
 )
 TASK_JOINS = "LEFT JOIN draws d ON d.draw_id = t.draw_id LEFT JOIN plans p ON p.plan_id = t.plan_id"
@@ -381,13 +383,18 @@ async def overview(conn: Conn, year: int, categories: list[NoticeOption]) -> Pub
         "WHERE p.year = $1 AND d.superseded_by IS NULL",
         year,
     )
-    tasks = await conn.fetchval(
-        "SELECT count(*) FROM tasks t WHERE t.period_start >= $1 AND t.period_start < $2 "
-        "AND t.merged_into IS NULL AND t.draw_id NOT IN "
-        "(SELECT d.draw_id FROM draws d WHERE d.superseded_by IS NOT NULL)",
-        start,
-        end,
-    )
+    # The draws' tasks and the triggered ones (触发检查) are two figures, never one.
+    kinds = {
+        r["kind"]: r["n"]
+        for r in await conn.fetch(
+            "SELECT t.kind, count(*) AS n FROM tasks t "
+            "WHERE t.period_start >= $1 AND t.period_start < $2 "
+            "AND t.merged_into IS NULL AND t.draw_id NOT IN "
+            "(SELECT d.draw_id FROM draws d WHERE d.superseded_by IS NOT NULL) GROUP BY t.kind",
+            start,
+            end,
+        )
+    }
     counted = await conn.fetchrow(
         f"SELECT count(*) AS results, count(*) FILTER (WHERE r.violation) AS violations "
         f"FROM results r WHERE r.check_date >= $1 AND r.check_date < $2 AND {LATEST_PUBLISHED}",
@@ -421,7 +428,8 @@ async def overview(conn: Conn, year: int, categories: list[NoticeOption]) -> Pub
         years=years,
         plans=plans,
         draws=draws,
-        tasks=tasks,
+        tasks=kinds.get("random", 0),
+        triggered_tasks=kinds.get("triggered", 0),
         results=counted["results"],
         violations=counted["violations"],
         departments=departments,

@@ -7,7 +7,8 @@ a merged task (absorbed by a later visit) is counted through the task that absor
 task of a redrawn draw without a result is replaced by the redraw's, and a task called off
 before its visit (取消任务) is no task to do. Completed: some result
 version is recorded. Overdue: as on the phone's cards (store/cards.py) — the period ended
-before `today` and no result is recorded.
+before `today` and no result is recorded. Random and triggered tasks (触发检查) are never
+counted together: the figures are of one `kind`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from services.publisher.store.conn import Conn
 
 # One statement, so that the year's live tasks and their results are read once, and every
 # figure comes from the same rows. $1 year, $2 region (exact code) or null, $3 department or
-# null, $4 today, $5 the violation categories.
+# null, $4 today, $5 kind (random | triggered), $6 the violation categories.
 _STATS = """
 WITH live AS MATERIALIZED (
     SELECT t.task_id, t.uscc, t.region_code, t.departments, t.team, t.items,
@@ -46,6 +47,7 @@ WITH live AS MATERIALIZED (
       AND NOT (t.cancelled_at IS NOT NULL AND lr.task_id IS NULL)
       AND ($2::text IS NULL OR t.region_code = $2)
       AND ($3::text IS NULL OR t.departments @> ARRAY[$3::text])
+      AND t.kind = $5
 ),
 versions AS MATERIALIZED (
     SELECT r.result_id, r.task_id, r.version, r.published_at, r.due_date, r.items, r.categories,
@@ -112,7 +114,7 @@ names AS (
 items AS (
     SELECT ri->>'item_code' AS item_code, coalesce(max(names.item_name), '') AS item_name,
            count(*) AS checked,
-           count(*) FILTER (WHERE ri->>'category' = ANY($5::text[])) AS problems
+           count(*) FILTER (WHERE ri->>'category' = ANY($6::text[])) AS problems
     FROM latest CROSS JOIN LATERAL jsonb_array_elements(latest.items) ri
     LEFT JOIN names ON names.item_code = ri->>'item_code'
     GROUP BY 1
@@ -121,7 +123,7 @@ items AS (
 -- violation, as for the items.
 industries AS (
     SELECT industry_code, count(*) AS results,
-           count(*) FILTER (WHERE categories && $5::text[]) AS problems
+           count(*) FILTER (WHERE categories && $6::text[]) AS problems
     FROM latest GROUP BY 1
 )
 SELECT (SELECT to_jsonb(totals) FROM totals) AS totals,
@@ -149,10 +151,11 @@ class StatsFilter:
     region: str | None
     department: str | None
     today: date
+    kind: str = "random"
 
     def args(self) -> list[Any]:
-        """The first four positional parameters of `_STATS`."""
-        return [self.year, self.region, self.department, self.today]
+        """The first five positional parameters of `_STATS`."""
+        return [self.year, self.region, self.department, self.today, self.kind]
 
 
 async def task_stats(conn: Conn, f: StatsFilter, *, violations: list[str]) -> TaskStats:
@@ -171,6 +174,7 @@ async def task_stats(conn: Conn, f: StatsFilter, *, violations: list[str]) -> Ta
         year=f.year,
         region=f.region,
         department=f.department,
+        kind=f.kind,
         **row["totals"],
         timeliness=Timeliness(**row["timeliness"]),
         by_department=[TaskTally(**r) for r in row["by_department"]],

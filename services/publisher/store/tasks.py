@@ -21,8 +21,8 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
     await conn.execute(
         """INSERT INTO tasks (task_id, draw_id, plan_id, uscc, entity_name, region_code,
                departments, lead_department, items, team, period_start, period_end, methods,
-               batch, industry_code, risk_class)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+               batch, industry_code, risk_class, kind, trigger)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
            ON CONFLICT (task_id) DO UPDATE SET team = EXCLUDED.team, items = EXCLUDED.items,
                period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,
                entity_name = EXCLUDED.entity_name, methods = EXCLUDED.methods,
@@ -44,6 +44,8 @@ async def upsert_task(conn: Conn, t: TaskAssigned) -> None:
         t.batch,
         t.industry_code,
         t.risk_class,
+        t.kind,
+        t.trigger,
     )
     # Tasks this visit absorbed take no results of their own; either event may come first.
     # A visit of a superseded draw absorbs nothing any more (see `mark_draw_superseded`).

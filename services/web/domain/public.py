@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 PAGE_SIZE = 20
@@ -182,3 +184,19 @@ def matches_etag(if_none_match: str | None, tag: str) -> bool:
         return True
     bare = tag.removeprefix("W/")
     return any(t.strip().removeprefix("W/") == bare for t in if_none_match.split(","))
+
+
+def year_tasks(
+    tasks: Sequence[Mapping[str, Any]], year: int
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """A company's tasks of `year` (by plan year or period start): those drawn at random (not
+    merged into another visit), and its triggered checks (触发检查), which were not drawn."""
+    of_year = [
+        t
+        for t in tasks
+        if t.get("plan_year") == year or str(t["period_start"]).startswith(str(year))
+    ]
+    drawn = [
+        t for t in of_year if t.get("kind", "random") == "random" and t["progress"] != "merged"
+    ]
+    return drawn, [t for t in of_year if t.get("kind") == "triggered"]

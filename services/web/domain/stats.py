@@ -421,10 +421,13 @@ def compose(
     region_names: Mapping[str, str],
     inspector_names: Mapping[str, str] | None = None,
     industry_names: Mapping[str, str] | None = None,
+    triggered: Mapping[str, Any] | None = None,
 ) -> StatsView:
     """The page from the four services' replies (their `/stats/...` JSON). The registry's
     groups are of every region (they give the region filter its choices); a chosen region
-    keeps its own. `industry_names` names the industries' 大类 (`industry_division`)."""
+    keeps its own. `industry_names` names the industries' 大类 (`industry_division`).
+    `tasks` are the draws' tasks; `triggered` (the publisher's figures of triggered checks,
+    触发检查) is one card of its own, never added to them."""
     every = list(entities["groups"])
     groups = [g for g in every if not filters.region or g["key"].get("region") == filters.region]
     entities = {"groups": groups, "total": sum(int(g["count"]) for g in groups)}
@@ -465,6 +468,14 @@ def compose(
             f"本年度批准的抽查计划{number(plans['plans'])}项",
         ),
     ]
+    if triggered is not None:
+        cards.append(
+            Card(
+                "触发检查（另计）",
+                f"{number(triggered['tasks'])}项",
+                f"已完成{number(triggered['completed'])}项；以上随机抽查的数字不含触发检查",
+            )
+        )
     names = {str(k): v for k, v in departments.items()}
     tables = [
         _coverage_by_class(entities, draws, tasks, region=filters.region),

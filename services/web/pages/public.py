@@ -37,6 +37,7 @@ from services.web.domain.public import (
     stratum_name,
     text_size,
     year_of,
+    year_tasks,
 )
 from services.web.queries.public import Names, PublicReads
 from services.web.render import Pages
@@ -211,18 +212,15 @@ def router(*, pages: Pages, reads: PublicReads) -> APIRouter:
         )
         if not history["registered"] and not history["tasks"]:
             raise NotFound(f"没有统一社会信用代码为 {code} 的市场主体。", code="entity_unknown")
-        this_year = [
-            t
-            for t in history["tasks"]
-            if t.get("plan_year") == year or str(t["period_start"]).startswith(str(year))
-        ]
+        drawn, triggered = year_tasks(history["tasks"], year)
         return await render(
             request,
             "public/company.html",
             {
                 "c": history,
                 "year": year,
-                "this_year": [t for t in this_year if t["progress"] != "merged"],
+                "this_year": drawn,
+                "triggered_this_year": triggered,
                 "plans": plans["plans"],
                 "names": names,
                 "labels": PROGRESS,

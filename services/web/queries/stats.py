@@ -29,9 +29,12 @@ class StatsReads:
         """The page's figures. The registry is asked for every region: its groups are the
         region filter's choices, and the chosen region's are kept by `compose`."""
         p = filters.params()
-        entities, tasks, plans, draws, roster = await asyncio.gather(
+        entities, tasks, triggered, plans, draws, roster = await asyncio.gather(
             self.backends.get("registry", "/stats/entities", caller=caller),
             self.backends.get("publisher", "/stats/tasks", caller=caller, params=p),
+            self.backends.get(
+                "publisher", "/stats/tasks", caller=caller, params={**p, "kind": "triggered"}
+            ),
             self.backends.get(
                 "planner",
                 "/stats/plans",
@@ -59,6 +62,7 @@ class StatsReads:
             region_names={c: Names.region(c) for c in codes if c},
             inspector_names=roster,
             industry_names={d: Names.industry(d) for d in divisions if d},
+            triggered=triggered,
         )
 
     async def _roster(self, caller: Caller) -> dict[str, str]:

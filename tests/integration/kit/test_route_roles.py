@@ -101,6 +101,8 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "POST /draws/{draw_id}/redraw/cancel": frozenset({D}),
         "POST /tasks/{task_id}/restaff": frozenset({D}),
         "POST /draws/{draw_id}/restaff-recused": frozenset({D}),
+        "POST /triggered": frozenset({D}),
+        "POST /triggered/{task_id}/approve": frozenset({D}),
         "GET /stats/draws": STATS,
     },
     "publisher": {

@@ -4,7 +4,7 @@ key-supervision labels and its checklist, in the rule files' order."""
 from __future__ import annotations
 
 from contracts.rules import ExpectedAnswer, ItemKind, Method
-from services.planner.domain.catalogue import catalogue, catalogue_item
+from services.planner.domain.catalogue import catalogue, catalogue_item, items_by_code
 from services.planner.domain.ruleset import RuleSet, load_ruleset
 
 from .conftest import META, files_with
@@ -62,3 +62,13 @@ def test_the_old_boolean_key_supervision_has_no_labels() -> None:
     item = catalogue_item(load_ruleset(files_with("rules: []\n", meta)), "K1")
     assert item is not None
     assert (item.key_supervision, item.key_supervision_labels, item.checklist) == (True, [], [])
+
+
+def test_items_by_code_finds_the_catalogues_and_names_the_others(shipped: RuleSet) -> None:
+    """What the draw checks a triggered task's items against (清单之外无检查)."""
+    got = items_by_code(shipped, ["SW-001", "XX-9", "SCJG-001", "SW-001"])
+    assert got.rules_version == shipped.version
+    assert [i.code for i in got.items] == ["SW-001", "SCJG-001"]
+    assert got.unknown == ["XX-9"]
+    first = got.items[1]
+    assert (first.department, first.methods) == ("SCJG", ["documents", "online", "on_site"])

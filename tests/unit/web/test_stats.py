@@ -207,3 +207,22 @@ def test_a_region_keeps_its_own_entities_and_every_region_stays_a_choice() -> No
     region = v.table("coverage-region")
     assert region is not None
     assert region.rows[-1] == ("景德镇市浮梁县（360222）", "500", "9", "1.8%")
+
+
+def test_triggered_checks_are_a_card_of_their_own() -> None:
+    """触发检查 is counted apart: its own card; the draws' figures stay as they were."""
+    before = {c.label: c.value for c in view().cards}
+    assert "触发检查（另计）" not in before
+    with_triggered = compose(
+        filters=Filters(2026),
+        entities=ENTITIES,
+        tasks=TASKS,
+        plans=PLANS,
+        draws=DRAWS,
+        departments=DEPTS,
+        region_names=NAMES,
+        triggered={**TASKS, "tasks": 3, "completed": 1},
+    )
+    cards = {c.label: (c.value, c.detail) for c in with_triggered.cards}
+    assert cards["触发检查（另计）"][0] == "3项" and "已完成1项" in cards["触发检查（另计）"][1]
+    assert {k: v for k, (v, _) in cards.items() if k != "触发检查（另计）"} == before
