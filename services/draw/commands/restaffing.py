@@ -113,20 +113,7 @@ class Restaffing:
             counts = await store.draw_counts(conn, t.draw_id)
             loads = await store.loads(conn, since=plan.period_start)
             last = await store.last_team_before(conn, t.uscc, t.draw_id)
-            people = [
-                teams.Inspector(
-                    inspector_id=p.inspector_id,
-                    department=p.department,
-                    region_codes=frozenset(p.region_codes),
-                    expertise=frozenset(p.expertise),
-                    certificate_expiry=p.certificate_expiry,
-                    active=p.status == "active",
-                    capacity=p.capacity,
-                    load=loads.get(p.inspector_id, 0),
-                    recusal_usccs=frozenset(p.recusal_usccs),
-                )
-                for p in roster
-            ]
+            people = teams.from_roster(roster, loads)
             r = restaffing.replace_member(
                 draw_seed=d.seed,
                 n=done + 1,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from contracts.registry import InspectorRecord
 from services.draw.domain.spec import validate_id
 from services.kit.errors import Invalid
 
@@ -47,6 +48,25 @@ class Inspector:
     capacity: int = 50
     load: int = 0  # open tasks held before this draw
     recusal_usccs: frozenset[str] = frozenset()
+
+
+def from_roster(roster: Iterable[InspectorRecord], loads: Mapping[str, int]) -> list[Inspector]:
+    """The registry's roster as the team rules read it, each with the open tasks it holds
+    (`loads`): the one reading of a roster for a draw, a triggered check and a re-staffing."""
+    return [
+        Inspector(
+            inspector_id=p.inspector_id,
+            department=p.department,
+            region_codes=frozenset(p.region_codes),
+            expertise=frozenset(p.expertise),
+            certificate_expiry=p.certificate_expiry,
+            active=p.status == "active",
+            capacity=p.capacity,
+            load=loads.get(p.inspector_id, 0),
+            recusal_usccs=frozenset(p.recusal_usccs),
+        )
+        for p in roster
+    ]
 
 
 @dataclass(slots=True)  # not frozen: 250k of these per province draw

@@ -116,20 +116,7 @@ def staff(
                 last.get(t.uscc, no_one),
             )
         )
-    people = [
-        teams.Inspector(
-            inspector_id=p.inspector_id,
-            department=p.department,
-            region_codes=frozenset(p.region_codes),
-            expertise=frozenset(p.expertise),
-            certificate_expiry=p.certificate_expiry,
-            active=p.status == "active",
-            capacity=p.capacity,
-            load=loads.get(p.inspector_id, 0),
-            recusal_usccs=frozenset(p.recusal_usccs),
-        )
-        for p in roster
-    ]
+    people = teams.from_roster(roster, loads)
     assignment = teams.assign_teams(seed, team_tasks, people)
     reasons = {u.task_id: f"{u.constraint.value}: {u.detail}" for u in assignment.unstaffed}
     info = {p.inspector_id: p for p in roster}

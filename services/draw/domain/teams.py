@@ -46,6 +46,7 @@ from services.draw.domain.eligibility import (
     Unstaffed,
     cross_region_codes,
     diagnose,
+    from_roster,
 )
 from services.kit.errors import Invalid
 
@@ -58,6 +59,7 @@ __all__ = [
     "Unstaffed",
     "assign_teams",
     "cross_region_codes",
+    "from_roster",
     "team_ticket",
 ]
 

@@ -193,20 +193,7 @@ def draw_team(
     task = TeamTask(
         task_id, uscc, (region_code,), tuple(departments), check_date, need, last, frozenset()
     )
-    people = [
-        teams.Inspector(
-            inspector_id=p.inspector_id,
-            department=p.department,
-            region_codes=frozenset(p.region_codes),
-            expertise=frozenset(p.expertise),
-            certificate_expiry=p.certificate_expiry,
-            active=p.status == "active",
-            capacity=p.capacity,
-            load=loads.get(p.inspector_id, 0),
-            recusal_usccs=frozenset(p.recusal_usccs),
-        )
-        for p in roster
-    ]
+    people = teams.from_roster(roster, loads)
     assignment = teams.assign_teams(seed, [task], people)
     index = Roster(people)
     blocked = set(index.recused.get(uscc, ())) | {index.pos[i] for i in last if i in index.pos}
