@@ -16,6 +16,7 @@ from contracts.planner import (
     PlanItem,
 )
 from contracts.rules import Item, ItemKind
+from services.planner.domain.resolve import plan_item
 from services.planner.domain.ruleset import RuleSet
 
 
@@ -50,16 +51,7 @@ def items_by_code(ruleset: RuleSet, codes: list[str]) -> ItemsReply:
         if i is None:
             unknown.append(code)
             continue
-        found.append(
-            PlanItem(
-                code=i.code,
-                name=i.name,
-                department=i.department,
-                kind=i.kind.value,
-                methods=[m.value for m in i.methods],
-                expertise=list(i.expertise),
-            )
-        )
+        found.append(plan_item(i))
     return ItemsReply(rules_version=ruleset.version, items=found, unknown=unknown)
 
 

@@ -61,6 +61,19 @@ class Resolution:
         return None if not self.mergeable else self.merged * 10000 // self.mergeable
 
 
+def plan_item(i: Item) -> PlanItem:
+    """A catalogue item as plans and tasks carry it (with the legal basis findings name)."""
+    return PlanItem(
+        code=i.code,
+        name=i.name,
+        department=i.department,
+        kind=i.kind.value,
+        methods=[m.value for m in i.methods],
+        expertise=list(i.expertise),
+        legal_basis=i.legal_basis,
+    )
+
+
 def key_supervision_filter(item: Item) -> tuple[bool, list[str]]:
     """Which key-supervision labels take an entity out of `item`'s base: (any label, these).
 
@@ -329,18 +342,7 @@ def approved_event(
         period_start=plan.period.start,
         period_end=plan.period.end,
         batches=plan.batches,
-        items=[
-            PlanItem(
-                code=i.code,
-                name=i.name,
-                department=i.department,
-                kind=i.kind.value,
-                methods=[m.value for m in i.methods],
-                expertise=list(i.expertise),
-                legal_basis=i.legal_basis,
-            )
-            for i in items
-        ],
+        items=[plan_item(i) for i in items],
         strata=res.strata,
         frequency_exclusions=frequency_exclusions(plan, res),
         cross_region=len(plan.scope.regions) > 1,

@@ -72,3 +72,5 @@ def test_items_by_code_finds_the_catalogues_and_names_the_others(shipped: RuleSe
     assert got.unknown == ["XX-9"]
     first = got.items[1]
     assert (first.department, first.methods) == ("SCJG", ["documents", "online", "on_site"])
+    # as a plan carries it: with the legal basis a finding's event names
+    assert first.legal_basis == shipped.items["SCJG-001"].legal_basis != ""
