@@ -98,11 +98,13 @@ class DrawCompleted(Contract):
 
 
 class TaskItem(Contract):
-    """An item to check on a task."""
+    """An item to check on a task, with the legal basis the item catalogue names for it (empty
+    in tasks assigned before it was carried)."""
 
     code: str
     name: str
     department: str
+    legal_basis: str = ""
 
 
 class TeamMember(Contract):

@@ -56,7 +56,9 @@ def item_tables(
         for code, tags in f.expertise.items():
             expertise.setdefault(code, set()).update(tags)
     for pi in plan.items:
-        items[pi.code] = TaskItem(code=pi.code, name=pi.name, department=pi.department)
+        items[pi.code] = TaskItem(
+            code=pi.code, name=pi.name, department=pi.department, legal_basis=pi.legal_basis
+        )
         expertise.setdefault(pi.code, set()).update(pi.expertise)
     return items, expertise
 

@@ -264,7 +264,10 @@ def task_body(
         region_code=entity.region_code,
         departments=list(departments),
         lead_department=lead_department,
-        items=[TaskItem(code=i.code, name=i.name, department=i.department) for i in items],
+        items=[
+            TaskItem(code=i.code, name=i.name, department=i.department, legal_basis=i.legal_basis)
+            for i in items
+        ],
         methods=list(methods),
         batch=1,
         period_start=period_start,

@@ -175,7 +175,10 @@ def _task_view(r: asyncpg.Record) -> TaskView:
         draw_superseded_by=r["draw_superseded_by"],
         cancel_reason=r["cancel_reason"],
         item_names={i["code"]: i.get("name", "") for i in r["items"]},
-        legal_bases=dict(r["legal_bases"] or {}),
+        # The task's own items name it since they carry it (a triggered task has no plan);
+        # older tasks take their plan's.
+        legal_bases=dict(r["legal_bases"] or {})
+        | {i["code"]: i["legal_basis"] for i in r["items"] if i.get("legal_basis")},
     )
 
 

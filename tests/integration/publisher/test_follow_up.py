@@ -264,3 +264,18 @@ async def test_an_order_to_correct_is_rechecked_and_the_overdue_ones_listed(
         return seen == {"rectification.checked:R-T-1": 1}
 
     await eventually(evented, what="one rectification.checked event", timeout=30)
+
+
+async def test_a_task_without_a_plan_names_its_items_legal_basis(run_service: Any) -> None:
+    """A triggered task has no plan: its own items carry the legal basis its findings name."""
+    svc = await run_service(lambda: spec(PublisherSettings(relay_enabled=False)))
+    task = task_assigned("T-9")
+    items = [i.model_copy(update={"legal_basis": "《条例》第九条"}) for i in task.items]
+    await publish_tasks(svc, [task.model_copy(update={"plan_id": "", "items": items})])
+    staff = svc.auth(Role.PLANNER, "scjg")
+    resp = await svc.http.post("/results", json=result_body("T-9", category="C"), headers=staff)
+    assert resp.status_code == 201, resp.text
+    joint = await svc.ctx.db.pool.fetchval(
+        "SELECT payload FROM outbox WHERE destination = 'joint_punishment'"
+    )
+    assert joint["legal_basis"] == "《条例》第九条"
