@@ -11,7 +11,7 @@ ALTER TABLE tasks ADD CONSTRAINT tasks_kind_trigger CHECK (
     (kind = 'random' AND trigger IS NULL AND draw_id IS NOT NULL)
     OR (kind = 'triggered' AND trigger IS NOT NULL AND draw_id IS NULL));
 
-CREATE TABLE IF NOT EXISTS triggered (
+CREATE TABLE IF NOT EXISTS triggered_checks (
     task_id        text PRIMARY KEY,
     uscc           text NOT NULL,
     entity         jsonb NOT NULL,          -- the registry's EntityRecord when it was opened
@@ -38,14 +38,14 @@ CREATE TABLE IF NOT EXISTS triggered (
     approved_at    timestamptz,
     eligible       jsonb                    -- [{inspector_id, department}] when the team was drawn
 );
-CREATE INDEX IF NOT EXISTS triggered_opened ON triggered (opened_at DESC, task_id);
+CREATE INDEX IF NOT EXISTS triggered_checks_opened ON triggered_checks (opened_at DESC, task_id);
 
 -- What was opened, on which trigger and evidence, with which seed, never changes; a triggered
 -- task is never deleted.
-CREATE OR REPLACE FUNCTION triggered_write_once() RETURNS trigger AS $$
+CREATE OR REPLACE FUNCTION triggered_checks_write_once() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        RAISE EXCEPTION 'draw records are immutable: DELETE on triggered refused';
+        RAISE EXCEPTION 'draw records are immutable: DELETE on triggered_checks refused';
     END IF;
     IF (NEW.task_id, NEW.uscc, NEW.trigger, NEW.evidence_ref, NEW.items, NEW.opened_by,
         NEW.approver, NEW.nonce, NEW.nonce_sha256, NEW.period_start, NEW.period_end)
@@ -57,6 +57,6 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS triggered_write_once ON triggered;
-CREATE TRIGGER triggered_write_once BEFORE UPDATE OR DELETE ON triggered
-    FOR EACH ROW EXECUTE FUNCTION triggered_write_once();
+DROP TRIGGER IF EXISTS triggered_checks_write_once ON triggered_checks;
+CREATE TRIGGER triggered_checks_write_once BEFORE UPDATE OR DELETE ON triggered_checks
+    FOR EACH ROW EXECUTE FUNCTION triggered_checks_write_once();

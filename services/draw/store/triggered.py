@@ -41,9 +41,9 @@ class TriggeredRow:
 async def insert_opening(conn: Conn, r: TriggeredRow) -> None:
     """Store a new opening (awaiting approval)."""
     await conn.execute(
-        "INSERT INTO triggered (task_id, uscc, entity, trigger, evidence_ref, items, departments, "
-        "lead_department, methods, period_start, period_end, rules_version, opened_by, "
-        "approver, opened_at, nonce, nonce_sha256) "
+        "INSERT INTO triggered_checks (task_id, uscc, entity, trigger, evidence_ref, items, "
+        "departments, lead_department, methods, period_start, period_end, rules_version, "
+        "opened_by, approver, opened_at, nonce, nonce_sha256) "
         "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
         r.task_id,
         r.uscc,
@@ -65,7 +65,9 @@ async def insert_opening(conn: Conn, r: TriggeredRow) -> None:
     )
 
 
-_SELECT = "SELECT g.*, t.body AS task FROM triggered g LEFT JOIN tasks t ON t.task_id = g.task_id"
+_SELECT = (
+    "SELECT g.*, t.body AS task FROM triggered_checks g LEFT JOIN tasks t ON t.task_id = g.task_id"
+)
 
 
 def _row(r: Any) -> TriggeredRow:
@@ -119,7 +121,8 @@ async def approve_opening(
 ) -> None:
     """Record the approval and the inspectors who were eligible when the team was drawn."""
     await conn.execute(
-        "UPDATE triggered SET state = $2, approved_at = $3, eligible = $4 WHERE task_id = $1",
+        "UPDATE triggered_checks SET state = $2, approved_at = $3, eligible = $4 "
+        "WHERE task_id = $1",
         task_id,
         state.value,
         at,

@@ -172,7 +172,9 @@ async def test_task_notices_filter_count_and_page(site: Any) -> None:
     assert page["total"] == 6 and _ids(page) == _ids(every)[2:4]
     row = next(t for t in every["tasks"] if t["task_id"] == "T-1")
     assert row["plan_title"] == "2026年度抽查计划" and row["progress"] == "result_recorded"
-    assert row["items"] == [{"code": "ITEM-01", "name": "事项ITEM-01", "department": "scjg"}]
+    assert row["items"] == [
+        {"code": "ITEM-01", "name": "事项ITEM-01", "department": "scjg", "legal_basis": ""}
+    ]
     # a hostile name travels as data: JSON carries it exactly, the pages escape it
     assert any(t["entity_name"] == EVIL for t in every["tasks"])
 
