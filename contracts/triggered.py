@@ -19,15 +19,18 @@ from contracts.draw import TaskItem, TeamMember
 
 
 class Trigger(StrEnum):
-    """Why an entity is checked outside the random draw: the notice's exceptions, and a check
-    a superior authority deployed. Codes and labels: complaint 投诉举报, big_data 大数据监测,
-    referral 转办交办, statutory 法律法规规定, superior 上级部署."""
+    """Why an entity is checked outside the random draw: the notice's exceptions, a check a
+    superior authority deployed, and the re-check of an order to correct. Codes and labels:
+    complaint 投诉举报, big_data 大数据监测, referral 转办交办, statutory 法律法规规定,
+    superior 上级部署, recheck 责令整改复查 (its evidence reference names the result whose order
+    it re-checks; the re-check's outcome is recorded on that result with this task's id)."""
 
     COMPLAINT = "complaint"
     BIG_DATA = "big_data"
     REFERRAL = "referral"
     STATUTORY = "statutory"
     SUPERIOR = "superior"
+    RECHECK = "recheck"
 
 
 TRIGGER_LABELS: dict[str, str] = {
@@ -36,6 +39,7 @@ TRIGGER_LABELS: dict[str, str] = {
     Trigger.REFERRAL: "转办交办",
     Trigger.STATUTORY: "法律法规规定",
     Trigger.SUPERIOR: "上级部署",
+    Trigger.RECHECK: "责令整改复查",
 }
 
 TASK_KIND_LABELS: dict[str, str] = {"random": "随机抽查", "triggered": "触发检查"}

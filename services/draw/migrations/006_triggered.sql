@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS triggered_checks (
     entity         jsonb NOT NULL,          -- the registry's EntityRecord when it was opened
     trigger        text NOT NULL
                    CHECK (trigger IN ('complaint', 'big_data', 'referral', 'statutory',
-                                      'superior')),
+                                      'superior', 'recheck')),
     evidence_ref   text NOT NULL CHECK (btrim(evidence_ref) <> ''),
     items          jsonb NOT NULL,          -- [PlanItem] of the active catalogue
     departments    text[] NOT NULL,

@@ -85,11 +85,15 @@ def test_no_opening_without_a_trigger_evidence_items_or_approver(missing: str) -
     assert e.value.errors()[0]["loc"] == (missing,)
 
 
-def test_a_trigger_is_one_of_the_five_each_with_its_label() -> None:
+def test_a_trigger_is_one_of_the_six_each_with_its_label() -> None:
     with pytest.raises(ValidationError):
         _req(trigger="routine")
     assert {t.value for t in Trigger} == set(TRIGGER_LABELS)
     assert TRIGGER_LABELS[Trigger.COMPLAINT] == "投诉举报"
+    # the re-check of an order to correct (复查) is a triggered check naming the result
+    recheck = _check(_req(trigger="recheck", evidence_ref="R-D-1:91360202MA35000010 v1"))
+    assert [i.code for i in recheck.items] == ["SCJG-001"]
+    assert TRIGGER_LABELS[Trigger.RECHECK] == "责令整改复查"
 
 
 def test_blank_evidence_is_refused_naming_the_field() -> None:
