@@ -62,7 +62,8 @@ def _text(media_type: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": f"{media_type}, UTF-8", "content": {media_type: {}}}}
 
 
-def _submitter(p: Principal) -> Submitter:
+def submitter_of(p: Principal) -> Submitter:
+    """Who acts: an inspector by id (a team member), else department staff by department."""
     if p.role is Role.INSPECTOR:
         return Submitter(actor=p.sub, inspector_id=p.sub, dept=None)
     return Submitter(actor=p.sub, inspector_id=None, dept=p.dept or "")
@@ -75,7 +76,7 @@ def _reader(p: Principal) -> Reader:
 def _member(p: Principal) -> Submitter:
     if p.role is not Role.INSPECTOR:  # the dependency let only inspectors through
         raise Forbidden("only a member of the team confirms, with their own sign-in")
-    return _submitter(p)
+    return submitter_of(p)
 
 
 def _answer(
@@ -129,7 +130,7 @@ def router(
         """Submit one result (or a correction: a new version). Department staff: accepted at
         once (201). An inspector: a draft until every other team member confirmed it with
         their own sign-in (202). A repeated idempotency key answers the first outcome (200)."""
-        return _answer(await submissions.submit(body, by=_submitter(p)), response)
+        return _answer(await submissions.submit(body, by=submitter_of(p)), response)
 
     @r.post("/results/batch")
     async def submit_batch(
@@ -159,7 +160,7 @@ def router(
                         "details": details,
                     },
                 )
-        done = await submissions.submit_many([s for _, s in parsed], by=_submitter(p))
+        done = await submissions.submit_many([s for _, s in parsed], by=submitter_of(p))
         for (i, _), out in zip(parsed, done, strict=True):
             outcomes[i] = out.model_copy(update={"index": i})
         return [outcomes[i] for i in sorted(outcomes)]
@@ -217,7 +218,7 @@ def router(
     @r.post("/tasks/{task_id}/start")
     async def start_task(task_id: str, p: ResultSubmitter) -> TaskStarted:
         """Mark the task's visit begun (开始检查): no later visit is merged into it any more."""
-        return await starts.start(task_id, by=_submitter(p))
+        return await starts.start(task_id, by=submitter_of(p))
 
     @r.post("/attachments", status_code=201)
     async def upload(request: Request, _: ResultSubmitter) -> dict[str, Any]:

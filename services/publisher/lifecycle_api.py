@@ -16,20 +16,14 @@ from contracts.publisher import (
     TaskCancelled,
 )
 from services.kit.auth import Principal, require
+from services.publisher.api import submitter_of
 from services.publisher.commands.commissions import Commissions
-from services.publisher.commands.intake import Submitter
 from services.publisher.commands.tasks import Cancellations
 
 # The people who may record a task's result: its team, or staff of its departments.
 Recorder = Annotated[Principal, require(Role.INSPECTOR, Role.PLANNER)]
 # Staff of a department (the task's: checked by the command).
 DepartmentStaff = Annotated[Principal, require(Role.PLANNER)]
-
-
-def _by(p: Principal) -> Submitter:
-    if p.role is Role.INSPECTOR:
-        return Submitter(actor=p.sub, inspector_id=p.sub, dept=None)
-    return Submitter(actor=p.sub, inspector_id=None, dept=p.dept or "")
 
 
 def router(*, commissions: Commissions, cancellations: Cancellations) -> APIRouter:
@@ -41,19 +35,19 @@ def router(*, commissions: Commissions, cancellations: Cancellations) -> APIRout
     async def open_commission(task_id: str, body: CommissionOpening, who: Recorder) -> Commission:
         """Hand one item of the task to a qualified outside body (委托检验检测 or 财务审计).
         The item's result then waits for the report (`commission_pending`)."""
-        return await commissions.open(task_id, body, by=_by(who))
+        return await commissions.open(task_id, body, by=submitter_of(who))
 
     @r.post("/commissions/{commission_id}/report")
     async def report(commission_id: str, body: CommissionReporting, who: Recorder) -> Commission:
         """The body's report (uploaded first, `POST /attachments`) and its conclusion: the
         item's result may then be recorded, in a category the conclusion allows."""
-        return await commissions.report(commission_id, body, by=_by(who))
+        return await commissions.report(commission_id, body, by=submitter_of(who))
 
     @r.post("/tasks/{task_id}/cancel")
     async def cancel(task_id: str, body: TaskCancellation, who: DepartmentStaff) -> TaskCancelled:
         """Call the task off before its visit (取消任务: 注销、吊销撤销、停业、迁出, or another
         reason said in a note): no visit, no result, not overdue; the draw counts it as no visit.
         Refused once a result is recorded or waits for the team's confirmations."""
-        return await cancellations.cancel(task_id, body, by=_by(who))
+        return await cancellations.cancel(task_id, body, by=submitter_of(who))
 
     return r

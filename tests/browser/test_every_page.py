@@ -35,7 +35,7 @@ def _get(stack: Seeded, service: str, path: str) -> Any:
 @pytest.fixture(scope="module")
 def ids(browser_stack: Seeded) -> dict[str, str]:
     """A draw, a plan of the planner's department (SCJG) and a task of the demo's, and the
-    inspector on that task."""
+    inspector on that task; an open task of the draw (the 换人 page)."""
     draws = _get(browser_stack, "publisher", "/public/draws.json")["draws"]
     draw = next(d for d in draws if not d["superseded"])
     tasks = _get(browser_stack, "publisher", "/tasks?status=assigned&limit=50")
@@ -44,12 +44,19 @@ def ids(browser_stack: Seeded) -> dict[str, str]:
     task = next(
         (t for t in mine if inspector["username"].upper() in t["team"]), tasks[0] if tasks else {}
     )
+    rows = _get(browser_stack, "draw", f"/draws/{draw['draw_id']}/tasks?limit=1000")
+    open_task = next(
+        r["task"]["task_id"]
+        for r in rows
+        if r["state"] == "assigned" and r["task"]["team"] and r["progress"] == "not_started"
+    )
     plans = _get(browser_stack, "planner", "/plans?department=SCJG")
     plan = next(p for p in plans if p["status"] == "approved")
     return {
         "draw": draw["draw_id"],
         "plan": plan["plan_id"],
         "task": task["task_id"],
+        "open_task": open_task,
         "inspector": inspector["username"],
     }
 
@@ -63,6 +70,7 @@ PAGES: dict[str, tuple[str, str, str | None]] = {
     "console-draws": ("draw-officer", "/console/draws", None),
     "console-draw": ("draw-officer", "/console/draws/{draw}", None),
     "console-present": ("draw-officer", "/console/draws/{draw}/present", None),
+    "console-restaff": ("draw-officer", "/console/draws/{draw}/tasks/{open_task}/restaff", None),
     "console-rules": ("policy", "/console/rules", None),
     "console-rules-edit": ("policy", "/console/rules/edit", None),
     "console-audit": ("auditor", "/console/audit", None),

@@ -35,7 +35,7 @@ def is_open(row: dict[str, Any]) -> bool:
     return (
         row.get("state") == "assigned"
         and bool(row["task"].get("team"))
-        and row.get("progress") != "result_recorded"
+        and row.get("progress") not in ("result_recorded", "cancelled")
     )
 
 
