@@ -60,11 +60,20 @@ def up(
     detach: Annotated[
         bool, typer.Option(help="Return once every service is ready (stop: spotcheck down)")
     ] = False,
+    copies: Annotated[
+        int,
+        typer.Option(
+            help="Copies of each service and of the relay (each on its own port)",
+            envvar="SPOTCHECK_COPIES",
+            min=1,
+            max=9,
+        ),
+    ] = 1,
 ) -> None:
     """Start NATS, PostgreSQL, the four services and the web; wait until all are ready."""
     from spotcheck.stack import Stack, StackError
 
-    stack = Stack(var_dir=var_dir, nats_url=nats_url, database_url=database_url)
+    stack = Stack(var_dir=var_dir, nats_url=nats_url, database_url=database_url, copies=copies)
     try:
         stack.run(detach=detach)
     except StackError as exc:

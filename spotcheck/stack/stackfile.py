@@ -90,18 +90,21 @@ def stop_detached(var_dir: Path, *, timeout: float = 60.0) -> None:
 
 def running_stack(var_dir: Path) -> dict[str, Any] | None:
     """The stack recorded in `var_dir/stack.json` if its supervisor lives and every service
-    answers `/readyz`; else None."""
+    answers `/readyz` (one copy of it is enough: the others may be restarting); else None."""
     info = read_json(var_dir / STACK_FILE)
     pid = info.get("pid")
     if not isinstance(pid, int) or not alive(pid):
         return None
     for name in SERVICES:
-        url = info.get("services", {}).get(name, {}).get("url")
-        if not url:
-            return None
-        try:
-            if httpx.get(f"{url}/readyz", timeout=3.0).status_code != 200:
-                return None
-        except httpx.HTTPError:
+        service = info.get("services", {}).get(name, {})
+        urls = [c.get("url") for c in service.get("copies", [])] or [service.get("url")]
+        if not any(url and _ready(str(url)) for url in urls):
             return None
     return info
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=3.0).status_code == 200
+    except httpx.HTTPError:
+        return False
