@@ -20,6 +20,7 @@ import json
 import os
 import random
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -32,6 +33,9 @@ from services.kit.auth import issue_token, load_or_create_key
 from services.kit.settings import Settings, load_settings
 
 T = TypeVar("T")
+# How long a command keeps asking a service that answers `503 unavailable` (a dependency away
+# for a moment: a restart or failover of PostgreSQL takes seconds).
+UNAVAILABLE_WAIT_S = 90.0
 
 
 class ApiError(RuntimeError):
@@ -125,27 +129,40 @@ class Api:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request; the JSON body on success, `ApiError` on an error answer.
 
-        A copy that refuses the connection (stopped, restarting) is passed over for the next:
-        the request was not sent, so even a write is safe to send to another copy."""
-        for attempt, base in enumerate(self.bases):
-            if attempt:
-                self.http.base_url = httpx.URL(base)
+        Over the service's copies (DESIGN §11): a copy that refuses the connection (stopped,
+        restarting) is passed over for the next — the request was not sent, so even a write
+        is safe to send again. A `503 unavailable` (PostgreSQL or NATS away for a moment: the
+        service did nothing) is sent again after its `Retry-After`, to the next copy, for up
+        to `UNAVAILABLE_WAIT_S`. A read whose connection broke mid-way is sent again too; a
+        write is not (it may have been done), and says so."""
+        deadline = time.monotonic() + UNAVAILABLE_WAIT_S
+        refused = 0
+        turn = 0
+        while True:
+            base = self.bases[turn % len(self.bases)]
+            turn += 1
+            self.http.base_url = httpx.URL(base)
             try:
                 resp = self.http.request(method, path, **kwargs)
-                break
             except httpx.ConnectError as exc:
-                if attempt + 1 < len(self.bases):
+                refused += 1
+                if refused < len(self.bases):
                     continue
-                raise ApiError(
-                    503,
-                    {
-                        "error": {
-                            "code": "unavailable",
-                            "message": f"cannot reach {' or '.join(self.bases)}: is the stack "
-                            "running (spotcheck up)?",
-                        }
-                    },
+                raise _unavailable(
+                    f"cannot reach {' or '.join(self.bases)}: is the stack running (spotcheck up)?"
                 ) from exc
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if method in ("GET", "HEAD") and time.monotonic() < deadline:
+                    continue
+                raise _unavailable(
+                    f"{base} closed the connection during {method} {path}: it may or may not "
+                    "have been done; look, then try again"
+                ) from exc
+            refused = 0
+            if resp.status_code == 503 and time.monotonic() < deadline:
+                time.sleep(_retry_after(resp))
+                continue
+            break
         if base != self.bases[0]:
             # Start at the copy that answered next time.
             i = self.bases.index(base)
@@ -169,6 +186,18 @@ class Api:
     def post(self, path: str, **kwargs: Any) -> Any:
         """POST `path`."""
         return self.request("POST", path, **kwargs)
+
+
+def _unavailable(message: str) -> ApiError:
+    return ApiError(503, {"error": {"code": "unavailable", "message": message}})
+
+
+def _retry_after(resp: httpx.Response) -> float:
+    """The wait a 503 asks for (`Retry-After` seconds), within reason."""
+    try:
+        return min(max(float(resp.headers.get("Retry-After", "1")), 0.2), 10.0)
+    except ValueError:
+        return 1.0
 
 
 # -- for commands: what a command prints when a call fails ---------------------------------------

@@ -8,7 +8,8 @@ their own access token is passed instead (services/web/sso.py).
 
 A service may run as several copies (DESIGN §11): its URL setting then lists them, joined by
 commas. Calls take the copies in turn, and a copy that refuses the connection (stopped,
-restarting) is passed over for the next — the request was not sent, so a write is safe too.
+restarting) or answers 503 (it did nothing: its PostgreSQL or NATS is away) is passed over for
+the next — so a write is safe to send there too.
 """
 
 from __future__ import annotations
@@ -139,17 +140,27 @@ class Backends:
                     headers=hdrs,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
-                break
             except httpx.ConnectError as exc:
                 base = next(bases, "")
                 if not base:
                     raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+                continue
             except httpx.RemoteProtocolError as exc:
                 if not retries:
                     raise TemporaryError(f"{service} is not reachable: {exc}") from exc
                 retries -= 1
+                continue
             except httpx.HTTPError as exc:
                 raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+            if response.status_code == 503:
+                # That copy did nothing (its PostgreSQL or NATS is away, or it is starting):
+                # another copy may answer.
+                other = next(bases, "")
+                if other:
+                    await response.aclose()
+                    base = other
+                    continue
+            break
         if response.status_code >= 400:
             try:
                 body: Any = response.json()

@@ -102,3 +102,20 @@ async def test_no_copy_answering_is_a_temporary_error_naming_the_service() -> No
         await backends.get("publisher", "/tasks", caller=None)
     assert sorted(hosts) == ["copy-1.test", "copy-2.test"]
     await backends.close()
+
+
+async def test_a_copy_answering_503_is_passed_over() -> None:
+    hosts: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        if request.url.host == "copy-1.test":
+            return httpx.Response(503, json={"error": {"code": "unavailable", "message": "pg"}})
+        return httpx.Response(201, json={"host": request.url.host})
+
+    backends = _two_copies(httpx.MockTransport(handle))
+    assert await backends.post("publisher", "/results", caller=None, json={}) == {
+        "host": "copy-2.test"
+    }
+    assert hosts == ["copy-1.test", "copy-2.test"]
+    await backends.close()
