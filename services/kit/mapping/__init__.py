@@ -1,6 +1,6 @@
 """Platform mapping files: what spotcheck exchanges with an outside platform, without code.
 
-Pure (no I/O): the caller reads the folder and hands in the bytes. `load_mappings` checks
+Pure but for `read_mapping_dir` (a folder → its files' bytes by name). `load_mappings` checks
 files against a `Vocabulary` (every error with file and line); `render`/`encode` write an
 outbound record, `read` takes an inbound one. docs/operations.md, "Connecting your platforms".
 """
@@ -13,6 +13,7 @@ from services.kit.mapping.check import (
     load_mapping,
     load_mappings,
 )
+from services.kit.mapping.files import read_mapping_dir
 from services.kit.mapping.model import FieldMap, PlatformMapping, RecordMap
 from services.kit.mapping.render import RenderError, encode, read, render
 
@@ -29,5 +30,6 @@ __all__ = [
     "load_mapping",
     "load_mappings",
     "read",
+    "read_mapping_dir",
     "render",
 ]
