@@ -3,6 +3,8 @@ and (inbound) the platform's record → spotcheck's fields.
 
 Pure and deterministic: the same record and mapping give the same bytes on every attempt, so
 a platform that deduplicates by content or by idempotency key sees a repeat, never a change.
+Dates and times are ISO text in spotcheck's records; a time with an offset is written in
+Beijing time (UTC+8), the time every platform of the notice shows.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
-from datetime import date, datetime
+from collections.abc import Mapping, Set
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 from services.kit.mapping.model import FieldMap, PlatformMapping
+
+BEIJING = timezone(timedelta(hours=8), "CST")
 
 
 class RenderError(Exception):
@@ -23,25 +27,34 @@ class RenderError(Exception):
     has no translation): retrying cannot help, the mapping or the record must change."""
 
 
-def render(mapping: PlatformMapping, kind: str, source: Mapping[str, Any]) -> dict[str, str]:
-    """The platform's record for one of spotcheck's: field name → text, in the file's order."""
+def render(
+    mapping: PlatformMapping,
+    kind: str,
+    source: Mapping[str, Any],
+    *,
+    date_fields: Set[str] = frozenset(),
+) -> dict[str, str]:
+    """The platform's record for one of spotcheck's: field name → text, in the file's order.
+    Fields `from` one of `date_fields` (the vocabulary's `dates`) take the date format."""
     record = mapping.records.get(kind)
     if record is None:
         raise RenderError(f"{mapping.platform} takes no {kind} records")
     out: dict[str, str] = {}
     for f in record.fields:
-        text = f.value if f.value is not None else _text(mapping, f, source.get(f.from_ or ""))
+        dated = f.from_ in date_fields
+        value = source.get(f.from_ or "")
+        text = f.value if f.value is not None else _text(mapping, f, value, dated)
         if f.required and not text:
             raise RenderError(f"{mapping.platform}: {kind} field {f.name} ({f.from_}) is empty")
         out[f.name] = text or ""
     return out
 
 
-def _text(mapping: PlatformMapping, f: FieldMap, value: Any) -> str:
+def _text(mapping: PlatformMapping, f: FieldMap, value: Any, dated: bool) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, list | tuple):
-        return f.join.join(t for t in (_text(mapping, f, v) for v in value) if t)
+        return f.join.join(t for t in (_text(mapping, f, v, dated) for v in value) if t)
     raw = ("true" if value else "false") if isinstance(value, bool) else str(value)
     if f.codes is not None:
         table = mapping.codes[f.codes]
@@ -50,21 +63,20 @@ def _text(mapping: PlatformMapping, f: FieldMap, value: Any) -> str:
                 f"{mapping.platform}: code {raw!r} of field {f.name} is not in code list {f.codes}"
             )
         return table[raw]
-    if f.date is not None or _looks_dated(raw):
+    if dated:
         return _date_text(raw, f.date or mapping.dates)
     return raw
 
 
-def _looks_dated(raw: str) -> bool:
-    # ISO dates and times (2027-03-04, 2027-03-04T05:06:07+08:00) take the file's format.
-    return len(raw) >= 10 and raw[4] == "-" and raw[7] == "-" and raw[:4].isdigit()
-
-
 def _date_text(raw: str, fmt: str) -> str:
     try:
-        moment: date = datetime.fromisoformat(raw) if len(raw) > 10 else date.fromisoformat(raw)
-    except ValueError:
-        return raw
+        if len(raw) <= 10:
+            return date.fromisoformat(raw).strftime(fmt)
+        moment = datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise RenderError(f"not an ISO date or time: {raw!r}") from exc
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(BEIJING)
     return moment.strftime(fmt)
 
 

@@ -76,7 +76,7 @@ def _errors(text: str) -> list[tuple[int, str]]:
 
 def test_a_good_file_is_rendered_in_its_order_codes_and_dates_translated() -> None:
     m = load_mapping("gsxt.yaml", GOOD.encode(), VOCAB).mapping
-    assert render(m, "result", SOURCE) == {
+    assert render(m, "result", SOURCE, date_fields=VOCAB.dates) == {
         "统一社会信用代码": "91330100MA2XXXXX1X",
         "检查实施机关": "某县市场监督管理局",
         "类型": "双随机抽查",
@@ -87,7 +87,7 @@ def test_a_good_file_is_rendered_in_its_order_codes_and_dates_translated() -> No
 
 def test_gb18030_json_is_sent_in_gb18030_wrapped() -> None:
     m = load_mapping("gsxt.yaml", GOOD.encode(), VOCAB).mapping
-    body, ctype = encode(m, render(m, "result", SOURCE))
+    body, ctype = encode(m, render(m, "result", SOURCE, date_fields=VOCAB.dates))
     assert ctype == "application/json; charset=GB18030"
     with pytest.raises(UnicodeDecodeError):
         body.decode("utf-8")
@@ -97,7 +97,7 @@ def test_gb18030_json_is_sent_in_gb18030_wrapped() -> None:
 def test_a_form_is_percent_encoded_in_the_files_encoding() -> None:
     text = GOOD.replace("kind: http-json", "kind: http-form").replace("  wrap: data\n", "")
     m = load_mapping("p.yaml", text.encode(), VOCAB).mapping
-    body, ctype = encode(m, render(m, "result", SOURCE))
+    body, ctype = encode(m, render(m, "result", SOURCE, date_fields=VOCAB.dates))
     assert ctype.startswith("application/x-www-form-urlencoded")
     assert dict(parse_qsl(body.decode("ascii"), encoding="gb18030"))["类型"] == "双随机抽查"
 
@@ -108,7 +108,7 @@ def test_a_csv_file_drop_has_a_header_and_one_row() -> None:
         "  kind: file-drop\n  folder: /tmp/x\n  file_format: csv\n",
     ).replace("encoding: gb18030", "encoding: utf-8")
     m = load_mapping("p.yaml", text.encode(), VOCAB).mapping
-    body, _ = encode(m, render(m, "result", SOURCE))
+    body, _ = encode(m, render(m, "result", SOURCE, date_fields=VOCAB.dates))
     assert body.decode("utf-8").splitlines()[1].startswith("91330100MA2XXXXX1X,某县市场监督管理局")
 
 
@@ -159,6 +159,23 @@ def test_transport_and_auth_need_their_settings() -> None:
         "transport http-json: give exactly one of url and url_env",
         "auth bearer: give exactly one of token_env and token_file",
     ]
+
+
+def test_times_are_written_in_beijing_time_and_only_date_fields_are_reformatted() -> None:
+    text = GOOD.replace("      - name: 数据来源\n        value: spotcheck\n", "")
+    text = text.replace(
+        "        from: check_date\n", '        from: check_date\n        date: "%Y-%m-%d %H:%M"\n'
+    )
+    text = text.replace("from: entity_name", "from: entity_name")
+    m = load_mapping("p.yaml", text.encode(), VOCAB).mapping
+    out = render(
+        m,
+        "result",
+        {**SOURCE, "check_date": "2027-03-04T20:30:00+00:00", "uscc": "2027-03-04-X"},
+        date_fields=VOCAB.dates,
+    )
+    assert out["日期"] == "2027-03-05 04:30"
+    assert out["统一社会信用代码"] == "2027-03-04-X"  # no date field: as written
 
 
 def test_a_required_value_missing_or_an_untranslated_code_cannot_be_rendered() -> None:
