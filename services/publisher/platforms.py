@@ -170,11 +170,7 @@ class Platforms:
 
     def taking(self, kind: str) -> list[str]:
         """The ids of the outbound platforms that take records of this kind, sorted."""
-        return sorted(
-            pid
-            for pid, m in self.loaded.items()
-            if m.mapping.direction == "outbound" and kind in m.mapping.records
-        )
+        return sorted(pid for pid, m in self.loaded.items() if kind in m.mapping.records)
 
     def routes(self) -> dict[str, list[str]]:
         """Record kind → the platforms taking it (tasks and plans, for the copies)."""
@@ -204,12 +200,11 @@ def load_platforms(
         files = read_mapping_dir(root)
     except (OSError, ValueError) as exc:
         raise Invalid(f"platform mappings: {exc}", code="mapping_invalid") from exc
-    loaded = load_mappings(files, vocabulary(categories))
+    loaded = load_mappings(files, vocabulary(categories), direction="outbound")
     environ = os.environ if env is None else env
-    adapters: dict[str, Adapter] = {}
-    for pid, m in loaded.items():
-        if m.mapping.direction == "outbound":
-            adapters[pid] = _adapter(m, root, environ, connections, timeout_s)
+    adapters: dict[str, Adapter] = {
+        pid: _adapter(m, root, environ, connections, timeout_s) for pid, m in loaded.items()
+    }
     return Platforms(loaded=loaded, adapters=adapters)
 
 

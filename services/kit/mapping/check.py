@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.kit.errors import Invalid
-from services.kit.mapping.model import PlatformMapping
+from services.kit.mapping.model import Direction, PlatformMapping
 from services.kit.yamlpos import Located, Path, YamlError, load
 
 Report = Callable[[Path, str, str], None]
@@ -86,35 +86,50 @@ class LoadedMapping:
     sha256: str
 
 
-def load_mappings(files: Mapping[str, bytes], vocabulary: Vocabulary) -> dict[str, LoadedMapping]:
-    """Check every file; the mappings by platform id, or `MappingInvalid` with every error."""
+def load_mappings(
+    files: Mapping[str, bytes], vocabulary: Vocabulary, *, direction: Direction | None = None
+) -> dict[str, LoadedMapping]:
+    """Check every file; the mappings by platform id, or `MappingInvalid` with every error.
+
+    With `direction`, only the files of that direction are checked against `vocabulary` and
+    returned: one folder may hold the publisher's outbound mappings and another service's
+    inbound ones, each checked by the service that uses it (the others' shape is still
+    checked, and platform ids are unique across the folder)."""
     errors: list[MappingError] = []
     out: dict[str, LoadedMapping] = {}
+    others: dict[str, str] = {}
     for name in sorted(files):
         try:
-            loaded = load_mapping(name, files[name], vocabulary)
+            loaded = load_mapping(name, files[name], vocabulary, direction=direction)
         except MappingInvalid as exc:
             errors.extend(exc.errors)
             continue
         pid = loaded.mapping.platform
-        if pid in out:
+        first = out[pid].file if pid in out else others.get(pid)
+        if first is not None:
             errors.append(
                 MappingError(
                     name,
                     1,
-                    f"platform {pid!r} is already mapped by {out[pid].file}",
-                    f"平台 {pid} 已在 {out[pid].file} 中配置，不能重复",
+                    f"platform {pid!r} is already mapped by {first}",
+                    f"平台 {pid} 已在 {first} 中配置，不能重复",
                 )
             )
             continue
-        out[pid] = loaded
+        if direction is None or loaded.mapping.direction == direction:
+            out[pid] = loaded
+        else:
+            others[pid] = name
     if errors:
         raise MappingInvalid(errors)
     return out
 
 
-def load_mapping(file: str, content: bytes, vocabulary: Vocabulary) -> LoadedMapping:
-    """Check one mapping file (UTF-8 YAML); the mapping, or `MappingInvalid`."""
+def load_mapping(
+    file: str, content: bytes, vocabulary: Vocabulary, *, direction: Direction | None = None
+) -> LoadedMapping:
+    """Check one mapping file (UTF-8 YAML); the mapping, or `MappingInvalid`. A mapping of
+    another `direction` than the one given is checked for its shape only."""
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -137,6 +152,8 @@ def load_mapping(file: str, content: bytes, vocabulary: Vocabulary) -> LoadedMap
         mapping = PlatformMapping.model_validate(located.data)
     except ValidationError as exc:
         raise MappingInvalid([_shape_error(file, located, e) for e in exc.errors()]) from None
+    if direction is not None and mapping.direction != direction:
+        return LoadedMapping(mapping, file, hashlib.sha256(content).hexdigest())
     errors = _meaning_errors(mapping, vocabulary, file, located)
     if errors:
         raise MappingInvalid(errors)

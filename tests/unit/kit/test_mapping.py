@@ -195,3 +195,22 @@ def test_inbound_reads_the_platforms_names_and_codes_backwards() -> None:
         "check_type": "special",
         "check_date": "",
     }
+
+
+def test_a_folder_shared_with_another_direction_checks_only_the_shape_of_the_others() -> None:
+    inbound = (
+        b"platform: hlw\nname: x\ndirection: inbound\n"
+        b"records:\n  item:\n    fields:\n      - name: a\n        from: code\n"
+    )
+    loaded = load_mappings(
+        {"gsxt.yaml": GOOD.encode(), "hlw.yaml": inbound}, VOCAB, direction="outbound"
+    )
+    assert sorted(loaded) == ["gsxt"]
+    with pytest.raises(MappingInvalid) as caught:
+        load_mappings(
+            {"hlw.yaml": inbound.replace(b"name: a", b"nam: a")}, VOCAB, direction="outbound"
+        )
+    assert [(e.line, e.reason) for e in caught.value.errors] == [
+        (7, "missing required item records.item.fields.0.name"),
+        (7, "unknown field records.item.fields.0.nam"),
+    ]
