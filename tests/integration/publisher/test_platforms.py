@@ -179,6 +179,8 @@ async def test_a_platform_down_for_a_while_then_back_gets_everything_once(
     gsxt, zfw = await platforms(folder)
     await gsxt.stop()  # down: connections refused
     zfw.lose_first_reply = True  # up, but the first reply to each record is lost
+    drop = tmp_path / "drop"
+    drop.write_text("a file where the shared folder should be mounted")  # the share is away
     svc = await run_service(lambda: spec(_settings(folder)))
     n = 12
     await publish_tasks(svc, [task_assigned(f"T-{i}") for i in range(n)])
@@ -186,12 +188,16 @@ async def test_a_platform_down_for_a_while_then_back_gets_everything_once(
 
     async def tried_while_down() -> bool:
         rows = await svc.ctx.db.pool.fetch(
-            "SELECT attempts, state, last_error FROM outbox WHERE destination = 'platform:gsxt'"
+            "SELECT attempts, state FROM outbox"
+            " WHERE destination IN ('platform:gsxt', 'platform:jdpt')"
         )
-        return len(rows) == n and all(r["attempts"] >= 2 and r["state"] == "pending" for r in rows)
+        return len(rows) == 3 * n and all(
+            r["attempts"] >= 2 and r["state"] == "pending" for r in rows
+        )
 
-    await eventually(tried_while_down, what="every gsxt delivery retried while it is down")
+    await eventually(tried_while_down, what="gsxt and jdpt deliveries retried while down")
     await gsxt.start()  # back, on the same port
+    drop.unlink()  # the share is back
     await eventually(lambda: _all_delivered(svc), what="every delivery made", timeout=60)
 
     assert set(gsxt.effects) == {f"R-T-{i}:v1:platform:gsxt" for i in range(n)}
@@ -199,6 +205,8 @@ async def test_a_platform_down_for_a_while_then_back_gets_everything_once(
     assert all(c >= 2 for c in zfw.calls.values())  # each was sent again after the lost reply
     # ... and the repeat was the same request: the same bytes under the same key
     assert all(len(bodies) == 1 for bodies in zfw.bodies.values())
+    assert len(list((drop / "tasks").glob("*.csv"))) == n
+    assert len(list((drop / "results").glob("*.csv"))) == n
 
 
 async def test_a_mapping_with_an_error_refuses_the_start_naming_its_line(
