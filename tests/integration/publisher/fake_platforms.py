@@ -1,4 +1,5 @@
-"""Stand-ins for the outside platforms, each a real HTTP server speaking a mapping file.
+"""Stand-ins for the outside platforms, each a real HTTP server (or a batch job watching a
+drop folder) speaking a mapping file.
 
 A `FakePlatform` reads the mapping it is given the way the platform's interface document would
 have it: the body in the mapping's charset (JSON, optionally wrapped, or a form), the bearer
@@ -10,9 +11,14 @@ does not know) or be stopped and started again on the same port (down, then back
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import csv
+import io
 import json
 import socket
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -96,3 +102,57 @@ class FakePlatform:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+
+class DropWatcher:
+    """A platform's batch job on a drop folder: takes each finished file away as it appears
+    (files starting with `.` are still being written and are left alone), reads it as the
+    mapping says (CSV in its encoding, a header and one row) and keeps it by file name."""
+
+    def __init__(self, mapping: PlatformMapping, *, folder: Path, kind: str) -> None:
+        self.mapping = mapping
+        self.folder = folder / (mapping.records[kind].path or "")
+        self.required = [f.name for f in mapping.records[kind].fields if f.required]
+        self.taken: Counter[str] = Counter()  # file name → times taken
+        self.records: dict[str, dict[str, str]] = {}
+        self.refusals: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def scan(self) -> None:
+        """Take every finished file now."""
+        if not self.folder.is_dir():
+            return
+        for path in sorted(self.folder.iterdir()):
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            raw = path.read_bytes()
+            path.unlink()
+            self.taken[path.name] += 1
+            try:
+                rows = list(csv.reader(io.StringIO(raw.decode(self.mapping.encoding))))
+                header, row = rows
+                record = dict(zip(header, row, strict=True))
+            except (UnicodeDecodeError, ValueError) as exc:
+                self.refusals.append(f"{path.name}: {exc}")
+                continue
+            missing = [f for f in self.required if not record.get(f)]
+            if missing:
+                self.refusals.append(f"{path.name}: missing {missing}")
+            self.records.setdefault(path.name, record)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.to_thread(self.scan)
+            await asyncio.sleep(0.02)  # the batch job's polling interval
+
+    def start(self) -> None:
+        """Watch in the background until `stop`."""
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop watching, then take what is left."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await asyncio.to_thread(self.scan)

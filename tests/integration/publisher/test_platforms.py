@@ -22,7 +22,7 @@ from services.publisher.settings import PublisherSettings
 from tests.waiting import eventually
 
 from .conftest import publish_tasks, result_body, task_assigned
-from .fake_platforms import FakePlatform
+from .fake_platforms import DropWatcher, FakePlatform
 
 ROOT = Path(__file__).resolve().parents[3]
 GSXT_TOKEN = "gsxt-secret-token"
@@ -124,6 +124,9 @@ async def test_plans_tasks_results_and_corrections_reach_each_platform_mapped(
     folder = _folder(tmp_path)
     gsxt, zfw = await platforms(folder)
     svc = await run_service(lambda: spec(_settings(folder)))
+    # 监督平台's batch job takes result files away as they appear.
+    jdpt = DropWatcher(_mappings(folder)["jdpt"], folder=tmp_path / "drop", kind="result")
+    jdpt.start()
     await svc.ctx.bus.publish_event(
         subjects.event("planner", "plan.approved"), _plan(), event_id="plan-P-1"
     )
@@ -154,9 +157,10 @@ async def test_plans_tasks_results_and_corrections_reach_each_platform_mapped(
 
     drop = tmp_path / "drop"
     assert len(list((drop / "plans").glob("*.csv"))) == 1
-    assert sorted(p.name for p in (drop / "results").glob("*.csv")) == sorted(
-        k.replace(":", "_").replace("gsxt", "jdpt") + ".csv" for k in keys
-    )
+    await jdpt.stop()
+    assert set(jdpt.taken) == {k.replace(":", "_").replace("gsxt", "jdpt") + ".csv" for k in keys}
+    assert jdpt.refusals == []  # never a half-written file, every required field there
+    assert jdpt.records["R-T-0_v2_platform_jdpt.csv"]["更正说明"] == "录入错误"
     [plan_file] = (drop / "plans").glob("*.csv")
     header, row = plan_file.read_bytes().decode("gb18030").splitlines()
     assert header.split(",")[:3] == ["计划编号", "计划名称", "年度"]
