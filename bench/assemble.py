@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["registry", "planner", "draw", "publisher", "web", "stats", "fuzz"]
+ORDER = ["registry", "planner", "draw", "publisher", "web", "stats", "fuzz", "scale"]
 ISSUES = {
     "registry": 3,
     "planner": 4,
@@ -18,6 +18,7 @@ ISSUES = {
     "web": 14,
     "stats": 13,
     "fuzz": 17,
+    "scale": 18,
 }
 HEADER = """# Benchmarks
 
