@@ -89,6 +89,10 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "GET /plans/joint/{plan_id}": frozenset({PL, P}),
         "POST /plans/joint/{plan_id}/join": frozenset({PL}),
         "POST /plans/joint/{plan_id}/submit": frozenset({PL}),
+        "POST /rules/catalogue-imports": frozenset({P}),
+        "GET /rules/catalogue-imports": frozenset({P}),
+        "GET /rules/catalogue-imports/{import_id}": frozenset({P}),
+        "POST /plans/{plan_id}/filing": frozenset({OP}),
     },
     "draw": {
         "POST /draws": frozenset({D}),
