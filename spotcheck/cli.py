@@ -14,6 +14,7 @@ from spotcheck.commands import (
     demo,
     draw,
     plan,
+    platforms,
     publisher,
     registry,
     results,
@@ -34,6 +35,7 @@ app.add_typer(draw.app, name="draw")
 app.add_typer(triggered.app, name="triggered")
 app.add_typer(publisher.app, name="publisher")
 app.add_typer(results.app, name="results")
+app.add_typer(platforms.app, name="platforms")
 app.add_typer(users.app, name="user")
 app.command("demo")(demo.demo)
 audit_app = typer.Typer(help="The audit trail (全过程留痕)", no_args_is_help=True)
