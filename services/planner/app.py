@@ -16,7 +16,7 @@ from services.kit.service import ServiceContext, ServiceSpec
 from services.planner import api, handlers
 from services.planner.active import ActiveRules
 from services.planner.catalogue_imports import CatalogueImports, PlanFilings
-from services.planner.catalogue_poll import CataloguePoller
+from services.planner.catalogue_poll import CataloguePoller, load_export_mapping
 from services.planner.catalogue_store import CatalogueStore
 from services.planner.commands import PlannerCommands
 from services.planner.joint import JointPlans
@@ -46,7 +46,12 @@ def build(ctx: ServiceContext, settings: PlannerSettings | None = None) -> Plann
     catalogue = CatalogueStore(db=ctx.db)
     rules = ActiveRules(store=store)
     imports = CatalogueImports(
-        db=ctx.db, audit=ctx.audit, store=store, catalogue=catalogue, rules=rules
+        db=ctx.db,
+        audit=ctx.audit,
+        store=store,
+        catalogue=catalogue,
+        rules=rules,
+        mapping=load_export_mapping(mine),
     )
     commands = PlannerCommands(
         db=ctx.db,

@@ -22,13 +22,8 @@ from services.kit.errors import Conflict, NotFound
 from services.planner.active import ActiveRules
 from services.planner.catalogue_store import CatalogueStore
 from services.planner.domain.catalogue_diff import diff_catalogue
-from services.planner.domain.export import (
-    DEFAULT_MAPPING,
-    ExportMapping,
-    Format,
-    detect_format,
-    read_export,
-)
+from services.planner.domain.export import Format, detect_format, read_export
+from services.planner.domain.export_mapping import DEFAULT_MAPPING, ExportMapping
 from services.planner.domain.filing import acknowledged_flags, check_ack
 from services.planner.domain.ruleset import candidate_id_of
 from services.planner.store import PlannerStore

@@ -1,4 +1,5 @@
-"""Polling 互联网+监管's item-catalogue export (`SPOTCHECK_PLANNER_CATALOGUE_URL`).
+"""Polling 互联网+监管's item-catalogue export (`SPOTCHECK_PLANNER_CATALOGUE_URL`), and the
+mapping that names its columns (`SPOTCHECK_PLANNER_PLATFORMS_DIR`).
 
 Each poll GETs the export and hands it to `CatalogueImports.import_export` with the URL as its
 source: an export identical to the last one imported from that URL (against the same active
@@ -20,8 +21,15 @@ import httpx
 
 from services.kit.backoff import Backoff
 from services.kit.errors import DomainError
+from services.kit.mapping import MappingError, MappingInvalid, load_mappings, read_mapping_dir
 from services.planner.catalogue_imports import CatalogueImports
 from services.planner.domain.export import ExportInvalid, Format
+from services.planner.domain.export_mapping import (
+    DEFAULT_MAPPING,
+    VOCABULARY,
+    ExportMapping,
+    export_mapping,
+)
 from services.planner.settings import PlannerSettings
 
 log = logging.getLogger("spotcheck.planner.catalogue")
@@ -87,3 +95,28 @@ class CataloguePoller:
                 wait = min(self.backoff.delay(failures), self.settings.catalogue_poll_s)
                 log.warning("catalogue poll of %s failed: %s", self.settings.catalogue_url, exc)
             await asyncio.sleep(wait)
+
+
+def load_export_mapping(settings: PlannerSettings) -> ExportMapping:
+    """The export mapping the settings name: the inbound mapping `catalogue_platform` of the
+    folder `platforms_dir` (every file checked, `MappingInvalid` with file and line, so a bad
+    folder stops the start), else the default."""
+    if not settings.platforms_dir:
+        return DEFAULT_MAPPING
+    files = read_mapping_dir(settings.platforms_dir)
+    loaded = load_mappings(files, VOCABULARY, direction="inbound")
+    found = loaded.get(settings.catalogue_platform)
+    if found is None:
+        raise MappingInvalid(
+            [
+                MappingError(
+                    settings.platforms_dir,
+                    1,
+                    f"no inbound mapping of platform {settings.catalogue_platform!r}"
+                    f" (inbound: {sorted(loaded) or 'none'})",
+                    f"没有平台 {settings.catalogue_platform} 的导入映射文件",
+                )
+            ]
+        )
+    log.info("catalogue export mapping %s (sha256 %s)", found.file, found.sha256[:12])
+    return export_mapping(found)

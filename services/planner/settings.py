@@ -1,8 +1,9 @@
 """The planner's own settings (`SPOTCHECK_PLANNER_*`), beside the kit's shared ones.
 
-Only the catalogue poll has knobs: where 互联网+监管 publishes its item-catalogue export and how
-often to look. Without a URL nothing is polled (exports are then pushed: `spotcheck rules
-import-catalogue FILE` or the console's 事项清单导入 page).
+Only the catalogue import has knobs: where 互联网+监管 publishes its item-catalogue export, how
+often to look, and which mapping file names its columns. Without a URL nothing is polled
+(exports are then pushed: `spotcheck rules import-catalogue FILE` or the console's 事项清单导入
+page).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ class PlannerSettings(BaseSettings):
     # A bearer token the export's server asks for, if any.
     catalogue_token: SecretStr | None = None
     catalogue_timeout_s: float = Field(default=60.0, gt=0)
+    # The folder of platform mapping files (the publisher's SPOTCHECK_PUBLISHER_PLATFORMS_DIR
+    # may be the same folder): the export's columns and words come from the inbound mapping
+    # `catalogue_platform` there, checked at start. Empty: the default of
+    # services/planner/domain/export_mapping.py (the same as deploy/platforms/hlwjg.yaml).
+    platforms_dir: str = ""
+    catalogue_platform: str = "hlwjg"
 
 
 def load_planner_settings(**overrides: object) -> PlannerSettings:

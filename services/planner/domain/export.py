@@ -2,8 +2,8 @@
 
 The export is the province's list of 监管事项 (事项编码, 事项名称, 实施部门, 检查类别/方式,
 设定依据). Its column names and code lists differ between provinces, so they come from an
-`ExportMapping` (the shipped default is `DEFAULT_MAPPING`, from the fields the public 互联网+监管
-item lists show); nothing else here knows a column name.
+`ExportMapping` (export_mapping.py: the default, or a province's mapping file); nothing here
+knows a column name.
 
 Every bad row is reported at once, each with file, line, field and reason (English and
 Chinese): an export with one bad row is refused whole, so a half-read catalogue never becomes a
@@ -22,77 +22,23 @@ import json.scanner
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from contracts.rules import CODE_PATTERN, ItemKind, Method
 from services.kit.errors import Invalid
+from services.planner.domain.export_mapping import (
+    DEFAULT_MAPPING,
+    FIELD_ZH,
+    FIELDS,
+    REQUIRED,
+    ExportMapping,
+)
 
 Format = Literal["csv", "json"]
 MAX_ROWS = 20_000
 _CODE = re.compile(CODE_PATTERN)
 _SPLIT = re.compile(r"[、，,；;/|\s]+")
-FIELDS = ("code", "name", "department", "kind", "methods", "legal_basis")
-REQUIRED = ("code", "name", "department", "legal_basis")
-FIELD_ZH = {
-    "code": "事项编码",
-    "name": "事项名称",
-    "department": "实施部门",
-    "kind": "检查类别",
-    "methods": "检查方式",
-    "legal_basis": "设定依据",
-}
-
-
-@dataclass(frozen=True)
-class ExportMapping:
-    """How an export names an item's fields and writes its code lists.
-
-    `fields`: our field → the export's column (CSV header) or key (JSON). `kinds` and `methods`:
-    the export's words → our codes. `records`: the JSON key holding the list of items when the
-    file is an object (a bare list needs none)."""
-
-    fields: Mapping[str, str]
-    kinds: Mapping[str, ItemKind] = field(default_factory=dict)
-    methods: Mapping[str, Method] = field(default_factory=dict)
-    records: tuple[str, ...] = ("items", "data", "rows", "list")
-
-
-DEFAULT_MAPPING = ExportMapping(
-    fields={
-        "code": "事项编码",
-        "name": "事项名称",
-        "department": "实施部门",
-        "kind": "检查类别",
-        "methods": "检查方式",
-        "legal_basis": "设定依据",
-    },
-    kinds={
-        "一般检查事项": ItemKind.GENERAL,
-        "一般事项": ItemKind.GENERAL,
-        "一般": ItemKind.GENERAL,
-        "重点检查事项": ItemKind.PRIORITY,
-        "重点事项": ItemKind.PRIORITY,
-        "重点": ItemKind.PRIORITY,
-    },
-    methods={
-        "现场检查": Method.ON_SITE,
-        "实地检查": Method.ON_SITE,
-        "实地核查": Method.ON_SITE,
-        "书面检查": Method.DOCUMENTS,
-        "书面核查": Method.DOCUMENTS,
-        "网络监测": Method.ONLINE,
-        "网络检查": Method.ONLINE,
-        "网上核查": Method.ONLINE,
-        "委托检验检测": Method.COMMISSIONED,
-        "委托检测": Method.COMMISSIONED,
-        "委托审计": Method.COMMISSIONED,
-        "专业机构核查": Method.COMMISSIONED,
-    },
-)
-"""互联网+监管's item list as its public pages show it (事项编码, 事项名称, 实施部门, 检查类别,
-检查方式, 设定依据). A province confirms the column names and words of its own export and
-overrides them (docs/rules.md §10)."""
 
 
 @dataclass(frozen=True)
@@ -318,7 +264,7 @@ def _control(text: str) -> bool:
 def _items(
     rows: list[Row], name: str, departments: Mapping[str, str], mapping: ExportMapping
 ) -> tuple[list[ExportedItem], list[ExportError]]:
-    by_name = {n: c for c, n in departments.items()}
+    by_name = {**{n: c for c, n in departments.items()}, **mapping.departments}
     seen: dict[str, int] = {}
     items: list[ExportedItem] = []
     errors: list[ExportError] = []
@@ -351,7 +297,7 @@ def _items(
         if code:
             seen.setdefault(code, line)
         dept = values["department"]
-        dept_code = dept if dept in departments else by_name.get(dept)
+        dept_code = by_name.get(dept, dept if dept in departments else None)
         if dept and dept_code is None:
             refuse(
                 "department",

@@ -251,3 +251,31 @@ async def test_polling_a_changed_export(run_service: Any, fake_export: FakeExpor
         "SELECT actor, data FROM audit_log WHERE action = 'rules.catalogue_import' ORDER BY seq"
     )
     assert [a["actor"] for a in audit] == ["planner-catalogue-poll"] * 2
+
+
+async def test_a_provinces_mapping_file_names_the_columns(run_service: Any, tmp_path: Any) -> None:
+    shipped_mapping = (ROOT / "deploy" / "platforms" / "hlwjg.yaml").read_text(encoding="utf-8")
+    (tmp_path / "hlwjg.yaml").write_text(
+        shipped_mapping.replace("name: 设定依据", "name: 依据"), encoding="utf-8"
+    )
+    settings = PlannerSettings(platforms_dir=str(tmp_path))
+    svc = await run_service(lambda: spec(settings), rules_dir=ROOT / "rules")
+    header = [*HEADER[:5], "依据"]
+    rows = changed_export()
+    r = await svc.http.post(
+        "/rules/catalogue-imports",
+        params={"name": "export.csv"},
+        content=as_csv(rows, header).encode("gb18030"),
+        headers={**svc.auth(Role.POLICY), **CSV},
+    )
+    assert r.status_code == 201, r.text
+    assert [a["code"] for a in r.json()["diff"]["added"]] == ["SCJG-101"]
+    # The default's column name is now refused, naming the column the mapping wants.
+    r = await svc.http.post(
+        "/rules/catalogue-imports",
+        params={"name": "export.csv"},
+        content=as_csv(rows).encode("gb18030"),
+        headers={**svc.auth(Role.POLICY), **CSV},
+    )
+    assert r.status_code == 422
+    assert [(d["line"], d["field"]) for d in r.json()["error"]["details"]] == [(1, "依据")]

@@ -13,12 +13,8 @@ import yaml
 
 from contracts.rules import ItemKind, Method
 from services.planner.domain.catalogue_diff import diff_catalogue
-from services.planner.domain.export import (
-    DEFAULT_MAPPING,
-    ExportInvalid,
-    ExportMapping,
-    read_export,
-)
+from services.planner.domain.export import ExportInvalid, read_export
+from services.planner.domain.export_mapping import DEFAULT_MAPPING, ExportMapping
 from services.planner.domain.ruleset import load_ruleset
 from tests.catalogue_exports import DEPTS, HEADER, as_csv, changed_export, shipped, shipped_rows
 
