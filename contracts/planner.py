@@ -462,3 +462,13 @@ class PlanFiling(Contract):
     acks: list[dict[str, str]] = []
     repeated: bool = False
     """True when this acknowledgement had been recorded before (nothing changed)."""
+
+
+class PlanFilingRequest(PlanFilingAck):
+    """`spotcheck.v1.planner.rpc.filing`: a platform adapter (the publisher's, for the
+    监督平台) records the platform's receipt of a plan over NATS, as `POST /plans/{id}/filing`
+    does over HTTP; answers `PlanFiling`. Safe to repeat: the same ack records once."""
+
+    plan_id: str = Field(pattern=PLAN_ID_PATTERN)
+    recorded_by: str = Field(default="platform-adapter", min_length=1, max_length=64)
+    """Who relays the receipt (the audit entry's actor)."""

@@ -85,7 +85,7 @@ def build(ctx: ServiceContext, settings: PlannerSettings | None = None) -> Plann
 
 async def _start(ctx: ServiceContext, app: PlannerApp) -> None:
     await app.commands.restore()
-    await handlers.register(ctx, commands=app.commands, queries=app.queries)
+    await handlers.register(ctx, commands=app.commands, queries=app.queries, filings=app.filings)
     if app.poller is not None:
         ctx.background.append(asyncio.create_task(app.poller.run()))
 

@@ -107,3 +107,50 @@ async def test_filing_acknowledgements(run_service: Any, stats_double: StatsDoub
         "SELECT subject FROM audit_log WHERE action = 'plan.filing_ack' ORDER BY seq"
     )
     assert [a["subject"] for a in audit] == ["P-NEXT", "P-NEXT", "P-LAST"]
+
+
+async def test_a_platform_adapter_records_a_receipt_over_nats(
+    run_service: Any, stats_double: StatsDouble, nats_url: str
+) -> None:
+    from contracts import subjects
+    from contracts.planner import PlanFiling, PlanFilingRequest
+    from services.kit.bus import Bus
+    from services.kit.errors import NotFound
+
+    svc = await run_service(spec, rules_dir=ROOT / "rules")
+    today = china_today()
+    year = today.year + 1
+    planner = svc.auth(Role.PLANNER, "SCJG")
+    assert (
+        await svc.http.post("/plans", json=plan_body("P-RPC", year), headers=planner)
+    ).status_code == 201
+    bus = await Bus.connect(nats_url, name="test-publisher-relay")
+    try:
+        request = PlanFilingRequest(
+            plan_id="P-RPC",
+            ack_id="JD-77",
+            acknowledged_on=today,
+            kind="filed",
+            recorded_by="publisher-jdpt",
+        )
+        reply = await bus.request(
+            subjects.rpc("planner", "filing"), request, PlanFiling, timeout=10
+        )
+        assert (reply.filed_on, reply.flags, reply.repeated) == (today, [], False)
+        again = await bus.request(
+            subjects.rpc("planner", "filing"), request, PlanFiling, timeout=10
+        )
+        assert again.repeated is True
+        missing = request.model_copy(update={"plan_id": "P-NONE"})
+        try:
+            await bus.request(subjects.rpc("planner", "filing"), missing, PlanFiling, timeout=10)
+        except NotFound:
+            pass
+        else:
+            raise AssertionError("an unknown plan's receipt was accepted")
+    finally:
+        await bus.close()
+    actors = await svc.ctx.db.pool.fetch(
+        "SELECT actor FROM audit_log WHERE action = 'plan.filing_ack'"
+    )
+    assert [a["actor"] for a in actors] == ["publisher-jdpt"]
