@@ -88,3 +88,22 @@ def test_a_mapping_with_an_error_is_refused_with_its_line(tmp_path: Path) -> Non
             PlannerSettings(platforms_dir=str(SHIPPED.parent), catalogue_platform="other")
         )
     assert "no inbound mapping of platform 'other'" in caught.value.errors[0].reason
+
+
+def test_platforms_check_checks_the_inbound_mapping_too(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from spotcheck.cli import app
+
+    ok = CliRunner().invoke(app, ["platforms", "check", str(SHIPPED.parent)])
+    assert ok.exit_code == 0, ok.output
+    assert "ok: hlwjg" in ok.output and "ok: gsxt" in ok.output
+    for f in SHIPPED.parent.glob("*.yaml"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    text = SHIPPED.read_text(encoding="utf-8").replace("from: kind", "from: kinds")
+    (tmp_path / "hlwjg.yaml").write_text(text, encoding="utf-8")
+    line = text.splitlines().index("        from: kinds") + 1
+    r = CliRunner().invoke(app, ["platforms", "check", str(tmp_path)])
+    assert r.exit_code == 1
+    assert f"hlwjg.yaml:{line}: unknown field kinds of record catalogue_item" in r.output
+    assert r.output.count("hlwjg.yaml:") == 1
