@@ -93,12 +93,12 @@ def read(mapping: PlatformMapping, kind: str, row: Mapping[str, str]) -> dict[st
         if f.required and not text:
             raise RenderError(f"{mapping.platform}: {kind} field {f.name} is empty")
         if text and f.codes is not None:
-            back = {v: k for k, v in mapping.codes[f.codes].items()}
-            if text not in back:
-                raise RenderError(
-                    f"{mapping.platform}: {f.name} value {text!r} is not in code list {f.codes}"
-                )
-            text = back[text]
+            codes = [k for k, v in mapping.codes[f.codes].items() if v == text]
+            if len(codes) != 1:
+                # Several of spotcheck's codes written alike cannot be read back: say so.
+                why = "is not in" if not codes else f"stands for {', '.join(codes)} in"
+                raise RenderError(f"{mapping.platform}: {f.name} value {text!r} {why} {f.codes}")
+            text = codes[0]
         out[f.from_] = text
     return out
 

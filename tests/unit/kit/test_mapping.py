@@ -214,3 +214,12 @@ def test_a_folder_shared_with_another_direction_checks_only_the_shape_of_the_oth
         (7, "missing required item records.item.fields.0.name"),
         (7, "unknown field records.item.fields.0.nam"),
     ]
+
+
+def test_inbound_refuses_a_value_it_cannot_read_back() -> None:
+    text = GOOD.replace("    targeted: 定向抽查", "    targeted: 专项检查")  # two codes alike
+    m = load_mapping("p.yaml", text.encode(), VOCAB).mapping
+    with pytest.raises(RenderError, match="'专项检查' stands for targeted, special in"):
+        read(m, "result", {"统一社会信用代码": "X1", "类型": "专项检查"})
+    with pytest.raises(RenderError, match="'抽查' is not in check_types"):
+        read(m, "result", {"统一社会信用代码": "X1", "类型": "抽查"})
