@@ -46,6 +46,8 @@ class CataloguePoller:
     backoff: Backoff = field(default_factory=lambda: Backoff(5.0, 600.0))
     refused: str = ""
     """The SHA-256 of the last export refused (logged once)."""
+    polls: int = 0
+    """Polls finished (fetched and imported or refused, or failed) since the start."""
 
     async def poll_once(self) -> dict[str, Any] | None:
         """Fetch and import the export once; the import record, or None when it was refused.
@@ -94,6 +96,7 @@ class CataloguePoller:
                 failures += 1
                 wait = min(self.backoff.delay(failures), self.settings.catalogue_poll_s)
                 log.warning("catalogue poll of %s failed: %s", self.settings.catalogue_url, exc)
+            self.polls += 1
             await asyncio.sleep(wait)
 
 

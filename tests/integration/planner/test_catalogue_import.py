@@ -279,3 +279,26 @@ async def test_a_provinces_mapping_file_names_the_columns(run_service: Any, tmp_
     )
     assert r.status_code == 422
     assert [(d["line"], d["field"]) for d in r.json()["error"]["details"]] == [(1, "依据")]
+
+
+async def test_two_copies_polling_one_export_record_it_once(
+    run_service: Any, fake_export: FakeExport
+) -> None:
+    fake_export.body = as_csv(changed_export()).encode("gb18030")
+    settings = PlannerSettings(catalogue_url=fake_export.url, catalogue_poll_s=0.05)
+    copies = [await run_service(lambda: spec(settings), rules_dir=ROOT / "rules") for _ in range(2)]
+    pool = copies[0].ctx.db.pool
+
+    async def imported() -> bool:
+        return bool(await pool.fetchval("SELECT count(*) FROM catalogue_imports"))
+
+    await eventually(imported, what="the export's import")
+    # Each copy finishes two more polls of the same export: still one import, one candidate.
+    pollers = [c.ctx.wiring.poller for c in copies]
+    done = [p.polls for p in pollers]
+    await eventually(
+        lambda: all(p.polls >= n + 2 for p, n in zip(pollers, done, strict=True)),
+        what="two more polls by each copy",
+    )
+    assert await pool.fetchval("SELECT count(*) FROM catalogue_imports") == 1
+    assert await pool.fetchval("SELECT count(*) FROM rule_candidates") == 1
