@@ -30,4 +30,5 @@ RPC_MODELS: dict[tuple[str, str], tuple[type[BaseModel], type[BaseModel]]] = {
     ("registry", "entities"): (registry.EntitiesRequest, registry.EntitiesReply),
     ("registry", "inspectors"): (registry.InspectorsRequest, registry.InspectorsReply),
     ("planner", "items"): (planner.ItemsRequest, planner.ItemsReply),
+    ("planner", "filing"): (planner.PlanFilingRequest, planner.PlanFiling),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import Field
 
@@ -431,3 +432,43 @@ class ItemsReply(Contract):
     rules_version: str
     items: list[PlanItem]
     unknown: list[str] = []
+
+
+# ---- the 监督平台's acknowledgement of a plan's filing (issue 19) ----------------------------
+
+
+class PlanFilingAck(Contract):
+    """`POST /plans/{plan_id}/filing`: the platform acknowledged a plan (its receipt).
+
+    `kind` `entered` (录入平台, due 31 March: the plan's `entered_on`) or `filed` (报送同级人民
+    政府备案, due end of February: `filed_on`); the flags are recomputed from the date."""
+
+    platform: str = Field(default="jdpt", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    """Which platform acknowledged it (the mapping's name; default 监督平台 `jdpt`)."""
+    ack_id: str = Field(min_length=1, max_length=128)
+    """The platform's id of its acknowledgement (回执编号): the same ack twice records once."""
+    acknowledged_on: date
+    kind: Literal["entered", "filed"] = "entered"
+
+
+class PlanFiling(Contract):
+    """A plan's filing as acknowledged: the dates now held, the flags recomputed from them and
+    every acknowledgement recorded."""
+
+    plan_id: str
+    filed_on: date | None = None
+    entered_on: date | None = None
+    flags: list[str]
+    acks: list[dict[str, str]] = []
+    repeated: bool = False
+    """True when this acknowledgement had been recorded before (nothing changed)."""
+
+
+class PlanFilingRequest(PlanFilingAck):
+    """`spotcheck.v1.planner.rpc.filing`: a platform adapter (the publisher's, for the
+    监督平台) records the platform's receipt of a plan over NATS, as `POST /plans/{id}/filing`
+    does over HTTP; answers `PlanFiling`. Safe to repeat: the same ack records once."""
+
+    plan_id: str = Field(pattern=PLAN_ID_PATTERN)
+    recorded_by: str = Field(default="platform-adapter", min_length=1, max_length=64)
+    """Who relays the receipt (the audit entry's actor)."""

@@ -303,6 +303,9 @@ class Item(Contract):
     checklist: list[ChecklistQuestion] = []
     """The questions the inspector answers on site (检查表), in the order they are asked;
     ids unique within the item (the planner's check names a repeated one)."""
+    catalogue_code: Code | None = None
+    """The item's 事项编码 in the province's 互联网+监管 catalogue, when `code` is another: a
+    catalogue import matches the exported item to this one by it (docs/rules.md §10)."""
 
 
 class Effective(Contract):

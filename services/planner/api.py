@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, Request
 
 from contracts.base import Contract
 from contracts.common import STATS_ROLES, Role
@@ -16,15 +16,18 @@ from contracts.planner import (
     JointPlanJoin,
     JointPlanStart,
     PlanAccepted,
+    PlanFiling,
+    PlanFilingAck,
     PlanStats,
     PlanSubmission,
     RulesActivated,
 )
 from contracts.rules import ItemKind
 from services.kit.auth import Principal, public, require
-from services.kit.edge import DepartmentCode, Limit, Year
-from services.kit.errors import Forbidden
+from services.kit.edge import DepartmentCode, Limit, RowId, Year
+from services.kit.errors import Forbidden, Invalid
 from services.kit.service import ServiceContext
+from services.planner.catalogue_imports import UPLOAD, CatalogueImports, PlanFilings
 from services.planner.commands import PlannerCommands
 from services.planner.joint import JointPlans
 from services.planner.queries import PlannerQueries
@@ -61,6 +64,8 @@ StatsReader = Annotated[Principal, require(*STATS_ROLES)]
 JointPlanner = Annotated[Principal, require(Role.PLANNER)]
 JointReader = Annotated[Principal, require(Role.PLANNER, Role.POLICY)]
 PlanId = Annotated[str, Path(pattern=PLAN_ID_PATTERN)]
+FilingRecorder = Annotated[Principal, require(Role.OPERATOR)]
+ExportName = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^/\\]+$")]
 PlanReader = Annotated[
     Principal, require(Role.PLANNER, Role.POLICY, Role.AUDITOR, Role.DRAW_OFFICER)
 ]
@@ -76,6 +81,8 @@ def router(
     commands: PlannerCommands,
     queries: PlannerQueries,
     joint: JointPlans,
+    imports: CatalogueImports,
+    filings: PlanFilings,
 ) -> APIRouter:
     """The planner service's routes."""
     r = APIRouter(tags=["planner"])
@@ -128,6 +135,49 @@ def router(
     @r.post("/rules/simulate")
     async def simulate(body: SimulateBody, _: Simulator) -> dict[str, Any]:
         return await queries.simulate(body.plan, _bytes(body.files))
+
+    # ---- the catalogue export of 互联网+监管 → a rule candidate (issue 19) --------------------
+
+    @r.post(
+        "/rules/catalogue-imports",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/json": {"schema": {}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+    )
+    async def import_catalogue(
+        request: Request,
+        who: PolicyStaff,
+        name: ExportName = "export.csv",
+        format: Literal["csv", "json"] | None = None,
+    ) -> dict[str, Any]:
+        """The catalogue exported from 互联网+监管 (the file's bytes: CSV in UTF-8 or GB18030,
+        or JSON), diffed against the active items: a rule candidate whose item files are edited
+        to match (`candidate_id`; none when nothing differs) and the diff. Every bad row is
+        refused with file, line, field and reason, and nothing is recorded."""
+        data = await request.body()
+        if not data:
+            raise Invalid("the body is empty: send the export file's bytes", code="no_file")
+        return await imports.import_export(
+            data, name=name, source=UPLOAD, actor=who.sub, fmt=format
+        )
+
+    @r.get("/rules/catalogue-imports")
+    async def catalogue_imports(_: PolicyStaff, limit: Limit = 50) -> list[dict[str, Any]]:
+        """Catalogue imports newest first, with their counts."""
+        return await imports.list(limit)
+
+    @r.get("/rules/catalogue-imports/{import_id}")
+    async def catalogue_import(import_id: RowId, _: PolicyStaff) -> dict[str, Any]:
+        """One catalogue import with its diff and candidate."""
+        return await imports.show(import_id)
 
     # ---- the item catalogue (抽查事项清单): public, no token -------------------------------
 
@@ -207,6 +257,12 @@ def router(
         """The lead submits the assembled plan once every invited department has joined:
         the same submission as `POST /plans`."""
         return await joint.submit(plan_id, who=who)
+
+    @r.post("/plans/{plan_id}/filing")
+    async def filing(plan_id: PlanId, body: PlanFilingAck, who: FilingRecorder) -> PlanFiling:
+        """The 监督平台 acknowledged an approved plan (its receipt id and date): the date becomes
+        the plan's `entered_on` (or `filed_on`) and its filing flags are recomputed."""
+        return await filings.acknowledge(plan_id, body, actor=who.sub)
 
     @r.get("/plans/{plan_id}")
     async def show(plan_id: str, who: PlanReader) -> dict[str, Any]:

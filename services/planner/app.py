@@ -1,10 +1,12 @@
 """Wiring of the planner service: the one place that builds its objects.
 
-The planner has no settings of its own: `rules_dir` and `rpc_timeout_s` are the kit's.
+`rules_dir` and `rpc_timeout_s` are the kit's settings; the planner's own (`SPOTCHECK_PLANNER_*`,
+settings.py) say where 互联网+监管's catalogue export is polled.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +15,13 @@ from fastapi import APIRouter
 from services.kit.service import ServiceContext, ServiceSpec
 from services.planner import api, handlers
 from services.planner.active import ActiveRules
+from services.planner.catalogue_imports import CatalogueImports, PlanFilings
+from services.planner.catalogue_poll import CataloguePoller, load_export_mapping
+from services.planner.catalogue_store import CatalogueStore
 from services.planner.commands import PlannerCommands
 from services.planner.joint import JointPlans
 from services.planner.queries import PlannerQueries
+from services.planner.settings import PlannerSettings, load_planner_settings
 from services.planner.store import PlannerStore
 
 
@@ -27,12 +33,26 @@ class PlannerApp:
     commands: PlannerCommands
     queries: PlannerQueries
     joint: JointPlans
+    imports: CatalogueImports
+    filings: PlanFilings
+    poller: CataloguePoller | None
+    """Polls 互联网+监管's catalogue export when `SPOTCHECK_PLANNER_CATALOGUE_URL` is set."""
 
 
-def build(ctx: ServiceContext) -> PlannerApp:
+def build(ctx: ServiceContext, settings: PlannerSettings | None = None) -> PlannerApp:
     """Build the planner's objects, each handed its dependencies by keyword."""
+    mine = settings or load_planner_settings()
     store = PlannerStore(db=ctx.db)
+    catalogue = CatalogueStore(db=ctx.db)
     rules = ActiveRules(store=store)
+    imports = CatalogueImports(
+        db=ctx.db,
+        audit=ctx.audit,
+        store=store,
+        catalogue=catalogue,
+        rules=rules,
+        mapping=load_export_mapping(mine),
+    )
     commands = PlannerCommands(
         db=ctx.db,
         bus=ctx.bus,
@@ -57,12 +77,17 @@ def build(ctx: ServiceContext) -> PlannerApp:
             rules=rules,
             commands=commands,
         ),
+        imports=imports,
+        filings=PlanFilings(db=ctx.db, audit=ctx.audit, catalogue=catalogue),
+        poller=CataloguePoller(imports=imports, settings=mine) if mine.catalogue_url else None,
     )
 
 
 async def _start(ctx: ServiceContext, app: PlannerApp) -> None:
     await app.commands.restore()
-    await handlers.register(ctx, commands=app.commands, queries=app.queries)
+    await handlers.register(ctx, commands=app.commands, queries=app.queries, filings=app.filings)
+    if app.poller is not None:
+        ctx.background.append(asyncio.create_task(app.poller.run()))
 
 
 async def _stop(ctx: ServiceContext, app: PlannerApp) -> None:
@@ -70,15 +95,24 @@ async def _stop(ctx: ServiceContext, app: PlannerApp) -> None:
 
 
 def _routers(ctx: ServiceContext, app: PlannerApp) -> list[APIRouter]:
-    return [api.router(ctx, commands=app.commands, queries=app.queries, joint=app.joint)]
+    return [
+        api.router(
+            ctx,
+            commands=app.commands,
+            queries=app.queries,
+            joint=app.joint,
+            imports=app.imports,
+            filings=app.filings,
+        )
+    ]
 
 
-def spec() -> ServiceSpec[PlannerApp]:
-    """How the planner service is put together."""
+def spec(settings: PlannerSettings | None = None) -> ServiceSpec[PlannerApp]:
+    """How the planner service is put together (`settings` override the environment)."""
     return ServiceSpec(
         name="planner",
         migrations=Path(__file__).parent / "migrations",
-        build=build,
+        build=lambda ctx: build(ctx, settings),
         routers=_routers,
         start=_start,
         stop=_stop,

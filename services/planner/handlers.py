@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from contracts import subjects
-from contracts.planner import ItemsReply, ItemsRequest, RulesActivated
+from contracts.planner import (
+    ItemsReply,
+    ItemsRequest,
+    PlanFiling,
+    PlanFilingAck,
+    PlanFilingRequest,
+    RulesActivated,
+)
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
+from services.planner.catalogue_imports import PlanFilings
 from services.planner.commands import PlannerCommands
 from services.planner.queries import PlannerQueries
 
 
 async def register(
-    ctx: ServiceContext, *, commands: PlannerCommands, queries: PlannerQueries
+    ctx: ServiceContext,
+    *,
+    commands: PlannerCommands,
+    queries: PlannerQueries,
+    filings: PlanFilings,
 ) -> None:
     """Subscribe the planner service's consumers and rpc verbs (ping is answered by the kit).
 
@@ -36,4 +48,13 @@ async def register(
 
     await ctx.bus.serve_rpc(
         subjects.rpc("planner", "items"), items, request_model=ItemsRequest, queue="planner"
+    )
+
+    async def filing(req: PlanFilingRequest) -> PlanFiling:
+        # The 监督平台's receipt of a plan, relayed by its adapter (the same as the HTTP route).
+        ack = PlanFilingAck.model_validate(req.model_dump(include=set(PlanFilingAck.model_fields)))
+        return await filings.acknowledge(req.plan_id, ack, actor=req.recorded_by)
+
+    await ctx.bus.serve_rpc(
+        subjects.rpc("planner", "filing"), filing, request_model=PlanFilingRequest, queue="planner"
     )

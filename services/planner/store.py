@@ -144,7 +144,9 @@ class PlannerStore:
             "SELECT plan_id, status, year, departments, rules_version, flags, submitted_by,"
             " created_at, submission->>'title' AS title,"
             " submission->>'lead_department' AS lead_department,"
-            " submission->>'filed_on' AS filed_on, submission->>'entered_on' AS entered_on,"
+            # the platform's acknowledged dates, when it sent them, over the submitted ones
+            " coalesce(filed_on::text, submission->>'filed_on') AS filed_on,"
+            " coalesce(entered_on::text, submission->>'entered_on') AS entered_on,"
             " approved->'joint' AS joint, approved->'joint_share_bp' AS joint_share_bp,"
             " jsonb_array_length(coalesce(approved->'strata', '[]'::jsonb)) AS strata,"
             " jsonb_array_length(coalesce(reasons, '[]'::jsonb)) AS reasons"
@@ -260,8 +262,8 @@ class PlannerStore:
         """Approved plans with a filing flag (not filed, filed late, entered late)."""
         rows = await self.db.pool.fetch(
             "SELECT plan_id, submission->>'title' AS title, departments, flags,"
-            " (submission->>'filed_on')::date AS filed_on,"
-            " (submission->>'entered_on')::date AS entered_on"
+            " coalesce(filed_on, (submission->>'filed_on')::date) AS filed_on,"
+            " coalesce(entered_on, (submission->>'entered_on')::date) AS entered_on"
             " FROM plans WHERE status = 'approved'"
             " AND flags && ARRAY['not_filed', 'filed_late', 'entered_late']"
             f" AND {_YEAR_DEPT} ORDER BY plan_id",

@@ -35,8 +35,18 @@ def _dir(directory: Path | None) -> Path:
 def check(directory: DirArg = None) -> None:
     """Check every mapping file; each error as `file:line: reason`, its Chinese reason on the
     next line; exit 1 on errors. URLs and tokens named by environment variables are not read
-    (they are checked when the publisher starts)."""
-    from services.kit.mapping import MappingInvalid, load_mappings, read_mapping_dir
+    (they are checked when the publisher starts). Inbound files (the 互联网+监管 catalogue
+    export's columns) are checked against the planner's catalogue fields."""
+    from services.kit.mapping import (
+        LoadedMapping,
+        MappingError,
+        MappingInvalid,
+        Vocabulary,
+        load_mappings,
+        read_mapping_dir,
+    )
+    from services.kit.mapping.model import Direction
+    from services.planner.domain.export_mapping import VOCABULARY as CATALOGUE
     from services.publisher.domain.categories import load_categories
     from services.publisher.domain.platforms import vocabulary
 
@@ -47,19 +57,34 @@ def check(directory: DirArg = None) -> None:
         fail(str(exc))
     if not files:
         fail(f"no mapping files (*.yaml) in {folder}")
-    try:
-        loaded = load_mappings(files, vocabulary(load_categories()), direction="outbound")
-    except MappingInvalid as exc:
-        for err in exc.errors:
+    # Outbound files against the publisher's records, inbound ones (the 互联网+监管 catalogue
+    # export) against the planner's; a shape error is found by both passes, reported once.
+    loaded: dict[str, LoadedMapping] = {}
+    errors: list[MappingError] = []
+    passes: list[tuple[Direction, Vocabulary]] = [
+        ("outbound", vocabulary(load_categories())),
+        ("inbound", CATALOGUE),
+    ]
+    for direction, vocab in passes:
+        try:
+            loaded.update(load_mappings(files, vocab, direction=direction))
+        except MappingInvalid as exc:
+            errors += [e for e in exc.errors if e not in errors]
+    if errors:
+        for err in errors:
             print(str(err), file=sys.stderr)
             if err.reason_zh:
                 print(f"    {err.reason_zh}", file=sys.stderr)
         fail(
-            f"{len(exc.errors)} error(s); the mappings are refused"
-            f" — 映射文件未通过检查，共 {len(exc.errors)} 处错误"
+            f"{len(errors)} error(s); the mappings are refused"
+            f" — 映射文件未通过检查，共 {len(errors)} 处错误"
         )
     for pid, m in sorted(loaded.items()):
         t = m.mapping.transport
-        how = "" if t is None else f"{t.kind}, {m.mapping.encoding}"
+        how = (
+            f"{m.mapping.direction}, {m.mapping.encoding}"
+            if t is None
+            else f"{t.kind}, {m.mapping.encoding}"
+        )
         kinds = "/".join(m.mapping.records)
         print(f"ok: {pid} ({m.mapping.name}) {kinds} — {how} — {m.file} sha256 {m.sha256[:12]}")

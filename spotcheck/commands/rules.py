@@ -177,3 +177,59 @@ def simulate(
         )
     Console(width=200).print(table)
     print(f"total k: active {reply['active_total_k']}, candidate {reply['candidate_total_k']}")
+
+
+@app.command("import-catalogue")
+def import_catalogue(
+    file: Annotated[Path, typer.Argument(help="The catalogue export of 互联网+监管 (CSV or JSON)")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or json (default: from the file)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Import the supervision items exported from 互联网+监管 as a proposed rule change: a
+    candidate rule set whose item files are edited to match (check, simulate and activate it
+    as any rule change). CSV in UTF-8 or GB18030, or JSON. A bad row is refused with
+    `file:line: field: reason` and nothing is created."""
+    if fmt not in (None, "csv", "json"):
+        fail("--format is csv or json")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc}")
+    params: dict[str, str] = {"name": file.name}
+    if fmt:
+        params["format"] = fmt
+    kind = "application/json" if (fmt or file.suffix.lower().lstrip(".")) == "json" else "text/csv"
+    reply = call(
+        lambda: _api(Role.POLICY).post(
+            "/rules/catalogue-imports",
+            params=params,
+            content=data,
+            headers={"Content-Type": kind},
+        )
+    )
+    if as_json:
+        print_json(reply)
+        return
+    diff = reply["diff"]
+    for entry in diff["added"]:
+        print(f"+ {entry['code']} {entry['name']} ({entry['department']}) → {entry['file']}")
+    for entry in diff["changed"]:
+        for f in entry["fields"]:
+            print(f"~ {entry['code']} {f['field']}: {f['old']} → {f['new']}")
+    for entry in diff["withdrawn"]:
+        print(f"- {entry['code']} {entry['name']} ({entry['file']}:{entry['line']})")
+    counts = (
+        f"{len(diff['added'])} added, {len(diff['changed'])} changed,"
+        f" {len(diff['withdrawn'])} withdrawn, {diff['unchanged']} unchanged"
+    )
+    if reply.get("repeated"):
+        print(f"import {reply['import_id']}: this export was imported already ({counts})")
+    elif reply["candidate_id"] is None:
+        print(f"import {reply['import_id']}: the export agrees with the active items ({counts})")
+    else:
+        print(
+            f"import {reply['import_id']}: {counts}; candidate {reply['candidate_id']}"
+            " — check, simulate and activate it in the console (规则管理) or with the API"
+        )

@@ -73,6 +73,7 @@ PAGES: dict[str, tuple[str, str, str | None]] = {
     "console-restaff": ("draw-officer", "/console/draws/{draw}/tasks/{open_task}/restaff", None),
     "console-rules": ("policy", "/console/rules", None),
     "console-rules-edit": ("policy", "/console/rules/edit", None),
+    "console-rules-catalogue": ("policy", "/console/rules/catalogue", "事项清单导入"),
     "console-audit": ("auditor", "/console/audit", None),
     "console-stats": ("auditor", "/console/stats", None),
     "password": ("auditor", "/password", None),

@@ -47,13 +47,19 @@ class PlanInvalid(Invalid):
 
 def filing_flags(plan: PlanSubmission, *, submitted_on: date) -> list[str]:
     """Late-filing flags: filed with the government by end of February, entered by 31 March."""
+    return dated_flags(
+        plan.year, filed_on=plan.filed_on, entered_on=plan.entered_on or submitted_on
+    )
+
+
+def dated_flags(year: int, *, filed_on: date | None, entered_on: date) -> list[str]:
+    """The late-filing flags of a year's plan filed and entered on these dates."""
     flags = []
-    if plan.filed_on is None:
+    if filed_on is None:
         flags.append("not_filed")
-    elif plan.filed_on > _end_of_february(plan.year):
+    elif filed_on > _end_of_february(year):
         flags.append("filed_late")
-    entered = plan.entered_on or submitted_on
-    if entered > date(plan.year, 3, 31):
+    if entered_on > date(year, 3, 31):
         flags.append("entered_late")
     return flags
 

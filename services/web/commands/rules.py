@@ -1,5 +1,6 @@
 """Policy staff's steps carried to the planner with their own token: keep a candidate rule set
-(uploaded, or a file edited in the browser) and activate one."""
+(uploaded, or a file edited in the browser), import a catalogue export of 互联网+监管 as one,
+and activate one."""
 
 from __future__ import annotations
 
@@ -32,3 +33,22 @@ class RuleCommands:
             "planner", "/rules/activate", caller=caller, json={"files": files}
         )
         return reply
+
+    async def import_catalogue(
+        self, caller: Caller, data: bytes, *, name: str, fmt: str | None
+    ) -> dict[str, Any]:
+        """Send a catalogue export (the file's bytes as uploaded) to the planner: the import
+        with its diff and the candidate it proposes; a bad row is a `BackendError` (422) whose
+        details name file, line and field."""
+        kind = "application/json" if fmt == "json" else "text/csv"
+        response = await self.backends.request(
+            "planner",
+            "POST",
+            "/rules/catalogue-imports",
+            caller=caller,
+            params={"name": name, "format": fmt},
+            content=data,
+            headers={"content-type": kind},
+        )
+        found: dict[str, Any] = response.json()
+        return found

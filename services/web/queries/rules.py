@@ -61,3 +61,17 @@ class RuleReads:
         )
         found: dict[str, Any] = response.json()
         return found
+
+    async def catalogue_imports(self, caller: Caller) -> list[dict[str, Any]]:
+        """Catalogue imports newest first, with their counts."""
+        found: list[dict[str, Any]] = await self.backends.get(
+            "planner", "/rules/catalogue-imports", caller=caller, params={"limit": 20}
+        )
+        return found
+
+    async def catalogue_import(self, caller: Caller, import_id: int) -> dict[str, Any]:
+        """One catalogue import with its diff."""
+        found: dict[str, Any] = await self.backends.get(
+            "planner", f"/rules/catalogue-imports/{import_id}", caller=caller
+        )
+        return found

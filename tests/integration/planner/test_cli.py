@@ -213,3 +213,29 @@ async def test_token_refuses_a_planner_or_inspector_without_department(served: A
         assert r.stdout == ""
     r = await run(env, "token", "--role", "planner", "--dept", "SCJG")
     assert r.exit_code == 0 and r.stdout.count(".") == 2  # a JWT
+
+
+async def test_import_catalogue(served: Any, tmp_path: Path) -> None:
+    from tests.catalogue_exports import as_csv, changed_export
+
+    svc, env = served
+    rows = changed_export()
+    bad = tmp_path / "bad.csv"
+    broken = [list(r) for r in rows]
+    broken[2][1] = ""
+    bad.write_bytes(as_csv(broken).encode("gb18030"))
+    r = await run(env, "rules", "import-catalogue", str(bad))
+    assert r.exit_code == 1
+    assert "bad.csv:4: 事项名称: empty" in r.stderr and "事项名称为空" in r.stderr
+    assert await svc.ctx.db.pool.fetchval("SELECT count(*) FROM rule_candidates") == 0
+
+    good = tmp_path / "事项清单.csv"
+    good.write_bytes(as_csv(rows).encode("gb18030"))
+    r = await run(env, "rules", "import-catalogue", str(good))
+    assert r.exit_code == 0, r.stderr
+    assert "+ SCJG-101 价格行为的检查 (SCJG) → items-scjg.yaml" in r.stdout
+    assert "~ SCJG-002 name: 市场主体登记事项的检查 → 经营主体登记事项的检查" in r.stdout
+    assert "- SCJG-009 特种设备使用单位的检查" in r.stdout
+    assert "1 added, 2 changed, 1 withdrawn, 11 unchanged; candidate " in r.stdout
+    r = await run(env, "rules", "import-catalogue", str(good), "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["repeated"] is True

@@ -47,7 +47,9 @@ def _folder(tmp_path: Path, edit: dict[str, list[tuple[str, str]]] | None = None
 
 
 def _mappings(folder: Path) -> dict[str, PlatformMapping]:
-    loaded = load_mappings(read_mapping_dir(folder), vocabulary(load_categories()))
+    loaded = load_mappings(
+        read_mapping_dir(folder), vocabulary(load_categories()), direction="outbound"
+    )
     return {pid: m.mapping for pid, m in loaded.items()}
 
 

@@ -33,7 +33,7 @@ ACCEPTED = datetime(2026, 3, 11, 1, 30, tzinfo=UTC)
 
 
 def _defaults(categories: CategoryTable) -> dict[str, Any]:
-    loaded = load_mappings(read_mapping_dir(DEFAULTS), vocabulary(categories))
+    loaded = load_mappings(read_mapping_dir(DEFAULTS), vocabulary(categories), direction="outbound")
     return {pid: m.mapping for pid, m in loaded.items()}
 
 

@@ -2,7 +2,8 @@
 auditors, desktop first and usable on a tablet, all in Chinese.
 
 One module per area (`draws.py` and its 换人 page `restaff.py`, `plans.py`, `joint_plans.py`,
-`rules.py`, `audit.py`, `stats.py`) and `shell.py` for the front page.
+`rules.py` and its 事项清单导入 `catalogue.py`, `audit.py`, `stats.py`) and `shell.py` for the
+front page.
 Every page checks the person's role (`person_dependency(roles=...)`, a 403 page otherwise)
 and, where a department owns the thing, their department; every step is taken by the service
 that owns it with the person's own token, so the services check again.
@@ -15,6 +16,7 @@ from services.web.commands.plans import PlanCommands
 from services.web.commands.rules import RuleCommands
 from services.web.pages.console import (
     audit,
+    catalogue,
     draws,
     joint_plans,
     plans,
@@ -69,6 +71,12 @@ def router(
     r.include_router(
         plans.router(
             pages=pages, queries=queries, cookies=cookies, reads=plan_reads, commands=plan_commands
+        )
+    )
+    # Before the rules' routes: `/console/rules/catalogue` is no candidate or rule file.
+    r.include_router(
+        catalogue.router(
+            pages=pages, queries=queries, cookies=cookies, reads=rule_reads, commands=rule_commands
         )
     )
     r.include_router(
