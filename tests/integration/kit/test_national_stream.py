@@ -5,8 +5,9 @@ deploy/nats/national.conf with the accounts `spotcheck national accounts` writes
 from the embedded configuration `spotcheck up` writes (spotcheck/stack/accounts.py) with
 SPOTCHECK_PROVINCE_DOMAIN and SPOTCHECK_NATIONAL_LEAF_URL. Results enter a province's PUBLISHER
 stream as the publisher's relay puts them there (user `relay`, the result's subject, Nats-Msg-Id =
-the delivery's idempotency key); a national subscriber reads NATIONAL_RESULTS through a durable
-consumer as the `reader` user.
+the delivery's idempotency key), and in the last test from gd's real publisher service (results
+submitted over HTTP, its relay publishing); a national subscriber reads NATIONAL_RESULTS through
+a durable consumer as the `reader` user.
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from contracts import subjects
+from contracts.common import Role
+from contracts.draw import TaskAssigned
 from contracts.publisher import PublishedItem, ResultPublished
 from services.kit.bus import Bus, dumps
 from services.kit.settings import Settings
+from services.publisher.app import spec
 from services.publisher.domain.delivery import Destination, idempotency_key
+from services.publisher.settings import PublisherSettings
 from spotcheck import national
 from spotcheck.embedded import free_port, start_nats, stop_process
 from spotcheck.stack import accounts
+from tests.integration.publisher.conftest import result_body, task_assigned
 from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -440,3 +446,69 @@ async def test_the_national_side_cannot_change_a_province(country) -> None:
         assert await _stream_messages(bus.js, "PUBLISHER") == 2  # untouched
     finally:
         await bus.close()
+
+
+async def test_a_provinces_publisher_service_feeds_the_national_stream(
+    country, run_service, database_url: str
+) -> None:
+    """gd runs its real publisher (in-process, its relay on): results submitted over HTTP reach
+    the national subscriber once, beside zj's, and a correction arrives as its new version."""
+    gd, zj = country.provinces["gd"], country.provinces["zj"]
+    svc = await run_service(
+        lambda: spec(PublisherSettings(relay_enabled=True, relay_batch=50)),
+        nats_url=gd.url,
+        nats_user="publisher",
+        nats_password=gd.passwords["publisher"],
+        database_url=database_url,
+    )
+    await _ensure_publisher_stream(zj)
+    await _connected(country, ["gd", "zj"])
+    nc = await country.admin()
+    try:
+        await national.ensure_stream(nc, ["gd", "zj"])
+    finally:
+        await nc.close()
+
+    # The draw's tasks, as the draw service publishes them (its own user).
+    tasks: list[TaskAssigned] = [
+        task_assigned(f"T-GD-{i}", uscc=f"9144010{i}MA5CXXXX0X").model_copy(
+            update={"region_code": REGION["gd"]}
+        )
+        for i in range(3)
+    ]
+    draw = await gd.bus("draw")
+    try:
+        for t in tasks:
+            await draw.publish_event(
+                subjects.event("draw", "task.assigned"), t, event_id=f"task-{t.task_id}"
+            )
+    finally:
+        await draw.close()
+
+    async def arrived() -> bool:
+        n = await svc.ctx.db.pool.fetchval("SELECT count(*) FROM tasks")
+        return int(n) == len(tasks)
+
+    await eventually(arrived, what="the publisher holds gd's three tasks")
+    staff = svc.auth(Role.PLANNER, "scjg")
+    for t in tasks:
+        r = await svc.http.post("/results", json=result_body(t.task_id), headers=staff)
+        assert r.status_code == 201, r.text
+    fix = result_body(tasks[0].task_id, corrects_version=1, correction_reason="录入错误")
+    r = await svc.http.post("/results", json=fix, headers=staff)
+    assert r.status_code == 201, r.text
+    zj_ids = await _publish(zj, 2)
+
+    sub = Subscriber()
+    await sub.drain(country, until=len(tasks) + 1 + len(zj_ids))
+    assert len(sub.seen) == len(set(sub.seen)) == 6  # each once
+    assert sub.regions.count(REGION["gd"]) == 4 and set(zj_ids) <= set(sub.seen)
+    nc = await country.admin()
+    try:
+        subject = subjects.event("publisher", "result.published", REGION["gd"], "scjg")
+        last = await nc.jetstream().get_last_msg(national.NATIONAL_STREAM, subject)
+    finally:
+        await nc.close()
+    corrected = ResultPublished.model_validate_json(last.data or b"")
+    assert (corrected.version, corrected.supersedes) == (2, 1)  # gd's correction
+    assert corrected.task_id == tasks[0].task_id
