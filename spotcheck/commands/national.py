@@ -109,7 +109,7 @@ def sources(
         print_json(applied.__dict__)
         return
     line = f"{national.NATIONAL_STREAM} {applied.action}: {', '.join(applied.provinces)}"
-    if applied.added or applied.removed:
+    if applied.action == "updated":
         line += (
             f" (added: {', '.join(applied.added) or '-'}; "
             f"removed: {', '.join(applied.removed) or '-'})"
