@@ -228,7 +228,11 @@ async def probe(nc: NATS, code: str) -> str | None:
             f"give the national server its user (spotcheck national accounts --province {code})"
         )
     except NatsTimeout:
-        return f"province {code!r} did not answer within 5 s"
+        return (
+            f"province {code!r} is connected but its answer did not come back within 5 s: is "
+            "this server's national-accounts.conf written by `spotcheck national accounts` of "
+            f"this version (a province answers under {REPLY_PREFIX}.>)?"
+        )
     err = json.loads(msg.data).get("error") or {}
     if err.get("err_code") in (10014, 10059):  # consumer / stream not found: it answered
         return None
@@ -245,12 +249,13 @@ class Applied:
     removed: list[str]
 
 
-async def ensure_stream(nc: NATS, codes: list[str], *, replicas: int = 1) -> Applied:
+async def ensure_stream(nc: NATS, codes: list[str], *, replicas: int | None = None) -> Applied:
     """Create the national stream, or bring its sources to exactly these provinces.
 
     Idempotent: the same list again changes nothing. Every province is probed first; if one
     cannot be reached the stream is left as it was (NationalError naming each). A source that
     stays keeps its position, so adding or removing a province stores nothing twice.
+    `replicas`: None keeps the stream's (1 when it is created).
     """
     codes = provinces(codes)
     problems = [f"province {c!r}: {why}" for c in codes if (why := await probe(nc, c))]
@@ -258,19 +263,20 @@ async def ensure_stream(nc: NATS, codes: list[str], *, replicas: int = 1) -> App
         raise NationalError("; ".join(problems) + f". {NATIONAL_STREAM} was not changed.")
     info = await _api(nc, f"$JS.API.STREAM.INFO.{NATIONAL_STREAM}")
     err = info.get("error")
-    wanted = stream_config(codes, replicas=replicas)
     if err and err.get("err_code") == 10059:  # stream not found
+        wanted = stream_config(codes, replicas=replicas or 1)
         created = await _api(nc, f"$JS.API.STREAM.CREATE.{NATIONAL_STREAM}", wanted)
         _raise_on_error(created, "create")
         return Applied("created", codes, codes, [])
     _raise_on_error(info, "read")
     current = info["config"]
+    sources = stream_config(codes)["sources"]
     have = [p for s in current.get("sources") or [] if (p := province_of(s))]
-    if current.get("sources") == wanted["sources"]:
+    keep = current.get("num_replicas", 1)
+    if current.get("sources") == sources and replicas in (None, keep):
         return Applied("unchanged", codes, [], [])
-    updated = await _api(
-        nc, f"$JS.API.STREAM.UPDATE.{NATIONAL_STREAM}", {**current, "sources": wanted["sources"]}
-    )
+    change = {**current, "sources": sources, "num_replicas": replicas or keep}
+    updated = await _api(nc, f"$JS.API.STREAM.UPDATE.{NATIONAL_STREAM}", change)
     _raise_on_error(updated, "update")
     return Applied(
         "updated",

@@ -89,7 +89,10 @@ def sources(
     nats_url: Url = "nats://127.0.0.1:4222",
     user: User = "admin",
     password_file: PasswordFile = Path("national-admin.password"),
-    replicas: Annotated[int, typer.Option(min=1, max=5, help="Replicas (3 on a cluster)")] = 1,
+    replicas: Annotated[
+        int | None,
+        typer.Option(min=1, max=5, help="Replicas (3 on a cluster); default: keep (1 at first)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create NATIONAL_RESULTS, or bring its sources to exactly these provinces (idempotent).

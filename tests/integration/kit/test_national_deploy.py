@@ -189,6 +189,9 @@ def test_the_sources_command_is_idempotent_and_names_a_province_that_does_not_an
     assert both.output.strip() == "NATIONAL_RESULTS updated: gd, zj (added: zj; removed: -)"
     again = national_cli("sources", "--province", "gd", "--province", "zj")
     assert again.output.strip() == "NATIONAL_RESULTS unchanged: gd, zj"
+    # One server cannot keep three replicas: JetStream's reason, said as such.
+    three = national_cli("sources", "--province", "gd", "--province", "zj", "--replicas", "3")
+    assert three.exit_code == 1 and "JetStream refused to update NATIONAL_RESULTS" in three.output
     bad = national_cli("sources", "--province", "gd", "--province", "xz")
     assert bad.exit_code == 1
     assert "province 'xz'" in bad.output and "NATIONAL_RESULTS was not changed" in bad.output
