@@ -15,6 +15,7 @@ from spotcheck.commands import (
     draw,
     national,
     plan,
+    platforms,
     publisher,
     registry,
     results,
@@ -35,6 +36,7 @@ app.add_typer(draw.app, name="draw")
 app.add_typer(triggered.app, name="triggered")
 app.add_typer(publisher.app, name="publisher")
 app.add_typer(results.app, name="results")
+app.add_typer(platforms.app, name="platforms")
 app.add_typer(users.app, name="user")
 app.add_typer(national.app, name="national")
 app.command("demo")(demo.demo)
@@ -62,11 +64,20 @@ def up(
     detach: Annotated[
         bool, typer.Option(help="Return once every service is ready (stop: spotcheck down)")
     ] = False,
+    copies: Annotated[
+        int,
+        typer.Option(
+            help="Copies of each service and of the relay (each on its own port)",
+            envvar="SPOTCHECK_COPIES",
+            min=1,
+            max=9,
+        ),
+    ] = 1,
 ) -> None:
     """Start NATS, PostgreSQL, the four services and the web; wait until all are ready."""
     from spotcheck.stack import Stack, StackError
 
-    stack = Stack(var_dir=var_dir, nats_url=nats_url, database_url=database_url)
+    stack = Stack(var_dir=var_dir, nats_url=nats_url, database_url=database_url, copies=copies)
     try:
         stack.run(detach=detach)
     except StackError as exc:

@@ -2,8 +2,10 @@
 
 Where each service listens comes from `var/stack.json` (written by `spotcheck up`, which may
 have moved a port that was taken), else from the settings (`SPOTCHECK_<SERVICE>_PORT`, or
-`SPOTCHECK_<SERVICE>_URL` for a remote deployment). Tokens: `SPOTCHECK_TOKEN` if set, else one
-signed with the embedded key for the role the command needs.
+`SPOTCHECK_<SERVICE>_URL` for a remote deployment). A service may run as several copies
+(`spotcheck up --copies N`, or several URLs joined by commas): a command starts at one of them
+chosen at random and passes over a copy that does not take the connection. Tokens:
+`SPOTCHECK_TOKEN` if set, else one signed with the embedded key for the role the command needs.
 
 Every command goes through this module: `Api` for the request, `call` to turn an error answer
 into its lines on stderr and exit 1, `fail` for a refusal of the command's own, `print_json` for
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -29,6 +33,9 @@ from services.kit.auth import issue_token, load_or_create_key
 from services.kit.settings import Settings, load_settings
 
 T = TypeVar("T")
+# How long a command keeps asking a service that answers `503 unavailable` (a dependency away
+# for a moment: a restart or failover of PostgreSQL takes seconds).
+UNAVAILABLE_WAIT_S = 90.0
 
 
 class ApiError(RuntimeError):
@@ -59,17 +66,22 @@ def read_stack(settings: Settings) -> dict[str, Any]:
     return {}
 
 
-def service_url(service: str, settings: Settings | None = None) -> str:
-    """Base URL of a service's HTTP API."""
+def service_urls(service: str, settings: Settings | None = None) -> list[str]:
+    """Base URLs of a service's copies: `SPOTCHECK_<SERVICE>_URL` (several joined by commas),
+    else those `spotcheck up` recorded, else the configured port."""
     settings = settings or load_settings()
     explicit = os.environ.get(f"SPOTCHECK_{service.upper()}_URL")
     if explicit:
-        return explicit.rstrip("/")
-    stack = read_stack(settings)
-    url = stack.get("services", {}).get(service, {}).get("url")
-    if url:
-        return str(url).rstrip("/")
-    return f"http://{settings.http_host}:{settings.port_of(service)}"
+        return [u.strip().rstrip("/") for u in explicit.split(",") if u.strip()]
+    info = read_stack(settings).get("services", {}).get(service, {})
+    recorded = [c.get("url") for c in info.get("copies", [])] or [info.get("url")]
+    urls = [str(u).rstrip("/") for u in recorded if u]
+    return urls or [f"http://{settings.http_host}:{settings.port_of(service)}"]
+
+
+def service_url(service: str, settings: Settings | None = None) -> str:
+    """Base URL of a service's HTTP API (its first copy)."""
+    return service_urls(service, settings)[0]
 
 
 def token_for(
@@ -107,24 +119,55 @@ class Api:
         if role is not None:
             token = token_for(role, dept=dept, settings=self.settings, sub=sub)
             headers["Authorization"] = f"Bearer {token}"
-        self.base = service_url(service, self.settings)
+        urls = service_urls(service, self.settings)
+        # Commands started together spread over the copies; each sticks to one while it answers.
+        first = random.randrange(len(urls))
+        self.bases = urls[first:] + urls[:first]
+        self.base = self.bases[0]
         self.http = httpx.Client(base_url=self.base, headers=headers, timeout=timeout)
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request; the JSON body on success, `ApiError` on an error answer."""
-        try:
-            resp = self.http.request(method, path, **kwargs)
-        except httpx.ConnectError as exc:
-            raise ApiError(
-                503,
-                {
-                    "error": {
-                        "code": "unavailable",
-                        "message": f"cannot reach {self.base}: is the stack running "
-                        "(spotcheck up)?",
-                    }
-                },
-            ) from exc
+        """Send a request; the JSON body on success, `ApiError` on an error answer.
+
+        Over the service's copies (DESIGN §11): a copy that refuses the connection (stopped,
+        restarting) is passed over for the next — the request was not sent, so even a write
+        is safe to send again. A `503 unavailable` (PostgreSQL or NATS away for a moment: the
+        service did nothing) is sent again after its `Retry-After`, to the next copy, for up
+        to `UNAVAILABLE_WAIT_S`. A read whose connection broke mid-way is sent again too; a
+        write is not (it may have been done), and says so."""
+        deadline = time.monotonic() + UNAVAILABLE_WAIT_S
+        refused = 0
+        turn = 0
+        while True:
+            base = self.bases[turn % len(self.bases)]
+            turn += 1
+            self.http.base_url = httpx.URL(base)
+            try:
+                resp = self.http.request(method, path, **kwargs)
+            except httpx.ConnectError as exc:
+                refused += 1
+                if refused < len(self.bases):
+                    continue
+                raise _unavailable(
+                    f"cannot reach {' or '.join(self.bases)}: is the stack running (spotcheck up)?"
+                ) from exc
+            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+                if method in ("GET", "HEAD") and time.monotonic() < deadline:
+                    continue
+                raise _unavailable(
+                    f"{base} closed the connection during {method} {path}: it may or may not "
+                    "have been done; look, then try again"
+                ) from exc
+            refused = 0
+            if resp.status_code == 503 and time.monotonic() < deadline:
+                time.sleep(_retry_after(resp))
+                continue
+            break
+        if base != self.bases[0]:
+            # Start at the copy that answered next time.
+            i = self.bases.index(base)
+            self.bases = self.bases[i:] + self.bases[:i]
+        self.base = base
         if resp.status_code >= 400:
             try:
                 body = resp.json()
@@ -143,6 +186,18 @@ class Api:
     def post(self, path: str, **kwargs: Any) -> Any:
         """POST `path`."""
         return self.request("POST", path, **kwargs)
+
+
+def _unavailable(message: str) -> ApiError:
+    return ApiError(503, {"error": {"code": "unavailable", "message": message}})
+
+
+def _retry_after(resp: httpx.Response) -> float:
+    """The wait a 503 asks for (`Retry-After` seconds), within reason."""
+    try:
+        return min(max(float(resp.headers.get("Retry-After", "1")), 0.2), 10.0)
+    except ValueError:
+        return 1.0
 
 
 # -- for commands: what a command prints when a call fails ---------------------------------------

@@ -94,16 +94,28 @@ def _tails(logs: Path) -> str:
 
 
 @contextmanager
-def started_stack(prefix: str = "spotcheck-e2e-") -> Iterator[Running]:
-    """`spotcheck up` in a fresh folder until the block ends, then `spotcheck down`, which must
-    stop everything (waited for with a bound, not timed: how long a stop takes is not this
-    test's claim). The folder is removed after a clean stop, else kept (its `up.log` and
-    `var/logs/` say why)."""
-    tmp = new_workdir(prefix)
-    env = stack_env(tmp)
+def started_stack(
+    prefix: str = "spotcheck-e2e-",
+    *,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    workdir: Path | None = None,
+) -> Iterator[Running]:
+    """`spotcheck up ARGS` in a fresh folder (or `workdir`) until the block ends, then
+    `spotcheck down`, which must stop everything (waited for with a bound, not timed: how long
+    a stop takes is not this test's claim). `env` is added to the stack's environment. The
+    folder is removed after a clean stop, else kept (its `up.log` and `var/logs/` say why)."""
+    tmp = workdir or new_workdir(prefix)
+    stack_vars = stack_env(tmp)
+    stack_vars.update(env or {})
+    env = stack_vars
     log = (tmp / "up.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spotcheck", "up"], env=env, cwd=tmp, stdout=log, stderr=log
+        [sys.executable, "-m", "spotcheck", "up", *args],
+        env=env,
+        cwd=tmp,
+        stdout=log,
+        stderr=log,
     )
     stopped = False
     try:
@@ -122,5 +134,5 @@ def started_stack(prefix: str = "spotcheck-e2e-") -> Iterator[Running]:
             proc.terminate()
             proc.wait(90)
         log.close()
-        if stopped:  # else keep the folder and its logs to look at
+        if stopped and workdir is None:  # else keep the folder and its logs to look at
             shutil.rmtree(tmp, ignore_errors=True)

@@ -84,6 +84,9 @@ class Bus:
         self._tasks: list[asyncio.Task[None]] = []
         self._subs: list[Any] = []
         self._closing = False
+        # Replicas of what this bus creates (object store buckets): 3 on a cluster, so that
+        # evidence and frozen lists outlive a lost node (`Settings.stream_replicas`).
+        self.replicas = 1
 
     @classmethod
     async def connect(
@@ -405,8 +408,9 @@ class Bus:
         """Send a request and parse the reply; a remote error is raised as our own error."""
         return await rpc.request(self.nc, subject, body, reply_model, timeout=timeout)
 
-    async def object_store(self, bucket: str, *, replicas: int = 1) -> Any:
-        """The object store bucket, created if missing."""
+    async def object_store(self, bucket: str, *, replicas: int | None = None) -> Any:
+        """The object store bucket, created if missing (with `replicas`, else the bus's)."""
+        replicas = replicas or self.replicas
         try:
             return await self.js.object_store(bucket)
         except (NotFoundError, nats.js.errors.BucketNotFoundError):

@@ -133,6 +133,7 @@ async def started(spec: ServiceSpec[W], settings: Settings) -> AsyncIterator[Ser
             name=f"spotcheck-{spec.name}",
             credentials=settings.nats_credentials(),
         )
+        bus.replicas = settings.stream_replicas
         # Its own stream, and those of the services it reads: they may not exist yet if their
         # owner never started. The same duplicate window as their owner gives them, or each
         # start would reset the other's.

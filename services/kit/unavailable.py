@@ -14,6 +14,9 @@ for every edge:
   raises as a `TemporaryError` again;
 - consumers already nak and retry every unexpected failure with backoff (`services/kit/bus.py`).
 
+NATS away, or JetStream electing a new stream leader after a node of the cluster was lost
+("stream is offline", API error 500/503), is an outage of the same kind: 503, not 500.
+
 An `OSError` or `TimeoutError` counts only when asyncpg raised it (its traceback passes through
 asyncpg): a file that cannot be read is not a database outage.
 """
@@ -24,6 +27,8 @@ from types import TracebackType
 from typing import Any
 
 import asyncpg
+import nats.errors
+import nats.js.errors
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -40,17 +45,30 @@ _SERVER_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
 )
+# NATS away or JetStream between leaders (a node of the cluster lost: "stream is offline",
+# "JetStream system temporarily unavailable" come back as API errors 500/503 until a new
+# leader is elected).
+_BUS_UNAVAILABLE: tuple[type[Exception], ...] = (
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoServersError,
+    nats.errors.NoRespondersError,
+    nats.errors.TimeoutError,
+    nats.errors.StaleConnectionError,
+)
 # What the handlers are registered for (the most general classes that may carry an outage).
 HANDLED: tuple[type[Exception], ...] = (
     TemporaryError,
     *_SERVER_UNAVAILABLE,
     asyncpg.InterfaceError,
     OSError,  # TimeoutError is an OSError
+    nats.errors.Error,
 )
 
 
 def as_unavailable(exc: BaseException) -> TemporaryError | None:
-    """The `TemporaryError` that `exc` amounts to when it says PostgreSQL is away, else None."""
+    """The `TemporaryError` that `exc` amounts to when it says PostgreSQL or NATS is away,
+    else None."""
     if isinstance(exc, TemporaryError):
         return exc
     if isinstance(exc, _SERVER_UNAVAILABLE):
@@ -61,6 +79,10 @@ def as_unavailable(exc: BaseException) -> TemporaryError | None:
         if "closed" in str(exc) or "closing" in str(exc):
             return TemporaryError(f"database unavailable: {exc}")
         return None
+    if isinstance(exc, _BUS_UNAVAILABLE):
+        return TemporaryError(f"message bus unavailable: {type(exc).__name__}: {exc}")
+    if isinstance(exc, nats.js.errors.APIError) and exc.code in (500, 503):
+        return TemporaryError(f"JetStream unavailable: {exc.description or exc}")
     if isinstance(exc, OSError) and _raised_in_asyncpg(exc.__traceback__):
         what = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
         return TemporaryError(f"database unavailable: {what}")

@@ -22,6 +22,7 @@ from services.publisher.commands.submissions import Submissions
 from services.publisher.commands.tasks import Cancellations, TaskStarts
 from services.publisher.domain.categories import load_categories
 from services.publisher.metrics import register_metrics, watch
+from services.publisher.platforms import Platforms, configured_platforms
 from services.publisher.queries import PublisherQueries
 from services.publisher.relay import Relay
 from services.publisher.settings import PublisherSettings, load_publisher_settings
@@ -45,6 +46,7 @@ class PublisherApp:
     follow_ups: FollowUps
     queries: PublisherQueries
     relay: Relay | None
+    platforms: Platforms
 
 
 def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> PublisherApp:
@@ -52,6 +54,8 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
     mine = settings or load_publisher_settings()
     wake = asyncio.Event()  # set when results are queued: the relay looks at once
     workdays = WorkdaysCache()  # built calendars, shared by commands and queries
+    # The outside platforms' mappings, checked: a bad file refuses the start (file, line).
+    platforms = configured_platforms(mine, load_categories())
     calendars = Calendars(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox, workdays=workdays)
     intake = Intake(
         db=ctx.db,
@@ -62,6 +66,7 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         calendars=calendars,
         max_attachment_bytes=mine.max_attachment_bytes,
         wake=wake,
+        platforms=platforms.taking("result"),
     )
     drafts = Drafts(db=ctx.db, audit=ctx.audit, intake=intake)
     relay = (
@@ -78,13 +83,14 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
             nats_window=mine.nats_window,
             workers=mine.relay_workers,
             wake=wake,
+            platforms=platforms,
         )
         if mine.relay_enabled
         else None
     )
     return PublisherApp(
         settings=mine,
-        copies=Copies(db=ctx.db),
+        copies=Copies(db=ctx.db, platforms=platforms.routes(), wake=wake),
         calendars=calendars,
         intake=intake,
         drafts=drafts,
@@ -102,10 +108,21 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         follow_ups=FollowUps(db=ctx.db, audit=ctx.audit, outbox=ctx.outbox),
         queries=PublisherQueries(db=ctx.db, workdays=workdays, categories=load_categories()),
         relay=relay,
+        platforms=platforms,
     )
 
 
 async def _start(ctx: ServiceContext, app: PublisherApp) -> None:
+    if app.platforms.loaded:
+        # Which mapping was in force from when: each start records the files' digests.
+        async with ctx.db.transaction() as conn:
+            await ctx.audit.append(
+                conn,
+                actor="publisher",
+                action="platforms.mappings_in_force",
+                subject="platforms",
+                data=app.platforms.in_force(),
+            )
     await handlers.register(
         ctx, copies=app.copies, calendars=app.calendars, follow_ups=app.follow_ups
     )

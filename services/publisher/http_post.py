@@ -50,7 +50,14 @@ class HttpPoster:
     Create it inside the event loop that uses it (aiohttp binds its session to that loop).
     """
 
-    def __init__(self, url: str, *, connections: int = 64, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        connections: int = 64,
+        timeout_s: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
@@ -58,6 +65,8 @@ class HttpPoster:
         self.timeout_s = timeout_s
         self._slots = asyncio.Semaphore(connections)
         self._connections = connections
+        # A platform that asks for a client certificate gives its own context.
+        self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
@@ -66,7 +75,7 @@ class HttpPoster:
                 connector=aiohttp.TCPConnector(
                     limit=self._connections,
                     limit_per_host=self._connections,
-                    ssl=ssl.create_default_context(),
+                    ssl=self._ssl or ssl.create_default_context(),
                 ),
                 skip_auto_headers=_NO_AUTO_HEADERS,
                 auto_decompress=False,

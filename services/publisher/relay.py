@@ -11,6 +11,7 @@ recorded is here.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import signal
@@ -29,7 +30,9 @@ from services.publisher.domain.delivery import (
     after_success,
     http_failure_is_permanent,
 )
+from services.publisher.domain.platforms import platform_of
 from services.publisher.http_post import HttpError, HttpPoster
+from services.publisher.platforms import PlatformFailed, Platforms
 
 log = logging.getLogger("spotcheck.publisher.relay")
 
@@ -68,8 +71,11 @@ class Relay:
         workers: int = 2,
         wake: asyncio.Event | None = None,
         idle_s: float = 0.5,
+        platforms: Platforms | None = None,
     ) -> None:
         self.db = db
+        # The outside platforms (监督平台, 公示系统, 执法服务网): `platform:<id>` rows.
+        self.platforms = platforms or Platforms()
         self.bus = bus
         self.source = source
         self.policy = policy or RetryPolicy()
@@ -116,6 +122,7 @@ class Relay:
         finally:
             if self.disclosure is not None:
                 await self.disclosure.aclose()
+            await self.platforms.aclose()
 
     async def run_once(self) -> int:
         """Deliver one batch of due rows; returns how many rows were attempted."""
@@ -156,6 +163,8 @@ class Relay:
     async def _deliver(self, row: store.DueDelivery) -> None:
         if row.destination == "disclosure":
             await self._post_disclosure(row)
+        elif (platform := platform_of(row.destination)) is not None:
+            await self._to_platform(platform, row)
         else:
             async with self.nats_limit:
                 await self._publish(row)
@@ -180,6 +189,18 @@ class Relay:
                 permanent=http_failure_is_permanent(reply.status),
             )
 
+    async def _to_platform(self, platform: str, row: store.DueDelivery) -> None:
+        adapter = self.platforms.adapters.get(platform)
+        if adapter is None:
+            # Its mapping was taken out of the folder: retried, then a dead letter to replay
+            # once it is back (or to leave, if the platform is gone for good).
+            raise DeliveryFailed(f"platform {platform} is not configured")
+        body = json.loads(row.body)
+        try:
+            await adapter.send(kind=body["kind"], record=body["record"], key=row.idempotency_key)
+        except PlatformFailed as exc:
+            raise DeliveryFailed(str(exc), permanent=exc.permanent) from exc
+
     async def _publish(self, row: store.DueDelivery) -> None:
         subject = row.subject or ""  # only disclosure rows have none
         try:
@@ -199,11 +220,14 @@ class Relay:
 async def _main() -> None:  # pragma: no cover - exercised by the integration tests
     from services.kit.logs import setup_logging
     from services.kit.settings import load_settings
+    from services.publisher.domain.categories import load_categories
+    from services.publisher.platforms import configured_platforms
     from services.publisher.settings import load_publisher_settings
 
     settings = load_settings()
     mine = load_publisher_settings()
     setup_logging("publisher-relay", level=settings.log_level, json_lines=settings.log_json)
+    platforms = configured_platforms(mine, load_categories())  # a bad mapping stops us here
     db = Database(url=settings.database_url, schema="publisher", pool_max=4)
     await db.connect()
     bus = await Bus.connect(
@@ -223,6 +247,7 @@ async def _main() -> None:  # pragma: no cover - exercised by the integration te
         http_window=mine.http_window,
         nats_window=mine.nats_window,
         workers=mine.relay_workers,
+        platforms=platforms,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

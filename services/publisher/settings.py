@@ -26,6 +26,10 @@ class PublisherSettings(BaseSettings):
     max_attachment_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
     deadline_poll_s: float = Field(default=60.0, gt=0)
     public_base_url: str = "http://127.0.0.1:8104"
+    # The folder of platform mapping files (deploy/platforms/ holds the shipped defaults to
+    # copy); empty: no outside platform is sent anything.
+    platforms_dir: str = ""
+    platform_window: int = Field(default=16, ge=1)  # POSTs in flight per platform URL
 
     def retry_policy(self) -> RetryPolicy:
         """The backoff policy these settings describe."""

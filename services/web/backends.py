@@ -5,10 +5,17 @@ from the service that owns it, asked with a short-lived token carrying the perso
 department and (for an inspector) roster id. The embedded default signs that token with the
 stack's key; when a province's SSO signs people in and the services verify its tokens (JWKS),
 their own access token is passed instead (services/web/sso.py).
+
+A service may run as several copies (DESIGN §11): its URL setting then lists them, joined by
+commas. Calls take the copies in turn, and a copy that refuses the connection (stopped,
+restarting) or answers 503 (it did nothing: its PostgreSQL or NATS is away) is passed over for
+the next — so a write is safe to send there too.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +73,12 @@ class Backends:
         audience: str,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.urls = urls
+        # Each service's copies, and a turn counter per service spreading calls over them.
+        self.urls = {
+            name: [u.strip().rstrip("/") for u in value.split(",") if u.strip()]
+            for name, value in urls.items()
+        }
+        self._turns = {name: itertools.count() for name in self.urls}
         self.key = key
         self.token_ttl_s = token_ttl_s
         self.issuer = issuer
@@ -111,29 +123,44 @@ class Backends:
         hdrs = dict(headers or {})
         if caller is not None:
             hdrs["authorization"] = f"Bearer {self.token(caller)}"
-        url = self.urls[service].rstrip("/") + path
         query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         # A read is sent once more when the server closed the kept-alive connection under it;
         # a write is not (it may have been done: the caller's idempotency key decides).
-        attempts = 2 if method in ("GET", "HEAD") else 1
-        for attempt in range(attempts):
+        retries = 1 if method in ("GET", "HEAD") else 0
+        bases = self._copies(service)
+        base = next(bases)
+        while True:
             try:
                 response = await self.client.request(
                     method,
-                    url,
+                    base + path,
                     json=json,
                     params=query,
                     content=content,
                     headers=hdrs,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
-                break
+            except httpx.ConnectError as exc:
+                base = next(bases, "")
+                if not base:
+                    raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+                continue
             except httpx.RemoteProtocolError as exc:
-                if attempt + 1 < attempts:
-                    continue
-                raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+                if not retries:
+                    raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+                retries -= 1
+                continue
             except httpx.HTTPError as exc:
                 raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+            if response.status_code == 503:
+                # That copy did nothing (its PostgreSQL or NATS is away, or it is starting):
+                # another copy may answer.
+                other = next(bases, "")
+                if other:
+                    await response.aclose()
+                    base = other
+                    continue
+            break
         if response.status_code >= 400:
             try:
                 body: Any = response.json()
@@ -163,11 +190,21 @@ class Backends:
     async def open_stream(self, service: str, path: str) -> httpx.Response:
         """A public GET whose body is read as it comes (`aiter_bytes()`); the caller closes it
         (`aclose()`). Any status is returned; an unreachable service is `TemporaryError`."""
-        request = self.client.build_request("GET", self.urls[service].rstrip("/") + path)
-        try:
-            return await self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+        for base in self._copies(service):
+            request = self.client.build_request("GET", base + path)
+            try:
+                return await self.client.send(request, stream=True)
+            except httpx.ConnectError as exc:
+                last: httpx.HTTPError = exc
+            except httpx.HTTPError as exc:
+                raise TemporaryError(f"{service} is not reachable: {exc}") from exc
+        raise TemporaryError(f"{service} is not reachable: {last}")
+
+    def _copies(self, service: str) -> Iterator[str]:
+        """The service's copies, each once, starting at the next one in turn."""
+        urls = self.urls[service]
+        first = next(self._turns[service]) % len(urls)
+        return iter(urls[first:] + urls[:first])
 
     async def close(self) -> None:
         """Close the connections."""

@@ -19,7 +19,9 @@ PLANS_DIR = Path(__file__).resolve().parent / "plans"
 def start_stack(demo: Demo) -> None:
     """Use the stack already running from this folder, or start one in this process."""
     demo.step(1, "stack — NATS JetStream, PostgreSQL, four services and the web")
-    info = running_stack(demo.settings.var_dir)
+    # A stack of this folder that is healing (a copy restarting, PostgreSQL coming back) is
+    # waited for, not replaced.
+    info = running_stack(demo.settings.var_dir, wait_s=120.0)
     if info is not None:
         demo.note(
             f"reusing the stack already running from {demo.settings.var_dir} (pid {info['pid']})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def short_pg(url: str) -> str:
 def collect_status(var_dir: Path | None = None) -> dict[str, Any]:
     """Health of NATS, PostgreSQL and each service of the recorded (or configured) stack."""
     from services.kit.settings import SettingsError, load_settings
-    from spotcheck.client import read_stack, service_url
+    from spotcheck.client import read_stack
     from spotcheck.stack.accounts import cli_credentials
 
     settings = load_settings(**({"var_dir": var_dir} if var_dir else {}))
@@ -75,8 +76,7 @@ def collect_status(var_dir: Path | None = None) -> dict[str, Any]:
     parts.append(
         {"part": "postgres", "where": short_pg(database_url), "ok": pg_ok, "detail": pg_detail}
     )
-    for name in SERVICES:
-        url = service_url(name, settings)
+    for part, url in _service_parts(settings, stack):
         try:
             r = httpx.get(url + "/readyz", timeout=2)
             body = r.json()
@@ -84,8 +84,22 @@ def collect_status(var_dir: Path | None = None) -> dict[str, Any]:
             detail = ", ".join(f"{k}={'ok' if v else 'down'}" for k, v in body["checks"].items())
         except (httpx.HTTPError, ValueError, KeyError) as exc:
             ok, detail = False, f"not answering ({type(exc).__name__})"
-        parts.append({"part": name, "where": url, "ok": ok, "detail": detail})
+        parts.append({"part": part, "where": url, "ok": ok, "detail": detail})
     return {"stack_pid": stack.get("pid"), "parts": parts}
+
+
+def _service_parts(settings: Any, stack: dict[str, Any]) -> list[tuple[str, str]]:
+    """(part, URL) of every copy of every service: recorded by `spotcheck up`, else one each."""
+    from spotcheck.client import service_url
+
+    parts: list[tuple[str, str]] = []
+    for name in SERVICES:
+        copies = stack.get("services", {}).get(name, {}).get("copies") or []
+        if copies and not os.environ.get(f"SPOTCHECK_{name.upper()}_URL"):
+            parts += [(str(c["part"]), str(c["url"]).rstrip("/")) for c in copies]
+        else:
+            parts.append((name, service_url(name, settings)))
+    return parts
 
 
 def print_status(report: dict[str, Any]) -> None:

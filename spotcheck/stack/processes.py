@@ -1,7 +1,10 @@
 """The stack's processes: which parts run, on which ports, started how, and whether they live.
 
 Each service runs as `python -m services.<name>` in its own process group, its output in
-`var/logs/<name>.log`; the publisher's relay runs beside it as its own process.
+`var/logs/<part>.log`; the publisher's relay runs beside it as its own process. With
+`spotcheck up --copies N` each service and the relay run as N parts: copy 1 is named after the
+service (`draw`), the others `draw-2`, `draw-3`, … each on its own port (DESIGN §11: any copy
+answers any request; work spreads through shared durable consumers and row leases).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from services.kit.settings import DEFAULT_PORTS
 from spotcheck.embedded import free_port, port_taken
@@ -19,6 +23,20 @@ from spotcheck.embedded import free_port, port_taken
 SERVICES = ("registry", "planner", "draw", "publisher", "web")
 RELAY = "publisher-relay"
 DEFAULT_NATS_PORT = 4222
+MAX_COPIES = 9
+# Copy k of a service defaults to copy 1's port + (k - 1) × this (8103, 8203, 8303 for the draw).
+COPY_PORT_STEP = 100
+
+
+def part_name(service: str, copy: int) -> str:
+    """The part that is copy `copy` (from 1) of a service or of the relay: `draw`, `draw-2`."""
+    return service if copy == 1 else f"{service}-{copy}"
+
+
+def service_of(part: str) -> str:
+    """The service (or the relay) a part is a copy of: `draw-2` → `draw`."""
+    head, _, tail = part.rpartition("-")
+    return head if head and tail.isdigit() else part
 
 
 def choose_port(
@@ -45,21 +63,32 @@ def nats_port(notes: list[str], *, remembered: int | None = None) -> int:
 
 
 def service_ports(
-    notes: list[str], *, remembered: dict[str, int] | None = None
-) -> dict[str, dict[str, int | str]]:
-    """Port and URL of each service: `SPOTCHECK_<SERVICE>_PORT`, else the port it had last
-    time, else the default; a free one when that is taken (said in `notes`)."""
-    services: dict[str, dict[str, int | str]] = {}
+    notes: list[str], *, remembered: dict[str, int] | None = None, copies: int = 1
+) -> dict[str, dict[str, Any]]:
+    """Port and URL of each service's copies: copy 1 on `SPOTCHECK_<SERVICE>_PORT`, else the
+    port it had last time, else the default; copy k on the port it had last time, else copy
+    1's port + (k - 1) × 100; a free one when that is taken (said in `notes`).
+
+    Each service: `{"port", "url"}` of copy 1 and `"copies"`: `[{"part", "port", "url"}, …]`.
+    """
+    remembered = remembered or {}
+    services: dict[str, dict[str, Any]] = {}
     for name in SERVICES:
         env_port = os.environ.get(f"SPOTCHECK_{name.upper()}_PORT")
-        port = choose_port(
-            name,
-            default=DEFAULT_PORTS[name],
-            remembered=(remembered or {}).get(name),
-            explicit=int(env_port) if env_port and env_port.isdigit() else None,
-            notes=notes,
-        )
-        services[name] = {"port": port, "url": f"http://127.0.0.1:{port}"}
+        parts: list[dict[str, Any]] = []
+        for copy in range(1, copies + 1):
+            part = part_name(name, copy)
+            explicit = int(env_port) if copy == 1 and env_port and env_port.isdigit() else None
+            first = int(parts[0]["port"]) if parts else DEFAULT_PORTS[name]
+            port = choose_port(
+                part,
+                default=first + COPY_PORT_STEP * (copy - 1),
+                remembered=remembered.get(part),
+                explicit=explicit,
+                notes=notes,
+            )
+            parts.append({"part": part, "port": port, "url": f"http://127.0.0.1:{port}"})
+        services[name] = {"port": parts[0]["port"], "url": parts[0]["url"], "copies": parts}
     return services
 
 
@@ -71,13 +100,16 @@ def spawn(
     nats_url: str,
     database_url: str,
     module: str | None = None,
+    service: str | None = None,
     publisher_url: str = "",
     urls: dict[str, str] | None = None,
     nats_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start one part (`services.<name>`, or `module`) in its own session, logging to
-    `var/logs/<name>.log`, with the stack's NATS (as the part's own user: `nats_env`),
-    PostgreSQL and data folder."""
+    """Start one part (`services.<service>`, or `module`; `service` defaults to `name`) in its
+    own session, logging to `var/logs/<name>.log`, with the stack's NATS (as the part's own
+    user: `nats_env`), PostgreSQL and data folder. `urls`: where the web finds each service
+    (several copies' URLs joined by commas)."""
+    service = service or name
     env = dict(os.environ)
     if nats_env:
         # Its own user only: never a password meant for the operator's shell or another part.
@@ -96,13 +128,13 @@ def spawn(
         }
     )
     if port is not None:
-        env[f"SPOTCHECK_{name.upper()}_PORT"] = str(port)
+        env[f"SPOTCHECK_{service.upper()}_PORT"] = str(port)
     if publisher_url:
         env.setdefault("SPOTCHECK_PUBLISHER_PUBLIC_BASE_URL", publisher_url)
     # Where the web service finds the others (any of them may have moved off a taken port).
-    for service, url in (urls or {}).items():
-        if service != "web":
-            env.setdefault(f"SPOTCHECK_WEB_{service.upper()}_URL", url)
+    for other, url in (urls or {}).items():
+        if other != "web":
+            env.setdefault(f"SPOTCHECK_WEB_{other.upper()}_URL", url)
     # The embedded default is where demonstrations run: seeds labelled `demo` are allowed
     # (and say so in the public record). A production deployment does not set this.
     env.setdefault("SPOTCHECK_ALLOW_DEMO_SEED", "true")
@@ -110,7 +142,7 @@ def spawn(
     # restarts do not pile up open files in the supervisor.
     with open(var_dir / "logs" / f"{name}.log", "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", module or f"services.{name}"],
+            [sys.executable, "-m", module or f"services.{service}"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

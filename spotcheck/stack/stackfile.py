@@ -88,20 +88,33 @@ def stop_detached(var_dir: Path, *, timeout: float = 60.0) -> None:
         raise StackError(f"the stack (pid {pid}) did not stop within {timeout:.0f} s")
 
 
-def running_stack(var_dir: Path) -> dict[str, Any] | None:
+def running_stack(var_dir: Path, *, wait_s: float = 0.0) -> dict[str, Any] | None:
     """The stack recorded in `var_dir/stack.json` if its supervisor lives and every service
-    answers `/readyz`; else None."""
-    info = read_json(var_dir / STACK_FILE)
-    pid = info.get("pid")
-    if not isinstance(pid, int) or not alive(pid):
-        return None
-    for name in SERVICES:
-        url = info.get("services", {}).get(name, {}).get("url")
-        if not url:
+    answers `/readyz` (one copy of it is enough: the others may be restarting); else None.
+
+    A live supervisor whose services are not all ready (one restarting, PostgreSQL coming
+    back) is given up to `wait_s` seconds before None: it is still the stack of this folder."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        info = read_json(var_dir / STACK_FILE)
+        pid = info.get("pid")
+        if not isinstance(pid, int) or not alive(pid):
             return None
-        try:
-            if httpx.get(f"{url}/readyz", timeout=3.0).status_code != 200:
-                return None
-        except httpx.HTTPError:
+        if all(_any_copy_ready(info, name) for name in SERVICES):
+            return info
+        if time.monotonic() >= deadline:
             return None
-    return info
+        time.sleep(0.5)
+
+
+def _any_copy_ready(info: dict[str, Any], name: str) -> bool:
+    service = info.get("services", {}).get(name, {})
+    urls = [c.get("url") for c in service.get("copies", [])] or [service.get("url")]
+    return any(url and _ready(str(url)) for url in urls)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=3.0).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -3,10 +3,11 @@
 Children are started in their own process groups and stopped in reverse order (services
 first, then NATS and PostgreSQL) on Ctrl-C or SIGTERM, so nothing is left behind.
 
-Once ready, a watcher thread keeps the stack whole: a part that exits (a service, the relay,
-NATS, PostgreSQL) is started again on the same port after the backoff of `healing.py`, said on
-the console and in the part's log, and reported when it is ready again. Only the fifth crash of
-one part within a minute stops the stack, naming the part and the end of its log. NATS keeps
+Once ready, a watcher thread keeps the stack whole: a part that exits (any copy of a service or
+of the relay, NATS, PostgreSQL) is started again on the same port after the backoff of
+`healing.py`, said on the console and in the part's log, and reported when it is ready again.
+Only the fifth crash of one part within a minute stops the stack, naming the part and the end
+of its log. NATS keeps
 its port (and the services theirs) across restarts of the stack too: `var/ports.json`.
 """
 
@@ -36,10 +37,13 @@ from spotcheck.stack import accounts
 from spotcheck.stack.healing import Restarts
 from spotcheck.stack.health import probe_nats, probe_pg, short_pg
 from spotcheck.stack.processes import (
+    MAX_COPIES,
     RELAY,
     SERVICES,
     ensure_runtime_dir,
     nats_port,
+    part_name,
+    service_of,
     service_ports,
     spawn,
     tail,
@@ -65,6 +69,8 @@ class Stack:
     var_dir: Path
     nats_url: str | None = None
     database_url: str | None = None
+    # How many copies of each service (and of the relay) run: DESIGN §11, `--copies`.
+    copies: int = 1
     console: Console = field(default_factory=lambda: Console(stderr=False))
     _procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _pg: EmbeddedPostgres | None = None
@@ -72,7 +78,7 @@ class Stack:
     # How to start each part again: its spawn arguments (NATS: its config and environment).
     _spawn_args: dict[str, dict[str, Any]] = field(default_factory=dict)
     _nats_start: dict[str, Any] | None = None
-    _urls: dict[str, str] = field(default_factory=dict)
+    _urls: dict[str, str] = field(default_factory=dict)  # part → its URL
     _restarts: Restarts = field(default_factory=Restarts)
     _watcher: threading.Thread | None = None
     _halt: threading.Event = field(default_factory=threading.Event)
@@ -130,10 +136,9 @@ class Stack:
         if self._watcher is not None and self._watcher is not threading.current_thread():
             self._watcher.join(timeout=60)
             self._watcher = None
-        for name in (RELAY, *reversed(SERVICES), "nats"):
-            proc = self._procs.get(name)
-            if proc is not None:
-                stop_process(proc)
+        # The reverse of the start: relays, the services (the web first), then NATS.
+        for name in reversed(list(self._procs)):
+            stop_process(self._procs[name])
         if self._pg is not None:
             self._pg.stop()
             self._pg = None
@@ -155,6 +160,8 @@ class Stack:
             ) from None
 
     def _start_all(self) -> dict[str, Any]:
+        if not 1 <= self.copies <= MAX_COPIES:
+            raise StackError(f"--copies must be between 1 and {MAX_COPIES} (got {self.copies})")
         notes: list[str] = []
         remembered = remembered_ports(self.var_dir)
         try:
@@ -185,37 +192,52 @@ class Stack:
         else:
             probe_pg(database_url)
         load_or_create_key(self.var_dir / "jwt.key")
-        services = service_ports(notes, remembered=remembered)
-        ports = {name: int(info["port"]) for name, info in services.items()}
+        services = service_ports(notes, remembered=remembered, copies=self.copies)
+        copies = {name: list(info["copies"]) for name, info in services.items()}
+        ports = {str(c["part"]): int(c["port"]) for cs in copies.values() for c in cs}
         if not self.nats_url:
             ports["nats"] = port
         remember_ports(self.var_dir, ports)
         publisher_url = str(services["publisher"]["url"])
-        self._urls = {name: str(info["url"]) for name, info in services.items()}
+        self._urls = {str(c["part"]): str(c["url"]) for cs in copies.values() for c in cs}
+        # The web reaches every copy of each service (services/web/backends.py spreads its
+        # calls over them and passes over a copy that does not answer).
+        every_url = {name: ",".join(str(c["url"]) for c in cs) for name, cs in copies.items()}
         for name in SERVICES:
-            self._spawn_args[name] = {
-                "var_dir": self.var_dir,
-                "port": int(services[name]["port"]),
-                "nats_url": nats_url,
-                "database_url": database_url,
-                "publisher_url": publisher_url,
-                "urls": self._urls,
-                "nats_env": part_env[name],
-            }
-            self._procs[name] = spawn(name, **self._spawn_args[name])
+            for copy in copies[name]:
+                part = str(copy["part"])
+                self._spawn_args[part] = {
+                    "var_dir": self.var_dir,
+                    "port": int(copy["port"]),
+                    "service": name,
+                    "nats_url": nats_url,
+                    "database_url": database_url,
+                    "publisher_url": publisher_url,
+                    "urls": every_url,
+                    "nats_env": part_env[name],
+                }
+                self._procs[part] = spawn(part, **self._spawn_args[part])
+                if copy is copies[name][0] and self.copies > 1:
+                    # Copy 1 migrates the schema alone (an advisory lock would make the others
+                    # wait anyway); the other copies then start on a ready schema.
+                    self._wait_ready({part: self._urls[part]})
         for note in notes:
             self.console.print(f"[yellow]note:[/] {note}")
-        self._wait_ready(services)
-        # After the publisher migrated its schema: the relay only reads and writes it.
-        self._spawn_args[RELAY] = {
-            "var_dir": self.var_dir,
-            "port": None,
-            "nats_url": nats_url,
-            "database_url": database_url,
-            "module": "services.publisher.relay",
-            "nats_env": part_env[RELAY],
-        }
-        self._procs[RELAY] = spawn(RELAY, **self._spawn_args[RELAY])
+        self._wait_ready(self._urls)
+        # After the publisher migrated its schema: the relays only read and write it; several
+        # share the outbox by leases (FOR UPDATE SKIP LOCKED).
+        for copy in range(1, self.copies + 1):
+            part = part_name(RELAY, copy)
+            self._spawn_args[part] = {
+                "var_dir": self.var_dir,
+                "port": None,
+                "service": RELAY,
+                "nats_url": nats_url,
+                "database_url": database_url,
+                "module": "services.publisher.relay",
+                "nats_env": part_env[RELAY],
+            }
+            self._procs[part] = spawn(part, **self._spawn_args[part])
         return {
             "pid": os.getpid(),
             "nats_url": nats_url,
@@ -224,6 +246,7 @@ class Stack:
             "database_embedded": self.database_url is None,
             "var_dir": str(self.var_dir.resolve()),
             "services": services,
+            "copies": self.copies,
             "started_at": time.time(),
         }
 
@@ -252,8 +275,9 @@ class Stack:
         except EmbeddedError as exc:
             raise StackError(str(exc)) from None
 
-    def _wait_ready(self, services: dict[str, dict[str, Any]]) -> None:
-        pending = set(services)
+    def _wait_ready(self, urls: dict[str, str]) -> None:
+        """Wait until each part answers `/readyz` (`urls`: part → its URL)."""
+        pending = set(urls)
         deadline = time.monotonic() + READY_TIMEOUT_S
         with self.console.status("waiting for services to be ready…") as status:
             while pending and not self._stop:
@@ -265,7 +289,7 @@ class Stack:
                             f"{name} exited with code {proc.returncode} while starting: {last}"
                         )
                     try:
-                        r = httpx.get(services[name]["url"] + "/readyz", timeout=1.0)
+                        r = httpx.get(urls[name] + "/readyz", timeout=1.0)
                         if r.status_code == 200:
                             pending.discard(name)
                     except httpx.HTTPError:
@@ -302,7 +326,7 @@ class Stack:
                     del due[name]
                     if not self._restart(name):
                         self._crashed(name, "could not start", due)
-                    elif name in SERVICES:
+                    elif service_of(name) in SERVICES:
                         coming_back.add(name)
                 continue
             how = self._exit_code(name)
@@ -316,8 +340,7 @@ class Stack:
 
     def _parts(self) -> list[str]:
         parts = ["postgres"] if self._pg is not None else []
-        parts += [n for n in ("nats", *SERVICES, RELAY) if n in self._procs]
-        return parts
+        return parts + list(self._procs)
 
     def _exit_code(self, name: str) -> str | None:
         """How the part ended, or None while it runs."""
@@ -375,7 +398,7 @@ class Stack:
                 )
             else:
                 self._procs[name] = spawn(name, **self._spawn_args[name])
-                if name == RELAY:
+                if service_of(name) == RELAY:
                     self._say(name, f"{name} started again", "green")
         except (EmbeddedError, OSError) as exc:
             self._say(name, f"{name} did not start: {exc}", "red")
@@ -428,9 +451,11 @@ class Stack:
             "embedded (var/pg)" if info["database_embedded"] else "external",
         )
         for name in SERVICES:
-            url = info["services"][name]["url"]
-            table.add_row(name, url, f"{url}/docs")
-        table.add_row(RELAY, "(process)", "delivers results: disclosure, credit, referral, stream")
+            for copy in info["services"][name]["copies"]:
+                url = copy["url"]
+                table.add_row(copy["part"], url, f"{url}/docs")
+        relays = ", ".join(part_name(RELAY, k) for k in range(1, self.copies + 1))
+        table.add_row(relays, "(process)", "delivers results: disclosure, credit, referral, stream")
         self.console.print(table)
 
     def _detach(self) -> None:
@@ -441,6 +466,8 @@ class Stack:
             args += ["--nats-url", self.nats_url]
         if self.database_url:
             args += ["--database-url", self.database_url]
+        if self.copies != 1:
+            args += ["--copies", str(self.copies)]
         log = open(self.var_dir / "logs" / "stack.log", "ab")
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + READY_TIMEOUT_S + 30

@@ -58,8 +58,10 @@ class Intake:
         calendars: Calendars,
         max_attachment_bytes: int,
         wake: asyncio.Event,
+        platforms: Sequence[str] = (),
     ) -> None:
         self.db = db
+        self.platforms = tuple(platforms)  # the outside platforms taking results (their ids)
         self.bus = bus
         self.audit = audit
         self.outbox = outbox
@@ -259,7 +261,9 @@ class Intake:
         key: store.SubmissionKey | None,
     ) -> store.NewResult:
         rid = result_id_of(sub.task_id)
-        deliveries = build_deliveries(sub, checked, categories=self.categories, accepted_at=now)
+        deliveries = build_deliveries(
+            sub, checked, categories=self.categories, accepted_at=now, platforms=self.platforms
+        )
         items = [
             {
                 **it.model_dump(mode="json"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from contracts.publisher import (
 )
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.delivery import Destination, destinations_for, idempotency_key
+from services.publisher.domain.platforms import result_record, result_rows
 from services.publisher.domain.validation import CheckedResult
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -56,8 +58,10 @@ def build_deliveries(
     *,
     categories: CategoryTable,
     accepted_at: datetime,
+    platforms: Sequence[str] = (),
 ) -> list[Delivery]:
-    """One outbox row per destination, each with its idempotency key and body."""
+    """One outbox row per destination, each with its idempotency key and body; and one per
+    outside platform taking results (`platforms`, their ids), carrying spotcheck's record."""
     task = checked.task
     rid = result_id_of(task.task_id)
     items = normalised_items(sub, checked, categories)
@@ -150,7 +154,11 @@ def build_deliveries(
                 check_date=sub.check_date,
             ).model_dump(mode="json")
         out.append((dest.value, key, subject, body))
-    return out + finding_deliveries(sub, checked, items, categories=categories)
+    out += finding_deliveries(sub, checked, items, categories=categories)
+    if platforms:
+        record = result_record(published, task, categories)
+        out += result_rows(record, result_id=rid, version=checked.version, platforms=platforms)
+    return out
 
 
 def referred_to(sub: ResultSubmission) -> Literal["case_handling", "judicial"]:

@@ -75,6 +75,10 @@ class TaskView:
     # catalogue ("" when the plan predates it): named in the events of a finding.
     item_names: dict[str, str] = field(default_factory=dict)
     legal_bases: dict[str, str] = field(default_factory=dict)
+    # Drawn (`random`) or opened on a trigger (`triggered`, `trigger` naming why): the check
+    # type the outside platforms are told (domain/platforms.py).
+    kind: str = "random"
+    trigger: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

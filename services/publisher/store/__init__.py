@@ -63,6 +63,7 @@ from services.publisher.store.outbox import (
     list_deliveries,
     notify_outbox,
     outbox_counts,
+    queue_platform_rows,
     record_outcomes,
     set_pending,
 )
@@ -152,6 +153,7 @@ __all__ = [
     "overview",
     "plan_notices",
     "plan_page",
+    "queue_platform_rows",
     "read_calendar",
     "record_outcomes",
     "record_report",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -34,8 +35,8 @@ class DueDelivery:
     """A delivery leased to a relay: what it needs to send it and to record the outcome."""
 
     id: int
-    result_id: str
-    version: int
+    result_id: str  # a task's or plan's id on its platform rows
+    version: int | None  # None on a task's or plan's platform rows
     destination: str
     idempotency_key: str
     subject: str | None
@@ -99,7 +100,8 @@ def _delivery(r: asyncpg.Record) -> Delivery:
     return Delivery(
         id=r["id"],
         result_id=r["result_id"],
-        version=r["version"],
+        # A task's or plan's platform row has no version: 0 for those who list deliveries.
+        version=r["version"] or 0,
         destination=r["destination"],
         idempotency_key=r["idempotency_key"],
         state=DeliveryState(r["state"]),
@@ -149,3 +151,28 @@ async def outbox_counts(conn: Conn) -> dict[str, int]:
     """Deliveries per state."""
     rows = await conn.fetch("SELECT state, count(*) AS n FROM outbox GROUP BY state")
     return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def queue_platform_rows(
+    conn: Conn, ref: str, rows: Sequence[tuple[str, str, str | None, dict[str, Any]]]
+) -> int:
+    """Queue a task's or plan's deliveries to the outside platforms (`ref` its id; no version,
+    migration 014); a row whose key is already queued is left alone (a redelivered event).
+    Wakes relays on commit when anything was queued; returns how many were."""
+    if not rows:
+        return 0
+    done = await conn.fetch(
+        """INSERT INTO outbox (result_id, version, destination, idempotency_key, subject, payload)
+           SELECT $1, NULL, d, k, s, p
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::jsonb[]) AS u(d, k, s, p)
+           ON CONFLICT (idempotency_key) DO NOTHING
+           RETURNING id""",
+        ref,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+    )
+    if done:
+        await notify_outbox(conn)
+    return len(done)

@@ -179,6 +179,8 @@ def _task_view(r: asyncpg.Record) -> TaskView:
         # older tasks take their plan's.
         legal_bases=dict(r["legal_bases"] or {})
         | {i["code"]: i["legal_basis"] for i in r["items"] if i.get("legal_basis")},
+        kind=r["kind"],
+        trigger=r["trigger"],
     )
 
 

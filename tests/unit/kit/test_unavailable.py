@@ -9,6 +9,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import nats.errors
+import nats.js.errors
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse
@@ -49,6 +51,27 @@ def test_what_says_postgresql_is_away(exc: Exception) -> None:
     ids=type,
 )
 def test_what_is_not_an_outage(exc: Exception) -> None:
+    assert as_unavailable(exc) is None
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        nats.js.errors.ServerError(code=500, err_code=10118, description="stream is offline"),
+        nats.js.errors.ServiceUnavailableError(code=503, description="JetStream unavailable"),
+        nats.errors.NoRespondersError(),
+        nats.errors.ConnectionClosedError(),
+        nats.errors.TimeoutError(),
+    ],
+    ids=type,
+)
+def test_what_says_nats_or_a_stream_leader_is_away(exc: Exception) -> None:
+    mapped = as_unavailable(exc)
+    assert isinstance(mapped, TemporaryError) and mapped.status == 503
+
+
+def test_a_jetstream_refusal_is_not_an_outage() -> None:
+    exc = nats.js.errors.BadRequestError(code=400, err_code=10058, description="stream exists")
     assert as_unavailable(exc) is None
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from spotcheck.embedded import free_port
-from spotcheck.stack.processes import choose_port
+from spotcheck.stack.processes import choose_port, part_name, service_of, service_ports
 from spotcheck.stack.stackfile import remember_ports, remembered_ports
 
 
@@ -52,3 +52,24 @@ def test_ports_are_remembered_in_var(tmp_path: Path) -> None:
     assert remembered_ports(tmp_path) == {"nats": 4333, "registry": 8101}
     (tmp_path / "ports.json").write_text('{"nats": "x", "draw": 70000, "web": 8100}')
     assert remembered_ports(tmp_path) == {"web": 8100}
+
+
+def test_copies_are_named_after_their_service() -> None:
+    assert [part_name("draw", k) for k in (1, 2, 3)] == ["draw", "draw-2", "draw-3"]
+    assert service_of("draw-2") == "draw"
+    assert service_of("publisher-relay") == "publisher-relay"
+    assert service_of("publisher-relay-3") == "publisher-relay"
+
+
+def test_each_copy_of_a_service_has_its_own_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = free_port()
+    monkeypatch.setenv("SPOTCHECK_DRAW_PORT", str(first))
+    notes: list[str] = []
+    services = service_ports(notes, remembered={"draw-3": free_port()}, copies=3)
+    draw = services["draw"]
+    assert [c["part"] for c in draw["copies"]] == ["draw", "draw-2", "draw-3"]
+    ports = [c["port"] for c in draw["copies"]]
+    assert ports[0] == first == draw["port"] and len(set(ports)) == 3
+    # Copy 2 sits 100 above copy 1 unless that port is taken (then a free one, said so).
+    assert ports[1] == first + 100 or any("draw-2" in n for n in notes)
+    assert all(c["url"] == f"http://127.0.0.1:{c['port']}" for c in draw["copies"])
