@@ -103,6 +103,7 @@ def accounts_conf(codes: list[str]) -> str:
     stream = NATIONAL_STREAM
     reader_pub = [
         f"$JS.API.STREAM.INFO.{stream}",
+        f"$JS.API.CONSUMER.CREATE.{stream}",  # an unnamed (ephemeral) consumer
         f"$JS.API.CONSUMER.CREATE.{stream}.>",
         f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
         f"$JS.API.CONSUMER.INFO.{stream}.>",

@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nats
 import pytest
+from nats.errors import TimeoutError as NatsTimeout
 from typer.testing import CliRunner
 
 from contracts import subjects
@@ -202,3 +204,54 @@ def test_the_sources_command_is_idempotent_and_names_a_province_that_does_not_an
         app, ["national", "status", "--nats-url", country.url, "--password-file", "/nonexistent"]
     )
     assert wrong.exit_code == 1 and "/nonexistent" in wrong.output
+
+
+async def test_a_national_reader_reads_the_stream_and_nothing_else(country) -> None:
+    await ensure_publisher_stream(country.provinces["gd"])
+    await connected(country, ["gd"])
+    nc = await country.admin()
+    try:
+        await national.ensure_stream(nc, ["gd"])
+    finally:
+        await nc.close()
+    [key] = await publish(country.provinces["gd"], 1)
+    refused: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        refused.append(str(exc).lower())
+
+    reader = await nats.connect(
+        country.url,
+        user="reader",
+        password=country.passwords["reader"],
+        error_cb=on_error,
+        allow_reconnect=False,
+    )
+    try:
+        # An ordered (ephemeral) consumer, as a one-off reader would use.
+        sub = await reader.jetstream().subscribe(
+            national.RESULTS_FILTER, stream=national.NATIONAL_STREAM, ordered_consumer=True
+        )
+        msg = await sub.next_msg(timeout=30)
+        assert (msg.headers or {})["Nats-Msg-Id"] == key
+        await sub.unsubscribe()
+        # Managing the stream, or reaching a province, is not the reader's: refused by the
+        # server (the request then times out).
+        for subject in (
+            f"$JS.API.STREAM.DELETE.{national.NATIONAL_STREAM}",
+            "$JS.gd.API.CONSUMER.INFO.PUBLISHER.x",
+        ):
+            with pytest.raises(NatsTimeout):
+                await reader.request(subject, b"", timeout=1)
+
+            async def said(subject: str = subject) -> bool:
+                return any(f'violation for publish to "{subject.lower()}"' in e for e in refused)
+
+            await eventually(said, what=f"the server refusing {subject}")
+    finally:
+        await reader.close()
+    nc = await country.admin()
+    try:
+        assert await stream_messages(nc.jetstream(), national.NATIONAL_STREAM) == 1
+    finally:
+        await nc.close()
