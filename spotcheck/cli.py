@@ -13,6 +13,7 @@ from contracts.common import DEPARTMENT_ROLES, Role
 from spotcheck.commands import (
     demo,
     draw,
+    national,
     plan,
     platforms,
     publisher,
@@ -37,6 +38,7 @@ app.add_typer(publisher.app, name="publisher")
 app.add_typer(results.app, name="results")
 app.add_typer(platforms.app, name="platforms")
 app.add_typer(users.app, name="user")
+app.add_typer(national.app, name="national")
 app.command("demo")(demo.demo)
 audit_app = typer.Typer(help="The audit trail (全过程留痕)", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # accounts), and the command line uses `cli.password` from it.
     nats_credentials_dir: Path | None = None
     database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    # A province joining the national stream (docs/operations.md "National stream"): its
+    # JetStream domain (its code, e.g. gd) and the national server's leaf URL with its user,
+    # nats-leaf://gd:<password>@national:7422 (nats-server reads it from the environment).
+    province_domain: str | None = None
+    national_leaf_url: SecretStr | None = None
     var_dir: Path = Path("var")
     http_host: str = "127.0.0.1"
     registry_port: int = DEFAULT_PORTS["registry"]

@@ -16,6 +16,10 @@ account's `agency`, which can only read result events. The passwords are the onl
 With an external NATS (`--nats-url`) the same folder layout may be given as
 `SPOTCHECK_NATS_CREDENTIALS_DIR` (the province's passwords); without it the parts use the
 settings the operator gave (a user in the URL, or `SPOTCHECK_NATS_USER`/`_PASSWORD`).
+
+A province joining the national stream (SPOTCHECK_PROVINCE_DOMAIN, SPOTCHECK_NATIONAL_LEAF_URL)
+gets its JetStream domain and deploy/nats/province-leaf.conf in the same configuration
+(spotcheck/national.py says what flows).
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from services.kit.settings import Settings
+from services.kit.settings import Settings, load_settings
+from spotcheck.national import NationalError, check_code
 
 ACCOUNTS_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "accounts.conf"
+PROVINCE_LEAF_CONF = ACCOUNTS_CONF.with_name("province-leaf.conf")
 PASSWORD_VAR = "SPOTCHECK_NATS_PASS_"
 # Which NATS user each part of the stack connects as; the relay connects on its own.
 PART_USERS = {
@@ -103,21 +109,65 @@ def server_environment(passwords: dict[str, str]) -> dict[str, str]:
     return {PASSWORD_VAR + user.upper(): pw for user, pw in passwords.items()}
 
 
-def write_server_config(conf_dir: Path, *, host: str, port: int, store_dir: Path) -> Path:
+def write_server_config(
+    conf_dir: Path, *, host: str, port: int, store_dir: Path, settings: Settings | None = None
+) -> Path:
     """`conf_dir/nats-server.conf` (listen address, JetStream store) including a fresh copy of
-    deploy/nats/accounts.conf beside it; returns its path. No secrets are written."""
+    deploy/nats/accounts.conf beside it; returns its path. No secrets are written.
+
+    A province that joins the national stream (`settings`, default the environment's:
+    SPOTCHECK_PROVINCE_DOMAIN and SPOTCHECK_NATIONAL_LEAF_URL) gets its JetStream domain and
+    deploy/nats/province-leaf.conf, whose leaf URL nats-server reads from its environment
+    (`national_environment`).
+    """
+    domain, leaf = national_link(settings or load_settings())
     conf_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ACCOUNTS_CONF, conf_dir / "accounts.conf")
-    path = conf_dir / "nats-server.conf"
-    path.write_text(
+    js = f"store_dir: {_quoted(store_dir.resolve())}" + (f", domain: {domain}" if domain else "")
+    text = (
         "# Written by `spotcheck up` at every start: the embedded NATS with the accounts of\n"
         "# deploy/nats/accounts.conf (passwords from the environment: var/secrets/nats).\n"
         f"listen: {host}:{port}\n"
-        f"jetstream {{ store_dir: {_quoted(store_dir.resolve())} }}\n"
-        "include ./accounts.conf\n",
-        encoding="utf-8",
+        f"jetstream {{ {js} }}\n"
+        "include ./accounts.conf\n"
     )
+    if leaf:
+        shutil.copyfile(PROVINCE_LEAF_CONF, conf_dir / "province-leaf.conf")
+        text += "# The national stream (SPOTCHECK_NATIONAL_LEAF_URL): docs/operations.md.\n"
+        text += "include ./province-leaf.conf\n"
+    path = conf_dir / "nats-server.conf"
+    path.write_text(text, encoding="utf-8")
     return path
+
+
+def national_link(settings: Settings) -> tuple[str | None, bool]:
+    """This province's JetStream domain and whether it connects to the national server.
+
+    A leaf URL needs a domain (the national server reaches the province's JetStream by it);
+    a domain alone is allowed (a province preparing to join).
+    """
+    domain = settings.province_domain
+    if domain is not None:
+        try:
+            check_code(domain)
+        except NationalError as exc:
+            raise AccountsError(f"SPOTCHECK_PROVINCE_DOMAIN: {exc}") from None
+    leaf = settings.national_leaf_url is not None
+    if leaf and domain is None:
+        raise AccountsError(
+            "SPOTCHECK_NATIONAL_LEAF_URL is set but SPOTCHECK_PROVINCE_DOMAIN is not: a province "
+            "joins the national stream under its code as its JetStream domain (e.g. gd), the "
+            "same as its leaf user; see docs/operations.md"
+        )
+    return domain, leaf
+
+
+def national_environment(settings: Settings) -> dict[str, str]:
+    """The variable deploy/nats/province-leaf.conf reads (empty when the province has no link):
+    `spotcheck up` inherits it from its own environment; give it to a server started otherwise."""
+    if settings.national_leaf_url is None:
+        return {}
+    return {"SPOTCHECK_NATIONAL_LEAF_URL": settings.national_leaf_url.get_secret_value()}
 
 
 def _quoted(path: Path) -> str:
