@@ -224,10 +224,17 @@ class PlanFilings:
                         f" {before['plan_id']} ({before['kind']} {before['acknowledged_on']})",
                         code="ack_conflict",
                     )
+                # The same answer as the first time: the dates that hold, as computed then.
+                held_filed, held_entered, _ = acknowledged_flags(
+                    year=submission["year"],
+                    submitted=typed,
+                    submitted_on=approved_on,
+                    acknowledged=(plan["filed_on"], plan["entered_on"]),
+                )
                 return PlanFiling(
                     plan_id=plan_id,
-                    filed_on=plan["filed_on"] or typed[0],
-                    entered_on=plan["entered_on"] or typed[1],
+                    filed_on=held_filed,
+                    entered_on=held_entered,
                     flags=list(plan["flags"]),
                     acks=await self.catalogue.filings_of(conn, plan_id),
                     repeated=True,
