@@ -10,7 +10,7 @@ from typing import Any
 
 from contracts.common import Role
 from services.planner.app import spec
-from services.planner.catalogue_imports import china_today
+from services.planner.filings import china_today
 
 from .support import ROOT, StatsDouble
 
