@@ -206,3 +206,11 @@ def test_a_new_departments_file_name_taken_twice_still_finds_a_name() -> None:
     diff = diff_catalogue(files, items, source="x.csv", today=TODAY)
     (path,) = diff.files
     assert path not in files and path.startswith("items-sthj") and path.endswith(".yaml")
+
+
+def test_json_methods_written_as_a_list() -> None:
+    records = [dict(zip(HEADER, r, strict=True)) for r in shipped_rows()[:1]]
+    records[0]["检查方式"] = ["现场检查", "书面检查"]
+    text = json.dumps(records, ensure_ascii=False)
+    items, _ = read_export(text.encode(), name="x.json", departments=DEPTS)
+    assert items[0].methods == (Method.ON_SITE, Method.DOCUMENTS)
