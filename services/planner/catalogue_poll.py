@@ -16,7 +16,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import httpx
@@ -66,7 +66,8 @@ class CataloguePoller:
         data = response.content
         if len(data) > MAX_EXPORT_BYTES:
             raise httpx.HTTPError(f"the export is larger than {MAX_EXPORT_BYTES} bytes")
-        name = urlsplit(url).path.rsplit("/", 1)[-1] or "export"
+        # The file's name as people read it (事项清单.csv, not %E4%BA%8B…): in errors and records.
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "export"
         fmt: Format | None = None
         if self.settings.catalogue_format != "auto":
             fmt = self.settings.catalogue_format
