@@ -27,8 +27,9 @@ from services.kit.auth import Principal, public, require
 from services.kit.edge import DepartmentCode, Limit, RowId, Year
 from services.kit.errors import Forbidden, Invalid
 from services.kit.service import ServiceContext
-from services.planner.catalogue_imports import UPLOAD, CatalogueImports, PlanFilings
+from services.planner.catalogue_imports import UPLOAD, CatalogueImports
 from services.planner.commands import PlannerCommands
+from services.planner.filings import PlanFilings
 from services.planner.joint import JointPlans
 from services.planner.queries import PlannerQueries
 

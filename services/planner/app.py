@@ -15,10 +15,11 @@ from fastapi import APIRouter
 from services.kit.service import ServiceContext, ServiceSpec
 from services.planner import api, handlers
 from services.planner.active import ActiveRules
-from services.planner.catalogue_imports import CatalogueImports, PlanFilings
+from services.planner.catalogue_imports import CatalogueImports
 from services.planner.catalogue_poll import CataloguePoller, load_export_mapping
 from services.planner.catalogue_store import CatalogueStore
 from services.planner.commands import PlannerCommands
+from services.planner.filings import PlanFilings
 from services.planner.joint import JointPlans
 from services.planner.queries import PlannerQueries
 from services.planner.settings import PlannerSettings, load_planner_settings

@@ -3,9 +3,10 @@ mapping that names its columns (`SPOTCHECK_PLANNER_PLATFORMS_DIR`).
 
 Each poll GETs the export and hands it to `CatalogueImports.import_export` with the URL as its
 source: an export identical to the last one imported from that URL (against the same active
-rules) records nothing new, a changed one becomes a new proposed rule change. A failed fetch is
-tried again with backoff; a refused export is logged with its first reasons once per distinct
-export (it changes nothing, and the same bad file is not reported every interval).
+rules) records nothing new, a changed one becomes a new proposed rule change. A failed poll
+(the fetch, or the database away) is tried again with backoff; a refused export is logged with
+its first reasons once per distinct export (it changes nothing, and the same bad file is not
+reported every interval).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+import asyncpg
 import httpx
 
 from services.kit.backoff import Backoff
@@ -35,6 +37,8 @@ from services.planner.settings import PlannerSettings
 log = logging.getLogger("spotcheck.planner.catalogue")
 ACTOR = "planner-catalogue-poll"
 MAX_EXPORT_BYTES = 20 * 1024 * 1024
+EXPECTED = (httpx.HTTPError, OSError, DomainError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""Failures logged without a traceback (the platform or the database away for a while)."""
 
 
 @dataclass
@@ -62,7 +66,8 @@ class CataloguePoller:
         data = response.content
         if len(data) > MAX_EXPORT_BYTES:
             raise httpx.HTTPError(f"the export is larger than {MAX_EXPORT_BYTES} bytes")
-        name = urlsplit(url).path.rsplit("/", 1)[-1] or "export"
+        # The file's name as people read it (事项清单.csv, not %E4%BA%8B…): in errors and records.
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "export"
         fmt: Format | None = None
         if self.settings.catalogue_format != "auto":
             fmt = self.settings.catalogue_format
@@ -92,10 +97,17 @@ class CataloguePoller:
                 await self.poll_once()
                 failures = 0
                 wait = self.settings.catalogue_poll_s
-            except (httpx.HTTPError, OSError, DomainError) as exc:
+            except Exception as exc:
+                # Any failure fails this poll only (PostgreSQL restarting under an import is an
+                # asyncpg error): a poller that ended here would not poll again until a restart.
                 failures += 1
                 wait = min(self.backoff.delay(failures), self.settings.catalogue_poll_s)
-                log.warning("catalogue poll of %s failed: %s", self.settings.catalogue_url, exc)
+                log.warning(
+                    "catalogue poll of %s failed: %s",
+                    self.settings.catalogue_url,
+                    exc,
+                    exc_info=not isinstance(exc, EXPECTED),
+                )
             self.polls += 1
             await asyncio.sleep(wait)
 

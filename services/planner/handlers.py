@@ -13,8 +13,8 @@ from contracts.planner import (
 )
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
-from services.planner.catalogue_imports import PlanFilings
 from services.planner.commands import PlannerCommands
+from services.planner.filings import PlanFilings
 from services.planner.queries import PlannerQueries
 
 

@@ -224,6 +224,8 @@ def _adapter(
         assert t.folder is not None
         return FileDropAdapter(mapping, folder=root / t.folder)
     url = t.url if t.url is not None else need(t.url_env or "")
+    if not url.startswith(("http://", "https://")):  # the file's own url is checked already
+        raise Invalid(f"{m.file}: {t.url_env} is not an http(s) URL: {url}")
     headers: dict[str, str] = {}
     if a.kind == "bearer":
         if a.token_env is not None:

@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from contracts.common import Role
+from tests.browser.checks import save_screenshot
 from tests.browser.conftest import PHONE, Seeded
 from tests.browser.officers import call, check_page, sign_in
 from tests.catalogue_exports import as_csv, changed_export
@@ -58,12 +59,19 @@ def test_policy_staff_import_the_catalogue(
     expect(desktop.get_by_text("已修改").first).to_be_visible()
     assert len(call(stack, "GET", "planner", "/rules/candidates", role=Role.POLICY)) == before + 1
 
-    # The same page on a phone.
+    # The same pages on a phone: the diff's tables, the refused rows and the list of imports.
     phone = browser.new_context(**PHONE)
     try:
         page = phone.new_page()
         sign_in(page, stack, "policy", url.removeprefix(stack.urls["web"]))
         expect(page.get_by_role("heading", level=1)).to_have_text("事项清单比较结果")
         check_page(page, "console-rules-catalogue-diff-phone")
+        save_screenshot(page, "console-rules-catalogue-diff-phone-full", full_page=True)
+        page.get_by_role("link", name="事项清单导入").click()
+        expect(page.get_by_role("heading", level=2, name="导入记录")).to_be_visible()
+        upload(page, "事项清单-错误.csv", as_csv(broken).encode("gb18030"))
+        expect(page.locator("table.import-problems tbody tr").first).to_contain_text("实施部门")
+        check_page(page, "console-rules-catalogue-refused-phone")
+        save_screenshot(page, "console-rules-catalogue-refused-phone-full", full_page=True)
     finally:
         phone.close()

@@ -211,9 +211,10 @@ def _target_file(dept: str, placed: Sequence[_Placed], paths: Sequence[str]) -> 
             counts[p.file] = counts.get(p.file, 0) + 1
     if counts:
         return min(counts, key=lambda f: (-counts[f], f))
-    name = f"items-{dept.lower()}.yaml"
-    while name in paths:
-        name = f"items-{dept.lower()}-imported.yaml"
+    name, n = f"items-{dept.lower()}.yaml", 1
+    while name in paths:  # a file of that name holds none of its items: take another name
+        n += 1
+        name = f"items-{dept.lower()}-imported{'' if n == 2 else f'-{n - 1}'}.yaml"
     return name
 
 
@@ -232,7 +233,8 @@ def diff_catalogue(
     by_key = {p.key: p for p in placed}
     exported_keys = {e.code for e in exported}
     departments = {e.department for e in exported}
-    edits: dict[str, list[tuple[int, int, str]]] = {}
+    # (start, end, replacement, order among insertions at one index): spans of each file.
+    edits: dict[str, list[tuple[int, int, str, int]]] = {}
     changed: list[ItemChange] = []
     added: list[AddedItem] = []
     unchanged = 0
@@ -249,7 +251,7 @@ def diff_catalogue(
                 start, end = node.start_mark.index, node.end_mark.index
                 original = files[p.file][start:end]
                 tail = "\n" if original.endswith("\n") else ""
-                edits.setdefault(p.file, []).append((start, end, _scalar(new) + tail))
+                edits.setdefault(p.file, []).append((start, end, _scalar(new) + tail, 0))
         if diffs:
             changed.append(ItemChange(p.text("code"), p.text("name"), p.file, p.line, tuple(diffs)))
         else:
@@ -266,12 +268,12 @@ def diff_catalogue(
             f"{dash}# 已撤销：{p.text('code')} {p.text('name')}"
             f"（{source} {today.isoformat()} 的互联网+监管清单中已无此事项）\n"
         )
-        edits.setdefault(p.file, []).append((start, end, note))
+        edits.setdefault(p.file, []).append((start, end, note, 0))
         withdrawn.append(
             WithdrawnItem(p.text("code"), p.text("name"), p.text("department"), p.file, p.line)
         )
     new_files: dict[str, str] = {}
-    for e in exported:
+    for seq, e in enumerate(exported):
         if e.code in by_key:
             continue
         target = _target_file(e.department, placed, list(files))
@@ -283,9 +285,12 @@ def diff_catalogue(
             lead = text[_line_start(text, last.node.start_mark.index) : last.node.start_mark.index]
             indent = lead.split("-")[0]  # the spaces before the item's "-"
             at = _line_end(text, _last_end(last.node) - 1)
-            prefix = "" if text[:at].endswith("\n") else "\n"
+            # Every item added to this file goes at the same index: one newline before the
+            # first when the file lacks its last, and `seq` keeps them in the export's order.
+            first = not any(s[0] == s[1] == at for s in edits.get(target, []))
+            prefix = "" if text[:at].endswith("\n") or not first else "\n"
             edits.setdefault(target, []).append(
-                (at, at, prefix + _added_text(e, indent, " " * len(lead), today))
+                (at, at, prefix + _added_text(e, indent, " " * len(lead), today), seq)
             )
         else:
             head = new_files.get(target) or (
@@ -296,8 +301,9 @@ def diff_catalogue(
     for path, spans in edits.items():
         text = files[path]
         # Later spans first, so earlier indexes stay valid; an insertion at the index where a
-        # withdrawn block ends goes after it.
-        for start, end, replacement in sorted(spans, key=lambda s: (s[0], s[1]), reverse=True):
+        # withdrawn block ends goes after it; of insertions at one index the export's last goes
+        # in first, so each earlier one lands before it.
+        for start, end, replacement, _ in sorted(spans, key=lambda s: (s[0], s[1], s[3]))[::-1]:
             text = text[:start] + replacement + text[end:]
         out[path] = text
     return CatalogueDiff(

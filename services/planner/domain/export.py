@@ -253,6 +253,8 @@ def _load_json_with_lines(text: str, lines: dict[int, int]) -> Any:
 def _clean(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, list | tuple):  # JSON may list several methods: one word each
+        return "、".join(_clean(v) for v in value)
     text = str(value) if not isinstance(value, str) else value
     return unicodedata.normalize("NFC", text).strip()
 

@@ -43,14 +43,7 @@ class ExportMapping:
 
 
 DEFAULT_MAPPING = ExportMapping(
-    fields={
-        "code": "事项编码",
-        "name": "事项名称",
-        "department": "实施部门",
-        "kind": "检查类别",
-        "methods": "检查方式",
-        "legal_basis": "设定依据",
-    },
+    fields=dict(FIELD_ZH),  # the public lists head their columns with the fields' own names
     kinds={
         "一般检查事项": ItemKind.GENERAL,
         "一般事项": ItemKind.GENERAL,

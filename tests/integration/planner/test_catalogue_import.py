@@ -4,16 +4,21 @@ row is refused with its line and nothing is created; an unchanged export records
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
+import asyncpg
 import pytest
 
 from contracts.common import Role
 from services.planner.app import spec
+from services.planner.catalogue_imports import CatalogueImports
+from services.planner.catalogue_poll import CataloguePoller
 from services.planner.settings import PlannerSettings
 from tests.catalogue_exports import HEADER, as_csv, changed_export, shipped, shipped_rows
 from tests.waiting import eventually
@@ -302,3 +307,31 @@ async def test_two_copies_polling_one_export_record_it_once(
     )
     assert await pool.fetchval("SELECT count(*) FROM catalogue_imports") == 1
     assert await pool.fetchval("SELECT count(*) FROM rule_candidates") == 1
+
+
+async def test_a_database_failure_does_not_stop_the_polls(fake_export: FakeExport) -> None:
+    # PostgreSQL restarting under an import (the cluster test's fault) fails that poll only:
+    # the poller keeps going and the next poll imports.
+    fake_export.body = as_csv(shipped_rows()).encode("gb18030")
+
+    class FlakyImports:
+        calls = 0
+
+        async def import_export(self, data: bytes, **_: Any) -> dict[str, Any]:
+            self.calls += 1
+            if self.calls == 1:
+                raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+            return {"import_id": self.calls}
+
+    flaky = FlakyImports()
+    settings = PlannerSettings(catalogue_url=fake_export.url, catalogue_poll_s=0.01)
+    poller = CataloguePoller(imports=cast(CatalogueImports, flaky), settings=settings)
+    running = asyncio.create_task(poller.run())
+    try:
+        await eventually(lambda: flaky.calls >= 2 or running.done(), what="a second poll")
+        assert not running.done(), "the poller stopped"
+        assert flaky.calls >= 2
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

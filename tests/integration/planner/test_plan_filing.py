@@ -10,7 +10,7 @@ from typing import Any
 
 from contracts.common import Role
 from services.planner.app import spec
-from services.planner.catalogue_imports import china_today
+from services.planner.filings import china_today
 
 from .support import ROOT, StatsDouble
 
@@ -141,6 +141,9 @@ async def test_a_platform_adapter_records_a_receipt_over_nats(
             subjects.rpc("planner", "filing"), request, PlanFiling, timeout=10
         )
         assert again.repeated is True
+        # A repeat answers what the first time did (the entry date included: none was acked
+        # or typed, so the day of approval holds).
+        assert again.model_copy(update={"repeated": False}) == reply
         missing = request.model_copy(update={"plan_id": "P-NONE"})
         try:
             await bus.request(subjects.rpc("planner", "filing"), missing, PlanFiling, timeout=10)

@@ -177,3 +177,40 @@ def test_a_new_department_file_and_odd_text_round_trip() -> None:
     assert data["items"][0]["name"] == name
     assert data["items"][0]["kind"] == "general" and data["items"][0]["methods"] == ["on_site"]
     assert "请核对补充检查类别、检查方式" in diff.files["items-sthj.yaml"]
+
+
+def test_items_added_to_one_file_keep_the_exports_order() -> None:
+    rows = [r for r in shipped_rows() if r[2] == DEPTS["SW"]]
+    rows += [
+        ["SW-101", "新增甲", DEPTS["SW"], "", "", "某法第一条"],
+        ["SW-102", "新增乙", DEPTS["SW"], "", "", "某法第二条"],
+        ["SW-103", "新增丙", DEPTS["SW"], "", "", "某法第三条"],
+    ]
+    items, _ = read_export(as_csv(rows).encode(), name="x.csv", departments=DEPTS)
+    files = shipped()
+    files["items-sw.yaml"] = files["items-sw.yaml"].rstrip("\n")  # no newline at the end
+    diff = diff_catalogue(files, items, source="x.csv", today=TODAY)
+    text = diff.files["items-sw.yaml"]
+    codes = [i["code"] for i in yaml.safe_load(text)["items"]]
+    assert codes[-3:] == ["SW-101", "SW-102", "SW-103"]
+    assert "\n\n" not in text[text.index("SW-101") :]  # one newline added, not one per item
+
+
+def test_a_new_departments_file_name_taken_twice_still_finds_a_name() -> None:
+    # items-sthj.yaml and items-sthj-imported.yaml both exist but hold none of its items.
+    files = {p: t for p, t in shipped().items() if p != "items-sthj.yaml"}
+    files["items-sthj.yaml"] = "# 空\nitems: []\n"
+    files["items-sthj-imported.yaml"] = "# 空\nitems: []\n"
+    rows = [["STHJ-101", "新增", DEPTS["STHJ"], "", "", "《环境保护法》第二十四条"]]
+    items, _ = read_export(as_csv(rows).encode(), name="x.csv", departments=DEPTS)
+    diff = diff_catalogue(files, items, source="x.csv", today=TODAY)
+    (path,) = diff.files
+    assert path not in files and path.startswith("items-sthj") and path.endswith(".yaml")
+
+
+def test_json_methods_written_as_a_list() -> None:
+    records = [dict(zip(HEADER, r, strict=True)) for r in shipped_rows()[:1]]
+    records[0]["检查方式"] = ["现场检查", "书面检查"]
+    text = json.dumps(records, ensure_ascii=False)
+    items, _ = read_export(text.encode(), name="x.json", departments=DEPTS)
+    assert items[0].methods == (Method.ON_SITE, Method.DOCUMENTS)

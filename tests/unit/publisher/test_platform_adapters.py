@@ -67,3 +67,10 @@ def test_a_bad_file_refuses_them_all(tmp_path: Path) -> None:
 def test_a_missing_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(Invalid, match=r"mapping folder .* does not exist"):
         load_platforms(tmp_path / "nowhere", categories=load_categories(), env=ENV)
+
+
+def test_a_url_a_variable_names_must_be_http(tmp_path: Path) -> None:
+    # Refused at the start, like an unset variable: not first at the first delivery.
+    env = {**ENV, "SPOTCHECK_PLATFORM_ZFW_URL": "zfw.example/receive"}
+    with pytest.raises(Invalid, match=r"zfw\.yaml: SPOTCHECK_PLATFORM_ZFW_URL is not an http"):
+        load_platforms(_copy(tmp_path), categories=load_categories(), env=env)
