@@ -74,9 +74,14 @@ async def run(conn: Conn, import_id: str) -> ImportRun | None:
     return None if row is None else ImportRun(**dict(row))
 
 
-async def lock_commit(conn: Conn, import_id: str) -> None:
-    """A session lock: one commit of an import at a time (released by `unlock_commit`)."""
-    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"import-commit:{import_id}")
+async def try_lock_commit(conn: Conn, import_id: str) -> bool:
+    """A session lock: one commit of an import at a time, on whichever copy (released by
+    `unlock_commit`, or by PostgreSQL when the copy's connection ends). False at once when
+    another commit holds it."""
+    got: bool = await conn.fetchval(
+        "SELECT pg_try_advisory_lock(hashtext($1))", f"import-commit:{import_id}"
+    )
+    return got
 
 
 async def unlock_commit(conn: Conn, import_id: str) -> None:
