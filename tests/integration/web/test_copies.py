@@ -119,3 +119,21 @@ async def test_wrong_passwords_on_both_copies_lock_the_account_on_both(
     actions = [e.action for e in await two.ctx.audit.entries()]
     assert actions.count("session.refused") == 4 and actions.count("account.locked") == 1
     assert "session.started" not in actions
+
+
+async def test_a_burst_of_guesses_on_both_copies_is_checked_no_more_than_the_lockout_allows(
+    copies: list[Any],
+) -> None:
+    """Twelve wrong passwords sent at the same moment, six to each copy: the lockout allows
+    five guesses, so five passwords are checked (four refused, the fifth locks) and the other
+    seven are refused as locked without being checked."""
+    answers = await asyncio.gather(*(_sign_in(svc, "wrong-password") for svc in copies * 6))
+    assert all(r.status_code == 401 for r in answers), [r.text for r in answers]
+    wrong = [r for r in answers if "用户名或密码错误" in r.text]
+    locked = [r for r in answers if "已锁定" in r.text]
+    assert (len(wrong), len(locked)) == (4, 8), [r.text for r in answers]
+    actions = [e.action for e in await copies[0].ctx.audit.entries()]
+    assert actions.count("session.refused") == 4 and actions.count("account.locked") == 1
+    for svc in copies:
+        r = await _sign_in(svc, PASSWORD)
+        assert r.status_code == 401 and "已锁定" in r.text, r.text
