@@ -114,9 +114,8 @@ class Importer:
     async def _check_open(self, import_id: str) -> ImportRun:
         run = await self._run(import_id)
         if run.state != "open":
-            raise Conflict(
-                f"import {import_id} is already committed: a chunk now would be lost",
-                code="import_committed",
+            raise staging.ImportCommitted(
+                f"import {import_id} is already committed: a chunk now would not be applied"
             )
         return run
 
@@ -223,7 +222,11 @@ class Importer:
                     code="import_committing",
                 )
             try:
-                return await self._commit(conn, import_id, actor=actor, on_reject=on_reject)
+                await store.lock_staging(conn, import_id)
+                try:
+                    return await self._commit(conn, import_id, actor=actor, on_reject=on_reject)
+                finally:
+                    await store.unlock_staging(conn, import_id)
             finally:
                 await store.unlock_commit(conn, import_id)
 

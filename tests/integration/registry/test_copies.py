@@ -20,7 +20,9 @@ import pytest
 from contracts.common import Role
 from services.registry.app import spec
 from services.registry.domain import synthetic
+from services.registry.store.staging import staging_lock
 from spotcheck.commands.registry import chunks, file_format
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -44,8 +46,11 @@ def _entities_file(path: Path, count: int, *, seed: int, renamed: bool = False) 
     return path
 
 
-async def _open_and_load(copies: list[Any], path: Path, *, rows_per_chunk: int) -> str:
-    """Open on copy 1, send chunk i through copy i mod 2 (all at once); the import id."""
+async def _open_and_load(
+    copies: list[Any], path: Path, *, rows_per_chunk: int, keep_last: bool = False
+) -> str:
+    """Open on copy 1, send chunk i through copy i mod 2 (all at once; `keep_last`: all but
+    the last); the import id."""
     auth = copies[0].auth(Role.REGISTRY_OWNER)
     r = await copies[0].http.post(
         "/imports", json={"kind": "entities", "source": path.name}, headers=auth
@@ -60,10 +65,10 @@ async def _open_and_load(copies: list[Any], path: Path, *, rows_per_chunk: int) 
                 content=chunk.data,
                 headers=auth,
             )
-            for chunk in chunks(path, rows_per_chunk)
+            for chunk in list(chunks(path, rows_per_chunk))[: -1 if keep_last else None]
         )
     )
-    assert len(answers) >= 4
+    assert len(answers) >= 3
     assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
     return import_id
 
@@ -131,3 +136,50 @@ async def test_two_commits_of_one_import_at_once_on_two_copies_apply_it_once(
     r = await two.http.post(f"/imports/{import_id}/commit", headers=auth)
     assert r.status_code == 200 and r.json()["changed"] == 300, r.text
     assert await _counts(one, import_id) == (300, 300, 1)
+
+
+async def test_a_chunk_sent_while_its_import_is_committed_is_refused_not_lost(
+    copies: list[Any], tmp_path: Path
+) -> None:
+    """A commit waits for the chunks being staged and refuses new ones until it ends: a chunk
+    either counts or is refused, never answered 200 and then left out."""
+    one, two = copies
+    path = _entities_file(tmp_path / "entities.csv", 200, seed=31)
+    import_id = await _open_and_load(copies, path, rows_per_chunk=50, keep_last=True)
+    last = list(chunks(path, 50))[-1]
+    auth = one.auth(Role.REGISTRY_OWNER)
+
+    async def send_last(svc: Any) -> Any:
+        return await svc.http.post(
+            f"/imports/{import_id}/chunks/{last.number}",
+            params={"first_line": last.first_line, "format": file_format(path)},
+            content=last.data,
+            headers=auth,
+        )
+
+    async with one.ctx.db.pool.acquire() as conn, conn.transaction():
+        # A chunk being staged holds this lock shared until its transaction ends.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock_shared(hashtext($1))", staging_lock(import_id)
+        )
+        commit = asyncio.create_task(two.http.post(f"/imports/{import_id}/commit", headers=auth))
+
+        async def commit_waits() -> bool:
+            n: int = await one.ctx.db.pool.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            return n == 1
+
+        await eventually(commit_waits, what="the commit waiting for the chunk in flight")
+        for svc in copies:
+            r = await send_last(svc)
+            assert r.status_code == 409, r.text
+            error = r.json()["error"]
+            assert error["code"] == "import_committing" and import_id in error["message"]
+        assert not commit.done()
+    r = await commit
+    assert r.status_code == 200 and r.json()["accepted"] == 150, r.text
+    assert await _counts(one, import_id) == (150, 0, 1)
+    r = await send_last(two)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "import_committed", r.text
+    assert await _counts(two, import_id) == (150, 0, 1)
