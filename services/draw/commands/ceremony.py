@@ -8,11 +8,14 @@ answers the draw's status afterwards (read through `queries.py`), which is what 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+
+import asyncpg
 
 from contracts import subjects
 from contracts.draw import DrawSeeded, DrawStatus, DrawSuperseded
@@ -70,15 +73,24 @@ class Ceremony:
         cannot guard it: without this lock two copies would both freeze a `freezing` draw and
         the later commit would fail on the first one's strata.
         """
-        async with self.ctx.db.transaction() as conn:
-            if not await store.try_lock_start(conn, plan_id):
-                raise Conflict(
-                    f"{step} refused: a draw of plan {plan_id} is being started or redrawn "
-                    "(frozen and committed) by another request right now; its draw is in "
-                    "GET /draws",
-                    code="draw_starting",
-                )
-            yield
+        async with self.ctx.db.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                if not await store.try_lock_start(conn, plan_id):
+                    raise Conflict(
+                        f"{step} refused: a draw of plan {plan_id} is being started or "
+                        "redrawn (frozen and committed) by another request right now; its "
+                        "draw is in GET /draws",
+                        code="draw_starting",
+                    )
+                yield
+            finally:
+                # The lock's transaction wrote nothing. A connection lost meanwhile (PostgreSQL
+                # restarted) took the lock with it, and must not turn a start whose own
+                # transactions committed into an error.
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    await tx.rollback()
 
     async def _start(self, plan_id: str, *, by: str) -> DrawStatus:
         async with self.ctx.db.transaction() as conn:
