@@ -127,7 +127,7 @@ class AuditTrail:
         # Woken by `append` in this process, otherwise every 5 s; after any entries it looks
         # again at once, until none is left.
         self.relay = RelayLoop(
-            name="audit-publisher", step=self.publish_pending, batch=BATCH, idle_s=5.0, partial_s=0
+            name="audit-publisher", step=self._relay_step, batch=BATCH, idle_s=5.0, partial_s=0
         )
 
     async def append(
@@ -287,12 +287,26 @@ class AuditTrail:
         """Stop the background publisher."""
         await self.relay.aclose()
 
-    async def publish_pending(self) -> int:
+    async def _relay_step(self) -> int:
+        return await self.publish_pending(wait=False)
+
+    async def publish_pending(self, *, wait: bool = True) -> int:
         """Publish every committed, unpublished entry (a window at a time), then the chain's
-        head; returns how many entries. With none to publish, the head again when it is due."""
+        head; returns how many entries. With none to publish, the head again when it is due.
+
+        The copies of a service share its chain (DESIGN §11): one publishes at a time, under a
+        transaction-scoped advisory lock, so an entry is published once and a head never
+        follows a newer one. Without `wait` (the background relay) a copy finding another at
+        work returns 0 and leaves the batch to it.
+        """
         assert self.bus is not None
         bus = self.bus
-        async with self.db.pool.acquire() as conn:
+        key = f"audit-publish:{self.service}"
+        async with self.db.transaction() as conn:
+            if wait:
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", key)
+            elif not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", key):
+                return 0
             rows = await conn.fetch(
                 "SELECT * FROM audit_log WHERE NOT published ORDER BY seq LIMIT $1", BATCH
             )
@@ -323,8 +337,8 @@ class AuditTrail:
                 "UPDATE audit_log SET published = true WHERE seq = ANY($1::bigint[])",
                 [e.seq for e in entries],
             )
-        # Entries are published in seq order, a batch at a time: all up to the last are in.
-        await self._publish_head_or_warn(entries[-1].seq, entries[-1].sha256)
+            # Entries are published in seq order, a batch at a time: all up to the last are in.
+            await self._publish_head_or_warn(entries[-1].seq, entries[-1].sha256)
         self._head_at = time.monotonic()
         return len(rows)
 

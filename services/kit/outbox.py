@@ -5,6 +5,12 @@ background (the kit's `RelayLoop`) publishes pending events in order with `Nats-
 event id, so a crash after publishing but before marking it published only leads to a
 duplicate that JetStream drops. `flush()` publishes what is pending now (for commands that want
 their event out before they answer).
+
+The copies of a service share its outbox table (DESIGN §11): a batch is published under a
+transaction-scoped advisory lock of the schema, so one copy publishes at a time and each event
+is published once. A relay finding another copy at work leaves the batch to it; `flush()`
+waits for it, then publishes what is still pending. A copy that dies mid-batch releases the
+lock with its connection, and its rows are still pending.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ class Outbox:
         # the transaction that queued the event commit first.
         self.relay = RelayLoop(
             name="outbox-relay",
-            step=self._publish_batch,
+            step=self._relay_step,
             batch=batch,
             idle_s=1.0,
             settle_s=0.02,
@@ -117,13 +123,21 @@ class Outbox:
         """Publish everything pending now; returns how many events were published."""
         total = 0
         while True:
-            n = await self._publish_batch()
+            n = await self._publish_batch(wait=True)
             total += n
             if n < self.batch:
                 return total
 
-    async def _publish_batch(self) -> int:
-        async with self._lock, self.db.pool.acquire() as conn:
+    async def _relay_step(self) -> int:
+        return await self._publish_batch(wait=False)
+
+    async def _publish_batch(self, *, wait: bool) -> int:
+        key = f"outbox:{self.db.schema}"
+        async with self._lock, self.db.transaction() as conn:
+            if wait:
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", key)
+            elif not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", key):
+                return 0  # another copy is publishing this batch
             rows = await conn.fetch(
                 "SELECT id, event_id, subject, body, created_at FROM event_outbox"
                 " WHERE published_at IS NULL ORDER BY id LIMIT $1",

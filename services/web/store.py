@@ -55,6 +55,10 @@ class SsoLoginRow:
     created_at: datetime
 
 
+# How long a sign-in waits for another sign-in of the same account (each holds the account's
+# row while its password is checked, tens of ms); a flood of attempts beyond it is refused.
+SIGN_IN_WAIT = "5s"
+
 _ACCOUNT_COLUMNS = (
     "a.username, a.display_name, a.role, a.department, a.inspector_id, a.password_hash,"
     " a.must_change_password, a.disabled_at, a.disabled_reason, a.failed_logins,"
@@ -95,6 +99,17 @@ class WebStore:
             sql += " FOR UPDATE"
         row = await (conn or self.db.pool).fetchrow(sql, username)
         return _account(row) if row else None
+
+    async def account_for_sign_in(self, conn: Any, username: str) -> AccountRow | None:
+        """One account, its row locked for the caller's transaction (a sign-in holds it while
+        the password is checked); waits at most `SIGN_IN_WAIT` for another sign-in of it
+        (asyncpg's `LockNotAvailableError` after that)."""
+        await conn.execute(f"SET LOCAL lock_timeout = '{SIGN_IN_WAIT}'")
+        account = await self.account(username, conn=conn, lock=True)
+        # Only this wait is bounded: the failure and its audit entry that may follow must not
+        # be dropped for a busy audit chain.
+        await conn.execute("SET LOCAL lock_timeout TO DEFAULT")
+        return account
 
     async def accounts(self, *, role: Role | None = None) -> list[AccountRow]:
         """Every account, by user name."""

@@ -8,9 +8,14 @@ answers the draw's status afterwards (read through `queries.py`), which is what 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+
+import asyncpg
 
 from contracts import subjects
 from contracts.draw import DrawSeeded, DrawStatus, DrawSuperseded
@@ -54,7 +59,40 @@ class Ceremony:
         """Start the ceremony of an approved plan: freeze every stratum, publish the commitment.
 
         A plan has one live draw; a draw left in `freezing` (registry unreachable) is resumed.
+        Two officers starting the same plan at once (on any copies): one freezes, the other
+        gets `409 draw_starting` at once.
         """
+        async with self._starting(plan_id, step="start"):
+            return await self._start(plan_id, by=by)
+
+    @asynccontextmanager
+    async def _starting(self, plan_id: str, *, step: str) -> AsyncIterator[None]:
+        """Hold the plan's start lock while a draw of it is created, frozen and committed.
+
+        The freeze is a registry call of up to minutes outside any row lock, so the draw's row
+        cannot guard it: without this lock two copies would both freeze a `freezing` draw and
+        the later commit would fail on the first one's strata.
+        """
+        async with self.ctx.db.pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                if not await store.try_lock_start(conn, plan_id):
+                    raise Conflict(
+                        f"{step} refused: a draw of plan {plan_id} is being started or "
+                        "redrawn (frozen and committed) by another request right now; its "
+                        "draw is in GET /draws",
+                        code="draw_starting",
+                    )
+                yield
+            finally:
+                # The lock's transaction wrote nothing. A connection lost meanwhile (PostgreSQL
+                # restarted) took the lock with it, and must not turn a start whose own
+                # transactions committed into an error.
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    await tx.rollback()
+
+    async def _start(self, plan_id: str, *, by: str) -> DrawStatus:
         async with self.ctx.db.transaction() as conn:
             plan = await store.get_plan(conn, plan_id)
             existing = await store.active_draw_of_plan(conn, plan_id)
@@ -226,7 +264,16 @@ class Ceremony:
 
     async def confirm_redraw(self, draw_id: str, *, by: str) -> DrawStatus:
         """A second draw officer confirms: the draw is superseded (kept, public) by a new one
-        that freezes and commits afresh. Both officers go into the records and the audit."""
+        that freezes and commits afresh. Both officers go into the records and the audit.
+
+        Under the plan's start lock: a start of the plan on another copy cannot freeze the new
+        draw at the same time."""
+        async with self.ctx.db.pool.acquire() as conn:
+            plan_id = (await store.get_draw(conn, draw_id)).plan_id
+        async with self._starting(plan_id, step=f"confirming the redraw of {draw_id}"):
+            return await self._confirm_redraw(draw_id, by=by)
+
+    async def _confirm_redraw(self, draw_id: str, *, by: str) -> DrawStatus:
         async with self.ctx.db.transaction() as conn:
             d = await store.get_draw(conn, draw_id, lock=True)
             plan = await store.get_plan(conn, d.plan_id)

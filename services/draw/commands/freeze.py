@@ -15,7 +15,7 @@ from contracts.planner import PlanApproved
 from contracts.registry import FreezeReply, FreezeRequest, StratumSpec
 from services.draw import store
 from services.draw.domain import exclusions, machine, spec
-from services.draw.domain.machine import Draw
+from services.draw.domain.machine import Draw, DrawState
 from services.kit.envelope import event_id
 from services.kit.errors import Conflict, TemporaryError
 from services.kit.service import ServiceContext
@@ -104,6 +104,13 @@ class Freezer:
         out_sets: dict[int, frozenset[str]] = {}  # one set per distinct exclusion list
         async with self.ctx.db.transaction() as conn:
             current = await store.get_draw(conn, draw.draw_id, lock=True)
+            if current.state is not DrawState.FREEZING:
+                # Committed meanwhile by another request: its strata are stored, not ours.
+                raise Conflict(
+                    f"draw {draw.draw_id} is {current.state}: its candidate lists are already "
+                    "frozen and committed",
+                    code="already_committed",
+                )
             for frozen in sorted(reply.strata, key=lambda f: f.stratum_id):
                 got = await bucket.get(frozen.object_name)
                 body = bytes(got.data or b"")

@@ -142,6 +142,10 @@ class Selection:
         task_rows, members, events = staffed.rows, staffed.members, staffed.events
         async with self.ctx.db.transaction() as conn:
             d = await store.get_draw(conn, draw_id, lock=True)
+            if d.state is DrawState.COMPLETED:
+                # Another copy (a resume, or a copy restarting) finished this draw while we
+                # computed: same seed and stored lists, same result; nothing more to store.
+                return
             d = machine.mark_completed(machine.mark_selected(d))
             for sid, (sel, cutoff) in chosen.items():
                 await store.set_selection(conn, draw_id, sid, sel, cutoff)

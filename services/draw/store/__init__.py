@@ -22,6 +22,7 @@ from services.draw.store.draws import (
     reveal_party,
     save_plan,
     seeded_draws,
+    try_lock_start,
     update_draw,
 )
 from services.draw.store.restaffings import (
@@ -133,6 +134,7 @@ __all__ = [
     "task_counts",
     "task_progress",
     "tasks",
+    "try_lock_start",
     "update_draw",
     "work_done",
 ]

@@ -3,6 +3,7 @@ migrations: triggers refuse a changed seed or commitment)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import asyncpg
@@ -132,6 +133,17 @@ async def update_draw(conn: Conn, draw: Draw, **extra: Any) -> None:
     await conn.execute(
         f"UPDATE draws SET {sets} WHERE draw_id = $1", draw.draw_id, *fields.values()
     )
+
+
+async def try_lock_start(conn: Conn, plan_id: str) -> bool:
+    """Take the plan's start lock for this transaction, or say at once that another request
+    (on any copy) holds it. Transaction-scoped: it ends with the transaction, also when the
+    copy holding it dies (its connection closes)."""
+    key = int.from_bytes(
+        hashlib.sha256(f"draw.start:{plan_id}".encode()).digest()[:8], "big", signed=True
+    )
+    got: bool = await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", key)
+    return got
 
 
 async def active_draw_of_plan(conn: Conn, plan_id: str) -> str | None:

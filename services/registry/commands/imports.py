@@ -114,7 +114,9 @@ class Importer:
     async def _check_open(self, import_id: str) -> ImportRun:
         run = await self._run(import_id)
         if run.state != "open":
-            raise Conflict(f"import {import_id} is already committed")
+            raise staging.ImportCommitted(
+                f"import {import_id} is already committed: a chunk now would not be applied"
+            )
         return run
 
     async def load_chunk(
@@ -200,7 +202,12 @@ class Importer:
     async def commit(
         self, import_id: str, *, actor: str, on_reject: Callable[[Reject], None]
     ) -> dict[str, Any]:
-        """Report duplicates, apply the rest in one transaction, record it in the audit trail."""
+        """Report duplicates, apply the rest in one transaction, record it in the audit trail.
+
+        A commit of a committed import answers its summary (a retry is harmless). A commit
+        while another one of the same import runs (on any copy) is refused at once with
+        `409 import_committing` rather than left waiting for minutes on a large import.
+        """
         run = await self._run(import_id)
         if run.state == "committed":
             summary: dict[str, Any] = run.summary or {}
@@ -208,9 +215,18 @@ class Importer:
         async with self.db.pool.acquire() as conn:
             # One commit of an import at a time: a first load builds its table before the
             # commit transaction, so the row lock taken in it is not enough.
-            await store.lock_commit(conn, import_id)
+            if not await store.try_lock_commit(conn, import_id):
+                raise Conflict(
+                    f"import {import_id} is being committed by another request right now; "
+                    "send the commit again when it is done: it then answers the summary",
+                    code="import_committing",
+                )
             try:
-                return await self._commit(conn, import_id, actor=actor, on_reject=on_reject)
+                await store.lock_staging(conn, import_id)
+                try:
+                    return await self._commit(conn, import_id, actor=actor, on_reject=on_reject)
+                finally:
+                    await store.unlock_staging(conn, import_id)
             finally:
                 await store.unlock_commit(conn, import_id)
 

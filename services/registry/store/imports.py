@@ -23,7 +23,7 @@ from services.registry.store.entities import (
     entity_delta_sql,
 )
 from services.registry.store.inspectors import inspector_apply_sql
-from services.registry.store.staging import raw_table, stage_table
+from services.registry.store.staging import raw_table, stage_table, staging_lock
 
 log = logging.getLogger("spotcheck.registry.import")
 
@@ -74,9 +74,25 @@ async def run(conn: Conn, import_id: str) -> ImportRun | None:
     return None if row is None else ImportRun(**dict(row))
 
 
-async def lock_commit(conn: Conn, import_id: str) -> None:
-    """A session lock: one commit of an import at a time (released by `unlock_commit`)."""
-    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"import-commit:{import_id}")
+async def try_lock_commit(conn: Conn, import_id: str) -> bool:
+    """A session lock: one commit of an import at a time, on whichever copy (released by
+    `unlock_commit`, or by PostgreSQL when the copy's connection ends). False at once when
+    another commit holds it."""
+    got: bool = await conn.fetchval(
+        "SELECT pg_try_advisory_lock(hashtext($1))", f"import-commit:{import_id}"
+    )
+    return got
+
+
+async def lock_staging(conn: Conn, import_id: str) -> None:
+    """A session lock, after `try_lock_commit`: wait for the chunks being staged, and refuse
+    new ones (`staging.claim_chunk`) until `unlock_staging`."""
+    await conn.execute("SELECT pg_advisory_lock(hashtext($1))", staging_lock(import_id))
+
+
+async def unlock_staging(conn: Conn, import_id: str) -> None:
+    """Release `lock_staging`."""
+    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", staging_lock(import_id))
 
 
 async def unlock_commit(conn: Conn, import_id: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from services.kit.errors import Conflict
 from services.registry.domain import screen
 from services.registry.domain.rows import ENTITY_FIELDS, INSPECTOR_COLUMNS
 from services.registry.store import Conn
@@ -55,6 +56,24 @@ def raw_table(import_id: str, chunk: int) -> str:
     return f"staged_rows_{import_id}_{chunk}"
 
 
+class ImportCommitting(Conflict):
+    """Another request (on any copy) is committing this import right now."""
+
+    # The code is the class's, so that it survives pickling out of an import worker.
+    code = "import_committing"
+
+
+class ImportCommitted(Conflict):
+    """The import is committed: a chunk now would never be applied."""
+
+    code = "import_committed"
+
+
+def staging_lock(import_id: str) -> str:
+    """The advisory lock key a chunk holds shared and a commit exclusively."""
+    return f"import-stage:{import_id}"
+
+
 async def create_stage_table(conn: Conn, import_id: str, kind: str) -> None:
     """The typed staging table of a new import of `kind`."""
     await conn.execute(
@@ -65,8 +84,24 @@ async def create_stage_table(conn: Conn, import_id: str, kind: str) -> None:
 
 
 async def claim_chunk(conn: Conn, import_id: str, chunk: int) -> None:
-    """Inside the chunk's transaction: serialise copies of it and remove an earlier copy."""
+    """Inside the chunk's transaction: make sure the import is open and no commit of it is
+    running, serialise copies of the chunk and remove an earlier copy."""
     stage = stage_table(import_id)
+    # A commit holds this lock exclusively from before it counts the chunks to its end
+    # (`imports.lock_staging`): a chunk lands before the count or is refused, never lost.
+    if not await conn.fetchval(
+        "SELECT pg_try_advisory_xact_lock_shared(hashtext($1))", staging_lock(import_id)
+    ):
+        raise ImportCommitting(
+            f"import {import_id} is being committed right now: chunk {chunk} would not be "
+            "applied; nothing was staged"
+        )
+    state = await conn.fetchval("SELECT state FROM import_runs WHERE import_id = $1", import_id)
+    if state != "open":
+        raise ImportCommitted(
+            f"import {import_id} is already committed: chunk {chunk} would not be applied; "
+            "nothing was staged"
+        )
     # The lock serialises two copies of the same chunk sent at once.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"{import_id}:{chunk}")
     # Only a resent chunk has rows to replace: a DELETE would scan the whole staging table

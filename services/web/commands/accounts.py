@@ -9,8 +9,9 @@ import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from asyncpg.exceptions import LockNotAvailableError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -258,21 +259,41 @@ class AccountCommands:
             )
 
     async def sign_in(self, username: str, password: str, *, client: str) -> SessionStarted:
-        """Check the password (with lockout) and the roster, then start a session."""
+        """Check the password (with lockout) and the roster, then start a session.
+
+        The account's row stays locked while its password is checked, so attempts on one
+        account are checked one at a time on whichever copies they arrive: a burst of guesses
+        meets the lock that the last allowed wrong one set, instead of every guess being
+        checked before any was counted.
+        """
         if not self.password_sign_in:
             raise PasswordSignInOff(PASSWORD_SIGN_IN_OFF)
         now = _now()
-        account = await self.store.account(username)
-        if account is not None and is_locked(account.locked_until, now=now):
-            minutes = max(1, int((account.locked_until - now).total_seconds() // 60) + 1)  # type: ignore[operator]
+        lock_set: datetime | None = None
+        try:
+            async with self.db.transaction() as conn:
+                account = await self.store.account_for_sign_in(conn, username)
+                if account is not None and is_locked(account.locked_until, now=now):
+                    minutes = max(1, int((account.locked_until - now).total_seconds() // 60) + 1)  # type: ignore[operator]
+                    raise SignInRefused(
+                        f"账号因多次密码错误已锁定，请{minutes}分钟后再试，或请管理员重置密码。",
+                        code="account_locked",
+                    )
+                ok = await self.passwords.verify(
+                    account.password_hash if account else None, password
+                )
+                if account is not None and not ok:
+                    lock_set = await self._failure(conn, account, now=now, client=client)
+        except LockNotAvailableError as exc:
             raise SignInRefused(
-                f"账号因多次密码错误已锁定，请{minutes}分钟后再试，或请管理员重置密码。",
+                "该账号的登录尝试过于频繁，请稍后再试。", code="sign_in_busy"
+            ) from exc
+        if lock_set is not None:
+            raise SignInRefused(
+                f"密码连续错误{self.lockout.failures}次，账号已锁定{self.lockout.minutes}分钟。",
                 code="account_locked",
             )
-        ok = await self.passwords.verify(account.password_hash if account else None, password)
         if account is None or not ok:
-            if account is not None:
-                await self._failure(account, now=now, client=client)
             raise SignInRefused("用户名或密码错误。", code="wrong_credentials")
         await self._admit(account)
         return await self.start_session(account, now=now, client=client)
@@ -358,26 +379,22 @@ class AccountCommands:
             must_change_password=account.must_change_password,
         )
 
-    async def _failure(self, account: AccountRow, *, now: datetime, client: str) -> None:
-        async with self.db.transaction() as conn:
-            locked = await self.store.account(account.username, conn=conn, lock=True)
-            assert locked is not None
-            failed, until = after_failure(locked.failed_logins, now=now, policy=self.lockout)
-            await self.store.record_failure(
-                conn, account.username, failed_logins=failed, locked_until=until
-            )
-            await self.audit.append(
-                conn,
-                actor=account.username,
-                action="account.locked" if until else "session.refused",
-                subject=account.username,
-                data={"client": client[:200], "failures": failed, "locked_until": until},
-            )
-        if until is not None:
-            raise SignInRefused(
-                f"密码连续错误{self.lockout.failures}次，账号已锁定{self.lockout.minutes}分钟。",
-                code="account_locked",
-            )
+    async def _failure(
+        self, conn: Any, account: AccountRow, *, now: datetime, client: str
+    ) -> datetime | None:
+        """Count a wrong password on the account's locked row; the lock it sets, if any."""
+        failed, until = after_failure(account.failed_logins, now=now, policy=self.lockout)
+        await self.store.record_failure(
+            conn, account.username, failed_logins=failed, locked_until=until
+        )
+        await self.audit.append(
+            conn,
+            actor=account.username,
+            action="account.locked" if until else "session.refused",
+            subject=account.username,
+            data={"client": client[:200], "failures": failed, "locked_until": until},
+        )
+        return until
 
     async def sign_out(self, token: str, *, username: str) -> None:
         """End one session."""

@@ -112,3 +112,57 @@ async def test_concurrent_appends_keep_one_chain(database_url: str, tmp_path: Pa
         assert (await audit.verify()).broken is None
     finally:
         await db.close()
+
+
+async def test_two_copies_copy_each_entry_to_the_stream_once_and_heads_in_order(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    """Two copies of a service share its chain (DESIGN §11): their audit relays running at
+    once publish each entry once, and no head is published after a newer one."""
+    from collections import Counter
+    from typing import Any
+
+    from tests.waiting import eventually
+
+    sent: Counter[str] = Counter()
+    heads: list[int] = []
+    copies: list[tuple[Database, Bus, AuditTrail]] = []
+    for n in range(2):
+        db = Database(url=database_url, schema="draw")
+        await db.connect()
+        await db.migrate(tmp_path)
+        bus = await Bus.connect(nats_url, name=f"copy-{n}")
+        publish = bus.publish_event
+
+        async def counted(subject: str, event: Any, *, _publish: Any = publish, **kw: Any) -> Any:
+            if subject.endswith(".head"):
+                heads.append(event.seq)
+            else:
+                sent[kw["event_id"]] += 1
+            return await _publish(subject, event, **kw)
+
+        bus.publish_event = counted  # type: ignore[method-assign]
+        copies.append((db, bus, AuditTrail(service="draw", db=db, bus=bus)))
+    db, bus, one = copies[0]
+    await bus.ensure_stream("AUDIT", ["spotcheck.v1.audit.>"], deny_delete=True, deny_purge=True)
+    try:
+        for _, _, trail in copies:
+            trail.start_publisher()
+        for i in range(120):
+            trail = copies[i % 2][2]
+            async with copies[i % 2][0].transaction() as conn:
+                await trail.append(conn, actor="officer", action="seed", subject=f"d{i}")
+
+        async def copied() -> bool:
+            left: int = await db.pool.fetchval("SELECT count(*) FROM audit_log WHERE NOT published")
+            return left == 0 and bool(heads) and heads[-1] == 120
+
+        await eventually(copied, what="both audit relays copying the chain")
+        assert len(sent) == 120 and set(sent.values()) == {1}
+        assert heads == sorted(heads)
+        assert (await one.verify()).broken is None
+    finally:
+        for db, bus, trail in copies:
+            await trail.stop()
+            await bus.close()
+            await db.close()

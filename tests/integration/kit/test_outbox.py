@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +117,62 @@ async def test_add_many_in_bulk_keeps_order_and_skips_repeats(
     finally:
         await bus.close()
         await db.close()
+
+
+async def test_two_copies_of_a_service_publish_each_event_once(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> None:
+    """Two copies share one outbox table (DESIGN §11): whether both flush at once or both
+    relays run, each event is published by one of them, not by both (JetStream would drop
+    the repeat, but only within its duplicate window, and at twice the work)."""
+    import asyncio
+    from collections import Counter
+
+    from tests.waiting import eventually
+
+    sent: Counter[str] = Counter()
+    copies: list[tuple[Database, Bus, Outbox]] = []
+    for n in range(2):
+        db = Database(url=database_url, schema="draw")
+        await db.connect()
+        await db.migrate(tmp_path)
+        bus = await Bus.connect(nats_url, name=f"copy-{n}")
+        publish = bus.publish_raw
+
+        async def counted(subject: str, data: bytes, *, _publish: Any = publish, **kw: Any) -> Any:
+            sent[kw["event_id"]] += 1
+            return await _publish(subject, data, **kw)
+
+        bus.publish_raw = counted  # type: ignore[method-assign]
+        copies.append((db, bus, Outbox(db=db, bus=bus, batch=100)))
+    (db, bus, one), (_, _, two) = copies
+    await bus.ensure_stream("OUT4", ["out4.>"])
+    try:
+        async with db.transaction() as conn:
+            await one.add_many(conn, [("out4.fact", Fact(n=i), f"a-{i}") for i in range(1000)])
+        assert sum(await asyncio.gather(one.flush(), two.flush())) == 1000
+        assert len(sent) == 1000 and set(sent.values()) == {1}
+
+        one.start()
+        two.start()
+        for start in range(0, 1000, 100):
+            async with db.transaction() as conn:
+                await one.add_many(
+                    conn, [("out4.fact", Fact(n=i), f"b-{i}") for i in range(start, start + 100)]
+                )
+            two.relay.nudge()
+
+        async def drained() -> bool:
+            left: int = await db.pool.fetchval(
+                "SELECT count(*) FROM event_outbox WHERE published_at IS NULL"
+            )
+            return left == 0
+
+        await eventually(drained, what="both relays draining the outbox")
+        assert len(sent) == 2000 and set(sent.values()) == {1}
+        assert (await bus.js.stream_info("OUT4")).state.messages == 2000
+    finally:
+        for db, bus, outbox in copies:
+            await outbox.stop()
+            await bus.close()
+            await db.close()
