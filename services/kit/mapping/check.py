@@ -15,7 +15,7 @@ a bearer token a source and a client certificate its file; platform ids are uniq
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -94,10 +94,13 @@ def load_mappings(
     With `direction`, only the files of that direction are checked against `vocabulary` and
     returned: one folder may hold the publisher's outbound mappings and another service's
     inbound ones, each checked by the service that uses it (the others' shape is still
-    checked, and platform ids are unique across the folder)."""
+    checked). Inbound files are read by the service whose vocabulary has their record kinds
+    (the planner the catalogue's, the publisher the 监督平台's receipts): an inbound file none
+    of whose kinds the vocabulary knows is left to the other service. A platform id has at
+    most one file per direction."""
     errors: list[MappingError] = []
     out: dict[str, LoadedMapping] = {}
-    others: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for name in sorted(files):
         try:
             loaded = load_mapping(name, files[name], vocabulary, direction=direction)
@@ -105,7 +108,9 @@ def load_mappings(
             errors.extend(exc.errors)
             continue
         pid = loaded.mapping.platform
-        first = out[pid].file if pid in out else others.get(pid)
+        # A platform has at most one file each way (the 监督平台: what it is sent, and its
+        # receipts coming back).
+        first = seen.get((pid, loaded.mapping.direction))
         if first is not None:
             errors.append(
                 MappingError(
@@ -116,10 +121,11 @@ def load_mappings(
                 )
             )
             continue
-        if direction is None or loaded.mapping.direction == direction:
+        seen[(pid, loaded.mapping.direction)] = name
+        if direction is None or (
+            loaded.mapping.direction == direction and _reads_for(loaded.mapping, vocabulary)
+        ):
             out[pid] = loaded
-        else:
-            others[pid] = name
     if errors:
         raise MappingInvalid(errors)
     return out
@@ -152,12 +158,25 @@ def load_mapping(
         mapping = PlatformMapping.model_validate(located.data)
     except ValidationError as exc:
         raise MappingInvalid([_shape_error(file, located, e) for e in exc.errors()]) from None
-    if direction is not None and mapping.direction != direction:
+    if direction is not None and (
+        mapping.direction != direction or not _reads_for(mapping, vocabulary)
+    ):
         return LoadedMapping(mapping, file, hashlib.sha256(content).hexdigest())
     errors = _meaning_errors(mapping, vocabulary, file, located)
     if errors:
         raise MappingInvalid(errors)
     return LoadedMapping(mapping, file, hashlib.sha256(content).hexdigest())
+
+
+def _reads_for(mapping: PlatformMapping, vocabulary: Vocabulary) -> bool:
+    # Outbound files are all the publisher's; an inbound one belongs to whoever reads its kinds.
+    return mapping.direction == "outbound" or any(k in vocabulary.records for k in mapping.records)
+
+
+def claimed(mapping: PlatformMapping, vocabularies: Sequence[Vocabulary]) -> bool:
+    """Whether some service's vocabulary reads this mapping (`spotcheck platforms check`
+    refuses an inbound file nobody reads: a misspelt record kind would otherwise be ignored)."""
+    return any(_reads_for(mapping, v) for v in vocabularies)
 
 
 def _shape_error(file: str, located: Located, err: Any) -> MappingError:
@@ -198,6 +217,12 @@ def _meaning_errors(
         err(("transport",), "missing required item transport", "缺少必填项 transport（如何送达）")
     if m.transport is not None:
         _check_transport(m, err)
+    if m.discloses and (m.direction != "outbound" or "result" not in m.records):
+        err(
+            ("discloses",),
+            "discloses: only a platform sent results discloses them",
+            "discloses 只用于接收检查结果的平台（公示系统、执法服务网）",
+        )
     _check_auth(m, err)
     _check_date_format(m.dates, ("dates",), err)
     for list_name, codes in m.codes.items():

@@ -96,6 +96,42 @@ async def record_outcomes(
     )
 
 
+_SETTLE = """
+UPDATE results r SET disclosed_at = d.last
+FROM (SELECT o.result_id, o.version, max(o.delivered_at) AS last
+      FROM outbox o {where}
+      GROUP BY 1, 2 HAVING bool_and(o.state = 'delivered')) d
+WHERE r.result_id = d.result_id AND r.version = d.version AND r.disclosed_at IS NULL"""
+
+
+async def settle_disclosures(
+    conn: Conn | asyncpg.Pool, versions: Sequence[tuple[str, int]] | None = None
+) -> int:
+    """Stamp `disclosed_at` — the last of its disclosure deliveries — on each result version
+    whose every disclosure delivery (`outbox.discloses`) is delivered; of `versions`, or of
+    every version not yet disclosed. The relay calls it after recording a batch (after that
+    commit, so that of two relays delivering a version's last two rows at once, the later
+    one sees both); the deadline watch sweeps for any a crash left between the two. Returns
+    how many versions it stamped. The value is the same whoever computes it."""
+    if versions is None:
+        where = (
+            "JOIN results x ON x.result_id = o.result_id AND x.version = o.version"
+            " AND x.disclosed_at IS NULL WHERE o.discloses"
+        )
+        done = await conn.execute(_SETTLE.format(where=where))
+    else:
+        if not versions:
+            return 0
+        where = (
+            "WHERE o.discloses AND (o.result_id, o.version) IN"
+            " (SELECT * FROM unnest($1::text[], $2::int[]))"
+        )
+        done = await conn.execute(
+            _SETTLE.format(where=where), [v[0] for v in versions], [v[1] for v in versions]
+        )
+    return int(done.split()[-1])
+
+
 def _delivery(r: asyncpg.Record) -> Delivery:
     return Delivery(
         id=r["id"],
