@@ -237,7 +237,16 @@ def _json_rows(text: str, file: str) -> Rows:
         lines[id(obj)] = s.count("\n", 0, start) + 1
         return obj, end
 
+    parse_array = decoder.parse_array
+
+    def located_list(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
+        items, end = parse_array(s_and_end, *args)
+        s, start = s_and_end
+        lines[id(items)] = s.count("\n", 0, start) + 1
+        return items, end
+
     decoder.parse_object = located
+    decoder.parse_array = located_list
     decoder.scan_once = cast(Any, json.scanner).py_make_scanner(decoder)
     try:
         doc = decoder.decode(text)
@@ -253,11 +262,20 @@ def _json_rows(text: str, file: str) -> Rows:
         )
     rows: Rows = []
     errors = []
-    for item in doc:
-        line = lines.get(id(item), 1)
+    for n, item in enumerate(doc, start=1):
         if not isinstance(item, dict):
-            errors.append(ReceiptError(file, line, "receipt", "not an object", "每条回执须是对象"))
+            # A bare value has no line of its own: the list's, and its place in it.
+            errors.append(
+                ReceiptError(
+                    file,
+                    lines.get(id(doc), 1),
+                    f"receipt {n}",
+                    "not an object",
+                    f"第 {n} 条回执须是对象",
+                )
+            )
             continue
+        line = lines.get(id(item), 1)
         rows.append((line, item))
     if errors:
         raise ReceiptsInvalid(errors)

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 
 from contracts.common import Role
 from services.kit.service import started
@@ -27,20 +28,66 @@ from tests.integration.conftest import RunningService
 from tests.integration.planner.support import serving_stats
 from tests.waiting import eventually
 
+from .fake_platforms import free_port
+
 ROOT = Path(__file__).resolve().parents[3]
 HEADER = "计划编号,回执编号,回执日期,回执类型"
 
 
-def _folder(tmp_path: Path) -> Path:
-    """The shipped 监督平台 mappings (what it is sent, its receipts), with the test's folders."""
+# The province whose 监督平台 answers receipts at a URL (JSON) instead of pushing files.
+POLLED = [
+    ("encoding: gb18030", "encoding: utf-8"),
+    (
+        "  kind: file-drop\n  folder: /var/spool/spotcheck/jdpt-receipts\n  file_format: csv",
+        "  kind: http-json\n  url_env: SPOTCHECK_PLATFORM_JDPT_RECEIPTS_URL\n  file_format: json"
+        "\nauth:\n  kind: bearer\n  token_env: SPOTCHECK_PLATFORM_JDPT_TOKEN",
+    ),
+]
+TOKEN = "jdpt-secret"
+
+
+def _folder(tmp_path: Path, edit: list[tuple[str, str]] | None = None) -> Path:
+    """The shipped 监督平台 mappings (what it is sent, its receipts), with the test's folders;
+    `edit` changes the receipts' mapping."""
     folder = tmp_path / "platforms"
     folder.mkdir()
     for name in ("jdpt.yaml", "jdpt-receipts.yaml"):
         text = (ROOT / "deploy" / "platforms" / name).read_text(encoding="utf-8")
+        for old, new in edit or [] if name == "jdpt-receipts.yaml" else []:
+            assert old in text, old
+            text = text.replace(old, new)
         text = text.replace("/var/spool/spotcheck/jdpt-receipts", str(tmp_path / "receipts"))
         text = text.replace("/var/spool/spotcheck/jdpt", str(tmp_path / "drop"))
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+class ReceiptsUrl:
+    """The 监督平台's receipts as a real HTTP server: GET answers `body` to the right token."""
+
+    def __init__(self) -> None:
+        self.body = b"[]"
+        self.gets = 0
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/receipts"
+        self._runner: web.AppRunner | None = None
+
+    async def _get(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.Response(status=401)
+        self.gets += 1
+        return web.Response(body=self.body, content_type="application/json")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/receipts", self._get)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
 
 
 def _publisher_settings(folder: Path) -> PublisherSettings:
@@ -89,14 +136,26 @@ async def _actions(svc: Any, action: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def stack(
-    nats_url: str, database_url: str, settings_for: Any, tmp_path: Path
+    nats_url: str,
+    database_url: str,
+    settings_for: Any,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[dict[str, Any]]:
     """The publisher reading receipts; a planner with a plan approved (the registry's counts
     answered by a double). `stack["planner"]` may be stopped and started again."""
     async with AsyncExitStack() as exits:
         await exits.enter_async_context(serving_stats(nats_url))
         settings = settings_for(nats_url, database_url, rules_dir=ROOT / "rules")
-        folder = _folder(tmp_path)
+        polled = getattr(request, "param", None) == "polled"
+        url = ReceiptsUrl()
+        if polled:
+            await url.start()
+            exits.push_async_callback(url.stop)
+            monkeypatch.setenv("SPOTCHECK_PLATFORM_JDPT_RECEIPTS_URL", url.url)
+            monkeypatch.setenv("SPOTCHECK_PLATFORM_JDPT_TOKEN", TOKEN)
+        folder = _folder(tmp_path, POLLED if polled else None)
         publisher = await exits.enter_async_context(
             started(
                 publisher_spec(_publisher_settings(folder)), settings_for(nats_url, database_url)
@@ -107,6 +166,7 @@ async def stack(
             "publisher": SimpleNamespace(ctx=publisher),
             "receipts": tmp_path / "receipts",
             "drop": tmp_path / "drop",
+            "url": url,
         }
         yield out
 
@@ -212,3 +272,51 @@ async def test_the_planner_away_then_back_the_receipt_is_applied_once(
         assert [(a["subject"], a["ack_id"]) for a in acks] == [("P-R3", "JD-0201")]
         assert len(await _actions(pub, "platform.receipt")) == 1
         assert date.fromisoformat(acks[0]["acknowledged_on"]) == today
+
+
+async def test_a_receipt_the_planner_refuses_is_kept_aside_with_why_the_others_applied(
+    stack: dict[str, Any],
+) -> None:
+    pub, receipts = stack["publisher"], stack["receipts"]
+    today = china_today()
+    async with _planner(stack["settings"]) as planner:
+        staff = planner.auth(Role.PLANNER, "SCJG")
+        r = await planner.http.post("/plans", json=_plan("P-R4", today.year + 1), headers=staff)
+        assert r.status_code == 201, r.text
+        _push(
+            receipts,
+            "回执-4.csv",
+            [f"P-R4,JD-0301,{today.isoformat()},已录入", f"P-NONE,JD-0302,{today.isoformat()},"],
+        )
+        why = receipts / "refused" / "回执-4.csv.why"
+        await eventually(why.exists, what="the file moved aside")
+        assert why.read_text(encoding="utf-8").startswith("回执-4.csv:3: not_found: no plan P-NONE")
+        states = dict(await pub.ctx.db.pool.fetch("SELECT ack_id, state FROM platform_receipts"))
+        assert states == {"JD-0301": "applied", "JD-0302": "refused"}
+        [refused] = await _actions(pub, "platform.receipt_refused")
+        assert (refused["subject"], refused["line"]) == ("P-NONE", 3)
+        assert [a["ack_id"] for a in await _actions(planner, "plan.filing_ack")] == ["JD-0301"]
+
+
+@pytest.mark.parametrize("stack", ["polled"], indirect=True)
+async def test_receipts_polled_from_the_platforms_url(stack: dict[str, Any]) -> None:
+    pub, url = stack["publisher"], stack["url"]
+    today = china_today()
+    async with _planner(stack["settings"]) as planner:
+        staff, reader = planner.auth(Role.PLANNER, "SCJG"), planner.auth(Role.AUDITOR)
+        r = await planner.http.post("/plans", json=_plan("P-R5", today.year + 1), headers=staff)
+        assert r.status_code == 201, r.text
+        url.body = (
+            '{"data": [\n  {"计划编号": "P-R5", "回执编号": "JD-0401",\n'
+            f'   "回执日期": "{today.isoformat()}", "回执类型": "已备案"}}\n]}}'
+        ).encode()
+        await eventually(
+            lambda: _actions(pub, "platform.receipt"), what="the polled receipt applied"
+        )
+        shown = (await planner.http.get("/plans/P-R5", headers=reader)).json()
+        assert shown["filed_on"] == today.isoformat(), shown
+        # The same answer poll after poll: applied once.
+        seen = url.gets
+        await eventually(lambda: url.gets >= seen + 3, what="three more polls")
+        assert len(await _actions(pub, "platform.receipt")) == 1
+        assert len(await _actions(planner, "plan.filing_ack")) == 1
