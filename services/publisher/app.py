@@ -102,6 +102,7 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
             audit=ctx.audit,
             sources=sources,
             poll_s=mine.receipts_poll_s,
+            settle_s=mine.receipts_settle_s,
             rpc_timeout_s=ctx.settings.rpc_timeout_s,
             http_timeout_s=mine.http_timeout_s,
         )

@@ -5,7 +5,9 @@ mapping of the platform (`direction: inbound`, record `plan_receipt`, in the pub
 mapping folder) says where the receipts come from and how they are written:
 
 - `transport: {kind: file-drop, folder: …}` — the platform pushes receipt files into a folder
-  we watch (looked at every `SPOTCHECK_PUBLISHER_RECEIPTS_POLL_S`). A file whose receipts were
+  we watch (looked at every `SPOTCHECK_PUBLISHER_RECEIPTS_POLL_S`; a file is read once it has
+  not changed for `SPOTCHECK_PUBLISHER_RECEIPTS_SETTLE_S`, and never while its name starts with
+  a dot). A file whose receipts were
   all handled moves to `done/`; a bad file moves to `refused/` beside a `<name>.why` naming file,
   line, field and reason, and nothing is taken from it; a file whose receipts the planner
   refused (an unknown plan…) moves to `refused/` with the refused lines in its `.why` (the
@@ -28,6 +30,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +121,9 @@ class ReceiptInbox:
     audit: AuditTrail
     sources: list[ReceiptSource]
     poll_s: float = 60.0
+    settle_s: float = 2.0
+    """A pushed file is read once it has not changed for this long (a platform that writes in
+    place, not beside and renamed, is never read half written)."""
     rpc_timeout_s: float = 10.0
     http_timeout_s: float = 10.0
     backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 300.0))
@@ -163,7 +169,7 @@ class ReceiptInbox:
     # ---- a watched folder ---------------------------------------------------------------
 
     async def _folder(self, source: ReceiptSource, folder: Path) -> None:
-        names = await asyncio.to_thread(_waiting_files, folder)
+        names = await asyncio.to_thread(_waiting_files, folder, self.settle_s)
         for name in names:
             path = folder / name
             data = await asyncio.to_thread(path.read_bytes)
@@ -299,11 +305,16 @@ class ReceiptInbox:
             )
 
 
-def _waiting_files(folder: Path) -> list[str]:
+def _waiting_files(folder: Path, settle_s: float) -> list[str]:
     """The files waiting in the folder, by name: not hidden (a platform writing `.x.part`),
-    not the `done/` and `refused/` folders."""
+    not the `done/` and `refused/` folders, not changed within the last `settle_s`."""
     folder.mkdir(parents=True, exist_ok=True)
-    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    now = time.time()
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and now - p.stat().st_mtime >= settle_s
+    )
 
 
 def _move(folder: Path, name: str, to: str, why: str | None = None) -> None:

@@ -6,6 +6,7 @@ back: the receipt is applied once."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date
@@ -91,8 +92,13 @@ class ReceiptsUrl:
 
 
 def _publisher_settings(folder: Path) -> PublisherSettings:
+    # The tests push files written beside and renamed in: no settling needed.
     return PublisherSettings(
-        platforms_dir=str(folder), receipts_poll_s=0.1, retry_base_s=0.05, retry_cap_s=0.3
+        platforms_dir=str(folder),
+        receipts_poll_s=0.1,
+        receipts_settle_s=0,
+        retry_base_s=0.05,
+        retry_cap_s=0.3,
     )
 
 
@@ -320,3 +326,27 @@ async def test_receipts_polled_from_the_platforms_url(stack: dict[str, Any]) -> 
         await eventually(lambda: url.gets >= seen + 3, what="three more polls")
         assert len(await _actions(pub, "platform.receipt")) == 1
         assert len(await _actions(planner, "plan.filing_ack")) == 1
+
+
+async def test_a_file_still_changing_is_left_until_it_settles(stack: dict[str, Any]) -> None:
+    pub, receipts = stack["publisher"], stack["receipts"]
+    inbox = pub.ctx.wiring.receipts
+    today = china_today()
+    async with _planner(stack["settings"]) as planner:
+        staff = planner.auth(Role.PLANNER, "SCJG")
+        r = await planner.http.post("/plans", json=_plan("P-R6", today.year + 1), headers=staff)
+        assert r.status_code == 201, r.text
+        # Written in place and (by its time) just changed: a platform still writing it.
+        receipts.mkdir(parents=True, exist_ok=True)
+        path = receipts / "回执-6.csv"
+        path.write_bytes(
+            (HEADER + f"\r\nP-R6,JD-0601,{today.isoformat()},已录入\r\n").encode("gb18030")
+        )
+        future = time.time() + 3600
+        os.utime(path, (future, future))
+        seen = inbox.polls
+        await eventually(lambda: inbox.polls >= seen + 2, what="two polls while it changes")
+        assert path.exists() and await _actions(pub, "platform.receipt") == []
+        os.utime(path, (time.time() - 10, time.time() - 10))  # the platform finished it
+        await eventually(lambda: (receipts / "done" / "回执-6.csv").exists(), what="read")
+        assert len(await _actions(pub, "platform.receipt")) == 1
