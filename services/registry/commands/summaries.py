@@ -44,22 +44,27 @@ class DirectorySummaries:
     outbox: Outbox
     check_s: float = 3600.0
 
-    async def maybe_publish(self, *, now: datetime | None = None) -> DirectorySummary | None:
+    async def maybe_publish(
+        self, *, now: datetime | None = None, periodic: bool = False
+    ) -> DirectorySummary | None:
         """Queue today's summary when none was sent today and the counts changed since the
-        last one; the summary queued, or None."""
+        last one sent; the summary queued, or None. `periodic` (the timer's look) counts at
+        most once a day: a look that found nothing changed is recorded, and only an import
+        commit counts again that day."""
         at = now or datetime.now(CHINA)
         day = at.astimezone(CHINA).date()
         async with self.db.transaction() as conn:
             await store.lock_summaries(conn)
-            last = await store.last_summary(conn)
-            if last is not None and last[0] >= day:
-                return None  # at most one a day
+            looked = await store.day_looked(conn, day)
+            if looked or (periodic and looked is not None):
+                return None  # sent today already (at most one a day), or looked at today
             entities, inspectors, counts = await store.count_directories(conn, day)
             digest = _digest(entities, inspectors, counts)
-            if last is not None and last[1] == digest:
-                return None  # nothing changed since the last one sent
-            if last is None and entities == 0 and inspectors == 0:
-                return None  # an empty registry has nothing to report yet
+            previous = await store.last_sent(conn)
+            if digest == previous or (previous is None and entities == inspectors == 0):
+                # Nothing changed since the last one sent (an empty registry: nothing yet).
+                await store.save_look(conn, day, digest)
+                return None
             summary = DirectorySummary(
                 day=day,
                 computed_at=at,
@@ -89,7 +94,7 @@ class DirectorySummaries:
         """Look every `check_s` seconds until cancelled (a failed look is tried next time)."""
         while True:
             try:
-                await self.maybe_publish()
+                await self.maybe_publish(periodic=True)
             except Exception:  # the next look tries again; the import path does too
                 log.exception("two directories' summary failed")
             await asyncio.sleep(self.check_s)

@@ -76,19 +76,37 @@ async def lock_summaries(conn: Conn) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", SUMMARY_LOCK)
 
 
-async def last_summary(conn: Conn) -> tuple[date, str] | None:
-    """The day and digest of the newest summary sent."""
-    row = await conn.fetchrow(
-        "SELECT day, sha256 FROM directory_summaries ORDER BY day DESC LIMIT 1"
+async def day_looked(conn: Conn, day: date) -> bool | None:
+    """Whether that day's summary was sent (True), only looked at (False), or neither (None)."""
+    sent = await conn.fetchval("SELECT sent FROM directory_summaries WHERE day = $1", day)
+    return None if sent is None else bool(sent)
+
+
+async def last_sent(conn: Conn) -> str | None:
+    """The digest of the newest summary sent."""
+    digest = await conn.fetchval(
+        "SELECT sha256 FROM directory_summaries WHERE sent ORDER BY day DESC LIMIT 1"
     )
-    return None if row is None else (row["day"], row["sha256"])
+    return None if digest is None else str(digest)
+
+
+async def save_look(conn: Conn, day: date, sha256: str) -> None:
+    """Record that the day was counted and nothing had changed."""
+    await conn.execute(
+        "INSERT INTO directory_summaries (day, sha256, sent) VALUES ($1, $2, false)"
+        " ON CONFLICT (day) DO NOTHING",
+        day,
+        sha256,
+    )
 
 
 async def save_summary(conn: Conn, summary: DirectorySummary) -> None:
-    """Record the day's summary."""
+    """Record the day's summary as sent (over a look earlier that day)."""
     data: Any = summary.model_dump(mode="json")
     await conn.execute(
-        "INSERT INTO directory_summaries (day, sha256, summary) VALUES ($1, $2, $3)",
+        "INSERT INTO directory_summaries (day, sha256, sent, summary) VALUES ($1, $2, true, $3)"
+        " ON CONFLICT (day) DO UPDATE SET sha256 = $2, sent = true, summary = $3,"
+        " created_at = now()",
         summary.day,
         summary.sha256,
         data,

@@ -108,13 +108,25 @@ async def test_summaries_reach_the_platform_mapped_after_an_import_once_a_day(
     await http_import(registry, "inspectors", tmp_path / "inspectors.csv")
     summaries = registry.wiring.summaries
     assert await summaries.maybe_publish() is None
-    assert await registry.ctx.db.pool.fetchval("SELECT count(*) FROM directory_summaries") == 1
+    assert (
+        await registry.ctx.db.pool.fetchval("SELECT count(*) FROM directory_summaries WHERE sent")
+        == 1
+    )
 
     # The next day's look sends the changed counts, once.
     tomorrow = datetime.now(CHINA) + timedelta(days=1)
     second = await summaries.maybe_publish(now=tomorrow)
     assert second is not None and second.inspectors == 12
     assert await summaries.maybe_publish(now=tomorrow) is None
+    # The day after, the periodic look finds nothing changed: nothing sent, the look recorded
+    # (it counts once that day).
+    after = tomorrow + timedelta(days=1)
+    assert await summaries.maybe_publish(now=after, periodic=True) is None
+    days = await registry.ctx.db.pool.fetch(
+        "SELECT day, sent FROM directory_summaries ORDER BY day"
+    )
+    assert [r["sent"] for r in days] == [True, True, False]
+    assert days[-1]["day"] == after.date()
     await eventually(lambda: len(_files(tmp_path)) == 2, what="the next day's summary file")
     roster = list(csv.DictReader(io.StringIO(out.getvalue())))
     by_department = Counter(r["department"] for r in roster)
