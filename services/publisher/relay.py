@@ -80,6 +80,7 @@ class Relay:
         self.db = db
         # The outside platforms (监督平台, 公示系统, 执法服务网): `platform:<id>` rows.
         self.platforms = platforms or Platforms()
+        self.disclosing = bool(self.platforms.disclosing())
         self.bus = bus
         self.source = source
         self.policy = policy or RetryPolicy()
@@ -144,6 +145,8 @@ class Relay:
         await store.record_outcomes(self.db.pool, list(zip(rows, outcomes, strict=True)))
         # A result is published (its clock stopped) once every disclosure is delivered: the
         # built-in one and each disclosing platform's (migration 015).
+        # Without disclosing platforms the built-in disclosure is the only one, stamped with
+        # the outcomes above; with them, after that commit (store.settle_disclosures).
         disclosed = {
             (r.result_id, r.version)
             for r, o in zip(rows, outcomes, strict=True)
@@ -151,7 +154,7 @@ class Relay:
             and o.state is DeliveryState.DELIVERED
             and (r.destination == "disclosure" or r.destination.startswith(PREFIX))
         }
-        if disclosed:
+        if disclosed and self.disclosing:
             await store.settle_disclosures(self.db.pool, sorted(disclosed))
         return len(rows)
 

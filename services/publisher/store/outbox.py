@@ -72,7 +72,7 @@ async def record_outcomes(
 ) -> None:
     """Write a batch's delivery outcomes in one statement; a delivered disclosure makes its
     result version public (only a row that was still pending counts, so a late duplicate of an
-    outcome changes nothing)."""
+    outcome changes nothing), and disclosed when no platform's disclosure is queued for it."""
     await pool.execute(
         """WITH done AS (
                UPDATE outbox o SET state = u.state, attempts = u.attempts,
@@ -84,7 +84,14 @@ async def record_outcomes(
                     AS u(id, state, attempts, next_at, err)
                WHERE o.id = u.id AND o.state = 'pending'
                RETURNING o.result_id, o.version, o.destination, o.state)
-           UPDATE results r SET published_at = now() FROM done
+           UPDATE results r SET published_at = now(),
+               -- the only disclosure of this version: it is disclosed now (with disclosing
+               -- platforms, `settle_disclosures` decides after this commit)
+               disclosed_at = CASE WHEN NOT EXISTS (
+                   SELECT 1 FROM outbox x WHERE x.result_id = r.result_id
+                   AND x.version = r.version AND x.discloses AND x.destination <> 'disclosure')
+                   THEN now() ELSE r.disclosed_at END
+           FROM done
            WHERE done.destination = 'disclosure' AND done.state = 'delivered'
              AND r.result_id = done.result_id AND r.version = done.version
              AND r.published_at IS NULL""",
