@@ -41,6 +41,9 @@ class Vocabulary:
     """Code lists whose codes are the province's own (department codes): any keys."""
     dates: frozenset[str] = frozenset()
     """Fields holding a date or a time (ISO text), which a `date:` format may reformat."""
+    required: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Record kind → the fields a mapping of it must map (what an inbound record cannot do
+    without: a receipt's plan, ack id and date)."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,13 @@ def _meaning_errors(
                 f"未知的记录类型 {kind}（可用：{'、'.join(sorted(vocab.records))}）",
             )
             continue
+        mapped = {f.from_ for f in record.fields if f.from_ is not None}
+        for name in sorted(vocab.required.get(kind, frozenset()) - mapped):
+            err(
+                ("records", kind, "fields"),
+                f"missing required item: record {kind} must map {name}",
+                f"记录 {kind} 须写出字段 {name} 的对应",
+            )
         seen: set[str] = set()
         for i, f in enumerate(record.fields):
             at: Path = ("records", kind, "fields", i)

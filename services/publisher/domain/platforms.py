@@ -141,6 +141,7 @@ RECEIPT_VOCABULARY = Vocabulary(
     closed_codes={"filing_kinds": frozenset({"entered", "filed"})},
     open_codes=frozenset(),
     dates=frozenset({"acknowledged_on"}),
+    required={RECEIPT_KIND: frozenset({"plan_id", "ack_id", "acknowledged_on"})},
 )
 """What an inbound 监督平台 mapping may name: a receipt (回执) of a plan we sent — the plan's
 id, the platform's ack id and date, and whether it acknowledges the entry (录入, `entered`) or

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.kit.mapping import PlatformMapping, load_mappings, read_mapping_dir
+from services.kit.mapping import MappingInvalid, PlatformMapping, load_mappings, read_mapping_dir
 from services.publisher.domain.platforms import RECEIPT_VOCABULARY
 from services.publisher.domain.receipts import Receipt, ReceiptsInvalid, read_receipts
 
@@ -96,3 +96,14 @@ def test_json_receipts_name_the_line_of_each_object(mapping: PlatformMapping) ->
     ok = fixed.replace("已受理", "已备案")
     got = read_receipts(mapping, ok.encode("gb18030"), file="r.json", fmt="json")
     assert [(r.line, r.kind) for r in got] == [(2, "entered"), (3, "filed")]
+
+
+def test_a_receipts_mapping_must_map_the_plan_the_ack_and_its_date() -> None:
+    text = (ROOT / "deploy" / "platforms" / "jdpt-receipts.yaml").read_text(encoding="utf-8")
+    start = text.index("      - name: 回执日期")
+    cut = text[:start] + text[text.index("      - name: 回执类型") :]
+    with pytest.raises(MappingInvalid) as caught:
+        load_mappings({"jdpt-receipts.yaml": cut.encode()}, RECEIPT_VOCABULARY, direction="inbound")
+    [error] = caught.value.errors
+    assert error.reason == "missing required item: record plan_receipt must map acknowledged_on"
+    assert cut.splitlines()[error.line - 1].strip() == "fields:"
