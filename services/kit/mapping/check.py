@@ -229,6 +229,19 @@ def _meaning_errors(
     _check_auth(m, err)
     _check_date_format(m.dates, ("dates",), err)
     for list_name, codes in m.codes.items():
+        if m.direction == "inbound":
+            # Read back, a word several codes share names none of them.
+            by_word: dict[str, list[str]] = {}
+            for code, word in codes.items():
+                by_word.setdefault(word, []).append(code)
+            for word, shared in by_word.items():
+                if len(shared) > 1:
+                    err(
+                        ("codes", list_name, shared[-1]),
+                        f"code list {list_name}: {word!r} stands for {', '.join(shared)}"
+                        " (read back, it must name one code)",
+                        f"代码表 {list_name}：“{word}”同时对应 {'、'.join(shared)}，读回时无法区分",
+                    )
         if list_name in vocab.open_codes:
             continue
         known = vocab.closed_codes.get(list_name)
