@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from contracts.publisher import PlatformReceipt
 from services.publisher.store.conn import Conn
 
 RECEIPTS_LOCK = 0x5EC0_0016
@@ -81,3 +82,15 @@ async def try_lock_receipts(conn: Conn) -> bool:
 async def unlock_receipts(conn: Conn) -> None:
     """Release it."""
     await conn.execute("SELECT pg_advisory_unlock($1)", RECEIPTS_LOCK)
+
+
+async def list_receipts(conn: Conn, *, state: str | None, limit: int) -> list[PlatformReceipt]:
+    """The receipts read, newest first, optionally of one state."""
+    rows = await conn.fetch(
+        "SELECT platform, ack_id, plan_id, kind, acknowledged_on, source, line, state, reason,"
+        " flags, recorded_at FROM platform_receipts WHERE ($1::text IS NULL OR state = $1)"
+        " ORDER BY recorded_at DESC, platform, ack_id LIMIT $2",
+        state,
+        limit,
+    )
+    return [PlatformReceipt.model_validate(dict(r)) for r in rows]

@@ -302,6 +302,19 @@ async def test_a_receipt_the_planner_refuses_is_kept_aside_with_why_the_others_a
         [refused] = await _actions(pub, "platform.receipt_refused")
         assert (refused["subject"], refused["line"]) == ("P-NONE", 3)
         assert [a["ack_id"] for a in await _actions(planner, "plan.filing_ack")] == ["JD-0301"]
+        # What an operator sees (`spotcheck publisher receipts --refused`).
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=pub.ctx.app), base_url="http://test"
+        ) as http:
+            r = await http.get(
+                "/platforms/receipts",
+                params={"state": "refused"},
+                headers=RunningService(pub.ctx, http).auth(Role.OPERATOR),
+            )
+        assert r.status_code == 200, r.text
+        [shown] = r.json()
+        assert (shown["ack_id"], shown["plan_id"], shown["line"]) == ("JD-0302", "P-NONE", 3)
+        assert shown["source"].endswith("回执-4.csv") and "no plan P-NONE" in shown["reason"]
 
 
 @pytest.mark.parametrize("stack", ["polled"], indirect=True)
