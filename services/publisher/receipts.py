@@ -129,7 +129,8 @@ class ReceiptInbox:
     backoff: Backoff = field(default_factory=lambda: Backoff(2.0, 300.0))
     polls: int = 0
     """Polls finished since the start (for tests and metrics)."""
-    refused_bodies: set[str] = field(default_factory=set)
+    refused_body: str = ""
+    """The SHA-256 of the last answer refused (logged once)."""
 
     async def poll_once(self) -> bool:
         """Read every source once; False when another copy is polling. `PlannerAway` when the
@@ -172,10 +173,10 @@ class ReceiptInbox:
         names = await asyncio.to_thread(_waiting_files, folder, self.settle_s)
         for name in names:
             path = folder / name
-            data = await asyncio.to_thread(path.read_bytes)
-            if len(data) > MAX_FILE_BYTES:
+            if (await asyncio.to_thread(path.stat)).st_size > MAX_FILE_BYTES:
                 await self._refuse(folder, name, f"{name}:1: file: larger than {MAX_FILE_BYTES}\n")
                 continue
+            data = await asyncio.to_thread(path.read_bytes)
             try:
                 receipts = read_receipts(source.mapping.mapping, data, file=name, fmt=source.fmt)
             except ReceiptsInvalid as exc:
@@ -210,8 +211,8 @@ class ReceiptInbox:
             receipts = read_receipts(source.mapping.mapping, data, file=name, fmt=source.fmt)
         except ReceiptsInvalid as exc:
             sha = hashlib.sha256(data).hexdigest()
-            if sha not in self.refused_bodies:  # the same bad answer is reported once
-                self.refused_bodies.add(sha)
+            if sha != self.refused_body:  # the same bad answer is reported once
+                self.refused_body = sha
                 log.error("receipts from %s refused: %s", source.url, exc.why())
             return
         for line, reason in await self._relay(source, receipts, source_name=source.url):

@@ -325,10 +325,17 @@ async def test_receipts_polled_from_the_platforms_url(stack: dict[str, Any]) -> 
         staff, reader = planner.auth(Role.PLANNER, "SCJG"), planner.auth(Role.AUDITOR)
         r = await planner.http.post("/plans", json=_plan("P-R5", today.year + 1), headers=staff)
         assert r.status_code == 201, r.text
-        url.body = (
+        good = (
             '{"data": [\n  {"计划编号": "P-R5", "回执编号": "JD-0401",\n'
             f'   "回执日期": "{today.isoformat()}", "回执类型": "已备案"}}\n]}}'
         ).encode()
+        # A bad answer (a date the mapping cannot read) is refused whole, poll after poll.
+        url.body = good.replace(today.isoformat().encode(), b"20.3.2026")
+        seen = url.gets
+        await eventually(lambda: url.gets >= seen + 2, what="two polls of the bad answer")
+        assert await _actions(pub, "platform.receipt") == []
+        assert await _actions(planner, "plan.filing_ack") == []
+        url.body = good
         await eventually(
             lambda: _actions(pub, "platform.receipt"), what="the polled receipt applied"
         )
