@@ -9,7 +9,10 @@ vocabulary; a field has exactly one of `from` and `value`; a code list a field n
 a closed code list (check types, result categories) maps exactly the vocabulary's codes — a
 code it does not know is a wrong value, a code it leaves out is a missing item; a date format
 goes only on a date field and writes a date; HTTP transports have a URL, a file drop a folder,
-a bearer token a source and a client certificate its file; platform ids are unique.
+a bearer token a source and a client certificate its file; a record maps the fields the
+vocabulary requires of it; an inbound code list writes each code differently (it is read
+back); `discloses` goes only on a platform sent results; a platform id has at most one file
+each way.
 """
 
 from __future__ import annotations
