@@ -18,6 +18,7 @@ EVENT_MODELS: dict[tuple[str, str], type[BaseModel]] = {
     ("registry", "entity.changed"): registry.EntityRecord,
     ("registry", "import.completed"): registry.ImportCompleted,
     ("registry", "snapshot.frozen"): registry.FreezeReply,
+    ("registry", "directory.summary"): registry.DirectorySummary,
     ("planner", "rules.activated"): planner.RulesActivated,
     ("planner", "plan.approved"): planner.PlanApproved,
     ("planner", "plan.rejected"): planner.PlanRejected,

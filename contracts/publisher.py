@@ -1093,3 +1093,22 @@ class FollowUpState(Contract):
 
 
 TaskDetail.model_rebuild()
+
+
+class PlatformReceipt(Contract):
+    """`GET /platforms/receipts`: a platform's receipt of a plan as the publisher read it and
+    relayed it to the planner (`applied`), or as the planner refused it (`refused`, with why)."""
+
+    platform: str
+    ack_id: str
+    plan_id: str
+    kind: Literal["entered", "filed"]
+    acknowledged_on: date
+    source: str
+    """The file (or URL) it was read from."""
+    line: int
+    state: Literal["applied", "refused"]
+    reason: str | None = None
+    flags: list[str] = []
+    """The plan's filing flags after it (applied)."""
+    recorded_at: datetime

@@ -284,3 +284,34 @@ class RiskClassesConfig(Contract):
     """`GET /config/risk-classes`: the risk classes this registry accepts (configuration)."""
 
     risk_classes: list[str]
+
+
+class DirectoryCount(Contract):
+    """One count of a 两库 summary: how many entities (or inspectors) have this code."""
+
+    directory: Literal["entities", "inspectors"]
+    dimension: Literal[
+        "region", "entity_type", "industry", "risk_class", "department", "qualification"
+    ]
+    """entities: `region` (GB/T 2260), `entity_type`, `industry` (GB/T 4754 code), `risk_class`
+    (`""` unclassified); inspectors: `department`, `qualification` (`valid`: the enforcement
+    certificate not expired on `day`, else `expired`)."""
+    code: str
+    count: int = Field(ge=0)
+
+
+class DirectorySummary(Contract):
+    """`spotcheck.v1.registry.directory.summary`: the 两库 counts for the 监督平台, at most one
+    a day and only when they changed (after an import, or on the daily look).
+
+    Id `directory.summary:<day>`. The publisher sends it to the platforms whose mapping takes
+    `directory_summary` records."""
+
+    day: date
+    """China's day the summary is of."""
+    computed_at: datetime
+    entities: int = Field(ge=0)
+    inspectors: int = Field(ge=0)
+    counts: list[DirectoryCount]
+    sha256: str
+    """SHA-256 of the counts (the same counts → the same digest: nothing to send)."""

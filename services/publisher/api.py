@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, Response
@@ -18,6 +18,7 @@ from contracts.publisher import (
     DraftConfirm,
     DraftReturn,
     PlanNoticePage,
+    PlatformReceipt,
     PublicOverview,
     PublicTask,
     ResultAccepted,
@@ -252,6 +253,16 @@ def router(
     async def replay(delivery_id: RowId, p: Operator) -> Delivery:
         """Put a dead letter back in the queue under the same idempotency key."""
         return await deliveries.replay(delivery_id, actor=p.sub)
+
+    @r.get("/platforms/receipts")
+    async def platform_receipts(
+        _: OperationsReader,
+        state: Literal["applied", "refused"] | None = None,
+        limit: Limit = 100,
+    ) -> list[PlatformReceipt]:
+        """The 监督平台's receipts of plans as read, newest first; `?state=refused`: those the
+        planner refused, with why (their files are in the receipts folder's `refused/`)."""
+        return await queries.receipts(state=state, limit=min(limit, 10_000))
 
     @r.get("/deadlines")
     async def deadlines(_: OperationsReader) -> list[DeadlineEntry]:

@@ -24,6 +24,7 @@ from services.publisher.domain.categories import load_categories
 from services.publisher.metrics import register_metrics, watch
 from services.publisher.platforms import Platforms, configured_platforms
 from services.publisher.queries import PublisherQueries
+from services.publisher.receipts import ReceiptInbox, receipt_sources
 from services.publisher.relay import Relay
 from services.publisher.settings import PublisherSettings, load_publisher_settings
 from services.publisher.workdays import WorkdaysCache
@@ -47,6 +48,7 @@ class PublisherApp:
     queries: PublisherQueries
     relay: Relay | None
     platforms: Platforms
+    receipts: ReceiptInbox | None
 
 
 def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> PublisherApp:
@@ -67,6 +69,7 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         max_attachment_bytes=mine.max_attachment_bytes,
         wake=wake,
         platforms=platforms.taking("result"),
+        disclosing=platforms.disclosing(),
     )
     drafts = Drafts(db=ctx.db, audit=ctx.audit, intake=intake)
     relay = (
@@ -88,8 +91,27 @@ def build(ctx: ServiceContext, settings: PublisherSettings | None = None) -> Pub
         if mine.relay_enabled
         else None
     )
+    # The 监督平台's receipts of our plans, relayed to the planner (its inbound mapping).
+    sources = (
+        receipt_sources(platforms.inbound, platforms.root) if platforms.root is not None else []
+    )
+    receipts = (
+        ReceiptInbox(
+            db=ctx.db,
+            bus=ctx.bus,
+            audit=ctx.audit,
+            sources=sources,
+            poll_s=mine.receipts_poll_s,
+            settle_s=mine.receipts_settle_s,
+            rpc_timeout_s=ctx.settings.rpc_timeout_s,
+            http_timeout_s=mine.http_timeout_s,
+        )
+        if sources
+        else None
+    )
     return PublisherApp(
         settings=mine,
+        receipts=receipts,
         copies=Copies(db=ctx.db, platforms=platforms.routes(), wake=wake),
         calendars=calendars,
         intake=intake,
@@ -128,6 +150,8 @@ async def _start(ctx: ServiceContext, app: PublisherApp) -> None:
     )
     if app.relay is not None:
         ctx.background.append(asyncio.create_task(app.relay.run(), name="publisher-relay"))
+    if app.receipts is not None:
+        ctx.background.append(asyncio.create_task(app.receipts.run(), name="publisher-receipts"))
     ctx.background.append(
         asyncio.create_task(watch(app.queries, every_s=app.settings.deadline_poll_s))
     )
@@ -160,7 +184,7 @@ def spec(settings: PublisherSettings | None = None) -> ServiceSpec[PublisherApp]
         build=lambda ctx: build(ctx, settings),
         routers=_routers,
         start=_start,
-        reads_streams_of=("draw", "planner"),
+        reads_streams_of=("draw", "planner", "registry"),
         # What the receiving bodies of referrals publish, kept while we are down.
         extra_streams=[
             (

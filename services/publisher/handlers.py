@@ -6,6 +6,7 @@ from contracts import subjects
 from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved, RulesActivated
 from contracts.publisher import ReferralAcknowledged, ReferralConcluded
+from contracts.registry import DirectorySummary
 from services.kit.bus import Incoming
 from services.kit.service import ServiceContext
 from services.publisher.commands.calendars import Calendars
@@ -52,6 +53,16 @@ async def register(
         durable="publisher-plan-approved",
         subjects=[subjects.event("planner", "plan.approved")],
         handler=on_plan,
+    )
+
+    async def on_summary(msg: Incoming) -> None:
+        await copies.take_summary(msg.parse(DirectorySummary))
+
+    ctx.bus.consume(
+        stream=subjects.stream_name("registry"),
+        durable="publisher-directory-summary",
+        subjects=[subjects.event("registry", "directory.summary")],
+        handler=on_summary,
     )
 
     async def on_rules(msg: Incoming) -> None:

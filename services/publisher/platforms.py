@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,13 +31,19 @@ from services.kit.mapping import (
     PlatformMapping,
     RenderError,
     encode,
+    encode_rows,
     load_mappings,
     read_mapping_dir,
     render,
 )
 from services.publisher.domain.categories import CategoryTable
 from services.publisher.domain.delivery import http_failure_is_permanent
-from services.publisher.domain.platforms import DATE_FIELDS, vocabulary
+from services.publisher.domain.platforms import (
+    DATE_FIELDS,
+    RECEIPT_VOCABULARY,
+    SUMMARY_KIND,
+    vocabulary,
+)
 from services.publisher.http_post import HttpError, HttpPoster
 from services.publisher.settings import PublisherSettings
 
@@ -53,7 +59,7 @@ class PlatformFailed(Exception):
 class Adapter(Protocol):
     """What the relay needs of a platform."""
 
-    async def send(self, *, kind: str, record: Mapping[str, Any], key: str) -> None:
+    async def send(self, *, kind: str, record: Record, key: str) -> None:
         """Deliver one record under its idempotency key, or raise `PlatformFailed`."""
         ...
 
@@ -62,8 +68,16 @@ class Adapter(Protocol):
         ...
 
 
-def _written(mapping: PlatformMapping, kind: str, record: Mapping[str, Any]) -> tuple[bytes, str]:
+Record = Mapping[str, Any] | Sequence[Mapping[str, Any]]
+"""One record, or several sent together (a 两库 summary's counts)."""
+
+
+def _written(mapping: PlatformMapping, kind: str, record: Record) -> tuple[bytes, str]:
     try:
+        if not isinstance(record, Mapping):
+            return encode_rows(
+                mapping, [render(mapping, kind, r, date_fields=DATE_FIELDS) for r in record]
+            )
         return encode(mapping, render(mapping, kind, record, date_fields=DATE_FIELDS))
     except RenderError as exc:
         raise PlatformFailed(str(exc), permanent=True) from exc
@@ -106,7 +120,7 @@ class HttpAdapter:
             )
         return self._posters[url]
 
-    async def send(self, *, kind: str, record: Mapping[str, Any], key: str) -> None:
+    async def send(self, *, kind: str, record: Record, key: str) -> None:
         """POST one record; a 2xx reply is its delivery."""
         body, content_type = _written(self.mapping, kind, record)
         headers = {"Idempotency-Key": key, "Content-Type": content_type, **self.headers}
@@ -134,7 +148,7 @@ class FileDropAdapter:
         self.mapping = mapping
         self.folder = folder
 
-    async def send(self, *, kind: str, record: Mapping[str, Any], key: str) -> None:
+    async def send(self, *, kind: str, record: Record, key: str) -> None:
         """Write the record's file atomically; the same key always names the same file."""
         body, _ = _written(self.mapping, kind, record)
         transport = self.mapping.transport
@@ -167,18 +181,32 @@ class Platforms:
 
     loaded: dict[str, LoadedMapping] = field(default_factory=dict)
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    inbound: dict[str, LoadedMapping] = field(default_factory=dict)
+    """The inbound mappings the publisher reads (the 监督平台's receipts), by platform id."""
+    root: Path | None = None
+    """The mapping folder (relative paths in a mapping are read from it)."""
 
     def taking(self, kind: str) -> list[str]:
         """The ids of the outbound platforms that take records of this kind, sorted."""
         return sorted(pid for pid, m in self.loaded.items() if kind in m.mapping.records)
 
     def routes(self) -> dict[str, list[str]]:
-        """Record kind → the platforms taking it (tasks and plans, for the copies)."""
-        return {kind: self.taking(kind) for kind in ("task", "plan")}
+        """Record kind → the platforms taking it (tasks, plans and 两库 summaries, for the
+        copies)."""
+        return {kind: self.taking(kind) for kind in ("task", "plan", SUMMARY_KIND)}
+
+    def disclosing(self) -> list[str]:
+        """The platforms taking results that make them public (`discloses: true`): a result
+        is published against its deadline once delivered to each of them too."""
+        return sorted(p for p in self.taking("result") if self.loaded[p].mapping.discloses)
 
     def in_force(self) -> dict[str, dict[str, str]]:
-        """Each platform's file and its SHA-256, as the audit records them."""
-        return {p: {"file": m.file, "sha256": m.sha256} for p, m in sorted(self.loaded.items())}
+        """Each platform's file and its SHA-256, as the audit records them (an inbound file
+        under `<id> inbound`)."""
+        out = {p: {"file": m.file, "sha256": m.sha256} for p, m in sorted(self.loaded.items())}
+        for p, m in sorted(self.inbound.items()):
+            out[f"{p} inbound"] = {"file": m.file, "sha256": m.sha256}
+        return out
 
     async def aclose(self) -> None:
         """Close every adapter."""
@@ -201,11 +229,13 @@ def load_platforms(
     except (OSError, ValueError) as exc:
         raise Invalid(f"platform mappings: {exc}", code="mapping_invalid") from exc
     loaded = load_mappings(files, vocabulary(categories), direction="outbound")
+    # The receipts coming back (the other services' inbound files are theirs to check).
+    inbound = load_mappings(files, RECEIPT_VOCABULARY, direction="inbound")
     environ = os.environ if env is None else env
     adapters: dict[str, Adapter] = {
         pid: _adapter(m, root, environ, connections, timeout_s) for pid, m in loaded.items()
     }
-    return Platforms(loaded=loaded, adapters=adapters)
+    return Platforms(loaded=loaded, adapters=adapters, inbound=inbound, root=root)
 
 
 def _adapter(

@@ -16,6 +16,7 @@ from contracts.publisher import (
     FollowUpState,
     NoticeOption,
     PlanNoticePage,
+    PlatformReceipt,
     PublicOverview,
     PublicTask,
     PublicTaskItem,
@@ -49,6 +50,7 @@ from services.publisher.domain.public_filters import (
     notice_filter,
 )
 from services.publisher.domain.task_list import Reader, check_may_read, check_query, scope_of
+from services.publisher.store import receipts as receipts_store
 from services.publisher.workdays import WorkdaysCache
 
 
@@ -188,6 +190,11 @@ class PublisherQueries:
         """Outbox rows, optionally of one state (`dead`: the dead letters)."""
         async with self.db.pool.acquire() as conn:
             return await store.list_deliveries(conn, state=state, limit=limit)
+
+    async def receipts(self, *, state: str | None, limit: int) -> list[PlatformReceipt]:
+        """The platforms' receipts of plans as read (`refused`: what the planner refused)."""
+        async with self.db.pool.acquire() as conn:
+            return await receipts_store.list_receipts(conn, state=state, limit=limit)
 
     async def at_risk_and_overdue(self, *, today: date | None = None) -> list[DeadlineEntry]:
         """Unpublished results at risk or overdue; refreshes the metric counts."""

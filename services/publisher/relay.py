@@ -15,9 +15,11 @@ import json
 import logging
 import random
 import signal
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from contracts.publisher import DeliveryState
 from services.kit.bus import Bus
 from services.kit.db import Database
 from services.kit.errors import TemporaryError
@@ -30,11 +32,13 @@ from services.publisher.domain.delivery import (
     after_success,
     http_failure_is_permanent,
 )
-from services.publisher.domain.platforms import platform_of
+from services.publisher.domain.platforms import PREFIX, platform_of
 from services.publisher.http_post import HttpError, HttpPoster
 from services.publisher.platforms import PlatformFailed, Platforms
 
 log = logging.getLogger("spotcheck.publisher.relay")
+SWEEP_S = 60.0
+"""How often an idle relay looks for result versions delivered but not stamped disclosed."""
 
 
 class DeliveryFailed(Exception):
@@ -76,6 +80,7 @@ class Relay:
         self.db = db
         # The outside platforms (监督平台, 公示系统, 执法服务网): `platform:<id>` rows.
         self.platforms = platforms or Platforms()
+        self.disclosing = bool(self.platforms.disclosing())
         self.bus = bus
         self.source = source
         self.policy = policy or RetryPolicy()
@@ -105,6 +110,7 @@ class Relay:
         self.nats_timeout_s = max(http_timeout_s, 10.0)
         self.delivered = 0
         self.failed = 0
+        self._swept = -SWEEP_S
 
     @property
     def wake(self) -> asyncio.Event:
@@ -128,9 +134,28 @@ class Relay:
         """Deliver one batch of due rows; returns how many rows were attempted."""
         rows = await store.claim_due(self.db.pool, limit=self.batch, lease_s=self.lease_s)
         if not rows:
+            now = time.monotonic()
+            if now - self._swept >= SWEEP_S:
+                # A relay that died between recording a batch and settling it left versions
+                # delivered but not stamped disclosed: the idle relay stamps them.
+                self._swept = now
+                await store.settle_disclosures(self.db.pool)
             return 0
         outcomes = await asyncio.gather(*(self._attempt(r) for r in rows))
         await store.record_outcomes(self.db.pool, list(zip(rows, outcomes, strict=True)))
+        # A result is published (its clock stopped) once every disclosure is delivered: the
+        # built-in one and each disclosing platform's (migration 015).
+        # Without disclosing platforms the built-in disclosure is the only one, stamped with
+        # the outcomes above; with them, after that commit (store.settle_disclosures).
+        disclosed = {
+            (r.result_id, r.version)
+            for r, o in zip(rows, outcomes, strict=True)
+            if r.version is not None
+            and o.state is DeliveryState.DELIVERED
+            and (r.destination == "disclosure" or r.destination.startswith(PREFIX))
+        }
+        if disclosed and self.disclosing:
+            await store.settle_disclosures(self.db.pool, sorted(disclosed))
         return len(rows)
 
     async def _attempt(self, row: store.DueDelivery) -> Outcome:
@@ -197,7 +222,8 @@ class Relay:
             raise DeliveryFailed(f"platform {platform} is not configured")
         body = json.loads(row.body)
         try:
-            await adapter.send(kind=body["kind"], record=body["record"], key=row.idempotency_key)
+            record = body["records"] if "records" in body else body["record"]
+            await adapter.send(kind=body["kind"], record=record, key=row.idempotency_key)
         except PlatformFailed as exc:
             raise DeliveryFailed(str(exc), permanent=exc.permanent) from exc
 

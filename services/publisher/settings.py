@@ -30,6 +30,10 @@ class PublisherSettings(BaseSettings):
     # copy); empty: no outside platform is sent anything.
     platforms_dir: str = ""
     platform_window: int = Field(default=16, ge=1)  # POSTs in flight per platform URL
+    # How often the 监督平台's receipts (its inbound mapping's folder or URL) are looked at.
+    receipts_poll_s: float = Field(default=60.0, gt=0)
+    # A pushed receipt file is read once unchanged this long (never half written).
+    receipts_settle_s: float = Field(default=2.0, ge=0)
 
     def retry_policy(self) -> RetryPolicy:
         """The backoff policy these settings describe."""

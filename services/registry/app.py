@@ -16,6 +16,7 @@ from services.registry import api, handlers
 from services.registry.commands.directory import Directory
 from services.registry.commands.freeze import Freezer
 from services.registry.commands.imports import Importer
+from services.registry.commands.summaries import DirectorySummaries
 from services.registry.domain.rows import Vocabulary
 from services.registry.queries import Queries
 from services.registry.settings import RegistrySettings
@@ -28,6 +29,7 @@ class RegistryApp:
     settings: RegistrySettings
     vocab: Vocabulary
     importer: Importer
+    summaries: DirectorySummaries
     directory: Directory
     freezer: Freezer
     queries: Queries
@@ -39,12 +41,21 @@ def build(ctx: ServiceContext, settings: RegistrySettings | None = None) -> Regi
     tests and the bench)."""
     mine = settings or RegistrySettings()
     vocab = mine.vocabulary()
+    summaries = DirectorySummaries(
+        db=ctx.db, audit=ctx.audit, outbox=ctx.outbox, check_s=mine.summary_check_s
+    )
     return RegistryApp(
         settings=mine,
         vocab=vocab,
         importer=Importer(
-            db=ctx.db, audit=ctx.audit, vocab=vocab, workers=mine.import_workers, bus=ctx.bus
+            db=ctx.db,
+            audit=ctx.audit,
+            vocab=vocab,
+            workers=mine.import_workers,
+            bus=ctx.bus,
+            summaries=summaries,
         ),
+        summaries=summaries,
         directory=Directory(db=ctx.db, audit=ctx.audit, vocab=vocab),
         freezer=Freezer(
             db=ctx.db, bus=ctx.bus, audit=ctx.audit, replicas=ctx.settings.stream_replicas
@@ -57,6 +68,7 @@ async def _start(ctx: ServiceContext, app: RegistryApp) -> None:
     await handlers.register(ctx, directory=app.directory, freezer=app.freezer, queries=app.queries)
     # in the background: the service answers meanwhile, and a first chunk waits if it must
     app.warm_up = asyncio.create_task(app.importer.start_workers())
+    ctx.background.append(asyncio.create_task(app.summaries.run(), name="registry-summaries"))
 
 
 async def _stop(ctx: ServiceContext, app: RegistryApp) -> None:

@@ -15,6 +15,9 @@ class RegistrySettings(BaseSettings):
     risk_classes: str = "A,B,C,D"
     # Worker processes that parse and validate import chunks (0: in the service process).
     import_workers: int = 2
+    # How often the registry looks whether the 两库 summary for the 监督平台 is due (it is sent
+    # at most daily, when the counts changed; an import commit looks at once too).
+    summary_check_s: float = 3600.0
 
     def vocabulary(self) -> Vocabulary:
         """The validation vocabulary with these risk classes."""

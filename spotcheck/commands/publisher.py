@@ -107,6 +107,30 @@ def replay(delivery_id: int = typer.Argument(..., metavar="ID")) -> None:
     typer.echo(f"{d['id']} {d['idempotency_key']}: {d['state']}")
 
 
+@app.command("receipts")
+def receipts(
+    refused: bool = typer.Option(False, "--refused", help="only those the planner refused"),
+    limit: int = typer.Option(100, help="at most this many"),
+    as_json: bool = typer.Option(False, "--json", help="print only JSON"),
+) -> None:
+    """The 监督平台's receipts of plans as read (newest first): applied, or refused with why."""
+    api = Api("publisher", role=Role.OPERATOR)
+    params: dict[str, str | int] = {"limit": limit}
+    if refused:
+        params["state"] = "refused"
+    rows = call(lambda: api.get("/platforms/receipts", params=params))
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        why = f"\t{r['reason']}" if r.get("reason") else ""
+        typer.echo(
+            f"{r['platform']}/{r['ack_id']}\t{r['plan_id']}\t{r['kind']} {r['acknowledged_on']}"
+            f"\t{r['state']}\t{r['source']}:{r['line']}{why}"
+        )
+    typer.echo(f"{len(rows)} receipt(s)")
+
+
 @app.command("overdue")
 def overdue(as_json: bool = typer.Option(False, "--json", help="print only JSON")) -> None:
     """Results not yet public that are at risk (≤ 5 working days left) or overdue."""

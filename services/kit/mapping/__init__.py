@@ -10,12 +10,13 @@ from services.kit.mapping.check import (
     MappingError,
     MappingInvalid,
     Vocabulary,
+    claimed,
     load_mapping,
     load_mappings,
 )
 from services.kit.mapping.files import read_mapping_dir
 from services.kit.mapping.model import FieldMap, PlatformMapping, RecordMap
-from services.kit.mapping.render import RenderError, encode, read, render
+from services.kit.mapping.render import RenderError, encode, encode_rows, read, render
 
 __all__ = [
     "FieldMap",
@@ -26,7 +27,9 @@ __all__ = [
     "RecordMap",
     "RenderError",
     "Vocabulary",
+    "claimed",
     "encode",
+    "encode_rows",
     "load_mapping",
     "load_mappings",
     "read",

@@ -9,13 +9,16 @@ vocabulary; a field has exactly one of `from` and `value`; a code list a field n
 a closed code list (check types, result categories) maps exactly the vocabulary's codes — a
 code it does not know is a wrong value, a code it leaves out is a missing item; a date format
 goes only on a date field and writes a date; HTTP transports have a URL, a file drop a folder,
-a bearer token a source and a client certificate its file; platform ids are unique.
+a bearer token a source and a client certificate its file; a record maps the fields the
+vocabulary requires of it; an inbound code list writes each code differently (it is read
+back); `discloses` goes only on a platform sent results; a platform id has at most one file
+each way.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +44,9 @@ class Vocabulary:
     """Code lists whose codes are the province's own (department codes): any keys."""
     dates: frozenset[str] = frozenset()
     """Fields holding a date or a time (ISO text), which a `date:` format may reformat."""
+    required: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Record kind → the fields a mapping of it must map (what an inbound record cannot do
+    without: a receipt's plan, ack id and date)."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +100,13 @@ def load_mappings(
     With `direction`, only the files of that direction are checked against `vocabulary` and
     returned: one folder may hold the publisher's outbound mappings and another service's
     inbound ones, each checked by the service that uses it (the others' shape is still
-    checked, and platform ids are unique across the folder)."""
+    checked). Inbound files are read by the service whose vocabulary has their record kinds
+    (the planner the catalogue's, the publisher the 监督平台's receipts): an inbound file none
+    of whose kinds the vocabulary knows is left to the other service. A platform id has at
+    most one file per direction."""
     errors: list[MappingError] = []
     out: dict[str, LoadedMapping] = {}
-    others: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for name in sorted(files):
         try:
             loaded = load_mapping(name, files[name], vocabulary, direction=direction)
@@ -105,7 +114,9 @@ def load_mappings(
             errors.extend(exc.errors)
             continue
         pid = loaded.mapping.platform
-        first = out[pid].file if pid in out else others.get(pid)
+        # A platform has at most one file each way (the 监督平台: what it is sent, and its
+        # receipts coming back).
+        first = seen.get((pid, loaded.mapping.direction))
         if first is not None:
             errors.append(
                 MappingError(
@@ -116,10 +127,11 @@ def load_mappings(
                 )
             )
             continue
-        if direction is None or loaded.mapping.direction == direction:
+        seen[(pid, loaded.mapping.direction)] = name
+        if direction is None or (
+            loaded.mapping.direction == direction and _reads_for(loaded.mapping, vocabulary)
+        ):
             out[pid] = loaded
-        else:
-            others[pid] = name
     if errors:
         raise MappingInvalid(errors)
     return out
@@ -152,12 +164,25 @@ def load_mapping(
         mapping = PlatformMapping.model_validate(located.data)
     except ValidationError as exc:
         raise MappingInvalid([_shape_error(file, located, e) for e in exc.errors()]) from None
-    if direction is not None and mapping.direction != direction:
+    if direction is not None and (
+        mapping.direction != direction or not _reads_for(mapping, vocabulary)
+    ):
         return LoadedMapping(mapping, file, hashlib.sha256(content).hexdigest())
     errors = _meaning_errors(mapping, vocabulary, file, located)
     if errors:
         raise MappingInvalid(errors)
     return LoadedMapping(mapping, file, hashlib.sha256(content).hexdigest())
+
+
+def _reads_for(mapping: PlatformMapping, vocabulary: Vocabulary) -> bool:
+    # Outbound files are all the publisher's; an inbound one belongs to whoever reads its kinds.
+    return mapping.direction == "outbound" or any(k in vocabulary.records for k in mapping.records)
+
+
+def claimed(mapping: PlatformMapping, vocabularies: Sequence[Vocabulary]) -> bool:
+    """Whether some service's vocabulary reads this mapping (`spotcheck platforms check`
+    refuses an inbound file nobody reads: a misspelt record kind would otherwise be ignored)."""
+    return any(_reads_for(mapping, v) for v in vocabularies)
 
 
 def _shape_error(file: str, located: Located, err: Any) -> MappingError:
@@ -198,9 +223,28 @@ def _meaning_errors(
         err(("transport",), "missing required item transport", "缺少必填项 transport（如何送达）")
     if m.transport is not None:
         _check_transport(m, err)
+    if m.discloses and (m.direction != "outbound" or "result" not in m.records):
+        err(
+            ("discloses",),
+            "discloses: only a platform sent results discloses them",
+            "discloses 只用于接收检查结果的平台（公示系统、执法服务网）",
+        )
     _check_auth(m, err)
     _check_date_format(m.dates, ("dates",), err)
     for list_name, codes in m.codes.items():
+        if m.direction == "inbound":
+            # Read back, a word several codes share names none of them.
+            by_word: dict[str, list[str]] = {}
+            for code, word in codes.items():
+                by_word.setdefault(word, []).append(code)
+            for word, shared in by_word.items():
+                if len(shared) > 1:
+                    err(
+                        ("codes", list_name, shared[-1]),
+                        f"code list {list_name}: {word!r} stands for {', '.join(shared)}"
+                        " (read back, it must name one code)",
+                        f"代码表 {list_name}：“{word}”同时对应 {'、'.join(shared)}，读回时无法区分",
+                    )
         if list_name in vocab.open_codes:
             continue
         known = vocab.closed_codes.get(list_name)
@@ -230,6 +274,13 @@ def _meaning_errors(
                 f"未知的记录类型 {kind}（可用：{'、'.join(sorted(vocab.records))}）",
             )
             continue
+        mapped = {f.from_ for f in record.fields if f.from_ is not None}
+        for name in sorted(vocab.required.get(kind, frozenset()) - mapped):
+            err(
+                ("records", kind, "fields"),
+                f"missing required item: record {kind} must map {name}",
+                f"记录 {kind} 须写出字段 {name} 的对应",
+            )
         seen: set[str] = set()
         for i, f in enumerate(record.fields):
             at: Path = ("records", kind, "fields", i)

@@ -88,6 +88,9 @@ class PlatformMapping(_Strict):
     """The platform's id: its deliveries' destination is `platform:<id>`."""
     name: str = Field(min_length=1)
     direction: Direction = "outbound"
+    discloses: bool = False
+    """Outbound only: this platform makes results public (公示系统, 执法服务网), so a result
+    counts as published against its 20-working-day deadline only once delivered here too."""
     encoding: Encoding = "utf-8"
     dates: str = "%Y-%m-%d"
     transport: Transport | None = None

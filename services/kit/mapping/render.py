@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -118,5 +118,29 @@ def encode(mapping: PlatformMapping, record: Mapping[str, str]) -> tuple[bytes, 
         writer.writerow(record.values())
         return out.getvalue().encode(mapping.encoding), f"text/csv; charset={charset}"
     doc: Any = {t.wrap: dict(record)} if t is not None and t.wrap else dict(record)
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return text.encode(mapping.encoding), f"application/json; charset={charset}"
+
+
+def encode_rows(
+    mapping: PlatformMapping, records: Sequence[Mapping[str, str]]
+) -> tuple[bytes, str]:
+    """The bytes of several records sent together (a summary's counts): one CSV with a header
+    and a line per record, or one JSON list (wrapped as `wrap` asks). A form carries one
+    record only: `RenderError`."""
+    t = mapping.transport
+    charset = "GB18030" if mapping.encoding == "gb18030" else "utf-8"
+    if t is not None and t.kind == "http-form":
+        raise RenderError(f"{mapping.platform}: a form carries one record, not {len(records)}")
+    if t is not None and t.file_format == "csv" and t.kind == "file-drop":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        if records:
+            writer.writerow(records[0].keys())
+        for record in records:
+            writer.writerow(record.values())
+        return out.getvalue().encode(mapping.encoding), f"text/csv; charset={charset}"
+    rows = [dict(r) for r in records]
+    doc: Any = {t.wrap: rows} if t is not None and t.wrap else rows
     text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     return text.encode(mapping.encoding), f"application/json; charset={charset}"

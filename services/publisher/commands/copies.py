@@ -12,9 +12,16 @@ from collections.abc import Mapping, Sequence
 
 from contracts.draw import DrawCompleted, DrawSuperseded, TaskAssigned
 from contracts.planner import PlanApproved
+from contracts.registry import DirectorySummary
 from services.kit.db import Database
 from services.publisher import store
-from services.publisher.domain.platforms import fact_rows, plan_record, task_record
+from services.publisher.domain.platforms import (
+    SUMMARY_KIND,
+    fact_rows,
+    plan_record,
+    summary_rows,
+    task_record,
+)
 
 
 class Copies:
@@ -44,6 +51,17 @@ class Copies:
         async with self.db.transaction() as conn:
             await store.upsert_plan(conn, plan)
             queued = await self._queue(conn, "plan", plan.plan_id, plan_record(plan))
+        self._nudge(queued)
+
+    async def take_summary(self, summary: DirectorySummary) -> None:
+        """Queue the registry's 两库 summary for the platforms taking it (the 监督平台). The
+        publisher keeps no copy: the registry owns the counts, the publisher only sends them."""
+        targets = self.platforms.get(SUMMARY_KIND, ())
+        if not targets:
+            return
+        ref = f"directory-summary:{summary.day.isoformat()}"
+        async with self.db.transaction() as conn:
+            queued = await store.queue_platform_rows(conn, ref, summary_rows(summary, targets))
         self._nudge(queued)
 
     async def take_draw(self, draw: DrawCompleted | DrawSuperseded) -> None:

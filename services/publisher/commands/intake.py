@@ -59,9 +59,12 @@ class Intake:
         max_attachment_bytes: int,
         wake: asyncio.Event,
         platforms: Sequence[str] = (),
+        disclosing: Sequence[str] = (),
     ) -> None:
         self.db = db
         self.platforms = tuple(platforms)  # the outside platforms taking results (their ids)
+        # Those of them that make results public (公示系统, 执法服务网): the clock waits for them.
+        self.disclosing = frozenset(disclosing)
         self.bus = bus
         self.audit = audit
         self.outbox = outbox
@@ -262,7 +265,12 @@ class Intake:
     ) -> store.NewResult:
         rid = result_id_of(sub.task_id)
         deliveries = build_deliveries(
-            sub, checked, categories=self.categories, accepted_at=now, platforms=self.platforms
+            sub,
+            checked,
+            categories=self.categories,
+            accepted_at=now,
+            platforms=self.platforms,
+            disclosing=self.disclosing,
         )
         items = [
             {

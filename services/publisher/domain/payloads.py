@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -59,9 +59,11 @@ def build_deliveries(
     categories: CategoryTable,
     accepted_at: datetime,
     platforms: Sequence[str] = (),
+    disclosing: Collection[str] = frozenset(),
 ) -> list[Delivery]:
     """One outbox row per destination, each with its idempotency key and body; and one per
-    outside platform taking results (`platforms`, their ids), carrying spotcheck's record."""
+    outside platform taking results (`platforms`, their ids), carrying spotcheck's record
+    (those of `disclosing` marked as disclosures: the deadline waits for them)."""
     task = checked.task
     rid = result_id_of(task.task_id)
     items = normalised_items(sub, checked, categories)
@@ -157,7 +159,13 @@ def build_deliveries(
     out += finding_deliveries(sub, checked, items, categories=categories)
     if platforms:
         record = result_record(published, task, categories)
-        out += result_rows(record, result_id=rid, version=checked.version, platforms=platforms)
+        out += result_rows(
+            record,
+            result_id=rid,
+            version=checked.version,
+            platforms=platforms,
+            disclosing=disclosing,
+        )
     return out
 
 

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from contracts.draw import TaskAssigned
 from contracts.planner import PlanApproved
 from contracts.publisher import ResultPublished
+from contracts.registry import DirectorySummary
 from contracts.triggered import Trigger
 from services.kit.envelope import event_id
 from services.kit.mapping import Vocabulary
@@ -88,7 +89,22 @@ PLAN_FIELDS = frozenset(
         "filed_late",
     }
 )
-DATE_FIELDS = frozenset({"check_date", "published_at", "period_start", "period_end", "approved_at"})
+SUMMARY_KIND = "directory_summary"
+SUMMARY_FIELDS = frozenset(
+    {"summary_date", "computed_at", "directory", "dimension", "code", "count", "total"}
+)
+"""A 两库 summary goes as one record per count (a CSV line each, or a JSON list)."""
+DATE_FIELDS = frozenset(
+    {
+        "check_date",
+        "published_at",
+        "period_start",
+        "period_end",
+        "approved_at",
+        "summary_date",
+        "computed_at",
+    }
+)
 CHECK_TYPES = frozenset({"random", *(t.value for t in Trigger)})
 """Drawn (`random`, 双随机抽查) or the trigger a triggered check was opened on."""
 
@@ -96,15 +112,40 @@ CHECK_TYPES = frozenset({"random", *(t.value for t in Trigger)})
 def vocabulary(categories: CategoryTable) -> Vocabulary:
     """What the publisher's mapping files may name."""
     return Vocabulary(
-        records={"result": RESULT_FIELDS, "task": TASK_FIELDS, "plan": PLAN_FIELDS},
+        records={
+            "result": RESULT_FIELDS,
+            "task": TASK_FIELDS,
+            "plan": PLAN_FIELDS,
+            SUMMARY_KIND: SUMMARY_FIELDS,
+        },
         closed_codes={
             "check_types": CHECK_TYPES,
             "result_categories": frozenset(categories.by_code),
             "yes_no": frozenset({"true", "false"}),
+            "directories": frozenset({"entities", "inspectors"}),
+            "dimensions": DIMENSIONS,
         },
         open_codes=frozenset({"departments", "regions", "methods"}),
         dates=DATE_FIELDS,
     )
+
+
+DIMENSIONS = frozenset(
+    {"region", "entity_type", "industry", "risk_class", "department", "qualification"}
+)
+
+RECEIPT_KIND = "plan_receipt"
+RECEIPT_FIELDS = frozenset({"plan_id", "ack_id", "acknowledged_on", "kind"})
+RECEIPT_VOCABULARY = Vocabulary(
+    records={RECEIPT_KIND: RECEIPT_FIELDS},
+    closed_codes={"filing_kinds": frozenset({"entered", "filed"})},
+    open_codes=frozenset(),
+    dates=frozenset({"acknowledged_on"}),
+    required={RECEIPT_KIND: frozenset({"plan_id", "ack_id", "acknowledged_on"})},
+)
+"""What an inbound 监督平台 mapping may name: a receipt (回执) of a plan we sent — the plan's
+id, the platform's ack id and date, and whether it acknowledges the entry (录入, `entered`) or
+the filing (备案, `filed`)."""
 
 
 def check_type(kind: str, trigger: str | None) -> str:
@@ -198,15 +239,56 @@ def plan_record(plan: PlanApproved) -> dict[str, Any]:
 
 
 def result_rows(
-    record: dict[str, Any], *, result_id: str, version: int, platforms: Sequence[str]
+    record: dict[str, Any],
+    *,
+    result_id: str,
+    version: int,
+    platforms: Sequence[str],
+    disclosing: Collection[str] = frozenset(),
 ) -> list[Row]:
-    """One outbox row per platform taking results: one key per result version, forever."""
+    """One outbox row per platform taking results: one key per result version, forever. A
+    row to a platform of `disclosing` says so (`discloses`): the result's publication clock
+    waits for it (store: `outbox.discloses`)."""
     return [
         (
             PREFIX + p,
             event_id(result_id, f"v{version}", "platform", p),
             None,
-            _body("result", record),
+            {**_body("result", record), **({"discloses": True} if p in disclosing else {})},
+        )
+        for p in platforms
+    ]
+
+
+def summary_records(summary: DirectorySummary) -> list[dict[str, Any]]:
+    """Spotcheck's records of one 两库 summary: one per count, with its directory's total."""
+    totals = {"entities": summary.entities, "inspectors": summary.inspectors}
+    return [
+        {
+            "summary_date": summary.day.isoformat(),
+            "computed_at": summary.computed_at.isoformat(),
+            "directory": c.directory,
+            "dimension": c.dimension,
+            "code": c.code,
+            "count": c.count,
+            "total": totals[c.directory],
+        }
+        for c in summary.counts
+    ]
+
+
+def summary_rows(summary: DirectorySummary, platforms: Sequence[str]) -> list[Row]:
+    """One outbox row per platform taking summaries: the day's summary once (its digest in
+    the key: a redelivered event queues nothing new)."""
+    records = summary_records(summary)
+    return [
+        (
+            PREFIX + p,
+            event_id(
+                "directory.summary", summary.day.isoformat(), "platform", p, summary.sha256[:16]
+            ),
+            None,
+            {"kind": SUMMARY_KIND, "records": records},
         )
         for p in platforms
     ]

@@ -66,6 +66,7 @@ from services.publisher.store.outbox import (
     queue_platform_rows,
     record_outcomes,
     set_pending,
+    settle_disclosures,
 )
 from services.publisher.store.public import (
     draw_notices,
@@ -169,6 +170,7 @@ __all__ = [
     "set_draft_result",
     "set_key_outcome",
     "set_pending",
+    "settle_disclosures",
     "task_card",
     "task_cards",
     "task_commissions",

@@ -72,7 +72,7 @@ async def record_outcomes(
 ) -> None:
     """Write a batch's delivery outcomes in one statement; a delivered disclosure makes its
     result version public (only a row that was still pending counts, so a late duplicate of an
-    outcome changes nothing)."""
+    outcome changes nothing), and disclosed when no platform's disclosure is queued for it."""
     await pool.execute(
         """WITH done AS (
                UPDATE outbox o SET state = u.state, attempts = u.attempts,
@@ -84,7 +84,14 @@ async def record_outcomes(
                     AS u(id, state, attempts, next_at, err)
                WHERE o.id = u.id AND o.state = 'pending'
                RETURNING o.result_id, o.version, o.destination, o.state)
-           UPDATE results r SET published_at = now() FROM done
+           UPDATE results r SET published_at = now(),
+               -- the only disclosure of this version: it is disclosed now (with disclosing
+               -- platforms, `settle_disclosures` decides after this commit)
+               disclosed_at = CASE WHEN NOT EXISTS (
+                   SELECT 1 FROM outbox x WHERE x.result_id = r.result_id
+                   AND x.version = r.version AND x.discloses AND x.destination <> 'disclosure')
+                   THEN now() ELSE r.disclosed_at END
+           FROM done
            WHERE done.destination = 'disclosure' AND done.state = 'delivered'
              AND r.result_id = done.result_id AND r.version = done.version
              AND r.published_at IS NULL""",
@@ -94,6 +101,42 @@ async def record_outcomes(
         [o.next_attempt_at for _, o in outcomes],
         [o.last_error for _, o in outcomes],
     )
+
+
+_SETTLE = """
+UPDATE results r SET disclosed_at = d.last
+FROM (SELECT o.result_id, o.version, max(o.delivered_at) AS last
+      FROM outbox o {where}
+      GROUP BY 1, 2 HAVING bool_and(o.state = 'delivered')) d
+WHERE r.result_id = d.result_id AND r.version = d.version AND r.disclosed_at IS NULL"""
+
+
+async def settle_disclosures(
+    conn: Conn | asyncpg.Pool, versions: Sequence[tuple[str, int]] | None = None
+) -> int:
+    """Stamp `disclosed_at` — the last of its disclosure deliveries — on each result version
+    whose every disclosure delivery (`outbox.discloses`) is delivered; of `versions`, or of
+    every version not yet disclosed. The relay calls it after recording a batch (after that
+    commit, so that of two relays delivering a version's last two rows at once, the later
+    one sees both); the deadline watch sweeps for any a crash left between the two. Returns
+    how many versions it stamped. The value is the same whoever computes it."""
+    if versions is None:
+        where = (
+            "JOIN results x ON x.result_id = o.result_id AND x.version = o.version"
+            " AND x.disclosed_at IS NULL WHERE o.discloses"
+        )
+        done = await conn.execute(_SETTLE.format(where=where))
+    else:
+        if not versions:
+            return 0
+        where = (
+            "WHERE o.discloses AND (o.result_id, o.version) IN"
+            " (SELECT * FROM unnest($1::text[], $2::int[]))"
+        )
+        done = await conn.execute(
+            _SETTLE.format(where=where), [v[0] for v in versions], [v[1] for v in versions]
+        )
+    return int(done.split()[-1])
 
 
 def _delivery(r: asyncpg.Record) -> Delivery:

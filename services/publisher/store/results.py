@@ -96,10 +96,20 @@ async def insert_results(conn: Conn, results: Sequence[NewResult]) -> None:
     await insert_keys(conn, [(r.key, r.accepted) for r in results if r.key is not None])
     await conn.executemany(
         """INSERT INTO outbox (result_id, version, destination, idempotency_key, subject,
-               payload, next_attempt_at)
-           VALUES ($1,$2,$3,$4,$5,$6,$7)""",
+               payload, next_attempt_at, discloses)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8)""",
         [
-            (r.result_id, r.version, dest, key, subject, body, r.accepted_at)
+            (
+                r.result_id,
+                r.version,
+                dest,
+                key,
+                subject,
+                body,
+                r.accepted_at,
+                # The deliveries that make it public: the clock waits for each (migration 015).
+                dest == "disclosure" or body.get("discloses") is True,
+            )
             for r in results
             for dest, key, subject, body in r.deliveries
         ],
@@ -119,7 +129,8 @@ async def result_versions(conn: Conn, result_id: str) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True, slots=True)
 class UnpublishedResult:
-    """The latest version of a result no version of which is public yet."""
+    """The latest version of a result no version of which is disclosed yet (every disclosure
+    delivery done: the built-in one and each disclosing platform's)."""
 
     result_id: str
     version: int
@@ -131,14 +142,14 @@ class UnpublishedResult:
 
 
 async def unpublished(conn: Conn) -> list[UnpublishedResult]:
-    """Latest versions of results no version of which is public yet."""
+    """Latest versions of results no version of which is disclosed yet."""
     rows = await conn.fetch(
         """SELECT r.result_id, r.version, r.task_id, t.uscc, r.check_date, r.due_date,
                r.due_date_provisional
            FROM results r JOIN tasks t USING (task_id)
            WHERE r.version = (SELECT max(version) FROM results x WHERE x.result_id = r.result_id)
              AND NOT EXISTS (SELECT 1 FROM results p WHERE p.result_id = r.result_id
-                             AND p.published_at IS NOT NULL)
+                             AND p.disclosed_at IS NOT NULL)
            ORDER BY r.due_date, r.result_id"""
     )
     return [UnpublishedResult(*r) for r in rows]  # in the order selected

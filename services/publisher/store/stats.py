@@ -50,7 +50,7 @@ WITH live AS MATERIALIZED (
       AND t.kind = $5
 ),
 versions AS MATERIALIZED (
-    SELECT r.result_id, r.task_id, r.version, r.published_at, r.due_date, r.items, r.categories,
+    SELECT r.result_id, r.task_id, r.version, r.disclosed_at, r.due_date, r.items, r.categories,
            live.industry_code
     FROM results r JOIN live USING (task_id)
 ),
@@ -87,9 +87,10 @@ classes AS (
     SELECT risk_class, count(DISTINCT uscc) AS entities FROM live WHERE completed GROUP BY 1
 ),
 -- Each result once: its first publication against the first version's deadline (a correction
--- keeps the original deadline; the day is China's, as the deadline is).
+-- keeps the original deadline; the day is China's, as the deadline is). Published means
+-- disclosed: every disclosure delivery done, the disclosing platforms' too (migration 015).
 firsts AS (
-    SELECT min(published_at) AS published_at,
+    SELECT min(disclosed_at) AS published_at,
            min(due_date) FILTER (WHERE version = 1) AS due_date
     FROM versions GROUP BY result_id
 ),

@@ -33,6 +33,7 @@ from services.kit.db import Database
 from services.kit.envelope import event_id
 from services.kit.errors import Conflict, Invalid, NotFound
 from services.registry.commands import staging as stager
+from services.registry.commands.summaries import DirectorySummaries
 from services.registry.domain.parsing import (
     BadRow,
     RawRow,
@@ -86,12 +87,15 @@ class Importer:
         vocab: Vocabulary,
         workers: int = 0,
         bus: Bus | None = None,
+        summaries: DirectorySummaries | None = None,
     ) -> None:
         self.db = db
         self.audit = audit
         self.vocab = vocab
         self.workers = workers
         self.bus = bus
+        # The 两库 summary for the 监督平台 (at most daily, when the counts changed).
+        self.summaries = summaries
         self._pool: ProcessPoolExecutor | None = None
 
     async def open(self, kind: str, *, source: str, actor: str) -> str:
@@ -251,6 +255,11 @@ class Importer:
             ),
             event_id=event_id("import.completed", import_id),
         )
+        if self.summaries is not None:
+            try:
+                await self.summaries.maybe_publish()
+            except Exception:  # the import stands; the daily look sends the summary later
+                log.exception("import %s: the two directories' summary failed", import_id)
         return summary, rejects
 
     async def _commit(

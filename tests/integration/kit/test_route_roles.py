@@ -125,6 +125,7 @@ ACCESS: dict[str, dict[str, frozenset[Role]]] = {
         "GET /deliveries": frozenset({OP, A}),
         "POST /deliveries/{delivery_id}/replay": frozenset({OP}),
         "GET /deadlines": frozenset({OP, A}),
+        "GET /platforms/receipts": frozenset({OP, A}),
         "GET /stats/tasks": STATS,
         # follow-up after a finding: the receiving body of a referral records what it did
         "POST /referrals/{referral_id}/acknowledgement": frozenset({AG}),

@@ -175,7 +175,8 @@ async def test_plans_tasks_results_and_corrections_reach_each_platform_mapped(
     audit = await svc.ctx.db.pool.fetchrow(
         "SELECT data FROM audit_log WHERE action = 'platforms.mappings_in_force'"
     )
-    assert sorted(audit["data"]) == ["gsxt", "jdpt", "zfw"]
+    # The 监督平台's receipts mapping (inbound) is in force too.
+    assert sorted(audit["data"]) == ["gsxt", "jdpt", "jdpt inbound", "zfw"]
 
 
 async def test_a_platform_down_for_a_while_then_back_gets_everything_once(

@@ -58,6 +58,11 @@ async def test_flaky_disclosure_still_gets_every_result_once(
         "SELECT count(*) FROM results WHERE published_at IS NOT NULL"
     )
     assert published == n
+    # No disclosing platform: the built-in disclosure alone stops the clock, at that moment.
+    disclosed = await svc.ctx.db.pool.fetchval(
+        "SELECT count(*) FROM results WHERE disclosed_at = published_at"
+    )
+    assert disclosed == n
 
 
 def _relay_process(svc: Any, url: str) -> subprocess.Popen[bytes]:

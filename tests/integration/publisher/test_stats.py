@@ -97,15 +97,17 @@ async def seeded(run_service: Any) -> Any:
     ):
         resp = await svc.http.post("/results", json=body, headers=staff)
         assert resp.status_code == 201, resp.text
-    # Publication as the relay records it: T-1 on its deadline day (China's evening),
-    # T-3 the day after its deadline.
+    # Publication as the relay records it (every disclosure delivered: the moment the clock
+    # stops): T-1 on its deadline day (China's evening), T-3 the day after its deadline.
     await svc.ctx.db.pool.execute(
-        "UPDATE results SET published_at = (due_date + time '20:00') AT TIME ZONE 'Asia/Shanghai'"
+        "UPDATE results SET published_at = (due_date + time '20:00') AT TIME ZONE 'Asia/Shanghai',"
+        " disclosed_at = (due_date + time '20:00') AT TIME ZONE 'Asia/Shanghai'"
         " WHERE task_id = 'T-1'"
     )
     await svc.ctx.db.pool.execute(
-        "UPDATE results SET published_at = (due_date + 1 + time '09:00')"
-        " AT TIME ZONE 'Asia/Shanghai' WHERE task_id = 'T-3'"
+        "UPDATE results SET published_at = (due_date + 1 + time '09:00') AT TIME ZONE"
+        " 'Asia/Shanghai', disclosed_at = (due_date + 1 + time '09:00') AT TIME ZONE"
+        " 'Asia/Shanghai' WHERE task_id = 'T-3'"
     )
     return svc
 

@@ -173,6 +173,7 @@ async def test_an_upgrade_renames_the_tables_and_keeps_their_rows(
         "snapshots",
         "snapshot_strata",
         "snapshot_blocks",
+        "directory_summaries",
         f"staged_rows_{OLD_IMPORT}",
         f"staged_rows_{OLD_IMPORT}_1",
     }  # and the crashed build entity_load_<import> is gone

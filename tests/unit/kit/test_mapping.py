@@ -10,6 +10,7 @@ from services.kit.mapping import (
     RenderError,
     Vocabulary,
     encode,
+    encode_rows,
     load_mapping,
     load_mappings,
     read,
@@ -223,3 +224,82 @@ def test_inbound_refuses_a_value_it_cannot_read_back() -> None:
         read(m, "result", {"统一社会信用代码": "X1", "类型": "专项检查"})
     with pytest.raises(RenderError, match="'抽查' is not in check_types"):
         read(m, "result", {"统一社会信用代码": "X1", "类型": "抽查"})
+
+
+INBOUND_RECEIPTS = b"""\
+platform: gsxt
+name: x
+direction: inbound
+records:
+  receipt:
+    fields:
+      - name: a
+        from: ack
+"""
+INBOUND_ITEMS = INBOUND_RECEIPTS.replace(b"platform: gsxt", b"platform: hlw").replace(
+    b"receipt:", b"item:"
+)
+
+
+def test_a_platform_has_one_file_each_way_and_inbound_files_go_to_whoever_reads_them() -> None:
+    receipts = Vocabulary(records={"receipt": frozenset({"ack"})})
+    files = {
+        "gsxt.yaml": GOOD.encode(),
+        "gsxt-in.yaml": INBOUND_RECEIPTS,
+        "hlw.yaml": INBOUND_ITEMS,
+    }
+    # the same platform id outbound and inbound is one platform both ways
+    assert sorted(load_mappings(files, VOCAB, direction="outbound")) == ["gsxt"]
+    inbound = load_mappings(files, receipts, direction="inbound")
+    assert [m.file for m in inbound.values()] == ["gsxt-in.yaml"]  # hlw's kinds are not ours
+    with pytest.raises(MappingInvalid) as caught:
+        load_mappings({**files, "gsxt-2.yaml": GOOD.encode()}, VOCAB, direction="outbound")
+    assert [str(e) for e in caught.value.errors] == [
+        "gsxt.yaml:1: platform 'gsxt' is already mapped by gsxt-2.yaml"
+    ]
+    # a misspelt field of an inbound file we read is an error with its line
+    bad = INBOUND_RECEIPTS.replace(b"from: ack", b"from: akc")
+    with pytest.raises(MappingInvalid) as caught:
+        load_mappings({"gsxt-in.yaml": bad}, receipts, direction="inbound")
+    assert caught.value.errors[0].line == 8 and "unknown field akc" in caught.value.errors[0].reason
+
+
+def test_only_a_platform_sent_results_discloses() -> None:
+    assert load_mapping("g.yaml", ("discloses: true\n" + GOOD).encode(), VOCAB).mapping.discloses
+    with pytest.raises(MappingInvalid) as caught:
+        load_mapping(
+            "h.yaml",
+            b"discloses: true\n" + INBOUND_RECEIPTS,
+            Vocabulary(records={"receipt": frozenset({"ack"})}),
+        )
+    assert [(e.line, e.reason) for e in caught.value.errors] == [
+        (1, "discloses: only a platform sent results discloses them")
+    ]
+
+
+def test_several_records_go_together_as_one_csv_or_one_json_list() -> None:
+    m = load_mapping("g.yaml", GOOD.encode(), VOCAB).mapping
+    rows = [{"代码": "360202", "数量": "3"}, {"代码": "360203", "数量": "1"}]
+    body, content_type = encode_rows(m, rows)
+    assert json.loads(body.decode("gb18030")) == {"data": rows}
+    assert content_type == "application/json; charset=GB18030"
+    drop = m.model_copy(
+        update={
+            "transport": m.transport.model_copy(
+                update={
+                    "kind": "file-drop",
+                    "url": None,
+                    "wrap": None,
+                    "folder": "x",
+                    "file_format": "csv",
+                }
+            )
+        }  # type: ignore[union-attr]
+    )
+    body, _ = encode_rows(drop, rows)
+    assert body.decode("gb18030") == "代码,数量\r\n360202,3\r\n360203,1\r\n"
+    form = m.model_copy(
+        update={"transport": m.transport.model_copy(update={"kind": "http-form", "wrap": None})}  # type: ignore[union-attr]
+    )
+    with pytest.raises(RenderError, match="a form carries one record"):
+        encode_rows(form, rows)

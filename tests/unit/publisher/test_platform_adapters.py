@@ -36,8 +36,9 @@ def test_the_shipped_mappings_build_one_adapter_each(tmp_path: Path) -> None:
     assert isinstance(zfw, HttpAdapter) and zfw.headers == {"Authorization": "Bearer t-zfw"}
     assert isinstance(jdpt, FileDropAdapter)
     assert p.taking("result") == ["gsxt", "jdpt", "zfw"]
-    assert p.routes() == {"task": ["jdpt"], "plan": ["jdpt"]}
-    assert set(p.in_force()) == {"gsxt", "jdpt", "zfw"}
+    assert p.routes() == {"task": ["jdpt"], "plan": ["jdpt"], "directory_summary": ["jdpt"]}
+    assert p.disclosing() == ["gsxt", "zfw"] and sorted(p.inbound) == ["jdpt"]
+    assert set(p.in_force()) == {"gsxt", "jdpt", "jdpt inbound", "zfw"}
 
 
 def test_a_variable_a_mapping_names_must_be_set(tmp_path: Path) -> None:

@@ -172,7 +172,29 @@ def test_platforms_check_names_file_and_line(tmp_path: Path) -> None:
     assert "zfw.yaml:9: unknown field encodng" in r.output
 
 
-@pytest.mark.parametrize("name", ["gsxt.yaml", "zfw.yaml", "jdpt.yaml"])
+def test_platforms_check_reads_the_receipts_and_refuses_an_inbound_file_nobody_reads(
+    tmp_path: Path,
+) -> None:
+    ok = CliRunner().invoke(app, ["platforms", "check", str(DEFAULTS)])
+    assert "ok: jdpt (省双随机、一公开行政执法监督平台（计划回执）) plan_receipt" in ok.output
+    for f in DEFAULTS.glob("*.yaml"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    receipts = tmp_path / "jdpt-receipts.yaml"
+    text = receipts.read_text(encoding="utf-8")
+    receipts.write_text(text.replace("plan_receipt:", "plan_reciept:"), encoding="utf-8")
+    r = CliRunner().invoke(app, ["platforms", "check", str(tmp_path)])
+    assert r.exit_code == 1
+    assert "jdpt-receipts.yaml:1: no service reads inbound records plan_reciept" in r.output
+    receipts.write_text(text.replace("已备案", "已录入"), encoding="utf-8")  # two kinds alike
+    r = CliRunner().invoke(app, ["platforms", "check", str(tmp_path)])
+    assert r.exit_code == 1
+    assert (
+        "jdpt-receipts.yaml:22: code list filing_kinds: '已录入' stands for entered, filed"
+        in r.output
+    )
+
+
+@pytest.mark.parametrize("name", ["gsxt.yaml", "zfw.yaml", "jdpt.yaml", "jdpt-receipts.yaml"])
 def test_each_default_says_what_is_public_and_what_to_confirm(name: str) -> None:
     head = (DEFAULTS / name).read_text(encoding="utf-8")[:800]
     assert "来自公开材料" in head and "须由省里" in head
