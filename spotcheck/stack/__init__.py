@@ -3,7 +3,9 @@ services.
 
 - `supervisor.py` — `Stack`: starts the parts, waits until they are ready, watches them and
   stops them in reverse order (`spotcheck up`, `--detach`).
-- `processes.py` — which parts run, their ports, how each is started, whether a pid lives.
+- `watcher.py` — `Watcher`, the restart loop the supervisor runs once the stack is ready.
+- `processes.py` — which parts run (each service's copies), their ports, how each is started,
+  whether a pid lives.
 - `stackfile.py` — `var/stack.json`, what runs where (`spotcheck down`, the demo's reuse).
 - `health.py` — `spotcheck status`: whether NATS, PostgreSQL and each service answer.
 """
