@@ -118,6 +118,7 @@ def build(ctx: ServiceContext, web: WebSettings | None = None) -> WebApp:
         sessions=sessions,
         password_min_length=web.password_min_length,
         password_sign_in=not web.oidc_enabled,
+        sign_in_wait_s=web.sign_in_wait_s,
     )
     single_sign_on = (
         SsoSignIn(

@@ -31,6 +31,8 @@ class WebSettings(BaseSettings):
 
     lockout_failures: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
+    # How long a sign-in waits for another sign-in of the same account before `sign_in_busy`.
+    sign_in_wait_s: float = Field(default=5.0, gt=0, le=60)
     session_idle_minutes: int = Field(default=30, ge=1)
     session_max_hours: int = Field(default=12, ge=1)
     password_min_length: int = Field(default=10, ge=8)

@@ -40,7 +40,7 @@ class SessionRow:
     last_seen_at: datetime
     expires_at: datetime
     account: AccountRow
-    # The person's SSO access token, sealed with the cookie (services/web/commands/accounts.py).
+    # The person's SSO access token, sealed with the cookie (services/web/sealing.py).
     access_token: bytes | None = None
 
 
@@ -57,7 +57,8 @@ class SsoLoginRow:
 
 # How long a sign-in waits for another sign-in of the same account (each holds the account's
 # row while its password is checked, tens of ms); a flood of attempts beyond it is refused.
-SIGN_IN_WAIT = "5s"
+# `WebSettings.sign_in_wait_s` sets it.
+SIGN_IN_WAIT_S = 5.0
 
 _ACCOUNT_COLUMNS = (
     "a.username, a.display_name, a.role, a.department, a.inspector_id, a.password_hash,"
@@ -100,11 +101,15 @@ class WebStore:
         row = await (conn or self.db.pool).fetchrow(sql, username)
         return _account(row) if row else None
 
-    async def account_for_sign_in(self, conn: Any, username: str) -> AccountRow | None:
+    async def account_for_sign_in(
+        self, conn: Any, username: str, *, wait_s: float = SIGN_IN_WAIT_S
+    ) -> AccountRow | None:
         """One account, its row locked for the caller's transaction (a sign-in holds it while
-        the password is checked); waits at most `SIGN_IN_WAIT` for another sign-in of it
-        (asyncpg's `LockNotAvailableError` after that)."""
-        await conn.execute(f"SET LOCAL lock_timeout = '{SIGN_IN_WAIT}'")
+        the password is checked); waits at most `wait_s` for another sign-in of it (asyncpg's
+        `LockNotAvailableError` after that)."""
+        # SET takes no parameters: the bound is formatted in, as whole milliseconds (≥ 1: 0
+        # would mean no bound at all).
+        await conn.execute(f"SET LOCAL lock_timeout = {max(1, round(wait_s * 1000))}")
         account = await self.account(username, conn=conn, lock=True)
         # Only this wait is bounded: the failure and its audit entry that may follow must not
         # be dropped for a busy audit chain.

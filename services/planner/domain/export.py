@@ -7,9 +7,9 @@ knows a column name.
 
 Every bad row is reported at once, each with file, line, field and reason (English and
 Chinese): an export with one bad row is refused whole, so a half-read catalogue never becomes a
-proposed rule change. CSV is read as UTF-8 (a BOM allowed) or, failing that, as GB18030 (what
-many government systems export); the line is the physical line in the file, so a quoted field
-that spans lines still points at the row's first line.
+proposed rule change. CSV is read as UTF-8 or, failing that, as GB18030 (what many government
+systems export), a byte-order mark allowed in either; the line is the physical line in the
+file, so a quoted field that spans lines still points at the row's first line.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from services.planner.domain.export_mapping import (
 )
 
 Format = Literal["csv", "json"]
+# U+FEFF as GB18030 writes it: some exports start with it as UTF-8 ones start with EF BB BF.
+GB18030_BOM = b"\x84\x31\x95\x33"
 MAX_ROWS = 20_000
 _CODE = re.compile(CODE_PATTERN)
 _SPLIT = re.compile(r"[、，,；;/|\s]+")
@@ -94,18 +96,19 @@ def detect_format(name: str, data: bytes) -> Format:
     """`json` for a `.json` name or a body starting with `[`/`{`, else `csv`."""
     if name.lower().endswith(".json"):
         return "json"
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    head = data.removeprefix(GB18030_BOM).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     return "json" if head in (b"[", b"{") else "csv"
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """The text and its encoding: UTF-8 (a BOM allowed) when it is valid UTF-8, else GB18030."""
+    """The text and its encoding: UTF-8 when it is valid UTF-8, else GB18030 (either's BOM
+    dropped, or it would glue onto the first column's name)."""
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("gb18030"), "gb18030"
+        return data.removeprefix(GB18030_BOM).decode("gb18030"), "gb18030"
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ExportInvalid(

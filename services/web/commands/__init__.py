@@ -6,11 +6,9 @@ from services.web.commands.accounts import (
     PasswordSignInOff,
     SessionStarted,
     SignInRefused,
-    seal,
-    token_digest,
-    unseal,
 )
 from services.web.commands.inspections import InspectionCommands, Submitted
+from services.web.sealing import seal, token_digest, unseal
 
 __all__ = [
     "AccountCommands",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -12,8 +9,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from asyncpg.exceptions import LockNotAvailableError
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from contracts.common import Role
 from services.kit.audit import AuditTrail
@@ -29,7 +24,8 @@ from services.web.domain.people import (
     is_locked,
 )
 from services.web.passwords import Passwords, generate_password
-from services.web.store import AccountRow, WebStore
+from services.web.sealing import seal, token_digest
+from services.web.store import SIGN_IN_WAIT_S, AccountRow, WebStore
 
 
 class RosterCheck(Protocol):
@@ -67,31 +63,6 @@ class SessionStarted:
     must_change_password: bool
 
 
-def token_digest(token: str) -> str:
-    """What the sessions table stores of a cookie."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _sealing_key(token: str) -> bytes:
-    # Keyed by the cookie itself: the table holds only the cookie's SHA-256, which gives no key.
-    return hmac.new(token.encode(), b"spotcheck-web session access token", "sha256").digest()
-
-
-def seal(secret: str, *, token: str) -> bytes:
-    """`secret` encrypted (AES-256-GCM) for the session whose cookie is `token`."""
-    nonce = os.urandom(12)
-    return nonce + AESGCM(_sealing_key(token)).encrypt(nonce, secret.encode(), None)
-
-
-def unseal(sealed: bytes, *, token: str) -> str | None:
-    """What `seal` sealed for this cookie; None when it was sealed for another or altered."""
-    try:
-        plain = AESGCM(_sealing_key(token)).decrypt(sealed[:12], sealed[12:], None)
-    except (InvalidTag, ValueError):
-        return None
-    return plain.decode()
-
-
 def _invalid(problems: list[Problem], message: str) -> Invalid:
     return Invalid(
         message,
@@ -118,6 +89,7 @@ class AccountCommands:
         sessions: SessionPolicy,
         password_min_length: int,
         password_sign_in: bool = True,
+        sign_in_wait_s: float = SIGN_IN_WAIT_S,
     ) -> None:
         self.db = db
         self.store = store
@@ -129,6 +101,8 @@ class AccountCommands:
         self.password_min_length = password_min_length
         # Off while the province's SSO signs people in (`WebSettings.oidc_enabled`).
         self.password_sign_in = password_sign_in
+        # How long a sign-in waits for another one holding the account's row (`sign_in_busy`).
+        self.sign_in_wait_s = sign_in_wait_s
 
     async def add_account(
         self,
@@ -272,7 +246,9 @@ class AccountCommands:
         lock_set: datetime | None = None
         try:
             async with self.db.transaction() as conn:
-                account = await self.store.account_for_sign_in(conn, username)
+                account = await self.store.account_for_sign_in(
+                    conn, username, wait_s=self.sign_in_wait_s
+                )
                 if account is not None and is_locked(account.locked_until, now=now):
                     minutes = max(1, int((account.locked_until - now).total_seconds() // 60) + 1)  # type: ignore[operator]
                     raise SignInRefused(

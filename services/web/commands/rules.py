@@ -8,6 +8,8 @@ from typing import Any
 
 from services.web.backends import Backends, Caller
 
+_BYTES = "application/octet-stream"
+
 
 class RuleCommands:
     """Forwarders to the planner."""
@@ -35,12 +37,13 @@ class RuleCommands:
         return reply
 
     async def import_catalogue(
-        self, caller: Caller, data: bytes, *, name: str, fmt: str | None
+        self, caller: Caller, data: bytes, *, name: str, fmt: str | None = None
     ) -> dict[str, Any]:
         """Send a catalogue export (the file's bytes as uploaded) to the planner: the import
         with its diff and the candidate it proposes; a bad row is a `BackendError` (422) whose
-        details name file, line and field."""
-        kind = "application/json" if fmt == "json" else "text/csv"
+        details name file, line and field. `fmt` None: the planner finds the format from the
+        content (no `format` is sent)."""
+        kind = {"json": "application/json", "csv": "text/csv"}.get(fmt or "", _BYTES)
         response = await self.backends.request(
             "planner",
             "POST",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts.common import Role
-from services.web.commands.accounts import token_digest
 from services.web.domain.people import SessionPolicy
+from services.web.sealing import token_digest
 from services.web.store import AccountRow, SessionRow, WebStore
 
 

@@ -3,9 +3,11 @@ answering the roster check over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from services.registry.app import spec as registry_spec
 from services.registry.domain import synthetic
 from services.web.app import spec as web_spec
 from tests.integration.registry.helpers import http_import
+from tests.waiting import eventually
 
 PASSWORD = "Jian-cha-2026"
 
@@ -153,6 +156,43 @@ async def test_sign_in_lockout_reset_and_disable(web: Any) -> None:
     ):
         assert expected in actions
     assert (await web.ctx.audit.verify()).broken is None
+
+
+async def test_a_sign_in_waiting_too_long_for_the_account_row_is_busy(
+    run_service: Any, monkeypatch: Any
+) -> None:
+    # The bound (5 s by default) shortened so the test need not wait it; the path is the same.
+    wait_s = 2.0
+    monkeypatch.setenv("SPOTCHECK_WEB_SIGN_IN_WAIT_S", str(wait_s))
+    web = await run_service(web_spec)
+    assert web.wiring.accounts.sign_in_wait_s == wait_s
+    body = dict(display_name="陈静", role="planner", department="SCJG", password=PASSWORD)
+    assert (await _add(web, username="chen", **body)).status_code == 201
+    pool = web.ctx.db.pool
+
+    async def sign_in_waits_for_the_row() -> bool:
+        waiting: int = await pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return waiting > 0
+
+    # Another sign-in of the account (on any copy) holding its row all along.
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT 1 FROM accounts WHERE username = 'chen' FOR UPDATE")
+        started = time.monotonic()
+        attempt = asyncio.create_task(_sign_in(web, "chen", PASSWORD))
+        await eventually(sign_in_waits_for_the_row, what="the sign-in waiting for the row")
+        r = await asyncio.wait_for(attempt, timeout=wait_s + 15)
+        elapsed = time.monotonic() - started
+        assert r.status_code == 401 and "登录尝试过于频繁" in r.text, r.text
+        assert elapsed >= wait_s * 0.95, elapsed  # it waited the bound, not refused at once
+        assert not await sign_in_waits_for_the_row()
+    # The row free again, the same password signs in: the busy attempt counted no failure.
+    account = await web.wiring.accounts.store.account("chen")
+    assert account is not None and account.failed_logins == 0
+    r = await _sign_in(web, "chen", PASSWORD)
+    assert r.status_code == 303, r.text
 
 
 async def test_an_inspector_not_active_in_the_roster_cannot_sign_in(web: Any) -> None:

@@ -31,6 +31,24 @@ def test_utf8_and_gb18030_read_alike() -> None:
     assert a[0].kind is ItemKind.GENERAL and a[0].methods == (Method.ON_SITE,)
 
 
+def test_a_gb18030_byte_order_mark_is_stripped_like_the_utf8_one() -> None:
+    # GB18030's BOM is U+FEFF encoded as 0x84 0x31 0x95 0x33; left on, it glues onto the
+    # first header (事项编码) and the column is refused as missing.
+    text = as_csv(shipped_rows())
+    data = "\ufeff".encode("gb18030") + text.encode("gb18030")
+    assert data[:4] == b"\x84\x31\x95\x33"
+    items, encoding = read_export(data, name="x.csv", departments=DEPTS)
+    plain, _ = read_export(text.encode("gb18030"), name="x.csv", departments=DEPTS)
+    assert encoding == "gb18030" and items == plain and items[0].line == 2
+    # A JSON export with that mark is still found to be JSON by its content.
+    body = json.dumps(
+        [dict(zip(HEADER, r, strict=True)) for r in shipped_rows()], ensure_ascii=False
+    )
+    data = "\ufeff".encode("gb18030") + body.encode("gb18030")
+    items, encoding = read_export(data, name="export.txt", departments=DEPTS)
+    assert encoding == "gb18030" and [i.code for i in items] == [i.code for i in plain]
+
+
 def test_every_bad_row_named_with_line_and_field() -> None:
     rows = shipped_rows()[:3]
     rows[1][2] = "某某局"  # line 3: unknown department

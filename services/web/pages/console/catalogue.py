@@ -80,9 +80,10 @@ def router(
         if len(data) > MAX_EXPORT_BYTES:
             return await upload_page(request, who, error="文件过大（最大 8 MB）", status_code=422)
         name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1]
-        fmt = "json" if name.lower().endswith(".json") else "csv"
         try:
-            found = await commands.import_catalogue(who.caller, data, name=name, fmt=fmt)
+            # No format: the planner finds it from the content (a JSON export may be named
+            # `.txt` or nothing), as the CLI and the API do.
+            found = await commands.import_catalogue(who.caller, data, name=name)
         except REFUSED as exc:
             rows = [d for d in exc.details if isinstance(d, dict) and "line" in d]
             message = (
