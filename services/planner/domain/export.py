@@ -23,10 +23,11 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from contracts.rules import CODE_PATTERN, ItemKind, Method
 from services.kit.errors import Invalid
+from services.kit.located_json import load_with_lines
 from services.planner.domain.export_mapping import (
     DEFAULT_MAPPING,
     FIELD_ZH,
@@ -197,9 +198,8 @@ def _csv_rows(text: str, name: str, mapping: ExportMapping) -> list[Row]:
 
 
 def _json_rows(text: str, name: str, mapping: ExportMapping) -> list[Row]:
-    lines: dict[int, int] = {}
     try:
-        data = _load_json_with_lines(text, lines)
+        data, lines = load_with_lines(text)
     except json.JSONDecodeError as exc:
         raise ExportInvalid(
             [ExportError(name, exc.lineno, "json", exc.msg, f"不是有效的 JSON：{exc.msg}")]
@@ -233,24 +233,6 @@ def _json_rows(text: str, name: str, mapping: ExportMapping) -> list[Row]:
     if errors:
         raise ExportInvalid(errors)
     return rows
-
-
-def _load_json_with_lines(text: str, lines: dict[int, int]) -> Any:
-    """`json.loads`, recording the line where each object starts (by the object's id)."""
-    # The stdlib's pure-Python scanner takes its object parser from the decoder: give it one
-    # that notes where each object starts (typeshed does not describe these attributes).
-    decoder: Any = json.JSONDecoder()
-    parse_object = cast(Any, json.decoder).JSONObject
-
-    def located(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
-        s, end = s_and_end
-        obj, after = parse_object(s_and_end, *args)
-        lines[id(obj)] = s.count("\n", 0, end) + 1
-        return obj, after
-
-    decoder.parse_object = located
-    decoder.scan_once = cast(Any, json.scanner).py_make_scanner(decoder)
-    return decoder.decode(text)
 
 
 def _clean(value: Any) -> str:

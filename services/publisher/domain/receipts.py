@@ -19,10 +19,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from contracts.planner import PLAN_ID_PATTERN
 from services.kit.errors import Invalid
+from services.kit.located_json import load_with_lines
 from services.kit.mapping import FieldMap, PlatformMapping
 from services.publisher.domain.platforms import RECEIPT_KIND
 
@@ -225,31 +226,8 @@ def _csv_rows(text: str, file: str) -> tuple[set[str], Rows]:
 
 
 def _json_rows(text: str, file: str) -> Rows:
-    lines: dict[int, int] = {}
-    # The pure-Python scanner takes its object parser from the decoder: ours notes the line
-    # where each object starts (typeshed does not describe these attributes).
-    decoder: Any = json.JSONDecoder()
-    parse_object = decoder.parse_object
-
-    def located(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
-        obj, end = parse_object(s_and_end, *args)
-        s, start = s_and_end
-        lines[id(obj)] = s.count("\n", 0, start) + 1
-        return obj, end
-
-    parse_array = decoder.parse_array
-
-    def located_list(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
-        items, end = parse_array(s_and_end, *args)
-        s, start = s_and_end
-        lines[id(items)] = s.count("\n", 0, start) + 1
-        return items, end
-
-    decoder.parse_object = located
-    decoder.parse_array = located_list
-    decoder.scan_once = cast(Any, json.scanner).py_make_scanner(decoder)
     try:
-        doc = decoder.decode(text)
+        doc, lines = load_with_lines(text)
     except json.JSONDecodeError as exc:
         raise ReceiptsInvalid(
             [ReceiptError(file, exc.lineno, "json", exc.msg, f"不是有效的 JSON：{exc.msg}")]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +33,10 @@ from tests.national import (
     ensure_publisher_stream,
     publish,
     result_of,
-    running_country,
     stream_messages,
 )
 from tests.stack import started_stack
 from tests.waiting import eventually
-
-
-@pytest.fixture
-def country(tmp_path: Path) -> Iterator[Country]:
-    yield from running_country(tmp_path)
 
 
 async def test_a_provinces_publisher_service_feeds_the_national_stream(

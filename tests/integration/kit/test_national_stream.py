@@ -5,8 +5,6 @@ that does not answer; what the national side cannot do to a province."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,21 +18,14 @@ from services.publisher.domain.delivery import Destination, idempotency_key
 from spotcheck import national
 from tests.national import (
     REGION,
-    Country,
     Subscriber,
     connected,
     ensure_publisher_stream,
     publish,
     result_of,
-    running_country,
     stream_messages,
 )
 from tests.waiting import eventually
-
-
-@pytest.fixture
-def country(tmp_path: Path) -> Iterator[Country]:
-    yield from running_country(tmp_path)
 
 
 async def test_both_provinces_results_reach_the_national_stream_each_once(country) -> None:
