@@ -71,6 +71,10 @@ def test_policy_staff_import_the_catalogue(
         expect(page.get_by_role("heading", level=2, name="导入记录")).to_be_visible()
         upload(page, "事项清单-错误.csv", as_csv(broken).encode("gb18030"))
         expect(page.locator("table.import-problems tbody tr").first).to_contain_text("实施部门")
+        # The reason wraps within the phone's width: read without scrolling sideways.
+        reason = page.locator("table.import-problems tbody tr").first.locator("td").nth(3)
+        box = reason.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["viewport"]["width"], box
         check_page(page, "console-rules-catalogue-refused-phone")
         save_screenshot(page, "console-rules-catalogue-refused-phone-full", full_page=True)
     finally:
